@@ -1,0 +1,5 @@
+"""hirl/Maze-v0: point-mass maze navigation (env), its grid layouts, and a BFS + PD expert."""
+from hirl_envs.maze.env import MazeEnv, goal_distance
+from hirl_envs.maze.layouts import LAYOUTS, get_layout
+
+__all__ = ["MazeEnv", "goal_distance", "LAYOUTS", "get_layout"]

@@ -1,0 +1,121 @@
+"""The `hirl` command: parse arguments, hand them to the subcommand's module, nothing else.
+
+Subcommand modules are imported only when run, so `hirl --help` stays fast. Bad input ends in one
+line on stderr and exit code 2; a capability that has not landed says so and exits 2.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from typing import Callable, Sequence
+
+from hirl.errors import InputError, NotLandedError
+
+# name -> (help line, "module:function" that runs it or None when it has not landed, what it lands with)
+SUBCOMMANDS: dict[str, tuple[str, str | None, str]] = {
+    "collect": ("collect demonstrations with the scripted expert into a Minari-compatible dataset", None, "issue #4 (demonstration datasets)"),
+    "data": ("inspect a dataset: hirl data info PATH", None, "issue #4 (demonstration datasets)"),
+    "train": ("train a hierarchical agent or a baseline from a YAML config", None, "issue #5 (hierarchical imitation)"),
+    "eval": ("evaluate a trained run on chained tasks: report.json, plots, videos", None, "issue #5 (hierarchical imitation)"),
+    "correct": ("language-correction session on a trained agent (web page or terminal)", None, "issue #7 (correction sessions)"),
+    "teleop": ("drive the robot from the keyboard and label segments with language", None, "issue #7 (correction sessions)"),
+    "bench": ("run a benchmark and print what it measured", "hirl.commands.bench:run", ""),
+    "demo": ("the main job on the embedded default: roll out the hierarchy, write video + report", "hirl.commands.demo:run", ""),
+}
+
+
+def _add_collect(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--env", required=True, help="environment id, e.g. hirl/Tabletop-v0")
+    p.add_argument("--episodes", type=int, required=True, help="number of episodes to collect")
+    p.add_argument("--out", required=True, help="dataset path")
+    p.add_argument("--seed", type=int, default=0, help="base seed (collection is deterministic for a seed)")
+    p.add_argument("--workers", type=int, default=2, help="worker processes")
+    p.add_argument("--image-every", type=int, default=0, help="store a camera frame every K steps (0: none)")
+    p.add_argument("--resume", action="store_true", help="continue an interrupted collection")
+
+
+def _add_data(p: argparse.ArgumentParser) -> None:
+    p.add_argument("action", choices=["info"], help="what to do with the dataset")
+    p.add_argument("path", help="dataset path")
+
+
+def _add_train(p: argparse.ArgumentParser) -> None:
+    p.add_argument("config", help="YAML training config")
+    p.add_argument("overrides", nargs="*", help="dotted key=value overrides, e.g. trainer.lr=3e-4")
+
+
+def _add_eval(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run", help="run directory of a trained agent")
+    p.add_argument("--episodes", type=int, default=20, help="number of evaluation chains")
+
+
+def _add_correct(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run", help="run directory of a trained agent")
+    p.add_argument("--ui", choices=["web", "terminal"], default="web", help="where the session runs")
+    p.add_argument("--host", default="127.0.0.1", help="bind address (non-loopback needs --token)")
+    p.add_argument("--port", type=int, default=8765, help="port of the web session")
+    p.add_argument("--token", default=None, help="access token required from the browser")
+
+
+def _add_teleop(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--env", default="hirl/Tabletop-v0", help="environment id")
+    p.add_argument("--out", required=True, help="dataset path the demonstrations are written to")
+    p.add_argument("--host", default="127.0.0.1", help="bind address (non-loopback needs --token)")
+    p.add_argument("--port", type=int, default=8765, help="port of the web session")
+    p.add_argument("--token", default=None, help="access token required from the browser")
+
+
+def _add_bench(p: argparse.ArgumentParser) -> None:
+    p.add_argument("what", choices=["envs"], help="which benchmark")
+    p.add_argument("--episodes", type=int, default=200, help="expert episodes per measurement")
+    p.add_argument("--out", default=None, help="also write the results as Markdown to this file")
+    p.add_argument("--seed", type=int, default=0, help="base seed")
+
+
+def _add_demo(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", default="runs/demo", help="output directory (report.json, video, trace)")
+    p.add_argument("--config", default=None, help="YAML config (default: the embedded demo config)")
+    p.add_argument("overrides", nargs="*", help="dotted key=value overrides, e.g. episodes=2 replan.interval=25")
+
+
+_ARGUMENTS: dict[str, Callable[[argparse.ArgumentParser], None]] = {
+    "collect": _add_collect, "data": _add_data, "train": _add_train, "eval": _add_eval, "correct": _add_correct,
+    "teleop": _add_teleop, "bench": _add_bench, "demo": _add_demo,
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hirl", description="Hierarchical imitation and reinforcement learning for robot control in MuJoCo.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__import__('hirl').__version__}")
+    subs = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, (help_line, _, _) in SUBCOMMANDS.items():
+        _ARGUMENTS[name](subs.add_parser(name, help=help_line, description=help_line))
+    return parser
+
+
+def _runner(name: str) -> Callable[[argparse.Namespace], int]:
+    _, target, lands_with = SUBCOMMANDS[name]
+    if target is None:
+        raise NotLandedError(f"'hirl {name}' is not available yet: it lands with {lands_with}")
+    module, func = target.split(":")
+    return getattr(importlib.import_module(module), func)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    os.environ.setdefault("MUJOCO_GL", "egl")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    args = build_parser().parse_args(argv)
+    try:
+        return int(_runner(args.command)(args) or 0)
+    except InputError as exc:
+        print(f"hirl {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"hirl {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

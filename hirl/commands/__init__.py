@@ -1,0 +1,1 @@
+"""One module per CLI subcommand: turn parsed arguments into a run of library code."""

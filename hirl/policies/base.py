@@ -1,0 +1,30 @@
+"""The two policy interfaces of the hierarchy. Numpy in, numpy out; torch stays inside implementations."""
+from __future__ import annotations
+
+import abc
+
+import numpy as np
+
+from hirl.types import Command, Observation, Subgoal
+
+
+class HighLevelPolicy(abc.ABC):
+    """pi_HL(g | o, c): turns the task command and an observation into a subgoal."""
+
+    def reset(self) -> None:
+        """Called at the start of every episode."""
+
+    @abc.abstractmethod
+    def propose(self, obs: Observation, command: Command) -> Subgoal:
+        """Return the next subgoal for obs (one env observation, unbatched)."""
+
+
+class LowLevelPolicy(abc.ABC):
+    """pi_LL(a | o, g): a goal-conditioned controller run at the env's 50 Hz control rate."""
+
+    def reset(self) -> None:
+        """Called at the start of every episode."""
+
+    @abc.abstractmethod
+    def act(self, obs: Observation, subgoal: Subgoal) -> np.ndarray:
+        """Return one action (A,) for obs (unbatched) and the active subgoal."""

@@ -1,0 +1,64 @@
+"""One small generic registry, one instance per extension point.
+
+    @REPLAN_RULES.register("fixed_interval")
+    class FixedInterval: ...
+
+    rule = REPLAN_RULES.build("fixed_interval", n=10)
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Generic, Iterator, TypeVar
+
+T = TypeVar("T")
+
+
+class RegistryError(KeyError):
+    """An unknown name was looked up; the message lists the known ones."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0])
+
+
+class Registry(Generic[T]):
+    """Maps names to factories (classes or functions) of one kind of component."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self._entries: dict[str, Callable[..., T]] = {}
+
+    def register(self, name: str) -> Callable[[Callable[..., T]], Callable[..., T]]:
+        """Decorator: register a factory under name; registering a name twice is an error."""
+
+        def decorate(factory: Callable[..., T]) -> Callable[..., T]:
+            if name in self._entries and self._entries[name] is not factory:
+                raise ValueError(f"{self.kind} {name!r} is already registered to {self._entries[name]!r}")
+            self._entries[name] = factory
+            return factory
+
+        return decorate
+
+    def get(self, name: str) -> Callable[..., T]:
+        try:
+            return self._entries[name]
+        except KeyError:
+            known = ", ".join(sorted(self._entries)) or "none"
+            raise RegistryError(f"unknown {self.kind} {name!r} (known: {known})") from None
+
+    def build(self, name: str, **kwargs: Any) -> T:
+        return self.get(name)(**kwargs)
+
+    def names(self) -> list[str]:
+        return sorted(self._entries)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._entries
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names())
+
+
+HIGH_LEVEL: Registry[Any] = Registry("high-level policy")
+LOW_LEVEL: Registry[Any] = Registry("low-level policy")
+REPLAN_RULES: Registry[Any] = Registry("replan rule")
+COMPLETION_DETECTORS: Registry[Any] = Registry("completion detector")
+ENCODERS: Registry[Any] = Registry("encoder")

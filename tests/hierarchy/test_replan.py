@@ -1,0 +1,108 @@
+"""Replan rules and completion detectors as pure decisions on a context."""
+import numpy as np
+import pytest
+
+from hirl.hierarchy import (
+    AnyOf, EnvPredicate, FixedInterval, LearnedCompletion, NoisyDetector, OnCompletion, OnOverride, ReplanConfig,
+    ReplanContext, StateDistance, build_replan_rule,
+)
+from hirl.hierarchy.completion import CompletionDetector
+
+from hirl.types import Subgoal
+
+STATE_GOAL = Subgoal("state", [0.0, 0.0])
+
+
+def ctx(since, obs=None, info=None, override=None, subgoal=STATE_GOAL, step=None):
+    obs = obs if obs is not None else {"achieved_goal": np.array([1.0, 1.0])}
+    return ReplanContext(step if step is not None else since, since, subgoal, obs, info or {}, override)
+
+
+class Never(CompletionDetector):
+    def done(self, obs, subgoal, info):
+        return False
+
+
+class Always(CompletionDetector):
+    def done(self, obs, subgoal, info):
+        return True
+
+
+def test_fixed_interval():
+    rule = FixedInterval(3)
+    assert [rule.decide(ctx(s)) for s in range(1, 5)] == [None, None, "interval", "interval"]
+    with pytest.raises(ValueError):
+        FixedInterval(0)
+
+
+def test_never_firing_detector_is_cut_off_by_timeout():
+    rule = OnCompletion(Never(), timeout=50)
+    assert all(rule.decide(ctx(s)) is None for s in range(1, 50))
+    assert rule.decide(ctx(50)) == "timeout"
+
+
+def test_timeout_is_mandatory():
+    with pytest.raises(TypeError):
+        OnCompletion(Never())  # type: ignore[call-arg]
+    with pytest.raises(ValueError):
+        OnCompletion(Never(), timeout=0)
+
+
+def test_completion_fires_before_timeout():
+    rule = OnCompletion(StateDistance(0.1), timeout=100)
+    near = {"achieved_goal": np.array([0.05, 0.0])}
+    assert rule.decide(ctx(1)) is None
+    assert rule.decide(ctx(1, obs=near)) == "completion"
+
+
+def test_override_and_any_of_order():
+    human = Subgoal("state", [1.0, 0.0], "human")
+    assert OnOverride().decide(ctx(1)) is None
+    assert OnOverride().decide(ctx(1, override=human)) == "override"
+    rule = AnyOf([OnCompletion(Always(), 10), FixedInterval(2)])
+    assert rule.decide(ctx(2)) == "completion"
+    assert AnyOf([FixedInterval(2), OnCompletion(Never(), 10)]).decide(ctx(1)) is None
+    assert AnyOf([FixedInterval(2), OnCompletion(Never(), 10)]).decide(ctx(10)) == "interval"
+
+
+def test_state_distance_dims_and_errors():
+    det = StateDistance(0.1, dims=[0])
+    assert det.done({"achieved_goal": np.array([0.0, 5.0])}, STATE_GOAL, {})
+    with pytest.raises(TypeError, match="state subgoals"):
+        det.done({"achieved_goal": np.zeros(2)}, Subgoal("language", "x"), {})
+    with pytest.raises(ValueError, match="shape"):
+        StateDistance(0.1).done({"achieved_goal": np.zeros(3)}, STATE_GOAL, {})
+
+
+def test_env_predicate_bool_mapping_and_canonicalize():
+    lang = Subgoal("language", "pull the drawer open")
+    assert EnvPredicate("reached").done({}, lang, {"reached": True})
+    flags = {"open the drawer": True}
+    assert not EnvPredicate().done({}, lang, {"subtask_success": flags})
+    canon = {"pull the drawer open": "open the drawer"}.get
+    assert EnvPredicate(canonicalize=canon).done({}, lang, {"subtask_success": flags})
+    with pytest.raises(KeyError, match="subtask_success"):
+        EnvPredicate().done({}, lang, {})
+
+
+def test_learned_and_noisy_detectors():
+    class Half:
+        def success_probability(self, obs, subgoal):
+            return 0.6
+
+    assert LearnedCompletion(Half(), 0.5).done({}, STATE_GOAL, {})
+    assert not LearnedCompletion(Half(), 0.7).done({}, STATE_GOAL, {})
+    noisy = NoisyDetector(Never(), false_positive=0.2, seed=1)
+    rate = np.mean([noisy.done({}, STATE_GOAL, {}) for _ in range(2000)])
+    assert 0.15 < rate < 0.25
+    assert not any(NoisyDetector(Always(), false_negative=1.0).done({}, STATE_GOAL, {}) for _ in range(10))
+
+
+def test_build_replan_rule_from_config():
+    rule = build_replan_rule(ReplanConfig(detector="state_distance", detector_args={"epsilon": 0.1}, interval=5, timeout=20))
+    assert isinstance(rule, AnyOf)
+    assert rule.decide(ctx(5)) == "interval"
+    assert rule.decide(ctx(1, obs={"achieved_goal": np.zeros(2)})) == "completion"
+    assert isinstance(build_replan_rule(ReplanConfig(on_completion=False)), OnOverride)
+    with pytest.raises(ValueError, match="detector_args"):
+        build_replan_rule(ReplanConfig(detector="state_distance", detector_args={"radius": 1.0}))

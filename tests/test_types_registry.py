@@ -1,0 +1,60 @@
+import numpy as np
+import pytest
+
+from hirl.registry import COMPLETION_DETECTORS, REPLAN_RULES, Registry, RegistryError
+from hirl.types import Command, Correction, Subgoal
+
+
+def test_subgoal_kinds_validate_and_freeze():
+    lang = Subgoal("language", "open the drawer")
+    assert lang.source == "policy" and lang.describe() == "open the drawer"
+    img = Subgoal("image", np.zeros((8, 8, 3), np.uint8), "expert")
+    assert not img.value.flags.writeable
+    state = Subgoal("state", [1, 2, 3])
+    assert state.value.dtype == np.float64 and not state.value.flags.writeable
+    for bad in [("language", ""), ("image", np.zeros((8, 8), np.uint8)), ("image", np.zeros((8, 8, 3))),
+                ("state", np.zeros((2, 2))), ("state", [np.nan]), ("video", "x")]:
+        with pytest.raises(ValueError):
+            Subgoal(*bad)
+    with pytest.raises(ValueError, match="source"):
+        Subgoal("language", "x", "robot")
+
+
+def test_subgoal_same_goal_ignores_source():
+    a = Subgoal("state", [1.0, 2.0], "policy")
+    assert a.same_goal(a.with_source("human"))
+    assert not a.same_goal(Subgoal("state", [1.0, 2.5]))
+    assert not a.same_goal(Subgoal("language", "go"))
+    assert not a.same_goal(None)
+
+
+def test_command_and_correction():
+    c = Command("open the drawer", ["open the drawer"])
+    assert c.subtasks == ("open the drawer",)
+    with pytest.raises(ValueError):
+        Command("  ")
+    corr = Correction(3, np.zeros(2), None, Subgoal("language", "push the button", "human"), "scripted", 1.0)
+    assert corr.proposed is None and corr.corrected.source == "human"
+    with pytest.raises(ValueError):
+        Correction(-1, np.zeros(2), None, corr.corrected)
+
+
+def test_registry_register_get_build_and_errors():
+    reg: Registry = Registry("widget")
+
+    @reg.register("double")
+    def double(x: int) -> int:
+        return 2 * x
+
+    assert reg.build("double", x=4) == 8 and "double" in reg and reg.names() == ["double"]
+    with pytest.raises(RegistryError, match="unknown widget 'triple' \\(known: double\\)"):
+        reg.get("triple")
+    with pytest.raises(ValueError, match="already registered"):
+        reg.register("double")(lambda x: x)
+
+
+def test_builtin_extension_points_are_registered():
+    import hirl.hierarchy  # noqa: F401  (registers rules and detectors)
+
+    assert {"fixed_interval", "on_completion", "on_override", "any_of"} <= set(REPLAN_RULES.names())
+    assert {"state_distance", "env_predicate", "learned", "noisy"} <= set(COMPLETION_DETECTORS.names())
