@@ -1,0 +1,75 @@
+"""Frames with the command and the active subgoal drawn on them, and MP4 writing.
+
+Frames come from the env at high-level rate (never every 50 Hz step); annotation upsamples them
+and adds a caption panel below, plus the goal image beside the frame for image subgoals."""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+_SOURCE_COLOURS = {"policy": (120, 200, 255), "human": (255, 170, 60), "expert": (140, 230, 140), "relabel": (220, 160, 255)}
+
+
+def _font() -> ImageFont.ImageFont:
+    try:
+        return ImageFont.load_default(size=14)
+    except TypeError:  # Pillow < 10.1 has no sized default font
+        return ImageFont.load_default()
+
+
+def annotate(
+    frame: np.ndarray,
+    lines: Sequence[tuple[str, str]],
+    goal_image: np.ndarray | None = None,
+    scale: int = 3,
+) -> np.ndarray:
+    """frame (H, W, 3) uint8 -> annotated (scale*H + panel, scale*W [* 2 with a goal image], 3) uint8.
+
+    lines: (text, source) pairs; the source ("policy", "human", "expert", ...) picks the text colour, "" is white.
+    """
+    img = Image.fromarray(np.asarray(frame, dtype=np.uint8)).resize((frame.shape[1] * scale, frame.shape[0] * scale), Image.NEAREST)
+    panels = [img]
+    if goal_image is not None:
+        goal = Image.fromarray(np.asarray(goal_image, dtype=np.uint8)).resize(img.size, Image.NEAREST)
+        ImageDraw.Draw(goal).text((4, 4), "goal image", fill=(255, 255, 0), font=_font())
+        panels.append(goal)
+    line_h = 18
+    width = sum(p.width for p in panels)
+    canvas = Image.new("RGB", (width, img.height + line_h * len(lines) + 6), (20, 20, 20))
+    x = 0
+    for p in panels:
+        canvas.paste(p, (x, 0))
+        x += p.width
+    draw = ImageDraw.Draw(canvas)
+    font = _font()
+    for i, (text, source) in enumerate(lines):
+        draw.text((4, img.height + 3 + i * line_h), text, fill=_SOURCE_COLOURS.get(source, (240, 240, 240)), font=font)
+    out = np.asarray(canvas)
+    # H.264 needs even sizes
+    return out[: out.shape[0] // 2 * 2, : out.shape[1] // 2 * 2]
+
+
+def write_mp4(path: str | Path, frames: Sequence[np.ndarray], fps: float) -> Path:
+    """Write frames (each (H, W, 3) uint8, same size) as an H.264 MP4, atomically (temp file + rename)."""
+    import imageio.v2 as imageio
+
+    if not frames:
+        raise ValueError(f"{path}: no frames to write")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".mp4", dir=path.parent)
+    os.close(fd)
+    try:
+        with imageio.get_writer(tmp, fps=fps, codec="libx264", quality=7, macro_block_size=1, format="FFMPEG") as writer:
+            for f in frames:
+                writer.append_data(f)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path

@@ -1,0 +1,95 @@
+"""What hirl needs to know about each environment it ships with: how to make it, the command for an episode,
+and its scripted expert as a (high level, low level) pair. This is the default-config layer, the one place
+in the library that imports hirl_envs."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+
+import gymnasium as gym
+
+from hirl.errors import InputError
+from hirl.policies.base import HighLevelPolicy, LowLevelPolicy
+from hirl.policies.scripted import ScriptedHighLevel, ScriptedLowLevel
+from hirl.registry import Registry
+from hirl.types import Command, Subgoal
+
+
+@dataclass(frozen=True)
+class EnvAdapter:
+    """env_id          Gymnasium id
+    subgoal_kind       what the scripted expert's high level emits ("language" or "state")
+    command            reset/step info -> the task command
+    expert             (env, noise, seed) -> (high, low): the scripted expert split into the two levels
+    detector_extra     env -> extra keyword arguments for completion detectors (e.g. canonicalize)
+    reset_options      chain_length -> reset options"""
+
+    env_id: str
+    subgoal_kind: str
+    command: Callable[[Mapping[str, Any]], Command]
+    expert: Callable[[gym.Env, float, int], tuple[HighLevelPolicy, LowLevelPolicy]]
+    detector_extra: Callable[[gym.Env], dict[str, Any]]
+    reset_options: Callable[[int], dict[str, Any] | None]
+
+    def make(self, render: bool = False, width: int = 128, height: int = 128, **kwargs: Any) -> gym.Env:
+        import hirl_envs  # noqa: F401  (registers the envs)
+
+        if render:
+            kwargs.update(render_mode="rgb_array", width=width, height=height)
+        return gym.make(self.env_id, **kwargs)
+
+
+ENVIRONMENTS: Registry[EnvAdapter] = Registry("environment")
+
+
+def adapter(env_id: str) -> EnvAdapter:
+    if env_id not in ENVIRONMENTS:
+        raise InputError(f"unknown environment {env_id!r} (known: {', '.join(ENVIRONMENTS.names())})")
+    return ENVIRONMENTS.get(env_id)()
+
+
+def _tabletop_command(info: Mapping[str, Any]) -> Command:
+    task = list(info["task"])
+    return Command(", then ".join(task), tuple(task))
+
+
+def _tabletop_expert(env: gym.Env, noise: float, seed: int) -> tuple[HighLevelPolicy, LowLevelPolicy]:
+    from hirl_envs.tabletop.expert import TabletopExpert
+
+    base = env.unwrapped
+    expert = TabletopExpert(base, noise=noise, seed=seed)
+
+    def propose(obs: Any, command: Command) -> Subgoal:
+        current = base.current_subtask
+        if current is None:  # chain complete: keep the last instruction (the episode is ending)
+            current = command.subtasks[-1]
+        return Subgoal("language", current, "expert")
+
+    return ScriptedHighLevel(propose), ScriptedLowLevel(lambda obs, g: expert.act(obs, str(g.value)), expert.reset)
+
+
+def _maze_expert(env: gym.Env, noise: float, seed: int) -> tuple[HighLevelPolicy, LowLevelPolicy]:
+    from hirl_envs.maze.expert import MazeExpert
+
+    expert = MazeExpert(env.unwrapped, noise=noise, seed=seed)
+
+    def propose(obs: Any, command: Command) -> Subgoal:
+        waypoint, _label = expert.next_subgoal(obs)
+        return Subgoal("state", waypoint, "expert")
+
+    return ScriptedHighLevel(propose, expert.reset), ScriptedLowLevel(lambda obs, g: expert.reach(obs, g.value))
+
+
+ENVIRONMENTS.register("hirl/Tabletop-v0")(
+    lambda: EnvAdapter(
+        "hirl/Tabletop-v0", "language", _tabletop_command, _tabletop_expert,
+        lambda env: {"canonicalize": env.unwrapped.canonical_instruction},
+        lambda chain_length: {"chain_length": chain_length},
+    )
+)
+ENVIRONMENTS.register("hirl/Maze-v0")(
+    lambda: EnvAdapter(
+        "hirl/Maze-v0", "state", lambda info: Command("reach the goal"), _maze_expert,
+        lambda env: {}, lambda chain_length: None,
+    )
+)
