@@ -1,0 +1,68 @@
+"""The rollout path on the toy env, chained metrics on hand-made results, and annotated video frames."""
+import numpy as np
+import pytest
+
+from hirl.eval.metrics import chain_metrics
+from hirl.eval.rollout import EpisodeResult, run_episode
+from hirl.eval.video import annotate, write_mp4
+from hirl.hierarchy import HierarchicalAgent, OnCompletion, StateDistance
+from hirl.types import Command, Subgoal
+from tests.fixtures.point_env import GreedyLowLevel, PointGoalEnv, WaypointHighLevel
+
+
+def test_run_episode_counts_queries_and_records_transitions():
+    agent = HierarchicalAgent(WaypointHighLevel(0.3), GreedyLowLevel(), OnCompletion(StateDistance(0.02), timeout=100))
+    seen = []
+    corrections = []
+
+    def hook(t, ag, obs, action, reward, next_obs, terminated, truncated, info):
+        seen.append((t, ag.trace[-1].subgoal, terminated))
+
+    def correct(t, ag, obs, info):
+        if t == 1:
+            ag.override(Subgoal("state", obs["achieved_goal"], "human"))
+            corrections.append(t)
+
+    result = run_episode(PointGoalEnv(), agent, lambda info: Command("reach the goal"), seed=4, on_transition=hook, on_step=correct)
+    assert result.success and result.steps == len(seen) == len(agent.trace)
+    assert [t for t, *_ in seen] == list(range(result.steps)) and seen[-1][2]
+    assert result.interventions == 1 and corrections == [1]
+    assert result.high_level_queries == agent.num_queries >= 2
+    assert result.task == [] and result.frames == []
+
+
+def make(task, completed, success=False, steps=(), replans=1):
+    return EpisodeResult(seed=0, command="c", success=success, steps=10, high_level_queries=replans + 1, replans=replans,
+                         interventions=0, task=task, completed=completed, subtask_steps=list(steps))
+
+
+def test_chain_metrics_calvin_style():
+    results = [
+        make(["a", "b", "c"], ["a", "b", "c"], True, [10, 20, 30]),
+        make(["a", "b", "c"], ["a"], steps=[20]),
+        make(["b", "a"], []),
+        make(["c"], ["c"], True, [40]),
+    ]
+    m = chain_metrics(results, max_length=3)
+    assert m["success_rate"] == 0.5
+    assert m["avg_chain_length"] == pytest.approx((3 + 1 + 0 + 1) / 4)
+    assert m["success_at_length"] == {"1": 0.75, "2": pytest.approx(1 / 3), "3": 0.5}
+    assert m["per_subtask_success"] == {"a": 1.0, "b": pytest.approx(1 / 3), "c": 1.0}
+    assert m["mean_steps_to_subtask"] == pytest.approx(24.0)
+    with pytest.raises(ValueError):
+        chain_metrics([])
+
+
+def test_annotate_and_write_mp4(tmp_path):
+    frame = np.full((32, 32, 3), 100, np.uint8)
+    out = annotate(frame, [("task: x", ""), ("subgoal [human]: y", "human")], scale=2)
+    assert out.dtype == np.uint8 and out.shape[1] == 64 and out.shape[0] > 64
+    assert out.shape[0] % 2 == 0 and out.shape[1] % 2 == 0
+    with_goal = annotate(frame, [("a", "")], goal_image=np.zeros((16, 16, 3), np.uint8), scale=2)
+    assert with_goal.shape[1] == 128
+    path = write_mp4(tmp_path / "v.mp4", [out] * 5, fps=10)
+    assert path.stat().st_size > 0 and not list(tmp_path.glob(".*.tmp*"))
+    import imageio.v2 as imageio
+
+    reader = imageio.get_reader(path, format="FFMPEG")
+    assert reader.count_frames() == 5 and reader.get_data(0).shape == out.shape
