@@ -6,6 +6,7 @@ and column 0 is west (-x).
 """
 from __future__ import annotations
 
+import math
 from typing import Any, Sequence
 
 import gymnasium as gym
@@ -26,7 +27,7 @@ from hirl_envs.mujoco_base import (
 ENV_NAME = "hirl/Maze-v0"
 CELL_SIZE = 1.0  # metres per grid cell; the MJCF robot (radius 0.1 m, 2.4 m/s top speed) is tuned for this
 WALL_HALF_HEIGHT = 0.25  # metres; low walls keep the top-down camera view unoccluded
-ROBOT_Z = 0.1  # height of the robot centre (= its radius), metres
+MAX_SPEED = 10.0  # m/s bound of the velocity observation (free-motion top speed is 2.4 m/s)
 
 _ROW_NAMES = ("north", "", "south")
 _COL_NAMES = ("west", "", "east")
@@ -86,9 +87,10 @@ class MazeEnv(gym.Env):
         rows, cols = self.layout.shape
         half = np.array([cols, rows], dtype=np.float64) * self.cell_size / 2.0
         goal_space = spaces.Box(-half, half, shape=(2,), dtype=np.float64)
+        obs_high = np.concatenate([half, [MAX_SPEED, MAX_SPEED]])
         self.observation_space = spaces.Dict(
             {
-                "observation": spaces.Box(-np.inf, np.inf, shape=(4,), dtype=np.float64),
+                "observation": spaces.Box(-obs_high, obs_high, shape=(4,), dtype=np.float64),
                 "achieved_goal": goal_space,
                 "desired_goal": goal_space,
             }
@@ -172,6 +174,8 @@ class MazeEnv(gym.Env):
             start_cell = self._sample_cell(exclude=goal_cell)
         elif goal_cell is None:
             goal_cell = self._sample_cell(exclude=start_cell)
+        elif start_cell == goal_cell:
+            raise ValueError(f"{ENV_NAME}: start_cell and goal_cell must differ, both are {start_cell}")
         start = self.cell_to_xy(start_cell) + self._cell_jitter()
         self.goal = self.cell_to_xy(goal_cell) + self._cell_jitter()
 
@@ -197,9 +201,9 @@ class MazeEnv(gym.Env):
             return obs, -1.0, True, False, {"is_success": False, "physics_error": error}
         obs = self._get_obs()
         self._last_obs = obs
-        reward = float(self.compute_reward(obs["achieved_goal"], obs["desired_goal"]))
-        success = reward == 0.0
-        return obs, reward, success and not self.continuing, False, {"is_success": bool(success)}
+        x, y = obs["achieved_goal"] - obs["desired_goal"]
+        success = math.hypot(x, y) <= self.eps  # scalar form of compute_reward: same rule, a tenth of the cost
+        return obs, 0.0 if success else -1.0, success and not self.continuing, False, {"is_success": success}
 
     def render(self) -> np.ndarray | None:
         """Top-down (height, width, 3) uint8 image of the whole maze, or None if render_mode is None."""
