@@ -14,7 +14,7 @@ os.environ.setdefault("MUJOCO_GL", "egl")
 from gymnasium.envs.registration import register, registry
 
 _ENVS = {
-    "hirl/Tabletop-v0": ("hirl_envs.tabletop.env:TabletopEnv", 1000),
+    "hirl/Tabletop-v0": ("hirl_envs.tabletop.env:TabletopEnv", 1250),
     "hirl/Maze-v0": ("hirl_envs.maze.env:MazeEnv", 1000),
 }
 

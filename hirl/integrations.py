@@ -53,6 +53,17 @@ def _tabletop_command(info: Mapping[str, Any]) -> Command:
     return Command(", then ".join(task), tuple(task))
 
 
+def _tabletop_canonical_instruction(env: gym.Env) -> Callable[[str], str | None]:
+    """Instruction, paraphrase or subtask name -> the canonical instruction info["subtask_success"] is keyed by."""
+    base = env.unwrapped
+
+    def canonical(text: str) -> str | None:
+        name = base.canonical(text)
+        return None if name is None else base.instruction(name)
+
+    return canonical
+
+
 def _tabletop_expert(env: gym.Env, noise: float, seed: int) -> tuple[HighLevelPolicy, LowLevelPolicy]:
     from hirl_envs.tabletop.expert import TabletopExpert
 
@@ -83,7 +94,7 @@ def _maze_expert(env: gym.Env, noise: float, seed: int) -> tuple[HighLevelPolicy
 ENVIRONMENTS.register("hirl/Tabletop-v0")(
     lambda: EnvAdapter(
         "hirl/Tabletop-v0", "language", _tabletop_command, _tabletop_expert,
-        lambda env: {"canonicalize": env.unwrapped.canonical_instruction},
+        lambda env: {"canonicalize": _tabletop_canonical_instruction(env)},
         lambda chain_length: {"chain_length": chain_length},
     )
 )

@@ -223,9 +223,33 @@ def in_drawer(p: PhysState, c: str) -> bool:
     return bool(abs(d[0]) < TRAY_HALF_X and abs(d[1]) < TRAY_HALF_Y and p.blocks[c][2] < TRAY_FLOOR_Z + BLOCK_HALF + 0.015)
 
 
+_PARSED: dict[str, tuple[str, tuple[str, ...]]] = {n: parse(n) for n in SUBTASK_NAMES}
+
+
+def all_predicates(p: PhysState, start_light: int) -> dict[str, bool]:
+    """Every subtask's completion predicate on `p` (same values as predicate(), shared sub-tests computed once)."""
+    h = {c: held(p, c) for c in COLOURS}
+    released = p.gap > 0.048
+    out = {
+        "open_drawer": p.drawer > DRAWER_OPEN,
+        "close_drawer": p.drawer < DRAWER_CLOSED,
+        "push_button": p.light != start_light,
+        "turn_on_light": p.light == 1,
+        "turn_off_light": p.light == 0,
+    }
+    for c in COLOURS:
+        out[f"pick_up_{c}"] = h[c] and bool(p.blocks[c][2] > BLOCK_HALF + LIFT_HEIGHT)
+        out[f"place_{c}_in_drawer"] = released and not h[c] and in_drawer(p, c)
+    for a in COLOURS:
+        for b in COLOURS:
+            if a != b:
+                out[f"stack_{a}_on_{b}"] = released and not h[a] and on(p, a, b)
+    return out
+
+
 def predicate(name: str, p: PhysState, start_light: int) -> bool:
     """Completion predicate of subtask `name`; `start_light` is the light state when the subtask started."""
-    kind, cols = parse(name)
+    kind, cols = _PARSED[name]
     if kind == "open_drawer":
         return p.drawer > DRAWER_OPEN
     if kind == "close_drawer":

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import textwrap
 from pathlib import Path
 from typing import Sequence
 
@@ -40,6 +41,8 @@ def annotate(
         panels.append(goal)
     line_h = 18
     width = sum(p.width for p in panels)
+    chars = max(20, width // 7)  # ~7 px per character of the default font
+    lines = [(chunk, source) for text, source in lines for chunk in (textwrap.wrap(text, chars) or [""])]
     canvas = Image.new("RGB", (width, img.height + line_h * len(lines) + 6), (20, 20, 20))
     x = 0
     for p in panels:

@@ -1,0 +1,377 @@
+"""hirl/Tabletop-v0: a Cartesian parallel gripper, three blocks, a drawer, a button and a light,
+with CALVIN-style chains of 1-5 language-labelled subtasks (see tasks.py).
+
+Control: 50 Hz (timestep 0.002 s x frame_skip 10). Action (4,) in [-1, 1]: dx, dy, dz (scaled to
+`max_speed` metres per step, applied to the gripper's position target) and a grip command
+(+1 fully closed ... -1 fully open, linear in between).
+
+Reward (reward_type="chain", default): sparse, 1.0 on the step where a subtask of the chain
+completes, else 0.0. reward_type="goal": the HER convention, compute_reward(achieved, desired)
+in {0, -1} (use this with SB3's checker / HER, which require reward == compute_reward).
+
+Goal space (14,): [gripper xyz(3), red xyz(3), green xyz(3), blue xyz(3), drawer opening(1), light(1)].
+desired_goal is goal_for(current subtask) taken when the subtask started: the components the
+subtask changes are set to their target (see goal_for), all others keep their values at subtask start.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import mujoco
+import numpy as np
+from gymnasium import spaces
+
+from hirl_envs.mujoco_base import CONTROL_DT, OffscreenRenderer, asset_path, check_control_rate, step_physics, validate_action
+from hirl_envs.tabletop import tasks
+from hirl_envs.tabletop.tasks import COLOURS, SUBTASK_NAMES, SUBTASKS
+
+ENV_NAME = "Tabletop"
+HOME = np.array([0.45, 0.0, 0.2])  # gripper body position at zero joint displacement (MJCF)
+WORK_LO = np.array([0.10, -0.50, 0.015])  # gripper target lower bound (m)
+WORK_HI = np.array([0.85, 0.50, 0.34])  # gripper target upper bound (m)
+DRAWER_HOME_X, DRAWER_Y = 0.75, 0.26  # tray centre when closed (m)
+HANDLE_DX, HANDLE_Z = -0.155, 0.135  # handle post offset from the tray centre / its centre height (m)
+BUTTON_XY = np.array([0.6, -0.3])  # button centre (m)
+BUTTON_PRESSED, BUTTON_RELEASED = -0.010, -0.004  # button joint hysteresis thresholds (m)
+FINGER_MAX = 0.04  # per-finger opening range (m)
+GOAL_TOL = np.array([0.05] * 3 + [0.03] * 9 + [0.03, 0.5])  # per-component tolerance of compute_reward (14,)
+LIGHT_ON_RGBA = np.array([1.0, 0.9, 0.2, 1.0])
+LIGHT_OFF_RGBA = np.array([0.25, 0.25, 0.2, 1.0])
+
+OBS_LAYOUT: dict[str, slice] = {
+    "gripper_pos": slice(0, 3),
+    "gripper_vel": slice(3, 6),
+    "finger_opening": slice(6, 7),
+    "red_pos": slice(7, 10), "red_quat": slice(10, 14),
+    "green_pos": slice(14, 17), "green_quat": slice(17, 21),
+    "blue_pos": slice(21, 24), "blue_quat": slice(24, 28),
+    "drawer_opening": slice(28, 29),
+    "drawer_vel": slice(29, 30),
+    "button_depth": slice(30, 31),
+    "light": slice(31, 32),
+}
+OBS_DIM = 32
+GOAL_DIM = 14
+
+
+class TabletopEnv(gym.Env):
+    """Tabletop chains env.
+
+    observation (Dict):
+      "observation" (32,) float64 -- layout in OBS_LAYOUT / self.obs_layout: gripper_pos(3),
+        gripper_vel(3), finger_opening(1, total gap m), {red,green,blue}_pos(3)+quat(4, wxyz),
+        drawer_opening(1, m, 0 closed..0.2), drawer_vel(1), button_depth(1, m, >=0), light(1, 0/1)
+      "achieved_goal" (14,), "desired_goal" (14,) -- see the module docstring.
+    """
+
+    metadata = {"render_modes": ["rgb_array"], "render_fps": int(round(1 / CONTROL_DT))}  # 50
+    SUBTASKS = SUBTASKS
+
+    def __init__(
+        self,
+        render_mode: str | None = None,  # None or "rgb_array"
+        width: int = 128,  # render width (px)
+        height: int = 128,  # render height (px)
+        chain_length: int | None = None,  # subtasks per episode; None = uniform in 1..5 at each reset
+        subtask_budget: int = 250,  # steps allowed per subtask before the episode fails (5 s)
+        max_speed: float = 0.025,  # metres per step for a full-scale dx/dy/dz action
+        frame_skip: int = 10,  # physics substeps per control step (timestep x frame_skip must be 0.02 s)
+        timestep: float | None = None,  # override the MJCF timestep (None = 0.002 s from the file)
+        reward_type: str = "chain",  # "chain": 1.0 when a subtask completes; "goal": compute_reward (0/-1)
+    ) -> None:
+        if render_mode not in (None, "rgb_array"):
+            raise ValueError(f"{ENV_NAME}: render_mode must be None or 'rgb_array', got {render_mode!r}")
+        if reward_type not in ("chain", "goal"):
+            raise ValueError(f"{ENV_NAME}: reward_type must be 'chain' or 'goal', got {reward_type!r}")
+        if chain_length is not None and not 1 <= int(chain_length) <= 5:
+            raise ValueError(f"{ENV_NAME}: chain_length must be in 1..5 or None, got {chain_length}")
+        self.model = mujoco.MjModel.from_xml_path(str(asset_path("tabletop.xml")))
+        if timestep is not None:
+            self.model.opt.timestep = float(timestep)
+        check_control_rate(self.model, frame_skip, ENV_NAME)
+        self.data = mujoco.MjData(self.model)
+        self.frame_skip, self.render_mode = int(frame_skip), render_mode
+        self.chain_length, self.subtask_budget = chain_length, int(subtask_budget)
+        self.max_speed, self.reward_type = float(max_speed), reward_type
+        self.width, self.height = int(width), int(height)
+        self.obs_layout = dict(OBS_LAYOUT)
+
+        m = self.model
+        jadr = lambda n: int(m.jnt_qposadr[mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_JOINT, n)])  # noqa: E731
+        vadr = lambda n: int(m.jnt_dofadr[mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_JOINT, n)])  # noqa: E731
+        self._q_grip, self._v_grip = jadr("gx"), vadr("gx")  # gx, gy, gz are consecutive
+        self._q_fl, self._q_fr = jadr("finger_l"), jadr("finger_r")
+        self._q_block = {c: jadr(f"{c}_free") for c in COLOURS}
+        self._q_drawer, self._v_drawer = jadr("drawer_slide"), vadr("drawer_slide")
+        self._q_button = jadr("button_press")
+        self._bulb = mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_GEOM, "light_bulb")
+
+        self.action_space = spaces.Box(-1.0, 1.0, shape=(4,), dtype=np.float32)
+        goal_box = spaces.Box(-np.inf, np.inf, shape=(GOAL_DIM,), dtype=np.float64)
+        self.observation_space = spaces.Dict({
+            "observation": spaces.Box(-np.inf, np.inf, shape=(OBS_DIM,), dtype=np.float64),
+            "achieved_goal": goal_box,
+            "desired_goal": spaces.Box(-np.inf, np.inf, shape=(GOAL_DIM,), dtype=np.float64),
+        })
+        self._renderer: OffscreenRenderer | None = None
+        self._target = HOME.copy()
+        self._light, self._latched = 0, False
+        self._chain: list[str] = []
+        self._chain_instr: list[str] = []
+        self._index, self._steps_in_subtask = 0, 0
+        self._start_light = 0
+        self._desired = np.zeros(GOAL_DIM)
+
+    # ------------------------------------------------------------------ helpers (public)
+    @property
+    def current_subtask(self) -> str | None:
+        """Canonical instruction of the chain's current subtask (None once the chain is complete)."""
+        return None if self._index >= len(self._chain) else self._chain_instr[self._index]
+
+    @property
+    def dt(self) -> float:
+        """Control period (s): 0.02."""
+        return self.model.opt.timestep * self.frame_skip
+
+    @staticmethod
+    def subtask_names() -> list[str]:
+        """All subtask names of the vocabulary."""
+        return list(SUBTASK_NAMES)
+
+    @staticmethod
+    def instruction(name: str) -> str:
+        """Canonical instruction of a subtask name."""
+        return SUBTASKS[name].instruction
+
+    @staticmethod
+    def paraphrases(name: str) -> list[str]:
+        """Training paraphrases of a subtask name."""
+        return list(SUBTASKS[name].paraphrases)
+
+    @staticmethod
+    def canonical(text: str) -> str | None:
+        """Name for a name / canonical instruction / shipped paraphrase; unknown -> None."""
+        return tasks.canonical(text)
+
+    def phys_state(self) -> tasks.PhysState:
+        """Snapshot of the physical quantities the predicates use (read from qpos only: cheap)."""
+        q = self.data.qpos
+        opening = float(q[self._q_drawer])
+        return tasks.PhysState(
+            grip=HOME + q[self._q_grip:self._q_grip + 3],
+            gap=float(q[self._q_fl] + q[self._q_fr]),
+            blocks={c: q[a:a + 3].copy() for c, a in self._q_block.items()},
+            drawer=opening,
+            tray_center=np.array([DRAWER_HOME_X - opening, DRAWER_Y, tasks.TRAY_FLOOR_Z]),
+            light=self._light,
+        )
+
+    def handle_pos(self, opening: float | None = None) -> np.ndarray:
+        """(3,) world position of the handle post centre at the given (default: current) drawer opening."""
+        o = float(self.data.qpos[self._q_drawer]) if opening is None else opening
+        return np.array([DRAWER_HOME_X - o + HANDLE_DX, DRAWER_Y, HANDLE_Z])
+
+    def slot_pos(self, colour: str, opening: float | None = None) -> np.ndarray:
+        """(3,) world position a block of `colour` should have when placed in the drawer."""
+        o = float(self.data.qpos[self._q_drawer]) if opening is None else opening
+        sx, sy = tasks.SLOTS[colour]
+        return np.array([DRAWER_HOME_X - o + sx, DRAWER_Y + sy, tasks.TRAY_FLOOR_Z + tasks.BLOCK_HALF])
+
+    def subtask_done(self, name: str) -> bool:
+        """Completion predicate of `name` on the current state (push_button: relative to the current subtask's start light)."""
+        return tasks.predicate(name, self.phys_state(), self._start_light)
+
+    def goal_for(self, name: str) -> np.ndarray:
+        """(14,) goal state subtask `name` aims for, from the current state: changed components set to the
+        target (gripper where the expert ends the subtask), everything else left at its current value."""
+        g = self._achieved_goal()
+        kind, cols = tasks.parse(name)
+        if kind == "open_drawer":
+            g[12], g[0:3] = tasks.DRAWER_MAX, self.handle_pos(tasks.DRAWER_MAX)
+        elif kind == "close_drawer":
+            g[12], g[0:3] = 0.0, self.handle_pos(0.0)
+        elif kind in ("push_button", "turn_on_light", "turn_off_light"):
+            g[13] = {"push_button": 1 - self._light, "turn_on_light": 1, "turn_off_light": 0}[kind]
+            g[0:3] = (BUTTON_XY[0], BUTTON_XY[1], 0.035)
+        else:
+            i = 3 + 3 * COLOURS.index(cols[0])
+            if kind == "pick":
+                g[i + 2] = tasks.BLOCK_HALF + 0.10
+            elif kind == "place":
+                g[i:i + 3] = self.slot_pos(cols[0])
+            else:
+                j = 3 + 3 * COLOURS.index(cols[1])
+                g[i:i + 3] = g[j:j + 3] + (0.0, 0.0, 2 * tasks.BLOCK_HALF)
+            g[0:3] = g[i:i + 3]
+        return g
+
+    @staticmethod
+    def goal_distance(achieved: np.ndarray, desired: np.ndarray) -> np.ndarray:
+        """Euclidean distance over the last axis: (14,) -> scalar, (B, 14) -> (B,)."""
+        return np.linalg.norm(np.asarray(achieved) - np.asarray(desired), axis=-1)
+
+    def compute_reward(self, achieved_goal: np.ndarray, desired_goal: np.ndarray, info: Any) -> np.ndarray | float:
+        """0.0 where every component is within GOAL_TOL of the goal, else -1.0. (14,) -> float, (B, 14) -> (B,)."""
+        ok = np.all(np.abs(np.asarray(achieved_goal) - np.asarray(desired_goal)) <= GOAL_TOL, axis=-1)
+        r = ok.astype(np.float64) - 1.0
+        return float(r) if r.ndim == 0 else r
+
+    # ------------------------------------------------------------------ gym API
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        super().reset(seed=seed)
+        options = dict(options or {})
+        rng, m, d = self.np_random, self.model, self.data
+        mujoco.mj_resetData(m, d)
+        self._target = np.array([rng.uniform(0.38, 0.48), rng.uniform(-0.05, 0.05), rng.uniform(0.17, 0.22)])
+        d.qpos[self._q_grip:self._q_grip + 3] = self._target - HOME
+        d.qpos[self._q_fl] = d.qpos[self._q_fr] = FINGER_MAX
+        pts: list[np.ndarray] = []
+        while len(pts) < 3:
+            p = np.array([rng.uniform(0.28, 0.50), rng.uniform(-0.20, 0.06)])
+            if all(np.linalg.norm(p - o) > 0.08 for o in pts):
+                pts.append(p)
+        for c, p in zip(COLOURS, pts):
+            yaw = rng.uniform(-0.4, 0.4)
+            a = self._q_block[c]
+            d.qpos[a:a + 7] = (p[0], p[1], tasks.BLOCK_HALF, np.cos(yaw / 2), 0.0, 0.0, np.sin(yaw / 2))
+        d.qpos[self._q_drawer] = rng.uniform(0.17, 0.2) if rng.random() < 0.5 else rng.uniform(0.0, 0.005)
+        self._set_light(int(rng.random() < 0.5))
+        self._latched = False
+        d.ctrl[:] = (*(self._target - HOME), FINGER_MAX)
+        mujoco.mj_forward(m, d)
+
+        sym = tasks.symbolic(self.phys_state())
+        if options.get("task") is not None:
+            raw = options["task"]
+            raw = [raw] if isinstance(raw, str) else list(raw)
+            names = []
+            for t in raw:
+                n = tasks.canonical(t)
+                if n is None:
+                    raise ValueError(f"{ENV_NAME}: unknown subtask {t!r}; known names: {list(SUBTASK_NAMES)}")
+                names.append(n)
+            if not 1 <= len(names) <= 5:
+                raise ValueError(f"{ENV_NAME}: a task chain has 1..5 subtasks, got {len(names)}")
+            tasks.check_chain(names, sym)
+            self._chain = names
+        else:
+            k = options.get("chain_length", self.chain_length)
+            k = int(rng.integers(1, 6)) if k is None else int(k)
+            if not 1 <= k <= 5:
+                raise ValueError(f"{ENV_NAME}: chain_length must be in 1..5, got {k}")
+            self._chain = tasks.sample_chain(sym, k, rng)
+        self._chain_instr = [SUBTASKS[n].instruction for n in self._chain]
+        self._index = 0
+        self._begin_subtask()
+        return self._obs(), self._info()
+
+    def step(self, action: np.ndarray) -> tuple[dict[str, np.ndarray], float, bool, bool, dict[str, Any]]:
+        a = np.clip(validate_action(action, (4,), ENV_NAME), -1.0, 1.0)
+        d = self.data
+        grip = HOME + d.qpos[self._q_grip:self._q_grip + 3]
+        self._target = np.clip(self._target + a[:3] * self.max_speed, WORK_LO, WORK_HI)
+        self._target = grip + np.clip(self._target - grip, -0.05, 0.05)  # anti-windup when blocked
+        finger = (1.0 - a[3]) * 0.5 * FINGER_MAX
+        d.ctrl[:3] = self._target - HOME
+        d.ctrl[3] = finger
+        err = step_physics(self.model, d, self.frame_skip)
+        if err is not None:
+            obs = self._obs()
+            for v in obs.values():
+                np.nan_to_num(v, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
+            info = self._info()
+            info["physics_error"] = err
+            return obs, 0.0 if self.reward_type == "chain" else -1.0, True, False, info
+
+        bq = float(d.qpos[self._q_button])
+        if not self._latched and bq < BUTTON_PRESSED:
+            self._latched = True
+            self._set_light(1 - self._light)
+        elif self._latched and bq > BUTTON_RELEASED:
+            self._latched = False
+
+        reward, terminated = 0.0, False
+        preds = tasks.all_predicates(self.phys_state(), self._start_light)
+        if self._index < len(self._chain):
+            self._steps_in_subtask += 1
+            if preds[self._chain[self._index]]:
+                reward = 1.0
+                self._index += 1
+                if self._index < len(self._chain):
+                    self._begin_subtask()
+                    preds = None  # start light changed: recompute for info
+                else:
+                    terminated = True
+            elif self._steps_in_subtask >= self.subtask_budget:
+                terminated = True
+        obs = self._obs()
+        if self.reward_type == "goal":
+            reward = self.compute_reward(obs["achieved_goal"], obs["desired_goal"], None)
+        return obs, float(reward), terminated, False, self._info(preds)
+
+    def render(self) -> np.ndarray | None:
+        """uint8 (height, width, 3) frame from the fixed "front" camera (render_mode="rgb_array"), else None."""
+        if self.render_mode != "rgb_array":
+            return None
+        if self._renderer is None:
+            self._renderer = OffscreenRenderer(self.model, self.width, self.height, camera="front")
+        mujoco.mj_forward(self.model, self.data)
+        return self._renderer.render(self.data)
+
+    def close(self) -> None:
+        if self._renderer is not None:
+            self._renderer.close()
+            self._renderer = None
+
+    # ------------------------------------------------------------------ internals
+    def _set_light(self, on: int) -> None:
+        self._light = int(on)
+        self.model.geom_rgba[self._bulb] = LIGHT_ON_RGBA if on else LIGHT_OFF_RGBA
+
+    def _begin_subtask(self) -> None:
+        self._steps_in_subtask = 0
+        self._start_light = self._light
+        self._desired = self.goal_for(self._chain[self._index])
+
+    def _achieved_goal(self) -> np.ndarray:
+        q = self.data.qpos
+        g = np.empty(GOAL_DIM)
+        g[0:3] = HOME + q[self._q_grip:self._q_grip + 3]
+        for i, c in enumerate(COLOURS):
+            a = self._q_block[c]
+            g[3 + 3 * i:6 + 3 * i] = q[a:a + 3]
+        g[12] = q[self._q_drawer]
+        g[13] = self._light
+        return g
+
+    def _obs(self) -> dict[str, np.ndarray]:
+        q, v = self.data.qpos, self.data.qvel
+        o = np.empty(OBS_DIM)
+        o[0:3] = HOME + q[self._q_grip:self._q_grip + 3]
+        o[3:6] = v[self._v_grip:self._v_grip + 3]
+        o[6] = q[self._q_fl] + q[self._q_fr]
+        for i, c in enumerate(COLOURS):
+            a = self._q_block[c]
+            o[7 + 7 * i:14 + 7 * i] = q[a:a + 7]
+        o[28] = q[self._q_drawer]
+        o[29] = v[self._v_drawer]
+        o[30] = -q[self._q_button]
+        o[31] = self._light
+        return {"observation": o, "achieved_goal": self._achieved_goal(), "desired_goal": self._desired.copy()}
+
+    def _info(self, preds: dict[str, bool] | None = None) -> dict[str, Any]:
+        if preds is None:
+            preds = tasks.all_predicates(self.phys_state(), self._start_light)
+        done = self._index >= len(self._chain)
+        instr = self._chain_instr
+        return {
+            "task": list(instr),
+            "task_names": list(self._chain),
+            "subtask_index": int(self._index),
+            "current_subtask": None if done else instr[self._index],
+            "completed_subtasks": instr[:self._index],
+            "subtask_success": {s.instruction: preds[s.name] for s in SUBTASKS.values()},
+            "is_success": bool(done and len(self._chain) > 0),
+            "steps_in_subtask": int(self._steps_in_subtask),
+        }
