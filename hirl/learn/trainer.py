@@ -1,0 +1,365 @@
+"""The one supervised trainer every imitation learner in hirl uses.
+
+    class Policy(nn.Module):
+        def loss(self, batch) -> tuple[torch.Tensor, dict[str, float]]: ...   # scalar loss, extra metrics
+
+    result = Trainer(policy, TrainerConfig(max_steps=2000), "runs/bc",
+                     train_batches=ArraySampler(arrays, batch_size=64),       # (step, rng) -> batch
+                     val_batches=array_batches(val_arrays, 256)).fit()       # () -> iterable of batches
+
+What fit() gives you:
+- checkpoints every `checkpoint_every` steps (model, optimizer, step, numpy/torch/python RNG states, best-val
+  bookkeeping; see checkpoint.py), crash-safe; calling fit() again on the same run_dir resumes from the last
+  one and, with a callable sampler that draws only from the rng it is given, ends with bit-identical weights
+  to an uninterrupted run;
+- best.safetensors (weights at the best validation loss) and last.safetensors (weights at the last step);
+- early stopping when the validation loss has not improved by min_delta for `early_stopping_patience` evals;
+- logs: metrics.csv (one row per logged step and split; truncated to the checkpoint on resume, so no step
+  appears twice), TensorBoard events in tb/ (resumes with purge_step), a tqdm bar when stderr is a terminal.
+"""
+from __future__ import annotations
+
+import math
+import os
+import random
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator, Literal, Mapping
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from hirl.learn.checkpoint import (
+    CsvLog, RunLock, has_checkpoint, load_checkpoint, remove_stale_temp_files, save_checkpoint, save_weights,
+)
+
+_INTEROP_SET = False
+
+
+def configure_torch_threads(num_threads: int | None = None) -> int:
+    """Use min(2, cpu count) intra-op threads (or num_threads); set inter-op threads once per process. Returns the count."""
+    global _INTEROP_SET
+    n = int(num_threads) if num_threads else max(1, min(2, os.cpu_count() or 1))
+    torch.set_num_threads(n)
+    if not _INTEROP_SET:
+        try:
+            torch.set_num_interop_threads(max(1, min(2, n)))
+        except RuntimeError:  # only allowed before any inter-op work started; keep torch's choice then
+            pass
+        _INTEROP_SET = True
+    return n
+
+
+@dataclass
+class TrainerConfig:
+    """Every knob of the supervised trainer (YAML-loadable with hirl.config.load_config)."""
+
+    max_steps: int = 1000  # total optimizer steps (a resumed run continues up to this count)
+    batch_size: int = 64  # batch size for the built-in samplers (ArraySampler / array_batches); custom samplers pick their own
+    lr: float = 1e-3  # AdamW learning rate (peak value when a schedule is used)
+    weight_decay: float = 0.0  # AdamW decoupled weight decay
+    grad_clip: float | None = 1.0  # clip the global gradient L2 norm to this; None = no clipping
+    lr_warmup_steps: int = 0  # linear warm-up from 0 to lr over this many steps
+    lr_schedule: Literal["constant", "cosine"] = "constant"  # after warm-up: keep lr, or cosine-decay it to 0 at max_steps
+    eval_every: int = 100  # run validation every N steps (and at the last step); needs val_batches
+    checkpoint_every: int = 100  # write a resumable checkpoint every N steps (and at the end)
+    early_stopping_patience: int | None = None  # stop after this many evaluations without improvement; None = off
+    min_delta: float = 0.0  # a validation loss must beat the best by more than this to count as an improvement
+    seed: int = 0  # seeds python, numpy (global + the sampler's Generator) and torch at the start of a fresh run
+    log_every: int = 10  # write mean training metrics of the last N steps to CSV/TensorBoard every N steps
+    device: str = "cpu"  # torch device for the model and batches
+    progress: bool = True  # show a tqdm bar (only when stderr is a terminal)
+    tensorboard: bool = True  # write TensorBoard event files under run_dir/tb
+    torch_threads: int | None = None  # if set, call configure_torch_threads(n) before training; None = leave torch as is
+
+    def __post_init__(self) -> None:
+        positive = ("max_steps", "batch_size", "eval_every", "checkpoint_every", "log_every")
+        for name in positive:
+            if getattr(self, name) < 1:
+                raise ValueError(f"TrainerConfig.{name} must be >= 1, got {getattr(self, name)}")
+        if not self.lr > 0:
+            raise ValueError(f"TrainerConfig.lr must be > 0, got {self.lr}")
+        if self.weight_decay < 0 or self.lr_warmup_steps < 0 or self.min_delta < 0:
+            raise ValueError("TrainerConfig.weight_decay, lr_warmup_steps and min_delta must be >= 0")
+        if self.grad_clip is not None and not self.grad_clip > 0:
+            raise ValueError(f"TrainerConfig.grad_clip must be > 0 or None, got {self.grad_clip}")
+        if self.early_stopping_patience is not None and self.early_stopping_patience < 1:
+            raise ValueError(f"TrainerConfig.early_stopping_patience must be >= 1 or None, got {self.early_stopping_patience}")
+        if self.lr_schedule not in ("constant", "cosine"):
+            raise ValueError(f"TrainerConfig.lr_schedule must be 'constant' or 'cosine', got {self.lr_schedule!r}")
+
+    def lr_at(self, step: int) -> float:
+        """Learning rate used for optimizer step `step` (1-based)."""
+        if self.lr_warmup_steps and step <= self.lr_warmup_steps:
+            return self.lr * step / self.lr_warmup_steps
+        if self.lr_schedule == "cosine":
+            span = max(1, self.max_steps - self.lr_warmup_steps)
+            done = min(1.0, (step - self.lr_warmup_steps) / span)
+            return self.lr * 0.5 * (1.0 + math.cos(math.pi * done))
+        return self.lr
+
+
+@dataclass
+class TrainResult:
+    """What fit() did. Paths are None when the file was not produced (e.g. no validation -> no best)."""
+
+    steps_done: int  # optimizer steps completed in total (over all resumes)
+    best_val_loss: float | None  # lowest validation loss seen (None without val_batches)
+    best_step: int | None  # step at which it was seen
+    stopped_early: bool  # True when early stopping ended the run
+    resumed_from: int | None  # step of the checkpoint this call resumed from (None = fresh start)
+    last_train_loss: float | None  # mean training loss of the last logging window
+    run_dir: Path
+    last_path: Path  # last.safetensors: weights after the last step
+    best_path: Path | None  # best.safetensors: weights at best_step
+    checkpoint_path: Path  # checkpoint.json (resume record)
+    metrics_csv: Path
+    tensorboard_dir: Path | None
+
+
+# -- batch sources ------------------------------------------------------------------------------------------
+class ArraySampler:
+    """Infinite sampler over aligned arrays: (step, rng) -> {name: tensor (batch_size, ...)}, rows drawn with replacement.
+
+    arrays  {name: np.ndarray with the same first dimension N}; float64 becomes float32"""
+
+    def __init__(self, arrays: Mapping[str, np.ndarray], batch_size: int, device: str = "cpu") -> None:
+        self.arrays = _check_arrays(arrays)
+        self.n = len(next(iter(self.arrays.values())))
+        self.batch_size, self.device = int(batch_size), device
+
+    def __call__(self, step: int, rng: np.random.Generator) -> dict[str, torch.Tensor]:
+        idx = rng.integers(0, self.n, size=self.batch_size)
+        return {k: _to_tensor(v[idx], self.device) for k, v in self.arrays.items()}
+
+
+def array_batches(arrays: Mapping[str, np.ndarray], batch_size: int, device: str = "cpu") -> Callable[[], Iterator[dict]]:
+    """Validation source: () -> iterator over all rows in order, in batches of batch_size (last one smaller)."""
+    data = _check_arrays(arrays)
+    n = len(next(iter(data.values())))
+
+    def batches() -> Iterator[dict[str, torch.Tensor]]:
+        for start in range(0, n, batch_size):
+            yield {k: _to_tensor(v[start:start + batch_size], device) for k, v in data.items()}
+
+    return batches
+
+
+def _check_arrays(arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    data = {str(k): np.asarray(v) for k, v in arrays.items()}
+    if not data or len({len(v) for v in data.values()}) != 1 or len(next(iter(data.values()))) == 0:
+        raise ValueError(f"arrays must be non-empty with one shared first dimension, got { {k: v.shape for k, v in data.items()} }")
+    return data
+
+
+def _to_tensor(arr: np.ndarray, device: str) -> torch.Tensor:
+    t = torch.from_numpy(np.ascontiguousarray(arr))
+    return (t.float() if t.dtype == torch.float64 else t).to(device)
+
+
+def to_device(batch: Any, device: str | torch.device) -> Any:
+    """Move every tensor in a (nested) dict / list / tuple / NamedTuple batch to device."""
+    if isinstance(batch, torch.Tensor):
+        return batch.to(device)
+    if isinstance(batch, Mapping):
+        return {k: to_device(v, device) for k, v in batch.items()}
+    if isinstance(batch, tuple) and hasattr(batch, "_fields"):
+        return type(batch)(*(to_device(v, device) for v in batch))
+    if isinstance(batch, (list, tuple)):
+        return type(batch)(to_device(v, device) for v in batch)
+    return batch
+
+
+# -- the trainer --------------------------------------------------------------------------------------------
+class Trainer:
+    """Supervised training loop for a torch.nn.Module with `loss(batch) -> (loss, metrics)`.
+
+    model          nn.Module; model.loss(batch) returns a scalar loss tensor and a dict of float metrics
+                   (a bare loss tensor is accepted too). Its own shapes are its business.
+    config         TrainerConfig
+    run_dir        folder for checkpoints, weights and logs (created); an existing checkpoint there is resumed
+    train_batches  callable (step: int, rng: np.random.Generator) -> batch (an infinite sampler; exact resume
+                   needs it to draw only from rng), or an iterable of batches (cycled when re-iterable; not
+                   position-exact on resume)
+    val_batches    callable () -> iterable of batches, or None (then no best weights / early stopping)
+    optimizer      optional pre-built optimizer over model parameters (default: AdamW on trainable parameters);
+                   the trainer sets every param group's lr from config.lr_at(step) before each step
+    """
+
+    def __init__(self, model: torch.nn.Module, config: TrainerConfig, run_dir: str | Path,
+                 train_batches: Callable[[int, np.random.Generator], Any] | Iterable[Any],
+                 val_batches: Callable[[], Iterable[Any]] | None = None,
+                 optimizer: torch.optim.Optimizer | None = None) -> None:
+        if not callable(getattr(model, "loss", None)):
+            raise TypeError(f"{type(model).__name__} has no loss(batch) method")
+        if val_batches is not None and not callable(val_batches):
+            raise TypeError("val_batches must be a callable returning an iterable of batches (or None)")
+        self.model, self.config, self.run_dir = model.to(config.device), config, Path(run_dir)
+        self.train_batches, self.val_batches = train_batches, val_batches
+        params = [p for p in model.parameters() if p.requires_grad]
+        if optimizer is None and not params:
+            raise ValueError("model has no trainable parameters")
+        self.optimizer = optimizer or torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+        self.rng = np.random.default_rng(config.seed)
+        self.paths = {"last": self.run_dir / "last.safetensors", "best": self.run_dir / "best.safetensors",
+                      "csv": self.run_dir / "metrics.csv", "tb": self.run_dir / "tb"}
+
+    # -- pieces --------------------------------------------------------------------------------------------
+    def _call_loss(self, batch: Any) -> tuple[torch.Tensor, dict[str, float]]:
+        out = self.model.loss(to_device(batch, self.config.device) if self.config.device != "cpu" else batch)
+        loss, metrics = (out, {}) if isinstance(out, torch.Tensor) else out
+        if not isinstance(loss, torch.Tensor) or loss.ndim != 0:
+            raise TypeError(f"{type(self.model).__name__}.loss must return a scalar tensor (and a metrics dict)")
+        return loss, {k: float(v) for k, v in (metrics or {}).items()}
+
+    def _train_iter(self) -> Iterator[Any] | None:
+        if callable(self.train_batches) and not hasattr(self.train_batches, "__iter__"):
+            return None
+        return iter(self.train_batches)
+
+    def _next_batch(self, step: int) -> Any:
+        if self._iter is None:
+            return self.train_batches(step, self.rng)
+        try:
+            return next(self._iter)
+        except StopIteration:
+            self._iter = iter(self.train_batches)
+            try:
+                return next(self._iter)
+            except StopIteration:
+                raise ValueError("train_batches is exhausted (an iterator can only be read once; pass a re-iterable or a callable sampler)") from None
+
+    @torch.no_grad()
+    def evaluate(self) -> dict[str, float]:
+        """Mean loss and metrics over all val batches -> {"loss": .., name: ..}; the model is in eval mode meanwhile."""
+        assert self.val_batches is not None
+        was_training = self.model.training
+        self.model.eval()
+        sums: dict[str, float] = {}
+        count = 0
+        try:
+            for batch in self.val_batches():
+                loss, metrics = self._call_loss(batch)
+                for k, v in {"loss": loss.item(), **metrics}.items():
+                    sums[k] = sums.get(k, 0.0) + v
+                count += 1
+        finally:
+            self.model.train(was_training)
+        if count == 0:
+            raise ValueError("val_batches() yielded no batches")
+        return {k: v / count for k, v in sums.items()}
+
+    def _seed_fresh(self) -> None:
+        seed = self.config.seed
+        random.seed(seed)
+        np.random.seed(seed % 2**32)
+        torch.manual_seed(seed)
+        self.rng = np.random.default_rng(seed)
+
+    # -- main loop -----------------------------------------------------------------------------------------
+    def fit(self) -> TrainResult:
+        """Train (or resume) up to config.max_steps; see the module docstring for what is written.
+
+        A run that stopped early stays stopped (calling fit() again returns at once); a finished run given a
+        larger max_steps continues. InputError if the checkpoint is corrupt / for another model, or another
+        process is training in the same run_dir."""
+        with RunLock(self.run_dir):
+            return self._fit()
+
+    def _fit(self) -> TrainResult:
+        cfg = self.config
+        if cfg.torch_threads:
+            configure_torch_threads(cfg.torch_threads)
+        remove_stale_temp_files(self.run_dir)
+        st = {"step": 0, "best_val_loss": None, "best_step": None, "evals_since_improvement": 0, "stopped_early": False}
+        resumed_from = None
+        if has_checkpoint(self.run_dir):
+            record = load_checkpoint(self.run_dir, self.model, self.optimizer, self.rng)
+            st.update({k: record[k] for k in st if k in record})
+            resumed_from = st["step"]
+        else:
+            self._seed_fresh()
+        csv_log = CsvLog(self.paths["csv"], keep_until_step=resumed_from if resumed_from is not None else -1)
+        tb = None
+        if cfg.tensorboard:
+            from torch.utils.tensorboard import SummaryWriter
+
+            tb = SummaryWriter(str(self.paths["tb"]), purge_step=(resumed_from + 1) if resumed_from is not None else None)
+        self._iter = self._train_iter()
+        start = time.perf_counter()
+        bar = tqdm(total=cfg.max_steps, initial=st["step"], desc=self.run_dir.name, dynamic_ncols=True,
+                   disable=not (cfg.progress and sys.stderr.isatty()))
+        window: dict[str, float] = {}
+        window_n, last_train_loss = 0, None
+        self.model.train()
+
+        def log(step: int, split: str, metrics: Mapping[str, float]) -> None:
+            csv_log.append(step, split, time.perf_counter() - start, metrics)
+            if tb is not None:
+                for k, v in metrics.items():
+                    tb.add_scalar(f"{split}/{k}", v, step)
+
+        def checkpoint(step: int) -> None:
+            if tb is not None:
+                tb.flush()
+            save_weights(self.model, self.paths["last"])
+            save_checkpoint(self.run_dir, step, self.model, self.optimizer, self.rng, {**st, "config": asdict(cfg)})
+
+        try:
+            step = st["step"]
+            done = st["stopped_early"] or step >= cfg.max_steps
+            while not done:
+                step += 1
+                lr = cfg.lr_at(step)
+                for group in self.optimizer.param_groups:
+                    group["lr"] = lr
+                loss, metrics = self._call_loss(self._next_batch(step))
+                if not math.isfinite(loss.item()):
+                    raise FloatingPointError(f"non-finite training loss {loss.item()} at step {step} (last checkpoint kept in {self.run_dir})")
+                self.optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                if cfg.grad_clip is not None:
+                    metrics["grad_norm"] = float(torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip))
+                self.optimizer.step()
+                for k, v in {"loss": loss.item(), **metrics, "lr": lr}.items():
+                    window[k] = window.get(k, 0.0) + v
+                window_n += 1
+                st["step"] = step
+                bar.update(1)
+                if step % cfg.log_every == 0 or step == cfg.max_steps:
+                    means = {k: v / window_n for k, v in window.items()}
+                    last_train_loss = means["loss"]
+                    log(step, "train", means)
+                    bar.set_postfix(loss=f"{last_train_loss:.4g}", refresh=False)
+                    window, window_n = {}, 0
+                if self.val_batches is not None and (step % cfg.eval_every == 0 or step == cfg.max_steps):
+                    val = self.evaluate()
+                    best = st["best_val_loss"]
+                    if math.isfinite(val["loss"]) and (best is None or val["loss"] < best - cfg.min_delta):
+                        st.update(best_val_loss=val["loss"], best_step=step, evals_since_improvement=0)
+                        save_weights(self.model, self.paths["best"])
+                    else:
+                        st["evals_since_improvement"] += 1
+                    log(step, "val", {**val, "best_loss": st["best_val_loss"]})
+                    patience = cfg.early_stopping_patience
+                    if patience is not None and st["evals_since_improvement"] >= patience:
+                        st["stopped_early"] = True
+                done = st["stopped_early"] or step >= cfg.max_steps
+                if done or step % cfg.checkpoint_every == 0:
+                    checkpoint(step)
+            if not self.paths["last"].exists():  # resumed a finished run whose weights file was removed
+                save_weights(self.model, self.paths["last"])
+        finally:
+            bar.close()
+            if tb is not None:
+                tb.close()
+        return TrainResult(
+            steps_done=st["step"], best_val_loss=st["best_val_loss"], best_step=st["best_step"],
+            stopped_early=st["stopped_early"], resumed_from=resumed_from, last_train_loss=last_train_loss,
+            run_dir=self.run_dir, last_path=self.paths["last"],
+            best_path=self.paths["best"] if st["best_step"] is not None else None,
+            checkpoint_path=self.run_dir / "checkpoint.json", metrics_csv=self.paths["csv"],
+            tensorboard_dir=self.paths["tb"] if cfg.tensorboard else None)
