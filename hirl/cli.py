@@ -15,8 +15,8 @@ from hirl.errors import InputError, NotLandedError
 
 # name -> (help line, "module:function" that runs it or None when it has not landed, what it lands with)
 SUBCOMMANDS: dict[str, tuple[str, str | None, str]] = {
-    "collect": ("collect demonstrations with the scripted expert into a Minari-compatible dataset", None, "issue #4 (demonstration datasets)"),
-    "data": ("inspect a dataset: hirl data info PATH", None, "issue #4 (demonstration datasets)"),
+    "collect": ("collect demonstrations with the scripted expert into a Minari-compatible dataset", "hirl.commands.collect:run", "issue #4 (demonstration datasets)"),
+    "data": ("inspect a dataset: hirl data info PATH", "hirl.commands.data:run", "issue #4 (demonstration datasets)"),
     "train": ("train a hierarchical agent or a baseline from a YAML config", None, "issue #5 (hierarchical imitation)"),
     "eval": ("evaluate a trained run on chained tasks: report.json, plots, videos", None, "issue #5 (hierarchical imitation)"),
     "correct": ("language-correction session on a trained agent (web page or terminal)", None, "issue #7 (correction sessions)"),
@@ -34,6 +34,10 @@ def _add_collect(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workers", type=int, default=2, help="worker processes")
     p.add_argument("--image-every", type=int, default=0, help="store a camera frame every K steps (0: none)")
     p.add_argument("--resume", action="store_true", help="continue an interrupted collection")
+    p.add_argument("--image-size", type=int, default=128, help="rendered frame width = height in pixels")
+    p.add_argument("--noise", type=float, default=0.05, help="std of the expert's Gaussian action noise")
+    p.add_argument("--chain-length", type=int, default=5, help="subtasks per chain (chained envs such as Tabletop)")
+    p.add_argument("--env-kwargs", default=None, help='extra gym.make arguments as JSON, e.g. \'{"layout": "medium"}\'')
 
 
 def _add_data(p: argparse.ArgumentParser) -> None:

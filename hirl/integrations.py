@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 import gymnasium as gym
+import numpy as np
 
 from hirl.errors import InputError
 from hirl.policies.base import HighLevelPolicy, LowLevelPolicy
@@ -85,10 +86,16 @@ def _maze_expert(env: gym.Env, noise: float, seed: int) -> tuple[HighLevelPolicy
     expert = MazeExpert(env.unwrapped, noise=noise, seed=seed)
 
     def propose(obs: Any, command: Command) -> Subgoal:
-        waypoint, _label = expert.next_subgoal(obs)
-        return Subgoal("state", waypoint, "expert")
+        waypoint, label = expert.next_subgoal(obs)
+        return Subgoal("state", waypoint, "expert", label)
 
-    return ScriptedHighLevel(propose, expert.reset), ScriptedLowLevel(lambda obs, g: expert.reach(obs, g.value))
+    def act(obs: Any, subgoal: Subgoal) -> np.ndarray:
+        action = expert.reach(obs, subgoal.value).astype(np.float64)
+        if noise > 0:
+            action += expert.rng.normal(0.0, noise, size=action.shape)
+        return np.clip(action, -1.0, 1.0)
+
+    return ScriptedHighLevel(propose, expert.reset), ScriptedLowLevel(act)
 
 
 ENVIRONMENTS.register("hirl/Tabletop-v0")(

@@ -32,11 +32,13 @@ class Subgoal:
              "image"    -> value: uint8 array (H, W, 3), a goal frame
              "state"    -> value: float64 array (G,), a goal state (e.g. positions)
     source   who produced it: the high-level policy, a human correction, hindsight relabeling or a scripted expert
+    label    optional language description of an image/state goal ("go to the north-east room"); "" if none
     """
 
     kind: SubgoalKind
     value: str | np.ndarray
     source: SubgoalSource = "policy"
+    label: str = ""
 
     def __post_init__(self) -> None:
         if self.kind not in SUBGOAL_KINDS:
@@ -59,7 +61,7 @@ class Subgoal:
 
     def with_source(self, source: SubgoalSource) -> "Subgoal":
         """The same goal, attributed to another source (e.g. a human accepting a suggestion)."""
-        return Subgoal(self.kind, self.value, source)
+        return Subgoal(self.kind, self.value, source, self.label)
 
     def same_goal(self, other: "Subgoal | None") -> bool:
         """True when other asks for the same thing (kind and value; the source is ignored)."""
@@ -69,10 +71,19 @@ class Subgoal:
             return self.value == other.value
         return bool(np.array_equal(self.value, other.value))
 
+    @property
+    def text(self) -> str:
+        """Language form: the instruction, else the label, else a short description of the value."""
+        if self.kind == "language":
+            return str(self.value)
+        return self.label or self.describe(max_len=200)
+
     def describe(self, max_len: int = 60) -> str:
         """Short human-readable text for traces, overlays and logs."""
         if self.kind == "language":
             text = str(self.value)
+        elif self.label:
+            text = self.label
         elif self.kind == "image":
             text = "image %dx%d" % (self.value.shape[1], self.value.shape[0])
         else:

@@ -58,3 +58,11 @@ def test_builtin_extension_points_are_registered():
 
     assert {"fixed_interval", "on_completion", "on_override", "any_of"} <= set(REPLAN_RULES.names())
     assert {"state_distance", "env_predicate", "learned", "noisy"} <= set(COMPLETION_DETECTORS.names())
+
+
+def test_subgoal_label_is_its_language_form():
+    g = Subgoal("state", [1.0, 2.0], "expert", "go to the north room")
+    assert g.text == "go to the north room" and g.describe() == "go to the north room"
+    assert g.with_source("human").label == "go to the north room"
+    assert Subgoal("language", "open the drawer").text == "open the drawer"
+    assert Subgoal("state", [1.0]).text.startswith("state [")

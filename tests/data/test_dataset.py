@@ -1,0 +1,213 @@
+"""Writer -> Minari HDF5 -> loader round trip on the toy env (no MuJoCo), Segment API, split, and one-line errors
+for corrupt, truncated, foreign and schema-mismatched datasets."""
+import json
+import shutil
+
+import h5py
+import minari
+import numpy as np
+import pytest
+
+from hirl.data import load_dataset
+from hirl.data.relabel import HindsightConfig
+from hirl.data.writer import EpisodeRecorder, Journal, write_dataset
+from hirl.errors import InputError
+from hirl.eval.rollout import run_episode
+from hirl.hierarchy import HierarchicalAgent, OnCompletion, StateDistance
+from hirl.types import Command, Subgoal
+from tests.fixtures.point_env import GreedyLowLevel, PointGoalEnv, WaypointHighLevel
+
+META = {"hirl_version": "test", "env_id": "toy/Point-v0", "env_kwargs": {}, "control_rate_hz": 50.0, "image_every": 0,
+        "image_size": 0, "image_rate_hz": 0.0, "subgoal_kind": "state", "collection": {"seed": 0}}
+
+
+def toy_records(n=5, override_at=None):
+    env = PointGoalEnv(max_steps=60)
+    rec = EpisodeRecorder(env)
+    out = []
+    for i in range(n):
+        agent = HierarchicalAgent(WaypointHighLevel(0.3), GreedyLowLevel(), OnCompletion(StateDistance(0.02), timeout=100))
+
+        def on_step(t, ag, obs, info):
+            rec.on_step(t, ag, obs, info)
+            if override_at is not None and t == override_at:
+                ag.override(Subgoal("state", obs["achieved_goal"] + 0.01, "human"))
+
+        result = run_episode(env, agent, lambda info: Command("reach the goal"), seed=i, on_step=on_step, on_transition=rec.on_transition)
+        out.append(rec.finish(index=i, seed=i, attrs={"command": result.command, "success": result.success, "task": []}))
+    return env, out
+
+
+@pytest.fixture(scope="module")
+def toy_dataset(tmp_path_factory):
+    path = tmp_path_factory.mktemp("toy") / "toy"
+    env, records = toy_records(5, override_at=2)
+    write_dataset(path, iter(records), meta=META, observation_space=env.observation_space, action_space=env.action_space)
+    return path, records
+
+
+def test_round_trip_through_minari(toy_dataset, monkeypatch):
+    path, records = toy_dataset
+    monkeypatch.setenv("MINARI_DATASETS_PATH", str(path.parent))
+    mds = minari.load_dataset(path.name)
+    assert mds.total_episodes == 5 and mds.total_steps == sum(len(r["rewards"]) for r in records)
+    for ep, r in zip(mds.iterate_episodes(), records):
+        np.testing.assert_array_equal(ep.actions, r["actions"])
+        np.testing.assert_array_equal(ep.observations["achieved_goal"], r["observations"]["achieved_goal"])
+        assert len(ep.observations["observation"]) == len(ep.actions) + 1
+        assert [s.decode() for s in ep.infos["subgoal_text"]] == r["infos"]["subgoal_text"]
+        assert ep.infos["subgoal_state"].shape == (len(ep.actions) + 1, 2)
+        np.testing.assert_array_equal(ep.infos["segment"], r["infos"]["segment"])
+    assert mds.storage.metadata["hirl"]["episode_indices"] == [0, 1, 2, 3, 4]
+
+
+def test_loader_fields_and_intervention_flag(toy_dataset):
+    path, records = toy_dataset
+    ds = load_dataset(path)
+    assert len(ds) == 5 and ds.num_steps == sum(len(r["rewards"]) for r in records)
+    e = ds.episodes[0]
+    assert e.intervention[2] and e.subgoal_source[2] == "human" and e.subgoal_reason[2] == "override"
+    assert e.intervention.sum() == 1 and e.subgoal_source[0] == "policy"
+    assert e.segment[0] == 0 and e.segment[2] == e.segment[1] + 1
+    assert [ep.index for ep in ds.episodes] == [0, 1, 2, 3, 4]
+    assert load_dataset(path / "data").num_steps == load_dataset(path / "data" / "main_data.hdf5").num_steps == ds.num_steps
+
+
+def test_segments_cover_every_step_with_consistent_shapes(toy_dataset):
+    ds = load_dataset(toy_dataset[0])
+    segs = list(ds.segments())
+    assert sum(s.end - s.start for s in segs) == ds.num_steps
+    D = ds.episodes[0].flat_obs().shape[1]
+    for s in segs:
+        k = s.end - s.start
+        assert s.obs.shape == (k + 1, D) and s.actions.shape == (k, 2) and s.goal_state.shape == (2,)
+        e = ds.episodes[s.episode]
+        np.testing.assert_array_equal(s.actions, e.actions[s.start:s.end])
+        np.testing.assert_allclose(s.goal_state, e.subgoal_state[s.start])
+        np.testing.assert_allclose(s.achieved, e.observations["achieved_goal"][s.end])
+        assert s.goal_image is None and s.command == "reach the goal"
+
+
+def test_batches_have_documented_shapes(toy_dataset):
+    ds = load_dataset(toy_dataset[0])
+    rng = np.random.default_rng(0)
+    lo = ds.sample_low_level(64, rng)
+    D = ds.episodes[0].flat_obs().shape[1]
+    assert lo.obs.shape == (64, D) and lo.obs.dtype == np.float32
+    assert lo.goal_state.shape == (64, 2) and lo.action.shape == (64, 2) and lo.goal_index.shape == (64,)
+    assert lo.goal_image is None and lo.relabelled.dtype == bool and not lo.relabelled.any()
+    # each sample's obs/action really is that step of that episode
+    for b in range(8):
+        e = ds.episodes[lo.episode[b]]
+        np.testing.assert_allclose(lo.obs[b], e.flat_obs()[lo.step[b]])
+        np.testing.assert_allclose(lo.action[b], e.actions[lo.step[b]])
+        assert ds.vocabulary[lo.goal_index[b]] == e.subgoal_text[lo.step[b]]
+    hi = ds.sample_high_level(32, rng)
+    assert hi.obs.shape == (32, D) and hi.goal_state.shape == (32, 2) and hi.command_index.shape == (32,)
+    assert all(ds.episodes[ep].segment[t] != ds.episodes[ep].segment[t - 1] or t == 0 for ep, t in zip(hi.episode, hi.step))
+    anyb = ds.sample_high_level(32, rng, at="any")
+    assert anyb.obs.shape == (32, D)
+
+
+def test_hindsight_relabelled_low_level_goals_are_achieved_states(toy_dataset):
+    ds = load_dataset(toy_dataset[0])
+    for window in ("segment", "episode"):
+        b = ds.sample_low_level(300, np.random.default_rng(1), relabel=HindsightConfig("future", window, ratio=1.0))
+        assert b.relabelled.all()
+        for i in range(50):
+            e = ds.episodes[b.episode[i]]
+            ach = e.observations["achieved_goal"].astype(np.float32)
+            later = ach[b.step[i] + 1:] if b.step[i] + 1 <= e.T else ach[-1:]
+            assert np.any(np.all(np.isclose(later, b.goal_state[i]), axis=1))
+
+
+def test_split_by_episode_has_no_overlap(toy_dataset):
+    ds = load_dataset(toy_dataset[0])
+    train, val = ds.split(0.4, seed=3)
+    ti, vi = {e.index for e in train.episodes}, {e.index for e in val.episodes}
+    assert ti.isdisjoint(vi) and ti | vi == {0, 1, 2, 3, 4} and len(vi) == 2
+    assert train.vocabulary == val.vocabulary == ds.vocabulary
+    assert train.num_steps + val.num_steps == ds.num_steps
+    assert ds.split(0.4, seed=3)[1].episodes[0].index == val.episodes[0].index
+
+
+# ------------------------------------------------------------------ bad files
+def copy(toy_dataset, tmp_path):
+    dst = tmp_path / "copy"
+    shutil.copytree(toy_dataset[0], dst)
+    return dst
+
+
+def one_line_error(path, match):
+    with pytest.raises(InputError) as err:
+        load_dataset(path)
+    msg = str(err.value)
+    assert "\n" not in msg and match in msg, msg
+    return msg
+
+
+def test_truncated_hdf5_fails_in_one_line(toy_dataset, tmp_path):
+    p = copy(toy_dataset, tmp_path)
+    h5 = p / "data" / "main_data.hdf5"
+    data = h5.read_bytes()
+    h5.write_bytes(data[: len(data) // 2])
+    msg = one_line_error(p, "truncated or corrupt")
+    assert str(h5) in msg
+
+
+def test_garbage_metadata_and_missing_files(toy_dataset, tmp_path):
+    p = copy(toy_dataset, tmp_path)
+    (p / "data" / "metadata.json").write_text("{not json")
+    assert str(p / "data" / "metadata.json") in one_line_error(p, "metadata is corrupt")
+    one_line_error(tmp_path / "nowhere", "no such file")
+    (tmp_path / "empty").mkdir()
+    one_line_error(tmp_path / "empty", "not a Minari dataset")
+
+
+def test_foreign_minari_dataset_fails_in_one_line(toy_dataset, tmp_path):
+    p = copy(toy_dataset, tmp_path)
+    meta_file = p / "data" / "metadata.json"
+    meta = json.loads(meta_file.read_text())
+    del meta["hirl"]
+    meta_file.write_text(json.dumps(meta))
+    assert str(meta_file) in one_line_error(p, "foreign dataset")
+
+
+def test_schema_mismatch_fails_in_one_line(toy_dataset, tmp_path):
+    p = copy(toy_dataset, tmp_path)
+    meta_file = p / "data" / "metadata.json"
+    meta = json.loads(meta_file.read_text())
+    meta["hirl"]["schema_version"] = 99
+    meta_file.write_text(json.dumps(meta))
+    one_line_error(p, "schema version 99")
+    p2 = copy(toy_dataset, tmp_path / "b")
+    with h5py.File(p2 / "data" / "main_data.hdf5", "a") as f:
+        del f["episode_3/infos/subgoal_source"]
+    one_line_error(p2, "schema mismatch: episode_3")
+    p3 = copy(toy_dataset, tmp_path / "c")
+    with h5py.File(p3 / "data" / "main_data.hdf5", "a") as f:
+        del f["episode_4"]
+    one_line_error(p3, "holds 4 episodes but metadata says 5")
+
+
+def test_journal_is_atomic_and_sorted(tmp_path):
+    _, records = toy_records(3)
+    j = Journal(tmp_path / "journal")
+    j.write_config({"env": "x"})
+    for r in reversed(records):
+        j.write(r)
+    (j.root / ".episode_000009.pkl.abc.tmp").write_bytes(b"partial")
+    assert j.done() == [0, 1, 2]
+    j.clean_temporaries()
+    assert not list(j.root.glob(".*.tmp"))
+    np.testing.assert_array_equal(j.read(1)["actions"], records[1]["actions"])
+
+
+def test_rewrite_swaps_whole_dataset(toy_dataset, tmp_path):
+    env, records = toy_records(3)
+    p = tmp_path / "swap"
+    write_dataset(p, iter(records[:2]), meta=META, observation_space=env.observation_space, action_space=env.action_space)
+    assert len(load_dataset(p)) == 2
+    write_dataset(p, iter(records), meta=META, observation_space=env.observation_space, action_space=env.action_space)
+    assert len(load_dataset(p)) == 3
+    assert sorted(x.name for x in p.iterdir()) == ["data"]
