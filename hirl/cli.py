@@ -17,8 +17,8 @@ from hirl.errors import InputError, NotLandedError
 SUBCOMMANDS: dict[str, tuple[str, str | None, str]] = {
     "collect": ("collect demonstrations with the scripted expert into a Minari-compatible dataset", "hirl.commands.collect:run", "issue #4 (demonstration datasets)"),
     "data": ("inspect a dataset: hirl data info PATH", "hirl.commands.data:run", "issue #4 (demonstration datasets)"),
-    "train": ("train a hierarchical agent or a baseline from a YAML config", None, "issue #5 (hierarchical imitation)"),
-    "eval": ("evaluate a trained run on chained tasks: report.json, plots, videos", None, "issue #5 (hierarchical imitation)"),
+    "train": ("train a hierarchical agent or a baseline from a YAML config", "hirl.commands.train:run", ""),
+    "eval": ("evaluate a trained run on chained tasks: report.json, plots, videos", "hirl.commands.evaluate:run", ""),
     "correct": ("language-correction session on a trained agent (web page or terminal)", None, "issue #7 (correction sessions)"),
     "teleop": ("drive the robot from the keyboard and label segments with language", None, "issue #7 (correction sessions)"),
     "bench": ("run a benchmark and print what it measured", "hirl.commands.bench:run", ""),
@@ -46,13 +46,17 @@ def _add_data(p: argparse.ArgumentParser) -> None:
 
 
 def _add_train(p: argparse.ArgumentParser) -> None:
-    p.add_argument("config", help="YAML training config")
-    p.add_argument("overrides", nargs="*", help="dotted key=value overrides, e.g. trainer.lr=3e-4")
+    p.add_argument("config", help="YAML run config (e.g. experiments/tabletop/hierarchical.yaml)")
+    p.add_argument("overrides", nargs="*", help="dotted key=value overrides, e.g. train.low.max_steps=500")
+    p.add_argument("--out", default=None, help="run directory (default: runs/<config>-<time>); an existing one resumes")
 
 
 def _add_eval(p: argparse.ArgumentParser) -> None:
     p.add_argument("run", help="run directory of a trained agent")
-    p.add_argument("--episodes", type=int, default=20, help="number of evaluation chains")
+    p.add_argument("overrides", nargs="*", help="dotted key=value overrides of the run's config, e.g. replan.interval=50")
+    p.add_argument("--episodes", type=int, default=None, help="number of evaluation chains (default: the run's eval.episodes)")
+    p.add_argument("--agents", nargs="+", default=None, help="agents to evaluate (default: all of the run's)")
+    p.add_argument("--out", default=None, help="output directory (default: RUN/eval)")
 
 
 def _add_correct(p: argparse.ArgumentParser) -> None:
@@ -110,7 +114,15 @@ def _runner(name: str) -> Callable[[argparse.Namespace], int]:
 def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("MUJOCO_GL", "egl")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    # key=value overrides may follow options (argparse stops filling a positional list once an option intervenes)
+    args, extra = parser.parse_known_args(argv)
+    late = [e for e in extra if "=" in e and not e.startswith("-")]
+    if late and hasattr(args, "overrides"):
+        args.overrides = list(args.overrides) + late
+        extra = [e for e in extra if e not in late]
+    if extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         return int(_runner(args.command)(args) or 0)
     except InputError as exc:

@@ -9,9 +9,27 @@ import numpy as np
 
 from hirl.eval.video import annotate
 from hirl.hierarchy.agent import HierarchicalAgent
-from hirl.types import Command, Observation
+from hirl.types import Command, Observation, Subgoal
 
 CommandFn = Callable[[Mapping[str, Any]], Command]
+
+
+class RolloutAgent(Protocol):
+    """What run_episode drives: a HierarchicalAgent, or a flat / chain-of-thought baseline agent.
+    Agents without a separate high level report num_queries == 0 and may have no trace."""
+
+    step_count: int
+    num_queries: int
+    num_replans: int
+
+    @property
+    def subgoal(self) -> Subgoal | None: ...
+
+    def reset(self, command: Command | None = None) -> None: ...
+
+    def act(self, obs: Observation, info: Mapping[str, Any] | None = None) -> np.ndarray: ...
+
+
 StepHook = Callable[[int, HierarchicalAgent, Observation, Mapping[str, Any]], None]
 
 
@@ -52,7 +70,7 @@ class EpisodeResult:
 
 def run_episode(
     env: gym.Env,
-    agent: HierarchicalAgent,
+    agent: RolloutAgent,
     command_fn: CommandFn,
     *,
     seed: int,
@@ -98,7 +116,7 @@ def run_episode(
         steps=t,
         high_level_queries=agent.num_queries,
         replans=agent.num_replans,
-        interventions=sum(1 for e in agent.trace if e.reason == "override"),
+        interventions=sum(1 for e in getattr(agent, "trace", ()) if e.reason == "override"),
         task=list(info.get("task", [])),
         completed=list(info.get("completed_subtasks", [])),
         subtask_steps=subtask_steps,
@@ -107,9 +125,10 @@ def run_episode(
     )
 
 
-def _frame(env: gym.Env, agent: HierarchicalAgent, command: Command) -> np.ndarray:
+def _frame(env: gym.Env, agent: RolloutAgent, command: Command) -> np.ndarray:
     subgoal = agent.subgoal
-    entry = agent.trace[-1] if agent.trace else None
+    trace = getattr(agent, "trace", None)
+    entry = trace[-1] if trace else None
     lines = [(f"task: {command.text}", "")]
     if subgoal is not None:
         why = f" ({entry.reason})" if entry is not None and entry.reason else ""

@@ -1,6 +1,7 @@
 """The hierarchical runtime: agent, replan rules, completion detectors."""
 from hirl.hierarchy.agent import HierarchicalAgent, TraceEntry
 from hirl.hierarchy.completion import (
+    ChainProgress,
     CompletionDetector,
     EnvPredicate,
     LearnedCompletion,
@@ -20,7 +21,7 @@ from hirl.hierarchy.replan import (
 )
 
 __all__ = [
-    "AnyOf", "CompletionDetector", "EnvPredicate", "FixedInterval", "HierarchicalAgent", "LearnedCompletion",
+    "AnyOf", "ChainProgress", "CompletionDetector", "EnvPredicate", "FixedInterval", "HierarchicalAgent", "LearnedCompletion",
     "NoisyDetector", "OnCompletion", "OnOverride", "ReplanConfig", "ReplanContext", "ReplanRule", "StateDistance",
     "SuccessClassifier", "TraceEntry", "build_replan_rule",
 ]

@@ -97,6 +97,7 @@ class HierarchicalAgent:
             reason = self.rule.decide(ctx)
         if reason == "override":
             self._subgoal, self._pending = self._pending, None
+            self.high.observe(self._subgoal)
         elif reason is not None:
             proposed = self.high.propose(obs, self.command)
             self._subgoal = proposed

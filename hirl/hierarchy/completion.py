@@ -85,6 +85,32 @@ class EnvPredicate(CompletionDetector):
         return bool(flag)
 
 
+@COMPLETION_DETECTORS.register("chain_progress")
+class ChainProgress(CompletionDetector):
+    """Done when the env's task chain advanced since this subgoal became active: len(info[key]) grew.
+
+    Works for any subgoal kind (image and state subgoals have no instruction to look up), on envs that report
+    completed subtasks (Tabletop's "completed_subtasks"). The count is taken the first time a subgoal is seen.
+    """
+
+    def __init__(self, key: str = "completed_subtasks") -> None:
+        self.key = key
+        self._subgoal: Subgoal | None = None
+        self._start = 0
+
+    def reset(self) -> None:
+        self._subgoal, self._start = None, 0
+
+    def done(self, obs: Observation, subgoal: Subgoal, info: Mapping[str, Any]) -> bool:
+        if self.key not in info:
+            raise KeyError(f"chain_progress detector: info has no {self.key!r} entry (keys: {sorted(info)})")
+        count = len(info[self.key])
+        if subgoal is not self._subgoal:
+            self._subgoal, self._start = subgoal, count
+            return False
+        return count > self._start
+
+
 class SuccessClassifier(Protocol):
     """A learned model of subgoal completion."""
 

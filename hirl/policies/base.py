@@ -18,6 +18,9 @@ class HighLevelPolicy(abc.ABC):
     def propose(self, obs: Observation, command: Command) -> Subgoal:
         """Return the next subgoal for obs (one env observation, unbatched)."""
 
+    def observe(self, subgoal: Subgoal) -> None:
+        """Told that subgoal became active without being proposed (a correction); policies with memory update it."""
+
 
 class LowLevelPolicy(abc.ABC):
     """pi_LL(a | o, g): a goal-conditioned controller run at the env's 50 Hz control rate."""

@@ -106,3 +106,17 @@ def test_build_replan_rule_from_config():
     assert isinstance(build_replan_rule(ReplanConfig(on_completion=False)), OnOverride)
     with pytest.raises(ValueError, match="detector_args"):
         build_replan_rule(ReplanConfig(detector="state_distance", detector_args={"radius": 1.0}))
+
+
+def test_chain_progress_fires_when_the_chain_advances_under_this_subgoal():
+    from hirl.hierarchy import ChainProgress
+
+    det = ChainProgress()
+    a, b = Subgoal("language", "a"), Subgoal("image", np.zeros((4, 4, 3), np.uint8))
+    assert not det.done({}, a, {"completed_subtasks": ["x"]})
+    assert not det.done({}, a, {"completed_subtasks": ["x"]})
+    assert det.done({}, a, {"completed_subtasks": ["x", "a"]})
+    assert not det.done({}, b, {"completed_subtasks": ["x", "a"]})  # a new subgoal starts counting afresh
+    det.reset()
+    with pytest.raises(KeyError, match="completed_subtasks"):
+        det.done({}, a, {})

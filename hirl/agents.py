@@ -1,0 +1,47 @@
+"""Rebuild a trained agent of a run directory (RUN/models/<component>) as something run_episode can drive."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+
+from hirl.errors import InputError
+from hirl.eval.rollout import RolloutAgent
+from hirl.hierarchy import HierarchicalAgent, ReplanConfig, build_replan_rule
+from hirl.integrations import EnvAdapter
+from hirl.learn.imitation import AGENTS
+from hirl.policies.flat import ChainOfThoughtAgent, FlatAgent
+from hirl.policies.high.image import ImageHighLevel
+from hirl.policies.high.language import LanguageHighLevel
+from hirl.policies.high.state import StateHighLevel
+from hirl.policies.low.bc import BCLowLevel
+
+
+def models_dir(run_dir: Path, component: str) -> Path:
+    path = run_dir / "models" / component
+    if not path.is_dir():
+        raise InputError(f"{path}: no trained {component} in this run (train it first: hirl train)")
+    return path
+
+
+def load_agent(run_dir: Path, name: str, env: gym.Env, adapter: EnvAdapter, replan: ReplanConfig,
+               text_encoder: Any, seed: int = 0) -> RolloutAgent:
+    """Agent `name` (a key of AGENTS) of run_dir, acting in env (image agents render it at high-level ticks)."""
+    if name not in AGENTS:
+        raise InputError(f"unknown agent {name!r} (known: {', '.join(AGENTS)})")
+    if name == "flat":
+        return FlatAgent(models_dir(run_dir, "flat"), text_encoder)
+    if name == "cot":
+        return ChainOfThoughtAgent(models_dir(run_dir, "cot"), text_encoder)
+    kind = name.removeprefix("hier_")
+    low = BCLowLevel.load(models_dir(run_dir, f"low_{kind}"), text_encoder)
+    high_dir = models_dir(run_dir, f"high_{kind}")
+    if kind == "language":
+        high: Any = LanguageHighLevel(high_dir, text_encoder)
+    elif kind == "state":
+        high = StateHighLevel(high_dir, text_encoder)
+    else:
+        high = ImageHighLevel(high_dir, render=env.render, text_encoder=text_encoder)
+    rule = build_replan_rule(replan, adapter.detector_extra(env) if replan.detector == "env_predicate" else None, seed=seed)
+    return HierarchicalAgent(high, low, rule)

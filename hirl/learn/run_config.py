@@ -1,0 +1,68 @@
+"""The config of an imitation run (`hirl train`, `hirl eval`, `hirl demo`): data, agents, budgets, replanning, evaluation."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from hirl.hierarchy.replan import ReplanConfig
+from hirl.learn.imitation import AGENTS, TrainingBudgets
+
+
+@dataclass(frozen=True)
+class CollectSpec:
+    """Expert demonstrations collected when the dataset path does not exist yet."""
+
+    episodes: int = 200  # expert episodes
+    seed: int = 0  # base seed of collection (episode i uses seed + i)
+    workers: int = 2  # collection processes
+    image_every: int = 0  # store a camera frame every K steps (0: no images; image agents need them)
+    image_size: int = 64  # stored frame width and height in pixels
+    noise: float = 0.05  # expert action-noise std
+    chain_length: int = 5  # subtasks per collected chain (1..5)
+
+
+@dataclass(frozen=True)
+class AdaptSpec:
+    """The adapt stage after separate training (DAgger against the scripted expert's labels)."""
+
+    enabled: bool = False  # False: "separate only"; True: "separate + adapt"
+    rounds: int = 2  # roll out -> relabel -> fine-tune rounds
+    episodes: int = 20  # on-policy episodes per round
+    steps: int = 800  # fine-tuning optimizer steps per network per round
+
+
+@dataclass(frozen=True)
+class EvalSpec:
+    """CALVIN-style chained evaluation."""
+
+    episodes: int = 50  # evaluation chains
+    chain_length: int = 5  # subtasks per evaluation chain
+    seed: int = 100_000  # base seed of evaluation episodes (disjoint from collection seeds)
+    videos: int = 1  # episodes filmed per agent
+    frame_every: int = 4  # control steps between video frames
+    video_size: int = 160  # camera size for videos (image agents render at the dataset's image size)
+
+
+@dataclass
+class RunConfig:
+    env: str = "hirl/Tabletop-v0"  # environment id
+    dataset: str = "runs/data/tabletop"  # dataset path; collected with `collect` when missing
+    collect: CollectSpec = field(default_factory=CollectSpec)  # how to collect the dataset if missing
+    agents: list[str] = field(default_factory=lambda: ["hier_language", "flat"])  # agents to train and evaluate
+    text_encoder: str = "text"  # goal/command text encoder: text (MiniLM) | hash (tests only)
+    val_fraction: float = 0.1  # episodes held out for validation / early stopping
+    seed: int = 0  # seed of splits and training
+    train: TrainingBudgets = field(default_factory=TrainingBudgets)  # optimizer budgets per network kind
+    replan: ReplanConfig = field(default_factory=lambda: ReplanConfig(detector="chain_progress", timeout=300))  # hierarchical agents' replan rule
+    adapt: AdaptSpec = field(default_factory=AdaptSpec)  # separate only vs separate + adapt
+    eval: EvalSpec = field(default_factory=EvalSpec)  # evaluation protocol
+
+    def __post_init__(self) -> None:
+        unknown = [a for a in self.agents if a not in AGENTS]
+        if unknown:
+            raise ValueError(f"agents: unknown {unknown} (known: {', '.join(AGENTS)})")
+        if not self.agents:
+            raise ValueError("agents: name at least one agent")
+        if not 0 <= self.val_fraction < 0.5:
+            raise ValueError(f"val_fraction must be in [0, 0.5), got {self.val_fraction}")
+        if any(a == "hier_image" for a in self.agents) and self.collect.image_every < 1:
+            raise ValueError("agents: hier_image needs images: set collect.image_every >= 1")

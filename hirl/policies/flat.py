@@ -1,0 +1,213 @@
+"""Baselines on the same data and encoders as the hierarchy.
+
+FlatPolicy            pi(a | o, c): no subgoal at all.
+                      Batch keys: obs (B, S), command_emb (B, K, E), command_mask (B, K), action (B, A).
+ChainOfThoughtPolicy  (g, a) ~ pi(. | o, c, g_prev) from one network: a shared trunk predicts subgoal logits
+                      over the candidate instructions (like LanguageGoalNet) and the action, the action head
+                      conditioned on the subgoal's embedding -- the true one at training (teacher forcing),
+                      its own argmax at inference. loss = ce_weight * CE + MSE.
+                      Batch keys: obs, command_emb, command_mask, prev_emb (B, E), target (B,) int64,
+                      action (B, A); goal_emb (B, E) optional (default: the candidate table row of target).
+
+FlatAgent / ChainOfThoughtAgent drive them like a HierarchicalAgent: reset(command), act(obs, info=None),
+`subgoal` (CoT: the current predicted subgoal; flat: None), num_queries = 0, num_replans.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from hirl.policies.features import (
+    DEFAULT_OBS_KEYS, MAX_SUBTASKS, CommandFeaturizer, CommandTrunk, PolicyModule, check_text_encoder,
+    cosine_logits, fast_inference, make_text_encoder, mlp, obs_vector, require_keys, to_tensor,
+)
+from hirl.policies.high.language import CandidateTable, LanguageHLConfig, SubgoalScorer
+from hirl.types import Command, Observation, Subgoal
+
+
+@dataclass
+class FlatConfig:
+    """Flat command-conditioned BC (every field saved in config.json)."""
+
+    obs_dim: int = 32  # S, size of the state vector
+    action_dim: int = 4  # A
+    text_dim: int = 384  # E, text-embedding size
+    text_encoder: str = "text"  # registered text encoder used at inference when none is passed: text | hash
+    obs_keys: tuple[str, ...] = DEFAULT_OBS_KEYS  # Dict obs entries concatenated into the state vector
+    max_subtasks: int = MAX_SUBTASKS  # K, longest command chain
+    obs_feat: int = 128  # state-encoder output size
+    cmd_dim: int = 128  # width of command tokens
+    encoder_hidden: tuple[int, ...] = (256, 256)  # state-encoder hidden widths
+    hidden: tuple[int, ...] = (256, 256)  # trunk widths
+    head_hidden: tuple[int, ...] = (256,)  # action-head hidden widths
+
+
+@dataclass
+class CoTConfig(LanguageHLConfig):
+    """Chain-of-thought net: the LanguageHLConfig fields (subgoal part) plus the action part."""
+
+    action_dim: int = 4  # A
+    goal_feat: int = 128  # projection of the (predicted or true) subgoal embedding fed to the action head
+    head_hidden: tuple[int, ...] = (256,)  # action-head hidden widths
+    ce_weight: float = 1.0  # weight of the subgoal cross-entropy against the action MSE
+
+
+class FlatPolicy(PolicyModule):
+    """CommandTrunk(obs, command) -> MLP -> tanh action (B, A)."""
+
+    config_cls = FlatConfig
+
+    def __init__(self, config: FlatConfig) -> None:
+        super().__init__()
+        self.config = c = config
+        self.trunk = CommandTrunk(c.obs_dim, 0, c.text_dim, c.obs_feat, c.cmd_dim, c.encoder_hidden, c.hidden, c.max_subtasks)
+        self.head = mlp(self.trunk.out_dim, c.head_hidden, c.action_dim)
+
+    def fit(self, obs: np.ndarray) -> "FlatPolicy":
+        """Fit the state normaliser from obs (N, S)."""
+        self.trunk.obs_encoder.fit_normalizer(obs)
+        return self
+
+    def forward(self, obs: torch.Tensor, command_emb: torch.Tensor, command_mask: torch.Tensor) -> torch.Tensor:
+        return torch.tanh(self.head(self.trunk(obs, command_emb, command_mask)[0]))
+
+    def loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
+        require_keys(batch, ("obs", "command_emb", "command_mask", "action"), type(self).__name__)
+        err = self(batch["obs"], batch["command_emb"], batch["command_mask"]) - batch["action"].float()
+        return (err ** 2).mean(), {"mae": err.detach().abs().mean().item()}
+
+
+class ChainOfThoughtPolicy(PolicyModule):
+    """Shared trunk -> subgoal logits (B, N) over candidates, and action (B, A) given a subgoal embedding."""
+
+    config_cls = CoTConfig
+
+    def __init__(self, config: CoTConfig, candidates: Sequence[str] = (), candidate_embs: np.ndarray | None = None) -> None:
+        super().__init__()
+        self.config = c = config
+        self.scorer = SubgoalScorer(c)
+        self.table = CandidateTable(candidates, c.text_dim, candidate_embs)
+        self.goal_proj = nn.Linear(c.text_dim, c.goal_feat)
+        self.action_head = mlp(self.scorer.trunk.out_dim + c.obs_feat + c.goal_feat, c.head_hidden, c.action_dim)
+
+    @property
+    def candidates(self) -> list[str]:
+        return self.table.texts
+
+    def extra_state(self) -> dict[str, Any]:
+        return {"candidates": self.candidates}
+
+    def fit(self, obs: np.ndarray) -> "ChainOfThoughtPolicy":
+        self.scorer.trunk.obs_encoder.fit_normalizer(obs)
+        return self
+
+    def forward(self, obs: torch.Tensor, command_emb: torch.Tensor, command_mask: torch.Tensor, prev_emb: torch.Tensor,
+                goal_emb: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """-> logits (B, N), action (B, A), chosen index (B,) (argmax; the action uses goal_emb when given)."""
+        query, trunk, obs_feat = self.scorer(obs, command_emb, command_mask, prev_emb)
+        logits = cosine_logits(query, self.table.embeddings, self.config.temperature)
+        choice = logits.argmax(-1)
+        if goal_emb is None:
+            goal_emb = self.table.embeddings[choice]
+        goal = torch.relu(self.goal_proj(goal_emb.float()))
+        action = torch.tanh(self.action_head(torch.cat([trunk, obs_feat, goal], dim=-1)))
+        return logits, action, choice
+
+    def loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
+        require_keys(batch, ("obs", "command_emb", "command_mask", "prev_emb", "target", "action"), type(self).__name__)
+        target = batch["target"].long()
+        goal_emb = batch["goal_emb"] if "goal_emb" in batch else self.table.embeddings[target]
+        logits, action, choice = self(batch["obs"], batch["command_emb"], batch["command_mask"], batch["prev_emb"], goal_emb)
+        ce = nn.functional.cross_entropy(logits, target)
+        mse = ((action - batch["action"].float()) ** 2).mean()
+        return self.config.ce_weight * ce + mse, {"ce": ce.item(), "mse": mse.item(),
+                                                  "acc": (choice == target).float().mean().item()}
+
+
+class _CommandAgent:
+    """Whole-agent interface shared by the baselines."""
+
+    num_queries = 0  # no separate high level is ever queried
+
+    def __init__(self, model: Any, text_encoder: Any, command: Command | None) -> None:
+        cfg = model.config
+        self.model = model.eval()
+        self.text_encoder = text_encoder or make_text_encoder(cfg.text_encoder, cfg.text_dim)
+        check_text_encoder(self.text_encoder, cfg.text_dim, type(self).__name__)
+        self.commands = CommandFeaturizer(self.text_encoder, cfg.max_subtasks)
+        self.command = command
+        self.step_count = 0
+        self._cmd: tuple[torch.Tensor, torch.Tensor] | None = None
+
+    def reset(self, command: Command | None = None) -> None:
+        """Start a new episode (with a new command if given)."""
+        if command is not None:
+            self.command = command
+        self._cmd = None
+        self.step_count = 0
+
+    def _inputs(self, obs: Observation) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        if self.command is None:
+            raise RuntimeError(f"{type(self).__name__}.act: no command; call reset(command) first")
+        if self._cmd is None:
+            emb, mask = self.commands(self.command)
+            self._cmd = (to_tensor(emb), to_tensor(mask))
+        return to_tensor(obs_vector(obs, self.model.config.obs_keys)), *self._cmd
+
+
+class FlatAgent(_CommandAgent):
+    """act(obs) -> (A,) float32 from FlatPolicy; `subgoal` is always None."""
+
+    subgoal = None
+    num_replans = 0
+
+    def __init__(self, model: FlatPolicy | str | Path, text_encoder: Any = None, command: Command | None = None) -> None:
+        super().__init__(model if isinstance(model, FlatPolicy) else FlatPolicy.load(model), text_encoder, command)
+
+    def act(self, obs: Observation, info: Mapping[str, Any] | None = None) -> np.ndarray:
+        x, emb, mask = self._inputs(obs)
+        with fast_inference():
+            action = self.model(x, emb, mask)[0].numpy().astype(np.float32, copy=True)
+        self.step_count += 1
+        return action
+
+
+class ChainOfThoughtAgent(_CommandAgent):
+    """act(obs) -> (A,) float32; every step predicts a subgoal (its argmax, fed back as prev_emb next step)
+    and the action conditioned on it. `subgoal`: the current predicted Subgoal; num_replans: subgoal switches."""
+
+    def __init__(self, model: ChainOfThoughtPolicy | str | Path, text_encoder: Any = None,
+                 command: Command | None = None) -> None:
+        model = model if isinstance(model, ChainOfThoughtPolicy) else ChainOfThoughtPolicy.load(model)
+        super().__init__(model, text_encoder, command)
+        self.reset(command)
+
+    def reset(self, command: Command | None = None) -> None:
+        super().reset(command)
+        self._subgoal: Subgoal | None = None
+        self._index = -1
+        self.prev_emb = torch.zeros(1, self.model.config.text_dim)
+        self.num_replans = 0
+
+    @property
+    def subgoal(self) -> Subgoal | None:
+        return self._subgoal
+
+    def act(self, obs: Observation, info: Mapping[str, Any] | None = None) -> np.ndarray:
+        x, emb, mask = self._inputs(obs)
+        with fast_inference():
+            _, action, choice = self.model(x, emb, mask, self.prev_emb)
+        index = int(choice[0])
+        if index != self._index:
+            if self._subgoal is not None:
+                self.num_replans += 1
+            self._index = index
+            self._subgoal = Subgoal("language", self.model.candidates[index], "policy")
+        self.prev_emb = self.model.table.embeddings[index][None]
+        self.step_count += 1
+        return action[0].numpy().astype(np.float32, copy=True)

@@ -1,0 +1,9 @@
+"""Learned high-level policies. Importing registers HIGH_LEVEL "language", "state" and "image"."""
+from hirl.policies.high.image import ImageGenConfig, ImageGoalGenerator, ImageHighLevel
+from hirl.policies.high.language import LanguageGoalNet, LanguageHighLevel, LanguageHLConfig
+from hirl.policies.high.state import StateGoalNet, StateHighLevel, StateHLConfig
+
+__all__ = [
+    "ImageGenConfig", "ImageGoalGenerator", "ImageHighLevel", "LanguageGoalNet", "LanguageHLConfig",
+    "LanguageHighLevel", "StateGoalNet", "StateHLConfig", "StateHighLevel",
+]

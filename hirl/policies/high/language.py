@@ -1,0 +1,219 @@
+"""Language high level: pi_HL(g | o, c, g_prev) as a query vector in text-embedding space, scored by cosine
+against candidate instructions.
+
+    net = LanguageGoalNet(LanguageHLConfig(obs_dim=32), candidates=vocab, candidate_embs=encoder.encode(vocab))
+    net.fit(obs_array); Trainer(net, ...).fit(); net.save("runs/x/high")
+    high = LanguageHighLevel(LanguageGoalNet.load("runs/x/high"), text_encoder=TextEncoder())
+    subgoal = high.propose(obs, command)                    # Subgoal("language", best candidate)
+    high.score(obs, command, ["pull the drawer open", ...]) # logits for ANY instructions
+
+Batch keys read by loss(): obs (B, S), command_emb (B, K, E), command_mask (B, K), prev_emb (B, E),
+target (B,) int64 index into the candidate table.
+
+prev_emb convention: the embedding of the subgoal that was active at the previous control step (zeros at
+t = 0). At a segment start that is the previous segment's subgoal; mid-segment it is the segment's own
+subgoal. LanguageHighLevel feeds back its last proposal (or what observe() was told), which is exactly that,
+so the net also works when queried mid-segment (fixed-interval replanning) if trained on such samples.
+
+The query is (attention-pooled subtask embedding of the command) + (a learned correction from the trunk):
+picking "the next subtask of the command" is a pointer into the command, which generalises to new chains.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from hirl.policies.base import HighLevelPolicy
+from hirl.policies.features import (
+    DEFAULT_OBS_KEYS, MAX_SUBTASKS, CommandFeaturizer, CommandTrunk, PolicyModule, check_text_encoder,
+    cosine_logits, fast_inference, make_text_encoder, obs_vector, require_keys, to_tensor,
+)
+from hirl.registry import HIGH_LEVEL
+from hirl.types import Command, Observation, Subgoal
+
+
+@dataclass
+class LanguageHLConfig:
+    """Language high-level network (every field saved in config.json)."""
+
+    obs_dim: int = 32  # S, size of the state vector
+    text_dim: int = 384  # E, text-embedding size (384 for MiniLM)
+    text_encoder: str = "text"  # registered text encoder used at inference when none is passed: text | hash
+    obs_keys: tuple[str, ...] = DEFAULT_OBS_KEYS  # Dict obs entries concatenated into the state vector
+    max_subtasks: int = MAX_SUBTASKS  # K, longest command chain
+    obs_feat: int = 128  # state-encoder output size
+    cmd_dim: int = 128  # width of command tokens / previous-subgoal projection
+    encoder_hidden: tuple[int, ...] = (256, 256)  # state-encoder hidden widths
+    hidden: tuple[int, ...] = (256, 256)  # trunk widths (the last is the trunk output)
+    temperature: float = 0.05  # softmax temperature on cosine similarities
+
+    def __post_init__(self) -> None:
+        if not self.temperature > 0:
+            raise ValueError(f"temperature must be > 0, got {self.temperature}")
+        if min(self.obs_dim, self.text_dim, self.max_subtasks) < 1:
+            raise ValueError("obs_dim, text_dim and max_subtasks must be >= 1")
+
+
+class SubgoalScorer(nn.Module):
+    """CommandTrunk(obs, command, prev_emb) -> query (B, E) = pooled subtask embedding + Linear(trunk);
+    shared by LanguageGoalNet and the chain-of-thought baseline."""
+
+    def __init__(self, c: LanguageHLConfig) -> None:
+        super().__init__()
+        self.trunk = CommandTrunk(c.obs_dim, c.text_dim, c.text_dim, c.obs_feat, c.cmd_dim, c.encoder_hidden,
+                                  c.hidden, c.max_subtasks)
+        self.correction = nn.Linear(self.trunk.out_dim, c.text_dim)
+        nn.init.zeros_(self.correction.weight)
+        nn.init.zeros_(self.correction.bias)
+
+    def forward(self, obs: torch.Tensor, command_emb: torch.Tensor, command_mask: torch.Tensor,
+                prev_emb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """-> query (B, E), trunk features (B, H), state features (B, obs_feat)."""
+        trunk, pooled, _, obs_feat = self.trunk(obs, command_emb, command_mask, prev_emb, match=prev_emb)
+        return pooled + self.correction(trunk), trunk, obs_feat
+
+
+class CandidateTable(nn.Module):
+    """The closed set of instructions a net is trained to emit: texts (JSON) + embeddings (N, E) buffer."""
+
+    def __init__(self, candidates: Sequence[str], text_dim: int, embeddings: np.ndarray | None = None) -> None:
+        super().__init__()
+        self.texts = [str(c) for c in candidates]
+        if not self.texts or len(set(self.texts)) != len(self.texts):
+            raise ValueError("candidates must be a non-empty list of distinct instructions")
+        emb = torch.zeros(len(self.texts), text_dim)
+        if embeddings is not None:
+            arr = np.asarray(embeddings, dtype=np.float32)
+            if arr.shape != (len(self.texts), text_dim):
+                raise ValueError(f"candidate_embs must be ({len(self.texts)}, {text_dim}), got {arr.shape}")
+            emb = torch.from_numpy(arr.copy())
+        self.register_buffer("embeddings", emb)
+
+    def index(self, text: str) -> int:
+        return self.texts.index(text)
+
+
+class LanguageGoalNet(PolicyModule):
+    """obs, command, prev_emb -> logits (B, N) = cos(query, candidate_embs) / temperature; CE on target."""
+
+    config_cls = LanguageHLConfig
+
+    def __init__(self, config: LanguageHLConfig, candidates: Sequence[str] = (), candidate_embs: np.ndarray | None = None) -> None:
+        super().__init__()
+        self.config = config
+        self.scorer = SubgoalScorer(config)
+        self.table = CandidateTable(candidates, config.text_dim, candidate_embs)
+
+    @property
+    def candidates(self) -> list[str]:
+        return self.table.texts
+
+    def extra_state(self) -> dict[str, Any]:
+        return {"candidates": self.candidates}
+
+    def fit(self, obs: np.ndarray) -> "LanguageGoalNet":
+        """Fit the state normaliser from obs (N, S)."""
+        self.scorer.trunk.obs_encoder.fit_normalizer(obs)
+        return self
+
+    def query(self, obs: torch.Tensor, command_emb: torch.Tensor, command_mask: torch.Tensor,
+              prev_emb: torch.Tensor) -> torch.Tensor:
+        """-> (B, E) query vector in text-embedding space."""
+        return self.scorer(obs, command_emb, command_mask, prev_emb)[0]
+
+    def forward(self, obs: torch.Tensor, command_emb: torch.Tensor, command_mask: torch.Tensor,
+                prev_emb: torch.Tensor) -> torch.Tensor:
+        """-> logits (B, N) over the candidate table."""
+        return cosine_logits(self.query(obs, command_emb, command_mask, prev_emb), self.table.embeddings, self.config.temperature)
+
+    def loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
+        require_keys(batch, ("obs", "command_emb", "command_mask", "prev_emb", "target"), type(self).__name__)
+        logits = self(batch["obs"], batch["command_emb"], batch["command_mask"], batch["prev_emb"])
+        target = batch["target"].long()
+        loss = nn.functional.cross_entropy(logits, target)
+        return loss, {"acc": float((logits.detach().argmax(-1) == target).float().mean())}
+
+
+class _CommandMemory:
+    """Shared inference plumbing: obs/command -> tensors; remembers the last active subgoal's embedding."""
+
+    def __init__(self, text_encoder: Any, config: LanguageHLConfig, who: str) -> None:
+        check_text_encoder(text_encoder, config.text_dim, who)
+        self.text_encoder, self.config = text_encoder, config
+        self.commands = CommandFeaturizer(text_encoder, config.max_subtasks)
+        self.prev_emb = torch.zeros(1, config.text_dim)
+
+    def inputs(self, obs: Observation, command: Command) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        emb, mask = self.commands(command)
+        return to_tensor(obs_vector(obs, self.config.obs_keys)), to_tensor(emb), to_tensor(mask)
+
+    def remember(self, text: str | None) -> None:
+        self.prev_emb = (to_tensor(self.text_encoder.encode_one(text)) if text
+                         else torch.zeros(1, self.config.text_dim))
+
+
+@HIGH_LEVEL.register("language")
+class LanguageHighLevel(HighLevelPolicy):
+    """propose(obs, command) -> Subgoal("language", argmax candidate); remembers it as prev_emb (reset() clears).
+
+    model             a LanguageGoalNet or the directory it was saved to
+    text_encoder      must match the net's text_dim (default: the encoder named in its config)
+    emit_any          False: argmax over the net's training candidates; True: over those plus extra_candidates
+    extra_candidates  further instructions (paraphrases, new skills) eligible when emit_any=True
+    """
+
+    def __init__(self, model: LanguageGoalNet | str | Path, text_encoder: Any = None, emit_any: bool = False,
+                 extra_candidates: Sequence[str] = ()) -> None:
+        self.model = model if isinstance(model, LanguageGoalNet) else LanguageGoalNet.load(model)
+        self.model.eval()
+        cfg = self.model.config
+        self.io = _CommandMemory(text_encoder or make_text_encoder(cfg.text_encoder, cfg.text_dim), cfg, "LanguageHighLevel")
+        self.emit_any = bool(emit_any)
+        names = list(self.model.candidates)
+        if self.emit_any:
+            names += [c for c in dict.fromkeys(extra_candidates) if c not in set(names)]
+        elif extra_candidates:
+            raise ValueError("extra_candidates are only used with emit_any=True")
+        self.candidates = names
+        self.table = (torch.from_numpy(self.io.text_encoder.encode(names).copy()) if self.emit_any
+                      else self.model.table.embeddings)
+        self.last_logits: np.ndarray | None = None
+
+    @property
+    def text_encoder(self) -> Any:
+        return self.io.text_encoder
+
+    def reset(self) -> None:
+        self.io.remember(None)
+        self.last_logits = None
+
+    def observe(self, subgoal: Subgoal | None) -> None:
+        """Tell the policy which subgoal is active now (e.g. after a human override); it becomes prev_emb."""
+        self.io.remember(str(subgoal.value) if subgoal is not None and subgoal.kind == "language" else None)
+
+    def query(self, obs: Observation, command: Command) -> np.ndarray:
+        """The (E,) query vector for obs and command (e.g. for text_encoder.nearest over any list)."""
+        x, emb, mask = self.io.inputs(obs, command)
+        with fast_inference():
+            return self.model.query(x, emb, mask, self.io.prev_emb)[0].numpy().copy()
+
+    def score(self, obs: Observation, command: Command, candidates: Sequence[str]) -> np.ndarray:
+        """Logits (N,) = cos(query, embed(candidates)) / temperature for ANY instructions (memory unchanged)."""
+        q = torch.from_numpy(self.query(obs, command))[None]
+        table = torch.from_numpy(self.io.text_encoder.encode(list(candidates)).copy())
+        return cosine_logits(q, table, self.model.config.temperature)[0].numpy()
+
+    def propose(self, obs: Observation, command: Command) -> Subgoal:
+        x, emb, mask = self.io.inputs(obs, command)
+        with fast_inference():
+            q = self.model.query(x, emb, mask, self.io.prev_emb)
+            logits = cosine_logits(q, self.table, self.model.config.temperature)[0]
+        self.last_logits = logits.numpy().copy()
+        text = self.candidates[int(torch.argmax(logits))]
+        self.io.remember(text)
+        return Subgoal("language", text, "policy")

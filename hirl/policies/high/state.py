@@ -1,0 +1,135 @@
+"""State high level: regress the goal state (G,) the current segment should reach.
+
+    net = StateGoalNet(StateHLConfig(obs_dim=32, goal_dim=14)).fit(obs_array, goal_states)
+    Trainer(net, ...).fit(); net.save("runs/x/high_state")
+    high = StateHighLevel(StateGoalNet.load("runs/x/high_state"), text_encoder=TextEncoder())
+    high.propose(obs, command)          # Subgoal("state", (G,) float64)
+
+Batch keys read by loss(): obs (B, S), command_emb (B, K, E), command_mask (B, K), prev_state (B, G) (the
+state subgoal active at the previous control step, zeros at t = 0 -- same convention as prev_emb),
+target_state (B, G). Loss: MSE on targets standardised by a normaliser fitted from data (fit()).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from hirl.policies.base import HighLevelPolicy
+from hirl.policies.features import (
+    DEFAULT_OBS_KEYS, MAX_SUBTASKS, CommandFeaturizer, CommandTrunk, PolicyModule, check_text_encoder,
+    fast_inference, make_text_encoder, mlp, obs_vector, require_keys, to_tensor,
+)
+from hirl.registry import HIGH_LEVEL
+from hirl.types import Command, Observation, Subgoal
+
+
+@dataclass
+class StateHLConfig:
+    """Goal-state regressor (every field saved in config.json)."""
+
+    obs_dim: int = 32  # S, size of the state vector
+    goal_dim: int = 14  # G, size of a state subgoal (Tabletop: achieved_goal layout)
+    text_dim: int = 384  # E, text-embedding size
+    text_encoder: str = "text"  # registered text encoder used at inference when none is passed: text | hash
+    obs_keys: tuple[str, ...] = DEFAULT_OBS_KEYS  # Dict obs entries concatenated into the state vector
+    max_subtasks: int = MAX_SUBTASKS  # K, longest command chain
+    obs_feat: int = 128  # state-encoder output size
+    cmd_dim: int = 128  # width of command tokens / previous-goal projection
+    encoder_hidden: tuple[int, ...] = (256, 256)  # state-encoder hidden widths
+    hidden: tuple[int, ...] = (256, 256)  # trunk widths
+    head_hidden: tuple[int, ...] = (256,)  # regression-head hidden widths
+    eps: float = 1e-3  # floor on the target std (constant goal dims)
+
+    def __post_init__(self) -> None:
+        if min(self.obs_dim, self.goal_dim, self.text_dim, self.max_subtasks) < 1:
+            raise ValueError("obs_dim, goal_dim, text_dim and max_subtasks must be >= 1")
+
+
+class StateGoalNet(PolicyModule):
+    """CommandTrunk(obs, command, [norm(prev_state), has_prev]) -> MLP -> normalised goal state (B, G)."""
+
+    config_cls = StateHLConfig
+
+    def __init__(self, config: StateHLConfig) -> None:
+        super().__init__()
+        self.config = c = config
+        self.trunk = CommandTrunk(c.obs_dim, c.goal_dim + 1, c.text_dim, c.obs_feat, c.cmd_dim, c.encoder_hidden,
+                                  c.hidden, c.max_subtasks)
+        self.head = mlp(self.trunk.out_dim, c.head_hidden, c.goal_dim)
+        self.register_buffer("goal_mean", torch.zeros(c.goal_dim))
+        self.register_buffer("goal_std", torch.ones(c.goal_dim))
+
+    @torch.no_grad()
+    def fit(self, obs: np.ndarray, goal_states: np.ndarray) -> "StateGoalNet":
+        """Fit normalisers: obs (N, S), goal_states (N, G) (the targets; also used for prev_state)."""
+        self.trunk.obs_encoder.fit_normalizer(obs)
+        g = np.asarray(goal_states, dtype=np.float64)
+        if g.ndim != 2 or g.shape[1] != self.config.goal_dim or not len(g) or not np.all(np.isfinite(g)):
+            raise ValueError(f"goal_states must be a finite non-empty (N, {self.config.goal_dim}) array, got {g.shape}")
+        self.goal_mean.copy_(torch.as_tensor(g.mean(0), dtype=torch.float32))
+        self.goal_std.copy_(torch.as_tensor(np.maximum(g.std(0), self.config.eps), dtype=torch.float32))
+        return self
+
+    def _prev_input(self, prev_state: torch.Tensor) -> torch.Tensor:
+        prev = prev_state.float()
+        has = (prev.abs().sum(-1, keepdim=True) > 0).float()
+        return torch.cat([(prev - self.goal_mean) / self.goal_std * has, has], dim=-1)
+
+    def forward(self, obs: torch.Tensor, command_emb: torch.Tensor, command_mask: torch.Tensor,
+                prev_state: torch.Tensor) -> torch.Tensor:
+        """-> normalised goal prediction (B, G); see predict() for state units."""
+        trunk = self.trunk(obs, command_emb, command_mask, self._prev_input(prev_state))[0]
+        return self.head(trunk)
+
+    def predict(self, obs: torch.Tensor, command_emb: torch.Tensor, command_mask: torch.Tensor,
+                prev_state: torch.Tensor) -> torch.Tensor:
+        """-> goal state (B, G) in the units of the data."""
+        return self(obs, command_emb, command_mask, prev_state) * self.goal_std + self.goal_mean
+
+    def loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
+        require_keys(batch, ("obs", "command_emb", "command_mask", "prev_state", "target_state"), type(self).__name__)
+        pred = self(batch["obs"], batch["command_emb"], batch["command_mask"], batch["prev_state"])
+        target = (batch["target_state"].float() - self.goal_mean) / self.goal_std
+        loss = ((pred - target) ** 2).mean()
+        with torch.no_grad():
+            dist = ((pred - target) * self.goal_std).norm(dim=-1).mean()
+        return loss, {"goal_dist": float(dist)}
+
+
+@HIGH_LEVEL.register("state")
+class StateHighLevel(HighLevelPolicy):
+    """propose(obs, command) -> Subgoal("state", (G,) float64); remembers it as prev_state (reset() clears).
+
+    model         a StateGoalNet or the directory it was saved to
+    text_encoder  embeds the command's subtasks (default: the encoder named in the config)"""
+
+    def __init__(self, model: StateGoalNet | str | Path, text_encoder: Any = None) -> None:
+        self.model = model if isinstance(model, StateGoalNet) else StateGoalNet.load(model)
+        self.model.eval()
+        cfg = self.model.config
+        self.text_encoder = text_encoder or make_text_encoder(cfg.text_encoder, cfg.text_dim)
+        check_text_encoder(self.text_encoder, cfg.text_dim, "StateHighLevel")
+        self.commands = CommandFeaturizer(self.text_encoder, cfg.max_subtasks)
+        self.prev_state = torch.zeros(1, cfg.goal_dim)
+
+    def reset(self) -> None:
+        self.prev_state = torch.zeros(1, self.model.config.goal_dim)
+
+    def observe(self, subgoal: Subgoal | None) -> None:
+        """Tell the policy which state subgoal is active now (e.g. a correction); it becomes prev_state."""
+        if subgoal is None or subgoal.kind != "state":
+            self.reset()
+        else:
+            self.prev_state = to_tensor(np.asarray(subgoal.value, dtype=np.float32))
+
+    def propose(self, obs: Observation, command: Command) -> Subgoal:
+        emb, mask = self.commands(command)
+        x = to_tensor(obs_vector(obs, self.model.config.obs_keys))
+        with fast_inference():
+            goal = self.model.predict(x, to_tensor(emb), to_tensor(mask), self.prev_state)
+        self.prev_state = goal.clone()
+        return Subgoal("state", goal[0].numpy().astype(np.float64), "policy")
