@@ -41,17 +41,21 @@ LIGHT_OFF_RGBA = np.array([0.25, 0.25, 0.2, 1.0])
 
 OBS_LAYOUT: dict[str, slice] = {
     "gripper_pos": slice(0, 3),
-    "gripper_vel": slice(3, 6),
-    "finger_opening": slice(6, 7),
-    "red_pos": slice(7, 10), "red_quat": slice(10, 14),
-    "green_pos": slice(14, 17), "green_quat": slice(17, 21),
-    "blue_pos": slice(21, 24), "blue_quat": slice(24, 28),
-    "drawer_opening": slice(28, 29),
-    "drawer_vel": slice(29, 30),
-    "button_depth": slice(30, 31),
-    "light": slice(31, 32),
+    "finger_opening": slice(3, 4),
+    "red_pos": slice(4, 7), "red_quat": slice(7, 11),
+    "green_pos": slice(11, 14), "green_quat": slice(14, 18),
+    "blue_pos": slice(18, 21), "blue_quat": slice(21, 25),
+    "drawer_opening": slice(25, 26),
+    "button_depth": slice(26, 27),
+    "light": slice(27, 28),
+    # Fetch-style relative positions (object - gripper, block - block): what a reaching/stacking controller acts on
+    "red_rel_gripper": slice(28, 31), "green_rel_gripper": slice(31, 34), "blue_rel_gripper": slice(34, 37),
+    "handle_rel_gripper": slice(37, 40), "button_rel_gripper": slice(40, 43),
+    "green_rel_red": slice(43, 46), "blue_rel_red": slice(46, 49), "blue_rel_green": slice(49, 52),
 }
-OBS_DIM = 32
+OBS_DIM = 52
+VELOCITY_LAYOUT: dict[str, slice] = {"gripper_vel": slice(0, 3), "drawer_vel": slice(3, 4)}
+VELOCITY_DIM = 4
 GOAL_DIM = 14
 
 
@@ -59,9 +63,15 @@ class TabletopEnv(gym.Env):
     """Tabletop chains env.
 
     observation (Dict):
-      "observation" (32,) float64 -- layout in OBS_LAYOUT / self.obs_layout: gripper_pos(3),
-        gripper_vel(3), finger_opening(1, total gap m), {red,green,blue}_pos(3)+quat(4, wxyz),
-        drawer_opening(1, m, 0 closed..0.2), drawer_vel(1), button_depth(1, m, >=0), light(1, 0/1)
+      "observation" (52,) float64 -- layout in OBS_LAYOUT / self.obs_layout: gripper_pos(3),
+        finger_opening(1, total gap m), {red,green,blue}_pos(3)+quat(4, wxyz), drawer_opening(1, m,
+        0 closed..0.2), button_depth(1, m, >=0), light(1, 0/1), then relative positions (3 each):
+        {red,green,blue,handle,button} - gripper, green - red, blue - red, blue - green (Fetch's
+        object_rel_pos idea: a policy need not learn subtraction from absolute positions)
+      "velocity" (4,) float64 -- gripper_vel(3), drawer_vel(1) (VELOCITY_LAYOUT). A separate entry on purpose:
+        with 50 Hz actions the velocity is nearly the previous action, and a cloned policy that sees it
+        learns to copy it ("copycat" causal confusion: it stalls once it slows down). Policies read
+        "observation" only unless their obs_keys add "velocity".
       "achieved_goal" (14,), "desired_goal" (14,) -- see the module docstring.
     """
 
@@ -96,6 +106,7 @@ class TabletopEnv(gym.Env):
         self.max_speed, self.reward_type = float(max_speed), reward_type
         self.width, self.height = int(width), int(height)
         self.obs_layout = dict(OBS_LAYOUT)
+        self.velocity_layout = dict(VELOCITY_LAYOUT)
 
         m = self.model
         jadr = lambda n: int(m.jnt_qposadr[mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_JOINT, n)])  # noqa: E731
@@ -111,6 +122,7 @@ class TabletopEnv(gym.Env):
         goal_box = spaces.Box(-np.inf, np.inf, shape=(GOAL_DIM,), dtype=np.float64)
         self.observation_space = spaces.Dict({
             "observation": spaces.Box(-np.inf, np.inf, shape=(OBS_DIM,), dtype=np.float64),
+            "velocity": spaces.Box(-np.inf, np.inf, shape=(VELOCITY_DIM,), dtype=np.float64),
             "achieved_goal": goal_box,
             "desired_goal": spaces.Box(-np.inf, np.inf, shape=(GOAL_DIM,), dtype=np.float64),
         })
@@ -348,17 +360,24 @@ class TabletopEnv(gym.Env):
     def _obs(self) -> dict[str, np.ndarray]:
         q, v = self.data.qpos, self.data.qvel
         o = np.empty(OBS_DIM)
-        o[0:3] = HOME + q[self._q_grip:self._q_grip + 3]
-        o[3:6] = v[self._v_grip:self._v_grip + 3]
-        o[6] = q[self._q_fl] + q[self._q_fr]
+        grip = HOME + q[self._q_grip:self._q_grip + 3]
+        o[0:3] = grip
+        o[3] = q[self._q_fl] + q[self._q_fr]
         for i, c in enumerate(COLOURS):
             a = self._q_block[c]
-            o[7 + 7 * i:14 + 7 * i] = q[a:a + 7]
-        o[28] = q[self._q_drawer]
-        o[29] = v[self._v_drawer]
-        o[30] = -q[self._q_button]
-        o[31] = self._light
-        return {"observation": o, "achieved_goal": self._achieved_goal(), "desired_goal": self._desired.copy()}
+            o[4 + 7 * i:11 + 7 * i] = q[a:a + 7]
+        o[25] = q[self._q_drawer]
+        o[26] = -q[self._q_button]
+        o[27] = self._light
+        red, green, blue = o[4:7], o[11:14], o[18:21]
+        button = np.array([BUTTON_XY[0], BUTTON_XY[1], 0.0])
+        for i, target in enumerate((red, green, blue, self.handle_pos(), button)):
+            o[28 + 3 * i:31 + 3 * i] = target - grip
+        o[43:46], o[46:49], o[49:52] = green - red, blue - red, blue - green
+        vel = np.empty(VELOCITY_DIM)
+        vel[0:3] = v[self._v_grip:self._v_grip + 3]
+        vel[3] = v[self._v_drawer]
+        return {"observation": o, "velocity": vel, "achieved_goal": self._achieved_goal(), "desired_goal": self._desired.copy()}
 
     def _info(self, preds: dict[str, bool] | None = None) -> dict[str, Any]:
         if preds is None:

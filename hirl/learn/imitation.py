@@ -56,19 +56,19 @@ def build_network(component: str, t: StepTables, tt: TextTables, text_encoder: s
     if component.startswith("low_"):
         kind = component.removeprefix("low_")
         net = GoalConditionedBC(BCConfig(goal_kind=kind, obs_dim=S, action_dim=A, goal_dim=G, text_dim=E, text_encoder=text_encoder))
-        return net.fit(t.obs, t.goal_state)
+        return net.fit(t.obs, t.goal_state, tt.vocab_emb)
     if component == "high_language":
         net = LanguageGoalNet(LanguageHLConfig(obs_dim=S, text_dim=E, text_encoder=text_encoder), t.vocab, tt.vocab_emb)
-        return net.fit(t.obs)
+        return net.fit(t.obs, tt.vocab_emb)
     if component == "high_state":
-        return StateGoalNet(StateHLConfig(obs_dim=S, goal_dim=G, text_dim=E, text_encoder=text_encoder)).fit(t.obs, t.goal_state)
+        return StateGoalNet(StateHLConfig(obs_dim=S, goal_dim=G, text_dim=E, text_encoder=text_encoder)).fit(t.obs, t.goal_state, tt.vocab_emb)
     if component == "high_image":
-        return ImageGoalGenerator(ImageGenConfig(text_dim=E, text_encoder=text_encoder))
+        return ImageGoalGenerator(ImageGenConfig(text_dim=E, text_encoder=text_encoder)).fit(tt.vocab_emb)
     if component == "flat":
-        return FlatPolicy(FlatConfig(obs_dim=S, action_dim=A, text_dim=E, text_encoder=text_encoder)).fit(t.obs)
+        return FlatPolicy(FlatConfig(obs_dim=S, action_dim=A, text_dim=E, text_encoder=text_encoder)).fit(t.obs, tt.vocab_emb)
     if component == "cot":
         net = ChainOfThoughtPolicy(CoTConfig(obs_dim=S, action_dim=A, text_dim=E, text_encoder=text_encoder), t.vocab, tt.vocab_emb)
-        return net.fit(t.obs)
+        return net.fit(t.obs, tt.vocab_emb)
     raise ValueError(f"unknown component {component!r} (known: {sorted({c for cs in AGENTS.values() for c in cs})})")
 
 

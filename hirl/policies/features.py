@@ -192,6 +192,37 @@ def mlp(in_dim: int, hidden: Sequence[int], out_dim: int, layer_norm: bool = Fal
     return nn.Sequential(*layers)
 
 
+class TextCentering(nn.Module):
+    """Affine map of sentence embeddings onto what tells a vocabulary apart: (x - mean) * scale.
+
+    MiniLM embeddings of instructions that share most words ("pick up the red block" / "... blue block") have
+    cosine ~0.85: the shared component dominates and a freshly initialised Linear barely separates them.
+    Subtracting the vocabulary's mean embedding and rescaling the remainder to unit per-dimension RMS makes
+    the differences O(1) while keeping the geometry (a paraphrase stays next to its instruction).
+    Buffers mean (E,) and scale () are saved with the weights; identity until fit() is called.
+
+    forward(x (..., E)) -> (..., E)
+    """
+
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        self.register_buffer("mean", torch.zeros(int(dim)))
+        self.register_buffer("scale", torch.ones(()))
+
+    def fit(self, embeddings: np.ndarray) -> None:
+        """embeddings (N, E): the training vocabulary (one row per distinct text, or per occurrence)."""
+        e = np.asarray(embeddings, dtype=np.float64)
+        if e.ndim != 2 or e.shape[1] != self.mean.shape[0] or len(e) < 2 or not np.all(np.isfinite(e)):
+            raise ValueError(f"TextCentering.fit expects a finite (N >= 2, {self.mean.shape[0]}) array, got {e.shape}")
+        centred = e - e.mean(0)
+        rms = float(np.sqrt((centred ** 2).mean()))
+        self.mean.copy_(torch.as_tensor(e.mean(0), dtype=torch.float32))
+        self.scale.fill_(1.0 / max(rms, 1e-6))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x.float() - self.mean) * self.scale
+
+
 class CommandEncoder(nn.Module):
     """Pointer-style attention over a command's subtasks, conditioned on a context vector.
 
@@ -200,7 +231,8 @@ class CommandEncoder(nn.Module):
     vector in text space such as the previous subgoal's embedding -- two explicit cosine features per token:
     cos(match, c_k) and cos(match, c_{k-1}). These make "the subtask after the one just done" a comparison
     rather than a memorised lookup, so it carries over to instructions never seen in training.
-    A masked softmax picks a soft subtask.
+    A masked softmax picks a soft subtask. Token and cosine features are computed on TextCentering'd
+    embeddings (fit with fit_text), the pooled `emb` output on the raw ones.
 
     forward(command_emb (B, K, E), command_mask (B, K) bool, context (B, C), match (B, E) or None) ->
         feat (B, D)     attention-pooled token features
@@ -211,6 +243,7 @@ class CommandEncoder(nn.Module):
     def __init__(self, text_dim: int, context_dim: int, dim: int = 128, max_subtasks: int = MAX_SUBTASKS,
                  hidden: Sequence[int] = (128,)) -> None:
         super().__init__()
+        self.center = TextCentering(text_dim)
         self.cur = nn.Linear(text_dim, dim)
         self.pred = nn.Linear(text_dim, dim, bias=False)
         self.pos = nn.Parameter(torch.zeros(max_subtasks, dim))
@@ -222,14 +255,16 @@ class CommandEncoder(nn.Module):
     def forward(self, command_emb: torch.Tensor, command_mask: torch.Tensor, context: torch.Tensor,
                 match: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         b, k, _ = command_emb.shape
-        previous = torch.cat([command_emb.new_zeros(b, 1, command_emb.shape[2]), command_emb[:, :-1]], dim=1)
-        tokens = torch.relu(self.cur(command_emb) + self.pred(previous) + self.pos[:k])
+        centred = self.center(command_emb)
+        previous = torch.cat([centred.new_zeros(b, 1, centred.shape[2]), centred[:, :-1]], dim=1)
+        tokens = torch.relu(self.cur(centred) + self.pred(previous) + self.pos[:k])
         ctx = self.ctx(context).unsqueeze(1).expand(b, k, self.dim)
         if match is None:
             sims = command_emb.new_zeros(b, k, 2)
         else:
-            m = nn.functional.normalize(match.float(), dim=-1).unsqueeze(-1)  # zero vector stays zero
-            sims = torch.cat([nn.functional.normalize(command_emb, dim=-1) @ m,
+            given = (match.abs().sum(-1, keepdim=True) > 0).float()  # a zero match ("none yet") gives zero features
+            m = (nn.functional.normalize(self.center(match), dim=-1) * given).unsqueeze(-1)
+            sims = torch.cat([nn.functional.normalize(centred, dim=-1) @ m,
                               nn.functional.normalize(previous, dim=-1) @ m], dim=-1)
         logits = self.score(torch.cat([tokens, ctx, sims], dim=-1)).squeeze(-1)
         mask = command_mask.bool()
@@ -277,6 +312,13 @@ class CommandTrunk(nn.Module):
             ctx = torch.cat([obs_feat, torch.relu(self.prev_proj(prev.float()))], dim=-1)
         feat, emb, weights = self.command(command_emb.float(), command_mask, ctx, match)
         return self.trunk(torch.cat([ctx, feat], dim=-1)), emb, weights, obs_feat
+
+    def fit(self, obs: np.ndarray, text_emb: np.ndarray | None = None) -> None:
+        """Fit the state normaliser on obs (N, S) and, given the training vocabulary's embeddings text_emb (V, E),
+        the TextCentering of command tokens and of the text compared with them."""
+        self.obs_encoder.fit_normalizer(obs)
+        if text_emb is not None:
+            self.command.center.fit(text_emb)
 
 
 def cosine_logits(query: torch.Tensor, table: torch.Tensor, temperature: float) -> torch.Tensor:

@@ -68,9 +68,9 @@ class FlatPolicy(PolicyModule):
         self.trunk = CommandTrunk(c.obs_dim, 0, c.text_dim, c.obs_feat, c.cmd_dim, c.encoder_hidden, c.hidden, c.max_subtasks)
         self.head = mlp(self.trunk.out_dim, c.head_hidden, c.action_dim)
 
-    def fit(self, obs: np.ndarray) -> "FlatPolicy":
-        """Fit the state normaliser from obs (N, S)."""
-        self.trunk.obs_encoder.fit_normalizer(obs)
+    def fit(self, obs: np.ndarray, text_emb: np.ndarray | None = None) -> "FlatPolicy":
+        """Fit the state normaliser from obs (N, S) and the text centering from the vocabulary text_emb (V, E)."""
+        self.trunk.fit(obs, text_emb)
         return self
 
     def forward(self, obs: torch.Tensor, command_emb: torch.Tensor, command_mask: torch.Tensor) -> torch.Tensor:
@@ -102,19 +102,20 @@ class ChainOfThoughtPolicy(PolicyModule):
     def extra_state(self) -> dict[str, Any]:
         return {"candidates": self.candidates}
 
-    def fit(self, obs: np.ndarray) -> "ChainOfThoughtPolicy":
-        self.scorer.trunk.obs_encoder.fit_normalizer(obs)
+    def fit(self, obs: np.ndarray, text_emb: np.ndarray | None = None) -> "ChainOfThoughtPolicy":
+        """Fit the state normaliser from obs (N, S) and the text centering from text_emb (V, E) (default: candidates)."""
+        self.scorer.trunk.fit(obs, self.table.embeddings.numpy() if text_emb is None else text_emb)
         return self
 
     def forward(self, obs: torch.Tensor, command_emb: torch.Tensor, command_mask: torch.Tensor, prev_emb: torch.Tensor,
                 goal_emb: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """-> logits (B, N), action (B, A), chosen index (B,) (argmax; the action uses goal_emb when given)."""
         query, trunk, obs_feat = self.scorer(obs, command_emb, command_mask, prev_emb)
-        logits = cosine_logits(query, self.table.embeddings, self.config.temperature)
+        logits = self.scorer.logits(query, self.table.embeddings, self.config.temperature)
         choice = logits.argmax(-1)
         if goal_emb is None:
             goal_emb = self.table.embeddings[choice]
-        goal = torch.relu(self.goal_proj(goal_emb.float()))
+        goal = torch.relu(self.goal_proj(self.scorer.trunk.command.center(goal_emb)))
         action = torch.tanh(self.action_head(torch.cat([trunk, obs_feat, goal], dim=-1)))
         return logits, action, choice
 

@@ -128,7 +128,7 @@ def test_vocabulary_helpers() -> None:
     env.reset(seed=0)
     assert env.goal_for("open_drawer").shape == (GOAL_DIM,)
     assert isinstance(env.subtask_done("open_drawer"), bool)
-    assert env.obs_layout["light"] == slice(31, 32)
+    assert env.obs_layout["light"] == slice(27, 28) and env.velocity_layout["drawer_vel"] == slice(3, 4)
 
 
 def test_explicit_and_infeasible_tasks() -> None:

@@ -97,6 +97,11 @@ class ImageGoalGenerator(PolicyModule):
         self.film_mid, self.film3, self.film2 = _FiLM(c.cond_dim, c3), _FiLM(c.cond_dim, c2), _FiLM(c.cond_dim, c1)
         self.up = nn.Upsample(scale_factor=2, mode="nearest")
 
+    def fit(self, text_emb: np.ndarray) -> "ImageGoalGenerator":
+        """Fit the command/previous-subgoal text centering from the vocabulary's embeddings text_emb (V, E)."""
+        self.command.center.fit(text_emb)
+        return self
+
     def forward(self, image: torch.Tensor, command_emb: torch.Tensor, command_mask: torch.Tensor,
                 prev_emb: torch.Tensor | None = None) -> torch.Tensor:
         if image.ndim != 4 or image.shape[1] != 3 or image.shape[2] % 8 or image.shape[3] % 8:
@@ -107,7 +112,7 @@ class ImageGoalGenerator(PolicyModule):
         mid = self.mid(h3)
         if prev_emb is None or not self.config.use_prev:
             prev_emb = image.new_zeros(image.shape[0], self.config.text_dim)
-        ctx = torch.cat([torch.relu(self.prev_proj(prev_emb.float())), torch.relu(self.img_proj(mid.mean((2, 3))))], dim=-1)
+        ctx = torch.cat([torch.relu(self.prev_proj(self.command.center(prev_emb))), torch.relu(self.img_proj(mid.mean((2, 3))))], dim=-1)
         feat, _, _ = self.command(command_emb.float(), command_mask, ctx, prev_emb)
         cond = self.cond(torch.cat([feat, ctx], dim=-1))
         mid = self.film_mid(mid, cond)

@@ -77,6 +77,11 @@ class SubgoalScorer(nn.Module):
         trunk, pooled, _, obs_feat = self.trunk(obs, command_emb, command_mask, prev_emb, match=prev_emb)
         return pooled + self.correction(trunk), trunk, obs_feat
 
+    def logits(self, query: torch.Tensor, table: torch.Tensor, temperature: float) -> torch.Tensor:
+        """query (B, E), candidate embeddings (N, E) -> (B, N) cosine / temperature, both TextCentering'd."""
+        center = self.trunk.command.center
+        return cosine_logits(center(query), center(table), temperature)
+
 
 class CandidateTable(nn.Module):
     """The closed set of instructions a net is trained to emit: texts (JSON) + embeddings (N, E) buffer."""
@@ -116,9 +121,10 @@ class LanguageGoalNet(PolicyModule):
     def extra_state(self) -> dict[str, Any]:
         return {"candidates": self.candidates}
 
-    def fit(self, obs: np.ndarray) -> "LanguageGoalNet":
-        """Fit the state normaliser from obs (N, S)."""
-        self.scorer.trunk.obs_encoder.fit_normalizer(obs)
+    def fit(self, obs: np.ndarray, text_emb: np.ndarray | None = None) -> "LanguageGoalNet":
+        """Fit the state normaliser from obs (N, S) and the text centering from the vocabulary text_emb (V, E)
+        (default: the candidate embeddings)."""
+        self.scorer.trunk.fit(obs, self.table.embeddings.numpy() if text_emb is None else text_emb)
         return self
 
     def query(self, obs: torch.Tensor, command_emb: torch.Tensor, command_mask: torch.Tensor,
@@ -129,7 +135,7 @@ class LanguageGoalNet(PolicyModule):
     def forward(self, obs: torch.Tensor, command_emb: torch.Tensor, command_mask: torch.Tensor,
                 prev_emb: torch.Tensor) -> torch.Tensor:
         """-> logits (B, N) over the candidate table."""
-        return cosine_logits(self.query(obs, command_emb, command_mask, prev_emb), self.table.embeddings, self.config.temperature)
+        return self.scorer.logits(self.query(obs, command_emb, command_mask, prev_emb), self.table.embeddings, self.config.temperature)
 
     def loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
         require_keys(batch, ("obs", "command_emb", "command_mask", "prev_emb", "target"), type(self).__name__)
@@ -206,13 +212,14 @@ class LanguageHighLevel(HighLevelPolicy):
         """Logits (N,) = cos(query, embed(candidates)) / temperature for ANY instructions (memory unchanged)."""
         q = torch.from_numpy(self.query(obs, command))[None]
         table = torch.from_numpy(self.io.text_encoder.encode(list(candidates)).copy())
-        return cosine_logits(q, table, self.model.config.temperature)[0].numpy()
+        with fast_inference():
+            return self.model.scorer.logits(q, table, self.model.config.temperature)[0].numpy()
 
     def propose(self, obs: Observation, command: Command) -> Subgoal:
         x, emb, mask = self.io.inputs(obs, command)
         with fast_inference():
             q = self.model.query(x, emb, mask, self.io.prev_emb)
-            logits = cosine_logits(q, self.table, self.model.config.temperature)[0]
+            logits = self.model.scorer.logits(q, self.table, self.model.config.temperature)[0]
         self.last_logits = logits.numpy().copy()
         text = self.candidates[int(torch.argmax(logits))]
         self.io.remember(text)

@@ -64,9 +64,10 @@ class StateGoalNet(PolicyModule):
         self.register_buffer("goal_std", torch.ones(c.goal_dim))
 
     @torch.no_grad()
-    def fit(self, obs: np.ndarray, goal_states: np.ndarray) -> "StateGoalNet":
-        """Fit normalisers: obs (N, S), goal_states (N, G) (the targets; also used for prev_state)."""
-        self.trunk.obs_encoder.fit_normalizer(obs)
+    def fit(self, obs: np.ndarray, goal_states: np.ndarray, text_emb: np.ndarray | None = None) -> "StateGoalNet":
+        """Fit normalisers: obs (N, S), goal_states (N, G) (the targets; also used for prev_state), and the
+        command text centering from the vocabulary's embeddings text_emb (V, E) when given."""
+        self.trunk.fit(obs, text_emb)
         g = np.asarray(goal_states, dtype=np.float64)
         if g.ndim != 2 or g.shape[1] != self.config.goal_dim or not len(g) or not np.all(np.isfinite(g)):
             raise ValueError(f"goal_states must be a finite non-empty (N, {self.config.goal_dim}) array, got {g.shape}")

@@ -29,7 +29,7 @@ from torch import nn
 from hirl.encoders import ImageEncoder, StateEncoder, image_to_tensor
 from hirl.policies.base import LowLevelPolicy
 from hirl.policies.features import (
-    DEFAULT_OBS_KEYS, PolicyModule, SubgoalCache, check_text_encoder, fast_inference, images_to_float,
+    DEFAULT_OBS_KEYS, PolicyModule, SubgoalCache, TextCentering, check_text_encoder, fast_inference, images_to_float,
     make_text_encoder, mlp, obs_vector, require_keys, to_tensor,
 )
 from hirl.registry import LOW_LEVEL
@@ -77,7 +77,7 @@ class GoalConditionedBC(PolicyModule):
         c = config
         self.obs_encoder = StateEncoder(c.obs_dim, c.obs_feat, c.encoder_hidden)
         if c.goal_kind == "language":
-            self.goal_encoder: nn.Module = nn.Linear(c.text_dim, c.goal_feat)
+            self.goal_encoder: nn.Module = nn.Sequential(TextCentering(c.text_dim), nn.Linear(c.text_dim, c.goal_feat))
         elif c.goal_kind == "state":
             self.goal_encoder = StateEncoder(c.goal_dim, c.goal_feat, c.encoder_hidden)
         else:
@@ -88,9 +88,13 @@ class GoalConditionedBC(PolicyModule):
     def goal_key(self) -> str:
         return GOAL_KEYS[self.config.goal_kind]
 
-    def fit(self, obs: np.ndarray, goal_state: np.ndarray | None = None) -> "GoalConditionedBC":
-        """Fit input normalisers from data: obs (N, S); goal_state (N, G) for state goals."""
+    def fit(self, obs: np.ndarray, goal_state: np.ndarray | None = None,
+            text_emb: np.ndarray | None = None) -> "GoalConditionedBC":
+        """Fit input normalisers from data: obs (N, S); goal_state (N, G) for state goals; text_emb (V, E) the
+        embeddings of the training instructions for language goals (TextCentering; identity when None)."""
         self.obs_encoder.fit_normalizer(obs)
+        if self.config.goal_kind == "language" and text_emb is not None:
+            self.goal_encoder[0].fit(text_emb)
         if self.config.goal_kind == "state":
             if goal_state is None:
                 raise ValueError("GoalConditionedBC.fit: state goals need goal_state (N, G) to fit their normaliser")
