@@ -10,7 +10,7 @@ from hirl.errors import InputError
 from hirl.eval.rollout import RolloutAgent
 from hirl.hierarchy import HierarchicalAgent, ReplanConfig, build_replan_rule
 from hirl.integrations import EnvAdapter
-from hirl.learn.imitation import AGENTS
+from hirl.learn.imitation import AGENTS, model_dir
 from hirl.policies.flat import ChainOfThoughtAgent, FlatAgent
 from hirl.policies.high.image import ImageHighLevel
 from hirl.policies.high.language import LanguageHighLevel
@@ -18,25 +18,37 @@ from hirl.policies.high.state import StateHighLevel
 from hirl.policies.low.bc import BCLowLevel
 
 
-def models_dir(run_dir: Path, component: str) -> Path:
-    path = run_dir / "models" / component
+ADAPTED_SUFFIX = "+adapt"  # agent-name suffix: the networks after the adapt stage (RUN/models/adapted)
+
+
+def parse_agent_name(name: str) -> tuple[str, bool]:
+    """"hier_language+adapt" -> ("hier_language", True); InputError for unknown agents."""
+    base, adapted = (name[: -len(ADAPTED_SUFFIX)], True) if name.endswith(ADAPTED_SUFFIX) else (name, False)
+    if base not in AGENTS:
+        raise InputError(f"unknown agent {name!r} (known: {', '.join(AGENTS)}, each hierarchical one also with {ADAPTED_SUFFIX})")
+    return base, adapted
+
+
+def models_dir(run_dir: Path, component: str, adapted: bool = False) -> Path:
+    path = model_dir(run_dir, component, adapted)
     if not path.is_dir():
-        raise InputError(f"{path}: no trained {component} in this run (train it first: hirl train)")
+        how = "enable adapt: hirl train CONFIG adapt.enabled=true" if adapted else "train it first: hirl train"
+        raise InputError(f"{path}: no trained {component} in this run ({how})")
     return path
 
 
 def load_agent(run_dir: Path, name: str, env: gym.Env, adapter: EnvAdapter, replan: ReplanConfig,
                text_encoder: Any, seed: int = 0) -> RolloutAgent:
-    """Agent `name` (a key of AGENTS) of run_dir, acting in env (image agents render it at high-level ticks)."""
-    if name not in AGENTS:
-        raise InputError(f"unknown agent {name!r} (known: {', '.join(AGENTS)})")
+    """Agent `name` (a key of AGENTS, optionally + "+adapt") of run_dir, acting in env (image agents render
+    it at high-level ticks)."""
+    name, adapted = parse_agent_name(name)
     if name == "flat":
-        return FlatAgent(models_dir(run_dir, "flat"), text_encoder)
+        return FlatAgent(models_dir(run_dir, "flat", adapted), text_encoder)
     if name == "cot":
-        return ChainOfThoughtAgent(models_dir(run_dir, "cot"), text_encoder)
+        return ChainOfThoughtAgent(models_dir(run_dir, "cot", adapted), text_encoder)
     kind = name.removeprefix("hier_")
-    low = BCLowLevel.load(models_dir(run_dir, f"low_{kind}"), text_encoder)
-    high_dir = models_dir(run_dir, f"high_{kind}")
+    low = BCLowLevel.load(models_dir(run_dir, f"low_{kind}", adapted), text_encoder)
+    high_dir = models_dir(run_dir, f"high_{kind}", adapted)
     if kind == "language":
         high: Any = LanguageHighLevel(high_dir, text_encoder)
     elif kind == "state":

@@ -35,6 +35,15 @@ def evaluate_agent(agent: RolloutAgent, env: Any, command_fn: Any, episodes: int
     return metrics, results
 
 
+def default_agents(cfg: RunConfig) -> list[str]:
+    """The run's agents, plus "<agent>+adapt" for each one the adapt stage fine-tuned."""
+    from hirl.agents import ADAPTED_SUFFIX
+    from hirl.learn.adapt import ADAPTABLE
+
+    adapted = [a + ADAPTED_SUFFIX for a in cfg.agents if cfg.adapt.enabled and a in ADAPTABLE]
+    return list(cfg.agents) + adapted
+
+
 def evaluate_run(run_dir: Path, cfg: RunConfig, episodes: int | None = None, agents: Sequence[str] | None = None,
                  out: Path | None = None) -> dict[str, Any]:
     """Evaluate cfg.agents (or `agents`) of run_dir; writes out/report.json (+ plot) and returns the report."""
@@ -45,8 +54,8 @@ def evaluate_run(run_dir: Path, cfg: RunConfig, episodes: int | None = None, age
     encoder = make_text_encoder(cfg.text_encoder, TEXT_DIM)
     report: dict[str, Any] = {"run_dir": str(run_dir.resolve()), "env": cfg.env, "episodes": n,
                               "chain_length": spec.chain_length, "seed": spec.seed, "policies": {}}
-    for name in agents or cfg.agents:
-        image_agent = name == "hier_image"
+    for name in agents or default_agents(cfg):
+        image_agent = name.startswith("hier_image")
         size = cfg.collect.image_size if image_agent else spec.video_size
         env = adapter.make(render=image_agent or spec.videos > 0, width=size, height=size)
         agent = load_agent(run_dir, name, env, adapter, cfg.replan, encoder, seed=cfg.seed)

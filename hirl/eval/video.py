@@ -58,11 +58,14 @@ def annotate(
 
 
 def write_mp4(path: str | Path, frames: Sequence[np.ndarray], fps: float) -> Path:
-    """Write frames (each (H, W, 3) uint8, same size) as an H.264 MP4, atomically (temp file + rename)."""
+    """Write frames ((H, W, 3) uint8) as an H.264 MP4, atomically (temp file + rename). Frames of different
+    sizes (a caption that wraps onto more lines) are padded at the bottom/right to the largest one."""
     import imageio.v2 as imageio
 
     if not frames:
         raise ValueError(f"{path}: no frames to write")
+    h, w = max(f.shape[0] for f in frames), max(f.shape[1] for f in frames)
+    frames = [f if f.shape[:2] == (h, w) else _pad(f, h, w) for f in frames]
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".mp4", dir=path.parent)
@@ -76,3 +79,9 @@ def write_mp4(path: str | Path, frames: Sequence[np.ndarray], fps: float) -> Pat
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def _pad(frame: np.ndarray, height: int, width: int) -> np.ndarray:
+    out = np.full((height, width, 3), 20, np.uint8)  # the caption panel's background
+    out[: frame.shape[0], : frame.shape[1]] = frame
+    return out

@@ -74,10 +74,13 @@ def build_network(component: str, t: StepTables, tt: TextTables, text_encoder: s
 
 def train_component(
     component: str, net: PolicyModule, train: tuple[StepTables, TextTables], val: tuple[StepTables, TextTables] | None,
-    cfg: TrainerConfig, run_dir: Path,
+    cfg: TrainerConfig, run_dir: Path, stage: str | None = None,
 ) -> dict[str, Any]:
-    """Fit net with the one Trainer (resumable in run_dir/train/<component>), keep its best-on-validation weights,
-    save it to run_dir/models/<component>. Returns the fit summary."""
+    """Fit net with the one Trainer, keep its best-on-validation weights, save it. Returns the fit summary.
+
+    stage None: separate training, resumable in run_dir/train/<component>, saved to run_dir/models/<component>;
+    a name (e.g. "adapt1"): a fine-tuning stage in run_dir/train/<stage>/<component>, saved to
+    run_dir/models/adapted/<component>."""
     train_sampler = sampler_for(component, *train, cfg.batch_size)
     val_batches = None
     if val is not None:
@@ -86,12 +89,29 @@ def train_component(
         val_batches = lambda: [  # noqa: E731  a fixed validation subset, evaluated in chunks
             {k: v[i:i + 512] for k, v in fixed.items()} for i in range(0, len(next(iter(fixed.values()))), 512)
         ]
-    result = Trainer(net, cfg, run_dir / "train" / component, train_sampler, val_batches).fit()
+    train_dir = run_dir / "train" / (stage or "") / component
+    result = Trainer(net, cfg, train_dir, train_sampler, val_batches).fit()
     if result.best_path is not None:
         load_weights(net, result.best_path)
-    net.save(run_dir / "models" / component)
+    net.save(model_dir(run_dir, component, adapted=stage is not None))
     return {"steps": result.steps_done, "best_val_loss": result.best_val_loss, "best_step": result.best_step,
             "last_train_loss": result.last_train_loss, "stopped_early": result.stopped_early}
+
+
+def model_dir(run_dir: Path, component: str, adapted: bool = False) -> Path:
+    """Where a trained component lives: RUN/models/<component>, or RUN/models/adapted/<component> after adapt."""
+    return run_dir / "models" / ("adapted" if adapted else "") / component
+
+
+def load_network(component: str, directory: Path) -> PolicyModule:
+    """A saved component network (the class is chosen by the component name)."""
+    if component.startswith("low_"):
+        return GoalConditionedBC.load(directory)
+    classes = {"high_language": LanguageGoalNet, "high_state": StateGoalNet, "high_image": ImageGoalGenerator,
+               "flat": FlatPolicy, "cot": ChainOfThoughtPolicy}
+    if component not in classes:
+        raise ValueError(f"unknown component {component!r}")
+    return classes[component].load(directory)
 
 
 def components_for(agents: list[str]) -> list[str]:

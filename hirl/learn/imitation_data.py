@@ -198,3 +198,25 @@ def sampler_for(kind: str, t: StepTables, tt: TextTables | None, batch_size: int
 def _need_frames(t: StepTables, kind: str) -> None:
     if t.frames is None or not len(t.frame_row):
         raise ValueError(f"{kind}: the dataset has no images; collect it with --image-every K")
+
+
+def concat_tables(a: StepTables, b: StepTables) -> StepTables:
+    """Rows of a then rows of b, for per-step learners (image frames are not merged: b must have none).
+
+    Both must index the same vocabulary (labels are vocabulary indices); commands are merged and b's command
+    indices shifted."""
+    if a.vocab != b.vocab:
+        raise ValueError("concat_tables: the tables index different subgoal vocabularies")
+    if b.frames is not None:
+        raise ValueError("concat_tables: cannot merge image frames")
+    commands = list(dict.fromkeys(a.commands + b.commands))
+    remap = np.array([commands.index(c) for c in b.commands], np.int64)
+    cat = lambda x, y: np.concatenate([x, y])  # noqa: E731
+    return StepTables(
+        obs=cat(a.obs, b.obs), action=cat(a.action, b.action), label=cat(a.label, b.label),
+        prev_label=cat(a.prev_label, b.prev_label), command=cat(a.command, remap[b.command] if len(b.command) else b.command),
+        goal_state=cat(a.goal_state, b.goal_state), prev_goal_state=cat(a.prev_goal_state, b.prev_goal_state),
+        end_frame=cat(a.end_frame, np.full(len(b.obs), NO_INDEX, np.int64)), vocab=a.vocab, commands=commands,
+        frames=a.frames, frame_row=a.frame_row, frame_label=a.frame_label, frame_prev_label=a.frame_prev_label,
+        frame_command=a.frame_command, frame_end=a.frame_end,
+    )

@@ -66,7 +66,7 @@ def train_run(cfg: RunConfig, run_dir: Path, progress: bool = True) -> dict[str,
     if cfg.adapt.enabled:
         from hirl.learn.adapt import adapt_run
 
-        summary["adapt"] = adapt_run(cfg, run_dir, train, encoder)
+        summary["adapt"] = adapt_run(cfg, run_dir, train, val, encoder, progress)
     summary["seconds"] = round(time.perf_counter() - start, 1)
     atomic_write_json(run_dir / "train_summary.json", summary)
     return summary

@@ -28,6 +28,7 @@ class AdaptSpec:
     rounds: int = 2  # roll out -> relabel -> fine-tune rounds
     episodes: int = 20  # on-policy episodes per round
     steps: int = 800  # fine-tuning optimizer steps per network per round
+    lr: float = 3e-4  # fine-tuning learning rate (constant)
 
 
 @dataclass(frozen=True)
@@ -64,5 +65,7 @@ class RunConfig:
             raise ValueError("agents: name at least one agent")
         if not 0 <= self.val_fraction < 0.5:
             raise ValueError(f"val_fraction must be in [0, 0.5), got {self.val_fraction}")
+        if self.adapt.enabled and not any(a in ("hier_language", "hier_state") for a in self.agents):
+            raise ValueError("adapt.enabled: needs hier_language or hier_state in agents (the agents it adapts)")
         if any(a == "hier_image" for a in self.agents) and self.collect.image_every < 1:
             raise ValueError("agents: hier_image needs images: set collect.image_every >= 1")

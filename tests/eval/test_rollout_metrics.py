@@ -66,3 +66,15 @@ def test_annotate_and_write_mp4(tmp_path):
 
     reader = imageio.get_reader(path, format="FFMPEG")
     assert reader.count_frames() == 5 and reader.get_data(0).shape == out.shape
+
+
+def test_write_mp4_pads_frames_whose_caption_wrapped(tmp_path):
+    frame = np.full((32, 32, 3), 100, np.uint8)
+    short = annotate(frame, [("a", "")], scale=2)
+    long = annotate(frame, [("a much longer subgoal that wraps onto several caption lines " * 2, "policy")], scale=2)
+    assert long.shape[0] > short.shape[0]
+    path = write_mp4(tmp_path / "v.mp4", [short, long, short], fps=10)
+    import imageio.v2 as imageio
+
+    reader = imageio.get_reader(path, format="FFMPEG")
+    assert reader.count_frames() == 3 and reader.get_data(0).shape == long.shape

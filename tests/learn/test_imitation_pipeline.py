@@ -1,0 +1,98 @@
+"""The imitation pipeline on a tiny Tabletop dataset: step tables against the episodes they came from, table
+concatenation, expert labelling during adapt, and train -> adapt -> eval end to end (hash text encoder,
+a few optimizer steps: this checks the plumbing, the benchmarks measure the learning)."""
+import json
+
+import numpy as np
+import pytest
+
+from hirl.data import load_dataset
+from hirl.data.collect import CollectConfig, collect
+from hirl.eval.evaluate import evaluate_run
+from hirl.hierarchy import FixedInterval, HierarchicalAgent
+from hirl.integrations import adapter
+from hirl.learn.adapt import ExpertLabeller, labelled_tables
+from hirl.learn.imitation_data import NO_INDEX, build_tables, concat_tables, sampler_for, text_tables
+from hirl.learn.run import train_run
+from hirl.learn.run_config import RunConfig
+from hirl.learn.trainer import TrainerConfig
+from hirl.learn.imitation import TrainingBudgets
+from hirl.learn.run_config import AdaptSpec, CollectSpec, EvalSpec
+from hirl.eval.rollout import run_episode
+from hirl.policies.features import DEFAULT_OBS_KEYS, make_text_encoder
+
+
+@pytest.fixture(scope="module")
+def tabletop(tmp_path_factory):
+    path = tmp_path_factory.mktemp("tt") / "data"
+    collect(CollectConfig(env="hirl/Tabletop-v0", episodes=4, workers=1, seed=3, chain_length=2), path, progress=False)
+    return path
+
+
+def test_step_tables_follow_the_segments(tabletop):
+    ds = load_dataset(tabletop, obs_keys=DEFAULT_OBS_KEYS)
+    t = build_tables(ds, DEFAULT_OBS_KEYS)
+    assert len(t.obs) == sum(e.T for e in ds.episodes) and t.obs.shape[1] == ds.episodes[0].flat_obs(DEFAULT_OBS_KEYS).shape[1]
+    offset = 0
+    for e in ds.episodes:  # brute force: the active segment's text and the one before it, step by step
+        texts = [str(e.subgoal_text[s]) for s in e.seg_start]
+        for step in range(e.T):
+            j = max(i for i, s in enumerate(e.seg_start) if s <= step)
+            assert t.vocab[t.label[offset + step]] == texts[j]
+            assert t.prev_label[offset + step] == (NO_INDEX if j == 0 else t.vocab.index(texts[j - 1]))
+            assert t.commands[t.command[offset + step]] == e.command
+        np.testing.assert_allclose(t.action[offset:offset + e.T], e.actions.reshape(e.T, -1), rtol=1e-6)
+        offset += e.T
+
+
+def test_concat_tables_remaps_commands(tabletop):
+    ds = load_dataset(tabletop, obs_keys=DEFAULT_OBS_KEYS)
+    a = build_tables(ds, DEFAULT_OBS_KEYS)
+    b = build_tables(ds, DEFAULT_OBS_KEYS)
+    b.commands = ["a command only b has"] + b.commands  # shift b's command indices by one
+    b.command = b.command + 1
+    m = concat_tables(a, b)
+    assert len(m.obs) == 2 * len(a.obs) and m.commands[: len(a.commands)] == a.commands
+    assert [m.commands[i] for i in m.command[len(a.obs):]] == [b.commands[i] for i in b.command]
+    batch = sampler_for("high_language", m, text_tables(m, make_text_encoder("hash", 384), 5), 16)(0, np.random.default_rng(0))
+    assert batch["command_emb"].shape == (16, 5, 384)
+
+
+def test_expert_labeller_agrees_with_the_expert_it_wraps():
+    """With the scripted expert itself as the learner (re-asked every step), every label equals what was done."""
+    ad = adapter("hirl/Tabletop-v0")
+    env = ad.make()
+    learner = HierarchicalAgent(*ad.expert(env, 0.0, 0), FixedInterval(1))
+    labeller = ExpertLabeller(learner, *ad.expert(env, 0.0, 0))
+    executed = []
+    run_episode(env, labeller, ad.command, seed=7, options=ad.reset_options(2),
+                on_transition=lambda t, agent, obs, action, *rest: executed.append(action))
+    assert len(labeller.steps) == len(executed) > 20
+    vocab = sorted({str(s.expert_goal.value) for s in labeller.steps})
+    low, high = labelled_tables(labeller.steps, vocab, 14, "language")
+    np.testing.assert_allclose(low.action, np.stack(executed), atol=1e-6)
+    np.testing.assert_array_equal(low.label, high.label)
+    assert high.prev_label[0] == NO_INDEX and (high.prev_label[1:] == high.label[:-1]).all()
+
+
+def test_train_adapt_eval_end_to_end(tabletop, tmp_path):
+    tiny = TrainerConfig(max_steps=12, batch_size=32, eval_every=6, checkpoint_every=6, progress=False, tensorboard=False)
+    cfg = RunConfig(
+        dataset=str(tabletop), collect=CollectSpec(episodes=4, chain_length=2, seed=3), agents=["hier_language", "flat"],
+        text_encoder="hash", val_fraction=0.25, train=TrainingBudgets(low=tiny, high=tiny, baseline=tiny, image=tiny),
+        adapt=AdaptSpec(enabled=True, rounds=1, episodes=1, steps=5), eval=EvalSpec(episodes=1, chain_length=1, videos=1, frame_every=25, video_size=32),
+    )
+    run = tmp_path / "run"
+    summary = train_run(cfg, run, progress=False)
+    assert set(summary["components"]) == {"low_language", "high_language", "flat"}
+    for c in ("low_language", "high_language", "flat"):
+        assert (run / "models" / c / "weights.safetensors").is_file()
+    rounds = summary["adapt"]["hier_language"]
+    assert len(rounds) == 1 and rounds[0]["labelled_steps"] > 0 and set(rounds[0]["components"]) == {"low_language", "high_language"}
+    assert (run / "models" / "adapted" / "low_language" / "weights.safetensors").is_file()
+    report = evaluate_run(run, cfg, out=tmp_path / "eval")
+    assert set(report["policies"]) == {"hier_language", "flat", "hier_language+adapt"}
+    for m in report["policies"].values():
+        assert 0.0 <= m["success_rate"] <= 1.0 and m["episodes"] == 1
+    assert json.loads((tmp_path / "eval" / "report.json").read_text())["run_dir"] == str(run.resolve())
+    assert (tmp_path / "eval" / "chain_success.png").is_file() and list((tmp_path / "eval" / "videos").glob("*.mp4"))
