@@ -19,13 +19,15 @@ from hirl.policies.low.bc import BCLowLevel
 
 
 ADAPTED_SUFFIX = "+adapt"  # agent-name suffix: the networks after the adapt stage (RUN/models/adapted)
+EXPERT = "expert"  # reference agent: the scripted expert (noise-free) through the same runtime; nothing trained
 
 
 def parse_agent_name(name: str) -> tuple[str, bool]:
     """"hier_language+adapt" -> ("hier_language", True); InputError for unknown agents."""
     base, adapted = (name[: -len(ADAPTED_SUFFIX)], True) if name.endswith(ADAPTED_SUFFIX) else (name, False)
-    if base not in AGENTS:
-        raise InputError(f"unknown agent {name!r} (known: {', '.join(AGENTS)}, each hierarchical one also with {ADAPTED_SUFFIX})")
+    if base not in AGENTS and name != EXPERT:
+        raise InputError(f"unknown agent {name!r} (known: {', '.join(AGENTS)}, each hierarchical one also with "
+                         f"{ADAPTED_SUFFIX}, and the reference {EXPERT!r})")
     return base, adapted
 
 
@@ -42,6 +44,9 @@ def load_agent(run_dir: Path, name: str, env: gym.Env, adapter: EnvAdapter, repl
     """Agent `name` (a key of AGENTS, optionally + "+adapt") of run_dir, acting in env (image agents render
     it at high-level ticks)."""
     name, adapted = parse_agent_name(name)
+    rule = build_replan_rule(replan, adapter.detector_extra(env) if replan.detector == "env_predicate" else None, seed=seed)
+    if name == EXPERT:
+        return HierarchicalAgent(*adapter.expert(env, 0.0, seed), rule)
     if name == "flat":
         return FlatAgent(models_dir(run_dir, "flat", adapted), text_encoder)
     if name == "cot":
@@ -55,5 +60,4 @@ def load_agent(run_dir: Path, name: str, env: gym.Env, adapter: EnvAdapter, repl
         high = StateHighLevel(high_dir, text_encoder)
     else:
         high = ImageHighLevel(high_dir, render=env.render, text_encoder=text_encoder)
-    rule = build_replan_rule(replan, adapter.detector_extra(env) if replan.detector == "env_predicate" else None, seed=seed)
     return HierarchicalAgent(high, low, rule)

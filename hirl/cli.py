@@ -22,7 +22,7 @@ SUBCOMMANDS: dict[str, tuple[str, str | None, str]] = {
     "correct": ("language-correction session on a trained agent (web page or terminal)", None, "issue #7 (correction sessions)"),
     "teleop": ("drive the robot from the keyboard and label segments with language", None, "issue #7 (correction sessions)"),
     "bench": ("run a benchmark and print what it measured", "hirl.commands.bench:run", ""),
-    "demo": ("the main job on the embedded default: roll out the hierarchy, write video + report", "hirl.commands.demo:run", ""),
+    "demo": ("the main job: collect Tabletop demos, train hierarchical + flat, evaluate, write report + videos", "hirl.commands.demo:run", ""),
 }
 
 
@@ -83,9 +83,9 @@ def _add_bench(p: argparse.ArgumentParser) -> None:
 
 
 def _add_demo(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--out", default="runs/demo", help="output directory (report.json, video, trace)")
+    p.add_argument("--out", default="runs/demo", help="output directory (report.json, summary.md, plot, videos, run/, data/)")
     p.add_argument("--config", default=None, help="YAML config (default: the embedded demo config)")
-    p.add_argument("overrides", nargs="*", help="dotted key=value overrides, e.g. episodes=2 replan.interval=25")
+    p.add_argument("overrides", nargs="*", help="dotted key=value overrides, e.g. eval.episodes=10 collect.episodes=200")
 
 
 _ARGUMENTS: dict[str, Callable[[argparse.ArgumentParser], None]] = {

@@ -37,14 +37,14 @@ def test_not_landed_subcommands_say_so_and_exit_2(name, capsys, tmp_path):
 
 def test_misspelled_config_key_fails_in_one_line(tmp_path):
     cfg = tmp_path / "bad.yaml"
-    cfg.write_text("episodes: 1\nepisdoes: 2\n")
+    cfg.write_text("seed: 1\nsede: 2\n")
     out = hirl("demo", "--config", str(cfg), "--out", str(tmp_path / "out"))
     assert out.returncode == 2
     assert out.stderr.strip().count("\n") == 0 and "Traceback" not in out.stderr
-    assert "episdoes" in out.stderr and str(cfg) in out.stderr
+    assert "sede" in out.stderr and str(cfg) in out.stderr
 
 
 def test_bad_override_fails_in_one_line(tmp_path):
-    out = hirl("demo", "--out", str(tmp_path / "out"), "episodes=many")
+    out = hirl("demo", "--out", str(tmp_path / "out"), "eval.episodes=many")
     assert out.returncode == 2 and "Traceback" not in out.stderr
-    assert "command-line override: key 'episodes': expected int" in out.stderr
+    assert "command-line override: key 'eval.episodes': expected int" in out.stderr

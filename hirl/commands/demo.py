@@ -1,86 +1,54 @@
-"""`hirl demo`: the scripted expert run through the hierarchical runtime (high level = the expert's subtask
-choice, low level = its controller, replanning by the configured rule); writes report.json, a rollout MP4
-with the active subgoal drawn on the frames, and the resolved config."""
+"""`hirl demo [--out DIR] [--config YAML] [key=value ...]`: the main job on the embedded default.
+
+Tabletop, end to end: collect a small expert dataset -> train the hierarchical language policy (goal-conditioned
+BC low level + language high level) and the flat baseline on the same demonstrations -> evaluate both, and the
+scripted expert as the reference, on the same CALVIN-style 5-subtask chains. Writes
+
+    DIR/report.json   {"policies": {name: {"success_rate", "avg_chain_length", "success_at_length", ...}},
+                       "run_dir": DIR/run, "timings_s": {...}, ...}
+    DIR/summary.md    the comparison table;  DIR/chain_success.png  success rate at each chain length
+    DIR/videos/       one MP4 per agent with the command and the active subgoal drawn on the frames
+    DIR/run/          the run directory (config.yaml, models/, train/ logs with TensorBoard + CSV)
+    DIR/data/         the dataset (reused when present)
+
+The config is a RunConfig (the same schema as `hirl train`); a relative `dataset` path is taken inside DIR.
+"""
 from __future__ import annotations
 
 import argparse
-import json
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from tqdm import tqdm
-
-from hirl.config import load_config, save_config
+from hirl.agents import EXPERT
+from hirl.config import load_config
 from hirl.configs import embedded
-from hirl.eval.metrics import chain_metrics
-from hirl.eval.rollout import run_episode
-from hirl.eval.video import write_mp4
-from hirl.fileio import atomic_write_json
-from hirl.hierarchy import HierarchicalAgent, ReplanConfig, build_replan_rule
-from hirl.integrations import adapter
-
-
-@dataclass(frozen=True)
-class VideoConfig:
-    episodes: int = 1  # how many of the episodes are filmed (0: no video)
-    frame_every: int = 4  # control steps between frames (4 -> 12.5 fps of a 50 Hz run)
-    width: int = 160  # camera width in pixels
-    height: int = 160  # camera height in pixels
-
-
-@dataclass(frozen=True)
-class DemoConfig:
-    env: str = "hirl/Tabletop-v0"  # environment id
-    episodes: int = 3  # evaluation episodes
-    chain_length: int = 5  # subtasks per chain (chained envs)
-    seed: int = 0  # base seed; episode i uses seed + i
-    expert_noise: float = 0.05  # std of the expert's Gaussian action noise
-    replan: ReplanConfig = field(default_factory=ReplanConfig)  # when the high level is asked again
-    video: VideoConfig = field(default_factory=VideoConfig)  # rollout video
-
-    def __post_init__(self) -> None:
-        if self.episodes < 1:
-            raise ValueError(f"episodes must be >= 1, got {self.episodes}")
-        if not 1 <= self.chain_length <= 5:
-            raise ValueError(f"chain_length must be in 1..5, got {self.chain_length}")
+from hirl.eval.evaluate import default_agents, evaluate_run, summary_markdown
+from hirl.fileio import atomic_write_json, atomic_write_text
+from hirl.learn.run import train_run
+from hirl.learn.run_config import RunConfig
 
 
 def run(args: argparse.Namespace) -> int:
-    cfg = load_config(DemoConfig, args.config or embedded("demo.yaml"), args.overrides)
+    cfg = load_config(RunConfig, args.config or embedded("demo.yaml"), args.overrides)
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    save_config(cfg, out / "config.yaml")
-    env_adapter = adapter(cfg.env)
-    filming = cfg.video.episodes > 0
-    env = env_adapter.make(render=filming, width=cfg.video.width, height=cfg.video.height)
-    high, low = env_adapter.expert(env, cfg.expert_noise, cfg.seed)
-    rule = build_replan_rule(cfg.replan, env_adapter.detector_extra(env), seed=cfg.seed)
-    agent = HierarchicalAgent(high, low, rule)
-    results, videos = [], []
+    if not Path(cfg.dataset).is_absolute():
+        cfg.dataset = str(out / cfg.dataset)
+    run_dir = out / "run"
     start = time.perf_counter()
-    for i in tqdm(range(cfg.episodes), desc=f"demo {cfg.env}", unit="episode"):
-        film = i < cfg.video.episodes
-        result = run_episode(
-            env, agent, env_adapter.command, seed=cfg.seed + i,
-            options=env_adapter.reset_options(cfg.chain_length), frame_every=cfg.video.frame_every if film else 0,
-        )
-        if film:
-            videos.append(str(write_mp4(out / f"rollout_{i:03d}.mp4", result.frames, fps=50 / cfg.video.frame_every)))
-        results.append(result)
-    env.close()
-    metrics = chain_metrics(results)
-    metrics["wall_seconds"] = round(time.perf_counter() - start, 2)
-    report = {
-        "policies": {"scripted_expert": metrics},
-        "run_dir": str(out.resolve()),
-        "env": cfg.env,
-        "replan": f"{type(rule).__name__}",
-        "videos": videos,
-        "episodes": [r.summary() for r in results],
-    }
+    print(f"hirl demo: {cfg.env}, agents {', '.join(cfg.agents)}; dataset {cfg.dataset} "
+          f"({cfg.collect.episodes} expert episodes, collected if missing); output {out}", flush=True)
+    summary = train_run(cfg, run_dir)
+    trained = time.perf_counter()
+    print(f"hirl demo: trained in {trained - start:.0f} s; evaluating on {cfg.eval.episodes} chains", flush=True)
+    report = evaluate_run(run_dir, cfg, agents=default_agents(cfg) + [EXPERT], out=out)
+    report["timings_s"] = {"collect_and_train": round(trained - start, 1), "evaluate": round(time.perf_counter() - trained, 1),
+                           "total": round(time.perf_counter() - start, 1),
+                           "components": {k: v["seconds"] for k, v in summary["components"].items()}}
+    report["dataset"] = cfg.dataset
     atomic_write_json(out / "report.json", report)
-    print(json.dumps({"success_rate": metrics["success_rate"], "avg_chain_length": metrics["avg_chain_length"],
-                      "high_level_queries_per_episode": metrics["high_level_queries_per_episode"],
-                      "report": str(out / "report.json"), "videos": videos}, indent=2))
+    table = summary_markdown(report)
+    atomic_write_text(out / "summary.md", table + f"\nTotal wall time {report['timings_s']['total']:.0f} s. Run: {run_dir}\n")
+    print(table)
+    print(f"report: {out / 'report.json'}  summary: {out / 'summary.md'}  plot: {out / 'chain_success.png'}  "
+          f"videos: {out / 'videos'}")
     return 0

@@ -1,0 +1,23 @@
+"""`hirl demo` end to end at toy size (hash text encoder, a few optimizer steps): the report's contract."""
+import json
+
+from hirl.cli import main
+
+TINY = "{max_steps: 8, batch_size: 32, eval_every: 4, checkpoint_every: 4, tensorboard: false}"
+
+
+def test_demo_writes_the_report_contract(tmp_path, capsys):
+    out = tmp_path / "demo"
+    rc = main(["demo", "--out", str(out), "collect.episodes=3", "collect.chain_length=1", "collect.workers=1",
+               "text_encoder=hash", f"train.low={TINY}", f"train.high={TINY}", f"train.baseline={TINY}",
+               "eval.episodes=1", "eval.chain_length=1", "eval.video_size=32", "eval.frame_every=25"])
+    assert rc == 0
+    report = json.loads((out / "report.json").read_text())
+    assert set(report["policies"]) == {"hier_language", "flat", "expert"}
+    for m in report["policies"].values():
+        assert 0.0 <= m["success_rate"] <= 1.0 and "avg_chain_length" in m
+    assert report["run_dir"] == str((out / "run").resolve())
+    assert (out / "summary.md").read_text().count("| hier_language |") == 1
+    assert (out / "chain_success.png").is_file() and len(list((out / "videos").glob("*.mp4"))) == 3
+    assert (out / "data" / "data").is_dir() and (out / "run" / "config.yaml").is_file()
+    assert "report:" in capsys.readouterr().out
