@@ -23,7 +23,8 @@ class EnvAdapter:
     command            reset/step info -> the task command
     expert             (env, noise, seed) -> (high, low): the scripted expert split into the two levels
     detector_extra     env -> extra keyword arguments for completion detectors (e.g. canonicalize)
-    reset_options      chain_length -> reset options"""
+    reset_options      chain_length -> reset options
+    paraphrases        (env, instruction) -> the env's shipped paraphrases of that instruction (language envs)"""
 
     env_id: str
     subgoal_kind: str
@@ -31,6 +32,7 @@ class EnvAdapter:
     expert: Callable[[gym.Env, float, int], tuple[HighLevelPolicy, LowLevelPolicy]]
     detector_extra: Callable[[gym.Env], dict[str, Any]]
     reset_options: Callable[[int], dict[str, Any] | None]
+    paraphrases: Callable[[gym.Env, str], list[str]] | None = None
 
     def make(self, render: bool = False, width: int = 128, height: int = 128, **kwargs: Any) -> gym.Env:
         import hirl_envs  # noqa: F401  (registers the envs)
@@ -103,6 +105,7 @@ ENVIRONMENTS.register("hirl/Tabletop-v0")(
         "hirl/Tabletop-v0", "language", _tabletop_command, _tabletop_expert,
         lambda env: {"canonicalize": _tabletop_canonical_instruction(env)},
         lambda chain_length: {"chain_length": chain_length},
+        lambda env, text: env.unwrapped.paraphrases(env.unwrapped.canonical(text)),
     )
 )
 ENVIRONMENTS.register("hirl/Maze-v0")(

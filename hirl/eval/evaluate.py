@@ -8,6 +8,7 @@ from typing import Any, Sequence
 from tqdm import tqdm
 
 from hirl.agents import load_agent
+from hirl.eval.latency import LatencyProbe
 from hirl.eval.metrics import chain_metrics
 from hirl.eval.rollout import EpisodeResult, RolloutAgent, run_episode
 from hirl.eval.video import write_mp4
@@ -21,17 +22,20 @@ TEXT_DIM = 384
 
 def evaluate_agent(agent: RolloutAgent, env: Any, command_fn: Any, episodes: int, chain_length: int, seed: int,
                    videos: int, frame_every: int, out: Path, name: str, options_fn: Any) -> tuple[dict[str, Any], list[EpisodeResult]]:
-    """Run `episodes` chains (seed + i) and return (metrics, results); the first `videos` episodes are filmed."""
+    """Run `episodes` chains (seed + i) and return (metrics, results); the first `videos` episodes are filmed.
+    metrics["latency"]: control-step and high-level-query latency (filmed episodes excluded: rendering)."""
     results, files = [], []
+    probe = LatencyProbe(agent)
     for i in tqdm(range(episodes), desc=f"eval {name}", unit="chain", leave=False):
         film = i < videos
-        r = run_episode(env, agent, command_fn, seed=seed + i, options=options_fn(chain_length), frame_every=frame_every if film else 0)
+        r = run_episode(env, agent if film else probe, command_fn, seed=seed + i, options=options_fn(chain_length), frame_every=frame_every if film else 0)
         if film and r.frames:
             files.append(str(write_mp4(out / "videos" / f"{name}_{i:03d}.mp4", r.frames, fps=50 / frame_every)))
             r.frames = []
         results.append(r)
     metrics = chain_metrics(results)
     metrics["videos"] = files
+    metrics["latency"] = probe.summary()
     return metrics, results
 
 
@@ -102,11 +106,15 @@ def summary_markdown(report: dict[str, Any]) -> str:
     """A Markdown table comparing the agents of a report."""
     lines = [f"# {report['env']}: {report['episodes']} chains of {report['chain_length']} subtasks", "",
              "| agent | success rate | avg chain length | " + " | ".join(f"len>={k}" for k in range(1, 6)) +
-             " | high-level queries/ep | replans/ep |", "|---|---|---|" + "---|" * 5 + "---|---|"]
+             " | high-level queries/ep | replans/ep | step ms p50/p99 | HL query ms p50/p99 |",
+             "|---|---|---|" + "---|" * 5 + "---|---|---|---|"]
     for name, m in report["policies"].items():
         at = [f"{m['success_at_length'].get(str(k), float('nan')):.2f}" for k in range(1, 6)]
+        lat = m.get("latency") or {}
+        ms = lambda d: f"{d['p50']:.2f} / {d['p99']:.2f}" if d else "-"  # noqa: E731
         lines.append(f"| {name} | {m['success_rate']:.3f} | {m['avg_chain_length']:.2f} | " + " | ".join(at) +
-                     f" | {m['high_level_queries_per_episode']:.1f} | {m['replans_per_episode']:.1f} |")
+                     f" | {m['high_level_queries_per_episode']:.1f} | {m['replans_per_episode']:.1f} | "
+                     f"{ms(lat.get('control_step_ms'))} | {ms(lat.get('high_level_query_ms'))} |")
     return "\n".join(lines) + "\n"
 
 

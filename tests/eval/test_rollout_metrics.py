@@ -78,3 +78,20 @@ def test_write_mp4_pads_frames_whose_caption_wrapped(tmp_path):
 
     reader = imageio.get_reader(path, format="FFMPEG")
     assert reader.count_frames() == 3 and reader.get_data(0).shape == long.shape
+
+
+def test_latency_probe_times_steps_and_high_level_queries():
+    from hirl.eval.latency import LatencyProbe
+    from hirl.hierarchy import FixedInterval, HierarchicalAgent
+    from hirl.policies.scripted import ScriptedHighLevel, ScriptedLowLevel
+    from hirl.types import Command, Subgoal
+
+    agent = HierarchicalAgent(ScriptedHighLevel(lambda o, c: Subgoal("state", np.zeros(2))),
+                              ScriptedLowLevel(lambda o, g: np.zeros(2)), FixedInterval(5))
+    probe = LatencyProbe(agent)
+    probe.reset(Command("go"))
+    for _ in range(20):
+        probe.act(np.zeros(2), {})
+    s = probe.summary()
+    assert s["steps_timed"] == 20 and probe.num_queries == 4 and sum(probe.queried) == 4
+    assert s["high_level_query_ms"]["p50"] >= 0 and s["low_level_step_ms"]["p99"] < s["budget_ms"]

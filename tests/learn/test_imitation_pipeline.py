@@ -96,3 +96,16 @@ def test_train_adapt_eval_end_to_end(tabletop, tmp_path):
         assert 0.0 <= m["success_rate"] <= 1.0 and m["episodes"] == 1
     assert json.loads((tmp_path / "eval" / "report.json").read_text())["run_dir"] == str(run.resolve())
     assert (tmp_path / "eval" / "chain_success.png").is_file() and list((tmp_path / "eval" / "videos").glob("*.mp4"))
+    refs = evaluate_run(run, cfg, agents=["expert", "oracle_high", "oracle_high_paraphrase+adapt"], out=tmp_path / "refs")
+    assert refs["policies"]["expert"]["success_rate"] == 1.0  # the noise-free expert solves a 1-subtask chain
+    assert set(refs["policies"]) == {"expert", "oracle_high", "oracle_high_paraphrase+adapt"}
+
+
+def test_unknown_agent_names_fail_in_one_line():
+    from hirl.agents import parse_agent_name
+    from hirl.errors import InputError
+
+    assert parse_agent_name("hier_state+adapt") == ("hier_state", True)
+    for bad in ("hier_langauge", "expert+adapt", "+adapt"):
+        with pytest.raises(InputError, match="unknown agent"):
+            parse_agent_name(bad)
