@@ -25,7 +25,7 @@ from hirl.types import Command, Subgoal
 ADAPTED_SUFFIX = "+adapt"  # agent-name suffix: the networks after the adapt stage (RUN/models/adapted)
 EXPERT = "expert"  # reference agent: the scripted expert (noise-free) through the same runtime; nothing trained
 ORACLE_HIGH = "oracle_high"  # the expert's high level (canonical instructions) driving the run's language low level
-ORACLE_HIGH_PARAPHRASE = "oracle_high_paraphrase"  # the same, emitting shipped paraphrases the low level never saw
+ORACLE_HIGH_PARAPHRASE = "oracle_high_paraphrase"  # the same, emitting held-out paraphrases the low level never saw
 REFERENCE_AGENTS = (EXPERT, ORACLE_HIGH, ORACLE_HIGH_PARAPHRASE)
 
 
@@ -46,15 +46,15 @@ def models_dir(run_dir: Path, component: str, adapted: bool = False) -> Path:
     return path
 
 
-def _paraphrasing(high: HighLevelPolicy, env: gym.Env, adapter: EnvAdapter, seed: int) -> HighLevelPolicy:
-    """A language high level whose every proposal is replaced by a random shipped paraphrase of it (seeded)."""
+def _paraphrasing(high: HighLevelPolicy, adapter: EnvAdapter, seed: int) -> HighLevelPolicy:
+    """A language high level whose every proposal is replaced by a held-out paraphrase of it (random, seeded)."""
     if adapter.paraphrases is None:
         raise InputError(f"{adapter.env_id} ships no paraphrases: agent {ORACLE_HIGH_PARAPHRASE!r} needs them")
     rng = np.random.default_rng(seed)
 
     def propose(obs: Any, command: Command) -> Subgoal:
         g = high.propose(obs, command)
-        options = adapter.paraphrases(env, str(g.value))
+        options = adapter.paraphrase_split(str(g.value))[1]
         return Subgoal("language", str(rng.choice(options)) if options else g.value, g.source)
 
     return ScriptedHighLevel(propose, high.reset)
@@ -72,7 +72,7 @@ def load_agent(run_dir: Path, name: str, env: gym.Env, adapter: EnvAdapter, repl
         expert_high, _ = adapter.expert(env, 0.0, seed)
         low = BCLowLevel.load(models_dir(run_dir, "low_language", adapted), text_encoder)
         if name == ORACLE_HIGH_PARAPHRASE:
-            expert_high = _paraphrasing(expert_high, env, adapter, seed)
+            expert_high = _paraphrasing(expert_high, adapter, seed)
         return HierarchicalAgent(expert_high, low, rule)
     if name == "flat":
         return FlatAgent(models_dir(run_dir, "flat", adapted), text_encoder)

@@ -24,7 +24,7 @@ class EnvAdapter:
     expert             (env, noise, seed) -> (high, low): the scripted expert split into the two levels
     detector_extra     env -> extra keyword arguments for completion detectors (e.g. canonicalize)
     reset_options      chain_length -> reset options
-    paraphrases        (env, instruction) -> the env's shipped paraphrases of that instruction (language envs)"""
+    paraphrases        instruction -> the env's shipped paraphrases of it (language envs; [] for unknown text)"""
 
     env_id: str
     subgoal_kind: str
@@ -32,7 +32,13 @@ class EnvAdapter:
     expert: Callable[[gym.Env, float, int], tuple[HighLevelPolicy, LowLevelPolicy]]
     detector_extra: Callable[[gym.Env], dict[str, Any]]
     reset_options: Callable[[int], dict[str, Any] | None]
-    paraphrases: Callable[[gym.Env, str], list[str]] | None = None
+    paraphrases: Callable[[str], list[str]] | None = None
+
+    def paraphrase_split(self, text: str) -> tuple[list[str], list[str]]:
+        """(training, held-out) paraphrases of an instruction: the last shipped one is held out, never trained on,
+        so evaluation can measure the low level on phrasings it has not seen."""
+        shipped = list(self.paraphrases(text)) if self.paraphrases is not None else []
+        return shipped[:-1], shipped[-1:]
 
     def make(self, render: bool = False, width: int = 128, height: int = 128, **kwargs: Any) -> gym.Env:
         import hirl_envs  # noqa: F401  (registers the envs)
@@ -65,6 +71,13 @@ def _tabletop_canonical_instruction(env: gym.Env) -> Callable[[str], str | None]
         return None if name is None else base.instruction(name)
 
     return canonical
+
+
+def _tabletop_paraphrases(text: str) -> list[str]:
+    from hirl_envs.tabletop import tasks
+
+    name = tasks.canonical(text)
+    return [] if name is None else list(tasks.SUBTASKS[name].paraphrases)
 
 
 def _tabletop_expert(env: gym.Env, noise: float, seed: int) -> tuple[HighLevelPolicy, LowLevelPolicy]:
@@ -105,7 +118,7 @@ ENVIRONMENTS.register("hirl/Tabletop-v0")(
         "hirl/Tabletop-v0", "language", _tabletop_command, _tabletop_expert,
         lambda env: {"canonicalize": _tabletop_canonical_instruction(env)},
         lambda chain_length: {"chain_length": chain_length},
-        lambda env, text: env.unwrapped.paraphrases(env.unwrapped.canonical(text)),
+        _tabletop_paraphrases,
     )
 )
 ENVIRONMENTS.register("hirl/Maze-v0")(

@@ -148,6 +148,7 @@ def adapt_run(cfg: RunConfig, run_dir: Path, train: tuple[StepTables, TextTables
     spec = cfg.adapt
     adapter = env_adapter(cfg.env)
     summary: dict[str, Any] = {}
+    paraphrases = (lambda text: adapter.paraphrase_split(text)[0]) if cfg.paraphrase_augment > 0 else None  # noqa: E731
     for name in [a for a in cfg.agents if a in ADAPTABLE]:
         kind = name.removeprefix("hier_")
         components = AGENTS[name]
@@ -185,9 +186,10 @@ def adapt_run(cfg: RunConfig, run_dir: Path, train: tuple[StepTables, TextTables
                                  lr_schedule="constant", lr_warmup_steps=0, early_stopping_patience=None)
                 net = load_network(component, model_dir(run_dir, component, adapted=True))
                 net.train()
+                tables = text_tables(merged, encoder, MAX_SUBTASKS, paraphrases if component == "low_language" else None)
                 record["components"][component] = train_component(
-                    component, net, (merged, text_tables(merged, encoder, MAX_SUBTASKS)), val, budget, run_dir,
-                    stage=f"adapt{r}")
+                    component, net, (merged, tables), val, budget, run_dir, stage=f"adapt{r}",
+                    paraphrase_p=cfg.paraphrase_augment)
             rounds.append(record)
             print(f"adapt {name} round {r}: rollout avg chain length {record['rollout_avg_chain_length']:.2f}, "
                   f"high-level disagreement {disagree}, {record['labelled_steps']} labelled steps")

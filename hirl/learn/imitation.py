@@ -56,7 +56,8 @@ def build_network(component: str, t: StepTables, tt: TextTables, text_encoder: s
     if component.startswith("low_"):
         kind = component.removeprefix("low_")
         net = GoalConditionedBC(BCConfig(goal_kind=kind, obs_dim=S, action_dim=A, goal_dim=G, text_dim=E, text_encoder=text_encoder))
-        return net.fit(t.obs, t.goal_state, tt.vocab_emb)
+        texts = tt.vocab_emb if tt.paraphrase_emb is None or not len(tt.paraphrase_emb) else np.concatenate([tt.vocab_emb, tt.paraphrase_emb])
+        return net.fit(t.obs, t.goal_state, texts)
     if component == "high_language":
         net = LanguageGoalNet(LanguageHLConfig(obs_dim=S, text_dim=E, text_encoder=text_encoder), t.vocab, tt.vocab_emb)
         return net.fit(t.obs, tt.vocab_emb)
@@ -74,14 +75,14 @@ def build_network(component: str, t: StepTables, tt: TextTables, text_encoder: s
 
 def train_component(
     component: str, net: PolicyModule, train: tuple[StepTables, TextTables], val: tuple[StepTables, TextTables] | None,
-    cfg: TrainerConfig, run_dir: Path, stage: str | None = None,
+    cfg: TrainerConfig, run_dir: Path, stage: str | None = None, paraphrase_p: float = 0.0,
 ) -> dict[str, Any]:
     """Fit net with the one Trainer, keep its best-on-validation weights, save it. Returns the fit summary.
 
     stage None: separate training, resumable in run_dir/train/<component>, saved to run_dir/models/<component>;
     a name (e.g. "adapt1"): a fine-tuning stage in run_dir/train/<stage>/<component>, saved to
-    run_dir/models/adapted/<component>."""
-    train_sampler = sampler_for(component, *train, cfg.batch_size)
+    run_dir/models/adapted/<component>. paraphrase_p: goal-text paraphrase augmentation (low_language only)."""
+    train_sampler = sampler_for(component, *train, cfg.batch_size, paraphrase_p if component == "low_language" else 0.0)
     val_batches = None
     if val is not None:
         val_sampler = sampler_for(component, *val, cfg.batch_size)

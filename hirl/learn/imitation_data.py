@@ -11,7 +11,7 @@ it is re-asked on completion, on a timeout, or every n steps (its memory is simp
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -135,17 +135,63 @@ class GatherSampler:
 
 @dataclass
 class TextTables:
-    """vocab_emb (V, E) embeddings of StepTables.vocab; command_emb (C, K, E) + command_mask (C, K) of its commands."""
+    """vocab_emb (V, E) embeddings of StepTables.vocab; command_emb (C, K, E) + command_mask (C, K) of its commands.
+
+    Paraphrases of the vocabulary (for goal-text augmentation), when given:
+    paraphrase_emb (R, E)   their embeddings
+    paraphrase_rows (V, P)  rows of paraphrase_emb for each vocabulary entry, NO_INDEX-padded
+    paraphrase_count (V,)   how many each entry has"""
 
     vocab_emb: np.ndarray
     command_emb: np.ndarray
     command_mask: np.ndarray
+    paraphrase_emb: np.ndarray | None = None
+    paraphrase_rows: np.ndarray | None = None
+    paraphrase_count: np.ndarray | None = None
 
 
-def text_tables(t: StepTables, text_encoder: Any, max_subtasks: int) -> TextTables:
+def text_tables(t: StepTables, text_encoder: Any, max_subtasks: int,
+                paraphrases: Callable[[str], Sequence[str]] | None = None) -> TextTables:
+    """Embeddings of t's vocabulary and commands; paraphrases(text) -> the training paraphrases of a vocabulary entry."""
     featurize = CommandFeaturizer(text_encoder, max_subtasks)
     emb, mask = featurize.batch(t.commands)
-    return TextTables(np.asarray(text_encoder.encode(t.vocab), np.float32), emb.astype(np.float32), mask)
+    tables = TextTables(np.asarray(text_encoder.encode(t.vocab), np.float32), emb.astype(np.float32), mask)
+    if paraphrases is not None:
+        lists = [list(paraphrases(v)) for v in t.vocab]
+        texts = [p for ps in lists for p in ps]
+        rows = np.full((len(lists), max([len(ps) for ps in lists] + [1])), NO_INDEX, np.int64)
+        start = 0
+        for i, ps in enumerate(lists):
+            rows[i, :len(ps)] = np.arange(start, start + len(ps))
+            start += len(ps)
+        tables.paraphrase_emb = (np.asarray(text_encoder.encode(texts), np.float32) if texts
+                                 else np.zeros((0, tables.vocab_emb.shape[1]), np.float32))
+        tables.paraphrase_rows, tables.paraphrase_count = rows, np.array([len(ps) for ps in lists], np.int64)
+    return tables
+
+
+class ParaphraseSampler(GatherSampler):
+    """A low_language sampler whose goal text is, with probability p per sample, replaced by one of the segment
+    instruction's training paraphrases (uniformly), so the low level learns the skill, not one phrasing.
+    Validation batches (gather) keep the instructions as recorded."""
+
+    def __init__(self, samples: Mapping[str, np.ndarray], lookups: Mapping[str, tuple[np.ndarray, str]], batch_size: int,
+                 tt: TextTables, p: float) -> None:
+        super().__init__(samples, lookups, batch_size)
+        if tt.paraphrase_emb is None or tt.paraphrase_rows is None or tt.paraphrase_count is None:
+            raise ValueError("ParaphraseSampler needs text tables built with paraphrases")
+        self.tt, self.p = tt, float(p)
+
+    def __call__(self, step: int, rng: np.random.Generator) -> dict[str, torch.Tensor]:
+        rows = rng.integers(0, self.size, size=self.batch_size)
+        batch = self.gather(rows)
+        label = self.samples["goal"][rows]
+        count = self.tt.paraphrase_count[label]
+        swap = np.flatnonzero((rng.random(len(rows)) < self.p) & (count > 0))
+        if len(swap):
+            pick = self.tt.paraphrase_rows[label[swap], rng.integers(0, count[swap])]
+            batch["goal_emb"][swap] = torch.from_numpy(self.tt.paraphrase_emb[pick])
+        return batch
 
 
 def _two_families(t: StepTables, extra: Mapping[str, np.ndarray] = {}) -> dict[str, np.ndarray]:
@@ -161,13 +207,17 @@ def _command_lookups(tt: TextTables) -> dict[str, tuple[np.ndarray, str]]:
     return {"command_emb": (tt.command_emb, "command"), "command_mask": (tt.command_mask, "command")}
 
 
-def sampler_for(kind: str, t: StepTables, tt: TextTables | None, batch_size: int) -> GatherSampler:
+def sampler_for(kind: str, t: StepTables, tt: TextTables | None, batch_size: int, paraphrase_p: float = 0.0) -> GatherSampler:
     """The batch source of one learner.
 
-    kind  low_language | low_state | low_image | high_language | high_state | high_image | flat | cot
+    kind          low_language | low_state | low_image | high_language | high_state | high_image | flat | cot
+    paraphrase_p  low_language only: probability of training on a paraphrase of the goal text (needs tt's paraphrases)
     """
     if kind == "low_language":
-        return GatherSampler({"obs": t.obs, "action": t.action, "goal": t.label}, {"goal_emb": (tt.vocab_emb, "goal")}, batch_size)
+        samples, lookups = {"obs": t.obs, "action": t.action, "goal": t.label}, {"goal_emb": (tt.vocab_emb, "goal")}
+        if paraphrase_p > 0:
+            return ParaphraseSampler(samples, lookups, batch_size, tt, paraphrase_p)
+        return GatherSampler(samples, lookups, batch_size)
     if kind == "low_state":
         return GatherSampler({"obs": t.obs, "action": t.action, "goal_state": t.goal_state}, {}, batch_size)
     if kind == "low_image":

@@ -11,6 +11,7 @@ from hirl.data.collect import CollectConfig, collect
 from hirl.data.dataset import Dataset, load_dataset
 from hirl.errors import InputError
 from hirl.fileio import atomic_write_json
+from hirl.integrations import adapter as env_adapter
 from hirl.learn.imitation import build_network, budget_for, components_for, split_dataset, train_component
 from hirl.learn.imitation_data import StepTables, TextTables, build_tables, text_tables
 from hirl.learn.run_config import RunConfig
@@ -37,12 +38,15 @@ def load_tables(cfg: RunConfig, path: Path) -> tuple[tuple[StepTables, TextTable
         raise InputError(f"{path}: dataset was collected on {ds.meta.get('env_id')!r}, the config says env {cfg.env!r}")
     train_ds, val_ds = split_dataset(ds, cfg.val_fraction, cfg.seed)
     encoder = make_text_encoder(cfg.text_encoder, TEXT_DIM)
-    return _tables(train_ds, encoder), (_tables(val_ds, encoder) if val_ds is not None else None), encoder
+    env = env_adapter(cfg.env)
+    paraphrases = (lambda text: env.paraphrase_split(text)[0]) if cfg.paraphrase_augment > 0 else None  # noqa: E731
+    return (_tables(train_ds, encoder, paraphrases), (_tables(val_ds, encoder, None) if val_ds is not None else None),
+            encoder)
 
 
-def _tables(ds: Dataset, encoder: Any) -> tuple[StepTables, TextTables]:
+def _tables(ds: Dataset, encoder: Any, paraphrases: Any) -> tuple[StepTables, TextTables]:
     t = build_tables(ds, DEFAULT_OBS_KEYS)
-    return t, text_tables(t, encoder, MAX_SUBTASKS)
+    return t, text_tables(t, encoder, MAX_SUBTASKS, paraphrases)
 
 
 def train_run(cfg: RunConfig, run_dir: Path, progress: bool = True) -> dict[str, Any]:
@@ -58,7 +62,7 @@ def train_run(cfg: RunConfig, run_dir: Path, progress: bool = True) -> dict[str,
         budget = budget_for(component, cfg.train)
         net = build_network(component, train[0], train[1], cfg.text_encoder)
         t0 = time.perf_counter()
-        result = train_component(component, net, train, val, budget, run_dir)
+        result = train_component(component, net, train, val, budget, run_dir, paraphrase_p=cfg.paraphrase_augment)
         result["seconds"] = round(time.perf_counter() - t0, 1)
         result["parameters"] = net.num_parameters()
         summary["components"][component] = result

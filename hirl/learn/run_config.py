@@ -50,6 +50,7 @@ class RunConfig:
     collect: CollectSpec = field(default_factory=CollectSpec)  # how to collect the dataset if missing
     agents: list[str] = field(default_factory=lambda: ["hier_language", "flat"])  # agents to train and evaluate
     text_encoder: str = "text"  # goal/command text encoder: text (MiniLM) | hash (tests only)
+    paraphrase_augment: float = 0.5  # P(low-level goal text -> a training paraphrase) per sample; 0 = instructions as recorded
     val_fraction: float = 0.1  # episodes held out for validation / early stopping
     seed: int = 0  # seed of splits and training
     train: TrainingBudgets = field(default_factory=TrainingBudgets)  # optimizer budgets per network kind
@@ -63,6 +64,8 @@ class RunConfig:
             raise ValueError(f"agents: unknown {unknown} (known: {', '.join(AGENTS)})")
         if not self.agents:
             raise ValueError("agents: name at least one agent")
+        if not 0 <= self.paraphrase_augment <= 1:
+            raise ValueError(f"paraphrase_augment must be in [0, 1], got {self.paraphrase_augment}")
         if not 0 <= self.val_fraction < 0.5:
             raise ValueError(f"val_fraction must be in [0, 0.5), got {self.val_fraction}")
         if self.adapt.enabled and not any(a in ("hier_language", "hier_state") for a in self.agents):

@@ -109,3 +109,23 @@ def test_unknown_agent_names_fail_in_one_line():
     for bad in ("hier_langauge", "expert+adapt", "+adapt"):
         with pytest.raises(InputError, match="unknown agent"):
             parse_agent_name(bad)
+
+
+def test_paraphrase_sampler_swaps_goal_texts_for_training_paraphrases(tabletop):
+    ds = load_dataset(tabletop, obs_keys=DEFAULT_OBS_KEYS)
+    t = build_tables(ds, DEFAULT_OBS_KEYS)
+    enc = make_text_encoder("hash", 384)
+    ad = adapter("hirl/Tabletop-v0")
+    tt = text_tables(t, enc, 5, lambda text: ad.paraphrase_split(text)[0])
+    heldout = {v: ad.paraphrase_split(v)[1] for v in t.vocab}
+    assert all(len(h) == 1 and h[0] not in ad.paraphrase_split(v)[0] for v, h in heldout.items())
+    sampler = sampler_for("low_language", t, tt, 512, paraphrase_p=0.5)
+    rng = np.random.default_rng(0)
+    batch = sampler(0, rng)
+    goal = batch["goal_emb"].numpy()
+    canonical = np.isclose(goal, tt.vocab_emb[batch["goal"].numpy()]).all(1)
+    assert 0.35 < 1 - canonical.mean() < 0.65  # about half swapped
+    allowed = {tuple(np.round(e, 5)) for e in tt.paraphrase_emb} | {tuple(np.round(e, 5)) for e in tt.vocab_emb}
+    held = {tuple(np.round(e, 5)) for e in enc.encode([h[0] for h in heldout.values()])}
+    rows = {tuple(np.round(e, 5)) for e in goal}
+    assert rows <= allowed and not rows & held  # only training paraphrases, never the held-out ones
