@@ -161,7 +161,7 @@ def adapt_run(cfg: RunConfig, run_dir: Path, train: tuple[StepTables, TextTables
         for r in range(1, spec.rounds + 1):
             agent = load_agent(run_dir, name + ADAPTED_SUFFIX, env, adapter, cfg.replan, encoder, seed=cfg.seed)
             assert isinstance(agent, HierarchicalAgent)
-            labeller = ExpertLabeller(agent, expert_high, expert_low)
+            labeller = ExpertLabeller(agent, expert_high, expert_low, tuple(cfg.obs_keys))
             results = []
             for i in tqdm(range(spec.episodes), desc=f"adapt {name} round {r}: rollouts", unit="chain",
                           disable=not progress, leave=False):

@@ -12,7 +12,7 @@ from hirl.data.dataset import Dataset
 from hirl.learn.checkpoint import load_weights
 from hirl.learn.imitation_data import StepTables, TextTables, sampler_for
 from hirl.learn.trainer import Trainer, TrainerConfig
-from hirl.policies.features import PolicyModule
+from hirl.policies.features import DEFAULT_OBS_KEYS, PolicyModule
 from hirl.policies.flat import ChainOfThoughtPolicy, CoTConfig, FlatConfig, FlatPolicy
 from hirl.policies.high.image import ImageGenConfig, ImageGoalGenerator
 from hirl.policies.high.language import LanguageGoalNet, LanguageHLConfig
@@ -49,26 +49,27 @@ def budget_for(component: str, budgets: TrainingBudgets) -> TrainerConfig:
     return budgets.baseline
 
 
-def build_network(component: str, t: StepTables, tt: TextTables, text_encoder: str) -> PolicyModule:
-    """A fresh network for component, sized from the data, with its input normalisers fitted."""
+def build_network(component: str, t: StepTables, tt: TextTables, text_encoder: str,
+                  obs_keys: tuple[str, ...] = DEFAULT_OBS_KEYS) -> PolicyModule:
+    """A fresh network for component, sized from the data (t.obs built from obs_keys), with its input normalisers fitted."""
     S, A, G = t.obs.shape[1], t.action.shape[1], t.goal_state.shape[1]
     E = tt.vocab_emb.shape[1]
     if component.startswith("low_"):
         kind = component.removeprefix("low_")
-        net = GoalConditionedBC(BCConfig(goal_kind=kind, obs_dim=S, action_dim=A, goal_dim=G, text_dim=E, text_encoder=text_encoder))
+        net = GoalConditionedBC(BCConfig(goal_kind=kind, obs_dim=S, action_dim=A, goal_dim=G, text_dim=E, text_encoder=text_encoder, obs_keys=obs_keys))
         texts = tt.vocab_emb if tt.paraphrase_emb is None or not len(tt.paraphrase_emb) else np.concatenate([tt.vocab_emb, tt.paraphrase_emb])
         return net.fit(t.obs, t.goal_state, texts)
     if component == "high_language":
-        net = LanguageGoalNet(LanguageHLConfig(obs_dim=S, text_dim=E, text_encoder=text_encoder), t.vocab, tt.vocab_emb)
+        net = LanguageGoalNet(LanguageHLConfig(obs_dim=S, text_dim=E, text_encoder=text_encoder, obs_keys=obs_keys), t.vocab, tt.vocab_emb)
         return net.fit(t.obs, tt.vocab_emb)
     if component == "high_state":
-        return StateGoalNet(StateHLConfig(obs_dim=S, goal_dim=G, text_dim=E, text_encoder=text_encoder)).fit(t.obs, t.goal_state, tt.vocab_emb)
+        return StateGoalNet(StateHLConfig(obs_dim=S, goal_dim=G, text_dim=E, text_encoder=text_encoder, obs_keys=obs_keys)).fit(t.obs, t.goal_state, tt.vocab_emb)
     if component == "high_image":
         return ImageGoalGenerator(ImageGenConfig(text_dim=E, text_encoder=text_encoder)).fit(tt.vocab_emb)
     if component == "flat":
-        return FlatPolicy(FlatConfig(obs_dim=S, action_dim=A, text_dim=E, text_encoder=text_encoder)).fit(t.obs, tt.vocab_emb)
+        return FlatPolicy(FlatConfig(obs_dim=S, action_dim=A, text_dim=E, text_encoder=text_encoder, obs_keys=obs_keys)).fit(t.obs, tt.vocab_emb)
     if component == "cot":
-        net = ChainOfThoughtPolicy(CoTConfig(obs_dim=S, action_dim=A, text_dim=E, text_encoder=text_encoder), t.vocab, tt.vocab_emb)
+        net = ChainOfThoughtPolicy(CoTConfig(obs_dim=S, action_dim=A, text_dim=E, text_encoder=text_encoder, obs_keys=obs_keys), t.vocab, tt.vocab_emb)
         return net.fit(t.obs, tt.vocab_emb)
     raise ValueError(f"unknown component {component!r} (known: {sorted({c for cs in AGENTS.values() for c in cs})})")
 

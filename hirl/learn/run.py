@@ -15,7 +15,7 @@ from hirl.integrations import adapter as env_adapter
 from hirl.learn.imitation import build_network, budget_for, components_for, split_dataset, train_component
 from hirl.learn.imitation_data import StepTables, TextTables, build_tables, text_tables
 from hirl.learn.run_config import RunConfig
-from hirl.policies.features import DEFAULT_OBS_KEYS, MAX_SUBTASKS, make_text_encoder
+from hirl.policies.features import MAX_SUBTASKS, make_text_encoder
 
 TEXT_DIM = 384  # MiniLM embedding size; the hash test encoder is built at the same size
 
@@ -33,19 +33,20 @@ def ensure_dataset(cfg: RunConfig, progress: bool = True) -> Path:
 
 def load_tables(cfg: RunConfig, path: Path) -> tuple[tuple[StepTables, TextTables], tuple[StepTables, TextTables] | None, Any]:
     """Train/validation tables (split by episode) and the text encoder."""
-    ds = load_dataset(path, obs_keys=DEFAULT_OBS_KEYS, images=cfg.collect.image_every > 0 or "hier_image" in cfg.agents)
+    ds = load_dataset(path, obs_keys=tuple(cfg.obs_keys), images=cfg.collect.image_every > 0 or "hier_image" in cfg.agents)
     if ds.meta.get("env_id") not in (None, cfg.env):
         raise InputError(f"{path}: dataset was collected on {ds.meta.get('env_id')!r}, the config says env {cfg.env!r}")
     train_ds, val_ds = split_dataset(ds, cfg.val_fraction, cfg.seed)
     encoder = make_text_encoder(cfg.text_encoder, TEXT_DIM)
     env = env_adapter(cfg.env)
     paraphrases = (lambda text: env.paraphrase_split(text)[0]) if cfg.paraphrase_augment > 0 else None  # noqa: E731
-    return (_tables(train_ds, encoder, paraphrases), (_tables(val_ds, encoder, None) if val_ds is not None else None),
-            encoder)
+    keys = tuple(cfg.obs_keys)
+    return (_tables(train_ds, keys, encoder, paraphrases),
+            (_tables(val_ds, keys, encoder, None) if val_ds is not None else None), encoder)
 
 
-def _tables(ds: Dataset, encoder: Any, paraphrases: Any) -> tuple[StepTables, TextTables]:
-    t = build_tables(ds, DEFAULT_OBS_KEYS)
+def _tables(ds: Dataset, obs_keys: tuple[str, ...], encoder: Any, paraphrases: Any) -> tuple[StepTables, TextTables]:
+    t = build_tables(ds, obs_keys)
     return t, text_tables(t, encoder, MAX_SUBTASKS, paraphrases)
 
 
@@ -60,7 +61,7 @@ def train_run(cfg: RunConfig, run_dir: Path, progress: bool = True) -> dict[str,
                                "components": {}}
     for component in components_for(cfg.agents):
         budget = budget_for(component, cfg.train)
-        net = build_network(component, train[0], train[1], cfg.text_encoder)
+        net = build_network(component, train[0], train[1], cfg.text_encoder, tuple(cfg.obs_keys))
         t0 = time.perf_counter()
         result = train_component(component, net, train, val, budget, run_dir, paraphrase_p=cfg.paraphrase_augment)
         result["seconds"] = round(time.perf_counter() - t0, 1)

@@ -49,6 +49,7 @@ class RunConfig:
     dataset: str = "runs/data/tabletop"  # dataset path; collected with `collect` when missing
     collect: CollectSpec = field(default_factory=CollectSpec)  # how to collect the dataset if missing
     agents: list[str] = field(default_factory=lambda: ["hier_language", "flat"])  # agents to train and evaluate
+    obs_keys: list[str] = field(default_factory=lambda: ["observation"])  # Dict obs entries the policies read, concatenated
     text_encoder: str = "text"  # goal/command text encoder: text (MiniLM) | hash (tests only)
     paraphrase_augment: float = 0.5  # P(low-level goal text -> a training paraphrase) per sample; 0 = instructions as recorded
     val_fraction: float = 0.1  # episodes held out for validation / early stopping
@@ -62,6 +63,8 @@ class RunConfig:
         unknown = [a for a in self.agents if a not in AGENTS]
         if unknown:
             raise ValueError(f"agents: unknown {unknown} (known: {', '.join(AGENTS)})")
+        if not self.obs_keys:
+            raise ValueError("obs_keys: name at least one observation entry")
         if not self.agents:
             raise ValueError("agents: name at least one agent")
         if not 0 <= self.paraphrase_augment <= 1:
