@@ -42,9 +42,9 @@ def evaluate_agent(agent: RolloutAgent, env: Any, command_fn: Any, episodes: int
 def default_agents(cfg: RunConfig) -> list[str]:
     """The run's agents, plus "<agent>+adapt" for each one the adapt stage fine-tuned."""
     from hirl.agents import ADAPTED_SUFFIX
-    from hirl.learn.adapt import ADAPTABLE
+    from hirl.learn.adapt import adaptable_agents
 
-    adapted = [a + ADAPTED_SUFFIX for a in cfg.agents if cfg.adapt.enabled and a in ADAPTABLE]
+    adapted = [a + ADAPTED_SUFFIX for a in adaptable_agents(cfg)] if cfg.adapt.enabled else []
     return list(cfg.agents) + adapted
 
 
@@ -61,7 +61,7 @@ def evaluate_run(run_dir: Path, cfg: RunConfig, episodes: int | None = None, age
     for name in agents or default_agents(cfg):
         image_agent = name.startswith("hier_image")
         size = cfg.collect.image_size if image_agent else spec.video_size
-        env = adapter.make(render=image_agent or spec.videos > 0, width=size, height=size)
+        env = adapter.make(render=image_agent or spec.videos > 0, width=size, height=size, **cfg.env_kwargs)
         agent = load_agent(run_dir, name, env, adapter, cfg.replan, encoder, seed=cfg.seed)
         t0 = time.perf_counter()
         metrics, results = evaluate_agent(agent, env, adapter.command, n, spec.chain_length, spec.seed, spec.videos,

@@ -13,7 +13,8 @@ The learner acts; at every step the scripted expert labels the state it actually
 The labelled steps are aggregated over rounds and appended to the demonstrations; both networks are
 fine-tuned from their current weights and saved to RUN/models/adapted/ (the separately trained networks in
 RUN/models/ stay, so `hirl eval` compares "hier_language" with "hier_language+adapt" on the same chains).
-Image hierarchies are not adapted (the expert cannot label a goal image).
+Only the hierarchy whose subgoal kind is the expert's own is adapted (Tabletop: language, Maze: state): the
+expert cannot label a goal image, nor a Tabletop goal state.
 """
 from __future__ import annotations
 
@@ -37,7 +38,6 @@ from hirl.policies.base import HighLevelPolicy, LowLevelPolicy
 from hirl.policies.features import DEFAULT_OBS_KEYS, MAX_SUBTASKS, obs_vector
 from hirl.types import Command, Observation, Subgoal
 
-ADAPTABLE = ("hier_language", "hier_state")  # agents whose subgoals the scripted expert can label
 ROLLOUT_SEED = 50_000  # base seed of adapt rollouts: disjoint from collection (0...) and evaluation (100_000...)
 
 
@@ -134,6 +134,11 @@ def labelled_tables(steps: list[LabelledStep], vocab: list[str], goal_dim: int, 
     return table(steps, "emitted"), table(high_rows, "expert")
 
 
+def adaptable_agents(cfg: RunConfig) -> list[str]:
+    """The agents of cfg the adapt stage fine-tunes: the hierarchy of the scripted expert's subgoal kind."""
+    return [a for a in cfg.agents if a == f"hier_{env_adapter(cfg.env).subgoal_kind}"]
+
+
 def _copy_separate(run_dir: Path, components: tuple[str, ...]) -> None:
     """Seed RUN/models/adapted/ with the separately trained networks (round 1 fine-tunes from them)."""
     for c in components:
@@ -149,11 +154,11 @@ def adapt_run(cfg: RunConfig, run_dir: Path, train: tuple[StepTables, TextTables
     adapter = env_adapter(cfg.env)
     summary: dict[str, Any] = {}
     paraphrases = (lambda text: adapter.paraphrase_split(text)[0]) if cfg.paraphrase_augment > 0 else None  # noqa: E731
-    for name in [a for a in cfg.agents if a in ADAPTABLE]:
+    for name in adaptable_agents(cfg):
         kind = name.removeprefix("hier_")
         components = AGENTS[name]
         _copy_separate(run_dir, components)
-        env = adapter.make()
+        env = adapter.make(**cfg.env_kwargs)
         expert_high, expert_low = adapter.expert(env, 0.0, cfg.seed)
         low_rows: StepTables | None = None
         high_rows: StepTables | None = None

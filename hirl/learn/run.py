@@ -26,7 +26,8 @@ def ensure_dataset(cfg: RunConfig, progress: bool = True) -> Path:
     if not (path / "data").exists():
         c = cfg.collect
         collect(CollectConfig(env=cfg.env, episodes=c.episodes, seed=c.seed, workers=c.workers, image_every=c.image_every,
-                              image_size=c.image_size, noise=c.noise, chain_length=c.chain_length), path,
+                              image_size=c.image_size, noise=c.noise, chain_length=c.chain_length,
+                              env_kwargs=dict(cfg.env_kwargs)), path,
                 resume=(path / "journal").exists(), progress=progress)
     return path
 

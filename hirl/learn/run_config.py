@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from hirl.hierarchy.replan import ReplanConfig
 from hirl.learn.imitation import AGENTS, TrainingBudgets
@@ -46,6 +47,7 @@ class EvalSpec:
 @dataclass
 class RunConfig:
     env: str = "hirl/Tabletop-v0"  # environment id
+    env_kwargs: dict[str, Any] = field(default_factory=dict)  # extra gym.make arguments for collection, evaluation, adapt (e.g. layout)
     dataset: str = "runs/data/tabletop"  # dataset path; collected with `collect` when missing
     collect: CollectSpec = field(default_factory=CollectSpec)  # how to collect the dataset if missing
     agents: list[str] = field(default_factory=lambda: ["hier_language", "flat"])  # agents to train and evaluate
