@@ -65,7 +65,7 @@ def load_agent(run_dir: Path, name: str, env: gym.Env, adapter: EnvAdapter, repl
     """Agent `name` (a key of AGENTS, optionally + "+adapt") of run_dir, acting in env (image agents render
     it at high-level ticks)."""
     name, adapted = parse_agent_name(name)
-    rule = build_replan_rule(replan, adapter.detector_extra(env) if replan.detector == "env_predicate" else None, seed=seed)
+    rule = build_replan_rule(replan, adapter.detector_extra(env), seed=seed)
     if name == EXPERT:
         return HierarchicalAgent(*adapter.expert(env, 0.0, seed), rule)
     if name in (ORACLE_HIGH, ORACLE_HIGH_PARAPHRASE):

@@ -38,7 +38,7 @@ class CollectConfig:
     noise: float = 0.05  # std of the expert's Gaussian action noise
     chain_length: int = 5  # subtasks per chain (chained envs); passed to adapter.reset_options
     env_kwargs: dict[str, Any] = field(default_factory=dict)  # extra gym.make keyword arguments (e.g. layout)
-    replan: ReplanConfig | None = None  # None: env_predicate for language experts, state_distance(0.3) for state experts
+    replan: ReplanConfig | None = None  # None: chain_progress for language experts, state_distance(0.3) for state experts
 
     def __post_init__(self) -> None:
         if self.episodes < 1:
@@ -55,7 +55,10 @@ class CollectConfig:
             return self.replan
         if subgoal_kind == "state":
             return ReplanConfig(detector="state_distance", detector_args={"epsilon": 0.3}, timeout=300)
-        return ReplanConfig(detector="env_predicate", timeout=300)
+        # chain_progress, not env_predicate: a toggle subtask's predicate ("push the button": light != light at
+        # subtask start) is relative to the env's current subtask, which has already moved on when the expert's
+        # subgoal is checked, so env_predicate fired only after a second toggle (segments with a double press).
+        return ReplanConfig(detector="chain_progress", timeout=300)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

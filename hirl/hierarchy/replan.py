@@ -7,6 +7,7 @@ Rules compose with AnyOf; the first rule that fires names the reason.
 from __future__ import annotations
 
 import abc
+import inspect
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
@@ -131,12 +132,15 @@ class ReplanConfig:
 
 
 def build_replan_rule(cfg: ReplanConfig, detector_extra: Mapping[str, Any] | None = None, seed: int = 0) -> ReplanRule:
-    """Rule described by cfg. detector_extra: non-config detector arguments supplied by the caller (e.g. the env's canonicalize)."""
+    """Rule described by cfg. detector_extra: non-config detector arguments supplied by the caller (e.g. the env's
+    canonicalize); each is passed only to a detector whose constructor takes it."""
     rules: list[ReplanRule] = []
     if cfg.on_completion:
         factory: Callable[..., CompletionDetector] = COMPLETION_DETECTORS.get(cfg.detector)
+        accepted = inspect.signature(factory).parameters
+        extra = {k: v for k, v in (detector_extra or {}).items() if k in accepted and k not in cfg.detector_args}
         try:
-            detector = factory(**dict(cfg.detector_args), **dict(detector_extra or {}))
+            detector = factory(**dict(cfg.detector_args), **extra)
         except TypeError as exc:
             raise ValueError(f"replan.detector_args for {cfg.detector!r}: {exc}") from None
         if cfg.noise_false_positive or cfg.noise_false_negative:

@@ -120,3 +120,12 @@ def test_chain_progress_fires_when_the_chain_advances_under_this_subgoal():
     det.reset()
     with pytest.raises(KeyError, match="completed_subtasks"):
         det.done({}, a, {})
+
+
+def test_detector_extra_reaches_only_detectors_that_take_it():
+    from hirl.hierarchy import ReplanConfig, build_replan_rule
+
+    canon = {"canonicalize": lambda text: text}
+    build_replan_rule(ReplanConfig(detector="chain_progress", timeout=10), canon)  # ChainProgress takes no canonicalize
+    rule = build_replan_rule(ReplanConfig(detector="env_predicate", timeout=10), canon)
+    assert rule.detector.canonicalize is canon["canonicalize"]
