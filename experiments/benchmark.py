@@ -91,14 +91,15 @@ def results_markdown(config: Path, out: Path, command: str) -> str:
     first = next(iter(reports.values()))
     lines += [f"Evaluation: {first['episodes']} chains per agent and seed (seeds {first['seed']}...).", "",
               "## Average chain length and success at each length", "",
-              "| agent | avg chain length | success (5/5) | " + " | ".join(f"len>={k}" for k in range(1, 6)) + " | HL queries/ep |",
-              "|---|---|---|" + "---|" * 5 + "---|"]
+              "| agent | avg chain length | success (5/5) | " + " | ".join(f"len>={k}" for k in range(1, 6)) + " | HL queries/ep | subgoal reach |",
+              "|---|---|---|" + "---|" * 5 + "---|---|"]
     names = list(dict.fromkeys(n for r in reports.values() for n in r["policies"]))
     for n in names:
         ms = [r["policies"][n] for r in reports.values() if n in r["policies"]]
         at = [_ms([m["success_at_length"].get(str(k), np.nan) for m in ms]) for k in range(1, 6)]
         lines.append(f"| {n} | {_ms([m['avg_chain_length'] for m in ms])} | {_ms([m['success_rate'] for m in ms])} | "
-                     + " | ".join(at) + f" | {_ms([m['high_level_queries_per_episode'] for m in ms])} |")
+                     + " | ".join(at) + f" | {_ms([m['high_level_queries_per_episode'] for m in ms])} | "
+                     f"{_ms([m['subgoal_reach_rate'] for m in ms if m.get('subgoal_reach_rate') is not None])} |")
     flat = [r["policies"]["flat"]["avg_chain_length"] for r in reports.values() if "flat" in r["policies"]]
     hier = [r["policies"]["hier_language"]["avg_chain_length"] for r in reports.values() if "hier_language" in r["policies"]]
     if flat and hier and np.mean(flat) > 0:
@@ -106,7 +107,9 @@ def results_markdown(config: Path, out: Path, command: str) -> str:
     lines += ["", "`expert`: the scripted expert through the same runtime (upper reference). `oracle_high`: the expert's "
               "high level (canonical instructions) driving the learned language low level; `oracle_high_paraphrase`: "
               "the same emitting each instruction's held-out paraphrase, never used in training (the low level's "
-              "generalisation). `+adapt`: after the adapt stage (DAgger against the expert).", "",
+              "generalisation). `+adapt`: after the adapt stage (DAgger against the expert). `subgoal reach`: the fraction of "
+              "subgoals (each start, replan or override) during which the low level completed a subtask — for "
+              "`hier_image`, how often a generated goal image was reachable by the low level.", "",
               "## Control-loop latency (ms, p50 / p99 over all timed steps; budget 20 ms at 50 Hz)", "",
               "| agent | control step | low-level step | high-level query | steps over budget |", "|---|---|---|---|---|"]
     for n in names:

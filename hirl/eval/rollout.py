@@ -47,6 +47,9 @@ class EpisodeResult:
     task            the chain's subtask instructions, in order
     completed       the subtasks completed, in order
     subtask_steps   control steps spent on each completed subtask
+    subgoals        subgoal segments the agent started (each start, replan or override); 0 for flat agents
+    subgoals_reached  segments during which the chain advanced, i.e. the low level completed a subtask while
+                    pursuing that subgoal (for image subgoals: how often a generated goal was reachable)
     frames          annotated video frames (only when frames were requested)
     """
 
@@ -60,6 +63,8 @@ class EpisodeResult:
     task: list[str] = field(default_factory=list)
     completed: list[str] = field(default_factory=list)
     subtask_steps: list[int] = field(default_factory=list)
+    subgoals: int = 0
+    subgoals_reached: int = 0
     physics_error: str | None = None
     frames: list[np.ndarray] = field(default_factory=list)
 
@@ -91,11 +96,16 @@ def run_episode(
     completed_before = 0
     subtask_steps: list[int] = []
     last_completion = 0
+    subgoals = subgoals_reached = 0
+    segment_reached = False
     t, terminated, truncated = 0, False, False
     while not (terminated or truncated):
         if on_step is not None:
             on_step(t, agent, obs, info)
         action = agent.act(obs, info)
+        trace = getattr(agent, "trace", None)
+        if trace and trace[-1].reason is not None:  # a new subgoal segment starts at this step
+            subgoals, segment_reached = subgoals + 1, False
         if frame_every and t % frame_every == 0:
             frames.append(_frame(env, agent, command))
         next_obs, reward, terminated, truncated, info = env.step(action)
@@ -107,6 +117,8 @@ def run_episode(
         if completed_now > completed_before:
             subtask_steps.extend([t - last_completion] * (completed_now - completed_before))
             completed_before, last_completion = completed_now, t
+            if subgoals and not segment_reached:
+                subgoals_reached, segment_reached = subgoals_reached + 1, True
     if frame_every:
         frames.append(_frame(env, agent, command))
     return EpisodeResult(
@@ -120,6 +132,8 @@ def run_episode(
         task=list(info.get("task", [])),
         completed=list(info.get("completed_subtasks", [])),
         subtask_steps=subtask_steps,
+        subgoals=subgoals,
+        subgoals_reached=subgoals_reached,
         physics_error=info.get("physics_error"),
         frames=frames,
     )

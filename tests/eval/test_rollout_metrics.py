@@ -95,3 +95,34 @@ def test_latency_probe_times_steps_and_high_level_queries():
     s = probe.summary()
     assert s["steps_timed"] == 20 and probe.num_queries == 4 and sum(probe.queried) == 4
     assert s["high_level_query_ms"]["p50"] >= 0 and s["low_level_step_ms"]["p99"] < s["budget_ms"]
+
+
+class _ChainEnv(PointGoalEnv):
+    """PointGoalEnv whose chain advances after the actions of the given steps (info["completed_subtasks"])."""
+
+    def __init__(self, complete_after: tuple[int, ...], steps: int) -> None:
+        super().__init__(max_steps=steps)
+        self.complete_after, self.done_names = complete_after, []
+
+    def reset(self, *, seed=None, options=None):
+        self.done_names = []
+        return super().reset(seed=seed, options=options)
+
+    def step(self, action):
+        t = self.t
+        obs, reward, _, truncated, info = super().step(action)
+        if t in self.complete_after:
+            self.done_names.append(f"s{t}")
+        return obs, reward, False, truncated, dict(info, completed_subtasks=list(self.done_names))
+
+
+def test_subgoal_reach_counts_segments_during_which_the_chain_advanced():
+    from hirl.hierarchy import FixedInterval
+
+    agent = HierarchicalAgent(WaypointHighLevel(0.3), GreedyLowLevel(), FixedInterval(2))
+    # segments: steps 0-1, 2-3, 4-5; two completions inside the second, none in the others
+    result = run_episode(_ChainEnv((2, 3), steps=6), agent, lambda info: Command("c"), seed=0)
+    assert [e.step for e in agent.trace if e.reason is not None] == [0, 2, 4]
+    assert (result.subgoals, result.subgoals_reached) == (3, 1)
+    assert chain_metrics([result, result])["subgoal_reach_rate"] == pytest.approx(1 / 3)
+    assert chain_metrics([make(["a"], [])])["subgoal_reach_rate"] is None  # no subgoals (flat agents)
