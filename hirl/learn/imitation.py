@@ -37,11 +37,14 @@ class TrainingBudgets:
     high: TrainerConfig = field(default_factory=lambda: TrainerConfig(max_steps=2000, batch_size=256, lr=1e-3, eval_every=500, checkpoint_every=500))  # high-level policies
     baseline: TrainerConfig = field(default_factory=lambda: TrainerConfig(max_steps=3000, batch_size=256, lr=1e-3, eval_every=500, checkpoint_every=500))  # flat and chain-of-thought
     image: TrainerConfig = field(default_factory=lambda: TrainerConfig(max_steps=1500, batch_size=32, lr=1e-3, eval_every=500, checkpoint_every=500))  # goal-image generator
+    low_image: TrainerConfig = field(default_factory=lambda: TrainerConfig(max_steps=3000, batch_size=64, lr=1e-3, eval_every=500, checkpoint_every=500))  # image-goal low level (a CNN per sample: smaller batches)
 
 
 def budget_for(component: str, budgets: TrainingBudgets) -> TrainerConfig:
     if component == "high_image":
         return budgets.image
+    if component == "low_image":
+        return budgets.low_image
     if component.startswith("low_"):
         return budgets.low
     if component.startswith("high_"):

@@ -44,7 +44,7 @@ class ImageGenConfig:
     text_dim: int = 384  # E, text-embedding size
     text_encoder: str = "text"  # registered text encoder used at inference when none is passed: text | hash
     max_subtasks: int = MAX_SUBTASKS  # K, longest command chain
-    channels: tuple[int, int, int] = (32, 48, 64)  # conv widths at full, 1/2 and 1/4 resolution (bottleneck: last)
+    channels: tuple[int, int, int] = (24, 32, 48)  # conv widths at full, 1/2 and 1/4 resolution (bottleneck: last); small: CPU training
     cond_dim: int = 64  # conditioning vector size fed to the FiLM layers
     use_prev: bool = True  # condition on prev_emb (the previous subgoal's text embedding)
     loss: str = "l1"  # pixel loss on [0, 1]: l1 | mse

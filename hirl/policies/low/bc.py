@@ -53,7 +53,7 @@ class BCConfig:
     goal_feat: int = 128  # goal-encoder output size
     encoder_hidden: tuple[int, ...] = (256, 256)  # hidden widths of the state encoders (obs and state goal)
     hidden: tuple[int, ...] = (256, 256)  # hidden widths of the action head
-    image_channels: tuple[int, int, int, int] = (32, 64, 64, 64)  # conv widths of the goal-image CNN
+    image_channels: tuple[int, int, int, int] = (16, 32, 32, 32)  # conv widths of the goal-image CNN (trained with the policy on CPU: kept small)
 
     def __post_init__(self) -> None:
         if self.goal_kind not in GOAL_KEYS:
