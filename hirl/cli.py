@@ -19,8 +19,8 @@ SUBCOMMANDS: dict[str, tuple[str, str | None, str]] = {
     "data": ("inspect a dataset: hirl data info PATH", "hirl.commands.data:run", "issue #4 (demonstration datasets)"),
     "train": ("train a hierarchical agent or a baseline from a YAML config", "hirl.commands.train:run", ""),
     "eval": ("evaluate a trained run on chained tasks: report.json, plots, videos", "hirl.commands.evaluate:run", ""),
-    "correct": ("language-correction session on a trained agent (web page or terminal)", None, "issue #7 (correction sessions)"),
-    "teleop": ("drive the robot from the keyboard and label segments with language", None, "issue #7 (correction sessions)"),
+    "correct": ("language-correction session on a trained agent (web page or terminal)", "hirl.commands.correct:run", ""),
+    "teleop": ("drive the robot from the keyboard and label segments with language", "hirl.commands.teleop:run", ""),
     "bench": ("run a benchmark and print what it measured", "hirl.commands.bench:run", ""),
     "demo": ("the main job: collect Tabletop demos, train hierarchical + flat, evaluate, write report + videos", "hirl.commands.demo:run", ""),
 }
@@ -65,14 +65,24 @@ def _add_correct(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host", default="127.0.0.1", help="bind address (non-loopback needs --token)")
     p.add_argument("--port", type=int, default=8765, help="port of the web session")
     p.add_argument("--token", default=None, help="access token required from the browser")
+    _add_session(p)
+    p.add_argument("--out", default=None, help="session directory (default: RUN-corrections-<time> beside RUN); an existing one continues")
+    p.add_argument("--no-retrain", action="store_true", help="finish without fine-tuning the high level on the corrections")
 
 
 def _add_teleop(p: argparse.ArgumentParser) -> None:
     p.add_argument("--env", default="hirl/Tabletop-v0", help="environment id")
     p.add_argument("--out", required=True, help="dataset path the demonstrations are written to")
+    p.add_argument("--ui", choices=["web", "terminal"], default="web", help="where the session runs")
     p.add_argument("--host", default="127.0.0.1", help="bind address (non-loopback needs --token)")
     p.add_argument("--port", type=int, default=8765, help="port of the web session")
     p.add_argument("--token", default=None, help="access token required from the browser")
+    _add_session(p)
+
+
+def _add_session(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", default=None, help="YAML SessionConfig (speed, max_fps, image_size, finetune, ...)")
+    p.add_argument("overrides", nargs="*", help="dotted key=value overrides of the session config, e.g. speed=0.5")
 
 
 def _add_bench(p: argparse.ArgumentParser) -> None:

@@ -1,0 +1,81 @@
+"""Typed configs of correction sessions and the correction loop (YAML via hirl.config.load_config)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from hirl.errors import InputError
+
+
+@dataclass(frozen=True)
+class ScriptedCorrectorConfig:
+    """The scripted corrector: a stand-in for a person watching the robot with the env's task state as ground truth."""
+
+    reaction_steps: int = 10  # control steps (50 Hz) a wrong or stale subgoal persists before the corrector reacts (0.2 s)
+    miss_rate: float = 0.0  # probability a due correction is not made (tried again after another reaction delay)
+    paraphrase: float = 0.0  # probability a correction is worded as one of the env's shipped paraphrases
+    seed: int = 0  # seed of the miss / paraphrase draws
+
+    def __post_init__(self) -> None:
+        if self.reaction_steps < 0:
+            raise InputError(f"corrector.reaction_steps must be >= 0, got {self.reaction_steps}")
+        for name in ("miss_rate", "paraphrase"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise InputError(f"corrector.{name} must be in [0, 1], got {getattr(self, name)}")
+
+
+@dataclass(frozen=True)
+class FinetuneSpec:
+    """Fine-tuning the high level on corrections aggregated with the original demonstrations (low level frozen)."""
+
+    ratio: float = 0.3  # fraction of the fine-tuning rows that are correction rows (repeated to reach it)
+    context_steps: int = 10  # steps before a correction (same subgoal segment) also labelled with the corrected skill
+    steps: int = 400  # optimizer steps per fine-tune
+    lr: float = 3e-4  # learning rate (constant)
+    batch_size: int = 256  # rows per optimizer step
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.ratio < 1.0:
+            raise InputError(f"finetune.ratio must be in (0, 1), got {self.ratio}")
+        if self.context_steps < 0 or self.steps < 1 or self.batch_size < 1 or not self.lr > 0:
+            raise InputError("finetune: context_steps >= 0, steps >= 1, batch_size >= 1 and lr > 0 are required")
+
+
+@dataclass(frozen=True)
+class CorrectionLoopConfig:
+    """Rounds of (roll out with the scripted corrector -> fine-tune the high level on all corrections -> evaluate)."""
+
+    episodes: list[int] = field(default_factory=lambda: [10, 20, 70])  # corrected episodes per round (cumulative 10, 30, 100)
+    chain_length: int = 5  # subtasks per rollout and evaluation chain
+    rollout_seed: int = 70_000  # base seed of corrected rollouts (disjoint from collection, adapt and evaluation seeds)
+    eval_episodes: int = 30  # evaluation chains after each round (the run's eval seeds)
+    corrector: ScriptedCorrectorConfig = field(default_factory=ScriptedCorrectorConfig)  # who corrects
+    finetune: FinetuneSpec = field(default_factory=FinetuneSpec)  # how the high level learns from corrections
+
+    def __post_init__(self) -> None:
+        if not self.episodes or min(self.episodes) < 1:
+            raise InputError(f"episodes: list at least one round, each >= 1 episode, got {self.episodes}")
+        if not 1 <= self.chain_length <= 5 or self.eval_episodes < 0:
+            raise InputError("chain_length must be in 1..5 and eval_episodes >= 0")
+
+
+@dataclass(frozen=True)
+class SessionConfig:
+    """A live session (`hirl correct`, `hirl teleop`)."""
+
+    speed: float = 1.0  # simulated seconds per wall-clock second (1.0: real time at 50 Hz)
+    max_fps: float = 5.0  # camera frames rendered per second at most (rendering costs ~20 ms on a CPU)
+    image_size: int = 256  # camera width = height in pixels
+    chain_length: int = 5  # subtasks per chain
+    seed: int = 200_000  # base seed of session episodes
+    max_text: int = 200  # longest accepted correction / label, in characters
+    match_threshold: float = 0.6  # cosine similarity an unknown instruction needs to a known skill to be accepted
+    teleop_speed: float = 1.0  # action magnitude of a held movement key (actions are in [-1, 1])
+    key_timeout: float = 0.5  # seconds without a key update after which teleop motion stops
+    eval_episodes: int = 20  # chains in the before/after report when a correction session finishes
+    finetune: FinetuneSpec = field(default_factory=FinetuneSpec)  # fine-tuning at the end of a correction session
+
+    def __post_init__(self) -> None:
+        if not self.speed > 0 or not self.max_fps > 0 or self.image_size < 16 or self.max_text < 1:
+            raise InputError("session: speed > 0, max_fps > 0, image_size >= 16 and max_text >= 1 are required")
+        if not 0.0 < self.match_threshold <= 1.0:
+            raise InputError(f"session.match_threshold must be in (0, 1], got {self.match_threshold}")

@@ -1,0 +1,105 @@
+"""TeleopSession: a person drives the gripper from the keyboard and labels segments with language; every
+episode is written through the dataset writer as a demonstration (subgoal = the label, source "human").
+
+Keys held in the page map to the 4-d Tabletop action (dx, dy, dz, grip): the UI sends the set of held keys; a
+key set older than key_timeout seconds counts as released (a lost connection stops the robot)."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from hirl.errors import InputError
+from hirl.hierarchy import HierarchicalAgent
+from hirl.hierarchy.replan import ReplanContext, ReplanRule
+from hirl.integrations import adapter as env_adapter
+from hirl.policies.scripted import ScriptedHighLevel, ScriptedLowLevel
+from hirl.teleop.config import SessionConfig
+from hirl.teleop.live import LiveSession
+from hirl.teleop.skills import decode_text
+from hirl.teleop.store import EpisodeStore
+from hirl.types import Command, Observation, Subgoal
+
+# key -> (action index, sign); "grip" toggles the gripper. Arrow keys move in the table plane, w/s up/down.
+KEYS: dict[str, tuple[int, float]] = {
+    "ArrowUp": (1, 1.0), "ArrowDown": (1, -1.0), "ArrowLeft": (0, -1.0), "ArrowRight": (0, 1.0),
+    "w": (2, 1.0), "s": (2, -1.0),
+}
+GRIP_KEY = "g"  # toggles closing / opening the gripper
+
+
+class Never(ReplanRule):
+    """The high level is asked once, at the start; labels arrive as overrides."""
+
+    def decide(self, ctx: ReplanContext) -> str | None:
+        return None
+
+
+class TeleopSession(LiveSession):
+    mode = "teleop"
+
+    def __init__(self, env_id: str, out: str | Path, cfg: SessionConfig, paused: bool = False) -> None:
+        ad = env_adapter(env_id)
+        env = ad.make(render=True, width=cfg.image_size, height=cfg.image_size)
+        if env.action_space.shape != (4,):
+            raise InputError(f"{env_id}: teleop drives a 4-d gripper action (dx, dy, dz, grip), this env takes {env.action_space.shape}")
+        self._keys: set[str] = set()
+        self._keys_time = 0.0
+        self._closed = False
+        self._labels: list[str] = []
+        high = ScriptedHighLevel(self._first_label)
+        low = ScriptedLowLevel(lambda obs, g: self.action())
+        store = EpisodeStore(Path(out), env, env_id, "human_teleop")
+        super().__init__(env, ad, HierarchicalAgent(high, low, Never()), store, cfg, paused)
+        self.label_count = 0
+
+    def _first_label(self, obs: Observation, command: Command) -> Subgoal:
+        """Until the person labels the first segment, it is labelled with the chain's first subtask."""
+        return Subgoal("language", command.subtasks[0] if command.subtasks else command.text, "human")
+
+    # ------------------------------------------------------------------ UI side
+    def keys(self, held: Sequence[str]) -> str:
+        unknown = [k for k in held if k not in KEYS and k != GRIP_KEY]
+        if unknown:
+            raise InputError(f"teleop: unknown key(s) {unknown[:3]} (known: {', '.join(list(KEYS) + [GRIP_KEY])})")
+        with self.lock:
+            if GRIP_KEY in held and GRIP_KEY not in self._keys:
+                self._closed = not self._closed
+            self._keys, self._keys_time = set(held), time.monotonic()
+        return "gripper closed" if self._closed else "ok"
+
+    def label(self, raw: bytes | str) -> str:
+        """Start a new segment labelled with this instruction at the next control step."""
+        text = decode_text(raw, self.cfg.max_text, "label")
+        with self.lock:
+            if self.phase in ("ended", "finished"):
+                raise InputError("label: no episode is running")
+            self._labels.append(text)
+            self.message = f"labelled: {text!r}"
+        return text
+
+    def action(self) -> np.ndarray:
+        """(4,) action in [-1, 1] from the held keys (stale keys count as released)."""
+        a = np.zeros(4, np.float32)
+        fresh = time.monotonic() - self._keys_time < self.cfg.key_timeout
+        for k in (self._keys if fresh else ()):
+            if k in KEYS:
+                i, sign = KEYS[k]
+                a[i] += sign * self.cfg.teleop_speed
+        a[3] = 1.0 if self._closed else -1.0
+        return np.clip(a, -1.0, 1.0)
+
+    def extra_status(self) -> dict[str, Any]:
+        return {"keys": sorted(self._keys), "gripper_closed": self._closed, "labels": self.label_count,
+                "skills": list(self.snapshot.get("task", []))}
+
+    # ------------------------------------------------------------------ simulation thread
+    def apply_requests(self, t: int, obs: Observation, info: Mapping[str, Any]) -> None:
+        while self._labels:
+            self.agent.override(Subgoal("language", self._labels.pop(0), "human"))
+            self.label_count += 1
+
+    def on_finish(self) -> None:
+        self.store.assemble()

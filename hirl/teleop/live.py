@@ -1,0 +1,229 @@
+"""LiveSession: episodes run through run_episode in a background thread, steered by a UI (web or terminal).
+
+The simulation thread owns the env (MuJoCo's renderer is bound to the thread that made it): it renders a camera
+frame only when a UI asked for one and at most `max_fps` times a second, never every 50 Hz step. UI calls
+(any thread) only set requests under a lock; the simulation thread applies them in run_episode's on_step hook,
+i.e. before the next control step's action. Subclasses supply the agent and what a request means."""
+from __future__ import annotations
+
+import io
+import threading
+import time
+from typing import Any, Callable, Mapping
+
+import gymnasium as gym
+import numpy as np
+
+from hirl.data.writer import EpisodeRecorder
+from hirl.eval.rollout import run_episode
+from hirl.hierarchy.agent import HierarchicalAgent
+from hirl.integrations import EnvAdapter
+from hirl.teleop.config import SessionConfig
+from hirl.teleop.store import EpisodeStore
+from hirl.types import Observation
+
+CONTROLS = ("pause", "resume", "step", "success", "failure", "next", "finish")  # what a UI may ask for
+
+
+class EndableEnv(gym.Wrapper):
+    """Truncates the episode at the next step once end() was called (a person ends it early)."""
+
+    def __init__(self, env: gym.Env) -> None:
+        super().__init__(env)
+        self.ending = False
+
+    def reset(self, **kwargs: Any) -> Any:
+        self.ending = False
+        return self.env.reset(**kwargs)
+
+    def step(self, action: Any) -> Any:
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        return obs, reward, terminated, truncated or self.ending, info
+
+
+def encode_jpeg(frame: np.ndarray, quality: int = 80) -> bytes:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(np.asarray(frame, dtype=np.uint8)).save(buf, format="JPEG", quality=quality)
+    return buf.getvalue()
+
+
+class LiveSession:
+    """Base of CorrectionSession and TeleopSession. status() and frame() are safe from any thread."""
+
+    mode = "live"
+
+    def __init__(self, env: gym.Env, adapter: EnvAdapter, agent: HierarchicalAgent, store: EpisodeStore,
+                 cfg: SessionConfig, paused: bool = False) -> None:
+        self.env, self.adapter, self.agent, self.store, self.cfg = EndableEnv(env), adapter, agent, store, cfg
+        self.recorder = EpisodeRecorder(env)
+        self.lock = threading.Condition()
+        self.paused, self.steps_allowed, self.finishing = paused, 0, False
+        self.verdict: str | None = None  # the person's verdict on the current episode: "success" | "failure"
+        self.phase = "starting"  # running | paused | ended | finished
+        self.message = ""
+        self.episode = store.next_index()
+        self.episodes: list[dict[str, Any]] = []
+        self.snapshot: dict[str, Any] = {}
+        self._frame: bytes | None = None
+        self._frame_time = 0.0
+        self._frame_wanted = False
+        self._frame_id = 0
+        self._deadline = 0.0
+        self._thread = threading.Thread(target=self._run, name=f"hirl-{self.mode}-sim", daemon=True)
+        self.error: str | None = None
+        self._next = False
+
+    # ------------------------------------------------------------------ UI side (any thread)
+    def start(self) -> None:
+        self._thread.start()
+
+    def control(self, action: str) -> str:
+        """pause | resume | step | success | failure | next | finish -> a short message."""
+        if action not in CONTROLS:
+            raise ValueError(f"unknown control {action!r} (known: {', '.join(CONTROLS)})")
+        with self.lock:
+            if action == "pause":
+                self.paused = True
+            elif action == "resume":
+                self.paused, self.steps_allowed = False, 0
+            elif action == "step":
+                self.paused, self.steps_allowed = True, self.steps_allowed + 1
+            elif action in ("success", "failure"):
+                self.verdict = action
+                self.env.ending = True
+            elif action == "next":
+                self.env.ending = True
+                self._next = True
+            else:
+                self.finishing = True
+            self.lock.notify_all()
+        return {"step": "stepped one control step", "finish": "finishing the session"}.get(action, action)
+
+    def frame(self, timeout: float = 1.0) -> tuple[bytes | None, int]:
+        """The latest camera frame as JPEG (a new one is rendered when the last is older than 1 / max_fps)."""
+        with self.lock:
+            if self._frame is None or time.monotonic() - self._frame_time >= 1.0 / self.cfg.max_fps:
+                self._frame_wanted = True
+                self.lock.notify_all()
+                end = time.monotonic() + timeout
+                while self._frame_wanted and self.phase != "finished" and time.monotonic() < end:
+                    self.lock.wait(timeout=0.05)
+            return self._frame, self._frame_id
+
+    def status(self) -> dict[str, Any]:
+        with self.lock:
+            s = dict(self.snapshot)
+            s.update(mode=self.mode, phase=self.phase, paused=self.paused, episode=self.episode, message=self.message,
+                     verdict=self.verdict, episodes=list(self.episodes), error=self.error, frame_id=self._frame_id)
+            s.update(self.extra_status())
+            return s
+
+    def wait_finished(self, timeout: float | None = None) -> bool:
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    # ------------------------------------------------------------------ subclass hooks
+    def extra_status(self) -> dict[str, Any]:
+        return {}
+
+    def apply_requests(self, t: int, obs: Observation, info: Mapping[str, Any]) -> None:
+        """Apply queued UI requests (called with the lock held, before the agent acts at step t)."""
+
+    def episode_attrs(self) -> dict[str, Any]:
+        return {}
+
+    def on_finish(self) -> None:
+        """After the last episode (simulation thread), e.g. assemble the dataset."""
+
+    # ------------------------------------------------------------------ simulation thread
+    def _service_frame(self) -> None:
+        if self._frame_wanted:
+            frame = self.env.render()
+            if frame is not None:
+                self._frame = encode_jpeg(frame)
+                self._frame_id += 1
+            self._frame_time = time.monotonic()
+            self._frame_wanted = False
+            self.lock.notify_all()
+
+    def _on_step(self, t: int, agent: HierarchicalAgent, obs: Observation, info: Mapping[str, Any]) -> None:
+        self.recorder.on_step(t, agent, obs, info)
+        with self.lock:
+            self.apply_requests(t, obs, info)
+            while self.paused and self.steps_allowed == 0 and not self.env.ending and not self.finishing:
+                self.phase = "paused"
+                self._snapshot(t, info)
+                self._service_frame()
+                self.lock.wait(timeout=0.05)
+                self.apply_requests(t, obs, info)
+            if self.steps_allowed:
+                self.steps_allowed -= 1
+            if self.finishing:
+                self.env.ending = True
+            self.phase = "running"
+            self._service_frame()
+        self._pace()
+
+    def _on_transition(self, t: int, agent: HierarchicalAgent, *rest: Any) -> None:
+        self.recorder.on_transition(t, agent, *rest)
+        with self.lock:
+            self._snapshot(t + 1, rest[-1])
+
+    def _snapshot(self, t: int, info: Mapping[str, Any]) -> None:
+        entry = self.agent.trace[-1] if self.agent.trace else None
+        g = self.agent.subgoal
+        self.snapshot = {
+            "step": int(t), "command": self.agent.command.text if self.agent.command else "",
+            "task": list(info.get("task", [])), "completed": list(info.get("completed_subtasks", [])),
+            "subgoal": None if g is None else {"text": g.text, "source": g.source,
+                                               "reason": entry.reason if entry else None},
+            "queries": self.agent.num_queries,
+        }
+
+    def _pace(self) -> None:
+        dt = float(getattr(self.env.unwrapped, "dt", 0.02)) / self.cfg.speed
+        now = time.monotonic()
+        self._deadline = max(self._deadline + dt, now) if self._deadline else now + dt
+        if self._deadline > now:
+            time.sleep(self._deadline - now)
+
+    def _run(self) -> None:
+        try:
+            while not self.finishing:
+                self._episode()
+        except Exception as exc:  # shown in the page / terminal; the server stays up
+            self.error = f"{type(exc).__name__}: {exc}"
+        finally:
+            try:
+                self.on_finish()
+            except Exception as exc:
+                self.error = f"{type(exc).__name__}: {exc}"
+            with self.lock:
+                self.phase = "finished"
+                self.lock.notify_all()
+
+    def _episode(self) -> None:
+        seed = self.cfg.seed + self.episode
+        options = self.adapter.reset_options(self.cfg.chain_length)
+        with self.lock:
+            self.verdict, self._next = None, False
+        self._deadline = 0.0
+        result = run_episode(self.env, self.agent, self.adapter.command, seed=seed, options=options,
+                             on_step=self._on_step, on_transition=self._on_transition)
+        with self.lock:  # wait for the person's verdict or "next" (unless the episode was already ended by one)
+            self.phase = "ended"
+            while not (self.verdict or self._next or self.finishing):
+                self._service_frame()
+                self.lock.wait(timeout=0.05)
+            label = self.verdict
+        attrs = {"command": result.command, "success": bool(result.success), "task": list(result.task),
+                 "physics_error": result.physics_error or "", "human_label": label or "", **self.episode_attrs()}
+        if result.steps:
+            self.store.write(self.recorder.finish(index=self.episode, seed=seed, options=options, attrs=attrs))
+        with self.lock:
+            self.episodes.append({"episode": self.episode, "env_success": bool(result.success), "human_label": label,
+                                  "steps": result.steps, "chain_length": len(result.completed),
+                                  "interventions": result.interventions})
+            self.episode += 1

@@ -1,0 +1,150 @@
+"""The language-correction DAgger loop with the scripted corrector.
+
+    round r:  roll out the current hierarchy (SESSION hier_language+adapt) on fresh chains; the scripted corrector
+              overrides wrong / stale subgoals (journaled, and recorded through the dataset writer)
+              -> fine-tune the high level on ALL corrections so far + the original demonstrations (ratio),
+                 the low level frozen -> evaluate -> SESSION/rounds/round<r>.json
+
+Round 0 evaluates the agent before any correction. Every finished round is a JSON file and every correction a
+fsynced journal line, so a killed loop resumes: finished rounds are skipped, a round's finished episodes (and
+their corrections) are kept, and its fine-tune resumes from the trainer's checkpoint."""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from hirl.agents import ADAPTED_SUFFIX, load_agent
+from hirl.data.writer import EpisodeRecorder
+from hirl.eval.evaluate import evaluate_run
+from hirl.eval.rollout import run_episode
+from hirl.fileio import atomic_write_json
+from hirl.hierarchy import HierarchicalAgent
+from hirl.integrations import adapter as env_adapter
+from hirl.learn.run import load_tables
+from hirl.learn.run_config import RunConfig
+from hirl.teleop.config import CorrectionLoopConfig
+from hirl.teleop.corrector import ScriptedCorrector
+from hirl.teleop.journal import CorrectionJournal
+from hirl.teleop.recorder import CorrectionRecorder
+from hirl.teleop.rows import correction_tables, finetune_high
+from hirl.teleop.skills import SkillResolver
+from hirl.teleop.store import EpisodeStore, prepare_session
+from hirl.policies.high.language import LanguageHighLevel
+
+AFTER = "hier_language" + ADAPTED_SUFFIX  # the session's corrected agent
+BEFORE = "hier_language"  # the run's agent as trained
+
+
+def _hooks(*hooks: Callable[..., None]) -> Callable[..., None]:
+    def call(*args: Any) -> None:
+        for h in hooks:
+            h(*args)
+    return call
+
+
+def corrected_rollouts(session: Path, cfg: RunConfig, loop: CorrectionLoopConfig, r: int, first_index: int,
+                       encoder: Any, journal: CorrectionJournal, store: EpisodeStore, progress: Callable[[str], None]) -> list[dict[str, Any]]:
+    """Episodes of round r with the scripted corrector; returns one effort/outcome record per episode (also journaled
+    beside the episode). Episodes already in the store are skipped (resume)."""
+    ad = env_adapter(cfg.env)
+    env = store.env
+    agent = load_agent(session, AFTER, env, ad, cfg.replan, encoder, seed=cfg.seed)
+    assert isinstance(agent, HierarchicalAgent) and isinstance(agent.high, LanguageHighLevel)
+    canonical = ad.detector_extra(env)["canonicalize"]
+    resolver = SkillResolver(agent.high.candidates, encoder, canonical)
+    recorder = CorrectionRecorder(journal, tuple(cfg.obs_keys), loop.finetune.context_steps,
+                                  {"round": r, "session": str(session), "corrector": "scripted"})
+    corrector = ScriptedCorrector(loop.corrector, recorder, resolver, canonical,
+                                  lambda t: ad.paraphrases(t) if ad.paraphrases else [])
+    episodes = EpisodeRecorder(env)
+    dt = float(getattr(env.unwrapped, "dt", 0.02))
+    done = set(store.journal.done())
+    out = []
+    for i in range(loop.episodes[r - 1]):
+        index = first_index + i
+        if index in done:
+            out.append(store.journal.read(index)["attrs"]["effort"] | {"resumed": True})
+            continue
+        seed = loop.rollout_seed + 1000 * r + i
+        recorder.start_episode(index)
+        corrector.reset()
+        options = ad.reset_options(loop.chain_length)
+        result = run_episode(env, agent, ad.command, seed=seed, options=options,
+                             on_step=_hooks(episodes.on_step, recorder.on_step, corrector.on_step),
+                             on_transition=episodes.on_transition)
+        effort = corrector.log.summary(dt) | {"success": bool(result.success), "chain_length": len(result.completed)}
+        store.write(episodes.finish(index=index, seed=seed, options=options, attrs={
+            "command": result.command, "success": bool(result.success), "task": list(result.task),
+            "physics_error": result.physics_error or "", "round": r, "effort": effort}))
+        out.append(effort)
+        progress(f"round {r} episode {i + 1}/{loop.episodes[r - 1]}: {effort['interventions']} corrections, "
+                 f"chain {effort['chain_length']}/{loop.chain_length}")
+    return out
+
+
+def _effort_summary(efforts: list[dict[str, Any]]) -> dict[str, float]:
+    keys = ("interventions", "misses", "watched_seconds", "wrong_subgoal_seconds", "chain_length", "success")
+    return {f"{k}_per_episode" if k not in ("success", "chain_length") else f"rollout_{k}":
+            round(float(np.mean([e[k] for e in efforts])), 4) for k in keys} if efforts else {}
+
+
+def evaluate(session: Path, cfg: RunConfig, agent: str, episodes: int, out: Path) -> dict[str, Any]:
+    """The one evaluation path (evaluate_run) on the run's evaluation chains; returns that agent's metrics."""
+    cfg.eval = replace(cfg.eval, videos=0)
+    report = evaluate_run(session, cfg, episodes=episodes, agents=[agent], out=out)
+    m = report["policies"][agent]
+    return {k: m[k] for k in ("success_rate", "avg_chain_length", "success_at_length", "interventions_per_episode")
+            if k in m}
+
+
+def run_correction_loop(run_dir: str | Path, out: str | Path, loop: CorrectionLoopConfig,
+                        progress: Callable[[str], None] = print) -> dict[str, Any]:
+    """All rounds of loop on the run at run_dir, in the session directory out; returns {round: summary}."""
+    session = Path(out)
+    cfg = prepare_session(run_dir, session)
+    cfg.eval = replace(cfg.eval, chain_length=loop.chain_length)
+    rounds_dir = session / "rounds"
+    summary: dict[str, Any] = {}
+    first = rounds_dir / "round0.json"
+    if loop.eval_episodes and not first.is_file():
+        atomic_write_json(first, {"round": 0, "corrected_episodes": 0, "corrections": 0,
+                                  "eval": evaluate(session, cfg, BEFORE, loop.eval_episodes, session / "eval" / "round0")})
+    if first.is_file():
+        summary["0"] = json.loads(first.read_text())
+    train, _, encoder = load_tables(cfg, Path(cfg.dataset))
+    journal = CorrectionJournal(session / "corrections.jsonl")
+    ad = env_adapter(cfg.env)
+    env = ad.make(**cfg.env_kwargs)
+    store = EpisodeStore(session / "episodes", env, cfg.env, "hier_language+scripted_corrector",
+                         {"run_dir": str(Path(run_dir).resolve())})
+    total = 0
+    for r in range(1, len(loop.episodes) + 1):
+        path = rounds_dir / f"round{r}.json"
+        if path.is_file():
+            summary[str(r)] = json.loads(path.read_text())
+            total += loop.episodes[r - 1]
+            continue
+        t0 = time.perf_counter()
+        efforts = corrected_rollouts(session, cfg, loop, r, total, encoder, journal, store, progress)
+        total += loop.episodes[r - 1]
+        store.assemble()
+        records = journal.read()
+        extra = correction_tables(records, train[0], tuple(cfg.obs_keys))
+        fit = finetune_high(session, extra, train, encoder, loop.finetune, cfg.train.high, stage=f"correct{r}")
+        record: dict[str, Any] = {"round": r, "corrected_episodes": total, "corrections": len(records),
+                                  "effort": _effort_summary(efforts), "finetune": fit}
+        if loop.eval_episodes:
+            record["eval"] = evaluate(session, cfg, AFTER, loop.eval_episodes, session / "eval" / f"round{r}")
+        record["seconds"] = round(time.perf_counter() - t0, 1)
+        atomic_write_json(path, record)
+        summary[str(r)] = record
+        ev = record.get("eval", {})
+        progress(f"round {r}: {total} corrected episodes, {len(records)} corrections, "
+                 f"success {ev.get('success_rate', float('nan')):.3f}, avg chain length {ev.get('avg_chain_length', float('nan')):.2f}")
+    env.close()
+    return summary

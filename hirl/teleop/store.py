@@ -1,0 +1,89 @@
+"""Where session episodes and corrected agents live.
+
+EpisodeStore: episodes of a session (corrected rollouts, teleoperated demonstrations) through the dataset
+writer: each finished episode is journaled atomically (DIR/journal/), and assemble() builds the Minari dataset
+DIR/data from all journaled episodes (per-step subgoal text, its source and the intervention flag included).
+
+prepare_session: a session directory laid out like a run directory, so load_agent / evaluate_run work on it:
+    SESSION/config.yaml                    the run's config
+    SESSION/models/<low, high>             the run's trained networks (the "before" agent: hier_language)
+    SESSION/models/adapted/<low, high>     the low level frozen (a copy), the high level fine-tuned on corrections
+                                           ("after" agent: hier_language+adapt)"""
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+from typing import Any, Mapping
+
+import gymnasium as gym
+
+import hirl
+from hirl.config import load_config, save_config
+from hirl.data import schema
+from hirl.data.writer import Journal, write_dataset
+from hirl.errors import InputError
+from hirl.learn.imitation import model_dir
+from hirl.learn.run_config import RunConfig
+
+COMPONENTS = ("low_language", "high_language")  # the hierarchy corrections apply to
+
+
+class EpisodeStore:
+    """Journal + Minari dataset of one session's episodes (indices continue after what is already journaled)."""
+
+    def __init__(self, root: str | Path, env: gym.Env, env_id: str, policy: str, extra: Mapping[str, Any] | None = None) -> None:
+        self.root = Path(root)
+        self.journal = Journal(self.root / schema.JOURNAL_DIR)
+        self.env, self.env_id, self.policy, self.extra = env, env_id, policy, dict(extra or {})
+        self.journal.root.mkdir(parents=True, exist_ok=True)
+        self.journal.clean_temporaries()
+        if not self.journal.exists():
+            self.journal.write_config({"env": env_id, "policy": policy, **self.extra})
+
+    def next_index(self) -> int:
+        done = self.journal.done()
+        return done[-1] + 1 if done else 0
+
+    def write(self, record: Mapping[str, Any]) -> Path:
+        return self.journal.write(record)
+
+    def __len__(self) -> int:
+        return len(self.journal.done())
+
+    def assemble(self) -> Path | None:
+        """(Re)build DIR/data from every journaled episode; None when there is none yet. The journal stays."""
+        indices = self.journal.done()
+        if not indices:
+            return None
+        base = self.env.unwrapped
+        meta = {
+            "hirl_version": hirl.__version__, "env_id": self.env_id, "env_kwargs": {},
+            "control_rate_hz": round(1.0 / float(getattr(base, "dt", 1.0 / schema.CONTROL_RATE_HZ)), 6),
+            "image_every": 0, "image_size": 0, "image_rate_hz": 0.0, "subgoal_kind": "language",
+            "collection": {"policy": self.policy, "assembled": time.strftime("%Y-%m-%dT%H:%M:%S"), **self.extra},
+        }
+        return write_dataset(self.root, (self.journal.read(i) for i in indices), meta=meta,
+                             observation_space=self.env.observation_space, action_space=self.env.action_space,
+                             env_spec=self.env.spec)
+
+
+def prepare_session(run_dir: str | Path, out: str | Path) -> RunConfig:
+    """Lay out `out` as described above (idempotent: an existing session keeps its fine-tuned high level)."""
+    run_dir, out = Path(run_dir), Path(out)
+    cfg_path = run_dir / "config.yaml"
+    if not cfg_path.is_file():
+        raise InputError(f"{run_dir}: not a run directory (no config.yaml); train one with hirl train")
+    cfg = load_config(RunConfig, cfg_path)
+    if "hier_language" not in cfg.agents:
+        raise InputError(f"{run_dir}: corrections need a language hierarchy (agents: {cfg.agents} has no hier_language)")
+    for c in COMPONENTS:
+        src = model_dir(run_dir, c)
+        if not src.is_dir():
+            raise InputError(f"{src}: missing; the run has no trained {c} (hirl train first)")
+        for adapted in (False, True):
+            dst = model_dir(out, c, adapted)
+            if not dst.exists():
+                shutil.copytree(src, dst)
+    save_config(cfg, out / "config.yaml")
+    return cfg

@@ -1,0 +1,152 @@
+"""The session server: the API on a live correction session, malformed requests (4xx, never a crash), the
+token rule, page reloads, and the CLI's bind check."""
+import json
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+from hirl.errors import InputError
+from hirl.teleop.config import FinetuneSpec, SessionConfig
+from hirl.teleop.server import SessionServer, check_bind
+from hirl.teleop.session import CorrectionSession
+
+CFG = SessionConfig(speed=20.0, max_fps=10.0, image_size=64, chain_length=2, max_text=60, eval_episodes=1,
+                    finetune=FinetuneSpec(steps=3, batch_size=32))
+
+
+@pytest.fixture(scope="module")
+def live(tiny_run, tmp_path_factory):
+    session = CorrectionSession.open(tiny_run, tmp_path_factory.mktemp("s") / "session", CFG, paused=True)
+    server = SessionServer(session, "127.0.0.1", 0)
+    server.serve_in_thread()
+    session.start()
+    yield session, server
+    server.shutdown()
+    session.control("finish")
+    session.wait_finished(10)
+
+
+def request(server, path, body=None, ctype="application/json", headers=None, method=None):
+    data = body if isinstance(body, bytes) or body is None else json.dumps(body).encode()
+    req = urllib.request.Request(f"http://127.0.0.1:{server.server_address[1]}{path}", data=data, method=method,
+                                 headers={"Content-Type": ctype, **(headers or {})})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, r.read(), r.headers
+    except urllib.error.HTTPError as e:
+        return e.code, e.read(), e.headers
+
+
+def raw(server, payload: bytes) -> bytes:
+    with socket.create_connection(("127.0.0.1", server.server_address[1]), timeout=10) as s:
+        s.sendall(payload)
+        s.shutdown(socket.SHUT_WR)
+        chunks = []
+        while True:
+            c = s.recv(65536)
+            if not c:
+                break
+            chunks.append(c)
+    return b"".join(chunks)
+
+
+def state(server):
+    return json.loads(request(server, "/api/state")[1])
+
+
+def test_page_state_and_frame(live):
+    session, server = live
+    status, page, _ = request(server, "/")
+    assert status == 200 and b'id="correction"' in page and b"/static/app.js" in page
+    assert request(server, "/static/app.js")[0] == 200 and request(server, "/static/style.css")[0] == 200
+    status, jpeg, headers = request(server, "/api/frame.jpg")
+    assert status == 200 and headers["Content-Type"] == "image/jpeg" and jpeg[:2] == b"\xff\xd8"
+    s = state(server)
+    assert s["mode"] == "correct" and s["phase"] == "paused" and s["skills"] == session.resolver.skills
+
+
+def test_a_correction_takes_effect_at_the_next_control_step(live):
+    session, server = live
+    skill = session.resolver.skills[-1]
+    status, body, _ = request(server, "/api/correct", {"text": skill.upper()})
+    assert status == 200 and json.loads(body)["skill"] == skill
+    assert request(server, "/api/control", {"action": "step"})[0] == 200
+    deadline = time.time() + 10
+    while (session.agent.subgoal is None or session.agent.subgoal.text != skill.upper()) and time.time() < deadline:
+        time.sleep(0.02)
+    assert session.agent.subgoal.text == skill.upper() and session.agent.subgoal.source == "human"
+    assert session.agent.trace[-1].reason == "override"
+    assert state(server)["subgoal"]["text"] == skill.upper()
+    assert len(session.journal.read()) >= 1
+    # a browser reload: the page and state are served again, the session goes on where it was
+    assert request(server, "/")[0] == 200 and state(server)["corrections"] >= 1
+
+
+@pytest.mark.parametrize("path, body, ctype, code, needle", [
+    ("/api/correct", b"{not json", "application/json", 400, "not valid JSON"),
+    ("/api/correct", b'["text"]', "application/json", 400, 'JSON object with "text"'),
+    ("/api/correct", b"\xff\xfe bad", "application/json", 400, "not valid UTF-8"),
+    ("/api/correct", b"open the \xff drawer", "text/plain", 400, "not valid UTF-8"),
+    ("/api/correct", b'{"text": ""}', "application/json", 400, "empty"),
+    ("/api/correct", json.dumps({"text": "x" * 61}).encode(), "application/json", 400, "the limit is 60"),
+    ("/api/correct", b'{"text": "qqq zzz www"}', "application/json", 400, "not a known skill"),
+    ("/api/correct", b'{"text": 5}', "application/json", 400, "expected text"),
+    ("/api/control", b'{"action": "explode"}', "application/json", 400, "unknown control"),
+    ("/api/keys", b'{"keys": ["w"]}', "application/json", 404, "correction session"),
+    ("/api/nothing", b"{}", "application/json", 404, "no such path"),
+])
+def test_bad_requests_get_4xx_with_a_reason(live, path, body, ctype, code, needle):
+    _, server = live
+    status, out, _ = request(server, path, body, ctype)
+    assert status == code and needle in json.loads(out)["error"]
+
+
+def test_malformed_http_never_crashes_the_server(live):
+    _, server = live
+    assert raw(server, b"GARBAGE\r\n\r\n")[9:12] == b"400"
+    assert raw(server, b"GET /api/state HTTP/1.1\r\nHost: x\r\n" + b"X: " + b"a" * 70000 + b"\r\n\r\n")[:12] in (b"HTTP/1.1 431", b"HTTP/1.1 400")
+    assert raw(server, b"POST /api/correct HTTP/1.1\r\nHost: x\r\n\r\n").startswith(b"HTTP/1.1 411")
+    assert raw(server, b"POST /api/correct HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n").startswith(b"HTTP/1.1 400")
+    assert raw(server, b"POST /api/correct HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999\r\n\r\n").startswith(b"HTTP/1.1 413")
+    assert raw(server, b"POST /api/correct HTTP/1.1\r\nHost: x\r\nContent-Length: 50\r\n\r\n{\"te").startswith(b"HTTP/1.1 400")
+    assert raw(server, b"DELETE /api/state HTTP/1.1\r\nHost: x\r\n\r\n").startswith(b"HTTP/1.1 405")
+    assert raw(server, b"POST /api/state HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n").startswith(b"HTTP/1.1 405")
+    assert state(server)["phase"] in ("paused", "running") and server.errors == []
+
+
+def test_token_is_required_when_set(tiny_run, tmp_path):
+    session = CorrectionSession.open(tiny_run, tmp_path / "s", CFG, paused=True)
+    server = SessionServer(session, "127.0.0.1", 0, token="s3cret")
+    server.serve_in_thread()
+    try:
+        assert request(server, "/api/state")[0] == 401
+        assert request(server, "/api/state", headers={"X-Hirl-Token": "wrong"})[0] == 401
+        assert request(server, "/api/state", headers={"X-Hirl-Token": "s3cret"})[0] == 200
+        assert request(server, "/?token=s3cret")[0] == 200 and server.url.endswith("?token=s3cret")
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_non_loopback_without_token_is_refused():
+    check_bind("127.0.0.1", None)
+    check_bind("::1", None)
+    check_bind("0.0.0.0", "tok")
+    with pytest.raises(InputError, match="--host 0.0.0.0: .*needs --token"):
+        check_bind("0.0.0.0", None)
+    out = subprocess.run([sys.executable, "-m", "hirl.cli", "correct", "no-such-run", "--host", "192.168.1.5"],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2 and out.stderr.strip().count("\n") == 0 and "needs --token" in out.stderr
+
+
+def test_finish_retrains_and_reports_before_and_after(live):
+    session, server = live
+    report = session.finish(eval_episodes=1)
+    assert report["summary"]["corrections"] >= 1 and report["finetune"]["correction_rows"] >= 1
+    assert set(report) >= {"before", "after"} and session.status()["phase"] == "finished"
+    assert (session.out / "episodes" / "data").is_dir()  # the episode (with its correction) was written
