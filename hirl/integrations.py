@@ -24,7 +24,8 @@ class EnvAdapter:
     expert             (env, noise, seed) -> (high, low): the scripted expert split into the two levels
     detector_extra     env -> extra keyword arguments for completion detectors (e.g. canonicalize)
     reset_options      chain_length -> reset options
-    paraphrases        instruction -> the env's shipped paraphrases of it (language envs; [] for unknown text)"""
+    paraphrases        instruction -> the env's shipped paraphrases of it (language envs; [] for unknown text)
+    goal_points        env -> (N, G) reachable achieved-goal points (RL goal curricula); None when the env has none"""
 
     env_id: str
     subgoal_kind: str
@@ -33,6 +34,7 @@ class EnvAdapter:
     detector_extra: Callable[[gym.Env], dict[str, Any]]
     reset_options: Callable[[int], dict[str, Any] | None]
     paraphrases: Callable[[str], list[str]] | None = None
+    goal_points: Callable[[gym.Env], np.ndarray] | None = None
 
     def paraphrase_split(self, text: str) -> tuple[list[str], list[str]]:
         """(training, held-out) paraphrases of an instruction: the last shipped one is held out, never trained on,
@@ -125,5 +127,6 @@ ENVIRONMENTS.register("hirl/Maze-v0")(
     lambda: EnvAdapter(
         "hirl/Maze-v0", "state", lambda info: Command("reach the goal"), _maze_expert,
         lambda env: {}, lambda chain_length: None,
+        goal_points=lambda env: np.array([env.unwrapped.cell_to_xy(c) for c in env.unwrapped.free_cells()]),
     )
 )

@@ -94,6 +94,13 @@ def plot_report(report: dict[str, Any], path: Path) -> Path:
     ax.set_title(f"{report['env']}: {report['episodes']} chains")
     ax.grid(alpha=0.3)
     ax.legend()
+    return save_figure(fig, path)
+
+
+def save_figure(fig: Any, path: Path) -> Path:
+    """Write a matplotlib figure as PNG atomically (temp file + rename) and close it."""
+    import matplotlib.pyplot as plt
+
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.png")
     fig.savefig(tmp, dpi=100, bbox_inches="tight")

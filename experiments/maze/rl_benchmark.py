@@ -1,0 +1,58 @@
+"""Maze RL benchmark (thin script; the logic is hirl.rl.benchmark).
+
+    python experiments/maze/rl_benchmark.py run --variant hier --seed 0      # one (variant, seed); resumable
+    python experiments/maze/rl_benchmark.py report                           # tables (Markdown) + plot from results/
+    python experiments/maze/rl_benchmark.py speed --seed 0                   # env steps/s: plain SB3 SAC+HER vs our stages
+Variants: flat (SAC+HER, 30k steps), hier (low 12k -> high 14k -> adapt 4k), hier_norelabel (high without HAC).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("MUJOCO_GL", "egl")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import torch  # noqa: E402
+
+from hirl.rl.benchmark import VARIANTS, load_results, plot_curves, run_variant, summary_tables, throughput  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("action", choices=["run", "report", "speed"])
+    p.add_argument("--variant", choices=list(VARIANTS))
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--root", default="runs/maze_rl_bench", help="where run directories and results/ go")
+    p.add_argument("--episodes", type=int, default=50, help="final evaluation episodes per agent")
+    p.add_argument("--plot", default=str(HERE / "rl_curves.png"), help="report: where the success-vs-steps plot goes")
+    p.add_argument("--speed-steps", type=int, default=3000, help="speed: env steps per measured learner")
+    p.add_argument("overrides", nargs="*", help="dotted key=value overrides applied to every stage config")
+    args, extra = p.parse_known_args()
+    args.overrides = list(args.overrides) + [e for e in extra if "=" in e and not e.startswith("-")]
+    torch.set_num_threads(1)
+    root = Path(args.root)
+    if args.action == "run":
+        if args.variant is None:
+            p.error("run needs --variant")
+        r = run_variant(args.variant, args.seed, root, HERE, args.overrides, args.episodes)
+        print({a: m["success_rate"] for a, m in r["final"].items()})
+        return 0
+    if args.action == "speed":
+        print(throughput(root, HERE, args.speed_steps, args.seed))
+        return 0
+    results = load_results(root)
+    if not results:
+        print(f"no results under {root}/results", file=sys.stderr)
+        return 2
+    print(summary_tables(results))
+    print(f"plot: {plot_curves(results, Path(args.plot))}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,172 @@
+"""The maze RL benchmark: hierarchical (low -> high -> adapt) vs flat SAC+HER at the same env-step budget, and
+hindsight action relabeling on/off. Each (variant, seed) is one run directory; its result JSON is written
+atomically when it finishes, so a killed benchmark resumes by skipping finished runs (and unfinished stages
+resume from their checkpoints).
+
+    ROOT/<variant>-s<seed>/        run directory (stages, models)
+    ROOT/results/<variant>-s<seed>.json   {variant, seed, stages: {stage: summary}, final: {agent: metrics}}
+"""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from hirl.config import load_config
+from hirl.eval.evaluate import save_figure
+from hirl.fileio import atomic_write_json
+from hirl.rl.agents import available_agents, model_path
+from hirl.rl.config import RLRunConfig
+from hirl.rl.evaluate import evaluate_agents
+from hirl.rl.stages import train_rl
+
+# variant -> [(stage config file name, overrides)]
+VARIANTS: dict[str, list[tuple[str, list[str]]]] = {
+    "flat": [("rl_flat.yaml", [])],
+    "hier": [("rl_low.yaml", []), ("rl_high.yaml", []), ("rl_adapt.yaml", [])],
+    "hier_norelabel": [("rl_low.yaml", []), ("rl_high.yaml", ["high.relabel=none"])],
+}
+
+
+def run_variant(variant: str, seed: int, root: Path, configs: Path, overrides: Sequence[str] = (), final_episodes: int = 50,
+                progress: bool = False) -> dict[str, Any]:
+    """Train every stage of `variant` for `seed` into ROOT/<variant>-s<seed> and write its result JSON."""
+    result_file = root / "results" / f"{variant}-s{seed}.json"
+    if result_file.is_file():
+        return json.loads(result_file.read_text())
+    run_dir = root / f"{variant}-s{seed}"
+    shared_low = model_path(root / f"hier-s{seed}", "low")
+    stages: dict[str, Any] = {}
+    for name, extra in VARIANTS[variant]:
+        cfg = load_config(RLRunConfig, configs / name, [f"seed={seed}", f"progress={progress}", *extra, *overrides])
+        if variant != "hier" and cfg.stage == "low" and shared_low.is_file():  # the same low level as "hier" (same seed)
+            model_path(run_dir, "low").parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(shared_low, model_path(run_dir, "low"))
+            stages["low"] = json.loads((root / f"hier-s{seed}" / "stages" / "low" / "summary.json").read_text())
+            continue
+        stages[cfg.stage] = train_rl(cfg, run_dir)
+    final = evaluate_agents(run_dir, available_agents(run_dir), final_episodes)
+    result = {"variant": variant, "seed": seed, "stages": stages,
+              "final": {a: {"success_rate": m["success_rate"], "episodes": m["episodes"]} for a, m in final.items()},
+              "total_env_steps": sum(s["env_steps"] for s in stages.values()),
+              "total_train_seconds": round(sum(s["train_seconds"] for s in stages.values()), 1)}
+    atomic_write_json(result_file, result)
+    return result
+
+
+def load_results(root: Path) -> list[dict[str, Any]]:
+    return [json.loads(p.read_text()) for p in sorted((root / "results").glob("*.json"))]
+
+
+def _curve(result: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    """(env steps, success) over the whole variant: later stages are offset by the earlier stages' env steps; the
+    low stage's points are its low level driven straight at the task goal."""
+    xs, ys, offset = [], [], 0
+    for stage in result["stages"].values():
+        for p in stage["curve"]:
+            xs.append(offset + p["env_steps"])
+            ys.append(p["success_rate"])
+        offset += stage["env_steps"]
+    return np.array(xs), np.array(ys)
+
+
+def _ms(values: Sequence[float]) -> str:
+    v = np.asarray(values, dtype=float)
+    return f"{v.mean():.2f} ± {v.std():.2f} (n={len(v)})" if len(v) else "-"
+
+
+def summary_tables(results: list[dict[str, Any]]) -> str:
+    """Markdown: final success per agent, success vs env steps, env-steps/s per stage and the ratio to flat."""
+    by: dict[str, list[dict[str, Any]]] = {}
+    for r in results:
+        by.setdefault(r["variant"], []).append(r)
+    lines = ["| variant | seeds | agent | final success (mean ± std) | env steps |", "|---|---|---|---|---|"]
+    for v, rs in by.items():
+        for agent in sorted({a for r in rs for a in r["final"]}):
+            vals = [r["final"][agent]["success_rate"] for r in rs if agent in r["final"]]
+            lines.append(f"| {v} | {','.join(str(r['seed']) for r in rs)} | {agent} | {_ms(vals)} | {rs[0]['total_env_steps']} |")
+    lines += ["", "Success rate on the task (20 episodes per point) vs env steps, mean ± std over seeds:", "",
+              "| env steps | " + " | ".join(by) + " |", "|---|" + "---|" * len(by)]
+    grid = sorted({int(x) for r in results for x in _curve(r)[0]})
+    for x in grid:
+        cells = []
+        for rs in by.values():
+            ys = [dict(zip(*_curve(r)))[x] for r in rs if x in set(_curve(r)[0].tolist())]
+            cells.append(_ms(ys) if ys else "")
+        lines.append(f"| {x} | " + " | ".join(cells) + " |")
+    flat_rate = [r["stages"]["flat"]["env_steps_per_s"] for r in by.get("flat", [])]
+    lines += ["", "Training throughput (env steps per second of training wall-clock, evaluation excluded):", "",
+              "| variant / stage | env steps/s (mean ± std) | ratio to flat SAC+HER |", "|---|---|---|"]
+    base = float(np.mean(flat_rate)) if flat_rate else float("nan")
+    for v, rs in by.items():
+        for stage in rs[0]["stages"]:
+            rates = [r["stages"][stage]["env_steps_per_s"] for r in rs if stage in r["stages"]]
+            lines.append(f"| {v} / {stage} | {_ms(rates)} | {np.mean(rates) / base:.2f} |")
+        total = [r["total_env_steps"] / max(r["total_train_seconds"], 1e-9) for r in rs]
+        lines.append(f"| {v} / all stages | {_ms(total)} | {np.mean(total) / base:.2f} |")
+    return "\n".join(lines) + "\n"
+
+
+def plot_curves(results: list[dict[str, Any]], path: Path) -> Path:
+    """Success vs env steps, mean ± std band per variant."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for v in dict.fromkeys(r["variant"] for r in results):
+        curves = [_curve(r) for r in results if r["variant"] == v]
+        xs = sorted(set.intersection(*[set(c[0].tolist()) for c in curves]))
+        ys = np.array([[dict(zip(*c))[x] for x in xs] for c in curves])
+        ax.plot(xs, ys.mean(0), marker="o", label=f"{v} (n={len(curves)})")
+        ax.fill_between(xs, ys.mean(0) - ys.std(0), ys.mean(0) + ys.std(0), alpha=0.2)
+    ax.set_xlabel("environment steps (all stages)")
+    ax.set_ylabel("success rate")
+    ax.set_ylim(-0.02, 1.02)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    return save_figure(fig, path)
+
+
+def plain_sb3_rate(cfg: RLRunConfig, steps: int) -> float:
+    """Env steps/s of plain SB3 SAC+HER (no hirl code in the loop) on cfg's task env with cfg.algo's settings."""
+    import time
+
+    from stable_baselines3 import SAC
+    from stable_baselines3.her import HerReplayBuffer
+
+    from hirl.integrations import adapter as env_adapter
+
+    a = cfg.algo
+    model = SAC("MultiInputPolicy", env_adapter(cfg.env).make(**cfg.env_kwargs), learning_rate=a.learning_rate,
+                buffer_size=a.buffer_size, batch_size=a.batch_size, learning_starts=a.learning_starts, train_freq=a.train_freq,
+                gradient_steps=a.gradient_steps, gamma=a.gamma, tau=a.tau, policy_kwargs={"net_arch": list(a.net_arch)},
+                replay_buffer_class=HerReplayBuffer, replay_buffer_kwargs={"n_sampled_goal": a.her_k, "goal_selection_strategy": a.her_strategy},
+                seed=cfg.seed, device="cpu")
+    t0 = time.perf_counter()
+    model.learn(total_timesteps=steps)
+    return steps / (time.perf_counter() - t0)
+
+
+def throughput(root: Path, configs: Path, steps: int, seed: int = 0) -> dict[str, float]:
+    """Env steps/s measured back to back in one process (same machine load): plain SB3 SAC+HER, then hirl's flat,
+    low and high stages on the same env with the same learner settings (`steps` env steps each, no evaluation)."""
+    import time
+
+    common = [f"seed={seed}", f"steps={steps}", "eval.every=0", "eval.episodes=1", "progress=false", f"checkpoint_every={steps}"]
+    flat = load_config(RLRunConfig, configs / "rl_flat.yaml", common)
+    rates = {"plain_sb3_sac_her": plain_sb3_rate(flat, steps)}
+    run_dir = root / f"throughput-s{seed}"
+    shutil.rmtree(run_dir, ignore_errors=True)
+    for name in ("rl_flat.yaml", "rl_low.yaml", "rl_high.yaml"):
+        cfg = load_config(RLRunConfig, configs / name, common)
+        t0 = time.perf_counter()
+        s = train_rl(cfg, run_dir)
+        rates[f"hirl_{cfg.stage}"] = s["env_steps"] / (time.perf_counter() - t0)
+    out = {k: round(v, 1) for k, v in rates.items()}
+    atomic_write_json(root / "throughput" / f"s{seed}.json", out)
+    return out

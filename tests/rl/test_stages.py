@@ -1,0 +1,94 @@
+"""Short end-to-end runs of every RL stage on the U maze (a few hundred env steps each), resume, and the CLI path
+hirl train (kind: rl) -> hirl eval -> report.json."""
+import json
+
+import numpy as np
+import pytest
+
+from hirl.cli import main
+from hirl.config import load_config
+from hirl.errors import InputError
+from hirl.rl.config import RLRunConfig
+from hirl.rl.envs import GoalCurriculum
+from hirl.rl.stages import train_rl
+
+FAST = ["env_kwargs={layout: u, max_episode_steps: 60}", "steps=300", "checkpoint_every=150", "eval.every=150",
+        "eval.episodes=2", "eval.final_episodes=2", "progress=false", "algo.learning_starts=50", "algo.batch_size=32",
+        "algo.buffer_size=2000", "algo.net_arch=[16, 16]", "low.episode_steps=20", "high.horizon=10"]
+
+
+def cfg(stage, *extra):
+    return load_config(RLRunConfig, None, [f"stage={stage}", *FAST, *extra])
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    """Stages low -> high -> adapt in one run directory (the schedule), shared by the tests below."""
+    d = tmp_path_factory.mktemp("rl") / "run"
+    train_rl(cfg("low"), d)
+    train_rl(cfg("high", "algo.learning_starts=5"), d)
+    train_rl(cfg("adapt"), d)
+    return d
+
+
+def test_each_stage_writes_its_model_curve_and_tensorboard(run_dir):
+    for stage, model in [("low", "low"), ("high", "high"), ("adapt", "low_adapted")]:
+        assert (run_dir / "models" / model / "model.zip").is_file()
+        summary = json.loads((run_dir / "stages" / stage / "summary.json").read_text())
+        assert summary["env_steps"] >= 300
+        assert [p["env_steps"] for p in summary["curve"]][:2] == [150, 300] or summary["curve"][0]["env_steps"] >= 150
+        assert all(0.0 <= p["success_rate"] <= 1.0 for p in summary["curve"])
+        assert any((run_dir / "stages" / stage / "tb").rglob("events.out.tfevents*"))
+    high = json.loads((run_dir / "stages" / "high" / "summary.json").read_text())
+    assert high["relabel_counts"]["transitions"] > 0  # the HAC hook saw the high-level transitions
+
+
+def test_finished_stage_resumes_and_continues(run_dir):
+    before = json.loads((run_dir / "stages" / "low" / "checkpoint" / "state.json").read_text())
+    assert before["env_steps"] == 300
+    summary = train_rl(cfg("low", "steps=400"), run_dir)  # resumes from the checkpoint, trains 100 more steps
+    assert summary["env_steps"] == 400
+    assert [p["env_steps"] for p in summary["curve"]][:2] == [150, 300]
+
+
+def test_flat_stage_and_cli_train_eval(tmp_path, capsys):
+    config = tmp_path / "flat.yaml"
+    config.write_text("kind: rl\nstage: flat\nalgo: {algo: td3}\n")
+    out = tmp_path / "flat"
+    assert main(["train", str(config), "--out", str(out), *FAST, "algo.learning_starts=100"]) == 0
+    assert main(["eval", str(out), "--episodes", "2"]) == 0
+    report = json.loads((out / "eval" / "report.json").read_text())
+    assert set(report["policies"]) == {"rl_flat"}
+    assert 0.0 <= report["policies"]["rl_flat"]["success_rate"] <= 1.0
+    assert report["policies"]["rl_flat"]["episodes"] == 2
+
+
+def test_cli_eval_of_the_hierarchical_run(run_dir):
+    assert main(["eval", str(run_dir), "--episodes", "2", "--out", str(run_dir / "ev")]) == 0
+    report = json.loads((run_dir / "ev" / "report.json").read_text())
+    assert set(report["policies"]) == {"rl_low", "rl_hier", "rl_hier+adapt"}
+    assert report["policies"]["rl_hier"]["high_level_queries_per_episode"] >= 1
+
+
+def test_stage_needing_an_earlier_stage_fails_in_one_line(tmp_path):
+    with pytest.raises(InputError, match="models/low/model.zip.*train that stage first"):
+        train_rl(cfg("high"), tmp_path / "empty")
+
+
+def test_bad_rl_config_is_one_line(tmp_path, capsys):
+    config = tmp_path / "bad.yaml"
+    config.write_text("kind: rl\nstage: low\nhigh: {relabel: hack}\n")
+    assert main(["train", str(config), "--out", str(tmp_path / "x")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "high" in err and "relabel" in err
+
+
+def test_goal_curriculum_radius_grows():
+    pts = np.array([[0.0, 0.0], [1.0, 0.0], [3.0, 0.0]])
+    cur = GoalCurriculum(pts, 1.5, 3.5, 0.5, 0.0)
+    rng = np.random.default_rng(0)
+    obs = {"achieved_goal": np.zeros(2)}
+    assert {tuple(cur(rng, obs)) for _ in range(20)} == {(1.0, 0.0)}
+    cur.progress = 0.5
+    assert cur.radius == 3.5
+    assert {tuple(cur(rng, obs)) for _ in range(50)} == {(1.0, 0.0), (3.0, 0.0)}
