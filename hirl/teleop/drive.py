@@ -42,7 +42,11 @@ class TeleopSession(LiveSession):
 
     def __init__(self, env_id: str, out: str | Path, cfg: SessionConfig, paused: bool = False) -> None:
         ad = env_adapter(env_id)
-        env = ad.make(render=True, width=cfg.image_size, height=cfg.image_size)
+        extra: dict[str, Any] = {}
+        if env_id == "hirl/Tabletop-v0":  # a person needs longer per subtask than the expert's 5 s budget
+            budget = max(1, int(round(cfg.teleop_subtask_seconds * 50)))
+            extra = {"subtask_budget": budget, "max_episode_steps": 5 * budget + 50}
+        env = ad.make(render=True, width=cfg.image_size, height=cfg.image_size, **extra)
         if env.action_space.shape != (4,):
             raise InputError(f"{env_id}: teleop drives a 4-d gripper action (dx, dy, dz, grip), this env takes {env.action_space.shape}")
         self._keys: set[str] = set()

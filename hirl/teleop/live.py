@@ -200,6 +200,7 @@ class LiveSession:
                 self.on_finish()
             except Exception as exc:
                 self.error = f"{type(exc).__name__}: {exc}"
+            self.env.close()  # frees the renderer in the thread whose GL context it is
             with self.lock:
                 self.phase = "finished"
                 self.lock.notify_all()

@@ -10,7 +10,7 @@ from hirl.teleop.config import SessionConfig
 from hirl.teleop.drive import TeleopSession
 from hirl.teleop.terminal import handle
 
-CFG = SessionConfig(speed=50.0, max_fps=10.0, image_size=48, chain_length=1, key_timeout=5.0)
+CFG = SessionConfig(speed=50.0, max_fps=10.0, image_size=48, chain_length=1, key_timeout=5.0, teleop_subtask_seconds=3.0)
 
 
 def _wait(cond, timeout=20.0):
