@@ -3,7 +3,8 @@
     python experiments/maze/rl_benchmark.py run --variant hier --seed 0      # one (variant, seed); resumable
     python experiments/maze/rl_benchmark.py report                           # tables (Markdown) + plot from results/
     python experiments/maze/rl_benchmark.py speed --seed 0                   # env steps/s: plain SB3 SAC+HER vs our stages
-Variants: flat (SAC+HER, 30k steps), hier (low 12k -> high 14k -> adapt 4k), hier_norelabel (high without HAC).
+Variants: flat (SAC+HER, 30k steps), hier (low 12k -> high 14k -> adapt 4k), hier_norelabel (high without HAC),
+hier_hl8 (high level with 8 instead of 2 gradient steps per decision; no adapt).
 """
 from __future__ import annotations
 
@@ -43,7 +44,7 @@ def main() -> int:
         print({a: m["success_rate"] for a, m in r["final"].items()})
         return 0
     if args.action == "speed":
-        print(throughput(root, HERE, args.speed_steps, args.seed))
+        print(throughput(root, HERE, args.speed_steps, args.seed, args.overrides))
         return 0
     results = load_results(root)
     if not results:

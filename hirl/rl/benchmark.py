@@ -28,6 +28,7 @@ VARIANTS: dict[str, list[tuple[str, list[str]]]] = {
     "flat": [("rl_flat.yaml", [])],
     "hier": [("rl_low.yaml", []), ("rl_high.yaml", []), ("rl_adapt.yaml", [])],
     "hier_norelabel": [("rl_low.yaml", []), ("rl_high.yaml", ["high.relabel=none"])],
+    "hier_hl8": [("rl_low.yaml", []), ("rl_high.yaml", ["algo.gradient_steps=8"])],  # 4x the high level's updates per decision
 }
 
 
@@ -61,13 +62,14 @@ def load_results(root: Path) -> list[dict[str, Any]]:
     return [json.loads(p.read_text()) for p in sorted((root / "results").glob("*.json"))]
 
 
-def _curve(result: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+def _curve(result: dict[str, Any], grid: int = 1000) -> tuple[np.ndarray, np.ndarray]:
     """(env steps, success) over the whole variant: later stages are offset by the earlier stages' env steps; the
-    low stage's points are its low level driven straight at the task goal."""
+    low stage's points are its low level driven straight at the task goal. Steps are rounded to the nearest `grid`
+    (a high-level decision can overshoot an evaluation point by up to H control steps)."""
     xs, ys, offset = [], [], 0
     for stage in result["stages"].values():
         for p in stage["curve"]:
-            xs.append(offset + p["env_steps"])
+            xs.append(int(round((offset + p["env_steps"]) / grid) * grid))
             ys.append(p["success_rate"])
         offset += stage["env_steps"]
     return np.array(xs), np.array(ys)
@@ -124,11 +126,16 @@ def plot_curves(results: list[dict[str, Any]], path: Path) -> Path:
         ys = np.array([[dict(zip(*c))[x] for x in xs] for c in curves])
         ax.plot(xs, ys.mean(0), marker="o", label=f"{v} (n={len(curves)})")
         ax.fill_between(xs, ys.mean(0) - ys.std(0), ys.mean(0) + ys.std(0), alpha=0.2)
-    ax.set_xlabel("environment steps (all stages)")
+    staged = max(results, key=lambda r: len(r["stages"]))
+    bounds = np.cumsum([st["env_steps"] for st in staged["stages"].values()])[:-1]
+    for b, name in zip(bounds, list(staged["stages"])[1:]):
+        ax.axvline(b, color="grey", ls="--", lw=0.8)
+        ax.text(b, 0.97, f" {name} stage", fontsize=8, color="grey", va="top")
+    ax.set_xlabel("environment steps (all stages; hierarchical: low level alone on the task before the high stage)")
     ax.set_ylabel("success rate")
     ax.set_ylim(-0.02, 1.02)
     ax.grid(alpha=0.3)
-    ax.legend()
+    ax.legend(loc="lower right")
     return save_figure(fig, path)
 
 
@@ -152,21 +159,19 @@ def plain_sb3_rate(cfg: RLRunConfig, steps: int) -> float:
     return steps / (time.perf_counter() - t0)
 
 
-def throughput(root: Path, configs: Path, steps: int, seed: int = 0) -> dict[str, float]:
-    """Env steps/s measured back to back in one process (same machine load): plain SB3 SAC+HER, then hirl's flat,
-    low and high stages on the same env with the same learner settings (`steps` env steps each, no evaluation)."""
-    import time
-
-    common = [f"seed={seed}", f"steps={steps}", "eval.every=0", "eval.episodes=1", "progress=false", f"checkpoint_every={steps}"]
+def throughput(root: Path, configs: Path, steps: int, seed: int = 0, overrides: Sequence[str] = ()) -> dict[str, float]:
+    """Env steps/s measured back to back in one process (same machine load): plain SB3 SAC+HER, hirl's flat, low
+    and high stages on the same env with the same learner settings (`steps` env steps each; hirl's rates exclude
+    its evaluation), then plain SB3 again (load drift check)."""
+    common = [*overrides, f"seed={seed}", f"steps={steps}", "eval.every=0", "eval.episodes=1", "progress=false", f"checkpoint_every={steps}"]
     flat = load_config(RLRunConfig, configs / "rl_flat.yaml", common)
     rates = {"plain_sb3_sac_her": plain_sb3_rate(flat, steps)}
     run_dir = root / f"throughput-s{seed}"
     shutil.rmtree(run_dir, ignore_errors=True)
     for name in ("rl_flat.yaml", "rl_low.yaml", "rl_high.yaml"):
         cfg = load_config(RLRunConfig, configs / name, common)
-        t0 = time.perf_counter()
-        s = train_rl(cfg, run_dir)
-        rates[f"hirl_{cfg.stage}"] = s["env_steps"] / (time.perf_counter() - t0)
+        rates[f"hirl_{cfg.stage}"] = train_rl(cfg, run_dir)["env_steps_per_s"]
+    rates["plain_sb3_sac_her_again"] = plain_sb3_rate(flat, steps)
     out = {k: round(v, 1) for k, v in rates.items()}
     atomic_write_json(root / "throughput" / f"s{seed}.json", out)
     return out

@@ -2,7 +2,9 @@
 of the high level, SB3 models behind hirl's policy interfaces, and a pickle-free replay-buffer checkpoint."""
 from __future__ import annotations
 
+import io
 import json
+import zipfile
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -69,11 +71,12 @@ def load_model(path: Path, env: gym.Env | None = None) -> Any:
     if not path.is_file():
         raise InputError(f"{path}: no saved model (train this stage first)")
     try:
-        with __import__("zipfile").ZipFile(path) as z:
+        with zipfile.ZipFile(path) as z:
             data = json.loads(z.read("data"))
-    except Exception as exc:  # not a zip / no metadata
+        module = str(data["policy_class"]["__module__"])  # e.g. stable_baselines3.sac.policies
+    except (OSError, KeyError, TypeError, ValueError, zipfile.BadZipFile) as exc:  # not a zip / no metadata
         raise InputError(f"{path}: not an SB3 model file ({exc.__class__.__name__})") from None
-    algo = "td3" if "TD3" in str(data.get("policy_class", {}).get(":serialized:", "")) or "target_policy_noise" in data else "sac"
+    algo = "td3" if ".td3." in module else "sac"
     # Without an env (a frozen policy for inference) the replay buffer is not needed: a 1-slot plain buffer avoids
     # HER's need for an env and the memory of the training buffer.
     frozen = {} if env is not None else {"replay_buffer_class": DictReplayBuffer, "replay_buffer_kwargs": {}, "buffer_size": 1}
@@ -160,8 +163,6 @@ def save_buffer(buffer: Any, path: Path) -> Path:
             arrays[name] = value
         elif isinstance(value, dict) and value and all(isinstance(v, np.ndarray) for v in value.values()):
             arrays.update({f"{name}.{k}": v for k, v in value.items()})
-    import io
-
     raw = io.BytesIO()
     np.savez(raw, **arrays)
     atomic_write_bytes(path, raw.getvalue())

@@ -90,8 +90,13 @@ def setup_stage(cfg: RLRunConfig, run_dir: Path) -> StageSetup:
         env = adapt_env(task, propose, low.epsilon, cfg.high.horizon)
 
         def new_model(tb: str) -> Any:
-            model = build_model(cfg.algo, env, cfg.seed, tb)
-            model.policy.load_state_dict(start.policy.state_dict())  # start from the pretrained low level
+            # the whole stage-1 learner (networks, optimisers, SAC's entropy coefficient), with a fresh replay buffer:
+            # re-initialising the entropy coefficient (1.0) would make the low level forget in the first updates
+            model = load_model(model_path(run_dir, "low"), env=env)
+            # from this stage's algo spec: learning rate and learning_starts (the rest is stage 1's learner)
+            model.tensorboard_log, model.learning_starts = tb, cfg.algo.learning_starts
+            model.learning_rate = cfg.algo.learning_rate
+            model._setup_lr_schedule()
             return model
 
         return StageSetup(env, new_model, _num_timesteps,

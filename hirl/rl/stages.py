@@ -158,6 +158,8 @@ class StageTrainer:
         if done < self.cfg.steps:
             self.model.learn(total_timesteps=10**12, callback=[StageCallback(self), *self.setup.callbacks], reset_num_timesteps=not resumed,
                              tb_log_name="tb", log_interval=10)
+        else:  # already finished (a re-run): reloading and re-saving is not training time
+            self._t0, self._eval_seconds = time.perf_counter(), 0.0
         steps = self.env_steps()
         if not self.state["curve"] or self.state["curve"][-1]["env_steps"] != steps:
             self.evaluate(steps)
