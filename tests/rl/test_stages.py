@@ -92,3 +92,19 @@ def test_goal_curriculum_radius_grows():
     cur.progress = 0.5
     assert cur.radius == 3.5
     assert {tuple(cur(rng, obs)) for _ in range(50)} == {(1.0, 0.0), (3.0, 0.0)}
+
+
+def test_adapt_stage_continues_the_stage1_learner(run_dir, tmp_path):
+    """Stage adapt starts from stage 1's whole learner (entropy coefficient included), not from re-initialised SAC."""
+    import torch
+
+    from hirl.rl.sb3 import load_model
+    from hirl.rl.stage_setup import setup_stage
+
+    low = load_model(run_dir / "models" / "low" / "model.zip")
+    start = setup_stage(cfg("adapt", "algo.learning_rate=0.0002"), run_dir).new_model(str(tmp_path / "tb"))
+    assert float(low.log_ent_coef) != 0.0  # stage 1 learned it away from log(1.0)
+    assert torch.equal(start.log_ent_coef, low.log_ent_coef)
+    for a, b in zip(start.policy.parameters(), low.policy.parameters()):
+        assert torch.equal(a, b)
+    assert start.lr_schedule(1.0) == 0.0002 and start.learning_starts == 50
