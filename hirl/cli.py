@@ -17,8 +17,8 @@ from hirl.errors import InputError, NotLandedError
 SUBCOMMANDS: dict[str, tuple[str, str | None, str]] = {
     "collect": ("collect demonstrations with the scripted expert into a Minari-compatible dataset", "hirl.commands.collect:run", "issue #4 (demonstration datasets)"),
     "data": ("inspect a dataset: hirl data info PATH", "hirl.commands.data:run", "issue #4 (demonstration datasets)"),
-    "train": ("train a hierarchical agent or a baseline from a YAML config (imitation, or an RL stage: kind: rl)", "hirl.rl.commands:train", ""),
-    "eval": ("evaluate a trained run (imitation or RL) on chained tasks: report.json, plots, videos", "hirl.rl.commands:evaluate", ""),
+    "train": ("train a hierarchical agent or a baseline from a YAML config (imitation, or an RL stage: kind: rl)", "hirl.commands.train:run", ""),
+    "eval": ("evaluate a trained run (imitation or RL) on chained tasks: report.json, plots, videos", "hirl.commands.evaluate:run", ""),
     "correct": ("language-correction session on a trained agent (web page or terminal)", "hirl.commands.correct:run", ""),
     "teleop": ("drive the robot from the keyboard and label segments with language", "hirl.commands.teleop:run", ""),
     "bench": ("run a benchmark and print what it measured", "hirl.commands.bench:run", ""),

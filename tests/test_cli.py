@@ -26,13 +26,20 @@ def test_each_subcommand_has_help(name, capsys):
     assert "usage: hirl " + name in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("name", [n for n, (_, target, _) in SUBCOMMANDS.items() if target is None])
-def test_not_landed_subcommands_say_so_and_exit_2(name, capsys, tmp_path):
-    argv = {"collect": ["--env", "x", "--episodes", "1", "--out", str(tmp_path / "d")], "data": ["info", "x"],
-            "train": ["x.yaml"], "eval": ["run"], "correct": ["run"], "teleop": ["--out", "x"]}[name]
-    assert main([name, *argv]) == 2
+def test_a_capability_that_has_not_landed_says_so_and_exits_2(capsys, monkeypatch):
+    # every subcommand has landed; the mechanism stays for the next one, checked on a patched table
+    help_line, _, _ = SUBCOMMANDS["bench"]
+    monkeypatch.setitem(SUBCOMMANDS, "bench", (help_line, None, "issue #99 (a future benchmark)"))
+    assert main(["bench", "envs"]) == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith(f"hirl {name}: error: 'hirl {name}' is not available yet") and "\n" not in err
+    assert err == "hirl bench: error: 'hirl bench' is not available yet: it lands with issue #99 (a future benchmark)"
+
+
+def test_train_and_eval_reject_a_missing_config_in_one_line(tmp_path, capsys):
+    assert main(["train", str(tmp_path / "missing.yaml")]) == 2
+    assert main(["eval", str(tmp_path)]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 2 and "missing.yaml" in lines[0] and "not a run directory" in lines[1]
 
 
 def test_misspelled_config_key_fails_in_one_line(tmp_path):
