@@ -13,8 +13,8 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import json
+import io
 import os
-import pickle
 import re
 import shutil
 import tempfile
@@ -175,9 +175,52 @@ class EpisodeRecorder:
 
 
 # ------------------------------------------------------------------- journal
+_SKELETON_KEY = "__record__"  # npz entry holding the record's non-array structure as UTF-8 JSON
+
+
+def encode_record(record: Mapping[str, Any]) -> bytes:
+    """A journal record (nested dicts / lists of numpy arrays, numbers, str, None) -> npz bytes: every array is an
+    npz entry named by its path, the rest is a JSON skeleton pointing at them. Read back without pickle."""
+    arrays: dict[str, np.ndarray] = {}
+
+    def walk(value: Any, path: str) -> Any:
+        if isinstance(value, np.ndarray):
+            if value.dtype == object:
+                raise TypeError(f"journal record {path}: object arrays cannot be stored")
+            name = path.lstrip("/")
+            arrays[name] = value
+            return {"__array__": name}
+        if isinstance(value, Mapping):
+            return {str(k): walk(v, f"{path}/{k}") for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [walk(v, f"{path}/{i}") for i, v in enumerate(value)]
+        return value.item() if isinstance(value, np.generic) else value
+
+    skeleton = json.dumps(walk(dict(record), "")).encode("utf-8")
+    buf = io.BytesIO()
+    np.savez(buf, **{_SKELETON_KEY: np.frombuffer(skeleton, dtype=np.uint8)}, **arrays)
+    return buf.getvalue()
+
+
+def decode_record(data: bytes) -> dict[str, Any]:
+    """Inverse of encode_record. allow_pickle=False: a tampered file can fail to load, never run code."""
+    with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    skeleton = json.loads(arrays.pop(_SKELETON_KEY).tobytes().decode("utf-8"))
+
+    def build(value: Any) -> Any:
+        if isinstance(value, dict):
+            return arrays[value["__array__"]] if set(value) == {"__array__"} else {k: build(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [build(v) for v in value]
+        return value
+
+    return build(skeleton)
+
+
 class Journal:
-    """One atomically written pickle per finished episode under DIR; collect.json holds the collection config.
-    Files are only ever renamed into place, so a crash leaves whole episodes or nothing."""
+    """One atomically written npz (encode_record) per finished episode under DIR; collect.json holds the collection
+    config. Files are only ever renamed into place, so a crash leaves whole episodes or nothing."""
 
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
@@ -190,7 +233,7 @@ class Journal:
         return self.config_path.exists()
 
     def episode_path(self, index: int) -> Path:
-        return self.root / f"episode_{index:06d}.pkl"
+        return self.root / f"episode_{index:06d}.npz"
 
     def write_config(self, config: Mapping[str, Any]) -> None:
         atomic_write_json(self.config_path, schema.to_json_safe(dict(config)))
@@ -202,15 +245,15 @@ class Journal:
             raise InputError(f"journal {self.config_path}: unreadable ({type(exc).__name__}: {exc})") from None
 
     def write(self, record: Mapping[str, Any]) -> Path:
-        return atomic_write_bytes(self.episode_path(int(record["index"])), pickle.dumps(dict(record), protocol=pickle.HIGHEST_PROTOCOL))
+        return atomic_write_bytes(self.episode_path(int(record["index"])), encode_record(record))
 
     def done(self) -> list[int]:
         """Indices of the episodes journaled so far, sorted."""
         if not self.root.is_dir():
             return []
         out = []
-        for p in self.root.glob("episode_*.pkl"):
-            m = re.fullmatch(r"episode_(\d+)\.pkl", p.name)
+        for p in self.root.glob("episode_*.npz"):
+            m = re.fullmatch(r"episode_(\d+)\.npz", p.name)
             if m:
                 out.append(int(m.group(1)))
         return sorted(out)
@@ -218,7 +261,7 @@ class Journal:
     def read(self, index: int) -> dict[str, Any]:
         path = self.episode_path(index)
         try:
-            return pickle.loads(path.read_bytes())
+            return decode_record(path.read_bytes())
         except Exception as exc:  # a journal file is only ever renamed into place whole; this means tampering
             raise InputError(f"journal {path}: unreadable ({type(exc).__name__}: {exc})") from None
 

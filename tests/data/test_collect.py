@@ -91,7 +91,7 @@ def start_collect(out):
 def wait_for_episodes(out, n, proc, timeout=60):
     deadline = time.time() + timeout
     while time.time() < deadline:
-        if len(list((out / "journal").glob("episode_*.pkl"))) >= n:
+        if len(list((out / "journal").glob("episode_*.npz"))) >= n:
             return
         assert proc.poll() is None, proc.stderr.read().decode()
         time.sleep(0.05)

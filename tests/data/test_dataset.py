@@ -196,7 +196,7 @@ def test_journal_is_atomic_and_sorted(tmp_path):
     j.write_config({"env": "x"})
     for r in reversed(records):
         j.write(r)
-    (j.root / ".episode_000009.pkl.abc.tmp").write_bytes(b"partial")
+    (j.root / ".episode_000009.npz.abc.tmp").write_bytes(b"partial")
     assert j.done() == [0, 1, 2]
     j.clean_temporaries()
     assert not list(j.root.glob(".*.tmp"))
@@ -211,3 +211,34 @@ def test_rewrite_swaps_whole_dataset(toy_dataset, tmp_path):
     write_dataset(p, iter(records), meta=META, observation_space=env.observation_space, action_space=env.action_space)
     assert len(load_dataset(p)) == 3
     assert sorted(x.name for x in p.iterdir()) == ["data"]
+
+
+def test_journal_records_round_trip_without_pickle(tmp_path):
+    from hirl.data.writer import decode_record, encode_record
+
+    _, records = toy_records(2)
+    rec = dict(records[1], options={"chain_length": 3, "cell": (1, 2)}, attrs={"n": np.int64(4)})
+    back = decode_record(encode_record(rec))
+
+    def same(a, b):  # brute-force structural comparison (tuples come back as lists, numpy scalars as numbers)
+        if isinstance(a, np.ndarray):
+            assert isinstance(b, np.ndarray) and a.dtype == b.dtype
+            np.testing.assert_array_equal(a, b)
+        elif isinstance(a, dict):
+            assert set(map(str, a)) == set(b)
+            for k in a:
+                same(a[k], b[str(k)])
+        elif isinstance(a, (list, tuple)):
+            assert len(a) == len(b)
+            for x, y in zip(a, b):
+                same(x, y)
+        else:
+            assert a == b
+
+    same(rec, back)
+    bad = tmp_path / "journal"
+    j = Journal(bad)
+    j.write(records[0])
+    j.episode_path(0).write_bytes(b"\x80\x04not an npz")  # e.g. an old pickle journal or a tampered file
+    with pytest.raises(InputError, match="episode_000000.npz: unreadable"):
+        j.read(0)
