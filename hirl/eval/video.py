@@ -5,13 +5,14 @@ and adds a caption panel below, plus the goal image beside the frame for image s
 from __future__ import annotations
 
 import os
-import tempfile
 import textwrap
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
+
+from hirl.fileio import temp_file_beside
 
 _SOURCE_COLOURS = {"policy": (120, 200, 255), "human": (255, 170, 60), "expert": (140, 230, 140), "relabel": (220, 160, 255)}
 
@@ -67,8 +68,7 @@ def write_mp4(path: str | Path, frames: Sequence[np.ndarray], fps: float) -> Pat
     h, w = max(f.shape[0] for f in frames), max(f.shape[1] for f in frames)
     frames = [f if f.shape[:2] == (h, w) else _pad(f, h, w) for f in frames]
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".mp4", dir=path.parent)
+    fd, tmp = temp_file_beside(path, suffix=".mp4")
     os.close(fd)
     try:
         with imageio.get_writer(tmp, fps=fps, codec="libx264", quality=7, macro_block_size=1, format="FFMPEG") as writer:

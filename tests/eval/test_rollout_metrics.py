@@ -126,3 +126,13 @@ def test_subgoal_reach_counts_segments_during_which_the_chain_advanced():
     assert (result.subgoals, result.subgoals_reached) == (3, 1)
     assert chain_metrics([result, result])["subgoal_reach_rate"] == pytest.approx(1 / 3)
     assert chain_metrics([make(["a"], [])])["subgoal_reach_rate"] is None  # no subgoals (flat agents)
+
+
+def test_atomic_writes_get_normal_file_permissions(tmp_path):
+    import os
+
+    from hirl.fileio import FILE_MODE, atomic_write_text
+
+    frame = np.zeros((16, 16, 3), np.uint8)
+    for path in (atomic_write_text(tmp_path / "r.json", "{}"), write_mp4(tmp_path / "v.mp4", [frame, frame], fps=5)):
+        assert os.stat(path).st_mode & 0o777 == FILE_MODE  # not mkstemp's 0600
