@@ -35,8 +35,9 @@ def test_page_shows_a_frame_and_a_typed_correction_changes_the_subgoal(tiny_run,
             page.keyboard.press("c")  # shortcut: focus the correction box
             page.keyboard.type(target)
             page.keyboard.press("Enter")
-            page.wait_for_function("document.getElementById('message').className === 'ok'", timeout=10000)
-            assert target in page.inner_text("#message")
+            # the step's own "ok" message is already showing: wait for the correction's reply itself
+            page.wait_for_function("([t]) => { const m = document.getElementById('message'); "
+                                   "return m.className === 'ok' && m.textContent.includes(t); }", arg=[target], timeout=10000)
             assert session.agent.subgoal.text == before  # paused: the correction waits for the next control step
             page.click("#step")
             deadline = time.time() + 10
