@@ -17,6 +17,7 @@ texts were embedded, so later runs do not embed again. Texts are keyed exactly a
 """
 from __future__ import annotations
 
+import abc
 import hashlib
 import io
 import os
@@ -81,7 +82,7 @@ def load_minilm():
         return _MODEL
 
 
-class _CachedTextEncoder:
+class _CachedTextEncoder(abc.ABC):
     """Shared machinery: validation, in-memory cache, optional on-disk .npz cache, cosine nearest()."""
 
     dim: int
@@ -95,9 +96,9 @@ class _CachedTextEncoder:
         self._disk: dict[str, np.ndarray] = self._read_disk_cache() if self.cache_path is not None else {}
 
     # -- subclasses --------------------------------------------------------------------------------------
+    @abc.abstractmethod
     def _embed(self, texts: list[str]) -> np.ndarray:
         """Embed texts (no caching): (N, dim) float32, unit-norm rows."""
-        raise NotImplementedError
 
     # -- public API --------------------------------------------------------------------------------------
     def encode(self, texts: Sequence[str]) -> np.ndarray:
