@@ -3,7 +3,7 @@
     python experiments/maze/rl_benchmark.py run --variant hier --seed 0      # one (variant, seed); resumable
     python experiments/maze/rl_benchmark.py report                           # tables (Markdown) + plot from results/
     python experiments/maze/rl_benchmark.py speed --seed 0                   # env steps/s: plain SB3 SAC+HER vs our stages
-Variants: flat (SAC+HER, 30k steps), hier (low 12k -> high 14k -> adapt 4k), hier_norelabel (high without HAC),
+Variants: flat (SAC+HER, 30k steps), hier (low 12k -> plan -> high 14k -> adapt 4k), hier_norelabel (high without HAC),
 hier_hl8 (high level with 8 instead of 2 gradient steps per decision; no adapt).
 """
 from __future__ import annotations
@@ -29,6 +29,7 @@ def main() -> int:
     p.add_argument("--variant", choices=list(VARIANTS))
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--root", default="runs/maze_rl_bench", help="where run directories and results/ go")
+    p.add_argument("--configs", default=str(HERE), help="folder of the stage configs (experiments/maze/large for the large maze)")
     p.add_argument("--episodes", type=int, default=50, help="final evaluation episodes per agent")
     p.add_argument("--plot", default=str(HERE / "rl_curves.png"), help="report: where the success-vs-steps plot goes")
     p.add_argument("--speed-steps", type=int, default=3000, help="speed: env steps per measured learner")
@@ -40,7 +41,7 @@ def main() -> int:
     if args.action == "run":
         if args.variant is None:
             p.error("run needs --variant")
-        r = run_variant(args.variant, args.seed, root, HERE, args.overrides, args.episodes)
+        r = run_variant(args.variant, args.seed, root, Path(args.configs), args.overrides, args.episodes)
         print({a: m["success_rate"] for a, m in r["final"].items()})
         return 0
     if args.action == "speed":

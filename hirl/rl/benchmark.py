@@ -26,7 +26,7 @@ from hirl.rl.stages import train_rl
 # variant -> [(stage config file name, overrides)]
 VARIANTS: dict[str, list[tuple[str, list[str]]]] = {
     "flat": [("rl_flat.yaml", [])],
-    "hier": [("rl_low.yaml", []), ("rl_high.yaml", []), ("rl_adapt.yaml", [])],
+    "hier": [("rl_low.yaml", []), ("rl_plan.yaml", []), ("rl_high.yaml", []), ("rl_adapt.yaml", [])],
     "hier_norelabel": [("rl_low.yaml", []), ("rl_high.yaml", ["high.relabel=none"])],
     "hier_hl8": [("rl_low.yaml", []), ("rl_high.yaml", ["algo.gradient_steps=8"])],  # 4x the high level's updates per decision
 }

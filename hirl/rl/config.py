@@ -7,6 +7,7 @@ A hierarchical RL run is one run directory trained by several stage configs in t
     stage adapt  fine-tune the low level on the subgoals the (frozen) high level emits            -> RUN/models/low_adapted
     stage flat   the flat baseline: SAC/TD3 + HER on the task's own goal                          -> RUN/models/flat
     stage language  language-conditioned low level on Tabletop with hindsight language relabeling -> RUN/models/language
+    stage plan   a planning high level over stage low's replay buffer and critic (SoRB), 0 env steps -> RUN/models/plan
 
 Every budget is in environment (control) steps, whatever the level that acts.
 """
@@ -15,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-STAGES = ("low", "high", "adapt", "flat", "language")
+STAGES = ("low", "high", "adapt", "flat", "language", "plan")
 ALGOS = ("sac", "td3")
 HER_STRATEGIES = ("future", "final", "episode", "none")
 RELABELS = ("hac", "hiro", "none")
@@ -95,6 +96,18 @@ class HighSpec:
 
 
 @dataclass(frozen=True)
+class PlanSpec:
+    """Stage plan: search on the replay buffer (hirl.rl.planner) with the stage-low critic as distance."""
+
+    nodes: int = 500  # waypoints: a farthest-point sample of the states in stage low's replay buffer
+    max_edge_steps: float = 20.0  # longest edge (predicted control steps) the planner trusts the low level with
+
+    def __post_init__(self) -> None:
+        if self.nodes < 2 or self.max_edge_steps <= 0:
+            raise ValueError("plan.nodes must be >= 2 and plan.max_edge_steps > 0")
+
+
+@dataclass(frozen=True)
 class LanguageSpec:
     """Stage language: a language-conditioned low level on Tabletop subtasks with hindsight language relabeling."""
 
@@ -118,7 +131,7 @@ class RLEvalSpec:
 @dataclass
 class RLRunConfig:
     kind: str = "rl"  # marks an RL config for `hirl train` / `hirl eval` (imitation configs have no `kind`)
-    stage: str = "low"  # low | high | adapt | flat | language (see the module docstring)
+    stage: str = "low"  # low | high | adapt | flat | language | plan (see the module docstring)
     env: str = "hirl/Maze-v0"  # environment id (an EnvAdapter in hirl.integrations, or gr/... via the robotics extra)
     env_kwargs: dict[str, Any] = field(default_factory=dict)  # extra gym.make arguments (e.g. layout, max_episode_steps)
     steps: int = 20_000  # env-step budget of this stage
@@ -129,6 +142,7 @@ class RLRunConfig:
     low: LowSpec = field(default_factory=LowSpec)  # low-level MDP (stages low, adapt; also the subgoal radius)
     high: HighSpec = field(default_factory=HighSpec)  # high-level SMDP (stages high, adapt, and eval of hier agents)
     language: LanguageSpec = field(default_factory=LanguageSpec)  # stage language only
+    plan: PlanSpec = field(default_factory=PlanSpec)  # stage plan (and the rl_plan agent)
     eval: RLEvalSpec = field(default_factory=RLEvalSpec)  # learning curve and `hirl eval`
 
     def __post_init__(self) -> None:

@@ -83,7 +83,7 @@ class TransitionRelabeler:
         self.rng = np.random.default_rng(seed)
         self.counts = {"transitions": 0, "relabelled": 0, "penalised": 0}  # running totals for logging
 
-    def __call__(self, actions: np.ndarray, rewards: np.ndarray, infos: Sequence[Mapping]) -> tuple[np.ndarray, np.ndarray]:
+    def __call__(self, actions: np.ndarray, rewards: np.ndarray, infos: Sequence[dict]) -> tuple[np.ndarray, np.ndarray]:
         start = np.stack([i["start"] for i in infos])
         achieved = np.stack([i["achieved"] for i in infos])
         reached = np.array([bool(i["reached"]) for i in infos])
@@ -93,6 +93,8 @@ class TransitionRelabeler:
         if self.mode == "hac":
             tested = self.rng.random(len(infos)) < self.subgoal_test
             out, r = hac_relabel(actions, start, achieved, reached, rewards, self.encode, tested, self.penalty)
+            for j in np.flatnonzero(~reached & tested):  # the replay buffer keeps these at the penalty (sb3.SubgoalTestHerReplayBuffer)
+                infos[j]["subgoal_test_failed"] = True  # type: ignore[index]
             self.counts["relabelled"] += int((~reached & ~tested).sum())
             self.counts["penalised"] += int((~reached & tested).sum())
             return out, r

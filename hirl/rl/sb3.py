@@ -49,8 +49,42 @@ class RelabelingTD3(RelabelingMixin, TD3):
 ALGORITHMS: dict[str, type] = {"sac": RelabelingSAC, "td3": RelabelingTD3}
 
 
-def build_model(spec: Any, env: gym.Env, seed: int, tensorboard_log: str | None = None) -> Any:
-    """A fresh SB3 learner for env (a Dict-observation goal env) from an AlgoSpec."""
+class SubgoalTestHerReplayBuffer(HerReplayBuffer):
+    """HerReplayBuffer that remembers which transitions are failed HAC subgoal tests (the relabeler marks them with
+    info["subgoal_test_failed"]) and gives them reward `penalty` and no bootstrapping (done = 1) in every sample,
+    the HER-relabelled ones included: the penalty says "this subgoal was out of the low level's reach", which does
+    not depend on the task goal, and would otherwise be overwritten by compute_reward for k/(k+1) of the samples
+    (Levy et al., HAC: subgoal-testing transitions use the penalty with discount 0)."""
+
+    def __init__(self, *args: Any, penalty: float = -20.0, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.penalty = float(penalty)
+        self.test_failed = np.zeros((self.buffer_size, self.n_envs), dtype=bool)  # (capacity, n_envs)
+
+    def add(self, obs: dict[str, np.ndarray], next_obs: dict[str, np.ndarray], action: np.ndarray, reward: np.ndarray,
+            done: np.ndarray, infos: list[dict[str, Any]]) -> None:  # type: ignore[override]
+        self.test_failed[self.pos] = [bool(i.get("subgoal_test_failed", False)) for i in infos]
+        super().add(obs, next_obs, action, reward, done, infos)
+
+    def _penalise(self, samples: Any, batch_indices: np.ndarray, env_indices: np.ndarray) -> Any:
+        failed = self.test_failed[batch_indices, env_indices]
+        if not failed.any():
+            return samples
+        mask = self.to_torch(failed.astype(np.float32)).reshape(-1, 1)
+        return samples._replace(rewards=samples.rewards * (1 - mask) + self.penalty * mask,
+                                dones=torch.maximum(samples.dones, mask))
+
+    def _get_real_samples(self, batch_indices: np.ndarray, env_indices: np.ndarray, env: Any = None) -> Any:
+        return self._penalise(super()._get_real_samples(batch_indices, env_indices, env), batch_indices, env_indices)
+
+    def _get_virtual_samples(self, batch_indices: np.ndarray, env_indices: np.ndarray, env: Any = None) -> Any:
+        return self._penalise(super()._get_virtual_samples(batch_indices, env_indices, env), batch_indices, env_indices)
+
+
+def build_model(spec: Any, env: gym.Env, seed: int, tensorboard_log: str | None = None,
+                subgoal_penalty: float | None = None) -> Any:
+    """A fresh SB3 learner for env (a Dict-observation goal env) from an AlgoSpec; with subgoal_penalty (the high
+    level with HAC subgoal testing) its HER buffer keeps failed subgoal tests at that penalty."""
     kwargs: dict[str, Any] = dict(
         learning_rate=spec.learning_rate, buffer_size=spec.buffer_size, batch_size=spec.batch_size,
         learning_starts=spec.learning_starts, train_freq=spec.train_freq, gradient_steps=spec.gradient_steps,
@@ -58,8 +92,11 @@ def build_model(spec: Any, env: gym.Env, seed: int, tensorboard_log: str | None 
         tensorboard_log=tensorboard_log, verbose=0, device="cpu",
     )
     if spec.her_strategy != "none":
-        kwargs.update(replay_buffer_class=HerReplayBuffer,
-                      replay_buffer_kwargs={"n_sampled_goal": spec.her_k, "goal_selection_strategy": spec.her_strategy})
+        her = {"n_sampled_goal": spec.her_k, "goal_selection_strategy": spec.her_strategy}
+        if subgoal_penalty is None:
+            kwargs.update(replay_buffer_class=HerReplayBuffer, replay_buffer_kwargs=her)
+        else:
+            kwargs.update(replay_buffer_class=SubgoalTestHerReplayBuffer, replay_buffer_kwargs={**her, "penalty": subgoal_penalty})
     if spec.algo == "td3":
         n = env.action_space.shape[0]
         kwargs["action_noise"] = NormalActionNoise(np.zeros(n), spec.action_noise * np.ones(n))

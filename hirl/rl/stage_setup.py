@@ -78,7 +78,8 @@ def setup_stage(cfg: RLRunConfig, run_dir: Path) -> StageSetup:
         sub = henv.env
         relabeler = TransitionRelabeler(cfg.high.relabel, sub.encode, sub.decode, ll.mean, cfg.high.subgoal_test,
                                         cfg.high.subgoal_penalty, cfg.high.hiro_candidates, cfg.high.hiro_sigma, cfg.seed)
-        return StageSetup(henv, lambda tb: build_model(cfg.algo, henv, cfg.seed, tb), lambda m: henv.env_steps,
+        penalty = cfg.high.subgoal_penalty if cfg.high.relabel == "hac" and cfg.high.subgoal_test > 0 else None
+        return StageSetup(henv, lambda tb: build_model(cfg.algo, henv, cfg.seed, tb, penalty), lambda m: henv.env_steps,
                           lambda m, e: hierarchical_agent(m, low_model, e, cfg.high, low.epsilon), relabeler=relabeler)
     if stage == "adapt":
         high_model = _frozen(run_dir, "high", stage)

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
+import numpy as np
 import torch
 from stable_baselines3.common.callbacks import BaseCallback
 from tqdm import tqdm
@@ -178,9 +179,40 @@ class StageTrainer:
         return summary
 
 
+def build_plan(cfg: RLRunConfig, run_dir: Path) -> dict[str, Any]:
+    """Stage plan: the waypoint graph over stage low's replay buffer, costed by its critic (no env steps), saved to
+    RUN/models/plan/graph.npz, and the planning agent's success on the task."""
+    from hirl.rl.agents import planning_agent
+    from hirl.rl.planner import LowLevelDistance, WaypointGraph, buffer_states
+
+    low_file, buffer_file = model_path(run_dir, "low"), run_dir / "stages" / "low" / "checkpoint" / "buffer.npz"
+    for f in (low_file, buffer_file):
+        if not f.is_file():
+            raise InputError(f"{f}: stage 'plan' needs stage low's model and replay buffer in this run directory; train stage low first")
+    torch.set_num_threads(1)
+    save_config(cfg, run_dir / "stages" / f"{cfg.stage}.yaml")
+    save_config(cfg, run_dir / "config.yaml")
+    t0 = time.perf_counter()
+    low = load_model(low_file)
+    graph = WaypointGraph.build(buffer_states(buffer_file), LowLevelDistance(low), cfg.plan.nodes, cfg.plan.max_edge_steps, cfg.seed)
+    out = model_path(run_dir, "plan")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    graph.save(out)
+    build_s = time.perf_counter() - t0
+    m = evaluate_success(lambda env: planning_agent(graph, low, cfg.high, cfg.low.epsilon), cfg, cfg.eval.episodes)
+    summary = {"stage": "plan", "env_steps": 0, "train_seconds": round(build_s, 1), "env_steps_per_s": 0.0,
+               "final_success_rate": m["success_rate"], "curve": [{"env_steps": 0, "success_rate": m["success_rate"]}],
+               "nodes": len(graph.paths), "connected_pairs": float(np.isfinite(graph.paths).mean()), "model": str(out)}
+    (run_dir / "stages" / "plan").mkdir(parents=True, exist_ok=True)
+    atomic_write_json(run_dir / "stages" / "plan" / "summary.json", summary)
+    return summary
+
+
 def train_rl(cfg: RLRunConfig, run_dir: Path) -> dict[str, Any]:
     """Train the stage cfg.stage into run_dir (resumes an interrupted stage); returns the stage summary."""
+    if cfg.stage == "plan":
+        return build_plan(cfg, run_dir)
     return StageTrainer(cfg, run_dir).run()
 
 
-__all__ = ["StageTrainer", "evaluate_success", "train_rl"]
+__all__ = ["StageTrainer", "build_plan", "evaluate_success", "train_rl"]

@@ -23,10 +23,11 @@ def cfg(stage, *extra):
 
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
-    """Stages low -> high -> adapt in one run directory (the schedule), shared by the tests below."""
+    """Stages low -> plan -> high -> adapt in one run directory (the schedule), shared by the tests below."""
     d = tmp_path_factory.mktemp("rl") / "run"
     train_rl(cfg("low"), d)
-    train_rl(cfg("high", "algo.learning_starts=5"), d)
+    train_rl(cfg("plan", "plan.nodes=20"), d)
+    train_rl(cfg("high", "algo.learning_starts=5", "high.subgoal_test=0.5"), d)
     train_rl(cfg("adapt"), d)
     return d
 
@@ -41,6 +42,10 @@ def test_each_stage_writes_its_model_curve_and_tensorboard(run_dir):
         assert any((run_dir / "stages" / stage / "tb").rglob("events.out.tfevents*"))
     high = json.loads((run_dir / "stages" / "high" / "summary.json").read_text())
     assert high["relabel_counts"]["transitions"] > 0  # the HAC hook saw the high-level transitions
+    assert high["relabel_counts"]["penalised"] > 0  # ... and made failed subgoal tests
+    plan = json.loads((run_dir / "stages" / "plan" / "summary.json").read_text())
+    assert plan["env_steps"] == 0 and plan["nodes"] == 20 and (run_dir / "models" / "plan" / "graph.npz").is_file()
+    assert 0.0 <= plan["final_success_rate"] <= 1.0
 
 
 def test_finished_stage_resumes_and_continues(run_dir):
@@ -66,13 +71,15 @@ def test_flat_stage_and_cli_train_eval(tmp_path, capsys):
 def test_cli_eval_of_the_hierarchical_run(run_dir):
     assert main(["eval", str(run_dir), "--episodes", "2", "--out", str(run_dir / "ev")]) == 0
     report = json.loads((run_dir / "ev" / "report.json").read_text())
-    assert set(report["policies"]) == {"rl_low", "rl_hier", "rl_hier+adapt"}
+    assert set(report["policies"]) == {"rl_low", "rl_hier", "rl_hier+adapt", "rl_plan"}
     assert report["policies"]["rl_hier"]["high_level_queries_per_episode"] >= 1
 
 
 def test_stage_needing_an_earlier_stage_fails_in_one_line(tmp_path):
     with pytest.raises(InputError, match="models/low/model.zip.*train that stage first"):
         train_rl(cfg("high"), tmp_path / "empty")
+    with pytest.raises(InputError, match="models/low/model.zip: stage 'plan' needs stage low"):
+        train_rl(cfg("plan"), tmp_path / "empty")
 
 
 def test_bad_rl_config_is_one_line(tmp_path, capsys):
