@@ -115,12 +115,29 @@ def _maze_expert(env: gym.Env, noise: float, seed: int) -> tuple[HighLevelPolicy
     return ScriptedHighLevel(propose, expert.reset), ScriptedLowLevel(act)
 
 
+def _tabletop_goal_points(env: gym.Env) -> np.ndarray:
+    """(N, 14) goals for RL curricula: the gripper over a grid of its workspace, paired with the red block over a grid
+    of the table where blocks are spawned; the other components keep their values after reset(seed=0). Restrict
+    them with goal_indices ([0, 1, 2] gripper, [3, 4, 5] red block)."""
+    from hirl_envs.tabletop import env as tt, tasks
+
+    base = env.unwrapped
+    obs, _ = base.reset(seed=0)
+    grid = lambda lo, hi, n: np.stack(np.meshgrid(*[np.linspace(a, b, k) for a, b, k in zip(lo, hi, n)], indexing="ij"), -1).reshape(-1, len(n))  # noqa: E731
+    gripper = grid(tt.WORK_LO + [0.05, 0.05, 0.02], tt.WORK_HI - [0.05, 0.05, 0.02], (7, 9, 5))  # (315, 3)
+    block = grid((0.25, -0.25, tasks.BLOCK_HALF), (0.55, 0.10, tasks.BLOCK_HALF), (15, 21, 1))  # (315, 3)
+    points = np.repeat(np.asarray(obs["achieved_goal"], dtype=np.float64)[None], len(gripper), axis=0)
+    points[:, 0:3], points[:, 3:6] = gripper, block
+    return points
+
+
 ENVIRONMENTS.register("hirl/Tabletop-v0")(
     lambda: EnvAdapter(
         "hirl/Tabletop-v0", "language", _tabletop_command, _tabletop_expert,
         lambda env: {"canonicalize": _tabletop_canonical_instruction(env)},
         lambda chain_length: {"chain_length": chain_length},
         _tabletop_paraphrases,
+        goal_points=_tabletop_goal_points,
     )
 )
 ENVIRONMENTS.register("hirl/Maze-v0")(

@@ -65,14 +65,24 @@ def load_results(root: Path) -> list[dict[str, Any]]:
 def _curve(result: dict[str, Any], grid: int = 1000) -> tuple[np.ndarray, np.ndarray]:
     """(env steps, success) over the whole variant: later stages are offset by the earlier stages' env steps; the
     low stage's points are its low level driven straight at the task goal. Steps are rounded to the nearest `grid`
-    (a high-level decision can overshoot an evaluation point by up to H control steps)."""
+    (a high-level decision can overshoot an evaluation point by up to H control steps). The plan stage (0 env
+    steps, a different agent) is not part of this curve: see _plan_point."""
     xs, ys, offset = [], [], 0
-    for stage in result["stages"].values():
+    for name, stage in result["stages"].items():
+        if name == "plan":
+            continue
         for p in stage["curve"]:
             xs.append(int(round((offset + p["env_steps"]) / grid) * grid))
             ys.append(p["success_rate"])
         offset += stage["env_steps"]
     return np.array(xs), np.array(ys)
+
+
+def _plan_point(result: dict[str, Any]) -> tuple[int, float] | None:
+    """(env steps behind it, final success) of the planning agent rl_plan: it uses only the stage-low model."""
+    if "plan" not in result["stages"] or "rl_plan" not in result["final"]:
+        return None
+    return int(result["stages"]["low"]["env_steps"]), float(result["final"]["rl_plan"]["success_rate"])
 
 
 def _ms(values: Sequence[float]) -> str:
@@ -105,6 +115,8 @@ def summary_tables(results: list[dict[str, Any]]) -> str:
     base = float(np.mean(flat_rate)) if flat_rate else float("nan")
     for v, rs in by.items():
         for stage in rs[0]["stages"]:
+            if stage == "plan":  # no env steps
+                continue
             rates = [r["stages"][stage]["env_steps_per_s"] for r in rs if stage in r["stages"]]
             lines.append(f"| {v} / {stage} | {_ms(rates)} | {np.mean(rates) / base:.2f} |")
         total = [r["total_env_steps"] / max(r["total_train_seconds"], 1e-9) for r in rs]
@@ -126,9 +138,15 @@ def plot_curves(results: list[dict[str, Any]], path: Path) -> Path:
         ys = np.array([[dict(zip(*c))[x] for x in xs] for c in curves])
         ax.plot(xs, ys.mean(0), marker="o", label=f"{v} (n={len(curves)})")
         ax.fill_between(xs, ys.mean(0) - ys.std(0), ys.mean(0) + ys.std(0), alpha=0.2)
+    plans = [p for p in map(_plan_point, results) if p is not None]
+    if plans:
+        x, ys_plan = plans[0][0], np.array([p[1] for p in plans])
+        ax.errorbar([x], [ys_plan.mean()], yerr=[ys_plan.std()], fmt="*", ms=12, color="black", capsize=4,
+                    label=f"rl_plan: stage-low model + planner (n={len(plans)})")
     staged = max(results, key=lambda r: len(r["stages"]))
-    bounds = np.cumsum([st["env_steps"] for st in staged["stages"].values()])[:-1]
-    for b, name in zip(bounds, list(staged["stages"])[1:]):
+    stages = {k: v for k, v in staged["stages"].items() if k != "plan"}
+    bounds = np.cumsum([st["env_steps"] for st in stages.values()])[:-1]
+    for b, name in zip(bounds, list(stages)[1:]):
         ax.axvline(b, color="grey", ls="--", lw=0.8)
         ax.text(b, 0.97, f" {name} stage", fontsize=8, color="grey", va="top")
     ax.set_xlabel("environment steps (all stages; hierarchical: low level alone on the task before the high stage)")

@@ -126,6 +126,11 @@ class RLEvalSpec:
     episodes: int = 20  # episodes per learning-curve point
     seed: int = 100_000  # base seed of evaluation episodes (disjoint from training seeds)
     final_episodes: int = 50  # episodes per agent for `hirl eval`
+    mode: str = "task"  # task: the env's own episodes | goals: stage low's goal-reaching MDP at the curriculum's full radius
+
+    def __post_init__(self) -> None:
+        if self.mode not in ("task", "goals"):
+            raise ValueError(f"eval.mode must be 'task' or 'goals', got {self.mode!r}")
 
 
 @dataclass
@@ -134,6 +139,7 @@ class RLRunConfig:
     stage: str = "low"  # low | high | adapt | flat | language | plan (see the module docstring)
     env: str = "hirl/Maze-v0"  # environment id (an EnvAdapter in hirl.integrations, or gr/... via the robotics extra)
     env_kwargs: dict[str, Any] = field(default_factory=dict)  # extra gym.make arguments (e.g. layout, max_episode_steps)
+    goal_indices: list[int] = field(default_factory=list)  # goal components the RL levels reach (Tabletop [0, 1, 2]: gripper xyz); empty: all
     steps: int = 20_000  # env-step budget of this stage
     seed: int = 0  # seed of env sampling and network initialisation
     checkpoint_every: int = 5000  # env steps between resumable checkpoints (model + replay buffer + state)

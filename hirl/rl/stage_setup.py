@@ -17,6 +17,7 @@ from hirl.rl.config import RLRunConfig
 from hirl.rl.envs import GoalCurriculum, adapt_env, high_env, low_env, subgoal_env
 from hirl.rl.relabel import TransitionRelabeler
 from hirl.rl.sb3 import SB3FlatAgent, SB3HighLevel, SB3LowLevel, build_model, load_model
+from hirl.wrappers import GoalComponents
 
 
 @dataclass
@@ -41,8 +42,22 @@ class StageSetup:
     stats: Callable[[], dict[str, int]] | None = None
 
 
-def _task(cfg: RLRunConfig) -> gym.Env:
-    return env_adapter(cfg.env).make(**cfg.env_kwargs)
+def make_task(cfg: RLRunConfig) -> gym.Env:
+    """The task env of cfg (goal restricted to cfg.goal_indices when given)."""
+    env = env_adapter(cfg.env).make(**cfg.env_kwargs)
+    return GoalComponents(env, cfg.goal_indices) if cfg.goal_indices else env
+
+
+def goal_curriculum(cfg: RLRunConfig, task: gym.Env) -> GoalCurriculum:
+    """Stage low's goal sampler over the env's goal points (restricted to cfg.goal_indices, duplicates dropped)."""
+    ad = env_adapter(cfg.env)
+    if ad.goal_points is None:
+        raise InputError(f"env {cfg.env!r} defines no goal_points for the low level's goal curriculum")
+    points = np.asarray(ad.goal_points(task))
+    if cfg.goal_indices:
+        points = np.unique(points[:, cfg.goal_indices], axis=0)
+    low = cfg.low
+    return GoalCurriculum(points, low.curriculum_start, low.curriculum_end, low.curriculum_fraction, low.goal_jitter)
 
 
 def _frozen(run_dir: Path, name: str, stage: str) -> Any:
@@ -59,20 +74,17 @@ def _num_timesteps(model: Any) -> int:
 def setup_stage(cfg: RLRunConfig, run_dir: Path) -> StageSetup:
     stage, low = cfg.stage, cfg.low
     if stage == "flat":
-        task = _task(cfg)
+        task = make_task(cfg)
         return StageSetup(task, lambda tb: build_model(cfg.algo, task, cfg.seed, tb), _num_timesteps, lambda m, e: SB3FlatAgent(m))
     if stage == "low":
-        task = _task(cfg)
-        ad = env_adapter(cfg.env)
-        if ad.goal_points is None:
-            raise InputError(f"env {cfg.env!r} defines no goal_points for the low level's goal curriculum")
-        cur = GoalCurriculum(ad.goal_points(task), low.curriculum_start, low.curriculum_end, low.curriculum_fraction, low.goal_jitter)
+        task = make_task(cfg)
+        cur = goal_curriculum(cfg, task)
         env = low_env(task, low.epsilon, low.episode_steps, cur)
         return StageSetup(env, lambda tb: build_model(cfg.algo, env, cfg.seed, tb), _num_timesteps,
                           lambda m, e: SB3FlatAgent(m), curriculum=cur)
     if stage == "high":
         low_model = _frozen(run_dir, "low", stage)
-        task = _task(cfg)
+        task = make_task(cfg)
         ll = SB3LowLevel(low_model)
         henv = high_env(task, ll, cfg.high, low.epsilon, record=cfg.high.relabel == "hiro")
         sub = henv.env
@@ -84,7 +96,7 @@ def setup_stage(cfg: RLRunConfig, run_dir: Path) -> StageSetup:
     if stage == "adapt":
         high_model = _frozen(run_dir, "high", stage)
         start = _frozen(run_dir, "low", stage)
-        task = _task(cfg)
+        task = make_task(cfg)
         decode = subgoal_env(task, SB3LowLevel(start), cfg.high, low.epsilon).decode
         hl = SB3HighLevel(high_model, decode)
         propose: Callable[[Any], np.ndarray] = lambda obs: np.asarray(hl.propose(obs, None).value)  # type: ignore[arg-type]  # noqa: E731

@@ -28,14 +28,20 @@ from hirl.fileio import atomic_write_json
 from hirl.integrations import adapter as env_adapter
 from hirl.rl.agents import STAGE_MODEL, model_path
 from hirl.rl.config import RLRunConfig
-from hirl.rl.stage_setup import StageSetup, setup_stage
+from hirl.rl.envs import low_env
+from hirl.rl.stage_setup import StageSetup, goal_curriculum, make_task, setup_stage
 from hirl.rl.sb3 import load_buffer, load_model, save_buffer
 
 
 def evaluate_success(make_agent: Callable[[Any], Any], cfg: RLRunConfig, episodes: int) -> dict[str, Any]:
-    """chain_metrics of `episodes` task episodes (seeds eval.seed + i) of make_agent(task env)."""
+    """chain_metrics of `episodes` episodes (seeds eval.seed + i) of make_agent(env): task episodes, or with
+    eval.mode = goals episodes of stage low's goal-reaching MDP with goals from the curriculum at its full radius."""
     ad = env_adapter(cfg.env)
-    env = ad.make(**cfg.env_kwargs)
+    env = make_task(cfg)
+    if cfg.eval.mode == "goals":
+        curriculum = goal_curriculum(cfg, env)
+        curriculum.progress = 1.0
+        env = low_env(env, cfg.low.epsilon, cfg.low.episode_steps, curriculum)
     agent = make_agent(env)
     results = [run_episode(env, agent, ad.command, seed=cfg.eval.seed + i) for i in range(episodes)]
     env.close()

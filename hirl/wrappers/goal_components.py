@@ -1,0 +1,36 @@
+"""GoalComponents: a goal env restricted to some components of its goal (e.g. the gripper's xyz of Tabletop's 14-d
+goal), so a goal-conditioned low level can be trained by RL on reaching just those."""
+from __future__ import annotations
+
+from typing import Sequence
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+
+class GoalComponents(gym.ObservationWrapper):
+    """achieved_goal and desired_goal become their components `indices` (G,) -> (K,), in one shared Box (the
+    achieved-goal bounds of those components; HER relabels across the two); every other observation entry is kept.
+    The inner env's reward and success are untouched: wrap it in GoalConditionedEnv for a goal-reaching reward."""
+
+    def __init__(self, env: gym.Env, indices: Sequence[int]) -> None:
+        super().__init__(env)
+        space = env.observation_space
+        if not isinstance(space, spaces.Dict) or not {"achieved_goal", "desired_goal"} <= set(space.spaces):
+            raise ValueError("GoalComponents needs an env with Dict observations that include achieved_goal and desired_goal")
+        goal = space["achieved_goal"]
+        n = goal.shape[0]
+        self.indices = np.asarray(list(indices), dtype=np.int64)
+        if not len(self.indices) or len(set(self.indices.tolist())) != len(self.indices) or not all(0 <= i < n for i in self.indices):
+            raise ValueError(f"goal_indices must be distinct components of the {n}-d goal, got {list(indices)}")
+        box = spaces.Box(goal.low[self.indices], goal.high[self.indices], dtype=goal.dtype)
+        self.observation_space = spaces.Dict({**space.spaces, "achieved_goal": box, "desired_goal": box})
+
+    def observation(self, observation: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        return {**observation, "achieved_goal": np.asarray(observation["achieved_goal"])[self.indices],
+                "desired_goal": np.asarray(observation["desired_goal"])[self.indices]}
+
+    def project(self, goals: np.ndarray) -> np.ndarray:
+        """Full goals (..., G) -> their components (..., K)."""
+        return np.asarray(goals)[..., self.indices]
