@@ -45,7 +45,7 @@ def main() -> int:
         print({a: m["success_rate"] for a, m in r["final"].items()})
         return 0
     if args.action == "speed":
-        print(throughput(root, HERE, args.speed_steps, args.seed, args.overrides))
+        print(throughput(root, Path(args.configs), args.speed_steps, args.seed, args.overrides))
         return 0
     results = load_results(root)
     if not results:

@@ -62,27 +62,33 @@ def load_results(root: Path) -> list[dict[str, Any]]:
     return [json.loads(p.read_text()) for p in sorted((root / "results").glob("*.json"))]
 
 
-def _curve(result: dict[str, Any], grid: int = 1000) -> tuple[np.ndarray, np.ndarray]:
-    """(env steps, success) over the whole variant: later stages are offset by the earlier stages' env steps; the
+def _curve(result: dict[str, Any], key: str = "success_rate", grid: int = 1000) -> tuple[np.ndarray, np.ndarray]:
+    """(env steps, curve[key]) over the whole variant: later stages are offset by the earlier stages' env steps; the
     low stage's points are its low level driven straight at the task goal. Steps are rounded to the nearest `grid`
-    (a high-level decision can overshoot an evaluation point by up to H control steps). The plan stage (0 env
-    steps, a different agent) is not part of this curve: see _plan_point."""
+    (a high-level decision can overshoot an evaluation point by up to H control steps). Points without `key` and
+    the plan stage (0 env steps, a different agent: see "plan_success_rate") are left out."""
     xs, ys, offset = [], [], 0
     for name, stage in result["stages"].items():
         if name == "plan":
             continue
         for p in stage["curve"]:
-            xs.append(int(round((offset + p["env_steps"]) / grid) * grid))
-            ys.append(p["success_rate"])
+            if key in p:
+                xs.append(int(round((offset + p["env_steps"]) / grid) * grid))
+                ys.append(p[key])
         offset += stage["env_steps"]
     return np.array(xs), np.array(ys)
 
 
-def _plan_point(result: dict[str, Any]) -> tuple[int, float] | None:
-    """(env steps behind it, final success) of the planning agent rl_plan: it uses only the stage-low model."""
-    if "plan" not in result["stages"] or "rl_plan" not in result["final"]:
-        return None
-    return int(result["stages"]["low"]["env_steps"]), float(result["final"]["rl_plan"]["success_rate"])
+def _series(results: list[dict[str, Any]]) -> dict[str, list[tuple[np.ndarray, np.ndarray]]]:
+    """Learning curves by line name: one per variant, plus "<variant>: planner" where stage low also evaluated the
+    planning agent on its replay buffer so far (plan.eval_during_low)."""
+    out: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
+    for r in results:
+        out.setdefault(r["variant"], []).append(_curve(r))
+        plan = _curve(r, "plan_success_rate")
+        if len(plan[0]):
+            out.setdefault(f"{r['variant']}: planner", []).append(plan)
+    return out
 
 
 def _ms(values: Sequence[float]) -> str:
@@ -100,13 +106,14 @@ def summary_tables(results: list[dict[str, Any]]) -> str:
         for agent in sorted({a for r in rs for a in r["final"]}):
             vals = [r["final"][agent]["success_rate"] for r in rs if agent in r["final"]]
             lines.append(f"| {v} | {','.join(str(r['seed']) for r in rs)} | {agent} | {_ms(vals)} | {rs[0]['total_env_steps']} |")
+    series = _series(results)
     lines += ["", "Success rate on the task (20 episodes per point) vs env steps, mean ± std over seeds:", "",
-              "| env steps | " + " | ".join(by) + " |", "|---|" + "---|" * len(by)]
-    grid = sorted({int(x) for r in results for x in _curve(r)[0]})
+              "| env steps | " + " | ".join(series) + " |", "|---|" + "---|" * len(series)]
+    grid = sorted({int(x) for curves in series.values() for xs, _ in curves for x in xs})
     for x in grid:
         cells = []
-        for rs in by.values():
-            ys = [dict(zip(*_curve(r)))[x] for r in rs if x in set(_curve(r)[0].tolist())]
+        for curves in series.values():
+            ys = [dict(zip(xs.tolist(), ys_.tolist()))[x] for xs, ys_ in curves if x in set(xs.tolist())]
             cells.append(_ms(ys) if ys else "")
         lines.append(f"| {x} | " + " | ".join(cells) + " |")
     flat_rate = [r["stages"]["flat"]["env_steps_per_s"] for r in by.get("flat", [])]
@@ -131,18 +138,12 @@ def plot_curves(results: list[dict[str, Any]], path: Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(7, 4))
-    for v in dict.fromkeys(r["variant"] for r in results):
-        curves = [_curve(r) for r in results if r["variant"] == v]
+    fig, ax = plt.subplots(figsize=(9, 4))
+    for name, curves in _series(results).items():
         xs = sorted(set.intersection(*[set(c[0].tolist()) for c in curves]))
-        ys = np.array([[dict(zip(*c))[x] for x in xs] for c in curves])
-        ax.plot(xs, ys.mean(0), marker="o", label=f"{v} (n={len(curves)})")
+        ys = np.array([[dict(zip(c[0].tolist(), c[1].tolist()))[x] for x in xs] for c in curves])
+        ax.plot(xs, ys.mean(0), marker="o", label=f"{name} (n={len(curves)})")
         ax.fill_between(xs, ys.mean(0) - ys.std(0), ys.mean(0) + ys.std(0), alpha=0.2)
-    plans = [p for p in map(_plan_point, results) if p is not None]
-    if plans:
-        x, ys_plan = plans[0][0], np.array([p[1] for p in plans])
-        ax.errorbar([x], [ys_plan.mean()], yerr=[ys_plan.std()], fmt="*", ms=12, color="black", capsize=4,
-                    label=f"rl_plan: stage-low model + planner (n={len(plans)})")
     staged = max(results, key=lambda r: len(r["stages"]))
     stages = {k: v for k, v in staged["stages"].items() if k != "plan"}
     bounds = np.cumsum([st["env_steps"] for st in stages.values()])[:-1]
@@ -153,7 +154,7 @@ def plot_curves(results: list[dict[str, Any]], path: Path) -> Path:
     ax.set_ylabel("success rate")
     ax.set_ylim(-0.02, 1.02)
     ax.grid(alpha=0.3)
-    ax.legend(loc="lower right")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
     return save_figure(fig, path)
 
 

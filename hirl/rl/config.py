@@ -101,6 +101,7 @@ class PlanSpec:
 
     nodes: int = 500  # waypoints: a farthest-point sample of the states in stage low's replay buffer
     max_edge_steps: float = 20.0  # longest edge (predicted control steps) the planner trusts the low level with
+    eval_during_low: bool = False  # stage low: at every learning-curve point also evaluate the planner on the buffer so far
 
     def __post_init__(self) -> None:
         if self.nodes < 2 or self.max_edge_steps <= 0:

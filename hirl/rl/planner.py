@@ -62,6 +62,12 @@ def farthest_points(points: np.ndarray, n: int, rng: np.random.Generator) -> np.
     return np.array(chosen)
 
 
+def replay_states(buffer: Any) -> dict[str, np.ndarray]:
+    """The visited states {observation: (M, D), achieved_goal: (M, G)} of an SB3 Dict replay buffer in memory."""
+    n = buffer.buffer_size if buffer.full else buffer.pos
+    return {k: np.asarray(buffer.next_observations[k][:n, 0]) for k in GOAL_KEYS}
+
+
 def buffer_states(buffer_file: Path) -> dict[str, np.ndarray]:
     """The visited states {observation: (M, D), achieved_goal: (M, G)} of a replay-buffer checkpoint (sb3.save_buffer)."""
     import json

@@ -138,6 +138,12 @@ class StageTrainer:
         train_s = self._train_seconds()
         point = {"env_steps": steps, "success_rate": m["success_rate"], "train_seconds": round(train_s, 1),
                  "env_steps_per_s": round(steps / max(train_s, 1e-9), 1)}
+        if self.cfg.stage == "low" and self.cfg.plan.eval_during_low:  # the planning agent on what the low level has so far
+            from hirl.rl.planner import replay_states
+
+            graph = plan_graph(self.cfg, self.model, replay_states(self.model.replay_buffer))
+            point["plan_success_rate"] = plan_success(self.cfg, graph, self.model)
+            self.model.logger.record("eval/plan_success_rate", point["plan_success_rate"])
         self.state["curve"].append(point)
         atomic_write_json(self.dir / "curve.json", self.state["curve"])
         self.model.logger.record("eval/success_rate", point["success_rate"])
@@ -185,11 +191,25 @@ class StageTrainer:
         return summary
 
 
+def plan_graph(cfg: RLRunConfig, low_model: Any, states: dict[str, np.ndarray]) -> Any:
+    """The planner's WaypointGraph over `states` (visited by the low level), costed by low_model's critic."""
+    from hirl.rl.planner import LowLevelDistance, WaypointGraph
+
+    return WaypointGraph.build(states, LowLevelDistance(low_model), cfg.plan.nodes, cfg.plan.max_edge_steps, cfg.seed)
+
+
+def plan_success(cfg: RLRunConfig, graph: Any, low_model: Any) -> float:
+    """Success rate of the planning agent (graph + low_model) on eval.episodes task episodes."""
+    from hirl.rl.agents import planning_agent
+
+    return float(evaluate_success(lambda env: planning_agent(graph, low_model, cfg.high, cfg.low.epsilon), cfg,
+                                  cfg.eval.episodes)["success_rate"])
+
+
 def build_plan(cfg: RLRunConfig, run_dir: Path) -> dict[str, Any]:
     """Stage plan: the waypoint graph over stage low's replay buffer, costed by its critic (no env steps), saved to
     RUN/models/plan/graph.npz, and the planning agent's success on the task."""
-    from hirl.rl.agents import planning_agent
-    from hirl.rl.planner import LowLevelDistance, WaypointGraph, buffer_states
+    from hirl.rl.planner import buffer_states
 
     low_file, buffer_file = model_path(run_dir, "low"), run_dir / "stages" / "low" / "checkpoint" / "buffer.npz"
     for f in (low_file, buffer_file):
@@ -200,14 +220,14 @@ def build_plan(cfg: RLRunConfig, run_dir: Path) -> dict[str, Any]:
     save_config(cfg, run_dir / "config.yaml")
     t0 = time.perf_counter()
     low = load_model(low_file)
-    graph = WaypointGraph.build(buffer_states(buffer_file), LowLevelDistance(low), cfg.plan.nodes, cfg.plan.max_edge_steps, cfg.seed)
+    graph = plan_graph(cfg, low, buffer_states(buffer_file))
     out = model_path(run_dir, "plan")
     out.parent.mkdir(parents=True, exist_ok=True)
     graph.save(out)
     build_s = time.perf_counter() - t0
-    m = evaluate_success(lambda env: planning_agent(graph, low, cfg.high, cfg.low.epsilon), cfg, cfg.eval.episodes)
+    rate = plan_success(cfg, graph, low)
     summary = {"stage": "plan", "env_steps": 0, "train_seconds": round(build_s, 1), "env_steps_per_s": 0.0,
-               "final_success_rate": m["success_rate"], "curve": [{"env_steps": 0, "success_rate": m["success_rate"]}],
+               "final_success_rate": rate, "curve": [{"env_steps": 0, "success_rate": rate}],
                "nodes": len(graph.paths), "connected_pairs": float(np.isfinite(graph.paths).mean()), "model": str(out)}
     (run_dir / "stages" / "plan").mkdir(parents=True, exist_ok=True)
     atomic_write_json(run_dir / "stages" / "plan" / "summary.json", summary)

@@ -11,8 +11,11 @@ from gymnasium import spaces
 
 class GoalComponents(gym.ObservationWrapper):
     """achieved_goal and desired_goal become their components `indices` (G,) -> (K,), in one shared Box (the
-    achieved-goal bounds of those components; HER relabels across the two); every other observation entry is kept.
-    The inner env's reward and success are untouched: wrap it in GoalConditionedEnv for a goal-reaching reward."""
+    achieved-goal bounds of those components; HER relabels across the two). Every other observation entry (e.g.
+    Tabletop's "velocity") is appended to "observation", in key order: goal-conditioned RL (GoalConditionedEnv, HER,
+    SB3's low-level policies) reads exactly observation / achieved_goal / desired_goal, and a low level that cannot
+    see its own velocity cannot stop on a 3 cm goal. The inner env's reward and success are untouched: wrap it in
+    GoalConditionedEnv for a goal-reaching reward."""
 
     def __init__(self, env: gym.Env, indices: Sequence[int]) -> None:
         super().__init__(env)
@@ -25,10 +28,18 @@ class GoalComponents(gym.ObservationWrapper):
         if not len(self.indices) or len(set(self.indices.tolist())) != len(self.indices) or not all(0 <= i < n for i in self.indices):
             raise ValueError(f"goal_indices must be distinct components of the {n}-d goal, got {list(indices)}")
         box = spaces.Box(goal.low[self.indices], goal.high[self.indices], dtype=goal.dtype)
-        self.observation_space = spaces.Dict({**space.spaces, "achieved_goal": box, "desired_goal": box})
+        self.extra_keys = sorted(k for k in space.spaces if k not in ("observation", "achieved_goal", "desired_goal"))
+        parts = [space["observation"], *(space[k] for k in self.extra_keys)]
+        if not all(isinstance(p, spaces.Box) and len(p.shape) == 1 for p in parts):
+            raise ValueError("GoalComponents: observation entries other than the goals must be 1-d Boxes")
+        obs_box = spaces.Box(np.concatenate([p.low for p in parts]), np.concatenate([p.high for p in parts]), dtype=np.float64)
+        self.observation_space = spaces.Dict({"observation": obs_box, "achieved_goal": box, "desired_goal": box})
 
     def observation(self, observation: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        return {**observation, "achieved_goal": np.asarray(observation["achieved_goal"])[self.indices],
+        """{observation (D,), extras...: (E,), goals (G,)} -> {observation (D + sum E,), achieved_goal (K,), desired_goal (K,)}."""
+        flat = np.concatenate([np.asarray(observation["observation"], dtype=np.float64),
+                               *(np.asarray(observation[k], dtype=np.float64) for k in self.extra_keys)])
+        return {"observation": flat, "achieved_goal": np.asarray(observation["achieved_goal"])[self.indices],
                 "desired_goal": np.asarray(observation["desired_goal"])[self.indices]}
 
     def project(self, goals: np.ndarray) -> np.ndarray:

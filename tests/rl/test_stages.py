@@ -25,7 +25,7 @@ def cfg(stage, *extra):
 def run_dir(tmp_path_factory):
     """Stages low -> plan -> high -> adapt in one run directory (the schedule), shared by the tests below."""
     d = tmp_path_factory.mktemp("rl") / "run"
-    train_rl(cfg("low"), d)
+    train_rl(cfg("low", "plan.eval_during_low=true", "plan.nodes=20"), d)
     train_rl(cfg("plan", "plan.nodes=20"), d)
     train_rl(cfg("high", "algo.learning_starts=5", "high.subgoal_test=0.5"), d)
     train_rl(cfg("adapt"), d)
@@ -43,6 +43,8 @@ def test_each_stage_writes_its_model_curve_and_tensorboard(run_dir):
     high = json.loads((run_dir / "stages" / "high" / "summary.json").read_text())
     assert high["relabel_counts"]["transitions"] > 0  # the HAC hook saw the high-level transitions
     assert high["relabel_counts"]["penalised"] > 0  # ... and made failed subgoal tests
+    low = json.loads((run_dir / "stages" / "low" / "summary.json").read_text())
+    assert all(0.0 <= p["plan_success_rate"] <= 1.0 for p in low["curve"])  # the planner at every curve point
     plan = json.loads((run_dir / "stages" / "plan" / "summary.json").read_text())
     assert plan["env_steps"] == 0 and plan["nodes"] == 20 and (run_dir / "models" / "plan" / "graph.npz").is_file()
     assert 0.0 <= plan["final_success_rate"] <= 1.0

@@ -28,7 +28,9 @@ def test_goal_components_project_the_goal_and_share_one_space():
     full = env.unwrapped._achieved_goal()
     np.testing.assert_allclose(obs["achieved_goal"], full[3:6])
     assert obs["desired_goal"].shape == (3,) and env.observation_space["achieved_goal"] == env.observation_space["desired_goal"]
-    assert "velocity" in obs  # other entries are kept
+    raw = env.unwrapped._obs()
+    np.testing.assert_allclose(obs["observation"], np.concatenate([raw["observation"], raw["velocity"]]))  # velocity appended
+    assert set(obs) == {"observation", "achieved_goal", "desired_goal"} and env.observation_space["observation"].shape == obs["observation"].shape
     np.testing.assert_allclose(env.project(np.arange(28.0).reshape(2, 14)), [[3, 4, 5], [17, 18, 19]])
     with pytest.raises(ValueError, match="distinct components of the 14-d goal"):
         GoalComponents(adapter("hirl/Tabletop-v0").make(), [0, 14])
