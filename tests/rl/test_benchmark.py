@@ -10,18 +10,18 @@ def result(variant, seed, stages, final):
 
 
 def test_report_has_the_planner_line_and_skips_the_plan_stage(tmp_path):
-    low = {"env_steps": 200, "train_seconds": 2.0, "env_steps_per_s": 100.0,
-           "curve": [{"env_steps": 100, "success_rate": 0.1, "plan_success_rate": 0.5},
-                     {"env_steps": 200, "success_rate": 0.2, "plan_success_rate": 0.9}]}
+    low = {"env_steps": 20000, "train_seconds": 200.0, "env_steps_per_s": 100.0,
+           "curve": [{"env_steps": 10000, "success_rate": 0.1, "plan_success_rate": 0.5},
+                     {"env_steps": 20000, "success_rate": 0.2, "plan_success_rate": 0.9}]}
     plan = {"env_steps": 0, "train_seconds": 1.0, "env_steps_per_s": 0.0, "curve": [{"env_steps": 0, "success_rate": 0.9}]}
-    high = {"env_steps": 100, "train_seconds": 0.5, "env_steps_per_s": 200.0, "curve": [{"env_steps": 100, "success_rate": 0.3}]}
-    flat = {"env_steps": 300, "train_seconds": 3.0, "env_steps_per_s": 100.0,
-            "curve": [{"env_steps": 100, "success_rate": 0.0}, {"env_steps": 300, "success_rate": 0.1}]}
+    high = {"env_steps": 10000, "train_seconds": 50.0, "env_steps_per_s": 200.0, "curve": [{"env_steps": 10000, "success_rate": 0.3}]}
+    flat = {"env_steps": 30000, "train_seconds": 300.0, "env_steps_per_s": 100.0,
+            "curve": [{"env_steps": 10000, "success_rate": 0.0}, {"env_steps": 30000, "success_rate": 0.1}]}
     results = [result("hier", s, {"low": low, "plan": plan, "high": high}, {"rl_plan": {"success_rate": 0.8}}) for s in (0, 1)]
     results.append(result("flat", 0, {"flat": flat}, {"rl_flat": {"success_rate": 0.1}}))
     md = summary_tables(results)
     assert "| env steps | hier | hier: planner | flat |" in md
-    assert "| 200 | 0.20 ± 0.00 (n=2) | 0.90 ± 0.00 (n=2) |  |" in md
-    assert "| 300 | 0.30 ± 0.00 (n=2) |  | 0.10 ± 0.00 (n=1) |" in md  # the high stage's point after low's 200 steps
+    assert "| 20000 | 0.20 ± 0.00 (n=2) | 0.90 ± 0.00 (n=2) |  |" in md
+    assert "| 30000 | 0.30 ± 0.00 (n=2) |  | 0.10 ± 0.00 (n=1) |" in md  # the high stage's point after low's 20000 steps
     assert "hier / plan" not in md and "| hier / high | 200.00 ± 0.00 (n=2) | 2.00 |" in md
     assert plot_curves(results, tmp_path / "curves.png").stat().st_size > 0
