@@ -73,3 +73,13 @@ def test_transition_relabeler_modes(mode):
 def test_hiro_needs_the_low_level():
     with pytest.raises(ValueError, match="low_mean"):
         TransitionRelabeler("hiro", encode, decode, None)
+
+
+def test_failed_subgoal_tests_are_marked_for_the_replay_buffer():
+    rel = TransitionRelabeler("hac", encode, decode, subgoal_test=1.0, penalty=-20.0)
+    missed = {"start": np.zeros(2), "achieved": np.array([0.4, 0.2]), "reached": False}
+    reached = {"start": np.zeros(2), "achieved": np.array([1.0, 0.0]), "reached": True}
+    out, r = rel(np.array([[0.5, 0.0], [0.5, 0.0]], dtype=np.float32), np.array([-1.0, -1.0]), [missed, reached])
+    np.testing.assert_allclose(out, [[0.5, 0.0], [0.5, 0.0]])  # a tested subgoal keeps its action
+    np.testing.assert_allclose(r, [-20.0, -1.0])
+    assert missed["subgoal_test_failed"] is True and "subgoal_test_failed" not in reached  # SubgoalTestHerReplayBuffer reads this
