@@ -2,7 +2,7 @@
 # The large-maze RL benchmark of experiments/maze/RESULTS.md: 200k env steps per agent, 3 seeds of the flat SAC+HER
 # baseline and of the hierarchy (low 90k -> plan -> high 90k -> adapt 20k; configs in experiments/maze/large/),
 # in two background lanes (2 cores), then the tables and the plot. Re-running skips finished (variant, seed)
-# results and resumes unfinished stages. About 40 minutes on 2 cores.
+# results and resumes unfinished stages. About 45 minutes on 2 cores (flat runs ~12 min each, hierarchy ~15).
 #   bash experiments/maze/rl_benchmark_large.sh [ROOT]
 set -u
 ROOT=${1:-runs/maze_large200k}
