@@ -9,6 +9,8 @@ so d = log(1 + (1 - gamma) Q) / log(gamma); the pessimistic (minimum) of SAC's/T
 """
 from __future__ import annotations
 
+import io
+import json
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -70,8 +72,6 @@ def replay_states(buffer: Any) -> dict[str, np.ndarray]:
 
 def buffer_states(buffer_file: Path) -> dict[str, np.ndarray]:
     """The visited states {observation: (M, D), achieved_goal: (M, G)} of a replay-buffer checkpoint (sb3.save_buffer)."""
-    import json
-
     try:
         meta = json.loads(buffer_file.with_suffix(".json").read_text())
         with np.load(buffer_file, allow_pickle=False) as z:
@@ -97,13 +97,12 @@ class WaypointGraph:
         n = len(idx)
         pairs = {k: np.repeat(v, n, axis=0) for k, v in nodes.items()}  # row i repeated: from node i ...
         d = distance(pairs, np.tile(nodes["achieved_goal"], (n, 1))).reshape(n, n)  # ... to node j
-        np.fill_diagonal(d, 0.0)
         d[d > max_edge_steps] = np.inf
-        return cls(nodes, shortest_path(np.where(np.isinf(d), 0.0, d), method="D", directed=True), max_edge_steps)
+        weights = np.where(np.isinf(d), 0.0, np.maximum(d, 1e-6))  # dense csgraph input: 0 means "no edge"
+        np.fill_diagonal(weights, 0.0)
+        return cls(nodes, shortest_path(weights, method="D", directed=True), max_edge_steps)
 
     def save(self, path: Path) -> Path:
-        import io
-
         raw = io.BytesIO()
         np.savez(raw, paths=self.paths, max_edge_steps=np.array(self.max_edge_steps),
                  **{f"nodes.{k}": v for k, v in self.nodes.items()})

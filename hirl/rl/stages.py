@@ -26,9 +26,10 @@ from hirl.eval.metrics import chain_metrics
 from hirl.eval.rollout import run_episode
 from hirl.fileio import atomic_write_json
 from hirl.integrations import adapter as env_adapter
-from hirl.rl.agents import STAGE_MODEL, model_path
+from hirl.rl.agents import STAGE_MODEL, model_path, planning_agent
 from hirl.rl.config import RLRunConfig
 from hirl.rl.envs import low_env
+from hirl.rl.planner import LowLevelDistance, WaypointGraph, buffer_states, replay_states
 from hirl.rl.stage_setup import StageSetup, goal_curriculum, make_task, setup_stage
 from hirl.rl.sb3 import load_buffer, load_model, save_buffer
 
@@ -139,8 +140,6 @@ class StageTrainer:
         point = {"env_steps": steps, "success_rate": m["success_rate"], "train_seconds": round(train_s, 1),
                  "env_steps_per_s": round(steps / max(train_s, 1e-9), 1)}
         if self.cfg.stage == "low" and self.cfg.plan.eval_during_low:  # the planning agent on what the low level has so far
-            from hirl.rl.planner import replay_states
-
             graph = plan_graph(self.cfg, self.model, replay_states(self.model.replay_buffer))
             point["plan_success_rate"] = plan_success(self.cfg, graph, self.model)
             self.model.logger.record("eval/plan_success_rate", point["plan_success_rate"])
@@ -191,17 +190,13 @@ class StageTrainer:
         return summary
 
 
-def plan_graph(cfg: RLRunConfig, low_model: Any, states: dict[str, np.ndarray]) -> Any:
+def plan_graph(cfg: RLRunConfig, low_model: Any, states: dict[str, np.ndarray]) -> WaypointGraph:
     """The planner's WaypointGraph over `states` (visited by the low level), costed by low_model's critic."""
-    from hirl.rl.planner import LowLevelDistance, WaypointGraph
-
     return WaypointGraph.build(states, LowLevelDistance(low_model), cfg.plan.nodes, cfg.plan.max_edge_steps, cfg.seed)
 
 
-def plan_success(cfg: RLRunConfig, graph: Any, low_model: Any) -> float:
+def plan_success(cfg: RLRunConfig, graph: WaypointGraph, low_model: Any) -> float:
     """Success rate of the planning agent (graph + low_model) on eval.episodes task episodes."""
-    from hirl.rl.agents import planning_agent
-
     return float(evaluate_success(lambda env: planning_agent(graph, low_model, cfg.high, cfg.low.epsilon), cfg,
                                   cfg.eval.episodes)["success_rate"])
 
@@ -209,8 +204,6 @@ def plan_success(cfg: RLRunConfig, graph: Any, low_model: Any) -> float:
 def build_plan(cfg: RLRunConfig, run_dir: Path) -> dict[str, Any]:
     """Stage plan: the waypoint graph over stage low's replay buffer, costed by its critic (no env steps), saved to
     RUN/models/plan/graph.npz, and the planning agent's success on the task."""
-    from hirl.rl.planner import buffer_states
-
     low_file, buffer_file = model_path(run_dir, "low"), run_dir / "stages" / "low" / "checkpoint" / "buffer.npz"
     for f in (low_file, buffer_file):
         if not f.is_file():
