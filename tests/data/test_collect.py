@@ -77,10 +77,8 @@ def test_data_info_cli(maze_u, tmp_path, capsys):
     assert "\n" not in err and str(bad / "data" / "metadata.json") in err
 
 
-# rendering costs ~40 ms a frame on this CPU: frames every 8 steps make episodes slow enough to interrupt mid-way;
-# 24 episodes leave several seconds between the 3rd episode and the end even when the test process is starved (12 did
-# not: the whole collection finished before SIGINT on a loaded machine)
-N = 24
+# rendering costs ~40 ms a frame on this CPU: frames every 8 steps make episodes slow enough to interrupt mid-way
+N = 12
 SLOW_ARGS = ["--env", "hirl/Maze-v0", "--episodes", str(N), "--seed", "3", "--workers", "2", "--image-every", "8",
              "--image-size", "32", "--env-kwargs", '{"layout": "medium"}']
 
