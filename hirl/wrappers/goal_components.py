@@ -13,8 +13,8 @@ class GoalComponents(gym.ObservationWrapper):
     """achieved_goal and desired_goal become their components `indices` (G,) -> (K,), in one shared Box (the
     achieved-goal bounds of those components; HER relabels across the two). Every other observation entry (e.g.
     Tabletop's "velocity") is appended to "observation", in key order: goal-conditioned RL (GoalConditionedEnv, HER,
-    SB3's low-level policies) reads exactly observation / achieved_goal / desired_goal, and a low level that cannot
-    see its own velocity cannot stop on a 3 cm goal. The inner env's reward and success are untouched: wrap it in
+    SB3's low-level policies) reads exactly observation / achieved_goal / desired_goal, and a reaching policy needs its
+    own velocity to stop on a small goal. The inner env's reward and success are untouched: wrap it in
     GoalConditionedEnv for a goal-reaching reward."""
 
     def __init__(self, env: gym.Env, indices: Sequence[int]) -> None:
