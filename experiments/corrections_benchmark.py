@@ -28,13 +28,13 @@ import numpy as np
 
 from hirl.config import load_config
 from hirl.data import load_dataset
+from hirl.data.tables import build_tables, remap_vocab
 from hirl.fileio import atomic_write_json, atomic_write_text
-from hirl.learn.imitation_data import build_tables
 from hirl.learn.run import load_tables
 from hirl.learn.run_config import RunConfig
 from hirl.teleop.config import CorrectionLoopConfig
 from hirl.teleop.loop import AFTER, evaluate, run_correction_loop
-from hirl.teleop.rows import finetune_high, remap_vocab
+from hirl.teleop.rows import finetune_high
 from hirl.teleop.store import prepare_session
 
 CONFIG = Path("experiments/tabletop/corrections.yaml")

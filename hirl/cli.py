@@ -6,38 +6,88 @@ line on stderr and exit code 2; a capability that has not landed says so and exi
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib
+import inspect
+import io
 import os
+import re
 import sys
-from typing import Callable, Sequence
+import textwrap
+import tokenize
+import typing
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from hirl.errors import InputError, NotLandedError
 
 # name -> (help line, "module:function" that runs it or None when it has not landed, what it lands with)
 SUBCOMMANDS: dict[str, tuple[str, str | None, str]] = {
-    "collect": ("collect demonstrations with the scripted expert into a Minari-compatible dataset", "hirl.commands.collect:run", "issue #4 (demonstration datasets)"),
+    "collect": ("collect demonstrations with the scripted expert into a Minari-compatible dataset",
+                "hirl.commands.collect:run", "issue #4 (demonstration datasets)"),
     "data": ("inspect a dataset: hirl data info PATH", "hirl.commands.data:run", "issue #4 (demonstration datasets)"),
-    "train": ("train a hierarchical agent or a baseline from a YAML config (imitation, or an RL stage: kind: rl)", "hirl.commands.train:run", ""),
-    "eval": ("evaluate a trained run (imitation or RL) on chained tasks: report.json, plots, videos", "hirl.commands.evaluate:run", ""),
+    "train": ("train a hierarchical agent or a baseline from a YAML config (imitation, or an RL stage: kind: rl)",
+              "hirl.commands.train:run", ""),
+    "eval": ("evaluate a trained run (imitation or RL) on chained tasks: report.json, plots, videos",
+             "hirl.commands.evaluate:run", ""),
     "correct": ("language-correction session on a trained agent (web page or terminal)", "hirl.commands.correct:run", ""),
     "teleop": ("drive the robot from the keyboard and label segments with language", "hirl.commands.teleop:run", ""),
     "bench": ("run a benchmark and print what it measured", "hirl.commands.bench:run", ""),
-    "demo": ("the main job: collect Tabletop demos, train hierarchical + flat, evaluate, write report + videos", "hirl.commands.demo:run", ""),
+    "demo": ("the main job: collect Tabletop demos, train hierarchical + flat, evaluate, write report + videos",
+             "hirl.commands.demo:run", ""),
 }
 
 
+# -- flags generated from a settings dataclass: the dataclass is the one declaration, `hirl collect` reads it
+COLLECT_NOT_ON_CLI = ("replan",)  # CollectConfig fields without a `hirl collect` flag (library callers only)
+_FLAG_TYPES: dict[Any, Callable[[str], Any]] = {int: int, float: float, str: str}
+
+
+def field_comments(cls: type) -> dict[str, str]:
+    """{field name: the one-line comment after its declaration} over the dataclass cls and its dataclass bases
+    (a subclass's redeclaration wins)."""
+    comments: dict[str, str] = {}
+    for klass in reversed(cls.__mro__):
+        if not dataclasses.is_dataclass(klass):
+            continue
+        source = textwrap.dedent(inspect.getsource(klass))
+        by_line = {tok.start[0]: tok.string.lstrip("#").strip()
+                   for tok in tokenize.generate_tokens(io.StringIO(source).readline) if tok.type == tokenize.COMMENT}
+        for number, line in enumerate(source.splitlines(), start=1):
+            match = re.match(r"    (\w+)\s*:", line)
+            if match and number in by_line:
+                comments[match.group(1)] = by_line[number]
+    return comments
+
+
+def add_dataclass_flags(p: argparse.ArgumentParser, cls: type, skip: Sequence[str] = ()) -> None:
+    """One --flag per init field of the dataclass cls (minus skip): --name-with-dashes, the field's type and default
+    (a field without default is a required flag), help = the field's comment. A dict field takes a JSON object
+    (default None: the command parses it)."""
+    hints = typing.get_type_hints(cls)
+    comments = field_comments(cls)
+    for f in dataclasses.fields(cls):
+        if not f.init or f.name in skip:
+            continue
+        flag, help_text = "--" + f.name.replace("_", "-"), comments.get(f.name, "").replace("%", "%%")
+        if not help_text:
+            raise TypeError(f"{cls.__name__}.{f.name}: no one-line comment to use as the help of {flag}")
+        required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+        if typing.get_origin(hints[f.name]) is dict:
+            p.add_argument(flag, default=None, required=required, help=f"{help_text}, as a JSON object")
+        elif hints[f.name] in _FLAG_TYPES:
+            default = None if required else f.default
+            p.add_argument(flag, type=_FLAG_TYPES[hints[f.name]], default=default, required=required, help=help_text)
+        else:
+            raise TypeError(f"{cls.__name__}.{f.name}: no command-line flag for type {hints[f.name]!r}")
+
+
 def _add_collect(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--env", required=True, help="environment id, e.g. hirl/Tabletop-v0")
-    p.add_argument("--episodes", type=int, required=True, help="number of episodes to collect")
+    from hirl.data.collect_config import CollectConfig
+
+    add_dataclass_flags(p, CollectConfig, skip=COLLECT_NOT_ON_CLI)
     p.add_argument("--out", required=True, help="dataset path")
-    p.add_argument("--seed", type=int, default=0, help="base seed (collection is deterministic for a seed)")
-    p.add_argument("--workers", type=int, default=2, help="worker processes")
-    p.add_argument("--image-every", type=int, default=0, help="store a camera frame every K steps (0: none)")
     p.add_argument("--resume", action="store_true", help="continue an interrupted collection")
-    p.add_argument("--image-size", type=int, default=128, help="rendered frame width = height in pixels")
-    p.add_argument("--noise", type=float, default=0.05, help="std of the expert's Gaussian action noise")
-    p.add_argument("--chain-length", type=int, default=5, help="subtasks per chain (chained envs such as Tabletop)")
-    p.add_argument("--env-kwargs", default=None, help='extra gym.make arguments as JSON, e.g. \'{"layout": "medium"}\'')
 
 
 def _add_data(p: argparse.ArgumentParser) -> None:
@@ -66,7 +116,8 @@ def _add_correct(p: argparse.ArgumentParser) -> None:
     p.add_argument("--port", type=int, default=8765, help="port of the web session")
     p.add_argument("--token", default=None, help="access token required from the browser")
     _add_session(p)
-    p.add_argument("--out", default=None, help="session directory (default: RUN-corrections-<time> beside RUN); an existing one continues")
+    p.add_argument("--out", default=None,
+                   help="session directory (default: RUN-corrections-<time> beside RUN); an existing one continues")
     p.add_argument("--no-retrain", action="store_true", help="finish without fine-tuning the high level on the corrections")
 
 
@@ -105,7 +156,8 @@ _ARGUMENTS: dict[str, Callable[[argparse.ArgumentParser], None]] = {
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="hirl", description="Hierarchical imitation and reinforcement learning for robot control in MuJoCo.")
+    parser = argparse.ArgumentParser(
+        prog="hirl", description="Hierarchical imitation and reinforcement learning for robot control in MuJoCo.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__import__('hirl').__version__}")
     subs = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, (help_line, _, _) in SUBCOMMANDS.items():

@@ -179,6 +179,9 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
 
 
 def from_dict(cls: type[C], raw: dict[str, Any], source: str = "<dict>", override_keys: typing.Iterable[str] = ()) -> C:
+    """Build the config dataclass cls from a plain mapping (YAML, a saved model's config.json, ...); the one way a
+    dict becomes a config. Lists become tuples where the schema says tuple; any mismatch is one ConfigError
+    (an InputError) line naming source and the dotted key."""
     return _Builder(source, set(override_keys)).build(cls, raw, "")
 
 

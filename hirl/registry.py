@@ -62,3 +62,4 @@ LOW_LEVEL: Registry[Any] = Registry("low-level policy")
 REPLAN_RULES: Registry[Any] = Registry("replan rule")
 COMPLETION_DETECTORS: Registry[Any] = Registry("completion detector")
 ENCODERS: Registry[Any] = Registry("encoder")
+GOAL_ENCODERS: Registry[Any] = Registry("goal encoder")  # how a goal-conditioned low level encodes one subgoal kind

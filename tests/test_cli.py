@@ -55,3 +55,83 @@ def test_bad_override_fails_in_one_line(tmp_path):
     out = hirl("demo", "--out", str(tmp_path / "out"), "eval.episodes=many")
     assert out.returncode == 2 and "Traceback" not in out.stderr
     assert "command-line override: key 'eval.episodes': expected int" in out.stderr
+
+
+# -- collection settings: one declaration (hirl.data.collect_config), the flags and the run config's section read it
+def _collect_actions() -> dict:
+    import argparse
+
+    from hirl.cli import build_parser
+
+    subs = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    return {a.dest: a for a in subs.choices["collect"]._actions if a.dest != "help"}
+
+
+def test_collect_flags_cannot_drift_from_collect_config():
+    import dataclasses
+    import typing
+
+    from hirl.cli import COLLECT_NOT_ON_CLI, field_comments
+    from hirl.data.collect_config import CollectConfig
+
+    actions = _collect_actions()
+    fields = {f.name: f for f in dataclasses.fields(CollectConfig) if f.name not in COLLECT_NOT_ON_CLI}
+    assert set(actions) == set(fields) | {"out", "resume"}  # one flag per field, plus the command's own two
+    hints, comments = typing.get_type_hints(CollectConfig), field_comments(CollectConfig)
+    for name, f in fields.items():
+        action = actions[name]
+        has_default = f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING
+        assert action.option_strings == ["--" + name.replace("_", "-")]
+        assert action.required is not has_default, name
+        assert comments[name] and action.help.startswith(comments[name]), name
+        if typing.get_origin(hints[name]) is dict:  # a JSON object on the command line
+            assert action.type is None and action.default is None, name
+        else:
+            assert action.type is hints[name], name
+            assert action.default == (f.default if has_default else None), name
+
+
+def test_collect_flags_keep_their_defaults():
+    defaults = {name: (a.default, a.required) for name, a in _collect_actions().items()}
+    assert defaults == {
+        "env": (None, True), "episodes": (None, True), "out": (None, True), "seed": (0, False), "workers": (2, False),
+        "image_every": (0, False), "image_size": (128, False), "noise": (0.05, False), "chain_length": (5, False),
+        "env_kwargs": (None, False), "resume": (False, False),
+    }
+
+
+def test_parsed_collect_flags_build_the_collect_config(monkeypatch):
+    import hirl.data.collect
+    from hirl.data.collect_config import CollectConfig
+
+    seen = {}
+    monkeypatch.setattr(hirl.data.collect, "collect",
+                        lambda cfg, out, resume: seen.update(cfg=cfg, out=out, resume=resume) or {})
+    assert main(["collect", "--env", "hirl/Maze-v0", "--episodes", "3", "--out", "d", "--image-size", "32",
+                 "--noise", "0.1", "--env-kwargs", '{"layout": "u"}', "--resume"]) == 0
+    assert seen == {"cfg": CollectConfig(env="hirl/Maze-v0", episodes=3, image_size=32, noise=0.1, env_kwargs={"layout": "u"}),
+                    "out": "d", "resume": True}
+
+
+def test_run_config_collect_section_shares_the_fields_and_keeps_its_defaults(tmp_path):
+    import dataclasses
+    from pathlib import Path
+
+    import yaml
+
+    from hirl.config import from_dict
+    from hirl.data.collect_config import CollectSettings
+    from hirl.learn.run_config import CollectSpec
+
+    shared = [(f.name, f.type) for f in dataclasses.fields(CollectSettings)]
+    assert [(f.name, f.type) for f in dataclasses.fields(CollectSpec)] == shared
+    run_defaults = {"episodes": 200, "seed": 0, "workers": 2, "image_every": 0, "image_size": 64, "noise": 0.05,
+                    "chain_length": 5}
+    assert dataclasses.asdict(CollectSpec()) == run_defaults
+    root = Path(__file__).resolve().parents[1]
+    configs = [*sorted((root / "experiments").rglob("*.yaml")), root / "hirl" / "configs" / "demo.yaml"]
+    sections = [(p, yaml.safe_load(p.read_text()).get("collect")) for p in configs]
+    sections = [(p, s) for p, s in sections if s is not None]
+    assert len(sections) >= 5  # experiments/{tabletop,maze} and the demo config
+    for path, section in sections:
+        assert dataclasses.asdict(from_dict(CollectSpec, section, str(path))) == run_defaults | section, path

@@ -17,3 +17,9 @@ def test_torch_range_admits_the_on_disk_wheel_only_below_2_14():
     deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
     torch = next(d for d in deps if d.startswith("torch"))
     assert "<2.14" in torch
+
+
+def test_package_version_matches_pyproject():
+    from hirl.version import __version__
+
+    assert tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"] == __version__

@@ -5,8 +5,6 @@ assumes no wall in between); `MazeExpert.next_subgoal` gives the high-level (sta
 """
 from __future__ import annotations
 
-from typing import Any
-
 import gymnasium as gym
 import numpy as np
 
@@ -130,52 +128,3 @@ class MazeExpert:
         free = self.env.free_cells()
         centres = np.array([self.env.cell_to_xy(c) for c in free])
         return free[int(np.argmin(np.linalg.norm(centres - pos, axis=1)))]
-
-
-def expert_success(
-    layout: str = "u",  # maze layout name
-    n_episodes: int = 200,  # random start/goal pairs to try
-    noise: float = 0.0,  # expert action-noise std
-    seed: int = 0,  # seeds the env's first reset and the expert's noise
-    max_steps: int = 1000,  # per-episode step limit (the registered max_episode_steps is 1000)
-    **env_kwargs: Any,  # forwarded to MazeEnv
-) -> dict[str, Any]:
-    """Run the full expert; return success_rate, mean_steps (all episodes), mean_success_steps, counts."""
-    env = MazeEnv(layout=layout, **env_kwargs)
-    expert = MazeExpert(env, noise=noise, seed=seed)
-    successes, steps, success_steps = 0, [], []
-    obs, _ = env.reset(seed=seed)
-    for episode in range(n_episodes):
-        if episode > 0:
-            obs, _ = env.reset()
-        expert.reset()
-        done, t, info = False, 0, {"is_success": False}
-        while not done and t < max_steps:
-            action, _, _ = expert.act(obs)
-            obs, _, terminated, truncated, info = env.step(action)
-            t += 1
-            done = terminated or truncated
-        successes += int(bool(info.get("is_success", False)))
-        steps.append(t)
-        if info.get("is_success", False):
-            success_steps.append(t)
-    env.close()
-    return {
-        "layout": layout,
-        "n_episodes": n_episodes,
-        "noise": noise,
-        "max_steps": max_steps,
-        "success_rate": successes / n_episodes,
-        "mean_steps": float(np.mean(steps)),
-        "mean_success_steps": float(np.mean(success_steps)) if success_steps else float("nan"),
-        "max_success_steps": int(np.max(success_steps)) if success_steps else 0,
-    }
-
-
-if __name__ == "__main__":  # python -m hirl_envs.maze.expert [n_episodes] [noise]
-    import sys
-
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 200
-    sigma = float(sys.argv[2]) if len(sys.argv) > 2 else 0.0
-    for name in ("u", "medium", "large"):
-        print(expert_success(name, n_episodes=n, noise=sigma, seed=0))

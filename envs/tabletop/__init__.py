@@ -3,6 +3,6 @@ with CALVIN-style chains of language-labelled subtasks and a scripted expert."""
 from __future__ import annotations
 
 from hirl_envs.tabletop.env import TabletopEnv
-from hirl_envs.tabletop.expert import TabletopExpert, expert_success
+from hirl_envs.tabletop.expert import TabletopExpert
 
-__all__ = ["TabletopEnv", "TabletopExpert", "expert_success"]
+__all__ = ["TabletopEnv", "TabletopExpert"]

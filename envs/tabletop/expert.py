@@ -1,4 +1,4 @@
-"""Scripted waypoint expert for hirl/Tabletop-v0 and a success-rate benchmark.
+"""Scripted waypoint expert for hirl/Tabletop-v0 (its success rate: hirl.eval.expert.tabletop_expert_success).
 
 The expert reads object positions from the env's MuJoCo state and runs a small phase machine per
 subtask (approach above, descend, grasp, lift, move, release, retreat; grasp-and-drag the drawer
@@ -6,7 +6,6 @@ handle; press the button). It outputs actions in the env's (4,) [-1, 1] format.
 """
 from __future__ import annotations
 
-from collections import Counter
 from typing import Any
 
 import numpy as np
@@ -212,42 +211,3 @@ class TabletopExpert:
                 self._phase = 8
             return self._move(p.grip, p.grip, OPEN)
         return self._move(p.grip, np.array([p.grip[0], p.grip[1], dest[2] + 0.10]), OPEN)  # retreat
-
-
-def expert_success(n_episodes: int = 100, chain_length: int = 5, noise: float = 0.05, seed: int = 0) -> dict[str, Any]:
-    """Run the expert on `n_episodes` random chains of `chain_length` subtasks.
-
-    Returns {"success_rate": fraction of fully solved chains, "per_subtask": {name: success rate of attempts},
-    "chain_length_reached": {k: episodes that completed exactly k subtasks}, "avg_chain_length", "episodes",
-    "mean_steps": mean env steps per episode}.
-    """
-    env = TabletopEnv(chain_length=chain_length)
-    attempts: Counter[str] = Counter()
-    wins: Counter[str] = Counter()
-    reached: Counter[int] = Counter()
-    solved, steps_total = 0, 0
-    for ep in range(n_episodes):
-        obs, info = env.reset(seed=seed + ep)
-        expert = TabletopExpert(env, noise=noise, seed=seed + 10_000 + ep)
-        names = info["task_names"]
-        done = False
-        while not done:
-            action, _ = expert.act_chain(obs, info)
-            obs, _, terminated, truncated, info = env.step(action)
-            steps_total += 1
-            done = terminated or truncated
-        k = info["subtask_index"]
-        for i, n in enumerate(names[: k + 1] if k < len(names) else names):
-            attempts[n] += 1
-            wins[n] += int(i < k)
-        reached[k] += 1
-        solved += int(info["is_success"])
-    env.close()
-    return {
-        "success_rate": solved / max(n_episodes, 1),
-        "per_subtask": {n: wins[n] / attempts[n] for n in sorted(attempts)},
-        "chain_length_reached": {k: reached[k] for k in sorted(reached)},
-        "avg_chain_length": sum(k * v for k, v in reached.items()) / max(n_episodes, 1),
-        "episodes": n_episodes,
-        "mean_steps": steps_total / max(n_episodes, 1),
-    }

@@ -1,4 +1,4 @@
-"""Maze RL benchmark (thin script; the logic is hirl.rl.benchmark).
+"""Maze RL benchmark (thin script; the logic is hirl.benchmarks.rl).
 
     python experiments/maze/rl_benchmark.py run --variant hier --seed 0      # one (variant, seed); resumable
     python experiments/maze/rl_benchmark.py report                           # tables (Markdown) + plot from results/
@@ -18,7 +18,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import torch  # noqa: E402
 
-from hirl.rl.benchmark import VARIANTS, load_results, plot_curves, run_variant, summary_tables, throughput  # noqa: E402
+from hirl.benchmarks.rl import VARIANTS, load_results, plot_curves, run_variant, summary_tables, throughput  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 

@@ -62,8 +62,8 @@ def render_ms(env_id: str, size: int, frames: int = 30, **kwargs: Any) -> float:
 
 
 def bench_envs(episodes: int, seed: int) -> str:
-    from hirl_envs.maze.expert import expert_success as maze_success
-    from hirl_envs.tabletop.expert import expert_success as tabletop_success
+    from hirl.eval.expert import maze_expert_success as maze_success
+    from hirl.eval.expert import tabletop_expert_success as tabletop_success
 
     lines = ["## Environment benchmark", "", f"Command: `hirl bench envs --episodes {episodes} --seed {seed}`", ""]
     lines += ["### Step rate (control steps/s; env.step vs raw mj_step x frame_skip on the same model, interleaved in one run)", "",

@@ -19,35 +19,36 @@ import argparse
 import time
 from pathlib import Path
 
-from hirl.agents import EXPERT
-from hirl.config import load_config
 from hirl.configs import embedded
-from hirl.eval.evaluate import default_agents, evaluate_run, summary_markdown
+from hirl.eval.evaluate import evaluate_run
+from hirl.eval.report import summary_markdown
 from hirl.fileio import atomic_write_json, atomic_write_text
-from hirl.learn.run import train_run
-from hirl.learn.run_config import RunConfig
+from hirl.runs import RunDir, run_kind
+
+EXPERT = "expert"  # the reference agent evaluated beside the trained ones
 
 
 def run(args: argparse.Namespace) -> int:
-    cfg = load_config(RunConfig, args.config or embedded("demo.yaml"), args.overrides)
+    kind = run_kind("imitation")
+    cfg = kind.read_config(args.config or embedded("demo.yaml"), args.overrides)
     out = Path(args.out)
     if not Path(cfg.dataset).is_absolute():
         cfg.dataset = str(out / cfg.dataset)
-    run_dir = out / "run"
+    run_dir = RunDir(out / "run")
     start = time.perf_counter()
     print(f"hirl demo: {cfg.env}, agents {', '.join(cfg.agents)}; dataset {cfg.dataset} "
           f"({cfg.collect.episodes} expert episodes, collected if missing); output {out}", flush=True)
-    summary = train_run(cfg, run_dir)
+    summary = kind.train(cfg, run_dir)
     trained = time.perf_counter()
     print(f"hirl demo: trained in {trained - start:.0f} s; evaluating on {cfg.eval.episodes} chains", flush=True)
-    report = evaluate_run(run_dir, cfg, agents=default_agents(cfg) + [EXPERT], out=out)
+    report = evaluate_run(run_dir, kind.default_agents(cfg, run_dir) + [EXPERT], out=out, cfg=cfg)
     report["timings_s"] = {"collect_and_train": round(trained - start, 1), "evaluate": round(time.perf_counter() - trained, 1),
                            "total": round(time.perf_counter() - start, 1),
                            "components": {k: v["seconds"] for k, v in summary["components"].items()}}
     report["dataset"] = cfg.dataset
     atomic_write_json(out / "report.json", report)
     table = summary_markdown(report)
-    atomic_write_text(out / "summary.md", table + f"\nTotal wall time {report['timings_s']['total']:.0f} s. Run: {run_dir}\n")
+    atomic_write_text(out / "summary.md", table + f"\nTotal wall time {report['timings_s']['total']:.0f} s. Run: {run_dir.path}\n")
     print(table)
     print(f"report: {out / 'report.json'}  summary: {out / 'summary.md'}  plot: {out / 'chain_success.png'}  "
           f"videos: {out / 'videos'}")

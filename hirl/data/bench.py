@@ -1,5 +1,5 @@
 """Dataset benchmark: collection throughput with 1 vs 2 workers (side by side, same run), dataset size per 1000 steps
-with and without images, and load time of a 200-episode dataset.
+with and without images, load time of a 200-episode dataset and the time to flatten it into training tables.
 
     python -m hirl.data.bench --env hirl/Tabletop-v0 [--episodes 40] [--load-episodes 200] [--out FILE]
 """
@@ -14,9 +14,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from hirl.data.collect import CollectConfig, collect
+from hirl.data.collect import collect
+from hirl.data.collect_config import CollectConfig
 from hirl.data.dataset import load_dataset
 from hirl.data.info import size_on_disk
+from hirl.data.tables import build_tables
 
 
 def collection_benchmark(env: str = "hirl/Tabletop-v0", episodes: int = 40, load_episodes: int = 200,
@@ -31,7 +33,8 @@ def collection_benchmark(env: str = "hirl/Tabletop-v0", episodes: int = 40, load
         for workers in (1, 2):
             out = tmp / f"w{workers}"
             t0 = time.perf_counter()
-            s = collect(CollectConfig(env=env, episodes=episodes, seed=seed, workers=workers, env_kwargs=env_kwargs), out, progress=False)
+            s = collect(CollectConfig(env=env, episodes=episodes, seed=seed, workers=workers, env_kwargs=env_kwargs), out,
+                        progress=False)
             wall = time.perf_counter() - t0
             res["throughput"][workers] = {"episodes": episodes, "steps": s["steps"], "wall_s": round(wall, 2),
                                           "steps_per_s": round(s["steps"] / wall, 1), "success_rate": s["success_rate"]}
@@ -43,7 +46,8 @@ def collection_benchmark(env: str = "hirl/Tabletop-v0", episodes: int = 40, load
         res["size_images"] = dict(_size(img), image_every=image_every, image_size=image_size)
         big = tmp / "load"
         t0 = time.perf_counter()
-        s = collect(CollectConfig(env=env, episodes=load_episodes, seed=seed, workers=2, env_kwargs=env_kwargs), big, progress=False)
+        s = collect(CollectConfig(env=env, episodes=load_episodes, seed=seed, workers=2, env_kwargs=env_kwargs), big,
+                    progress=False)
         wall = time.perf_counter() - t0
         res["large_collection"] = {"episodes": load_episodes, "steps": s["steps"], "wall_s": round(wall, 2),
                                    "steps_per_s": round(s["steps"] / wall, 1), "workers": 2}
@@ -53,11 +57,11 @@ def collection_benchmark(env: str = "hirl/Tabletop-v0", episodes: int = 40, load
             ds = load_dataset(big)
             loads.append(time.perf_counter() - t0)
         t0 = time.perf_counter()
-        ds.sample_low_level(256, __import__("numpy").random.default_rng(0))
-        batch_ms = 1000 * (time.perf_counter() - t0)
+        build_tables(ds, tuple(ds.obs_keys or ()))
+        tables_s = time.perf_counter() - t0
         res["load"] = {"episodes": len(ds), "steps": ds.num_steps, "load_s_min": round(min(loads), 3),
                        "load_s_first": round(loads[0], 3), "size_mb": round(size_on_disk(big) / 1e6, 2),
-                       "sample_low_level_256_ms": round(batch_ms, 2)}
+                       "build_tables_s": round(tables_s, 3)}
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return res
@@ -66,20 +70,26 @@ def collection_benchmark(env: str = "hirl/Tabletop-v0", episodes: int = 40, load
 def _size(path: Path) -> dict[str, Any]:
     ds = load_dataset(path)
     size = size_on_disk(path)
-    return {"episodes": len(ds), "steps": ds.num_steps, "bytes": size, "mb_per_1000_steps": round(size / ds.num_steps * 1000 / 1e6, 3)}
+    return {"episodes": len(ds), "steps": ds.num_steps, "bytes": size,
+            "mb_per_1000_steps": round(size / ds.num_steps * 1000 / 1e6, 3)}
 
 
 def to_markdown(r: dict[str, Any], command: str) -> str:
     t1, t2 = r["throughput"][1], r["throughput"][2]
+    big, img, load = r["large_collection"], r["size_images"], r["load"]
     lines = [f"Command: `{command}` ({r['env']} {r['env_kwargs'] or ''}, {r['cpu_count']} CPU cores)", "",
              "| measurement | value |", "|---|---|",
-             f"| collection, 1 worker ({t1['episodes']} episodes, {t1['steps']} steps) | {t1['steps_per_s']:.0f} steps/s ({t1['wall_s']} s) |",
-             f"| collection, 2 workers (same episodes) | {t2['steps_per_s']:.0f} steps/s ({t2['wall_s']} s), x{t2['steps_per_s'] / t1['steps_per_s']:.2f} |",
-             f"| collection, 2 workers, {r['large_collection']['episodes']} episodes | {r['large_collection']['steps_per_s']:.0f} steps/s ({r['large_collection']['wall_s']} s) |",
+             f"| collection, 1 worker ({t1['episodes']} episodes, {t1['steps']} steps) "
+             f"| {t1['steps_per_s']:.0f} steps/s ({t1['wall_s']} s) |",
+             f"| collection, 2 workers (same episodes) "
+             f"| {t2['steps_per_s']:.0f} steps/s ({t2['wall_s']} s), x{t2['steps_per_s'] / t1['steps_per_s']:.2f} |",
+             f"| collection, 2 workers, {big['episodes']} episodes | {big['steps_per_s']:.0f} steps/s ({big['wall_s']} s) |",
              f"| size without images | {r['size_no_images']['mb_per_1000_steps']:.3f} MB / 1000 steps |",
-             f"| size with images ({r['size_images']['image_size']}x{r['size_images']['image_size']} every {r['size_images']['image_every']} steps) | {r['size_images']['mb_per_1000_steps']:.3f} MB / 1000 steps |",
-             f"| load {r['load']['episodes']} episodes ({r['load']['steps']} steps, {r['load']['size_mb']} MB) | {r['load']['load_s_min']:.2f} s (first {r['load']['load_s_first']:.2f} s) |",
-             f"| sample a 256 low-level batch | {r['load']['sample_low_level_256_ms']:.2f} ms |"]
+             f"| size with images ({img['image_size']}x{img['image_size']} every {img['image_every']} steps) "
+             f"| {img['mb_per_1000_steps']:.3f} MB / 1000 steps |",
+             f"| load {load['episodes']} episodes ({load['steps']} steps, {load['size_mb']} MB) "
+             f"| {load['load_s_min']:.2f} s (first {load['load_s_first']:.2f} s) |",
+             f"| flatten them into training tables (build_tables) | {load['build_tables_s']:.2f} s |"]
     return "\n".join(lines) + "\n"
 
 
@@ -91,7 +101,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--env-kwargs", default=None, help="JSON")
     p.add_argument("--out", default=None, help="also write the Markdown table here")
     a = p.parse_args(argv)
-    r = collection_benchmark(a.env, a.episodes, a.load_episodes, env_kwargs=json.loads(a.env_kwargs) if a.env_kwargs else None)
+    r = collection_benchmark(a.env, a.episodes, a.load_episodes,
+                             env_kwargs=json.loads(a.env_kwargs) if a.env_kwargs else None)
     cmd = "python -m hirl.data.bench --env " + a.env + (f" --env-kwargs '{a.env_kwargs}'" if a.env_kwargs else "") + \
         f" --episodes {a.episodes} --load-episodes {a.load_episodes}"
     md = to_markdown(r, cmd)

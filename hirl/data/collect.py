@@ -11,59 +11,24 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from hirl.data import schema
-from hirl.data.writer import EpisodeRecorder, Journal, write_dataset
+from hirl.data.assemble import write_dataset
+from hirl.data.collect_config import CollectConfig
+from hirl.data.journal import Journal
+from hirl.data.recorder import EpisodeRecorder
 from hirl.errors import InputError
-from hirl.eval.rollout import run_episode
-from hirl.hierarchy import HierarchicalAgent, ReplanConfig, build_replan_rule
+from hirl.hierarchy import HierarchicalAgent, build_replan_rule
+from hirl.hierarchy.rollout import run_episode
 
 # Keys of the collection config that must match for --resume to continue a journal / dataset.
 _RESUME_KEYS = ("env", "seed", "image_every", "image_size", "noise", "chain_length", "env_kwargs", "replan")
-
-
-@dataclass(frozen=True)
-class CollectConfig:
-    env: str  # environment id (a registered hirl.integrations adapter)
-    episodes: int  # number of episodes; episode i uses seed + i
-    seed: int = 0  # base seed
-    workers: int = 2  # worker processes (1: collect in this process)
-    image_every: int = 0  # keep a camera frame every K control steps (+ the final one); 0: no images
-    image_size: int = 128  # rendered frame width = height in pixels
-    noise: float = 0.05  # std of the expert's Gaussian action noise
-    chain_length: int = 5  # subtasks per chain (chained envs); passed to adapter.reset_options
-    env_kwargs: dict[str, Any] = field(default_factory=dict)  # extra gym.make keyword arguments (e.g. layout)
-    replan: ReplanConfig | None = None  # None: chain_progress for language experts, state_distance(0.3) for state experts
-
-    def __post_init__(self) -> None:
-        if self.episodes < 1:
-            raise InputError(f"--episodes must be >= 1, got {self.episodes}")
-        if self.workers < 1:
-            raise InputError(f"--workers must be >= 1, got {self.workers}")
-        if self.image_every < 0:
-            raise InputError(f"--image-every must be >= 0, got {self.image_every}")
-        if self.image_size < 8:
-            raise InputError(f"--image-size must be >= 8, got {self.image_size}")
-
-    def resolved_replan(self, subgoal_kind: str) -> ReplanConfig:
-        if self.replan is not None:
-            return self.replan
-        if subgoal_kind == "state":
-            return ReplanConfig(detector="state_distance", detector_args={"epsilon": 0.3}, timeout=300)
-        # chain_progress, not env_predicate: a toggle subtask's predicate ("push the button": light != light at
-        # subtask start) is relative to the env's current subtask, which has already moved on when the expert's
-        # subgoal is checked, so env_predicate fired only after a second toggle (segments with a double press).
-        return ReplanConfig(detector="chain_progress", timeout=300)
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["replan"] = None if self.replan is None else asdict(self.replan)
-        return schema.to_json_safe(d)
 
 
 # ------------------------------------------------------------------- one episode
@@ -88,9 +53,7 @@ class _EpisodeRunner:
         options = self.adapter.reset_options(cfg.chain_length)
         result = run_episode(self.env, agent, self.adapter.command, seed=seed, options=options,
                              on_step=self.recorder.on_step, on_transition=self.recorder.on_transition)
-        attrs = {"command": result.command, "success": bool(result.success), "task": list(result.task),
-                 "physics_error": result.physics_error or ""}
-        return self.recorder.finish(index=index, seed=seed, options=options, attrs=attrs)
+        return self.recorder.finish(index=index, seed=seed, options=options, attrs=schema.episode_attrs(result))
 
     def close(self) -> None:
         self.env.close()
@@ -111,7 +74,7 @@ def _worker_init(cfg_dict: dict[str, Any], journal_dir: str) -> None:
     global _RUNNER, _JOURNAL
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops handing out episodes
     threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True).start()
-    _RUNNER = _EpisodeRunner(_config_from_dict(cfg_dict))
+    _RUNNER = _EpisodeRunner(CollectConfig.from_dict(cfg_dict))
     _JOURNAL = Journal(journal_dir)
 
 
@@ -120,13 +83,6 @@ def _worker_episode(index: int) -> tuple[int, int, bool]:
     record = _RUNNER.run(index)
     _JOURNAL.write(record)
     return index, len(record["rewards"]), bool(record["attrs"]["success"])
-
-
-def _config_from_dict(d: dict[str, Any]) -> CollectConfig:
-    d = dict(d)
-    if d.get("replan") is not None:
-        d["replan"] = ReplanConfig(**d["replan"])
-    return CollectConfig(**d)
 
 
 # ------------------------------------------------------------------- collection
@@ -139,7 +95,7 @@ def _compatible(a: dict[str, Any], b: dict[str, Any], where: Path) -> None:
 
 
 def _existing_meta(out: Path) -> dict[str, Any] | None:
-    from hirl.data.dataset import read_metadata
+    from hirl.data.metadata import read_metadata
 
     if not (out / schema.DATA_DIR / schema.METADATA_FILE).exists():
         return None
@@ -153,7 +109,7 @@ def collect(cfg: CollectConfig, out: str | Path, *, resume: bool = False, progre
 
     resume=False refuses an `out` that already holds a dataset or an unfinished collection; resume=True
     continues an unfinished one (or does nothing when the dataset is complete)."""
-    import hirl
+    from hirl.version import __version__
     from tqdm import tqdm
 
     out = Path(out)
@@ -161,7 +117,8 @@ def collect(cfg: CollectConfig, out: str | Path, *, resume: bool = False, progre
     wanted = cfg.to_dict()
     meta = _existing_meta(out) if (out / schema.DATA_DIR).exists() else None
     if not resume and (journal.exists() or meta is not None):
-        raise InputError(f"{out} already holds a dataset or an unfinished collection; pass --resume to continue it or choose another --out")
+        raise InputError(f"{out} already holds a dataset or an unfinished collection; "
+                         "pass --resume to continue it or choose another --out")
     if resume and journal.exists():
         _compatible(wanted, journal.read_config(), journal.config_path)
     elif resume and meta is not None:
@@ -178,7 +135,7 @@ def collect(cfg: CollectConfig, out: str | Path, *, resume: bool = False, progre
     journal.write_config(wanted)
     base = runner.env.unwrapped
     meta_out = {
-        "hirl_version": hirl.__version__,
+        "hirl_version": __version__,
         "env_id": cfg.env,
         "env_kwargs": dict(cfg.env_kwargs),
         "control_rate_hz": round(1.0 / float(getattr(base, "dt", 1.0 / schema.CONTROL_RATE_HZ)), 6),
@@ -195,7 +152,8 @@ def collect(cfg: CollectConfig, out: str | Path, *, resume: bool = False, progre
     todo = [i for i in range(cfg.episodes) if i not in done]
     steps = 0
     start = time.perf_counter()
-    bar = tqdm(total=cfg.episodes, initial=cfg.episodes - len(todo), desc=f"collect {cfg.env}", unit="ep", disable=not progress)
+    bar = tqdm(total=cfg.episodes, initial=cfg.episodes - len(todo), desc=f"collect {cfg.env}", unit="ep",
+               disable=not progress)
 
     def finished(index: int, n_steps: int) -> None:
         nonlocal steps

@@ -25,13 +25,15 @@ Per episode `episode_<n>` (Minari layout; T = number of control steps):
                         last step, goal_state (S, G) = achieved goal at observation `end`
         images/         only with --image-every K: frames (N, H, W, 3) uint8 at observations steps (N,)
                         (every K-th step plus the final observation)
-    attrs           seed, options/*, hirl_index (episode number i; seed = base seed + i), command, success,
-                    task (JSON list), physics_error
+    attrs           seed, options/* (written by Minari) and EPISODE_ATTRS below
 """
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+from hirl.errors import InputError
 
 SCHEMA_VERSION = 1
 HIRL_KEY = "hirl"  # metadata.json key holding HirlMeta
@@ -41,7 +43,7 @@ MAIN_FILE = "main_data.hdf5"
 METADATA_FILE = "metadata.json"
 
 STEP_STR_KEYS = ("subgoal_text", "subgoal_source", "subgoal_reason")
-STEP_REQUIRED_KEYS = STEP_STR_KEYS + ("segment", "intervention", "is_success")
+STEP_REQUIRED_KEYS = (*STEP_STR_KEYS, "segment", "intervention", "is_success")
 SEGMENT_KEYS = ("start", "end", "goal_state")
 IMAGE_KEYS = ("frames", "steps")
 
@@ -63,20 +65,58 @@ META_REQUIRED = (
 )
 
 
+# per-episode attrs hirl writes next to Minari's seed and options/* (lists and dicts are stored as JSON strings)
+EPISODE_ATTRS = (
+    "hirl_index",  # int, episode number i of the collection (seed = base seed + i)
+    "command",  # str, the episode's task command
+    "success",  # bool, the env's is_success at the end
+    "task",  # JSON list[str], the chain's subtasks
+    "physics_error",  # str, why the simulation broke ("" when it did not)
+)
+
+
+class EpisodeOutcome(Protocol):
+    """What episode_attrs reads from a finished rollout (hirl.hierarchy.rollout.EpisodeResult has these fields)."""
+
+    command: str
+    success: bool
+    task: Sequence[str]
+    physics_error: str | None
+
+
+def episode_attrs(outcome: EpisodeOutcome, **extra: Any) -> dict[str, Any]:
+    """The attrs of a journal record for a finished rollout (all of EPISODE_ATTRS except hirl_index, which the
+    writer adds from the record's index), plus caller-specific extras (e.g. a teleop round or human label)."""
+    return {"command": outcome.command, "success": bool(outcome.success), "task": list(outcome.task),
+            "physics_error": outcome.physics_error or "", **extra}
+
+
+def stored_attrs(index: int, attrs: Mapping[str, Any]) -> dict[str, Any]:
+    """The HDF5 attrs of one episode: hirl_index plus the record's attrs, lists/dicts/tuples as JSON strings."""
+    out: dict[str, Any] = {"hirl_index": int(index)}
+    for k, v in dict(attrs).items():
+        out[k] = json.dumps(to_json_safe(v)) if isinstance(v, (list, dict, tuple)) else v
+    return out
+
+
 def dataset_error(path: Any, problem: str) -> str:
     """The one-line message for a bad dataset."""
     return f"dataset {path}: {problem}".replace("\n", " ")
 
 
+def dataset_failure(where: Any, problem: str) -> InputError:
+    """The InputError (one line, see dataset_error) to raise for a bad dataset file."""
+    return InputError(dataset_error(where, problem))
+
+
 def check_meta(meta: Any, where: Any) -> dict[str, Any]:
     """Validate metadata["hirl"]; returns it or raises InputError naming where and what."""
-    from hirl.errors import InputError
-
     if not isinstance(meta, dict):
         raise InputError(dataset_error(where, "foreign dataset: metadata.json has no 'hirl' section (not written by hirl)"))
     version = meta.get("schema_version")
     if version != SCHEMA_VERSION:
-        raise InputError(dataset_error(where, f"schema version {version!r} does not match this hirl's version {SCHEMA_VERSION}"))
+        raise InputError(dataset_error(
+            where, f"schema version {version!r} does not match this hirl's version {SCHEMA_VERSION}"))
     missing = [k for k in META_REQUIRED if k not in meta]
     if missing:
         raise InputError(dataset_error(where, f"schema mismatch: metadata 'hirl' section lacks {', '.join(missing)}"))

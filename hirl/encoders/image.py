@@ -2,7 +2,7 @@
 
 Input convention (one, everywhere): ImageEncoder.forward takes a FLOAT tensor (B, 3, H, W) with values in
 [0, 1]. Camera frames and image subgoals are uint8 numpy (B, H, W, 3) / (H, W, 3); convert them with
-image_to_tensor() at the numpy/torch boundary.
+image_to_tensor() at the numpy/torch boundary (images_to_float() for uint8 tensors already in a batch).
 
     x = image_to_tensor(frames)          # uint8 (B, H, W, 3) -> float32 (B, 3, H, W) in [0, 1]
     z = ImageEncoder(out_dim=128)(x)     # (B, 128)
@@ -32,6 +32,13 @@ def image_to_tensor(images: np.ndarray, device: str | torch.device = "cpu") -> t
     return t.permute(0, 3, 1, 2).float().div_(255.0)
 
 
+def images_to_float(images: torch.Tensor) -> torch.Tensor:
+    """uint8 tensor (B, H, W, 3) -> float32 (B, 3, H, W) in [0, 1] (torch-side twin of image_to_tensor, for batches)."""
+    if images.dtype != torch.uint8 or images.ndim != 4 or images.shape[-1] != 3:
+        raise ValueError(f"images must be uint8 (B, H, W, 3), got {images.dtype} {tuple(images.shape)}")
+    return images.permute(0, 3, 1, 2).float().div(255.0)
+
+
 @ENCODERS.register("image")
 class ImageEncoder(nn.Module):
     """Small CNN: float (B, 3, H, W) in [0, 1] -> (B, out_dim).
@@ -58,12 +65,14 @@ class ImageEncoder(nn.Module):
             nn.Conv2d(c3, c4, 3, stride=1, padding=1), nn.GroupNorm(_groups(c4), c4), nn.ReLU(inplace=True),
             nn.AdaptiveAvgPool2d(self.pool),
         )
-        self.head = nn.Sequential(nn.Flatten(), nn.Linear(c4 * self.pool * self.pool, self.out_dim), nn.LayerNorm(self.out_dim))
+        self.head = nn.Sequential(nn.Flatten(), nn.Linear(c4 * self.pool * self.pool, self.out_dim),
+                                  nn.LayerNorm(self.out_dim))
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """images: float (B, 3, H, W) in [0, 1] (see image_to_tensor) -> (B, out_dim)."""
         if images.dtype == torch.uint8:
-            raise ValueError("ImageEncoder takes float (B, 3, H, W) in [0, 1]; convert uint8 (B, H, W, 3) with image_to_tensor()")
+            raise ValueError("ImageEncoder takes float (B, 3, H, W) in [0, 1]; "
+                             "convert uint8 (B, H, W, 3) with image_to_tensor()")
         if images.ndim != 4 or images.shape[1] != 3:
             raise ValueError(f"ImageEncoder expects (B, 3, H, W), got shape {tuple(images.shape)}")
         if min(images.shape[2], images.shape[3]) < 16:

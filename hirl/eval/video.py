@@ -9,10 +9,13 @@ import textwrap
 from pathlib import Path
 from typing import Sequence
 
+import gymnasium as gym
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from hirl.fileio import temp_file_beside
+from hirl.hierarchy.rollout import Agent
+from hirl.types import Command
 
 _SOURCE_COLOURS = {"policy": (120, 200, 255), "human": (255, 170, 60), "expert": (140, 230, 140), "relabel": (220, 160, 255)}
 
@@ -56,6 +59,21 @@ def annotate(
     out = np.asarray(canvas)
     # H.264 needs even sizes
     return out[: out.shape[0] // 2 * 2, : out.shape[1] // 2 * 2]
+
+
+def annotated_frame(env: gym.Env, agent: Agent, command: Command) -> np.ndarray:
+    """run_episode's frame_fn for videos: env.render() annotated with the command, the active subgoal (and why it
+    started), the step and query counts, and the goal image beside the frame for image subgoals."""
+    subgoal = agent.subgoal
+    trace = getattr(agent, "trace", None)
+    entry = trace[-1] if trace else None
+    lines = [(f"task: {command.text}", "")]
+    if subgoal is not None:
+        why = f" ({entry.reason})" if entry is not None and entry.reason else ""
+        lines.append((f"subgoal [{subgoal.source}]: {subgoal.describe()}{why}", subgoal.source))
+    lines.append((f"step {agent.step_count}  queries {agent.num_queries}", ""))
+    goal_image = np.asarray(subgoal.value) if subgoal is not None and subgoal.kind == "image" else None
+    return annotate(np.asarray(env.render()), lines, goal_image=goal_image)
 
 
 def write_mp4(path: str | Path, frames: Sequence[np.ndarray], fps: float) -> Path:

@@ -1,10 +1,9 @@
 """Learning: the one supervised trainer (trainer.py) and crash-safe checkpoints (checkpoint.py)."""
-from hirl.learn.checkpoint import load_weights, save_weights
 from hirl.learn.trainer import (
     ArraySampler, CsvLog, Trainer, TrainerConfig, TrainResult, array_batches, configure_torch_threads, to_device,
 )
 
 __all__ = [
     "ArraySampler", "CsvLog", "Trainer", "TrainerConfig", "TrainResult", "array_batches", "configure_torch_threads",
-    "load_weights", "save_weights", "to_device",
+    "to_device",
 ]

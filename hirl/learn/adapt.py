@@ -26,16 +26,20 @@ from typing import Any, Mapping
 import numpy as np
 from tqdm import tqdm
 
-from hirl.agents import ADAPTED_SUFFIX, load_agent
-from hirl.eval.metrics import chain_metrics
-from hirl.eval.rollout import run_episode
+from hirl.data.tables import NO_INDEX, StepTables, TextTables, concat_tables, tables_from_rows, text_tables
+from hirl.encoders.text import TextEncoder
+from hirl.hierarchy.metrics import chain_metrics
 from hirl.hierarchy import HierarchicalAgent
+from hirl.hierarchy.rollout import AgentWrapper, run_episode
 from hirl.integrations import adapter as env_adapter
-from hirl.learn.imitation import AGENTS, budget_for, load_network, model_dir, train_component
-from hirl.learn.imitation_data import NO_INDEX, StepTables, TextTables, concat_tables, text_tables
+from hirl.learn.components import imitation_component
+from hirl.learn.imitation import train_component
 from hirl.learn.run_config import RunConfig
 from hirl.policies.base import HighLevelPolicy, LowLevelPolicy
-from hirl.policies.features import DEFAULT_OBS_KEYS, MAX_SUBTASKS, obs_vector
+from hirl.encoders.commands import MAX_SUBTASKS
+from hirl.policies.obs import DEFAULT_OBS_KEYS, obs_vector
+from hirl.runs import ADAPTED_SUFFIX, RunDir, load_agent
+from hirl.runs.agents import recipe
 from hirl.types import Command, Observation, Subgoal
 
 ROLLOUT_SEED = 50_000  # base seed of adapt rollouts: disjoint from collection (0...) and evaluation (100_000...)
@@ -53,40 +57,27 @@ class LabelledStep:
     expert_action: np.ndarray  # (A,) the expert's action for `emitted`
 
 
-class ExpertLabeller:
-    """RolloutAgent wrapper: the learner's action is executed; every step is recorded with the expert's labels."""
+class ExpertLabeller(AgentWrapper):
+    """Agent wrapper: the learner's action is executed; every step is recorded with the expert's labels."""
+
+    inner: HierarchicalAgent
 
     def __init__(self, agent: HierarchicalAgent, expert_high: HighLevelPolicy, expert_low: LowLevelPolicy,
                  obs_keys: tuple[str, ...] = DEFAULT_OBS_KEYS) -> None:
-        self.agent, self.expert_high, self.expert_low, self.obs_keys = agent, expert_high, expert_low, obs_keys
+        super().__init__(agent)
+        self.expert_high, self.expert_low, self.obs_keys = expert_high, expert_low, obs_keys
         self.steps: list[LabelledStep] = []
         self._previous: Subgoal | None = None
 
-    @property
-    def subgoal(self) -> Subgoal | None:
-        return self.agent.subgoal
-
-    @property
-    def step_count(self) -> int:
-        return self.agent.step_count
-
-    @property
-    def num_queries(self) -> int:
-        return self.agent.num_queries
-
-    @property
-    def num_replans(self) -> int:
-        return self.agent.num_replans
-
     def reset(self, command: Command | None = None) -> None:
-        self.agent.reset(command)
+        self.inner.reset(command)
         self.expert_high.reset()
         self.expert_low.reset()
         self._previous = None
 
     def act(self, obs: Observation, info: Mapping[str, Any] | None = None) -> np.ndarray:
-        action = self.agent.act(obs, info)
-        emitted, command = self.agent.subgoal, self.agent.command
+        action = self.inner.act(obs, info)
+        emitted, command = self.inner.subgoal, self.inner.command
         assert emitted is not None and command is not None
         self.steps.append(LabelledStep(
             obs=obs_vector(obs, self.obs_keys), command=command.text, emitted=emitted, previous=self._previous,
@@ -116,8 +107,8 @@ def labelled_tables(steps: list[LabelledStep], vocab: list[str], goal_dim: int, 
 
     def table(rows: list[LabelledStep], target: str) -> StepTables:
         n = len(rows)
-        goal_of = (lambda s: s.emitted) if target == "emitted" else (lambda s: s.expert_goal)  # noqa: E731
-        return StepTables(
+        goal_of = (lambda s: s.emitted) if target == "emitted" else (lambda s: s.expert_goal)
+        return tables_from_rows(
             obs=np.stack([s.obs for s in rows]).astype(np.float32) if n else np.zeros((0, 0), np.float32),
             action=np.stack([s.expert_action for s in rows]) if n else np.zeros((0, 0), np.float32),
             label=np.array([label(goal_of(s)) for s in rows], np.int64),
@@ -125,9 +116,7 @@ def labelled_tables(steps: list[LabelledStep], vocab: list[str], goal_dim: int, 
             command=np.array([c_index[s.command] for s in rows], np.int64),
             goal_state=np.stack([state(goal_of(s)) for s in rows]) if n else np.zeros((0, goal_dim), np.float32),
             prev_goal_state=np.stack([state(s.previous) for s in rows]) if n else np.zeros((0, goal_dim), np.float32),
-            end_frame=np.full(n, NO_INDEX, np.int64), vocab=vocab, commands=commands, frames=None,
-            frame_row=np.zeros(0, np.int64), frame_label=np.zeros(0, np.int64), frame_prev_label=np.zeros(0, np.int64),
-            frame_command=np.zeros(0, np.int64), frame_end=np.zeros(0, np.int64),
+            vocab=vocab, commands=commands,
         )
 
     high_rows = [s for s in steps if kind != "language" or str(s.expert_goal.value) in index]
@@ -139,16 +128,16 @@ def adaptable_agents(cfg: RunConfig) -> list[str]:
     return [a for a in cfg.agents if a == f"hier_{env_adapter(cfg.env).subgoal_kind}"]
 
 
-def _copy_separate(run_dir: Path, components: tuple[str, ...]) -> None:
+def _copy_separate(run: RunDir, components: tuple[str, ...]) -> None:
     """Seed RUN/models/adapted/ with the separately trained networks (round 1 fine-tunes from them)."""
     for c in components:
-        dst = model_dir(run_dir, c, adapted=True)
+        dst = run.model_dir(c, adapted=True)
         if not dst.exists():
-            shutil.copytree(model_dir(run_dir, c), dst)
+            shutil.copytree(run.model_dir(c), dst)
 
 
-def adapt_run(cfg: RunConfig, run_dir: Path, train: tuple[StepTables, TextTables],
-              val: tuple[StepTables, TextTables] | None, encoder: Any, progress: bool = True) -> dict[str, Any]:
+def adapt_run(cfg: RunConfig, run: RunDir, train: tuple[StepTables, TextTables],
+              val: tuple[StepTables, TextTables] | None, encoder: TextEncoder, progress: bool = True) -> dict[str, Any]:
     """DAgger rounds for every adaptable hierarchical agent of cfg.agents; returns a per-round summary."""
     spec = cfg.adapt
     adapter = env_adapter(cfg.env)
@@ -156,15 +145,15 @@ def adapt_run(cfg: RunConfig, run_dir: Path, train: tuple[StepTables, TextTables
     paraphrases = (lambda text: adapter.paraphrase_split(text)[0]) if cfg.paraphrase_augment > 0 else None  # noqa: E731
     for name in adaptable_agents(cfg):
         kind = name.removeprefix("hier_")
-        components = AGENTS[name]
-        _copy_separate(run_dir, components)
+        components = recipe(name).components
+        _copy_separate(run, components)
         env = adapter.make(**cfg.env_kwargs)
         expert_high, expert_low = adapter.expert(env, 0.0, cfg.seed)
         low_rows: StepTables | None = None
         high_rows: StepTables | None = None
         rounds = []
         for r in range(1, spec.rounds + 1):
-            agent = load_agent(run_dir, name + ADAPTED_SUFFIX, env, adapter, cfg.replan, encoder, seed=cfg.seed)
+            agent = load_agent(run, name + ADAPTED_SUFFIX, env, cfg=cfg, text_encoder=encoder, seed=cfg.seed)
             assert isinstance(agent, HierarchicalAgent)
             labeller = ExpertLabeller(agent, expert_high, expert_low, tuple(cfg.obs_keys))
             results = []
@@ -183,17 +172,18 @@ def adapt_run(cfg: RunConfig, run_dir: Path, train: tuple[StepTables, TextTables
                 "aggregated_high_rows": int(len(high_rows.obs)), "high_level_disagreement": disagree,
                 "components": {},
             }
-            for component, rows in ((components[0], low_rows), (components[1], high_rows)):
+            for name_, rows in ((components[0], low_rows), (components[1], high_rows)):
                 if not len(rows.obs):
                     continue
+                component = imitation_component(name_)
                 merged = concat_tables(train[0], rows)
-                budget = replace(budget_for(component, cfg.train), max_steps=spec.steps, lr=spec.lr,
+                budget = replace(component.budget(cfg.train), max_steps=spec.steps, lr=spec.lr,
                                  lr_schedule="constant", lr_warmup_steps=0, early_stopping_patience=None)
-                net = load_network(component, model_dir(run_dir, component, adapted=True))
+                net = component.load(run.model_dir(name_, adapted=True))
                 net.train()
-                tables = text_tables(merged, encoder, MAX_SUBTASKS, paraphrases if component == "low_language" else None)
-                record["components"][component] = train_component(
-                    component, net, (merged, tables), val, budget, run_dir, stage=f"adapt{r}",
+                tables = text_tables(merged, encoder, MAX_SUBTASKS, paraphrases if component.paraphrases else None)
+                record["components"][name_] = train_component(
+                    component, net, (merged, tables), val, budget, run, stage=f"adapt{r}",
                     paraphrase_p=cfg.paraphrase_augment)
             rounds.append(record)
             print(f"adapt {name} round {r}: rollout avg chain length {record['rollout_avg_chain_length']:.2f}, "

@@ -1,4 +1,4 @@
-"""Crash-safe training checkpoints and weight files.
+"""Crash-safe training checkpoints.
 
 A checkpoint is two files in the run folder:
 
@@ -11,7 +11,8 @@ Both are written atomically (temp file + fsync + os.replace) and checkpoint.json
 .pt file, so a kill -9 at any moment leaves the previous checkpoint usable. Anything unreadable, truncated
 or not matching the model raises InputError with one line naming the file.
 
-Weights for consumers (best.safetensors, last.safetensors) are plain safetensors files of model.state_dict().
+Weights for consumers (best.safetensors, last.safetensors) are plain safetensors files of model.state_dict()
+(hirl.weights.save_weights / load_weights).
 CsvLog keeps metrics.csv consistent with the checkpoint (rows past it are dropped on resume).
 """
 from __future__ import annotations
@@ -23,15 +24,15 @@ import json
 import os
 import random
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 import numpy as np
 import torch
-from safetensors.torch import load as st_load
-from safetensors.torch import save as st_save
 
 from hirl.errors import InputError
 from hirl.fileio import atomic_write_bytes, atomic_write_text
+from hirl.weights import load_state_dict_checked
 
 CHECKPOINT_JSON = "checkpoint.json"
 FORMAT_VERSION = 1
@@ -58,35 +59,6 @@ def restore_rng(state: dict[str, Any], torch_state: torch.Tensor, generator: np.
     version, internal, gauss_next = state["python"]
     random.setstate((version, tuple(internal), gauss_next))
     torch.set_rng_state(torch_state)
-
-
-# -- weights ------------------------------------------------------------------------------------------------
-def save_weights(model: torch.nn.Module, path: str | Path) -> Path:
-    """model.state_dict() -> safetensors file, atomically. Tied tensors are stored as copies."""
-    tensors = {k: v.detach().to("cpu").clone().contiguous() for k, v in model.state_dict().items()}
-    return atomic_write_bytes(path, st_save(tensors))
-
-
-def load_weights(model: torch.nn.Module, path: str | Path, strict: bool = True) -> torch.nn.Module:
-    """Load a safetensors weight file into model (in place; returns model). InputError on any problem."""
-    path = Path(path)
-    try:
-        tensors = st_load(path.read_bytes())
-    except FileNotFoundError:
-        raise InputError(f"{path}: weight file not found") from None
-    except Exception as exc:  # safetensors raises its own error types on truncated/garbage files
-        raise InputError(f"{path}: corrupt or truncated weight file ({exc.__class__.__name__})") from None
-    _load_state_dict(model, tensors, path, strict)
-    return model
-
-
-def _load_state_dict(model: torch.nn.Module, state: dict[str, torch.Tensor], path: Path, strict: bool = True) -> None:
-    try:
-        model.load_state_dict(state, strict=strict)
-    except RuntimeError as exc:
-        first = str(exc).strip().splitlines()
-        detail = " ".join(line.strip() for line in first[1:3]) if len(first) > 1 else first[0] if first else ""
-        raise InputError(f"{path}: weights do not match the model ({detail[:300]})") from None
 
 
 # -- checkpoints --------------------------------------------------------------------------------------------
@@ -126,7 +98,7 @@ class RunLock:
         self.path = Path(run_dir) / ".lock"
         self._fh = None
 
-    def __enter__(self) -> "RunLock":
+    def __enter__(self) -> RunLock:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._fh = open(self.path, "a+")
         try:
@@ -179,18 +151,20 @@ def load_checkpoint(run_dir: str | Path, model: torch.nn.Module, optimizer: torc
     except FileNotFoundError:
         raise InputError(f"{path}: checkpoint file named by {CHECKPOINT_JSON} is missing") from None
     if len(data) != record["size"] or hashlib.sha256(data).hexdigest() != record["sha256"]:
-        raise InputError(f"{path}: truncated or corrupt checkpoint ({len(data)} bytes, expected {record['size']}, checksum mismatch)")
+        raise InputError(f"{path}: truncated or corrupt checkpoint ({len(data)} bytes, expected {record['size']}, "
+                         "checksum mismatch)")
     try:
         state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
         model_state, optim_state, torch_rng = state["model"], state["optimizer"], state["torch_rng"]
     except Exception as exc:  # unpickling errors come in many types; weights_only refuses anything but tensors/containers
         raise InputError(f"{path}: unreadable checkpoint ({exc.__class__.__name__})") from None
-    _load_state_dict(model, model_state, path)
+    load_state_dict_checked(model, model_state, path)
     try:
         optimizer.load_state_dict(optim_state)
         restore_rng(record["rng"], torch_rng, generator)
     except (ValueError, KeyError, TypeError, RuntimeError) as exc:
-        raise InputError(f"{path}: checkpoint does not match this optimizer/RNG setup ({exc.__class__.__name__}: {str(exc).splitlines()[0][:200]})") from None
+        why = f"{exc.__class__.__name__}: {str(exc).splitlines()[0][:200]}"
+        raise InputError(f"{path}: checkpoint does not match this optimizer/RNG setup ({why})") from None
     return record
 
 

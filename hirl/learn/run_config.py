@@ -4,21 +4,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from hirl.data.collect_config import CollectSettings
 from hirl.hierarchy.replan import ReplanConfig
-from hirl.learn.imitation import AGENTS, TrainingBudgets
+from hirl.learn.trainer import TrainerConfig
+from hirl.runs.agents import AGENTS, component, recipe
+from hirl.runs.catalog import load_builtins
 
 
 @dataclass(frozen=True)
-class CollectSpec:
-    """Expert demonstrations collected when the dataset path does not exist yet."""
+class CollectSpec(CollectSettings):
+    """Expert demonstrations collected when the dataset path does not exist yet: the collection settings
+    (hirl.data.collect_config.CollectSettings) with a run's defaults; env and env_kwargs are the run config's."""
 
-    episodes: int = 200  # expert episodes
-    seed: int = 0  # base seed of collection (episode i uses seed + i)
-    workers: int = 2  # collection processes
-    image_every: int = 0  # store a camera frame every K steps (0: no images; image agents need them)
-    image_size: int = 64  # stored frame width and height in pixels
-    noise: float = 0.05  # expert action-noise std
-    chain_length: int = 5  # subtasks per collected chain (1..5)
+    episodes: int = 200  # expert episodes (a run's default; `hirl collect` requires the number)
+    image_size: int = 64  # stored frame width and height in pixels (a run's default; image agents need image_every >= 1)
 
 
 @dataclass(frozen=True)
@@ -45,7 +44,20 @@ class EvalSpec:
 
 
 @dataclass
+class TrainingBudgets:
+    """One TrainerConfig per kind of network (low levels, high levels, whole-task baselines, image generator);
+    each imitation component names the entry that trains it (ImitationComponent.budget_field)."""
+
+    low: TrainerConfig = field(default_factory=lambda: TrainerConfig(max_steps=3000, batch_size=256, lr=1e-3, eval_every=500, checkpoint_every=500))  # low-level BC
+    high: TrainerConfig = field(default_factory=lambda: TrainerConfig(max_steps=2000, batch_size=256, lr=1e-3, eval_every=500, checkpoint_every=500))  # high-level policies
+    baseline: TrainerConfig = field(default_factory=lambda: TrainerConfig(max_steps=3000, batch_size=256, lr=1e-3, eval_every=500, checkpoint_every=500))  # flat and chain-of-thought
+    image: TrainerConfig = field(default_factory=lambda: TrainerConfig(max_steps=1500, batch_size=32, lr=1e-3, eval_every=500, checkpoint_every=500))  # goal-image generator
+    low_image: TrainerConfig = field(default_factory=lambda: TrainerConfig(max_steps=3000, batch_size=64, lr=1e-3, eval_every=500, checkpoint_every=500))  # image-goal low level (a CNN per sample: smaller batches)
+
+
+@dataclass
 class RunConfig:
+    kind: str = "imitation"  # run kind (hirl.runs.RUN_KINDS); `kind: rl` configs are RLRunConfig
     env: str = "hirl/Tabletop-v0"  # environment id
     env_kwargs: dict[str, Any] = field(default_factory=dict)  # extra gym.make arguments for collection, evaluation, adapt (e.g. layout)
     dataset: str = "runs/data/tabletop"  # dataset path; collected with `collect` when missing
@@ -62,9 +74,12 @@ class RunConfig:
     eval: EvalSpec = field(default_factory=EvalSpec)  # evaluation protocol
 
     def __post_init__(self) -> None:
-        unknown = [a for a in self.agents if a not in AGENTS]
+        if self.kind != "imitation":
+            raise ValueError(f"kind must be 'imitation' for an imitation config, got {self.kind!r}")
+        trainable = trainable_agents()
+        unknown = [a for a in self.agents if a not in trainable]
         if unknown:
-            raise ValueError(f"agents: unknown {unknown} (known: {', '.join(AGENTS)})")
+            raise ValueError(f"agents: unknown {unknown} (known: {', '.join(trainable)})")
         if not self.obs_keys:
             raise ValueError("obs_keys: name at least one observation entry")
         if not self.agents:
@@ -75,5 +90,15 @@ class RunConfig:
             raise ValueError(f"val_fraction must be in [0, 0.5), got {self.val_fraction}")
         if self.adapt.enabled and not any(a in ("hier_language", "hier_state") for a in self.agents):
             raise ValueError("adapt.enabled: needs hier_language or hier_state in agents (the agents it adapts)")
-        if any(a == "hier_image" for a in self.agents) and self.collect.image_every < 1:
-            raise ValueError("agents: hier_image needs images: set collect.image_every >= 1")
+        seeing = [a for a in self.agents if recipe(a).renders()]
+        if seeing and self.collect.image_every < 1:
+            raise ValueError(f"agents: {', '.join(seeing)} need images: set collect.image_every >= 1")
+
+
+def trainable_agents() -> list[str]:
+    """The registered agents an imitation run can train: every component they need is an imitation component."""
+    from hirl.learn.components import ImitationComponent
+
+    load_builtins()
+    return [a for a in AGENTS.names() if recipe(a).trainable and recipe(a).components
+            and all(isinstance(component(c), ImitationComponent) for c in recipe(a).components)]

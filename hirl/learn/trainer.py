@@ -32,9 +32,8 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from hirl.learn.checkpoint import (
-    CsvLog, RunLock, has_checkpoint, load_checkpoint, remove_stale_temp_files, save_checkpoint, save_weights,
-)
+from hirl.learn.checkpoint import CsvLog, RunLock, has_checkpoint, load_checkpoint, remove_stale_temp_files, save_checkpoint
+from hirl.weights import save_weights
 
 _INTEROP_SET = False
 

@@ -2,7 +2,7 @@
 
     net = CompletionNet(CompletionConfig(obs_dim=32)).fit(obs_array)
     Trainer(net, ...).fit(); net.save("runs/x/completion")
-    clf = CompletionClassifier(CompletionNet.load("runs/x/completion"), text_encoder=TextEncoder())
+    clf = CompletionClassifier(CompletionNet.load("runs/x/completion"), text_encoder=MiniLMEncoder())
     detector = LearnedCompletion(clf, threshold=0.5)     # hirl.hierarchy.completion
 
 Batch keys read by loss(): obs (B, S), goal_emb (B, E), done (B,) float32 (1 = the subgoal is achieved in obs).
@@ -13,17 +13,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
 from hirl.encoders import StateEncoder
-from hirl.policies.features import (
-    DEFAULT_OBS_KEYS, PolicyModule, SubgoalCache, check_text_encoder, fast_inference, make_text_encoder, mlp,
-    obs_vector, require_keys, to_tensor,
-)
+from hirl.encoders.text import TextEncoder
+from hirl.encoders.text_factory import check_text_encoder, make_text_encoder
+from hirl.policies.inference import SubgoalCache, fast_inference, require_keys, to_tensor
+from hirl.policies.module import PolicyModule
+from hirl.policies.nets import mlp
+from hirl.policies.obs import DEFAULT_OBS_KEYS, obs_vector
 from hirl.types import Observation, Subgoal
 
 
@@ -58,7 +59,7 @@ class CompletionNet(PolicyModule):
         self.goal_proj = nn.Linear(c.text_dim, c.goal_feat)
         self.head = mlp(c.obs_feat + c.goal_feat, c.hidden, 1)
 
-    def fit(self, obs: np.ndarray) -> "CompletionNet":
+    def fit(self, obs: np.ndarray) -> CompletionNet:
         self.obs_encoder.fit_normalizer(obs)
         return self
 
@@ -86,7 +87,7 @@ class CompletionClassifier:
     hirl.hierarchy.completion, so LearnedCompletion can use it). Language subgoals only; the subgoal's
     embedding is computed once per Subgoal object."""
 
-    def __init__(self, model: CompletionNet | str | Path, text_encoder: Any = None) -> None:
+    def __init__(self, model: CompletionNet | str | Path, text_encoder: TextEncoder | None = None) -> None:
         self.model = model if isinstance(model, CompletionNet) else CompletionNet.load(model)
         self.model.eval()
         cfg = self.model.config
@@ -105,5 +106,5 @@ class CompletionClassifier:
             return float(torch.sigmoid(self.model(x, self._goals.get(subgoal, self._goal)))[0])
 
     @classmethod
-    def load(cls, directory: str | Path, text_encoder: Any = None) -> "CompletionClassifier":
+    def load(cls, directory: str | Path, text_encoder: TextEncoder | None = None) -> CompletionClassifier:
         return cls(CompletionNet.load(directory), text_encoder)

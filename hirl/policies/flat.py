@@ -9,23 +9,27 @@ ChainOfThoughtPolicy  (g, a) ~ pi(. | o, c, g_prev) from one network: a shared t
                       Batch keys: obs, command_emb, command_mask, prev_emb (B, E), target (B,) int64,
                       action (B, A); goal_emb (B, E) optional (default: the candidate table row of target).
 
-FlatAgent / ChainOfThoughtAgent drive them like a HierarchicalAgent: reset(command), act(obs, info=None),
-`subgoal` (CoT: the current predicted subgoal; flat: None), num_queries = 0, num_replans.
+FlatAgent / ChainOfThoughtAgent drive them like a HierarchicalAgent (both SingleLevelAgents: reset(command),
+act(obs, info=None), `subgoal` (CoT: the current predicted subgoal; flat: None), num_queries = 0, num_replans).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import torch
 from torch import nn
 
-from hirl.policies.features import (
-    DEFAULT_OBS_KEYS, MAX_SUBTASKS, CommandFeaturizer, CommandTrunk, PolicyModule, check_text_encoder,
-    cosine_logits, fast_inference, make_text_encoder, mlp, obs_vector, require_keys, to_tensor,
-)
+from hirl.encoders.commands import MAX_SUBTASKS, CommandFeaturizer
+from hirl.encoders.text import TextEncoder
+from hirl.encoders.text_factory import check_text_encoder, make_text_encoder
+from hirl.policies.inference import fast_inference, require_keys, to_tensor
+from hirl.policies.module import PolicyModule
+from hirl.policies.nets import CommandTrunk, mlp
+from hirl.policies.obs import DEFAULT_OBS_KEYS, obs_vector
 from hirl.policies.high.language import CandidateTable, LanguageHLConfig, SubgoalScorer
 from hirl.types import Command, Observation, Subgoal
 
@@ -68,7 +72,7 @@ class FlatPolicy(PolicyModule):
         self.trunk = CommandTrunk(c.obs_dim, 0, c.text_dim, c.obs_feat, c.cmd_dim, c.encoder_hidden, c.hidden, c.max_subtasks)
         self.head = mlp(self.trunk.out_dim, c.head_hidden, c.action_dim)
 
-    def fit(self, obs: np.ndarray, text_emb: np.ndarray | None = None) -> "FlatPolicy":
+    def fit(self, obs: np.ndarray, text_emb: np.ndarray | None = None) -> FlatPolicy:
         """Fit the state normaliser from obs (N, S) and the text centering from the vocabulary text_emb (V, E)."""
         self.trunk.fit(obs, text_emb)
         return self
@@ -102,7 +106,7 @@ class ChainOfThoughtPolicy(PolicyModule):
     def extra_state(self) -> dict[str, Any]:
         return {"candidates": self.candidates}
 
-    def fit(self, obs: np.ndarray, text_emb: np.ndarray | None = None) -> "ChainOfThoughtPolicy":
+    def fit(self, obs: np.ndarray, text_emb: np.ndarray | None = None) -> ChainOfThoughtPolicy:
         """Fit the state normaliser from obs (N, S) and the text centering from text_emb (V, E) (default: candidates)."""
         self.scorer.trunk.fit(obs, self.table.embeddings.numpy() if text_emb is None else text_emb)
         return self
@@ -130,27 +134,46 @@ class ChainOfThoughtPolicy(PolicyModule):
                                                   "acc": (choice == target).float().mean().item()}
 
 
-class _CommandAgent:
-    """Whole-agent interface shared by the baselines."""
+class SingleLevelAgent:
+    """Base of the agents without a separate high level (run_episode's Agent protocol, hirl.hierarchy.rollout):
+    nothing is ever queried, `subgoal` is None unless a subclass predicts one, num_replans 0 unless it counts
+    subgoal switches. Subclasses implement act() (adding 1 to step_count) and extend reset()."""
 
     num_queries = 0  # no separate high level is ever queried
+    num_replans = 0  # subgoal switches; subclasses that predict subgoals count them
 
-    def __init__(self, model: Any, text_encoder: Any, command: Command | None) -> None:
-        cfg = model.config
-        self.model = model.eval()
-        self.text_encoder = text_encoder or make_text_encoder(cfg.text_encoder, cfg.text_dim)
-        check_text_encoder(self.text_encoder, cfg.text_dim, type(self).__name__)
-        self.commands = CommandFeaturizer(self.text_encoder, cfg.max_subtasks)
+    def __init__(self, command: Command | None = None) -> None:
         self.command = command
         self.step_count = 0
-        self._cmd: tuple[torch.Tensor, torch.Tensor] | None = None
+
+    @property
+    def subgoal(self) -> Subgoal | None:
+        """No subgoal: the action comes straight from the observation (and command)."""
+        return None
 
     def reset(self, command: Command | None = None) -> None:
         """Start a new episode (with a new command if given)."""
         if command is not None:
             self.command = command
-        self._cmd = None
         self.step_count = 0
+
+
+class _CommandAgent(SingleLevelAgent):
+    """The command featurisation shared by the imitation baselines (the command embedded once per episode)."""
+
+    def __init__(self, model: Any, text_encoder: TextEncoder | None, command: Command | None) -> None:
+        super().__init__(command)
+        cfg = model.config
+        self.model = model.eval()
+        self.text_encoder = text_encoder or make_text_encoder(cfg.text_encoder, cfg.text_dim)
+        check_text_encoder(self.text_encoder, cfg.text_dim, type(self).__name__)
+        self.commands = CommandFeaturizer(self.text_encoder, cfg.max_subtasks)
+        self._cmd: tuple[torch.Tensor, torch.Tensor] | None = None
+
+    def reset(self, command: Command | None = None) -> None:
+        """Start a new episode (with a new command if given)."""
+        super().reset(command)
+        self._cmd = None
 
     def _inputs(self, obs: Observation) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         if self.command is None:
@@ -164,10 +187,8 @@ class _CommandAgent:
 class FlatAgent(_CommandAgent):
     """act(obs) -> (A,) float32 from FlatPolicy; `subgoal` is always None."""
 
-    subgoal = None
-    num_replans = 0
-
-    def __init__(self, model: FlatPolicy | str | Path, text_encoder: Any = None, command: Command | None = None) -> None:
+    def __init__(self, model: FlatPolicy | str | Path, text_encoder: TextEncoder | None = None,
+                 command: Command | None = None) -> None:
         super().__init__(model if isinstance(model, FlatPolicy) else FlatPolicy.load(model), text_encoder, command)
 
     def act(self, obs: Observation, info: Mapping[str, Any] | None = None) -> np.ndarray:
@@ -182,7 +203,7 @@ class ChainOfThoughtAgent(_CommandAgent):
     """act(obs) -> (A,) float32; every step predicts a subgoal (its argmax, fed back as prev_emb next step)
     and the action conditioned on it. `subgoal`: the current predicted Subgoal; num_replans: subgoal switches."""
 
-    def __init__(self, model: ChainOfThoughtPolicy | str | Path, text_encoder: Any = None,
+    def __init__(self, model: ChainOfThoughtPolicy | str | Path, text_encoder: TextEncoder | None = None,
                  command: Command | None = None) -> None:
         model = model if isinstance(model, ChainOfThoughtPolicy) else ChainOfThoughtPolicy.load(model)
         super().__init__(model, text_encoder, command)

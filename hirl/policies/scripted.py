@@ -1,7 +1,7 @@
 """Scripted policies: plain functions (e.g. an environment's expert) behind the policy interfaces."""
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

@@ -2,12 +2,13 @@
 
 A hierarchical RL run is one run directory trained by several stage configs in turn:
 
-    stage low    pretrain the goal-conditioned low level (SAC/TD3 + HER) on curriculum goals   -> RUN/models/low
-    stage high   train the high level on SubgoalEnv with the low level frozen                     -> RUN/models/high
-    stage adapt  fine-tune the low level on the subgoals the (frozen) high level emits            -> RUN/models/low_adapted
-    stage flat   the flat baseline: SAC/TD3 + HER on the task's own goal                          -> RUN/models/flat
-    stage language  language-conditioned low level on Tabletop with hindsight language relabeling -> RUN/models/language
-    stage plan   a planning high level over stage low's replay buffer and critic (SoRB), 0 env steps -> RUN/models/plan
+    stage low    pretrain the goal-conditioned low level (SAC/TD3 + HER) on curriculum goals   -> RUN/models/rl_low
+    stage high   train the high level on SubgoalEnv with the low level frozen                     -> RUN/models/rl_high
+    stage adapt  fine-tune the low level on the subgoals the (frozen) high level emits            -> RUN/models/adapted/rl_low
+    stage flat   the flat baseline: SAC/TD3 + HER on the task's own goal                          -> RUN/models/rl_flat
+    stage language  language-conditioned low level on Tabletop with hindsight language relabeling -> RUN/models/rl_language
+    stage plan   a planning high level over stage low's replay buffer and critic (SoRB), 0 env steps -> RUN/models/rl_plan
+    (training state of each stage: RUN/train/<stage>/, hirl.runs.RunDir)
 
 Every budget is in environment (control) steps, whatever the level that acts.
 """
@@ -16,10 +17,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-STAGES = ("low", "high", "adapt", "flat", "language", "plan")
+from hirl.rl.relabel import RELABELERS
+
 ALGOS = ("sac", "td3")
 HER_STRATEGIES = ("future", "final", "episode", "none")
-RELABELS = ("hac", "hiro", "none")
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,7 @@ class HighSpec:
     horizon: int = 20  # max control steps per high-level action (H)
     relative: bool = True  # subgoal = achieved + action * relative_scale (False: absolute, over the goal box)
     relative_scale: float = 1.5  # reach of a relative subgoal per dimension (achieved-goal units)
-    relabel: str = "hac"  # hac: hindsight action (subgoal -> state reached) | hiro: off-policy goal correction | none
+    relabel: str = "hac"  # a hirl.rl.relabel.RELABELERS name: hac (hindsight action) | hiro (goal correction) | none
     subgoal_test: float = 0.0  # HAC: probability that a transition is a subgoal test (0 turns it off)
     subgoal_penalty: float = -20.0  # HAC: reward of a tested subgoal the low level missed (typically -H)
     hiro_candidates: int = 8  # HIRO: Gaussian candidates around the state reached (plus original and reached)
@@ -87,8 +88,8 @@ class HighSpec:
     def __post_init__(self) -> None:
         if self.horizon < 1 or self.relative_scale <= 0:
             raise ValueError("high.horizon must be >= 1 and high.relative_scale > 0")
-        if self.relabel not in RELABELS:
-            raise ValueError(f"high.relabel must be one of {RELABELS}, got {self.relabel!r}")
+        if self.relabel not in RELABELERS:
+            raise ValueError(f"high.relabel must be one of {RELABELERS.names()}, got {self.relabel!r}")
         if not 0 <= self.subgoal_test <= 1:
             raise ValueError(f"high.subgoal_test must be in [0, 1], got {self.subgoal_test}")
         if self.hiro_candidates < 0 or self.hiro_sigma <= 0:
@@ -112,7 +113,8 @@ class PlanSpec:
 class LanguageSpec:
     """Stage language: a language-conditioned low level on Tabletop subtasks with hindsight language relabeling."""
 
-    subtasks: list[str] = field(default_factory=lambda: ["push the button", "open the drawer", "close the drawer"])  # commanded instructions
+    # the commanded instructions
+    subtasks: list[str] = field(default_factory=lambda: ["push the button", "open the drawer", "close the drawer"])
     relabel: bool = True  # failed attempts are also stored with the instruction of what was achieved
     episode_steps: int = 150  # control steps per attempt
     text_encoder: str = "text"  # instruction encoder: text (MiniLM, 384-d) | hash (tests only)
@@ -137,10 +139,11 @@ class RLEvalSpec:
 @dataclass
 class RLRunConfig:
     kind: str = "rl"  # marks an RL config for `hirl train` / `hirl eval` (imitation configs have no `kind`)
-    stage: str = "low"  # low | high | adapt | flat | language | plan (see the module docstring)
+    stage: str = "low"  # a hirl.rl.stage.STAGES name: low | high | adapt | flat | language | plan (module docstring)
     env: str = "hirl/Maze-v0"  # environment id (an EnvAdapter in hirl.integrations, or gr/... via the robotics extra)
     env_kwargs: dict[str, Any] = field(default_factory=dict)  # extra gym.make arguments (e.g. layout, max_episode_steps)
-    goal_indices: list[int] = field(default_factory=list)  # goal components the RL levels reach (Tabletop [0, 1, 2]: gripper xyz); empty: all
+    # goal components the RL levels reach (Tabletop [0, 1, 2]: gripper xyz); empty: all
+    goal_indices: list[int] = field(default_factory=list)
     steps: int = 20_000  # env-step budget of this stage
     seed: int = 0  # seed of env sampling and network initialisation
     checkpoint_every: int = 5000  # env steps between resumable checkpoints (model + replay buffer + state)
@@ -155,7 +158,9 @@ class RLRunConfig:
     def __post_init__(self) -> None:
         if self.kind != "rl":
             raise ValueError(f"kind must be 'rl' for an RL config, got {self.kind!r}")
-        if self.stage not in STAGES:
-            raise ValueError(f"stage must be one of {STAGES}, got {self.stage!r}")
+        from hirl.rl.stages import stage_names  # the registered stages (their modules import this one)
+
+        if self.stage not in stage_names():
+            raise ValueError(f"stage must be one of {stage_names()}, got {self.stage!r}")
         if self.steps < 1 or self.checkpoint_every < 1:
             raise ValueError("steps and checkpoint_every must be >= 1")

@@ -7,7 +7,8 @@
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any, SupportsFloat
 
 import gymnasium as gym
 import numpy as np
@@ -79,13 +80,15 @@ class HighLevelEnv(gym.Wrapper):
 
     def __init__(self, env: SubgoalEnv, task: gym.Env) -> None:
         super().__init__(env)
+        self.subgoal_env = env  # the wrapped SMDP: its encode / decode code the high level's actions
         self.task = task
         self.env_steps = 0
         self._start: np.ndarray | None = None
 
     def compute_reward(self, achieved_goal: np.ndarray, desired_goal: np.ndarray, info: Any) -> np.ndarray:
         """The task's reward, vectorised: (B, G), (B, G) -> (B,)."""
-        return np.asarray(self.task.unwrapped.compute_reward(achieved_goal, desired_goal, info), dtype=np.float64)
+        task: Any = self.task.unwrapped  # a goal env (compute_reward)
+        return np.asarray(task.compute_reward(achieved_goal, desired_goal, info), dtype=np.float64)
 
     def reset(self, **kwargs: Any) -> tuple[dict[str, np.ndarray], dict]:
         obs, info = self.env.reset(**kwargs)
@@ -97,7 +100,7 @@ class HighLevelEnv(gym.Wrapper):
         self.env_steps += int(info["low_steps"])
         reward = float(self.compute_reward(obs["achieved_goal"], obs["desired_goal"], info))
         info = dict(info, start=self._start)
-        low = self.env.unwrapped.low_level
+        low = self.subgoal_env.low_level
         if isinstance(low, RecordingLowLevel) and low.record:
             info["low_obs"], info["low_actions"] = low.take()
         self._start = np.asarray(obs["achieved_goal"], dtype=np.float64).copy()
@@ -118,7 +121,7 @@ class PersistentReset(gym.Wrapper):
             self._obs, self._info = self.env.reset(**kwargs)
         return self._obs, dict(self._info)
 
-    def step(self, action: np.ndarray) -> tuple[Any, float, bool, bool, dict]:
+    def step(self, action: np.ndarray) -> tuple[Any, SupportsFloat, bool, bool, dict]:
         obs, reward, terminated, truncated, info = self.env.step(action)
         self._obs, self._info = (None, {}) if terminated or truncated else (obs, info)
         return obs, reward, terminated, truncated, info
@@ -131,7 +134,8 @@ def low_env(task: gym.Env, epsilon: float, episode_steps: int, goal_sampler: Cal
 
 def subgoal_env(task: gym.Env, low: LowLevelPolicy, high: Any, epsilon: float) -> SubgoalEnv:
     """SubgoalEnv configured from a HighSpec (horizon, relative, relative_scale); epsilon = subgoal radius."""
-    return SubgoalEnv(task, low, horizon=high.horizon, epsilon=epsilon, relative=high.relative, relative_scale=high.relative_scale)
+    return SubgoalEnv(task, low, horizon=high.horizon, epsilon=epsilon, relative=high.relative,
+                      relative_scale=high.relative_scale)
 
 
 def high_env(task: gym.Env, low: LowLevelPolicy, high: Any, epsilon: float, record: bool) -> HighLevelEnv:
@@ -139,8 +143,10 @@ def high_env(task: gym.Env, low: LowLevelPolicy, high: Any, epsilon: float, reco
     return HighLevelEnv(subgoal_env(task, RecordingLowLevel(low, record), high, epsilon), task)
 
 
-def adapt_env(task: gym.Env, propose: Callable[[Mapping[str, np.ndarray]], np.ndarray], epsilon: float, horizon: int) -> gym.Env:
+def adapt_env(task: gym.Env, propose: Callable[[Mapping[str, np.ndarray]], np.ndarray], epsilon: float,
+              horizon: int) -> gym.Env:
     """The low level's MDP under the high level's goal distribution (stage adapt): each low-level episode is one
     subgoal segment (<= horizon steps) proposed by `propose(task obs) -> subgoal (G,)` from where the last one ended."""
     sampler = lambda rng, obs: propose(obs)  # noqa: E731
-    return TimeLimit(GoalConditionedEnv(PersistentReset(task), epsilon=epsilon, goal_sampler=sampler), max_episode_steps=horizon)
+    return TimeLimit(GoalConditionedEnv(PersistentReset(task), epsilon=epsilon, goal_sampler=sampler),
+                     max_episode_steps=horizon)

@@ -4,7 +4,8 @@ predicates turned d from false to true) is stored a second time as a successful 
 to the step d completed (hirl.data.relabel.hindsight_language decides the label)."""
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -12,12 +13,13 @@ from gymnasium import spaces
 from stable_baselines3.common.callbacks import BaseCallback
 
 from hirl.data.relabel import hindsight_language
+from hirl.encoders.text import TEXT_DIM, TextEncoder
+from hirl.encoders.text_factory import make_text_encoder
 from hirl.errors import InputError
+from hirl.hierarchy.rollout import run_episode
 from hirl.integrations import adapter as env_adapter
-import hirl.encoders.text  # noqa: F401  (registers the text and hash encoders)
-from hirl.policies.features import make_text_encoder
-
-TEXT_DIM = 384  # MiniLM embedding size; the hash test encoder is built at the same size
+from hirl.policies.flat import SingleLevelAgent
+from hirl.types import Command, Observation
 
 
 class LanguageSubtaskEnv(gym.Env):
@@ -26,17 +28,17 @@ class LanguageSubtaskEnv(gym.Env):
     commanded subtask's predicate holds (terminates), else -1; truncated after `episode_steps`.
     After an episode ends, `pop_hindsight()` returns the relabelled copy of a failed attempt (or [])."""
 
-    def __init__(self, task: gym.Env, instructions: list[str], encoder: Any, obs_keys: list[str], episode_steps: int,
+    def __init__(self, task: gym.Env, instructions: list[str], encoder: TextEncoder, obs_keys: list[str], episode_steps: int,
                  relabel: bool) -> None:
         self.task, self.obs_keys, self.episode_steps, self.relabel = task, list(obs_keys), int(episode_steps), relabel
-        space = task.observation_space
+        space: Any = task.observation_space  # a spaces.Dict
         missing = [k for k in obs_keys if k not in space.spaces]
         if missing:
             raise InputError(f"language.obs_keys: {missing} not in the env's observation ({', '.join(space.spaces)})")
         self.names: list[str] = []  # every instruction the env's predicates report, in a fixed order (predicate columns)
-        base = task.unwrapped
+        base: Any = task.unwrapped  # the env's subtask vocabulary (canonical, instruction, subtask_names)
         names = [base.canonical(t) for t in instructions]
-        unknown = [t for t, n in zip(instructions, names) if n is None]
+        unknown = [t for t, n in zip(instructions, names, strict=True) if n is None]
         if unknown or not instructions:
             raise InputError(f"language.subtasks: unknown instructions {unknown} (the env's are {base.subtask_names()})")
         self.commands = [base.instruction(n) for n in names]  # canonical instructions (the predicates' keys)
@@ -124,8 +126,9 @@ class HindsightLanguageCallback(BaseCallback):
         if batch:
             self.episodes += 1
         for obs, nxt, action, reward, done in batch:
-            self.model.replay_buffer.add({k: v[None] for k, v in obs.items()}, {k: v[None] for k, v in nxt.items()},
-                                         action[None], np.array([reward]), np.array([done]), [{}])
+            buffer = self.model.replay_buffer  # type: ignore[attr-defined]  # an off-policy learner's
+            buffer.add({k: v[None] for k, v in obs.items()}, {k: v[None] for k, v in nxt.items()}, action[None],
+                       np.array([reward]), np.array([done]), [{}])
             self.added += 1
         return True
 
@@ -133,23 +136,34 @@ class HindsightLanguageCallback(BaseCallback):
 def language_env(cfg: Any) -> LanguageSubtaskEnv:
     task = env_adapter(cfg.env).make(**cfg.env_kwargs)
     if "subtask_success" not in task.reset(seed=0)[1]:
-        raise InputError(f"stage language needs an env reporting info['subtask_success'] (e.g. hirl/Tabletop-v0), not {cfg.env!r}")
+        raise InputError(f"stage language needs an env reporting info['subtask_success'] (e.g. hirl/Tabletop-v0), "
+                         f"not {cfg.env!r}")
     spec = cfg.language
     return LanguageSubtaskEnv(task, list(spec.subtasks), make_text_encoder(spec.text_encoder, TEXT_DIM), list(spec.obs_keys),
                               spec.episode_steps, spec.relabel)
 
 
+class PredictAgent(SingleLevelAgent):
+    """An SB3 model's deterministic action (model.predict) for each observation (any Dict observation the model
+    was trained on, e.g. LanguageSubtaskEnv's), as a run_episode agent without a high level."""
+
+    def __init__(self, model: Any) -> None:
+        super().__init__()
+        self.model = model
+
+    def act(self, obs: Observation, info: Mapping[str, Any] | None = None) -> np.ndarray:
+        self.step_count += 1
+        action, _ = self.model.predict(obs, deterministic=True)
+        return np.asarray(action)
+
+
 def success_rate(model: Any, env: LanguageSubtaskEnv, episodes: int, seed: int) -> float:
-    """Fraction of `episodes` attempts (seeds seed + i) whose commanded subtask was completed (deterministic policy)."""
+    """Fraction of `episodes` attempts (seeds seed + i) whose commanded subtask was completed (deterministic policy);
+    no hindsight copies are made meanwhile."""
     relabel, env.relabel = env.relabel, False
-    wins = 0
-    for i in range(episodes):
-        obs, _ = env.reset(seed=seed + i)
-        done = False
-        while not done:
-            action, _ = model.predict(obs, deterministic=True)
-            obs, _, term, trunc, info = env.step(action)
-            done = term or trunc
-        wins += bool(info["is_success"])
-    env.relabel = relabel
-    return wins / episodes
+    try:
+        agent = PredictAgent(model)
+        results = [run_episode(env, agent, lambda info: Command(env.command), seed=seed + i) for i in range(episodes)]
+    finally:
+        env.relabel = relabel
+    return sum(r.success for r in results) / episodes

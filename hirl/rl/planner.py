@@ -12,7 +12,8 @@ from __future__ import annotations
 import io
 import json
 from pathlib import Path
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import torch
@@ -91,7 +92,7 @@ class WaypointGraph:
 
     @classmethod
     def build(cls, states: Mapping[str, np.ndarray], distance: LowLevelDistance, n_nodes: int, max_edge_steps: float,
-              seed: int = 0) -> "WaypointGraph":
+              seed: int = 0) -> WaypointGraph:
         idx = farthest_points(np.asarray(states["achieved_goal"]), n_nodes, np.random.default_rng(seed))
         nodes = {k: np.asarray(states[k])[idx] for k in GOAL_KEYS}
         n = len(idx)
@@ -110,7 +111,7 @@ class WaypointGraph:
         return path
 
     @classmethod
-    def load(cls, path: Path) -> "WaypointGraph":
+    def load(cls, path: Path) -> WaypointGraph:
         try:
             with np.load(path, allow_pickle=False) as z:
                 return cls({k: z[f"nodes.{k}"] for k in GOAL_KEYS}, z["paths"], float(z["max_edge_steps"]))

@@ -8,12 +8,22 @@ steps. What is stored in the replay buffer is one of:
                            Subgoal testing: a tested subgoal the low level missed keeps a and gets `penalty`.
     HIRO goal correction   a' = argmax over candidates of log pi_LL(a_0..a_T | o_0..o_T, g(candidate))
                            (Nachum et al., HIRO): candidates are a, encode(reached), and Gaussians around it.
+
+Each correction is a TransitionRelabeler strategy registered in RELABELERS under its `high.relabel` name
+(hac | hiro | none); adding one is one @RELABELERS.register class with a from_spec constructor:
+
+    relabeler = relabeler_class(spec.relabel).from_spec(spec, encode, decode, low_mean, seed)
+    actions, rewards = relabeler(actions, rewards, infos)
 """
 from __future__ import annotations
 
-from typing import Callable, Mapping, Sequence
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, ClassVar, cast
 
 import numpy as np
+
+from hirl.registry import Registry
 
 Encode = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (subgoals (B, G), start states (B, G)) -> actions (B, G)
 Decode = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (actions (B, G), start states (B, G)) -> subgoals (B, G)
@@ -68,39 +78,118 @@ def hiro_correct(action: np.ndarray, start: np.ndarray, achieved: np.ndarray, lo
     return cands[int(np.argmax(hiro_log_likelihoods(cands, start, low_obs, low_actions, decode, low_mean)))]
 
 
-class TransitionRelabeler:
+class TransitionRelabeler(ABC):
     """Strategy applied to each batch of high-level transitions before storage (one per env of a VecEnv).
 
-    mode "hac" | "hiro" | "none"; infos carry "start", "achieved", "reached" and, for HIRO, "low_obs" / "low_actions"
-    (see hirl.rl.envs.HighLevelEnv). __call__(actions (N, G), rewards (N,), infos) -> (actions, rewards)."""
+    infos carry "start", "achieved", "reached" and, for HIRO, "low_obs" / "low_actions" (see hirl.rl.envs.HighLevelEnv).
+    __call__(actions (N, G), rewards (N,), infos) -> (actions (N, G), rewards (N,)); `counts` holds running totals
+    for logging ("transitions", "relabelled", "penalised")."""
 
-    def __init__(self, mode: str, encode: Encode, decode: Decode, low_mean: LowMean | None = None,
-                 subgoal_test: float = 0.0, penalty: float = 0.0, hiro_n: int = 8, hiro_sigma: float = 0.5, seed: int = 0) -> None:
-        if mode == "hiro" and low_mean is None:
-            raise ValueError("HIRO correction needs the low level's action means (low_mean)")
-        self.mode, self.encode, self.decode, self.low_mean = mode, encode, decode, low_mean
-        self.subgoal_test, self.penalty, self.hiro_n, self.hiro_sigma = subgoal_test, penalty, hiro_n, hiro_sigma
-        self.rng = np.random.default_rng(seed)
+    records_low_level: ClassVar[bool] = False  # True: needs the low level's segments in info (HighLevelEnv record=True)
+
+    def __init__(self) -> None:
         self.counts = {"transitions": 0, "relabelled": 0, "penalised": 0}  # running totals for logging
 
+    @classmethod
+    @abstractmethod
+    def from_spec(cls, spec: Any, encode: Encode, decode: Decode, low_mean: LowMean | None,
+                  seed: int) -> TransitionRelabeler:
+        """The strategy configured by a HighSpec, over the high level's action coding and the low level's means."""
+
+    @property
+    def buffer_penalty(self) -> float | None:
+        """Reward the replay buffer keeps failed subgoal tests at (sb3.SubgoalTestHerReplayBuffer), else None."""
+        return None
+
     def __call__(self, actions: np.ndarray, rewards: np.ndarray, infos: Sequence[dict]) -> tuple[np.ndarray, np.ndarray]:
-        start = np.stack([i["start"] for i in infos])
-        achieved = np.stack([i["achieved"] for i in infos])
-        reached = np.array([bool(i["reached"]) for i in infos])
+        start = np.stack([i["start"] for i in infos])  # (N, G)
+        achieved = np.stack([i["achieved"] for i in infos])  # (N, G)
+        reached = np.array([bool(i["reached"]) for i in infos])  # (N,)
         self.counts["transitions"] += len(infos)
-        if self.mode == "none":
-            return actions, rewards
-        if self.mode == "hac":
-            tested = self.rng.random(len(infos)) < self.subgoal_test
-            out, r = hac_relabel(actions, start, achieved, reached, rewards, self.encode, tested, self.penalty)
-            for j in np.flatnonzero(~reached & tested):  # the replay buffer keeps these at the penalty (sb3.SubgoalTestHerReplayBuffer)
-                infos[j]["subgoal_test_failed"] = True  # type: ignore[index]
-            self.counts["relabelled"] += int((~reached & ~tested).sum())
-            self.counts["penalised"] += int((~reached & tested).sum())
-            return out, r
+        return self.relabel(actions, rewards, infos, start, achieved, reached)
+
+    @abstractmethod
+    def relabel(self, actions: np.ndarray, rewards: np.ndarray, infos: Sequence[dict], start: np.ndarray,
+                achieved: np.ndarray, reached: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The stored (actions (N, G), rewards (N,)); start / achieved (N, G) and reached (N,) are read from infos."""
+
+
+RELABELERS: Registry[TransitionRelabeler] = Registry("transition relabeler")  # high.relabel -> TransitionRelabeler class
+
+
+def relabeler_class(name: str) -> type[TransitionRelabeler]:
+    """The registered strategy class `name` (RegistryError listing the known ones otherwise)."""
+    return cast("type[TransitionRelabeler]", RELABELERS.get(name))
+
+
+@RELABELERS.register("none")
+class NoRelabel(TransitionRelabeler):
+    """Store what the high level proposed (only counts the transitions)."""
+
+    @classmethod
+    def from_spec(cls, spec: Any, encode: Encode, decode: Decode, low_mean: LowMean | None, seed: int) -> NoRelabel:
+        return cls()
+
+    def relabel(self, actions: np.ndarray, rewards: np.ndarray, infos: Sequence[dict], start: np.ndarray,
+                achieved: np.ndarray, reached: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return actions, rewards
+
+
+@RELABELERS.register("hac")
+class HACRelabel(TransitionRelabeler):
+    """HAC hindsight actions (hac_relabel) with subgoal testing: each transition is a test with probability
+    subgoal_test (one rng draw per transition and call); a missed tested subgoal gets `penalty` and is marked
+    info["subgoal_test_failed"] for the replay buffer."""
+
+    def __init__(self, encode: Encode, subgoal_test: float = 0.0, penalty: float = 0.0, seed: int = 0) -> None:
+        super().__init__()
+        self.encode, self.subgoal_test, self.penalty = encode, subgoal_test, penalty
+        self.rng = np.random.default_rng(seed)
+
+    @classmethod
+    def from_spec(cls, spec: Any, encode: Encode, decode: Decode, low_mean: LowMean | None, seed: int) -> HACRelabel:
+        return cls(encode, spec.subgoal_test, spec.subgoal_penalty, seed)
+
+    @property
+    def buffer_penalty(self) -> float | None:
+        return self.penalty if self.subgoal_test > 0 else None
+
+    def relabel(self, actions: np.ndarray, rewards: np.ndarray, infos: Sequence[dict], start: np.ndarray,
+                achieved: np.ndarray, reached: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        tested = self.rng.random(len(infos)) < self.subgoal_test
+        out, r = hac_relabel(actions, start, achieved, reached, rewards, self.encode, tested, self.penalty)
+        # the replay buffer keeps these at the penalty (sb3.SubgoalTestHerReplayBuffer)
+        for j in np.flatnonzero(~reached & tested):
+            infos[int(j)]["subgoal_test_failed"] = True
+        self.counts["relabelled"] += int((~reached & ~tested).sum())
+        self.counts["penalised"] += int((~reached & tested).sum())
+        return out, r
+
+
+@RELABELERS.register("hiro")
+class HIROCorrection(TransitionRelabeler):
+    """HIRO goal correction (hiro_correct) of every transition: n Gaussian candidates of std sigma per transition,
+    drawn from one rng in transition order."""
+
+    records_low_level = True
+
+    def __init__(self, encode: Encode, decode: Decode, low_mean: LowMean | None, n: int = 8, sigma: float = 0.5,
+                 seed: int = 0) -> None:
+        if low_mean is None:
+            raise ValueError("HIRO correction needs the low level's action means (low_mean)")
+        super().__init__()
+        self.encode, self.decode, self.low_mean, self.n, self.sigma = encode, decode, low_mean, n, sigma
+        self.rng = np.random.default_rng(seed)
+
+    @classmethod
+    def from_spec(cls, spec: Any, encode: Encode, decode: Decode, low_mean: LowMean | None, seed: int) -> HIROCorrection:
+        return cls(encode, decode, low_mean, spec.hiro_candidates, spec.hiro_sigma, seed)
+
+    def relabel(self, actions: np.ndarray, rewards: np.ndarray, infos: Sequence[dict], start: np.ndarray,
+                achieved: np.ndarray, reached: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         out = np.array(actions, dtype=np.float32, copy=True)
         for j, info in enumerate(infos):
             out[j] = hiro_correct(actions[j], start[j], achieved[j], info["low_obs"], info["low_actions"], self.encode,
-                                  self.decode, self.low_mean, self.hiro_n, self.hiro_sigma, self.rng)  # type: ignore[arg-type]
+                                  self.decode, self.low_mean, self.n, self.sigma, self.rng)
             self.counts["relabelled"] += int(not np.allclose(out[j], actions[j]))
         return out, rewards

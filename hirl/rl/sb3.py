@@ -6,7 +6,8 @@ import io
 import json
 import zipfile
 from pathlib import Path
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -19,6 +20,7 @@ from stable_baselines3.her import HerReplayBuffer
 from hirl.errors import InputError
 from hirl.fileio import atomic_write_bytes, atomic_write_json
 from hirl.policies.base import HighLevelPolicy, LowLevelPolicy
+from hirl.policies.flat import SingleLevelAgent
 from hirl.types import Command, Observation, Subgoal
 
 
@@ -35,7 +37,7 @@ class RelabelingMixin:
         super()._store_transition(replay_buffer, buffer_action, new_obs, reward, dones, infos)  # type: ignore[misc]
 
     def _excluded_save_params(self) -> list[str]:
-        return super()._excluded_save_params() + ["relabeler"]  # type: ignore[misc]
+        return [*super()._excluded_save_params(), "relabeler"]  # type: ignore[misc]
 
 
 class RelabelingSAC(RelabelingMixin, SAC):
@@ -96,7 +98,8 @@ def build_model(spec: Any, env: gym.Env, seed: int, tensorboard_log: str | None 
         if subgoal_penalty is None:
             kwargs.update(replay_buffer_class=HerReplayBuffer, replay_buffer_kwargs=her)
         else:
-            kwargs.update(replay_buffer_class=SubgoalTestHerReplayBuffer, replay_buffer_kwargs={**her, "penalty": subgoal_penalty})
+            kwargs.update(replay_buffer_class=SubgoalTestHerReplayBuffer,
+                          replay_buffer_kwargs={**her, "penalty": subgoal_penalty})
     if spec.algo == "td3":
         n = env.action_space.shape[0]
         kwargs["action_noise"] = NormalActionNoise(np.zeros(n), spec.action_noise * np.ones(n))
@@ -166,18 +169,12 @@ class SB3HighLevel(HighLevelPolicy):
         return Subgoal("state", self.decode(self.action(obs), np.asarray(o["achieved_goal"], dtype=np.float64)), "policy")
 
 
-class SB3FlatAgent:
+class SB3FlatAgent(SingleLevelAgent):
     """A flat goal-conditioned SB3 model as a rollout agent (run_episode): no high level, no subgoals."""
 
-    subgoal = None
-    num_queries = 0
-    num_replans = 0
-
     def __init__(self, model: Any) -> None:
-        self.model, self.step_count = model, 0
-
-    def reset(self, command: Command | None = None) -> None:
-        self.step_count = 0
+        super().__init__()
+        self.model = model
 
     def act(self, obs: Observation, info: Mapping[str, Any] | None = None) -> np.ndarray:
         self.step_count += 1

@@ -1,67 +1,37 @@
-"""What differs between RL stages: the MDP, the learner's starting point, how env steps are counted, the agent
-evaluated on the task, the goal curriculum and the transition relabeler. setup_stage(cfg, run_dir) builds it."""
+"""The env-stepping RL stages, one registered class each: what differs between them is the MDP, the learner's
+starting point, how env steps are counted, the agent evaluated on the task, the goal curriculum and the transition
+relabeler (their StageSetup); hirl.rl.trainer.StageTrainer trains every one of them the same way.
+
+    low       the goal-conditioned low level on curriculum goals                -> RUN/models/rl_low
+    high      the high level on SubgoalEnv with the low level frozen            -> RUN/models/rl_high
+    adapt     the low level fine-tuned on the frozen high level's subgoals      -> RUN/models/adapted/rl_low (+ rl_high)
+    flat      SAC/TD3 + HER on the task's own goal                              -> RUN/models/rl_flat
+    language  language-conditioned low level with hindsight language relabeling -> RUN/models/rl_language
+"""
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
-from pathlib import Path
-from typing import Any, Callable
+import shutil
+from dataclasses import replace
+from collections.abc import Callable
+from typing import Any
 
-import gymnasium as gym
 import numpy as np
 
-import hirl.rl.robotics  # noqa: F401  (registers the optional gymnasium-robotics adapters)
 from hirl.errors import InputError
-from hirl.integrations import adapter as env_adapter
-from hirl.rl.agents import hierarchical_agent, model_path
+from hirl.rl.components import hierarchical_agent
 from hirl.rl.config import RLRunConfig
-from hirl.rl.envs import GoalCurriculum, adapt_env, high_env, low_env, subgoal_env
-from hirl.rl.relabel import TransitionRelabeler
+from hirl.rl.envs import adapt_env, high_env, low_env, subgoal_env
+from hirl.rl.plan_stage import planner_metrics
+from hirl.rl.relabel import relabeler_class
 from hirl.rl.sb3 import SB3FlatAgent, SB3HighLevel, SB3LowLevel, build_model, load_model
-from hirl.wrappers import GoalComponents
+from hirl.rl.stage import STAGES
+from hirl.rl.task import goal_curriculum, make_task
+from hirl.rl.trainer import MODEL_FILE, LearnerStage, StageSetup
+from hirl.runs import RunDir
 
 
-@dataclass
-class StageSetup:
-    """env                    the (single) training env the learner steps
-    new_model(tb_dir)        a fresh learner (or one initialised from an earlier stage's model)
-    count_steps(model)       env (control) steps taken by this learner so far
-    eval_agent(model, env)   the rollout agent evaluated on the task during training
-    curriculum               goal curriculum whose progress the trainer advances (stage low), else None
-    relabeler                high-level transition relabeler (stage high), else None
-    evaluate(model, n, seed) success rate replacing the task-episode evaluation (stage language), else None
-    callbacks                extra SB3 callbacks of the stage; stats() -> counts for the summary (both optional)"""
-
-    env: gym.Env
-    new_model: Callable[[str], Any]
-    count_steps: Callable[[Any], int]
-    eval_agent: Callable[[Any, gym.Env], Any]
-    curriculum: GoalCurriculum | None = None
-    relabeler: TransitionRelabeler | None = None
-    evaluate: Callable[[Any, int, int], float] | None = None
-    callbacks: list[Any] = field(default_factory=list)
-    stats: Callable[[], dict[str, int]] | None = None
-
-
-def make_task(cfg: RLRunConfig) -> gym.Env:
-    """The task env of cfg (goal restricted to cfg.goal_indices when given)."""
-    env = env_adapter(cfg.env).make(**cfg.env_kwargs)
-    return GoalComponents(env, cfg.goal_indices) if cfg.goal_indices else env
-
-
-def goal_curriculum(cfg: RLRunConfig, task: gym.Env) -> GoalCurriculum:
-    """Stage low's goal sampler over the env's goal points (restricted to cfg.goal_indices, duplicates dropped)."""
-    ad = env_adapter(cfg.env)
-    if ad.goal_points is None:
-        raise InputError(f"env {cfg.env!r} defines no goal_points for the low level's goal curriculum")
-    points = np.asarray(ad.goal_points(task))
-    if cfg.goal_indices:
-        points = np.unique(points[:, cfg.goal_indices], axis=0)
-    low = cfg.low
-    return GoalCurriculum(points, low.curriculum_start, low.curriculum_end, low.curriculum_fraction, low.goal_jitter)
-
-
-def _frozen(run_dir: Path, name: str, stage: str) -> Any:
-    path = model_path(run_dir, name)
+def _frozen(run: RunDir, name: str, stage: str) -> Any:
+    path = run.model_dir(name) / MODEL_FILE
     if not path.is_file():
         raise InputError(f"{path}: stage {stage!r} needs the {name} model of this run directory; train that stage first")
     return load_model(path)
@@ -71,41 +41,80 @@ def _num_timesteps(model: Any) -> int:
     return int(model.num_timesteps)
 
 
-def setup_stage(cfg: RLRunConfig, run_dir: Path) -> StageSetup:
-    stage, low = cfg.stage, cfg.low
-    if stage == "flat":
+@STAGES.register("flat")
+class FlatStage(LearnerStage):
+    """The flat baseline: the algo's learner on the task env itself."""
+
+    output = "rl_flat"
+
+    def setup(self, cfg: RLRunConfig, run: RunDir) -> StageSetup:
         task = make_task(cfg)
-        return StageSetup(task, lambda tb: build_model(cfg.algo, task, cfg.seed, tb), _num_timesteps, lambda m, e: SB3FlatAgent(m))
-    if stage == "low":
+        return StageSetup(task, lambda tb: build_model(cfg.algo, task, cfg.seed, tb), _num_timesteps,
+                          lambda m, e: SB3FlatAgent(m))
+
+
+@STAGES.register("low")
+class LowStage(LearnerStage):
+    """The low level on goals from the curriculum (plan.eval_during_low: also the planner at every curve point)."""
+
+    output = "rl_low"
+
+    def setup(self, cfg: RLRunConfig, run: RunDir) -> StageSetup:
         task = make_task(cfg)
         cur = goal_curriculum(cfg, task)
-        env = low_env(task, low.epsilon, low.episode_steps, cur)
+        env = low_env(task, cfg.low.epsilon, cfg.low.episode_steps, cur)
+        extra = (lambda m: planner_metrics(cfg, m)) if cfg.plan.eval_during_low else None
         return StageSetup(env, lambda tb: build_model(cfg.algo, env, cfg.seed, tb), _num_timesteps,
-                          lambda m, e: SB3FlatAgent(m), curriculum=cur)
-    if stage == "high":
-        low_model = _frozen(run_dir, "low", stage)
+                          lambda m, e: SB3FlatAgent(m), curriculum=cur, extra_eval=extra)
+
+
+@STAGES.register("high")
+class HighStage(LearnerStage):
+    """The high level over the frozen low level; its transitions pass through the high.relabel strategy."""
+
+    output = "rl_high"
+
+    def setup(self, cfg: RLRunConfig, run: RunDir) -> StageSetup:
+        low_model = _frozen(run, "rl_low", "high")
         task = make_task(cfg)
         ll = SB3LowLevel(low_model)
-        henv = high_env(task, ll, cfg.high, low.epsilon, record=cfg.high.relabel == "hiro")
-        sub = henv.env
-        relabeler = TransitionRelabeler(cfg.high.relabel, sub.encode, sub.decode, ll.mean, cfg.high.subgoal_test,
-                                        cfg.high.subgoal_penalty, cfg.high.hiro_candidates, cfg.high.hiro_sigma, cfg.seed)
-        penalty = cfg.high.subgoal_penalty if cfg.high.relabel == "hac" and cfg.high.subgoal_test > 0 else None
+        strategy = relabeler_class(cfg.high.relabel)
+        henv = high_env(task, ll, cfg.high, cfg.low.epsilon, record=strategy.records_low_level)
+        sub = henv.subgoal_env
+        relabeler = strategy.from_spec(cfg.high, sub.encode, sub.decode, ll.mean, cfg.seed)
+        penalty = relabeler.buffer_penalty
         return StageSetup(henv, lambda tb: build_model(cfg.algo, henv, cfg.seed, tb, penalty), lambda m: henv.env_steps,
-                          lambda m, e: hierarchical_agent(m, low_model, e, cfg.high, low.epsilon), relabeler=relabeler)
-    if stage == "adapt":
-        high_model = _frozen(run_dir, "high", stage)
-        start = _frozen(run_dir, "low", stage)
+                          lambda m, e: hierarchical_agent(m, low_model, e, cfg), relabeler=relabeler)
+
+
+@STAGES.register("adapt")
+class AdaptStage(LearnerStage):
+    """Stage 1's low-level learner, continued on the subgoals the frozen high level emits; saved beside a copy of
+    the high level in RUN/models/adapted/ (agent rl_hier+adapt)."""
+
+    output = "rl_low"
+    adapted = True
+
+    def train(self, cfg: RLRunConfig, run: RunDir) -> dict[str, Any]:
+        summary = super().train(cfg, run)
+        high = run.model_dir("rl_high", adapted=True)
+        high.mkdir(parents=True, exist_ok=True)
+        shutil.copy(run.model_dir("rl_high") / MODEL_FILE, high / MODEL_FILE)
+        return summary
+
+    def setup(self, cfg: RLRunConfig, run: RunDir) -> StageSetup:
+        high_model = _frozen(run, "rl_high", "adapt")
+        start = _frozen(run, "rl_low", "adapt")
         task = make_task(cfg)
-        decode = subgoal_env(task, SB3LowLevel(start), cfg.high, low.epsilon).decode
+        decode = subgoal_env(task, SB3LowLevel(start), cfg.high, cfg.low.epsilon).decode
         hl = SB3HighLevel(high_model, decode)
         propose: Callable[[Any], np.ndarray] = lambda obs: np.asarray(hl.propose(obs, None).value)  # type: ignore[arg-type]  # noqa: E731
-        env = adapt_env(task, propose, low.epsilon, cfg.high.horizon)
+        env = adapt_env(task, propose, cfg.low.epsilon, cfg.high.horizon)
 
         def new_model(tb: str) -> Any:
             # the whole stage-1 learner (networks, optimisers, SAC's entropy coefficient), with a fresh replay buffer:
             # re-initialising the entropy coefficient (1.0) would make the low level forget in the first updates
-            model = load_model(model_path(run_dir, "low"), env=env)
+            model = load_model(run.model_dir("rl_low") / MODEL_FILE, env=env)
             # from this stage's algo spec: learning rate and learning_starts (the rest is stage 1's learner)
             model.tensorboard_log, model.learning_starts = tb, cfg.algo.learning_starts
             model.learning_rate = cfg.algo.learning_rate
@@ -113,9 +122,17 @@ def setup_stage(cfg: RLRunConfig, run_dir: Path) -> StageSetup:
             return model
 
         return StageSetup(env, new_model, _num_timesteps,
-                          lambda m, e: hierarchical_agent(high_model, m, e, cfg.high, low.epsilon))
-    if stage == "language":
-        from hirl.rl.language import HindsightLanguageCallback, language_env, success_rate
+                          lambda m, e: hierarchical_agent(high_model, m, e, cfg))
+
+
+@STAGES.register("language")
+class LanguageStage(LearnerStage):
+    """The language-conditioned low level (hirl.rl.language), evaluated by its own success rate on attempts."""
+
+    output = "rl_language"
+
+    def setup(self, cfg: RLRunConfig, run: RunDir) -> StageSetup:
+        from hirl.rl.language import HindsightLanguageCallback, language_env, success_rate  # text encoders: only here
 
         env, eval_env = language_env(cfg), language_env(cfg)
         hindsight = HindsightLanguageCallback(env)
@@ -123,4 +140,3 @@ def setup_stage(cfg: RLRunConfig, run_dir: Path) -> StageSetup:
         return StageSetup(env, lambda tb: build_model(algo, env, cfg.seed, tb), _num_timesteps, lambda m, e: None,
                           evaluate=lambda m, n, seed: success_rate(m, eval_env, n, seed), callbacks=[hindsight],
                           stats=lambda: {"hindsight_episodes": hindsight.episodes, "hindsight_transitions": hindsight.added})
-    raise InputError(f"unknown stage {stage!r}")

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
 from hirl.errors import InputError
 from hirl.hierarchy import HierarchicalAgent
-from hirl.hierarchy.replan import ReplanContext, ReplanRule
+from hirl.hierarchy.replan import OnOverride
 from hirl.integrations import adapter as env_adapter
 from hirl.policies.scripted import ScriptedHighLevel, ScriptedLowLevel
 from hirl.teleop.config import SessionConfig
@@ -30,13 +31,6 @@ KEYS: dict[str, tuple[int, float]] = {
 GRIP_KEY = "g"  # toggles closing / opening the gripper
 
 
-class Never(ReplanRule):
-    """The high level is asked once, at the start; labels arrive as overrides."""
-
-    def decide(self, ctx: ReplanContext) -> str | None:
-        return None
-
-
 class TeleopSession(LiveSession):
     mode = "teleop"
 
@@ -44,11 +38,12 @@ class TeleopSession(LiveSession):
         ad = env_adapter(env_id)
         extra: dict[str, Any] = {}
         if env_id == "hirl/Tabletop-v0":  # a person needs longer per subtask than the expert's 5 s budget
-            budget = max(1, int(round(cfg.teleop_subtask_seconds * 50)))
+            budget = max(1, round(cfg.teleop_subtask_seconds * 50))
             extra = {"subtask_budget": budget, "max_episode_steps": 5 * budget + 50}
         env = ad.make(render=True, width=cfg.image_size, height=cfg.image_size, **extra)
         if env.action_space.shape != (4,):
-            raise InputError(f"{env_id}: teleop drives a 4-d gripper action (dx, dy, dz, grip), this env takes {env.action_space.shape}")
+            raise InputError(f"{env_id}: teleop drives a 4-d gripper action (dx, dy, dz, grip), "
+                             f"this env takes {env.action_space.shape}")
         self._keys: set[str] = set()
         self._keys_time = 0.0
         self._closed = False
@@ -56,7 +51,8 @@ class TeleopSession(LiveSession):
         high = ScriptedHighLevel(self._first_label)
         low = ScriptedLowLevel(lambda obs, g: self.action())
         store = EpisodeStore(Path(out), env, env_id, "human_teleop")
-        super().__init__(env, ad, HierarchicalAgent(high, low, Never()), store, cfg, paused)
+        # OnOverride: the high level is asked once, at the start; labels arrive as overrides
+        super().__init__(env, ad, HierarchicalAgent(high, low, OnOverride()), store, cfg, paused)
         self.label_count = 0
 
     def _first_label(self, obs: Observation, command: Command) -> Subgoal:
@@ -67,7 +63,7 @@ class TeleopSession(LiveSession):
     def keys(self, held: Sequence[str]) -> str:
         unknown = [k for k in held if k not in KEYS and k != GRIP_KEY]
         if unknown:
-            raise InputError(f"teleop: unknown key(s) {unknown[:3]} (known: {', '.join(list(KEYS) + [GRIP_KEY])})")
+            raise InputError(f"teleop: unknown key(s) {unknown[:3]} (known: {', '.join([*KEYS, GRIP_KEY])})")
         with self.lock:
             if GRIP_KEY in held and GRIP_KEY not in self._keys:
                 self._closed = not self._closed

@@ -14,8 +14,8 @@ from typing import Any, Callable, Mapping
 import gymnasium as gym
 import numpy as np
 
-from hirl.data.writer import EpisodeRecorder
-from hirl.eval.rollout import run_episode
+from hirl.data.recorder import EpisodeRecorder
+from hirl.hierarchy.rollout import run_episode
 from hirl.hierarchy.agent import HierarchicalAgent
 from hirl.integrations import EnvAdapter
 from hirl.teleop.config import SessionConfig

@@ -18,10 +18,11 @@ from typing import Any, Callable
 
 import numpy as np
 
-from hirl.agents import ADAPTED_SUFFIX, load_agent
-from hirl.data.writer import EpisodeRecorder
+from hirl.data.recorder import EpisodeRecorder
+from hirl.encoders.text import TextEncoder
 from hirl.eval.evaluate import evaluate_run
-from hirl.eval.rollout import run_episode
+from hirl.runs import ADAPTED_SUFFIX, load_agent
+from hirl.hierarchy.rollout import run_episode
 from hirl.fileio import atomic_write_json
 from hirl.hierarchy import HierarchicalAgent
 from hirl.integrations import adapter as env_adapter
@@ -48,12 +49,13 @@ def _hooks(*hooks: Callable[..., None]) -> Callable[..., None]:
 
 
 def corrected_rollouts(session: Path, cfg: RunConfig, loop: CorrectionLoopConfig, r: int, first_index: int,
-                       encoder: Any, journal: CorrectionJournal, store: EpisodeStore, progress: Callable[[str], None]) -> list[dict[str, Any]]:
+                       encoder: TextEncoder, journal: CorrectionJournal, store: EpisodeStore,
+                       progress: Callable[[str], None]) -> list[dict[str, Any]]:
     """Episodes of round r with the scripted corrector; returns one effort/outcome record per episode (also journaled
     beside the episode). Episodes already in the store are skipped (resume)."""
     ad = env_adapter(cfg.env)
     env = store.env
-    agent = load_agent(session, AFTER, env, ad, cfg.replan, encoder, seed=cfg.seed)
+    agent = load_agent(session, AFTER, env, cfg=cfg, text_encoder=encoder, seed=cfg.seed)
     assert isinstance(agent, HierarchicalAgent) and isinstance(agent.high, LanguageHighLevel)
     canonical = ad.detector_extra(env)["canonicalize"]
     resolver = SkillResolver(agent.high.candidates, encoder, canonical)
@@ -96,7 +98,7 @@ def _effort_summary(efforts: list[dict[str, Any]]) -> dict[str, float]:
 def evaluate(session: Path, cfg: RunConfig, agent: str, episodes: int, out: Path) -> dict[str, Any]:
     """The one evaluation path (evaluate_run) on the run's evaluation chains; returns that agent's metrics."""
     cfg.eval = replace(cfg.eval, videos=0)
-    report = evaluate_run(session, cfg, episodes=episodes, agents=[agent], out=out)
+    report = evaluate_run(session, [agent], episodes, out, cfg=cfg)
     m = report["policies"][agent]
     return {k: m[k] for k in ("success_rate", "avg_chain_length", "success_at_length", "interventions_per_episode")
             if k in m}

@@ -9,7 +9,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from hirl.hierarchy.agent import HierarchicalAgent
-from hirl.policies.features import obs_vector
+from hirl.policies.obs import obs_vector
 from hirl.teleop.journal import CorrectionJournal
 from hirl.teleop.skills import Resolution
 from hirl.types import Correction, Observation, Subgoal

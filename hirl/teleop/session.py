@@ -13,13 +13,14 @@ import time
 from pathlib import Path
 from typing import Any, Mapping
 
-from hirl.agents import load_agent
+from hirl.encoders.text import TEXT_DIM, TextEncoder
 from hirl.errors import InputError
 from hirl.hierarchy import HierarchicalAgent
 from hirl.integrations import adapter as env_adapter
 from hirl.learn.run_config import RunConfig
-from hirl.policies.features import make_text_encoder
+from hirl.encoders.text_factory import make_text_encoder
 from hirl.policies.high.language import LanguageHighLevel
+from hirl.runs import load_agent
 from hirl.teleop.config import SessionConfig
 from hirl.teleop.journal import CorrectionJournal
 from hirl.teleop.live import LiveSession
@@ -29,14 +30,12 @@ from hirl.teleop.skills import Resolution, SkillResolver
 from hirl.teleop.store import EpisodeStore, prepare_session
 from hirl.types import Observation
 
-TEXT_DIM = 384  # the runs' text-embedding size
-
 
 class CorrectionSession(LiveSession):
     mode = "correct"
 
     def __init__(self, run_dir: Path, out: Path, run_cfg: RunConfig, agent: HierarchicalAgent, env: Any,
-                 resolver: SkillResolver, encoder: Any, cfg: SessionConfig, paused: bool = False) -> None:
+                 resolver: SkillResolver, encoder: TextEncoder, cfg: SessionConfig, paused: bool = False) -> None:
         ad = env_adapter(run_cfg.env)
         store = EpisodeStore(out / "episodes", env, run_cfg.env, "hier_language+human_corrections",
                              {"run_dir": str(run_dir.resolve())})
@@ -52,7 +51,7 @@ class CorrectionSession(LiveSession):
 
     @classmethod
     def open(cls, run_dir: str | Path, out: str | Path, cfg: SessionConfig, paused: bool = False,
-             text_encoder: Any = None) -> "CorrectionSession":
+             text_encoder: TextEncoder | None = None) -> "CorrectionSession":
         run_dir, out = Path(run_dir), Path(out)
         if run_dir.resolve() == out.resolve():
             raise InputError(f"--out {out}: must differ from the run directory")
@@ -60,7 +59,7 @@ class CorrectionSession(LiveSession):
         ad = env_adapter(run_cfg.env)
         env = ad.make(render=True, width=cfg.image_size, height=cfg.image_size, **run_cfg.env_kwargs)
         encoder = text_encoder or make_text_encoder(run_cfg.text_encoder, TEXT_DIM)
-        agent = load_agent(out, AFTER, env, ad, run_cfg.replan, encoder, seed=run_cfg.seed)
+        agent = load_agent(out, AFTER, env, cfg=run_cfg, text_encoder=encoder, seed=run_cfg.seed)
         assert isinstance(agent, HierarchicalAgent) and isinstance(agent.high, LanguageHighLevel)
         resolver = SkillResolver(agent.high.candidates, encoder, ad.detector_extra(env).get("canonicalize"),
                                  cfg.match_threshold, cfg.max_text)

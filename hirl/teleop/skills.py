@@ -3,8 +3,9 @@ the env's shipped paraphrases, or the nearest known skill by text embedding abov
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Callable, Sequence
 
+from hirl.encoders.text import TextEncoder
 from hirl.errors import InputError
 
 
@@ -53,7 +54,7 @@ class SkillResolver:
     canonical    env-specific text -> canonical instruction or None (shipped paraphrases), optional
     threshold    minimum cosine similarity for an embedding match"""
 
-    def __init__(self, skills: Sequence[str], encoder: Any, canonical: Callable[[str], str | None] | None = None,
+    def __init__(self, skills: Sequence[str], encoder: TextEncoder, canonical: Callable[[str], str | None] | None = None,
                  threshold: float = 0.6, max_chars: int = 200) -> None:
         self.skills = list(dict.fromkeys(str(s) for s in skills))
         if not self.skills:

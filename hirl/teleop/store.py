@@ -18,13 +18,14 @@ from typing import Any, Mapping
 
 import gymnasium as gym
 
-import hirl
+from hirl.version import __version__
 from hirl.config import load_config, save_config
 from hirl.data import schema
-from hirl.data.writer import Journal, write_dataset
+from hirl.data.assemble import write_dataset
+from hirl.data.journal import Journal
 from hirl.errors import InputError
-from hirl.learn.imitation import model_dir
 from hirl.learn.run_config import RunConfig
+from hirl.runs import RunDir
 
 COMPONENTS = ("low_language", "high_language")  # the hierarchy corrections apply to
 
@@ -58,7 +59,7 @@ class EpisodeStore:
             return None
         base = self.env.unwrapped
         meta = {
-            "hirl_version": hirl.__version__, "env_id": self.env_id, "env_kwargs": {},
+            "hirl_version": __version__, "env_id": self.env_id, "env_kwargs": {},
             "control_rate_hz": round(1.0 / float(getattr(base, "dt", 1.0 / schema.CONTROL_RATE_HZ)), 6),
             "image_every": 0, "image_size": 0, "image_rate_hz": 0.0, "subgoal_kind": "language",
             "collection": {"policy": self.policy, "assembled": time.strftime("%Y-%m-%dT%H:%M:%S"), **self.extra},
@@ -78,11 +79,11 @@ def prepare_session(run_dir: str | Path, out: str | Path) -> RunConfig:
     if "hier_language" not in cfg.agents:
         raise InputError(f"{run_dir}: corrections need a language hierarchy (agents: {cfg.agents} has no hier_language)")
     for c in COMPONENTS:
-        src = model_dir(run_dir, c)
+        src = RunDir(run_dir).model_dir(c)
         if not src.is_dir():
             raise InputError(f"{src}: missing; the run has no trained {c} (hirl train first)")
         for adapted in (False, True):
-            dst = model_dir(out, c, adapted)
+            dst = RunDir(out).model_dir(c, adapted)
             if not dst.exists():
                 shutil.copytree(src, dst)
     save_config(cfg, out / "config.yaml")

@@ -1,18 +1,13 @@
-"""Any agent with act(obs) behind stable-baselines3's predict(obs, state, episode_start, deterministic) signature,
+"""Any Agent (hirl.hierarchy.rollout) behind stable-baselines3's predict(obs, state, episode_start, deterministic) signature,
 so SB3's evaluate_policy and other SB3-facing tools can drive a hierarchical agent."""
 from __future__ import annotations
 
-from typing import Any, Mapping, Protocol
+from collections.abc import Mapping
 
 import numpy as np
 
+from hirl.hierarchy.rollout import Agent
 from hirl.types import Observation
-
-
-class Actor(Protocol):
-    def reset(self) -> None: ...
-
-    def act(self, obs: Observation, info: Mapping[str, Any] | None = None) -> np.ndarray: ...
 
 
 def _batch_size(obs: Observation, single_shape: tuple[int, ...] | None) -> int | None:
@@ -33,7 +28,7 @@ class AgentPredictor:
     batch of one (1, ...) from a single observation. Batches larger than 1 need one agent per env: use one predictor each.
     """
 
-    def __init__(self, agent: Actor, obs_shape: tuple[int, ...] | None = None) -> None:
+    def __init__(self, agent: Agent, obs_shape: tuple[int, ...] | None = None) -> None:
         self.agent, self.obs_shape = agent, obs_shape
 
     def predict(
@@ -50,7 +45,9 @@ class AgentPredictor:
         if episode_start is not None and bool(np.asarray(episode_start).reshape(-1)[0]):
             self.agent.reset()
         single = observation
-        if batch == 1:
-            single = {k: np.asarray(v)[0] for k, v in observation.items()} if isinstance(observation, Mapping) else np.asarray(observation)[0]
+        if batch == 1 and isinstance(observation, Mapping):
+            single = {k: np.asarray(v)[0] for k, v in observation.items()}
+        elif batch == 1:
+            single = np.asarray(observation)[0]
         action = np.asarray(self.agent.act(single))
         return (action[None] if batch == 1 else action), state

@@ -12,7 +12,8 @@ import pytest
 
 from hirl.cli import main
 from hirl.data import load_dataset
-from hirl.data.collect import CollectConfig, collect
+from hirl.data.collect import collect
+from hirl.data.collect_config import CollectConfig
 from hirl.errors import InputError
 
 
@@ -114,7 +115,8 @@ def test_kill_9_then_resume_gives_every_episode_once_in_order(tmp_path):
     assert [e.index for e in ds.episodes] == list(range(N)) and [e.seed for e in ds.episodes] == list(range(3, 3 + N))
     assert not (out / "journal").exists() and sorted(p.name for p in out.iterdir()) == ["data"]
     ref = tmp_path / "reference"
-    collect(CollectConfig(env="hirl/Maze-v0", episodes=N, seed=3, workers=1, env_kwargs={"layout": "medium"}), ref, progress=False)
+    collect(CollectConfig(env="hirl/Maze-v0", episodes=N, seed=3, workers=1, env_kwargs={"layout": "medium"}), ref,
+            progress=False)
     for a, b in zip(actions(ref), [e.actions for e in ds.episodes], strict=True):
         np.testing.assert_array_equal(a, b)
 

@@ -1,5 +1,5 @@
-"""Writer -> Minari HDF5 -> loader round trip on the toy env (no MuJoCo), Segment API, split, and one-line errors
-for corrupt, truncated, foreign and schema-mismatched datasets."""
+"""Writer -> Minari HDF5 -> loader round trip on the toy env (no MuJoCo), Segment API, training tables and their
+hindsight goals, split, and one-line errors for corrupt, truncated, foreign and schema-mismatched datasets."""
 import json
 import shutil
 
@@ -10,9 +10,12 @@ import pytest
 
 from hirl.data import load_dataset
 from hirl.data.relabel import HindsightConfig
-from hirl.data.writer import EpisodeRecorder, Journal, write_dataset
+from hirl.data.tables import NO_INDEX, build_tables, concat_tables, hindsight_goal_state, tables_from_rows
+from hirl.data.assemble import write_dataset
+from hirl.data.journal import Journal
+from hirl.data.recorder import EpisodeRecorder
 from hirl.errors import InputError
-from hirl.eval.rollout import run_episode
+from hirl.hierarchy.rollout import run_episode
 from hirl.hierarchy import HierarchicalAgent, OnCompletion, StateDistance
 from hirl.types import Command, Subgoal
 from tests.fixtures.point_env import GreedyLowLevel, PointGoalEnv, WaypointHighLevel
@@ -33,7 +36,8 @@ def toy_records(n=5, override_at=None):
             if override_at is not None and t == override_at:
                 ag.override(Subgoal("state", obs["achieved_goal"] + 0.01, "human"))
 
-        result = run_episode(env, agent, lambda info: Command("reach the goal"), seed=i, on_step=on_step, on_transition=rec.on_transition)
+        result = run_episode(env, agent, lambda info: Command("reach the goal"), seed=i, on_step=on_step,
+                             on_transition=rec.on_transition)
         out.append(rec.finish(index=i, seed=i, attrs={"command": result.command, "success": result.success, "task": []}))
     return env, out
 
@@ -51,7 +55,7 @@ def test_round_trip_through_minari(toy_dataset, monkeypatch):
     monkeypatch.setenv("MINARI_DATASETS_PATH", str(path.parent))
     mds = minari.load_dataset(path.name)
     assert mds.total_episodes == 5 and mds.total_steps == sum(len(r["rewards"]) for r in records)
-    for ep, r in zip(mds.iterate_episodes(), records):
+    for ep, r in zip(mds.iterate_episodes(), records, strict=True):
         np.testing.assert_array_equal(ep.actions, r["actions"])
         np.testing.assert_array_equal(ep.observations["achieved_goal"], r["observations"]["achieved_goal"])
         assert len(ep.observations["observation"]) == len(ep.actions) + 1
@@ -88,37 +92,65 @@ def test_segments_cover_every_step_with_consistent_shapes(toy_dataset):
         assert s.goal_image is None and s.command == "reach the goal"
 
 
-def test_batches_have_documented_shapes(toy_dataset):
+def test_step_tables_have_documented_shapes(toy_dataset):
     ds = load_dataset(toy_dataset[0])
-    rng = np.random.default_rng(0)
-    lo = ds.sample_low_level(64, rng)
-    D = ds.episodes[0].flat_obs().shape[1]
-    assert lo.obs.shape == (64, D) and lo.obs.dtype == np.float32
-    assert lo.goal_state.shape == (64, 2) and lo.action.shape == (64, 2) and lo.goal_index.shape == (64,)
-    assert lo.goal_image is None and lo.relabelled.dtype == bool and not lo.relabelled.any()
-    # each sample's obs/action really is that step of that episode
-    for b in range(8):
-        e = ds.episodes[lo.episode[b]]
-        np.testing.assert_allclose(lo.obs[b], e.flat_obs()[lo.step[b]])
-        np.testing.assert_allclose(lo.action[b], e.actions[lo.step[b]])
-        assert ds.vocabulary[lo.goal_index[b]] == e.subgoal_text[lo.step[b]]
-    hi = ds.sample_high_level(32, rng)
-    assert hi.obs.shape == (32, D) and hi.goal_state.shape == (32, 2) and hi.command_index.shape == (32,)
-    assert all(ds.episodes[ep].segment[t] != ds.episodes[ep].segment[t - 1] or t == 0 for ep, t in zip(hi.episode, hi.step))
-    anyb = ds.sample_high_level(32, rng, at="any")
-    assert anyb.obs.shape == (32, D)
+    keys = tuple(ds.obs_keys)
+    t = build_tables(ds, keys)
+    N, D = ds.num_steps, ds.episodes[0].flat_obs().shape[1]
+    assert t.obs.shape == (N, D) and t.obs.dtype == np.float32 and t.action.shape == (N, 2)
+    assert t.goal_state.shape == (N, 2) and t.label.shape == (N,) and t.frames is None
+    assert t.achieved.shape == (N + len(ds), 2) and t.segment_window.shape == t.episode_window.shape == (N, 2)
+    offset = 0
+    for e in ds.episodes:  # each row really is that step of that episode, with its segment's goal and windows
+        rows = slice(offset, offset + e.T)
+        np.testing.assert_allclose(t.obs[rows], e.flat_obs(keys)[:e.T])
+        np.testing.assert_allclose(t.action[rows], e.actions)
+        ach = e.observations["achieved_goal"].astype(np.float32)
+        np.testing.assert_array_equal(t.achieved[t.obs_row[rows]], ach[:e.T])
+        for step in range(e.T):
+            j = max(i for i, s in enumerate(e.seg_start) if s <= step)
+            assert t.vocab[t.label[offset + step]] == e.subgoal_text[e.seg_start[j]]
+            first, last = t.segment_window[offset + step] - t.episode_window[offset + step, 0]
+            assert (first, last) == (e.seg_start[j], e.seg_end[j])
+            np.testing.assert_allclose(t.goal_state[offset + step], ach[e.seg_end[j]])
+        assert (t.episode_window[rows, 1] - t.episode_window[rows, 0] == e.T).all()
+        offset += e.T
 
 
 def test_hindsight_relabelled_low_level_goals_are_achieved_states(toy_dataset):
     ds = load_dataset(toy_dataset[0])
+    t = build_tables(ds, tuple(ds.obs_keys))
+    episode_of = np.repeat(np.arange(len(ds)), [e.T for e in ds.episodes])
+    step_of = np.concatenate([np.arange(e.T) for e in ds.episodes])
     for window in ("segment", "episode"):
-        b = ds.sample_low_level(300, np.random.default_rng(1), relabel=HindsightConfig("future", window, ratio=1.0))
-        assert b.relabelled.all()
+        rows = np.random.default_rng(0).integers(0, len(t.obs), size=300)
+        cfg = HindsightConfig("future", window, ratio=1.0)
+        goal, relabelled = hindsight_goal_state(t, cfg, np.random.default_rng(1), rows)
+        assert relabelled.all() and goal.shape == (300, 2) and goal.dtype == np.float32
         for i in range(50):
-            e = ds.episodes[b.episode[i]]
+            e, step = ds.episodes[episode_of[rows[i]]], step_of[rows[i]]
             ach = e.observations["achieved_goal"].astype(np.float32)
-            later = ach[b.step[i] + 1:] if b.step[i] + 1 <= e.T else ach[-1:]
-            assert np.any(np.all(np.isclose(later, b.goal_state[i]), axis=1))
+            later = ach[step + 1:]
+            assert np.any(np.all(np.isclose(later, goal[i]), axis=1))
+    goal, relabelled = hindsight_goal_state(t, HindsightConfig("final", ratio=0.0), np.random.default_rng(2))
+    assert not relabelled.any()
+    np.testing.assert_array_equal(goal, t.goal_state)
+
+
+def test_hindsight_goals_skip_rows_that_are_not_episodes(toy_dataset):
+    ds = load_dataset(toy_dataset[0])
+    t = build_tables(ds, tuple(ds.obs_keys))
+    n = 7
+    extra = tables_from_rows(
+        obs=np.ones((n, t.obs.shape[1]), np.float32), action=np.zeros((n, 2), np.float32), label=np.zeros(n, np.int64),
+        prev_label=np.full(n, NO_INDEX, np.int64), command=np.zeros(n, np.int64), goal_state=np.full((n, 2), 5.0, np.float32),
+        prev_goal_state=np.zeros((n, 2), np.float32), vocab=t.vocab, commands=t.commands)
+    m = concat_tables(extra, t)  # b's hindsight rows are shifted past a's (empty) achieved table
+    goal, relabelled = hindsight_goal_state(m, HindsightConfig("final", "segment", ratio=1.0), np.random.default_rng(0))
+    assert not relabelled[:n].any() and relabelled[n:].all()
+    np.testing.assert_array_equal(goal[:n], extra.goal_state)
+    np.testing.assert_array_equal(goal[n:], t.achieved[t.segment_window[:, 1]])
+    np.testing.assert_array_equal(goal[n:], t.goal_state)  # the segment's final observation is its goal state
 
 
 def test_split_by_episode_has_no_overlap(toy_dataset):
@@ -214,7 +246,7 @@ def test_rewrite_swaps_whole_dataset(toy_dataset, tmp_path):
 
 
 def test_journal_records_round_trip_without_pickle(tmp_path):
-    from hirl.data.writer import decode_record, encode_record
+    from hirl.data.journal import decode_record, encode_record
 
     _, records = toy_records(2)
     rec = dict(records[1], options={"chain_length": 3, "cell": (1, 2)}, attrs={"n": np.int64(4)})
@@ -230,7 +262,7 @@ def test_journal_records_round_trip_without_pickle(tmp_path):
                 same(a[k], b[str(k)])
         elif isinstance(a, (list, tuple)):
             assert len(a) == len(b)
-            for x, y in zip(a, b):
+            for x, y in zip(a, b, strict=True):
                 same(x, y)
         else:
             assert a == b
@@ -240,5 +272,5 @@ def test_journal_records_round_trip_without_pickle(tmp_path):
     j = Journal(bad)
     j.write(records[0])
     j.episode_path(0).write_bytes(b"\x80\x04not an npz")  # e.g. an old pickle journal or a tampered file
-    with pytest.raises(InputError, match="episode_000000.npz: unreadable"):
+    with pytest.raises(InputError, match=r"episode_000000\.npz: unreadable"):
         j.read(0)

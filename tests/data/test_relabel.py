@@ -16,11 +16,11 @@ from hirl.data.relabel import (
 
 def brute_hindsight(t, lo, hi, strategy, u):
     out = []
-    for ti, l, h, ui in zip(t, lo, hi, u):
+    for ti, first_row, h, ui in zip(t, lo, hi, u, strict=True):
         if strategy == "final":
             out.append(h)
             continue
-        first = min(ti + 1, h) if strategy == "future" else l
+        first = min(ti + 1, h) if strategy == "future" else first_row
         choices = list(range(first, h + 1))
         out.append(choices[min(int(ui * len(choices)), len(choices) - 1)])
     return np.array(out)
@@ -121,8 +121,8 @@ def test_hindsight_language_hand_made():
     np.testing.assert_array_equal(r.achieved_other, [False, True, False, True, False])
     first = hindsight_language(commanded, start, end, ambiguous="first")
     assert first.relabelled[3] and first.label[3] == 0
-    texts, mask = relabel_texts(NAMES, ["open the drawer", "Close it", "push the button", "pick up the red block", "x"], start, end,
-                                canonical={"Close it": "close the drawer"})
+    commanded_text = ["open the drawer", "Close it", "push the button", "pick up the red block", "x"]
+    texts, mask = relabel_texts(NAMES, commanded_text, start, end, canonical={"Close it": "close the drawer"})
     assert texts == ["open the drawer", "push the button", "push the button", "pick up the red block", "x"]
     assert mask.tolist() == [False, True, False, False, False]
 

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from hirl.encoders import ImageEncoder, StateEncoder, image_to_tensor
-from hirl.learn import load_weights, save_weights
+from hirl.weights import load_weights, save_weights
 
 
 def test_image_to_tensor_layout_and_range():

@@ -3,18 +3,19 @@ import time
 import numpy as np
 import pytest
 
-from hirl.encoders import HashTextEncoder, TextEncoder, validate_texts
+from hirl.encoders import HashTextEncoder, MiniLMEncoder, validate_texts
 from hirl.errors import InputError
 from hirl.registry import ENCODERS
 
 
 def test_registered_names():
     assert {"text", "hash", "image", "state"} <= set(ENCODERS.names())
-    assert ENCODERS.get("text") is TextEncoder and ENCODERS.get("hash") is HashTextEncoder
+    assert ENCODERS.get("text") is MiniLMEncoder and ENCODERS.get("hash") is HashTextEncoder
 
 
 @pytest.mark.parametrize("bad, match", [
-    ("open the drawer", "single str"), (["ok", 3], r"texts\[1\] must be a str"), (["ok", "  "], r"texts\[1\] must be a non-empty"),
+    ("open the drawer", "single str"), (["ok", 3], r"texts\[1\] must be a str"),
+    (["ok", "  "], r"texts\[1\] must be a non-empty"),
     (None, "sequence of str"),
 ])
 def test_validation_names_the_bad_input(bad, match):
@@ -80,7 +81,7 @@ def test_disk_cache_round_trip_merge_and_corruption(tmp_path):
 
 def test_minilm_text_encoder_real_model(tmp_path):
     """The real frozen model (offline): ~10 s to load once per process; cached texts cost microseconds."""
-    enc = TextEncoder(cache_path=tmp_path / "minilm.npz")
+    enc = MiniLMEncoder(cache_path=tmp_path / "minilm.npz")
     skills = ["open the drawer", "close the drawer", "push the red button", "stack the red block on the blue block"]
     emb = enc.encode(skills)
     assert emb.shape == (4, 384) and emb.dtype == np.float32
@@ -91,10 +92,10 @@ def test_minilm_text_encoder_real_model(tmp_path):
         best, sim, _ = enc.nearest(paraphrase, skills)
         assert best == skill and sim > 0.5, (paraphrase, best, sim)
     t0 = time.perf_counter()
-    again = TextEncoder().encode(skills)  # another instance shares the process-wide model and memory cache
+    again = MiniLMEncoder().encode(skills)  # another instance shares the process-wide model and memory cache
     assert time.perf_counter() - t0 < 0.05
     np.testing.assert_array_equal(again, emb)
-    fresh = TextEncoder(cache_path=tmp_path / "minilm.npz")
+    fresh = MiniLMEncoder(cache_path=tmp_path / "minilm.npz")
     fresh._memory = {}  # bypass the shared memory cache: must come from disk, not the model
     np.testing.assert_array_equal(fresh.encode(skills), emb)
     assert fresh.stats == {"embedded": 0, "memory_hits": 0, "disk_hits": 4}

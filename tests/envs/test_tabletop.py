@@ -8,7 +8,8 @@ import pytest
 import hirl_envs  # noqa: F401  (registers the envs)
 from hirl_envs.tabletop import tasks
 from hirl_envs.tabletop.env import GOAL_DIM, OBS_DIM, TabletopEnv
-from hirl_envs.tabletop.expert import TabletopExpert, expert_success
+from hirl_envs.tabletop.expert import TabletopExpert
+from hirl.eval.expert import tabletop_expert_success
 
 
 def _run_expert(env: TabletopEnv, expert: TabletopExpert, obs, info) -> dict:
@@ -127,7 +128,9 @@ def test_vocabulary_helpers() -> None:
     assert env.canonical("dance a jig") is None
     env.reset(seed=0)
     assert env.goal_for("open_drawer").shape == (GOAL_DIM,)
-    assert isinstance(env.subtask_done("open_drawer"), bool)
+    assert (env.subtask_done("open_drawer"), env.subtask_done("close_drawer")) == (False, True)  # seed 0: drawer closed
+    env.reset(seed=1)
+    assert (env.subtask_done("open_drawer"), env.subtask_done("close_drawer")) == (True, False)  # seed 1: drawer open
     assert env.obs_layout["light"] == slice(27, 28) and env.velocity_layout["drawer_vel"] == slice(3, 4)
 
 
@@ -174,9 +177,10 @@ def test_expert_solves_five_chain_with_rewards() -> None:
 
 
 def test_expert_success_summary() -> None:
-    res = expert_success(n_episodes=3, chain_length=2, noise=0.05, seed=0)
+    res = tabletop_expert_success(n_episodes=3, chain_length=2, noise=0.05, seed=0)
     assert set(res) >= {"success_rate", "per_subtask", "chain_length_reached"}
-    assert 0.0 <= res["success_rate"] <= 1.0
+    assert res["success_rate"] == 1.0 and res["chain_length_reached"] == {2: 3}  # 3 short chains: all solved, 2 subtasks each
+    assert res["per_subtask"] and set(res["per_subtask"].values()) == {1.0}
 
 
 def test_render_rgb_array() -> None:
@@ -190,5 +194,5 @@ def test_render_rgb_array() -> None:
 
 @pytest.mark.slow
 def test_expert_success_rate_benchmark() -> None:
-    res = expert_success(n_episodes=100, chain_length=5, noise=0.05, seed=0)
+    res = tabletop_expert_success(n_episodes=100, chain_length=5, noise=0.05, seed=0)
     assert res["success_rate"] >= 0.95, res

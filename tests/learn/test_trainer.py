@@ -14,7 +14,8 @@ from safetensors.torch import load_file
 
 from hirl.config import ConfigError, from_dict
 from hirl.errors import InputError
-from hirl.learn import ArraySampler, Trainer, TrainerConfig, array_batches, load_weights, save_weights
+from hirl.learn import ArraySampler, Trainer, TrainerConfig, array_batches
+from hirl.weights import load_weights, save_weights
 from tests.learn.toy import ToyModel, make_data, run
 
 TOY = Path(__file__).with_name("toy.py")

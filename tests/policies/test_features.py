@@ -2,9 +2,11 @@ import numpy as np
 import pytest
 import torch
 
-from hirl.policies.features import (
-    MAX_SUBTASKS, CommandEncoder, CommandFeaturizer, SubgoalCache, command_subtasks, mlp, obs_vector, text_embeddings,
-)
+from hirl.encoders.commands import MAX_SUBTASKS, CommandFeaturizer, command_subtasks
+from hirl.encoders.text_factory import text_embeddings
+from hirl.policies.inference import SubgoalCache
+from hirl.policies.nets import CommandEncoder, mlp
+from hirl.policies.obs import obs_vector
 from hirl.registry import HIGH_LEVEL, LOW_LEVEL
 from hirl.types import Command, Subgoal
 
@@ -23,7 +25,8 @@ def test_obs_vector_dict_and_array():
 
 def test_command_subtasks_and_featurizer():
     assert command_subtasks(Command("x", ("a b", "c"))) == ("a b", "c")
-    assert command_subtasks(Command("open the drawer, then pick up the red block")) == ("open the drawer", "pick up the red block")
+    split = command_subtasks(Command("open the drawer, then pick up the red block"))
+    assert split == ("open the drawer", "pick up the red block")
     assert command_subtasks("push the button") == ("push the button",)
     feats = CommandFeaturizer(encoder())
     emb, mask = feats(Command("t", ("open the drawer", "push the button")))
@@ -63,7 +66,7 @@ def test_mlp_and_command_encoder_shapes_and_masking():
 
 
 def test_registered():
-    import hirl.policies.high  # noqa: F401
+    import hirl.policies.high
     import hirl.policies.low  # noqa: F401
 
     assert "bc" in LOW_LEVEL

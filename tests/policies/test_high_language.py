@@ -86,7 +86,7 @@ def test_roundtrip_registry_and_corrupt(trained, tmp_path):
     assert isinstance(high, LanguageHighLevel)
     raw = (d / "weights.safetensors").read_bytes()
     (d / "weights.safetensors").write_bytes(raw[: len(raw) // 2])
-    with pytest.raises(InputError, match="weights.safetensors"):
+    with pytest.raises(InputError, match=r"weights\.safetensors"):
         LanguageGoalNet.load(d)
 
 

@@ -40,7 +40,7 @@ def test_state_high_level(tmp_path):
     table = {i: data["target_state"][data["target"] == i][0] for i in chain}
     assert np.linalg.norm(g.value - table[chain[0]]) < 0.5 * np.linalg.norm(table[chain[0]] - table[chain[1]])
     (d / "weights.safetensors").write_bytes(b"\x00" * 10)
-    with pytest.raises(InputError, match="weights.safetensors"):
+    with pytest.raises(InputError, match=r"weights\.safetensors"):
         StateGoalNet.load(d)
 
 
@@ -67,7 +67,7 @@ def test_image_generator(tmp_path):
     data = image_data(256)
     gen = make_gen()
     b = to_batch({k: data[k][:4] for k in IMG_KEYS})
-    from hirl.policies.features import images_to_float
+    from hirl.encoders.image import images_to_float
 
     out = gen(images_to_float(b["image"]), b["command_emb"], b["command_mask"], b["prev_emb"])
     assert out.shape == (4, 3, 16, 16) and 0 <= out.min() and out.max() <= 1

@@ -4,7 +4,8 @@ import time
 import numpy as np
 import pytest
 
-from hirl.policies.features import CommandFeaturizer, text_embeddings
+from hirl.encoders.commands import CommandFeaturizer
+from hirl.encoders.text_factory import text_embeddings
 from hirl.policies.high import LanguageGoalNet, LanguageHighLevel, LanguageHLConfig
 from hirl.policies.low import BCConfig, BCLowLevel, GoalConditionedBC
 from hirl.types import Command, Subgoal
@@ -16,9 +17,9 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def minilm():
-    from hirl.encoders import TextEncoder
+    from hirl.encoders import MiniLMEncoder
 
-    return TextEncoder()
+    return MiniLMEncoder()
 
 
 def test_language_high_level_ranks_real_paraphrases(minilm):
@@ -29,8 +30,9 @@ def test_language_high_level_ranks_real_paraphrases(minilm):
     pos = np.array([rng.integers(0, len(CHAINS[c])) for c in chain_idx])
     emb, mask = feats.batch([[SKILLS[i] for i in CHAINS[c]] for c in chain_idx])
     data = {"obs": rng.normal(size=(n, S)).astype(np.float32), "command_emb": emb, "command_mask": mask,
-            "prev_emb": text_embeddings(minilm, [SKILLS[CHAINS[c][p - 1]] if p else None for c, p in zip(chain_idx, pos)]),
-            "target": np.array([CHAINS[c][p] for c, p in zip(chain_idx, pos)], np.int64)}
+            "prev_emb": text_embeddings(minilm, [SKILLS[CHAINS[c][p - 1]] if p else None
+                                                 for c, p in zip(chain_idx, pos, strict=True)]),
+            "target": np.array([CHAINS[c][p] for c, p in zip(chain_idx, pos, strict=True)], np.int64)}
     net = LanguageGoalNet(LanguageHLConfig(obs_dim=S, encoder_hidden=(64,), hidden=(128, 128)), SKILLS, minilm.encode(SKILLS))
     net.fit(data["obs"])
     train(net, data, steps=300)

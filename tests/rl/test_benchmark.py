@@ -1,6 +1,6 @@
 """The benchmark report: stage curves offset by earlier stages' env steps, the planner's own line, the plan stage
 (0 env steps) kept out of the curves and the throughput table, and the plot file."""
-from hirl.rl.benchmark import plot_curves, summary_tables
+from hirl.benchmarks.rl import plot_curves, summary_tables
 
 
 def result(variant, seed, stages, final):
@@ -14,7 +14,8 @@ def test_report_has_the_planner_line_and_skips_the_plan_stage(tmp_path):
            "curve": [{"env_steps": 10000, "success_rate": 0.1, "plan_success_rate": 0.5},
                      {"env_steps": 20000, "success_rate": 0.2, "plan_success_rate": 0.9}]}
     plan = {"env_steps": 0, "train_seconds": 1.0, "env_steps_per_s": 0.0, "curve": [{"env_steps": 0, "success_rate": 0.9}]}
-    high = {"env_steps": 10000, "train_seconds": 50.0, "env_steps_per_s": 200.0, "curve": [{"env_steps": 10000, "success_rate": 0.3}]}
+    high = {"env_steps": 10000, "train_seconds": 50.0, "env_steps_per_s": 200.0,
+            "curve": [{"env_steps": 10000, "success_rate": 0.3}]}
     flat = {"env_steps": 30000, "train_seconds": 300.0, "env_steps_per_s": 100.0,
             "curve": [{"env_steps": 10000, "success_rate": 0.0}, {"env_steps": 30000, "success_rate": 0.1}]}
     results = [result("hier", s, {"low": low, "plan": plan, "high": high}, {"rl_plan": {"success_rate": 0.8}}) for s in (0, 1)]

@@ -15,8 +15,9 @@ def test_high_level_env_passes_sb3_checker_and_reports_segments():
     start, before = obs["achieved_goal"].copy(), env.env_steps
     _, reward, _, _, info = env.step(np.array([1.0, 0.0], dtype=np.float32))
     np.testing.assert_allclose(info["start"], start)
-    np.testing.assert_allclose(info["subgoal"], start + [0.3, 0.0])
-    assert info["low_actions"].shape == (info["low_steps"], 2) and info["low_obs"]["achieved_goal"].shape == (info["low_steps"], 2)
+    np.testing.assert_allclose(info["subgoal"], start + np.array([0.3, 0.0]))
+    assert info["low_actions"].shape == (info["low_steps"], 2)
+    assert info["low_obs"]["achieved_goal"].shape == (info["low_steps"], 2)
     assert env.env_steps - before == info["low_steps"]
     assert reward == float(env.compute_reward(info["achieved"], obs["desired_goal"], info))
     np.testing.assert_array_equal(env.compute_reward(np.zeros((3, 2)), np.array([[0, 0], [1, 1], [0.01, 0]]), {}), [0, -1, 0])
@@ -24,7 +25,7 @@ def test_high_level_env_passes_sb3_checker_and_reports_segments():
 
 def test_persistent_reset_continues_the_task_episode():
     env = PersistentReset(PointGoalEnv(max_steps=3))
-    first, _ = env.reset(seed=0)
+    env.reset(seed=0)
     moved, *_ = env.step(np.array([1.0, 0.0], dtype=np.float32))
     again, _ = env.reset()  # the inner episode has not ended: no reset
     np.testing.assert_allclose(again["achieved_goal"], moved["achieved_goal"])

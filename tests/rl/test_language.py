@@ -8,7 +8,7 @@ from gymnasium import spaces
 import hirl.encoders.text  # noqa: F401
 from hirl.config import load_config
 from hirl.errors import InputError
-from hirl.policies.features import make_text_encoder
+from hirl.encoders.text_factory import make_text_encoder
 from hirl.rl.config import RLRunConfig
 from hirl.rl.language import LanguageSubtaskEnv
 from hirl.rl.stages import train_rl
@@ -44,7 +44,8 @@ class ScriptedTask(gym.Env):
 
 
 def make(relabel=True, steps=4):
-    return LanguageSubtaskEnv(ScriptedTask(), ["open the drawer"], make_text_encoder("hash", 384), ["observation"], steps, relabel)
+    encoder = make_text_encoder("hash", 384)
+    return LanguageSubtaskEnv(ScriptedTask(), ["open the drawer"], encoder, ["observation"], steps, relabel)
 
 
 def test_failed_attempt_is_relabelled_with_what_it_achieved():
@@ -75,7 +76,7 @@ def test_no_relabeling_when_disabled_or_when_nothing_else_was_achieved():
 
 
 def test_unknown_instruction_is_one_line():
-    with pytest.raises(InputError, match="language.subtasks: unknown instructions \\['fly'\\]"):
+    with pytest.raises(InputError, match=r"language\.subtasks: unknown instructions \['fly'\]"):
         LanguageSubtaskEnv(ScriptedTask(), ["fly"], make_text_encoder("hash", 384), ["observation"], 4, True)
 
 
@@ -85,5 +86,5 @@ def test_language_stage_runs_on_tabletop(tmp_path):
         "progress=false", "algo.learning_starts=60", "algo.batch_size=16", "algo.net_arch=[16]", "algo.buffer_size=1000",
         "language.text_encoder=hash", "language.episode_steps=40"])
     summary = train_rl(cfg, tmp_path / "lang")
-    assert summary["env_steps"] == 160 and (tmp_path / "lang" / "models" / "language" / "model.zip").is_file()
+    assert summary["env_steps"] == 160 and (tmp_path / "lang" / "models" / "rl_language" / "model.zip").is_file()
     assert set(summary["relabel_counts"]) == {"hindsight_episodes", "hindsight_transitions"}

@@ -24,7 +24,8 @@ def wall_distance(states, goals):
 
 
 def obs_at(xy, goal):
-    return {"observation": np.array([*xy, 0.0, 0.0]), "achieved_goal": np.array(xy, float), "desired_goal": np.array(goal, float)}
+    return {"observation": np.array([*xy, 0.0, 0.0]), "achieved_goal": np.array(xy, float),
+            "desired_goal": np.array(goal, float)}
 
 
 def test_steps_from_q_inverts_the_discounted_step_count():
@@ -88,7 +89,8 @@ def test_failed_subgoal_tests_keep_the_penalty_under_her():
         info = {"subgoal_test_failed": True} if t == 1 else {}
         buf.add(o, n, np.zeros((1, 2)), np.array([-20.0 if t == 1 else -1.0]), np.array([t == 3]), [info])
     assert buf.test_failed[:4, 0].tolist() == [False, True, False, False]
-    idx = np.array([0, 1, 2, 1]); env_idx = np.zeros(4, dtype=int)
+    idx = np.array([0, 1, 2, 1])
+    env_idx = np.zeros(4, dtype=int)
     for samples in (buf._get_real_samples(idx, env_idx), buf._get_virtual_samples(idx, env_idx)):
         r, d = samples.rewards.flatten(), samples.dones.flatten()
         assert r[1].item() == -20.0 and r[3].item() == -20.0 and d[1].item() == 1.0  # penalty, no bootstrap

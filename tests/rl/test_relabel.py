@@ -2,7 +2,9 @@
 import numpy as np
 import pytest
 
-from hirl.rl.relabel import TransitionRelabeler, hac_relabel, hiro_correct, hiro_log_likelihoods
+from hirl.rl.config import HighSpec
+from hirl.rl.relabel import (RELABELERS, HACRelabel, HIROCorrection, hac_relabel, hiro_correct, hiro_log_likelihoods,
+                              relabeler_class)
 
 SCALE = 2.0  # relative subgoal reach: subgoal = start + action * SCALE
 
@@ -25,7 +27,8 @@ def test_hac_relabel_hand_example():
     achieved = np.array([[0.4, 0.2], [2.0, 1.02], [0.0, -0.5]])
     reached = np.array([False, True, False])
     rewards = np.array([-1.0, -1.0, -1.0])
-    out, r = hac_relabel(actions, start, achieved, reached, rewards, encode, tested=np.array([False, False, True]), penalty=-25.0)
+    tested = np.array([False, False, True])
+    out, r = hac_relabel(actions, start, achieved, reached, rewards, encode, tested=tested, penalty=-25.0)
     np.testing.assert_allclose(out, [[0.2, 0.1], [0.5, 0.0], [0.0, -1.0]], atol=1e-6)
     np.testing.assert_allclose(r, [-1.0, -1.0, -25.0])
     np.testing.assert_allclose(actions, [[0.5, 0.0], [0.5, 0.0], [0.0, -1.0]])  # inputs untouched
@@ -48,19 +51,27 @@ def test_hiro_picks_the_candidate_maximising_low_level_likelihood():
     start = np.zeros(2)
     cands = np.array([[0.0, 0.0], [0.5, 0.5], [-0.5, 0.5]])  # subgoals (0, 0), (1, 1) [the true one], (-1, 1)
     ll = hiro_log_likelihoods(cands, start, low_obs, low_actions, decode, low_mean)
-    # hand-computed: (0,0): mu = (0,0),(-.5,-.5) -> -0.5*(2 + 2) = -2; (1,1): 0; (-1,1): mu = (-1,1),(-1.5,.5) -> -0.5*(4 + 4) = -4
+    # hand-computed: (0,0): mu = (0,0),(-.5,-.5) -> -0.5*(2 + 2) = -2; (1,1): 0;
+    # (-1,1): mu = (-1,1),(-1.5,.5) -> -0.5*(4 + 4) = -4
     np.testing.assert_allclose(ll, [-2.0, 0.0, -4.0])
     # the full correction: proposed (0, 0) [action 0], reached (0.9, 0.9): the best candidate decodes near (1, 1)
     best = hiro_correct(np.zeros(2), start, np.array([0.9, 0.9]), low_obs, low_actions, encode, decode, low_mean,
                         n=64, sigma=0.05, rng=np.random.default_rng(0))
-    assert np.linalg.norm(decode(best, start) - np.array([1.0, 1.0])) < np.linalg.norm(np.array([0.9, 0.9]) - np.array([1.0, 1.0]))
+    target = np.array([1.0, 1.0])
+    assert np.linalg.norm(decode(best, start) - target) < np.linalg.norm(np.array([0.9, 0.9]) - target)
+
+
+def test_every_relabeler_is_registered():
+    assert RELABELERS.names() == ["hac", "hiro", "none"]
 
 
 @pytest.mark.parametrize("mode", ["hac", "hiro", "none"])
 def test_transition_relabeler_modes(mode):
-    rel = TransitionRelabeler(mode, encode, decode, low_mean, hiro_n=4, hiro_sigma=0.1)
+    spec = HighSpec(relabel=mode, subgoal_test=0.0, subgoal_penalty=0.0, hiro_candidates=4, hiro_sigma=0.1)
+    rel = relabeler_class(mode).from_spec(spec, encode, decode, low_mean, seed=0)
     info = {"start": np.zeros(2), "achieved": np.array([0.4, 0.2]), "reached": False,
-            "low_obs": {"observation": np.zeros((1, 2)), "achieved_goal": np.zeros((1, 2))}, "low_actions": np.array([[0.4, 0.2]])}
+            "low_obs": {"observation": np.zeros((1, 2)), "achieved_goal": np.zeros((1, 2))},
+            "low_actions": np.array([[0.4, 0.2]])}
     out, r = rel(np.array([[0.5, 0.0]], dtype=np.float32), np.array([-1.0]), [info])
     if mode == "none":
         np.testing.assert_allclose(out, [[0.5, 0.0]])
@@ -72,14 +83,15 @@ def test_transition_relabeler_modes(mode):
 
 def test_hiro_needs_the_low_level():
     with pytest.raises(ValueError, match="low_mean"):
-        TransitionRelabeler("hiro", encode, decode, None)
+        HIROCorrection(encode, decode, None)
 
 
 def test_failed_subgoal_tests_are_marked_for_the_replay_buffer():
-    rel = TransitionRelabeler("hac", encode, decode, subgoal_test=1.0, penalty=-20.0)
+    rel = HACRelabel(encode, subgoal_test=1.0, penalty=-20.0)
     missed = {"start": np.zeros(2), "achieved": np.array([0.4, 0.2]), "reached": False}
     reached = {"start": np.zeros(2), "achieved": np.array([1.0, 0.0]), "reached": True}
     out, r = rel(np.array([[0.5, 0.0], [0.5, 0.0]], dtype=np.float32), np.array([-1.0, -1.0]), [missed, reached])
     np.testing.assert_allclose(out, [[0.5, 0.0], [0.5, 0.0]])  # a tested subgoal keeps its action
     np.testing.assert_allclose(r, [-20.0, -1.0])
-    assert missed["subgoal_test_failed"] is True and "subgoal_test_failed" not in reached  # SubgoalTestHerReplayBuffer reads this
+    # SubgoalTestHerReplayBuffer reads this
+    assert missed["subgoal_test_failed"] is True and "subgoal_test_failed" not in reached

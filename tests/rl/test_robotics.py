@@ -7,7 +7,7 @@ from hirl.errors import InputError
 from hirl.integrations import adapter
 from hirl.rl.config import RLRunConfig
 
-import hirl.rl.robotics  # noqa: F401,E402
+import hirl.rl.robotics  # noqa: F401
 
 
 def test_adapters_register_without_the_extra():
@@ -40,7 +40,8 @@ def test_pointmaze_low_and_high_stages_run(tmp_path):
     task = adapter("PointMaze_UMaze-v3").make(max_episode_steps=60)
     points = maze_goal_points(task)
     assert points.shape == (7, 2)
-    check_env(low_env(task, 0.45, 20, GoalCurriculum(points, 1.0, 3.0, 0.5, 0.2)).env, skip_render_check=True)  # inside TimeLimit
+    # the GoalConditionedEnv inside TimeLimit
+    check_env(low_env(task, 0.45, 20, GoalCurriculum(points, 1.0, 3.0, 0.5, 0.2)).env, skip_render_check=True)
     common = ["env=PointMaze_UMaze-v3", "env_kwargs={max_episode_steps: 60}", "steps=200", "eval.every=0", "eval.episodes=2",
               "progress=false", "algo.learning_starts=50", "algo.batch_size=32", "algo.net_arch=[16]", "low.episode_steps=20",
               "high.horizon=10", "checkpoint_every=1000"]

@@ -2,8 +2,9 @@
 it checks plumbing; the benchmark (experiments/corrections_benchmark.py) measures learning."""
 import pytest
 
-from hirl.data.collect import CollectConfig, collect
-from hirl.learn.imitation import TrainingBudgets
+from hirl.data.collect import collect
+from hirl.data.collect_config import CollectConfig
+from hirl.learn.run_config import TrainingBudgets
 from hirl.learn.run import train_run
 from hirl.learn.run_config import CollectSpec, EvalSpec, RunConfig
 from hirl.learn.trainer import TrainerConfig

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from hirl.errors import InputError
-from hirl.policies.features import make_text_encoder
+from hirl.encoders.text_factory import make_text_encoder
 from hirl.teleop.journal import CorrectionJournal
 from hirl.teleop.skills import SkillResolver, decode_text
 
@@ -68,10 +68,10 @@ def test_journal_skips_a_torn_last_line_but_not_a_bad_middle_one(tmp_path):
 KILLED_SESSION = r"""
 import sys
 import hirl.encoders  # registers the text encoders
-from hirl.eval.rollout import run_episode
+from hirl.hierarchy.rollout import run_episode
 from hirl.hierarchy import HierarchicalAgent, FixedInterval
 from hirl.integrations import adapter
-from hirl.policies.features import make_text_encoder
+from hirl.encoders.text_factory import make_text_encoder
 from hirl.policies.scripted import ScriptedHighLevel
 from hirl.teleop.config import ScriptedCorrectorConfig
 from hirl.teleop.corrector import ScriptedCorrector

@@ -14,25 +14,29 @@ that move; MSE is reported as a metric, with the L1 of just copying the input as
 Architecture: three stride-2 conv stages (64 -> 8 px), a bottleneck, three upsampling stages with skip
 connections; the output is an edit of the input, (1 - m) * input + m * rgb with a predicted soft mask m
 (initialised near 0) and colours rgb, so "nothing changes" is the easy default, the net spends its capacity
-on what moves, and saturated colours are reachable in a few steps. Conditioning: a pointer-attention command encoding (context: pooled
-bottleneck features + previous subgoal) -> FiLM (scale, shift) on the bottleneck and both decoder stages.
+on what moves, and saturated colours are reachable in a few steps. Conditioning: a pointer-attention command
+encoding (context: pooled bottleneck features + previous subgoal) -> FiLM (scale, shift) on the bottleneck and
+both decoder stages.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from collections.abc import Callable
 
 import numpy as np
 import torch
 from torch import nn
 
 from hirl.encoders.image import _groups
+from hirl.encoders.text import TextEncoder
 from hirl.policies.base import HighLevelPolicy
-from hirl.policies.features import (
-    MAX_SUBTASKS, CommandEncoder, CommandFeaturizer, PolicyModule, check_text_encoder, command_subtasks,
-    fast_inference, images_to_float, make_text_encoder, require_keys, to_tensor,
-)
+from hirl.encoders.commands import MAX_SUBTASKS, CommandFeaturizer, command_subtasks
+from hirl.encoders.image import images_to_float
+from hirl.encoders.text_factory import check_text_encoder, make_text_encoder
+from hirl.policies.inference import fast_inference, require_keys, to_tensor
+from hirl.policies.module import PolicyModule
+from hirl.policies.nets import CommandEncoder
 from hirl.registry import HIGH_LEVEL
 from hirl.types import Command, Observation, Subgoal
 
@@ -44,7 +48,8 @@ class ImageGenConfig:
     text_dim: int = 384  # E, text-embedding size
     text_encoder: str = "text"  # registered text encoder used at inference when none is passed: text | hash
     max_subtasks: int = MAX_SUBTASKS  # K, longest command chain
-    channels: tuple[int, int, int] = (24, 32, 48)  # conv widths at full, 1/2 and 1/4 resolution (bottleneck: last); small: CPU training
+    # conv widths at full, 1/2 and 1/4 resolution (bottleneck: last); small: CPU training
+    channels: tuple[int, int, int] = (24, 32, 48)
     cond_dim: int = 64  # conditioning vector size fed to the FiLM layers
     use_prev: bool = True  # condition on prev_emb (the previous subgoal's text embedding)
     loss: str = "l1"  # pixel loss on [0, 1]: l1 | mse
@@ -97,7 +102,7 @@ class ImageGoalGenerator(PolicyModule):
         self.film_mid, self.film3, self.film2 = _FiLM(c.cond_dim, c3), _FiLM(c.cond_dim, c2), _FiLM(c.cond_dim, c1)
         self.up = nn.Upsample(scale_factor=2, mode="nearest")
 
-    def fit(self, text_emb: np.ndarray) -> "ImageGoalGenerator":
+    def fit(self, text_emb: np.ndarray) -> ImageGoalGenerator:
         """Fit the command/previous-subgoal text centering from the vocabulary's embeddings text_emb (V, E)."""
         self.command.center.fit(text_emb)
         return self
@@ -105,14 +110,16 @@ class ImageGoalGenerator(PolicyModule):
     def forward(self, image: torch.Tensor, command_emb: torch.Tensor, command_mask: torch.Tensor,
                 prev_emb: torch.Tensor | None = None) -> torch.Tensor:
         if image.ndim != 4 or image.shape[1] != 3 or image.shape[2] % 8 or image.shape[3] % 8:
-            raise ValueError(f"ImageGoalGenerator expects float (B, 3, H, W) with H, W multiples of 8, got {tuple(image.shape)}")
+            raise ValueError(f"ImageGoalGenerator expects float (B, 3, H, W) with H, W multiples of 8, "
+                             f"got {tuple(image.shape)}")
         h1 = self.e1(image)
         h2 = self.e2(h1)
         h3 = self.e3(h2)
         mid = self.mid(h3)
         if prev_emb is None or not self.config.use_prev:
             prev_emb = image.new_zeros(image.shape[0], self.config.text_dim)
-        ctx = torch.cat([torch.relu(self.prev_proj(self.command.center(prev_emb))), torch.relu(self.img_proj(mid.mean((2, 3))))], dim=-1)
+        ctx = torch.cat([torch.relu(self.prev_proj(self.command.center(prev_emb))),
+                         torch.relu(self.img_proj(mid.mean((2, 3))))], dim=-1)
         feat, _, _ = self.command(command_emb.float(), command_mask, ctx, prev_emb)
         cond = self.cond(torch.cat([feat, ctx], dim=-1))
         mid = self.film_mid(mid, cond)
@@ -162,7 +169,7 @@ class ImageHighLevel(HighLevelPolicy):
     """
 
     def __init__(self, model: ImageGoalGenerator | str | Path, render: Callable[[], np.ndarray],
-                 text_encoder: Any = None, prev: str = "proposal_count") -> None:
+                 text_encoder: TextEncoder | None = None, prev: str = "proposal_count") -> None:
         if not callable(render):
             raise TypeError("ImageHighLevel needs a render() callable returning a uint8 (H, W, 3) frame")
         if prev not in ("proposal_count", "none"):

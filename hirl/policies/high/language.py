@@ -3,7 +3,7 @@ against candidate instructions.
 
     net = LanguageGoalNet(LanguageHLConfig(obs_dim=32), candidates=vocab, candidate_embs=encoder.encode(vocab))
     net.fit(obs_array); Trainer(net, ...).fit(); net.save("runs/x/high")
-    high = LanguageHighLevel(LanguageGoalNet.load("runs/x/high"), text_encoder=TextEncoder())
+    high = LanguageHighLevel(LanguageGoalNet.load("runs/x/high"), text_encoder=MiniLMEncoder())
     subgoal = high.propose(obs, command)                    # Subgoal("language", best candidate)
     high.score(obs, command, ["pull the drawer open", ...]) # logits for ANY instructions
 
@@ -22,17 +22,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
+from collections.abc import Sequence
 
 import numpy as np
 import torch
 from torch import nn
 
+from hirl.encoders.text import TextEncoder
 from hirl.policies.base import HighLevelPolicy
-from hirl.policies.features import (
-    DEFAULT_OBS_KEYS, MAX_SUBTASKS, CommandFeaturizer, CommandTrunk, PolicyModule, check_text_encoder,
-    cosine_logits, fast_inference, make_text_encoder, obs_vector, require_keys, to_tensor,
-)
+from hirl.encoders.commands import MAX_SUBTASKS, CommandFeaturizer
+from hirl.encoders.text_factory import check_text_encoder, make_text_encoder
+from hirl.policies.inference import fast_inference, require_keys, to_tensor
+from hirl.policies.module import PolicyModule
+from hirl.policies.nets import CommandTrunk, cosine_logits
+from hirl.policies.obs import DEFAULT_OBS_KEYS, obs_vector
 from hirl.registry import HIGH_LEVEL
 from hirl.types import Command, Observation, Subgoal
 
@@ -108,7 +112,8 @@ class LanguageGoalNet(PolicyModule):
 
     config_cls = LanguageHLConfig
 
-    def __init__(self, config: LanguageHLConfig, candidates: Sequence[str] = (), candidate_embs: np.ndarray | None = None) -> None:
+    def __init__(self, config: LanguageHLConfig, candidates: Sequence[str] = (),
+                 candidate_embs: np.ndarray | None = None) -> None:
         super().__init__()
         self.config = config
         self.scorer = SubgoalScorer(config)
@@ -121,7 +126,7 @@ class LanguageGoalNet(PolicyModule):
     def extra_state(self) -> dict[str, Any]:
         return {"candidates": self.candidates}
 
-    def fit(self, obs: np.ndarray, text_emb: np.ndarray | None = None) -> "LanguageGoalNet":
+    def fit(self, obs: np.ndarray, text_emb: np.ndarray | None = None) -> LanguageGoalNet:
         """Fit the state normaliser from obs (N, S) and the text centering from the vocabulary text_emb (V, E)
         (default: the candidate embeddings)."""
         self.scorer.trunk.fit(obs, self.table.embeddings.numpy() if text_emb is None else text_emb)
@@ -135,7 +140,8 @@ class LanguageGoalNet(PolicyModule):
     def forward(self, obs: torch.Tensor, command_emb: torch.Tensor, command_mask: torch.Tensor,
                 prev_emb: torch.Tensor) -> torch.Tensor:
         """-> logits (B, N) over the candidate table."""
-        return self.scorer.logits(self.query(obs, command_emb, command_mask, prev_emb), self.table.embeddings, self.config.temperature)
+        query = self.query(obs, command_emb, command_mask, prev_emb)
+        return self.scorer.logits(query, self.table.embeddings, self.config.temperature)
 
     def loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
         require_keys(batch, ("obs", "command_emb", "command_mask", "prev_emb", "target"), type(self).__name__)
@@ -148,7 +154,7 @@ class LanguageGoalNet(PolicyModule):
 class _CommandMemory:
     """Shared inference plumbing: obs/command -> tensors; remembers the last active subgoal's embedding."""
 
-    def __init__(self, text_encoder: Any, config: LanguageHLConfig, who: str) -> None:
+    def __init__(self, text_encoder: TextEncoder, config: LanguageHLConfig, who: str) -> None:
         check_text_encoder(text_encoder, config.text_dim, who)
         self.text_encoder, self.config = text_encoder, config
         self.commands = CommandFeaturizer(text_encoder, config.max_subtasks)
@@ -173,7 +179,7 @@ class LanguageHighLevel(HighLevelPolicy):
     extra_candidates  further instructions (paraphrases, new skills) eligible when emit_any=True
     """
 
-    def __init__(self, model: LanguageGoalNet | str | Path, text_encoder: Any = None, emit_any: bool = False,
+    def __init__(self, model: LanguageGoalNet | str | Path, text_encoder: TextEncoder | None = None, emit_any: bool = False,
                  extra_candidates: Sequence[str] = ()) -> None:
         self.model = model if isinstance(model, LanguageGoalNet) else LanguageGoalNet.load(model)
         self.model.eval()
@@ -191,7 +197,7 @@ class LanguageHighLevel(HighLevelPolicy):
         self.last_logits: np.ndarray | None = None
 
     @property
-    def text_encoder(self) -> Any:
+    def text_encoder(self) -> TextEncoder:
         return self.io.text_encoder
 
     def reset(self) -> None:

@@ -2,7 +2,7 @@
 
     net = StateGoalNet(StateHLConfig(obs_dim=32, goal_dim=14)).fit(obs_array, goal_states)
     Trainer(net, ...).fit(); net.save("runs/x/high_state")
-    high = StateHighLevel(StateGoalNet.load("runs/x/high_state"), text_encoder=TextEncoder())
+    high = StateHighLevel(StateGoalNet.load("runs/x/high_state"), text_encoder=MiniLMEncoder())
     high.propose(obs, command)          # Subgoal("state", (G,) float64)
 
 Batch keys read by loss(): obs (B, S), command_emb (B, K, E), command_mask (B, K), prev_state (B, G) (the
@@ -13,16 +13,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
 
+from hirl.encoders.text import TextEncoder
 from hirl.policies.base import HighLevelPolicy
-from hirl.policies.features import (
-    DEFAULT_OBS_KEYS, MAX_SUBTASKS, CommandFeaturizer, CommandTrunk, PolicyModule, check_text_encoder,
-    fast_inference, make_text_encoder, mlp, obs_vector, require_keys, to_tensor,
-)
+from hirl.encoders.commands import MAX_SUBTASKS, CommandFeaturizer
+from hirl.encoders.text_factory import check_text_encoder, make_text_encoder
+from hirl.policies.inference import fast_inference, require_keys, to_tensor
+from hirl.policies.module import PolicyModule
+from hirl.policies.nets import CommandTrunk, mlp
+from hirl.policies.obs import DEFAULT_OBS_KEYS, obs_vector
 from hirl.registry import HIGH_LEVEL
 from hirl.types import Command, Observation, Subgoal
 
@@ -64,7 +66,7 @@ class StateGoalNet(PolicyModule):
         self.register_buffer("goal_std", torch.ones(c.goal_dim))
 
     @torch.no_grad()
-    def fit(self, obs: np.ndarray, goal_states: np.ndarray, text_emb: np.ndarray | None = None) -> "StateGoalNet":
+    def fit(self, obs: np.ndarray, goal_states: np.ndarray, text_emb: np.ndarray | None = None) -> StateGoalNet:
         """Fit normalisers: obs (N, S), goal_states (N, G) (the targets; also used for prev_state), and the
         command text centering from the vocabulary's embeddings text_emb (V, E) when given."""
         self.trunk.fit(obs, text_emb)
@@ -108,7 +110,7 @@ class StateHighLevel(HighLevelPolicy):
     model         a StateGoalNet or the directory it was saved to
     text_encoder  embeds the command's subtasks (default: the encoder named in the config)"""
 
-    def __init__(self, model: StateGoalNet | str | Path, text_encoder: Any = None) -> None:
+    def __init__(self, model: StateGoalNet | str | Path, text_encoder: TextEncoder | None = None) -> None:
         self.model = model if isinstance(model, StateGoalNet) else StateGoalNet.load(model)
         self.model.eval()
         cfg = self.model.config

@@ -4,11 +4,13 @@
     net.fit(obs_array)                                  # obs normaliser (and goal normaliser for state goals)
     Trainer(net, TrainerConfig(...), run_dir, ArraySampler({"obs":.., "goal_emb":.., "action":..}, 256)).fit()
     net.save("runs/x/low")
-    low = BCLowLevel(GoalConditionedBC.load("runs/x/low"), text_encoder=TextEncoder())
+    low = BCLowLevel(GoalConditionedBC.load("runs/x/low"), text_encoder=MiniLMEncoder())
     action = low.act(obs_dict, Subgoal("language", "pull the drawer open"))     # (4,) float32
 
 Batch keys read by loss(): obs (B, S), action (B, A), and by goal kind
     language: goal_emb (B, E)   state: goal_state (B, G)   image: goal_image (B, H, W, 3) uint8
+Each goal kind is a GoalEncoding strategy (hirl.policies.low.goals, registry GOAL_ENCODERS) looked up by
+BCConfig.goal_kind: it builds the goal encoder, fits it, names the batch key and turns a Subgoal into its input.
 
 Loss: MSE between tanh(net) and the expert action. The scripted expert is deterministic and unimodal, and the
 agent acts with the mean, so a Gaussian NLL (MSE with a learned variance) would only re-weight samples by
@@ -20,22 +22,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
-from torch import nn
 
-from hirl.encoders import ImageEncoder, StateEncoder, image_to_tensor
+from hirl.encoders.state import StateEncoder
+from hirl.encoders.text import TextEncoder
+from hirl.encoders.text_factory import check_text_encoder, make_text_encoder
 from hirl.policies.base import LowLevelPolicy
-from hirl.policies.features import (
-    DEFAULT_OBS_KEYS, PolicyModule, SubgoalCache, TextCentering, check_text_encoder, fast_inference, images_to_float,
-    make_text_encoder, mlp, obs_vector, require_keys, to_tensor,
-)
-from hirl.registry import LOW_LEVEL
+from hirl.policies.inference import SubgoalCache, fast_inference, require_keys, to_tensor
+from hirl.policies.low.goals import GoalEncoding
+from hirl.policies.module import PolicyModule
+from hirl.policies.nets import mlp
+from hirl.policies.obs import DEFAULT_OBS_KEYS, obs_vector
+from hirl.registry import GOAL_ENCODERS, LOW_LEVEL
 from hirl.types import Observation, Subgoal
-
-GOAL_KEYS = {"language": "goal_emb", "state": "goal_state", "image": "goal_image"}
 
 
 @dataclass
@@ -53,11 +54,12 @@ class BCConfig:
     goal_feat: int = 128  # goal-encoder output size
     encoder_hidden: tuple[int, ...] = (256, 256)  # hidden widths of the state encoders (obs and state goal)
     hidden: tuple[int, ...] = (256, 256)  # hidden widths of the action head
-    image_channels: tuple[int, int, int, int] = (16, 32, 32, 32)  # conv widths of the goal-image CNN (trained with the policy on CPU: kept small)
+    # conv widths of the goal-image CNN (trained with the policy on CPU: kept small)
+    image_channels: tuple[int, int, int, int] = (16, 32, 32, 32)
 
     def __post_init__(self) -> None:
-        if self.goal_kind not in GOAL_KEYS:
-            raise ValueError(f"BCConfig.goal_kind must be one of {sorted(GOAL_KEYS)}, got {self.goal_kind!r}")
+        if self.goal_kind not in GOAL_ENCODERS:
+            raise ValueError(f"BCConfig.goal_kind must be one of {GOAL_ENCODERS.names()}, got {self.goal_kind!r}")
         for name in ("obs_dim", "action_dim", "goal_dim", "text_dim", "obs_feat", "goal_feat"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"BCConfig.{name} must be >= 1, got {getattr(self, name)}")
@@ -66,8 +68,8 @@ class BCConfig:
 class GoalConditionedBC(PolicyModule):
     """StateEncoder(obs) ++ goal encoder(g) -> MLP -> tanh -> action (B, A).
 
-    goal encoders: language (B, E) -> Linear; state (B, G) -> StateEncoder (normalised); image float
-    (B, 3, H, W) in [0, 1] -> ImageEncoder CNN (trained with the policy)."""
+    goal encoders (the GoalEncoding strategy of config.goal_kind builds them): language (B, E) -> Linear; state
+    (B, G) -> StateEncoder (normalised); image float (B, 3, H, W) in [0, 1] -> ImageEncoder CNN (trained with the policy)."""
 
     config_cls = BCConfig
 
@@ -75,37 +77,27 @@ class GoalConditionedBC(PolicyModule):
         super().__init__()
         self.config = config
         c = config
+        self.goal_encoding: GoalEncoding = GOAL_ENCODERS.build(c.goal_kind)
         self.obs_encoder = StateEncoder(c.obs_dim, c.obs_feat, c.encoder_hidden)
-        if c.goal_kind == "language":
-            self.goal_encoder: nn.Module = nn.Sequential(TextCentering(c.text_dim), nn.Linear(c.text_dim, c.goal_feat))
-        elif c.goal_kind == "state":
-            self.goal_encoder = StateEncoder(c.goal_dim, c.goal_feat, c.encoder_hidden)
-        else:
-            self.goal_encoder = ImageEncoder(c.goal_feat, c.image_channels)
+        self.goal_encoder = self.goal_encoding.build(c)
         self.head = mlp(c.obs_feat + c.goal_feat, c.hidden, c.action_dim)
 
     @property
     def goal_key(self) -> str:
-        return GOAL_KEYS[self.config.goal_kind]
+        """The batch key holding the goal: goal_emb | goal_state | goal_image."""
+        return self.goal_encoding.batch_key
 
     def fit(self, obs: np.ndarray, goal_state: np.ndarray | None = None,
-            text_emb: np.ndarray | None = None) -> "GoalConditionedBC":
+            text_emb: np.ndarray | None = None) -> GoalConditionedBC:
         """Fit input normalisers from data: obs (N, S); goal_state (N, G) for state goals; text_emb (V, E) the
         embeddings of the training instructions for language goals (TextCentering; identity when None)."""
         self.obs_encoder.fit_normalizer(obs)
-        if self.config.goal_kind == "language" and text_emb is not None:
-            self.goal_encoder[0].fit(text_emb)
-        if self.config.goal_kind == "state":
-            if goal_state is None:
-                raise ValueError("GoalConditionedBC.fit: state goals need goal_state (N, G) to fit their normaliser")
-            self.goal_encoder.fit_normalizer(goal_state)
+        self.goal_encoding.fit(self.goal_encoder, goal_state, text_emb)
         return self
 
     def goal_input(self, goal: torch.Tensor) -> torch.Tensor:
         """Batch goal tensor as stored (goal_emb / goal_state float, goal_image uint8 (B, H, W, 3)) -> encoder input."""
-        if self.config.goal_kind == "image":
-            return images_to_float(goal)
-        return goal.float()
+        return self.goal_encoding.batch_input(goal)
 
     def encode_goal(self, goal: torch.Tensor) -> torch.Tensor:
         """goal as stored in a batch -> (B, goal_feat)."""
@@ -141,12 +133,13 @@ class BCLowLevel(LowLevelPolicy):
     reused every step it stays active; each act() is then one state-encoder + head pass (~0.2-0.5 ms on CPU).
     """
 
-    def __init__(self, model: GoalConditionedBC | str | Path, text_encoder: Any = None, cache_size: int = 8) -> None:
+    def __init__(self, model: GoalConditionedBC | str | Path, text_encoder: TextEncoder | None = None,
+                 cache_size: int = 8) -> None:
         self.model = model if isinstance(model, GoalConditionedBC) else GoalConditionedBC.load(model)
         self.model.eval()
         self.kind = self.model.config.goal_kind
-        self.text_encoder = None
-        if self.kind == "language":
+        self.text_encoder: TextEncoder | None = None
+        if self.model.goal_encoding.needs_text_encoder:
             self.text_encoder = text_encoder or make_text_encoder(self.model.config.text_encoder, self.model.config.text_dim)
             check_text_encoder(self.text_encoder, self.model.config.text_dim, "BCLowLevel")
         self._goals = SubgoalCache(cache_size)
@@ -155,18 +148,10 @@ class BCLowLevel(LowLevelPolicy):
         self._goals.clear()
 
     def _goal_feat(self, subgoal: Subgoal) -> torch.Tensor:
-        if self.kind == "language":
-            goal = to_tensor(self.text_encoder.encode_one(str(subgoal.value)))
-        elif self.kind == "state":
-            goal = to_tensor(np.asarray(subgoal.value, dtype=np.float32))
-            if goal.shape[1] != self.model.config.goal_dim:
-                raise ValueError(f"BCLowLevel: state subgoal has {goal.shape[1]} dims, the model expects {self.model.config.goal_dim}")
-        else:
-            goal = image_to_tensor(np.array(subgoal.value))  # copy: subgoal arrays are read-only
-            with fast_inference():
-                return self.model.goal_encoder(goal)
+        """subgoal -> (1, goal_feat): encoder input from the goal-kind strategy, then the goal encoder."""
+        goal = self.model.goal_encoding.subgoal_input(subgoal, self.model.config, self.text_encoder)
         with fast_inference():
-            return self.model.encode_goal(goal)
+            return self.model.goal_encoder(goal)
 
     def act(self, obs: Observation, subgoal: Subgoal) -> np.ndarray:
         if subgoal.kind != self.kind:
@@ -177,5 +162,5 @@ class BCLowLevel(LowLevelPolicy):
             return self.model.act_from_goal_feat(x, goal_feat)[0].numpy().astype(np.float32, copy=True)
 
     @classmethod
-    def load(cls, directory: str | Path, text_encoder: Any = None) -> "BCLowLevel":
+    def load(cls, directory: str | Path, text_encoder: TextEncoder | None = None) -> BCLowLevel:
         return cls(GoalConditionedBC.load(directory), text_encoder)

@@ -3,7 +3,7 @@ hindsight action relabeling on/off. Each (variant, seed) is one run directory; i
 atomically when it finishes, so a killed benchmark resumes by skipping finished runs (and unfinished stages
 resume from their checkpoints).
 
-    ROOT/<variant>-s<seed>/        run directory (stages, models)
+    ROOT/<variant>-s<seed>/        run directory (train/<stage>, models, eval)
     ROOT/results/<variant>-s<seed>.json   {variant, seed, stages: {stage: summary}, final: {agent: metrics}}
 """
 from __future__ import annotations
@@ -11,17 +11,19 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
 from hirl.config import load_config
-from hirl.eval.evaluate import save_figure
+from hirl.eval.evaluate import evaluate_run
+from hirl.eval.report import save_figure
 from hirl.fileio import atomic_write_json
-from hirl.rl.agents import available_agents, model_path
 from hirl.rl.config import RLRunConfig
-from hirl.rl.evaluate import evaluate_agents
 from hirl.rl.stages import train_rl
+from hirl.rl.trainer import MODEL_FILE
+from hirl.runs import RunDir
 
 # variant -> [(stage config file name, overrides)]
 VARIANTS: dict[str, list[tuple[str, list[str]]]] = {
@@ -38,18 +40,18 @@ def run_variant(variant: str, seed: int, root: Path, configs: Path, overrides: S
     result_file = root / "results" / f"{variant}-s{seed}.json"
     if result_file.is_file():
         return json.loads(result_file.read_text())
-    run_dir = root / f"{variant}-s{seed}"
-    shared_low = model_path(root / f"hier-s{seed}", "low")
+    run_dir, shared = RunDir(root / f"{variant}-s{seed}"), RunDir(root / f"hier-s{seed}")
+    shared_low = shared.model_dir("rl_low") / MODEL_FILE
     stages: dict[str, Any] = {}
     for name, extra in VARIANTS[variant]:
         cfg = load_config(RLRunConfig, configs / name, [f"seed={seed}", f"progress={progress}", *extra, *overrides])
         if variant != "hier" and cfg.stage == "low" and shared_low.is_file():  # the same low level as "hier" (same seed)
-            model_path(run_dir, "low").parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy(shared_low, model_path(run_dir, "low"))
-            stages["low"] = json.loads((root / f"hier-s{seed}" / "stages" / "low" / "summary.json").read_text())
+            run_dir.model_dir("rl_low").mkdir(parents=True, exist_ok=True)
+            shutil.copy(shared_low, run_dir.model_dir("rl_low") / MODEL_FILE)
+            stages["low"] = json.loads((shared.train_dir("low") / "summary.json").read_text())
             continue
         stages[cfg.stage] = train_rl(cfg, run_dir)
-    final = evaluate_agents(run_dir, available_agents(run_dir), final_episodes)
+    final = evaluate_run(run_dir, episodes=final_episodes)["policies"]
     result = {"variant": variant, "seed": seed, "stages": stages,
               "final": {a: {"success_rate": m["success_rate"], "episodes": m["episodes"]} for a, m in final.items()},
               "total_env_steps": sum(s["env_steps"] for s in stages.values()),
@@ -105,7 +107,8 @@ def summary_tables(results: list[dict[str, Any]]) -> str:
     for v, rs in by.items():
         for agent in sorted({a for r in rs for a in r["final"]}):
             vals = [r["final"][agent]["success_rate"] for r in rs if agent in r["final"]]
-            lines.append(f"| {v} | {','.join(str(r['seed']) for r in rs)} | {agent} | {_ms(vals)} | {rs[0]['total_env_steps']} |")
+            seeds = ",".join(str(r["seed"]) for r in rs)
+            lines.append(f"| {v} | {seeds} | {agent} | {_ms(vals)} | {rs[0]['total_env_steps']} |")
     series = _series(results)
     lines += ["", "Success rate on the task (20 episodes per point) vs env steps, mean ± std over seeds:", "",
               "| env steps | " + " | ".join(series) + " |", "|---|" + "---|" * len(series)]
@@ -113,7 +116,7 @@ def summary_tables(results: list[dict[str, Any]]) -> str:
     for x in grid:
         cells = []
         for curves in series.values():
-            ys = [dict(zip(xs.tolist(), ys_.tolist()))[x] for xs, ys_ in curves if x in set(xs.tolist())]
+            ys = [dict(zip(xs.tolist(), ys_.tolist(), strict=True))[x] for xs, ys_ in curves if x in set(xs.tolist())]
             cells.append(_ms(ys) if ys else "")
         lines.append(f"| {x} | " + " | ".join(cells) + " |")
     flat_rate = [r["stages"]["flat"]["env_steps_per_s"] for r in by.get("flat", [])]
@@ -141,13 +144,13 @@ def plot_curves(results: list[dict[str, Any]], path: Path) -> Path:
     fig, ax = plt.subplots(figsize=(9, 4))
     for name, curves in _series(results).items():
         xs = sorted(set.intersection(*[set(c[0].tolist()) for c in curves]))
-        ys = np.array([[dict(zip(c[0].tolist(), c[1].tolist()))[x] for x in xs] for c in curves])
+        ys = np.array([[dict(zip(c[0].tolist(), c[1].tolist(), strict=True))[x] for x in xs] for c in curves])
         ax.plot(xs, ys.mean(0), marker="o", label=f"{name} (n={len(curves)})")
         ax.fill_between(xs, ys.mean(0) - ys.std(0), ys.mean(0) + ys.std(0), alpha=0.2)
     staged = max(results, key=lambda r: len(r["stages"]))
     stages = {k: v for k, v in staged["stages"].items() if k != "plan"}
     bounds = np.cumsum([st["env_steps"] for st in stages.values()])[:-1]
-    for b, name in zip(bounds, list(stages)[1:]):
+    for b, name in zip(bounds, list(stages)[1:], strict=True):
         ax.axvline(b, color="grey", ls="--", lw=0.8)
         ax.text(b, 0.97, f" {name} stage", fontsize=8, color="grey", va="top")
     ax.set_xlabel("environment steps (all stages; hierarchical: low level alone on the task before the high stage)")
@@ -171,7 +174,8 @@ def plain_sb3_rate(cfg: RLRunConfig, steps: int) -> float:
     model = SAC("MultiInputPolicy", env_adapter(cfg.env).make(**cfg.env_kwargs), learning_rate=a.learning_rate,
                 buffer_size=a.buffer_size, batch_size=a.batch_size, learning_starts=a.learning_starts, train_freq=a.train_freq,
                 gradient_steps=a.gradient_steps, gamma=a.gamma, tau=a.tau, policy_kwargs={"net_arch": list(a.net_arch)},
-                replay_buffer_class=HerReplayBuffer, replay_buffer_kwargs={"n_sampled_goal": a.her_k, "goal_selection_strategy": a.her_strategy},
+                replay_buffer_class=HerReplayBuffer,
+                replay_buffer_kwargs={"n_sampled_goal": a.her_k, "goal_selection_strategy": a.her_strategy},
                 seed=cfg.seed, device="cpu")
     t0 = time.perf_counter()
     model.learn(total_timesteps=steps)
@@ -182,7 +186,8 @@ def throughput(root: Path, configs: Path, steps: int, seed: int = 0, overrides: 
     """Env steps/s measured back to back in one process (same machine load): plain SB3 SAC+HER, hirl's flat, low
     and high stages on the same env with the same learner settings (`steps` env steps each; hirl's rates exclude
     its evaluation), then plain SB3 again (load drift check)."""
-    common = [*overrides, f"seed={seed}", f"steps={steps}", "eval.every=0", "eval.episodes=1", "progress=false", f"checkpoint_every={steps}"]
+    common = [*overrides, f"seed={seed}", f"steps={steps}", "eval.every=0", "eval.episodes=1", "progress=false",
+              f"checkpoint_every={steps}"]
     flat = load_config(RLRunConfig, configs / "rl_flat.yaml", common)
     rates = {"plain_sb3_sac_her": plain_sb3_rate(flat, steps)}
     run_dir = root / f"throughput-s{seed}"

@@ -6,7 +6,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from hirl.eval.rollout import EpisodeResult
+from hirl.hierarchy.rollout import EpisodeResult
 
 
 def chain_metrics(results: Sequence[EpisodeResult], max_length: int = 5) -> dict[str, Any]:

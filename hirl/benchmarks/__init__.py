@@ -1,0 +1,1 @@
+"""Benchmark drivers that train and evaluate (they sit above learn / rl / eval, beside the commands)."""

@@ -1,0 +1,133 @@
+"""One stored episode: the Episode record and reading + checking it from its HDF5 group."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from hirl.data import schema
+
+
+@dataclass
+class Episode:
+    """One stored episode (T control steps). Step-aligned arrays have T rows (row t: the action at observation t)
+    except observations, is_success and predicates, which have T+1 rows (aligned with observations)."""
+
+    index: int  # episode number i of the collection (seed = base seed + i)
+    seed: int
+    observations: dict[str, np.ndarray] | np.ndarray  # (T+1, ...) per key
+    actions: np.ndarray  # (T, A)
+    rewards: np.ndarray  # (T,)
+    terminations: np.ndarray  # (T,) bool
+    truncations: np.ndarray  # (T,) bool
+    subgoal_text: np.ndarray  # (T,) str (object array)
+    subgoal_source: np.ndarray  # (T,) str
+    subgoal_reason: np.ndarray  # (T,) str, "" when the subgoal was kept
+    segment: np.ndarray  # (T,) int64 segment id
+    intervention: np.ndarray  # (T,) bool
+    is_success: np.ndarray  # (T+1,) bool
+    subgoal_state: np.ndarray | None  # (T, G) commanded state goals (state subgoals only)
+    predicates: np.ndarray | None  # (T+1, P) env completion predicates
+    seg_start: np.ndarray  # (S,) first step of each segment
+    seg_end: np.ndarray  # (S,) one past the last step (= observation index where the segment ended)
+    seg_goal_state: np.ndarray  # (S, G) achieved goal at observation seg_end
+    frames: np.ndarray | None  # (N, H, W, 3) uint8
+    frame_steps: np.ndarray | None  # (N,) observation index of each frame
+    command: str
+    success: bool
+    task: list[str]
+
+    @property
+    def T(self) -> int:
+        return int(self.actions.shape[0])
+
+    def flat_obs(self, keys: Sequence[str] | None = None) -> np.ndarray:
+        """(T+1, D) float32: Dict observations concatenated in the order of keys (default: sorted keys)."""
+        if not isinstance(self.observations, dict):
+            return np.asarray(self.observations, dtype=np.float32).reshape(self.T + 1, -1)
+        keys = sorted(self.observations) if keys is None else list(keys)
+        return np.concatenate([np.asarray(self.observations[k], dtype=np.float32).reshape(self.T + 1, -1) for k in keys],
+                              axis=1)
+
+    def achieved(self) -> np.ndarray:
+        """(T+1, G) achieved goals (obs["achieved_goal"], or the flat observation for Box spaces)."""
+        if isinstance(self.observations, dict):
+            return np.asarray(self.observations.get("achieved_goal", self.flat_obs()), dtype=np.float64)
+        return self.flat_obs().astype(np.float64)
+
+
+def read_episode(grp: Any, name: str, where: Path, meta: dict[str, Any]) -> Episode:
+    """The episode stored in HDF5 group grp (named name in file where), checked against metadata["hirl"] meta."""
+    def arr(g: Any, key: str) -> np.ndarray:
+        if key not in g:
+            raise schema.dataset_failure(where, f"schema mismatch: {name} has no {g.name}/{key}")
+        return g[key][()]
+
+    def strings(g: Any, key: str) -> np.ndarray:
+        if key not in g:
+            raise schema.dataset_failure(where, f"schema mismatch: {name} has no {g.name}/{key}")
+        return np.asarray(g[key].asstr()[()], dtype=object)
+
+    obs_node = grp["observations"] if "observations" in grp else None
+    if obs_node is None:
+        raise schema.dataset_failure(where, f"schema mismatch: {name} has no observations")
+    observations = {k: obs_node[k][()] for k in obs_node} if hasattr(obs_node, "keys") else obs_node[()]
+    actions = arr(grp, "actions")
+    T = int(actions.shape[0])
+    if "infos" not in grp:
+        raise schema.dataset_failure(where, f"schema mismatch: {name} has no infos (not written by hirl)")
+    inf = grp["infos"]
+    ep = Episode(
+        index=int(grp.attrs.get("hirl_index", -1)), seed=int(grp.attrs.get("seed", -1)), observations=observations,
+        actions=actions, rewards=arr(grp, "rewards"), terminations=arr(grp, "terminations"),
+        truncations=arr(grp, "truncations"),
+        subgoal_text=strings(inf, "subgoal_text")[:T], subgoal_source=strings(inf, "subgoal_source")[:T],
+        subgoal_reason=strings(inf, "subgoal_reason")[:T], segment=arr(inf, "segment")[:T].astype(np.int64),
+        intervention=arr(inf, "intervention")[:T].astype(bool), is_success=arr(inf, "is_success").astype(bool),
+        subgoal_state=arr(inf, "subgoal_state")[:T] if "subgoal_state" in inf else None,
+        predicates=arr(inf, "predicates").astype(bool) if "predicates" in inf else None,
+        seg_start=np.zeros(0, np.int64), seg_end=np.zeros(0, np.int64), seg_goal_state=np.zeros((0, 0)),
+        frames=None, frame_steps=None, command=str(grp.attrs.get("command", "")),
+        success=bool(grp.attrs.get("success", False)),
+        task=json.loads(grp.attrs.get("task", "[]")) if isinstance(grp.attrs.get("task", "[]"), str) else [],
+    )
+    if "segments" not in inf:
+        raise schema.dataset_failure(where, f"schema mismatch: {name} has no infos/segments")
+    seg = inf["segments"]
+    ep.seg_start, ep.seg_end = arr(seg, "start").astype(np.int64), arr(seg, "end").astype(np.int64)
+    ep.seg_goal_state = arr(seg, "goal_state")
+    if "images" in inf:
+        ep.frames, ep.frame_steps = arr(inf["images"], "frames"), arr(inf["images"], "steps").astype(np.int64)
+    _check_episode(ep, name, where, meta)
+    return ep
+
+
+def _check_episode(ep: Episode, name: str, where: Path, meta: dict[str, Any]) -> None:
+    T = ep.T
+    obs_rows = ({k: v.shape[0] for k, v in ep.observations.items()} if isinstance(ep.observations, dict)
+                else {"": ep.observations.shape[0]})
+    problems = [f"observations{('/' + k) if k else ''} has {n} rows, expected {T + 1}"
+                for k, n in obs_rows.items() if n != T + 1]
+    for key in ("rewards", "terminations", "truncations", "subgoal_text", "subgoal_source", "subgoal_reason", "segment",
+                "intervention"):
+        n = len(getattr(ep, key))
+        if n != T:
+            problems.append(f"{key} has {n} rows, expected {T}")
+    if len(ep.is_success) != T + 1:
+        problems.append(f"is_success has {len(ep.is_success)} rows, expected {T + 1}")
+    if ep.predicates is not None and ep.predicates.shape != (T + 1, len(meta["predicate_names"])):
+        problems.append(f"predicates shape {ep.predicates.shape} != ({T + 1}, {len(meta['predicate_names'])})")
+    if T < 1:
+        problems.append("no steps")
+    elif (not np.array_equal(ep.seg_start, np.flatnonzero(np.diff(ep.segment, prepend=-1)))
+          or len(ep.seg_end) != len(ep.seg_start)):
+        problems.append("segments table does not match the per-step segment ids")
+    if ep.frames is not None and (ep.frames.dtype != np.uint8 or ep.frames.ndim != 4 or ep.frame_steps is None
+                                  or len(ep.frames) != len(ep.frame_steps)):
+        problems.append(f"images/frames must be uint8 (N, H, W, 3), got {ep.frames.dtype} {ep.frames.shape}")
+    if problems:
+        raise schema.dataset_failure(where, f"schema mismatch in {name}: {problems[0]}")

@@ -1,0 +1,241 @@
+"""The one dataset-to-table builder: flat per-step training tables (StepTables) and their text embeddings.
+
+    t = build_tables(ds, obs_keys)                         # from dataset episodes
+    t = tables_from_rows(obs, action, label, ...)          # from rows that are not dataset episodes (adapt, corrections)
+    m = concat_tables(a, b); r = remap_vocab(t, vocab)     # merging and re-indexing
+    goal, relabelled = hindsight_goal_state(t, HindsightConfig("future"), rng)   # HER goals for state low levels
+    tt = text_tables(t, text_encoder, max_subtasks)        # embeddings of t's vocabulary and commands
+
+Every StepTables is built in this module; the learners' samplers (hirl.learn.imitation_data) only read them."""
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from hirl.data.dataset import Dataset
+from hirl.data.relabel import HindsightConfig, relabel_indices
+from hirl.encoders.commands import CommandFeaturizer
+from hirl.encoders.text import TextEncoder
+
+NO_INDEX = -1  # lookup index meaning "none": gathers a zero row
+
+
+@dataclass
+class StepTables:
+    """Per-step arrays over all episodes (N steps in total), per-frame arrays (F usable frames) and the texts.
+
+    obs (N, S) float32, action (N, A) float32
+    label (N,) int64            vocabulary index of the active segment's subgoal text
+    prev_label (N,) int64       label of the previous segment in the episode, NO_INDEX at the first
+    command (N,) int64          index into commands
+    goal_state (N, G) float32   achieved goal at the end of the active segment
+    prev_goal_state (N, G)      goal_state of the previous segment, zeros at the first (as StateHighLevel starts)
+    end_frame (N,) int64        row in frames of the segment's end image (NO_INDEX without images)
+    frames (R, H, W, 3) uint8   all stored frames, or None
+    frame_row/label/prev_label/command/end (F,) int64: for each frame taken inside a segment, its row, the
+                                segment's label, the previous segment's label, the command and the end-image row
+    achieved (O, G) float32     achieved goal at every observation of every episode (T+1 rows each; O = 0 without episodes)
+    obs_row (N,) int64          row in achieved of the step's observation (NO_INDEX: the row is not from an episode)
+    segment_window (N, 2) int64 [first, last] rows in achieved of the step's segment (its start .. the observation it
+                                ended in), NO_INDEX without an episode
+    episode_window (N, 2) int64 [first, last] rows in achieved of the step's episode, NO_INDEX without an episode
+    """
+
+    obs: np.ndarray
+    action: np.ndarray
+    label: np.ndarray
+    prev_label: np.ndarray
+    command: np.ndarray
+    goal_state: np.ndarray
+    prev_goal_state: np.ndarray
+    end_frame: np.ndarray
+    vocab: list[str]
+    commands: list[str]
+    frames: np.ndarray | None
+    frame_row: np.ndarray
+    frame_label: np.ndarray
+    frame_prev_label: np.ndarray
+    frame_command: np.ndarray
+    frame_end: np.ndarray
+    achieved: np.ndarray
+    obs_row: np.ndarray
+    segment_window: np.ndarray
+    episode_window: np.ndarray
+
+
+def _no_frames() -> dict[str, Any]:
+    """The frame fields of tables without images."""
+    empty = lambda: np.zeros(0, np.int64)  # noqa: E731
+    return dict(frames=None, frame_row=empty(), frame_label=empty(), frame_prev_label=empty(), frame_command=empty(),
+                frame_end=empty())
+
+
+def build_tables(ds: Dataset, obs_keys: tuple[str, ...]) -> StepTables:
+    """Flatten ds into StepTables, with obs made of the Dict entries obs_keys (as the models' obs_vector does)."""
+    vocab = sorted({str(t) for e in ds.episodes for t in e.subgoal_text[e.seg_start]})
+    commands = sorted({e.command for e in ds.episodes})
+    v_index, c_index = {t: i for i, t in enumerate(vocab)}, {c: i for i, c in enumerate(commands)}
+    step: dict[str, list[np.ndarray]] = {k: [] for k in ("obs", "action", "label", "prev", "cmd", "gs", "pgs", "end",
+                                                         "row", "seg_win", "ep_win")}
+    frame: dict[str, list[np.ndarray]] = {k: [] for k in ("row", "label", "prev", "cmd", "end")}
+    frames: list[np.ndarray] = []
+    achieved: list[np.ndarray] = []
+    offset = obs_offset = 0
+    for e in ds.episodes:
+        T, S = e.T, len(e.seg_start)
+        seg_of_step = np.searchsorted(e.seg_start, np.arange(T), side="right") - 1  # (T,) segment of each step
+        labels = np.array([v_index[str(t)] for t in e.subgoal_text[e.seg_start]], np.int64)  # (S,)
+        prev = np.concatenate([[NO_INDEX], labels[:-1]]).astype(np.int64)
+        seg_goal = e.seg_goal_state.astype(np.float32)  # (S, G)
+        prev_goal = np.concatenate([np.zeros_like(seg_goal[:1]), seg_goal[:-1]])
+        seg_end_frame = np.full(S, NO_INDEX, np.int64)
+        if e.frames is not None and e.frame_steps is not None and len(e.frames):
+            last = len(e.frame_steps) - 1  # the end image of a segment: the first stored frame at or after its end
+            seg_end_frame = offset + np.minimum(np.searchsorted(e.frame_steps, e.seg_end, side="left"), last)
+            inside = np.flatnonzero(e.frame_steps < T)  # frames taken while a segment was still running
+            f_seg = seg_of_step[e.frame_steps[inside]]
+            frame["row"].append(offset + inside)
+            frame["label"].append(labels[f_seg])
+            frame["prev"].append(prev[f_seg])
+            frame["cmd"].append(np.full(len(inside), c_index[e.command], np.int64))
+            frame["end"].append(seg_end_frame[f_seg])
+            frames.append(e.frames)
+            offset += len(e.frames)
+        step["obs"].append(e.flat_obs(obs_keys)[:T].astype(np.float32))
+        step["action"].append(e.actions.reshape(T, -1).astype(np.float32))
+        step["label"].append(labels[seg_of_step])
+        step["prev"].append(prev[seg_of_step])
+        step["cmd"].append(np.full(T, c_index[e.command], np.int64))
+        step["gs"].append(seg_goal[seg_of_step])
+        step["pgs"].append(prev_goal[seg_of_step])
+        step["end"].append(seg_end_frame[seg_of_step])
+        achieved.append(e.achieved().reshape(T + 1, -1).astype(np.float32))
+        step["row"].append(obs_offset + np.arange(T, dtype=np.int64))
+        window = np.stack([e.seg_start[seg_of_step], e.seg_end[seg_of_step]], axis=1).astype(np.int64)  # (T, 2)
+        step["seg_win"].append(obs_offset + window)
+        step["ep_win"].append(np.tile(np.array([obs_offset, obs_offset + T], np.int64), (T, 1)))
+        obs_offset += T + 1
+    s = {k: np.concatenate(v) for k, v in step.items()}
+    f = {k: (np.concatenate(v).astype(np.int64) if v else np.zeros(0, np.int64)) for k, v in frame.items()}
+    return StepTables(
+        obs=s["obs"], action=s["action"], label=s["label"], prev_label=s["prev"], command=s["cmd"],
+        goal_state=s["gs"], prev_goal_state=s["pgs"], end_frame=s["end"], vocab=vocab, commands=commands,
+        frames=np.concatenate(frames) if frames else None, frame_row=f["row"], frame_label=f["label"],
+        frame_prev_label=f["prev"], frame_command=f["cmd"], frame_end=f["end"],
+        achieved=np.concatenate(achieved), obs_row=s["row"], segment_window=s["seg_win"], episode_window=s["ep_win"],
+    )
+
+
+def tables_from_rows(obs: np.ndarray, action: np.ndarray, label: np.ndarray, prev_label: np.ndarray, command: np.ndarray,
+                     goal_state: np.ndarray, prev_goal_state: np.ndarray, vocab: list[str], commands: list[str]) -> StepTables:
+    """StepTables of n rows that are not dataset episodes (learner rollouts labelled by an expert, corrections):
+    obs (n, S), action (n, A), goal_state / prev_goal_state (n, G) float32; label / prev_label (n,) vocab indices
+    or NO_INDEX; command (n,) indices into commands. No images and no hindsight windows."""
+    n, goal_dim = len(label), goal_state.shape[1]
+    return StepTables(
+        obs=obs, action=action, label=label, prev_label=prev_label, command=command, goal_state=goal_state,
+        prev_goal_state=prev_goal_state, end_frame=np.full(n, NO_INDEX, np.int64), vocab=vocab, commands=commands,
+        **_no_frames(), achieved=np.zeros((0, goal_dim), np.float32), obs_row=np.full(n, NO_INDEX, np.int64),
+        segment_window=np.full((n, 2), NO_INDEX, np.int64), episode_window=np.full((n, 2), NO_INDEX, np.int64),
+    )
+
+
+def _shift(rows: np.ndarray, by: int) -> np.ndarray:
+    """rows + by, leaving NO_INDEX entries as they are."""
+    return np.where(rows == NO_INDEX, rows, rows + by)
+
+
+def concat_tables(a: StepTables, b: StepTables) -> StepTables:
+    """Rows of a then rows of b, for per-step learners (image frames are not merged: b must have none).
+
+    Both must index the same vocabulary (labels are vocabulary indices); commands are merged and b's command
+    indices shifted; b's achieved goals follow a's (b's hindsight rows shifted)."""
+    if a.vocab != b.vocab:
+        raise ValueError("concat_tables: the tables index different subgoal vocabularies")
+    if b.frames is not None:
+        raise ValueError("concat_tables: cannot merge image frames")
+    commands = list(dict.fromkeys(a.commands + b.commands))
+    remap = np.array([commands.index(c) for c in b.commands], np.int64)
+    cat = lambda x, y: np.concatenate([x, y])  # noqa: E731
+    o = len(a.achieved)
+    return StepTables(
+        obs=cat(a.obs, b.obs), action=cat(a.action, b.action), label=cat(a.label, b.label),
+        prev_label=cat(a.prev_label, b.prev_label), command=cat(a.command, remap[b.command] if len(b.command) else b.command),
+        goal_state=cat(a.goal_state, b.goal_state), prev_goal_state=cat(a.prev_goal_state, b.prev_goal_state),
+        end_frame=cat(a.end_frame, np.full(len(b.obs), NO_INDEX, np.int64)), vocab=a.vocab, commands=commands,
+        frames=a.frames, frame_row=a.frame_row, frame_label=a.frame_label, frame_prev_label=a.frame_prev_label,
+        frame_command=a.frame_command, frame_end=a.frame_end, achieved=cat(a.achieved, b.achieved),
+        obs_row=cat(a.obs_row, _shift(b.obs_row, o)), segment_window=cat(a.segment_window, _shift(b.segment_window, o)),
+        episode_window=cat(a.episode_window, _shift(b.episode_window, o)),
+    )
+
+
+def remap_vocab(t: StepTables, vocab: list[str]) -> StepTables:
+    """t re-indexed over another vocabulary; rows whose subgoal is outside it are dropped (previous subgoals
+    outside it become NO_INDEX), and image frames are dropped. E.g. for comparing corrections with extra
+    demonstrations on the same high level."""
+    index = np.array([vocab.index(v) if v in vocab else NO_INDEX for v in t.vocab] + [NO_INDEX], np.int64)
+    label, prev = index[t.label], index[t.prev_label]  # NO_INDEX (-1) picks the trailing NO_INDEX entry
+    keep = label != NO_INDEX
+    return StepTables(
+        obs=t.obs[keep], action=t.action[keep], label=label[keep], prev_label=prev[keep], command=t.command[keep],
+        goal_state=t.goal_state[keep], prev_goal_state=t.prev_goal_state[keep],
+        end_frame=np.full(int(keep.sum()), NO_INDEX, np.int64), vocab=list(vocab), commands=t.commands, **_no_frames(),
+        achieved=t.achieved, obs_row=t.obs_row[keep], segment_window=t.segment_window[keep],
+        episode_window=t.episode_window[keep],
+    )
+
+
+def hindsight_goal_state(t: StepTables, cfg: HindsightConfig, rng: np.random.Generator,
+                         rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """HER goals for state-goal low levels: (goal_state (B, G) float32, relabelled (B,) bool) for table rows
+    (B,) (default: every row). A cfg.ratio fraction of the rows taken from episodes get the achieved goal of a
+    hindsight observation (relabel.relabel_indices with cfg.strategy over the step's segment or episode window,
+    cfg.window); the others keep t.goal_state. Draws rng.random(B) twice (mask, then strategy)."""
+    idx = np.arange(len(t.obs)) if rows is None else np.asarray(rows, dtype=np.int64)
+    window = t.segment_window[idx] if cfg.window == "segment" else t.episode_window[idx]
+    goal_rows, relabelled = relabel_indices(t.obs_row[idx], window[:, 0], window[:, 1], cfg.strategy, cfg.ratio, rng)
+    relabelled &= t.obs_row[idx] != NO_INDEX
+    goal = t.goal_state[idx].copy()
+    goal[relabelled] = t.achieved[goal_rows[relabelled]]
+    return goal, relabelled
+
+
+@dataclass
+class TextTables:
+    """vocab_emb (V, E) embeddings of StepTables.vocab; command_emb (C, K, E) + command_mask (C, K) of its commands.
+
+    Paraphrases of the vocabulary (for goal-text augmentation), when given:
+    paraphrase_emb (R, E)   their embeddings
+    paraphrase_rows (V, P)  rows of paraphrase_emb for each vocabulary entry, NO_INDEX-padded
+    paraphrase_count (V,)   how many each entry has"""
+
+    vocab_emb: np.ndarray
+    command_emb: np.ndarray
+    command_mask: np.ndarray
+    paraphrase_emb: np.ndarray | None = None
+    paraphrase_rows: np.ndarray | None = None
+    paraphrase_count: np.ndarray | None = None
+
+
+def text_tables(t: StepTables, text_encoder: TextEncoder, max_subtasks: int,
+                paraphrases: Callable[[str], Sequence[str]] | None = None) -> TextTables:
+    """Embeddings of t's vocabulary and commands; paraphrases(text) -> the training paraphrases of a vocabulary entry."""
+    featurize = CommandFeaturizer(text_encoder, max_subtasks)
+    emb, mask = featurize.batch(t.commands)
+    tables = TextTables(np.asarray(text_encoder.encode(t.vocab), np.float32), emb.astype(np.float32), mask)
+    if paraphrases is not None:
+        lists = [list(paraphrases(v)) for v in t.vocab]
+        texts = [p for ps in lists for p in ps]
+        rows = np.full((len(lists), max([len(ps) for ps in lists] + [1])), NO_INDEX, np.int64)
+        start = 0
+        for i, ps in enumerate(lists):
+            rows[i, :len(ps)] = np.arange(start, start + len(ps))
+            start += len(ps)
+        tables.paraphrase_emb = (np.asarray(text_encoder.encode(texts), np.float32) if texts
+                                 else np.zeros((0, tables.vocab_emb.shape[1]), np.float32))
+        tables.paraphrase_rows, tables.paraphrase_count = rows, np.array([len(ps) for ps in lists], np.int64)
+    return tables

@@ -1,0 +1,220 @@
+"""The imitation components: one registered class per network, holding everything that differs between them.
+
+    network      the PolicyModule class (saved as RUN/models/<name>/config.json + weights.safetensors)
+    budget()     which TrainingBudgets entry trains it
+    build()      a fresh network sized from the training tables, its input normalisers fitted
+    sampler()    its batch source over the tables (GatherSampler)
+    policy()     its inference wrapper (hirl.runs.components.Component)
+
+Batch conventions are documented in hirl/policies/obs.py and hirl/learn/imitation_data.py.
+"""
+from __future__ import annotations
+
+import abc
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hirl.data.tables import NO_INDEX, StepTables, TextTables
+from hirl.learn.imitation_data import GatherSampler, ParaphraseSampler, command_lookups, two_families
+from hirl.learn.run_config import TrainingBudgets
+from hirl.learn.trainer import TrainerConfig
+from hirl.policies.flat import ChainOfThoughtAgent, ChainOfThoughtPolicy, CoTConfig, FlatAgent, FlatConfig, FlatPolicy
+from hirl.policies.high.image import ImageGenConfig, ImageGoalGenerator, ImageHighLevel
+from hirl.policies.high.language import LanguageGoalNet, LanguageHighLevel, LanguageHLConfig
+from hirl.policies.high.state import StateGoalNet, StateHighLevel, StateHLConfig
+from hirl.policies.low.bc import BCConfig, BCLowLevel, GoalConditionedBC
+from hirl.policies.module import PolicyModule
+from hirl.runs.agents import AgentContext
+from hirl.runs.components import COMPONENTS, Component
+
+
+class ImitationComponent(Component):
+    """A network trained by behaviour cloning with the one Trainer (hirl.learn.imitation.train_component).
+
+    budget_field     the TrainingBudgets entry (train.<field> in YAML) that trains it
+    paraphrases      True when its sampler trains on paraphrases of the goal text (needs paraphrase tables)"""
+
+    network: type[PolicyModule] = PolicyModule
+    budget_field: str = "low"
+    paraphrases: bool = False
+
+    def load(self, directory: Path) -> PolicyModule:
+        return self.network.load(directory)
+
+    def budget(self, budgets: TrainingBudgets) -> TrainerConfig:
+        return getattr(budgets, self.budget_field)
+
+    @abc.abstractmethod
+    def build(self, t: StepTables, tt: TextTables, text_encoder: str, obs_keys: tuple[str, ...]) -> PolicyModule:
+        """A fresh network sized from t (obs (N, S), action (N, A), goal_state (N, G)) and tt (vocab_emb (V, E))."""
+
+    @abc.abstractmethod
+    def sampler(self, t: StepTables, tt: TextTables, batch_size: int, paraphrase_p: float = 0.0) -> GatherSampler:
+        """The batch source of this network over the tables (paraphrase_p: see ParaphraseSampler)."""
+
+
+def need_frames(t: StepTables, name: str) -> None:
+    if t.frames is None or not len(t.frame_row):
+        raise ValueError(f"{name}: the dataset has no images; collect it with --image-every K")
+
+
+class LowLevelBC(ImitationComponent):
+    """Goal-conditioned BC low level for one subgoal kind (GoalConditionedBC, BCLowLevel at inference)."""
+
+    role = "low"
+    network = GoalConditionedBC
+
+    def build(self, t: StepTables, tt: TextTables, text_encoder: str, obs_keys: tuple[str, ...]) -> PolicyModule:
+        S, A, G, E = t.obs.shape[1], t.action.shape[1], t.goal_state.shape[1], tt.vocab_emb.shape[1]
+        net = GoalConditionedBC(BCConfig(goal_kind=self.subgoal, obs_dim=S, action_dim=A, goal_dim=G, text_dim=E,
+                                         text_encoder=text_encoder, obs_keys=obs_keys))
+        texts = (tt.vocab_emb if tt.paraphrase_emb is None or not len(tt.paraphrase_emb)
+                 else np.concatenate([tt.vocab_emb, tt.paraphrase_emb]))
+        return net.fit(t.obs, t.goal_state, texts)
+
+    def policy(self, model: Any, ctx: AgentContext) -> BCLowLevel:
+        return BCLowLevel(model, ctx.encoder() if self.subgoal == "language" else None)
+
+
+@COMPONENTS.register("low_language")
+class LowLanguage(LowLevelBC):
+    subgoal = "language"
+    paraphrases = True
+
+    def sampler(self, t: StepTables, tt: TextTables, batch_size: int, paraphrase_p: float = 0.0) -> GatherSampler:
+        samples, lookups = {"obs": t.obs, "action": t.action, "goal": t.label}, {"goal_emb": (tt.vocab_emb, "goal")}
+        if paraphrase_p > 0:
+            return ParaphraseSampler(samples, lookups, batch_size, tt, paraphrase_p)
+        return GatherSampler(samples, lookups, batch_size)
+
+
+@COMPONENTS.register("low_state")
+class LowState(LowLevelBC):
+    subgoal = "state"
+
+    def sampler(self, t: StepTables, tt: TextTables, batch_size: int, paraphrase_p: float = 0.0) -> GatherSampler:
+        return GatherSampler({"obs": t.obs, "action": t.action, "goal_state": t.goal_state}, {}, batch_size)
+
+
+@COMPONENTS.register("low_image")
+class LowImage(LowLevelBC):
+    subgoal = "image"
+    budget_field = "low_image"
+    renders = True
+
+    def sampler(self, t: StepTables, tt: TextTables, batch_size: int, paraphrase_p: float = 0.0) -> GatherSampler:
+        ok = t.end_frame != NO_INDEX
+        need_frames(t, "low_image")
+        return GatherSampler({"obs": t.obs[ok], "action": t.action[ok], "end": t.end_frame[ok]},
+                             {"goal_image": (t.frames, "end")}, batch_size)
+
+
+@COMPONENTS.register("high_language")
+class HighLanguage(ImitationComponent):
+    role = "high"
+    subgoal = "language"
+    network = LanguageGoalNet
+    budget_field = "high"
+
+    def build(self, t: StepTables, tt: TextTables, text_encoder: str, obs_keys: tuple[str, ...]) -> PolicyModule:
+        cfg = LanguageHLConfig(obs_dim=t.obs.shape[1], text_dim=tt.vocab_emb.shape[1], text_encoder=text_encoder,
+                               obs_keys=obs_keys)
+        return LanguageGoalNet(cfg, t.vocab, tt.vocab_emb).fit(t.obs, tt.vocab_emb)
+
+    def sampler(self, t: StepTables, tt: TextTables, batch_size: int, paraphrase_p: float = 0.0) -> GatherSampler:
+        return GatherSampler(two_families(t), {**command_lookups(tt), "prev_emb": (tt.vocab_emb, "prev")}, batch_size)
+
+    def policy(self, model: Any, ctx: AgentContext) -> LanguageHighLevel:
+        return LanguageHighLevel(model, ctx.encoder())
+
+
+@COMPONENTS.register("high_state")
+class HighState(ImitationComponent):
+    role = "high"
+    subgoal = "state"
+    network = StateGoalNet
+    budget_field = "high"
+
+    def build(self, t: StepTables, tt: TextTables, text_encoder: str, obs_keys: tuple[str, ...]) -> PolicyModule:
+        cfg = StateHLConfig(obs_dim=t.obs.shape[1], goal_dim=t.goal_state.shape[1], text_dim=tt.vocab_emb.shape[1],
+                            text_encoder=text_encoder, obs_keys=obs_keys)
+        return StateGoalNet(cfg).fit(t.obs, t.goal_state, tt.vocab_emb)
+
+    def sampler(self, t: StepTables, tt: TextTables, batch_size: int, paraphrase_p: float = 0.0) -> GatherSampler:
+        s = {"obs": np.concatenate([t.obs, t.obs]), "command": np.concatenate([t.command, t.command]),
+             "prev_state": np.concatenate([t.prev_goal_state, t.goal_state]),
+             "target_state": np.concatenate([t.goal_state, t.goal_state])}
+        return GatherSampler(s, command_lookups(tt), batch_size)
+
+    def policy(self, model: Any, ctx: AgentContext) -> StateHighLevel:
+        return StateHighLevel(model, ctx.encoder())
+
+
+@COMPONENTS.register("high_image")
+class HighImage(ImitationComponent):
+    role = "high"
+    subgoal = "image"
+    network = ImageGoalGenerator
+    budget_field = "image"
+    renders = True
+
+    def build(self, t: StepTables, tt: TextTables, text_encoder: str, obs_keys: tuple[str, ...]) -> PolicyModule:
+        return ImageGoalGenerator(ImageGenConfig(text_dim=tt.vocab_emb.shape[1], text_encoder=text_encoder)).fit(tt.vocab_emb)
+
+    def sampler(self, t: StepTables, tt: TextTables, batch_size: int, paraphrase_p: float = 0.0) -> GatherSampler:
+        need_frames(t, "high_image")
+        s = {"row": t.frame_row, "end": t.frame_end, "command": t.frame_command, "prev": t.frame_prev_label}
+        return GatherSampler(s, {**command_lookups(tt), "image": (t.frames, "row"), "target_image": (t.frames, "end"),
+                                 "prev_emb": (tt.vocab_emb, "prev")}, batch_size)
+
+    def policy(self, model: Any, ctx: AgentContext) -> ImageHighLevel:
+        return ImageHighLevel(model, render=ctx.env.render, text_encoder=ctx.encoder())
+
+
+@COMPONENTS.register("flat")
+class Flat(ImitationComponent):
+    role = "agent"
+    network = FlatPolicy
+    budget_field = "baseline"
+
+    def build(self, t: StepTables, tt: TextTables, text_encoder: str, obs_keys: tuple[str, ...]) -> PolicyModule:
+        cfg = FlatConfig(obs_dim=t.obs.shape[1], action_dim=t.action.shape[1], text_dim=tt.vocab_emb.shape[1],
+                         text_encoder=text_encoder, obs_keys=obs_keys)
+        return FlatPolicy(cfg).fit(t.obs, tt.vocab_emb)
+
+    def sampler(self, t: StepTables, tt: TextTables, batch_size: int, paraphrase_p: float = 0.0) -> GatherSampler:
+        return GatherSampler({"obs": t.obs, "action": t.action, "command": t.command}, command_lookups(tt), batch_size)
+
+    def policy(self, model: Any, ctx: AgentContext) -> FlatAgent:
+        return FlatAgent(model, ctx.encoder())
+
+
+@COMPONENTS.register("cot")
+class ChainOfThought(ImitationComponent):
+    role = "agent"
+    network = ChainOfThoughtPolicy
+    budget_field = "baseline"
+
+    def build(self, t: StepTables, tt: TextTables, text_encoder: str, obs_keys: tuple[str, ...]) -> PolicyModule:
+        cfg = CoTConfig(obs_dim=t.obs.shape[1], action_dim=t.action.shape[1], text_dim=tt.vocab_emb.shape[1],
+                        text_encoder=text_encoder, obs_keys=obs_keys)
+        return ChainOfThoughtPolicy(cfg, t.vocab, tt.vocab_emb).fit(t.obs, tt.vocab_emb)
+
+    def sampler(self, t: StepTables, tt: TextTables, batch_size: int, paraphrase_p: float = 0.0) -> GatherSampler:
+        return GatherSampler(two_families(t, {"action": t.action}),
+                             {**command_lookups(tt), "prev_emb": (tt.vocab_emb, "prev")}, batch_size)
+
+    def policy(self, model: Any, ctx: AgentContext) -> ChainOfThoughtAgent:
+        return ChainOfThoughtAgent(model, ctx.encoder())
+
+
+def imitation_component(name: str) -> ImitationComponent:
+    """The registered imitation component `name` (ValueError for an unknown or non-imitation one)."""
+    from hirl.runs.agents import component
+
+    c = component(name)
+    if not isinstance(c, ImitationComponent):
+        raise ValueError(f"component {name!r} is not trained by imitation")
+    return c

@@ -1,0 +1,52 @@
+"""The RL stage interface and its registry: `stage: <name>` in an RL config names a registered Stage.
+
+    @STAGES.register("low")
+    class LowStage(LearnerStage): ...          # an env-stepping stage: setup() builds its StageSetup (hirl.rl.trainer)
+
+    summary = STAGES.build(cfg.stage).train(cfg, run)
+
+Adding a stage is one decorated class (here, hirl.rl.stage_setup or its own module imported by hirl.rl.stages) plus
+its config section; `output` names the component it trains (hirl.rl.components), saved in RUN/models/<output>/
+(RUN/models/adapted/<output>/ when `adapted`).
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from hirl.config import save_config
+from hirl.registry import Registry
+from hirl.runs import RunDir
+
+
+class Stage(ABC):
+    """One stage of an RL run directory: train(cfg, run_dir) trains (or builds) its model into run_dir and returns
+    the stage summary {stage, env_steps, train_seconds, env_steps_per_s, final_success_rate, curve, model, ...}.
+
+    output    the component the stage trains (RUN/models/<output>/); adapted: saved under RUN/models/adapted/"""
+
+    output: str = ""
+    adapted: bool = False
+
+    @abstractmethod
+    def train(self, cfg: Any, run: RunDir) -> dict[str, Any]:
+        """Train stage cfg.stage into the run directory (an RLRunConfig cfg); returns the summary also written to
+        RUN/train/<stage>/summary.json."""
+
+    def output_dir(self, run: RunDir) -> Path:
+        """Where the stage's trained component is saved."""
+        return run.model_dir(self.output, self.adapted)
+
+    @staticmethod
+    def start(cfg: Any, run: RunDir) -> None:
+        """What every stage does first: one torch thread, and cfg saved as RUN/train/<stage>/config.yaml and
+        RUN/config.yaml (the last stage's config is what `hirl eval RUN` reads)."""
+        torch.set_num_threads(1)
+        save_config(cfg, run.stage_config_path(cfg.stage))
+        save_config(cfg, run.config_path)
+
+
+STAGES: Registry[Stage] = Registry("RL stage")  # `stage:` name -> Stage class (built without arguments)

@@ -1,0 +1,213 @@
+"""Training one env-stepping RL stage into a run directory: from the stage's StageSetup (its MDP and learner),
+resume from the last checkpoint, learn for `steps` env steps with a progress bar, TensorBoard logging, a learning
+curve and atomic checkpoints.
+
+    RUN/config.yaml                  the last stage's config (what `hirl eval RUN` reads; `kind: rl`)
+    RUN/train/<stage>/config.yaml    each stage's resolved config
+    RUN/train/<stage>/tb/            TensorBoard (SB3's losses + eval/success_rate, hirl/env_steps_per_s, ...)
+    RUN/train/<stage>/checkpoint/    model.zip (SB3), buffer.npz/.json (no pickle), state.json (written last)
+    RUN/train/<stage>/curve.json     [{env_steps, success_rate, ...}] learning curve, rewritten at every point
+    RUN/models/<output>/model.zip    the trained component (Stage.output, hirl.rl.components)
+"""
+from __future__ import annotations
+
+import json
+import time
+from abc import abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from collections.abc import Callable
+from typing import Any
+
+import gymnasium as gym
+from stable_baselines3.common.callbacks import BaseCallback
+from tqdm import tqdm
+
+from hirl.errors import InputError
+from hirl.fileio import atomic_write_json
+from hirl.rl.config import RLRunConfig
+from hirl.rl.envs import GoalCurriculum
+from hirl.rl.relabel import TransitionRelabeler
+from hirl.rl.sb3 import load_buffer, load_model, save_buffer
+from hirl.rl.stage import Stage
+from hirl.rl.task import evaluate_success
+from hirl.runs import RunDir
+
+MODEL_FILE = "model.zip"  # an SB3 model inside its component directory (as hirl.rl.components reads it)
+
+
+@dataclass
+class StageSetup:
+    """What differs between env-stepping stages (built by each stage's setup()):
+
+    env                    the (single) training env the learner steps
+    new_model(tb_dir)        a fresh learner (or one initialised from an earlier stage's model)
+    count_steps(model)       env (control) steps taken by this learner so far
+    eval_agent(model, env)   the rollout agent evaluated on the task during training
+    curriculum               goal curriculum whose progress the trainer advances (stage low), else None
+    relabeler                high-level transition relabeler (stage high), else None
+    evaluate(model, n, seed) success rate replacing the task-episode evaluation (stage language), else None
+    extra_eval(model)        more learning-curve metrics {name: value}, logged as eval/<name> (stage low's planner)
+    callbacks                extra SB3 callbacks of the stage; stats() -> counts for the summary (both optional)"""
+
+    env: gym.Env
+    new_model: Callable[[str], Any]
+    count_steps: Callable[[Any], int]
+    eval_agent: Callable[[Any, gym.Env], Any]
+    curriculum: GoalCurriculum | None = None
+    relabeler: TransitionRelabeler | None = None
+    evaluate: Callable[[Any, int, int], float] | None = None
+    extra_eval: Callable[[Any], dict[str, float]] | None = None
+    callbacks: list[Any] = field(default_factory=list)
+    stats: Callable[[], dict[str, int]] | None = None
+
+
+class LearnerStage(Stage):
+    """A stage whose SB3 learner steps an env: setup() builds its StageSetup, StageTrainer trains it."""
+
+    @abstractmethod
+    def setup(self, cfg: RLRunConfig, run: RunDir) -> StageSetup:
+        """The stage's MDP, learner and evaluation in the run (InputError when an earlier stage's model is missing)."""
+
+    def train(self, cfg: RLRunConfig, run: RunDir) -> dict[str, Any]:
+        return StageTrainer(cfg, run, self.setup(cfg, run), self.output_dir(run) / MODEL_FILE).run()
+
+
+def save_model(model: Any, path: Path) -> None:
+    """model.save to path atomically (through model.tmp.zip beside it)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name("model.tmp.zip")
+    model.save(tmp)
+    tmp.replace(path)
+
+
+class StageCallback(BaseCallback):
+    """Counts env steps, drives the curriculum, draws the progress bar, evaluates every eval.every env steps,
+    checkpoints every checkpoint_every env steps, and stops the learner at the budget."""
+
+    def __init__(self, trainer: StageTrainer) -> None:
+        super().__init__()
+        self.t = trainer
+
+    def _on_step(self) -> bool:
+        t = self.t
+        steps = t.env_steps()
+        t.bar.update(steps - t.bar.n)
+        if t.setup.curriculum is not None:
+            t.setup.curriculum.progress = steps / t.cfg.steps
+        if t.cfg.eval.every and steps >= t.state["next_eval"]:
+            t.evaluate(steps)
+            t.state["next_eval"] += t.cfg.eval.every
+        if steps >= t.state["next_checkpoint"] and steps < t.cfg.steps:
+            t.checkpoint(steps)
+            t.state["next_checkpoint"] += t.cfg.checkpoint_every
+        return steps < t.cfg.steps
+
+
+class StageTrainer:
+    """One env-stepping stage of one run directory (see the module docstring)."""
+
+    def __init__(self, cfg: RLRunConfig, run: RunDir, setup: StageSetup, out: Path) -> None:
+        self.cfg, self.rundir, self.setup, self.out = cfg, run, setup, out
+        self.dir = run.train_dir(cfg.stage)
+        self.ckpt = self.dir / "checkpoint"
+        self.state: dict[str, Any] = {"env_steps": 0, "train_seconds": 0.0, "curve": [], "next_eval": cfg.eval.every,
+                                      "next_checkpoint": cfg.checkpoint_every, "env_steps_offset": 0}
+        self.model: Any = None
+        self.bar: Any = None
+        self._t0 = 0.0
+        self._eval_seconds = 0.0
+        self._base_seconds = 0.0
+
+    def env_steps(self) -> int:
+        return self.state["env_steps_offset"] + self.setup.count_steps(self.model)
+
+    # -- checkpoints -----------------------------------------------------------------------------------------
+    def _resume(self) -> bool:
+        state_file = self.ckpt / "state.json"
+        if not state_file.is_file():
+            return False
+        try:
+            state = json.loads(state_file.read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise InputError(f"{state_file}: unreadable checkpoint state ({exc})") from None
+        self.model = load_model(self.ckpt / "model.zip", env=self.setup.env)
+        self.model.relabeler = self.setup.relabeler
+        load_buffer(self.model.replay_buffer, self.ckpt / "buffer.npz")
+        if hasattr(self.model.replay_buffer, "truncate_last_trajectory"):
+            self.model.replay_buffer.truncate_last_trajectory()
+        self.state = state
+        self.state["env_steps_offset"] = state["env_steps"] - self.setup.count_steps(self.model)
+        if self.setup.relabeler is not None:
+            self.setup.relabeler.counts.update(state.get("relabel_counts", {}))
+        return True
+
+    def checkpoint(self, steps: int) -> None:
+        """model.zip and buffer first, state.json last (atomic): a kill at any time leaves a usable checkpoint."""
+        save_model(self.model, self.ckpt / "model.zip")
+        save_buffer(self.model.replay_buffer, self.ckpt / "buffer.npz")
+        self.state.update(env_steps=steps, train_seconds=self._train_seconds(),
+                          relabel_counts=self._counts())
+        atomic_write_json(self.ckpt / "state.json", self.state)
+
+    def _counts(self) -> dict[str, int]:
+        if self.setup.relabeler is not None:
+            return dict(self.setup.relabeler.counts)
+        return self.setup.stats() if self.setup.stats is not None else {}
+
+    def _train_seconds(self) -> float:
+        return self._base_seconds + (time.perf_counter() - self._t0 - self._eval_seconds)
+
+    # -- learning curve ----------------------------------------------------------------------------------------
+    def evaluate(self, steps: int) -> dict[str, Any]:
+        t0 = time.perf_counter()
+        if self.setup.evaluate is not None:
+            m = {"success_rate": self.setup.evaluate(self.model, self.cfg.eval.episodes, self.cfg.eval.seed)}
+        else:
+            m = evaluate_success(lambda env: self.setup.eval_agent(self.model, env), self.cfg, self.cfg.eval.episodes)
+        train_s = self._train_seconds()
+        point = {"env_steps": steps, "success_rate": m["success_rate"], "train_seconds": round(train_s, 1),
+                 "env_steps_per_s": round(steps / max(train_s, 1e-9), 1)}
+        for name, value in (self.setup.extra_eval(self.model) if self.setup.extra_eval is not None else {}).items():
+            point[name] = value
+            self.model.logger.record(f"eval/{name}", value)
+        self.state["curve"].append(point)
+        atomic_write_json(self.dir / "curve.json", self.state["curve"])
+        self.model.logger.record("eval/success_rate", point["success_rate"])
+        self.model.logger.record("hirl/env_steps", steps)
+        self.model.logger.record("hirl/env_steps_per_s", point["env_steps_per_s"])
+        self.model.logger.dump(self.model.num_timesteps)
+        self.bar.set_postfix(success=f"{point['success_rate']:.2f}")
+        self._eval_seconds += time.perf_counter() - t0
+        return point
+
+    # -- the stage ---------------------------------------------------------------------------------------------
+    def run(self) -> dict[str, Any]:
+        Stage.start(self.cfg, self.rundir)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        resumed = self._resume()
+        if not resumed:
+            self.model = self.setup.new_model(str(self.dir / "tb"))
+            self.model.relabeler = self.setup.relabeler
+        done = self.state["env_steps"]
+        self._t0, self._base_seconds = time.perf_counter(), float(self.state["train_seconds"])
+        self.bar = tqdm(total=self.cfg.steps, initial=done, desc=f"stage {self.cfg.stage}", unit="step",
+                        disable=not self.cfg.progress, mininterval=2.0)
+        if done < self.cfg.steps:
+            self.model.learn(total_timesteps=10**12, callback=[StageCallback(self), *self.setup.callbacks],
+                             reset_num_timesteps=not resumed, tb_log_name="tb", log_interval=10)
+        else:  # already finished (a re-run): reloading and re-saving is not training time
+            self._t0, self._eval_seconds = time.perf_counter(), 0.0
+        steps = self.env_steps()
+        if not self.state["curve"] or self.state["curve"][-1]["env_steps"] != steps:
+            self.evaluate(steps)
+        self.bar.close()
+        out = self.out
+        save_model(self.model, out)
+        self.checkpoint(steps)
+        summary = {"stage": self.cfg.stage, "env_steps": steps, "train_seconds": round(self._train_seconds(), 1),
+                   "env_steps_per_s": round(steps / max(self._train_seconds(), 1e-9), 1),
+                   "final_success_rate": self.state["curve"][-1]["success_rate"], "curve": self.state["curve"],
+                   "relabel_counts": self._counts(), "model": str(out)}
+        atomic_write_json(self.dir / "summary.json", summary)
+        return summary

@@ -1,0 +1,47 @@
+"""Weight files: a model's state_dict as a safetensors file, written atomically, read back with one-line errors.
+
+    save_weights(model, "runs/x/best.safetensors")      # model.state_dict() -> file (tied tensors stored as copies)
+    load_weights(model, "runs/x/best.safetensors")      # in place; InputError naming the file on any problem
+
+Low-level io (depends only on errors / fileio / torch / safetensors): policies, encoders and the trainer's
+checkpoints (hirl.learn.checkpoint) all read and write weights through here.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from safetensors.torch import load as st_load
+from safetensors.torch import save as st_save
+
+from hirl.errors import InputError
+from hirl.fileio import atomic_write_bytes
+
+
+def save_weights(model: torch.nn.Module, path: str | Path) -> Path:
+    """model.state_dict() -> safetensors file, atomically. Tied tensors are stored as copies."""
+    tensors = {k: v.detach().to("cpu").clone().contiguous() for k, v in model.state_dict().items()}
+    return atomic_write_bytes(path, st_save(tensors))
+
+
+def load_weights(model: torch.nn.Module, path: str | Path, strict: bool = True) -> torch.nn.Module:
+    """Load a safetensors weight file into model (in place; returns model). InputError on any problem."""
+    path = Path(path)
+    try:
+        tensors = st_load(path.read_bytes())
+    except FileNotFoundError:
+        raise InputError(f"{path}: weight file not found") from None
+    except Exception as exc:  # safetensors raises its own error types on truncated/garbage files
+        raise InputError(f"{path}: corrupt or truncated weight file ({exc.__class__.__name__})") from None
+    load_state_dict_checked(model, tensors, path, strict)
+    return model
+
+
+def load_state_dict_checked(model: torch.nn.Module, state: dict[str, torch.Tensor], path: Path, strict: bool = True) -> None:
+    """model.load_state_dict(state) with a mismatch reported as one InputError line naming path (the source file)."""
+    try:
+        model.load_state_dict(state, strict=strict)
+    except RuntimeError as exc:
+        first = str(exc).strip().splitlines()
+        detail = " ".join(line.strip() for line in first[1:3]) if len(first) > 1 else first[0] if first else ""
+        raise InputError(f"{path}: weights do not match the model ({detail[:300]})") from None
