@@ -53,7 +53,9 @@ def validate_action(action: object, shape: tuple[int, ...], env_name: str) -> np
     return arr
 
 
-_INSTABILITY = np.array([mujoco.mjtWarning.mjWARN_BADQACC, mujoco.mjtWarning.mjWARN_BADQPOS, mujoco.mjtWarning.mjWARN_BADQVEL], dtype=int)
+_INSTABILITY = np.array(
+    [mujoco.mjtWarning.mjWARN_BADQACC, mujoco.mjtWarning.mjWARN_BADQPOS, mujoco.mjtWarning.mjWARN_BADQVEL], dtype=int
+)
 
 
 def step_physics(model: mujoco.MjModel, data: mujoco.MjData, n_substeps: int) -> str | None:

@@ -31,7 +31,6 @@ from hirl.data import load_dataset
 from hirl.data.tables import build_tables, remap_vocab
 from hirl.fileio import atomic_write_json, atomic_write_text
 from hirl.learn.run import load_tables
-from hirl.learn.run_config import RunConfig
 from hirl.teleop.config import CorrectionLoopConfig
 from hirl.teleop.loop import AFTER, evaluate, run_correction_loop
 from hirl.teleop.rows import finetune_high
@@ -131,7 +130,7 @@ def report(out: Path, seeds: list[int], command: str) -> str:
         if not per:
             continue
         ev = list(per.values())
-        at = lambda k: _ms([e["success_at_length"][str(k)] for e in ev])  # noqa: E731
+        at = lambda k: _ms([e["success_at_length"][str(k)] for e in ev])
         lines.append(f"| {name} | {len(ev)} | {_ms([e['success_rate'] for e in ev])} | {_ms([e['avg_chain_length'] for e in ev])} | "
                      f"{at(1)} | {at(2)} | {at(3)} |")
     lines += ["", "## Corrector effort (scripted corrector's log, per corrected episode of the round)", "",
@@ -139,7 +138,7 @@ def report(out: Path, seeds: list[int], command: str) -> str:
               "|---|---|---|---|---|---|---|---|"]
     for n in sorted(effort):
         recs = effort[n]
-        e = lambda k: _ms([r["effort"][k] for r in recs])  # noqa: E731
+        e = lambda k: _ms([r["effort"][k] for r in recs])
         lines.append(f"| {n} | {len(recs)} | {e('interventions_per_episode')} | {e('misses_per_episode')} | {e('watched_seconds_per_episode')} | "
                      f"{e('wrong_subgoal_seconds_per_episode')} | {e('rollout_chain_length')} | {_ms([r['corrections'] for r in recs], '{:.0f}')} |")
     return "\n".join(lines) + "\n"

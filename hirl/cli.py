@@ -35,6 +35,8 @@ SUBCOMMANDS: dict[str, tuple[str, str | None, str]] = {
     "bench": ("run a benchmark and print what it measured", "hirl.commands.bench:run", ""),
     "demo": ("the main job: collect Tabletop demos, train hierarchical + flat, evaluate, write report + videos",
              "hirl.commands.demo:run", ""),
+    "migrate": ("move an RL run directory written before hirl 0.2 (stages/) into the current layout, in place",
+                "hirl.commands.migrate:run", ""),
 }
 
 
@@ -143,6 +145,10 @@ def _add_bench(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0, help="base seed")
 
 
+def _add_migrate(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run", help="RL run directory in the layout before hirl 0.2 (RUN/stages/, RUN/models/low, ...)")
+
+
 def _add_demo(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", default="runs/demo", help="output directory (report.json, summary.md, plot, videos, run/, data/)")
     p.add_argument("--config", default=None, help="YAML config (default: the embedded demo config)")
@@ -151,7 +157,7 @@ def _add_demo(p: argparse.ArgumentParser) -> None:
 
 _ARGUMENTS: dict[str, Callable[[argparse.ArgumentParser], None]] = {
     "collect": _add_collect, "data": _add_data, "train": _add_train, "eval": _add_eval, "correct": _add_correct,
-    "teleop": _add_teleop, "bench": _add_bench, "demo": _add_demo,
+    "teleop": _add_teleop, "bench": _add_bench, "demo": _add_demo, "migrate": _add_migrate,
 }
 
 

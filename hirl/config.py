@@ -74,42 +74,55 @@ class _Builder:
             self.fail(prefix.rstrip(".") or "<root>", str(exc))
 
     def value(self, tp: Any, raw: Any, key: str) -> Any:
+        """raw (parsed YAML) checked against the annotation tp and converted to it; key is its dotted name in errors."""
         origin = get_origin(tp)
-        if dataclasses.is_dataclass(tp):
+        if isinstance(tp, type) and dataclasses.is_dataclass(tp):
             return self.build(tp, raw, key + ".")
         if origin is Literal:
             if raw not in get_args(tp):
                 self.fail(key, f"expected {_type_name(tp)}, got {raw!r}")
             return raw
         if origin in (Union, types.UnionType):
-            args = get_args(tp)
-            if raw is None:
-                if type(None) in args:
-                    return None
-                self.fail(key, f"expected {_type_name(tp)}, got null")
-            errors = []
-            for arg in (a for a in args if a is not type(None)):
-                try:
-                    return self.value(arg, raw, key)
-                except ConfigError as exc:
-                    errors.append(exc)
-            self.fail(key, f"expected {_type_name(tp)}, got {type(raw).__name__} {raw!r}")
+            return self._union(tp, raw, key)
         if origin is list or origin is tuple:
-            if not isinstance(raw, (list, tuple)):
-                self.fail(key, f"expected {_type_name(tp)}, got {type(raw).__name__} {raw!r}")
-            args = get_args(tp)
-            if origin is tuple and args and args[-1] is not Ellipsis:
-                if len(raw) != len(args):
-                    self.fail(key, f"expected {len(args)} items, got {len(raw)}")
-                return tuple(self.value(a, v, f"{key}[{i}]") for i, (a, v) in enumerate(zip(args, raw)))
-            item = args[0] if args else Any
-            items = [self.value(item, v, f"{key}[{i}]") for i, v in enumerate(raw)]
-            return tuple(items) if origin is tuple else items
+            return self._sequence(tp, origin, raw, key)
         if origin is dict:
             if not isinstance(raw, dict):
                 self.fail(key, f"expected {_type_name(tp)}, got {type(raw).__name__}")
             _, vt = get_args(tp) or (str, Any)
             return {str(k): self.value(vt, v, f"{key}.{k}") for k, v in raw.items()}
+        return self._scalar(tp, raw, key)
+
+    def _union(self, tp: Any, raw: Any, key: str) -> Any:
+        """The first member of the union tp (null only if it admits None) that raw converts to."""
+        args = get_args(tp)
+        if raw is None:
+            if type(None) in args:
+                return None
+            self.fail(key, f"expected {_type_name(tp)}, got null")
+        errors = []
+        for arg in (a for a in args if a is not type(None)):
+            try:
+                return self.value(arg, raw, key)
+            except ConfigError as exc:
+                errors.append(exc)
+        self.fail(key, f"expected {_type_name(tp)}, got {type(raw).__name__} {raw!r}")
+
+    def _sequence(self, tp: Any, origin: Any, raw: Any, key: str) -> Any:
+        """raw as list[T], tuple[T, ...] or a fixed-length tuple[A, B, ...] (origin: list or tuple)."""
+        if not isinstance(raw, (list, tuple)):
+            self.fail(key, f"expected {_type_name(tp)}, got {type(raw).__name__} {raw!r}")
+        args = get_args(tp)
+        if origin is tuple and args and args[-1] is not Ellipsis:
+            if len(raw) != len(args):
+                self.fail(key, f"expected {len(args)} items, got {len(raw)}")
+            return tuple(self.value(a, v, f"{key}[{i}]") for i, (a, v) in enumerate(zip(args, raw, strict=True)))
+        item = args[0] if args else Any
+        items = [self.value(item, v, f"{key}[{i}]") for i, v in enumerate(raw)]
+        return tuple(items) if origin is tuple else items
+
+    def _scalar(self, tp: Any, raw: Any, key: str) -> Any:
+        """raw as Any, bool, int, float or str (an int is accepted for a float, a bool for neither)."""
         if tp is Any:
             return raw
         if tp is bool:
@@ -151,7 +164,8 @@ def _apply(raw: dict[str, Any], dotted: str, value: Any) -> None:
     for i, part in enumerate(parts[:-1]):
         child = node.setdefault(part, {})
         if not isinstance(child, dict):
-            raise ConfigError(f"command-line override: key '{'.'.join(parts[: i + 1])}' is not a section, cannot set '{dotted}'")
+            raise ConfigError(
+                f"command-line override: key '{'.'.join(parts[: i + 1])}' is not a section, cannot set '{dotted}'")
         node = child
     node[parts[-1]] = value
 

@@ -4,7 +4,8 @@ in the library that imports hirl_envs."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any
+from collections.abc import Callable, Mapping, Sequence
 
 import gymnasium as gym
 import numpy as np
@@ -115,6 +116,12 @@ def _maze_expert(env: gym.Env, noise: float, seed: int) -> tuple[HighLevelPolicy
     return ScriptedHighLevel(propose, expert.reset), ScriptedLowLevel(act)
 
 
+def _grid(lo: Sequence[float], hi: Sequence[float], n: Sequence[int]) -> np.ndarray:
+    """(prod(n), len(n)) points of the box [lo, hi] on a regular n[0] x n[1] x ... grid (ends included)."""
+    axes = [np.linspace(a, b, k) for a, b, k in zip(lo, hi, n, strict=True)]
+    return np.stack(np.meshgrid(*axes, indexing="ij"), -1).reshape(-1, len(n))
+
+
 def _tabletop_goal_points(env: gym.Env) -> np.ndarray:
     """(N, 14) goals for RL curricula: the gripper over a grid of its workspace, paired with the red block over a grid
     of the table where blocks are spawned; the other components keep their values after reset(seed=0). Restrict
@@ -123,9 +130,9 @@ def _tabletop_goal_points(env: gym.Env) -> np.ndarray:
 
     base = env.unwrapped
     obs, _ = base.reset(seed=0)
-    grid = lambda lo, hi, n: np.stack(np.meshgrid(*[np.linspace(a, b, k) for a, b, k in zip(lo, hi, n)], indexing="ij"), -1).reshape(-1, len(n))  # noqa: E731
-    gripper = grid(tt.WORK_LO + [0.05, 0.05, 0.02], tt.WORK_HI - [0.05, 0.05, 0.02], (7, 9, 5))  # (315, 3)
-    block = grid((0.25, -0.25, tasks.BLOCK_HALF), (0.55, 0.10, tasks.BLOCK_HALF), (15, 21, 1))  # (315, 3)
+    margin = np.array([0.05, 0.05, 0.02])  # (3,) keep the gripper grid inside its workspace
+    gripper = _grid(tt.WORK_LO + margin, tt.WORK_HI - margin, (7, 9, 5))  # (315, 3)
+    block = _grid((0.25, -0.25, tasks.BLOCK_HALF), (0.55, 0.10, tasks.BLOCK_HALF), (15, 21, 1))  # (315, 3)
     points = np.repeat(np.asarray(obs["achieved_goal"], dtype=np.float64)[None], len(gripper), axis=0)
     points[:, 0:3], points[:, 3:6] = gripper, block
     return points

@@ -7,7 +7,8 @@
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Generic, Iterator, TypeVar
+from typing import Any, Generic, TypeVar
+from collections.abc import Callable, Iterator
 
 T = TypeVar("T")
 
@@ -57,8 +58,6 @@ class Registry(Generic[T]):
         return iter(self.names())
 
 
-HIGH_LEVEL: Registry[Any] = Registry("high-level policy")
-LOW_LEVEL: Registry[Any] = Registry("low-level policy")
 REPLAN_RULES: Registry[Any] = Registry("replan rule")
 COMPLETION_DETECTORS: Registry[Any] = Registry("completion detector")
 ENCODERS: Registry[Any] = Registry("encoder")

@@ -5,7 +5,8 @@ held in a trace cannot be changed behind the agent's back."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, Mapping, Union
+from typing import Literal
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -15,7 +16,7 @@ SUBGOAL_KINDS: tuple[str, ...] = ("language", "image", "state")
 SUBGOAL_SOURCES: tuple[str, ...] = ("policy", "human", "relabel", "expert")
 
 # An observation as envs return it: a flat state vector or a Dict-space mapping of arrays.
-Observation = Union[np.ndarray, Mapping[str, np.ndarray]]
+Observation = np.ndarray | Mapping[str, np.ndarray]
 
 
 def _frozen_array(value: object, dtype: type | None = None) -> np.ndarray:
@@ -59,11 +60,11 @@ class Subgoal:
                 raise ValueError(f"state Subgoal.value must be a finite 1-D vector, got shape {arr.shape}")
             object.__setattr__(self, "value", _frozen_array(arr, np.float64))
 
-    def with_source(self, source: SubgoalSource) -> "Subgoal":
+    def with_source(self, source: SubgoalSource) -> Subgoal:
         """The same goal, attributed to another source (e.g. a human accepting a suggestion)."""
         return Subgoal(self.kind, self.value, source, self.label)
 
-    def same_goal(self, other: "Subgoal | None") -> bool:
+    def same_goal(self, other: Subgoal | None) -> bool:
         """True when other asks for the same thing (kind and value; the source is ignored)."""
         if other is None or other.kind != self.kind:
             return False
@@ -85,9 +86,11 @@ class Subgoal:
         elif self.label:
             text = self.label
         elif self.kind == "image":
-            text = "image %dx%d" % (self.value.shape[1], self.value.shape[0])
+            h, w = np.shape(self.value)[:2]
+            text = f"image {w}x{h}"
         else:
-            text = "state [" + ", ".join(f"{v:.2f}" for v in self.value[:6]) + (", ...]" if self.value.size > 6 else "]")
+            vec = np.asarray(self.value)  # (S,), already an array
+            text = "state [" + ", ".join(f"{v:.2f}" for v in vec[:6]) + (", ...]" if vec.size > 6 else "]")
         return text if len(text) <= max_len else text[: max_len - 3] + "..."
 
 

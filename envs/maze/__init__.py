@@ -2,4 +2,4 @@
 from hirl_envs.maze.env import MazeEnv, goal_distance
 from hirl_envs.maze.layouts import LAYOUTS, get_layout
 
-__all__ = ["MazeEnv", "goal_distance", "LAYOUTS", "get_layout"]
+__all__ = ["LAYOUTS", "MazeEnv", "get_layout", "goal_distance"]

@@ -7,7 +7,8 @@ and column 0 is west (-x).
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from typing import Any
+from collections.abc import Sequence
 
 import gymnasium as gym
 import mujoco
@@ -52,7 +53,7 @@ class MazeEnv(gym.Env):
     (info["physics_error"]); truncation comes from the registered TimeLimit.
     """
 
-    metadata = {"render_modes": ["rgb_array"], "render_fps": int(round(1.0 / CONTROL_DT))}
+    metadata = {"render_modes": ["rgb_array"], "render_fps": round(1.0 / CONTROL_DT)}
 
     def __init__(
         self,
@@ -68,7 +69,8 @@ class MazeEnv(gym.Env):
         if render_mode not in (None, "rgb_array"):
             raise ValueError(f"{ENV_NAME}: render_mode must be None or 'rgb_array', got {render_mode!r}")
         if not 0.0 <= cell_noise < 0.4:
-            raise ValueError(f"{ENV_NAME}: cell_noise must be in [0, 0.4) so the robot starts clear of walls, got {cell_noise}")
+            raise ValueError(
+                f"{ENV_NAME}: cell_noise must be in [0, 0.4) so the robot starts clear of walls, got {cell_noise}")
         if eps <= 0:
             raise ValueError(f"{ENV_NAME}: eps must be positive, got {eps}")
         self.layout: np.ndarray = get_layout(layout)  # (rows, cols) int8, 1 = wall
@@ -161,17 +163,20 @@ class MazeEnv(gym.Env):
         return float(r) if r.ndim == 0 else r
 
     # ------------------------------------------------------------------ gym API
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         """Sample start and goal cells (distinct, uniform over free cells; options 'start_cell' / 'goal_cell' fix them)."""
         super().reset(seed=seed)
         options = options or {}
         start_cell = self._option_cell(options, "start_cell")
         goal_cell = self._option_cell(options, "goal_cell")
-        if start_cell is None and goal_cell is None:
-            i, j = self.np_random.choice(len(self._free), size=2, replace=False)
-            start_cell, goal_cell = tuple(self._free[i]), tuple(self._free[j])
-        elif start_cell is None:
-            start_cell = self._sample_cell(exclude=goal_cell)
+        if start_cell is None:
+            if goal_cell is None:
+                i, j = self.np_random.choice(len(self._free), size=2, replace=False)
+                start_cell, goal_cell = tuple(self._free[i]), tuple(self._free[j])
+            else:
+                start_cell = self._sample_cell(exclude=goal_cell)
         elif goal_cell is None:
             goal_cell = self._sample_cell(exclude=start_cell)
         elif start_cell == goal_cell:
@@ -223,7 +228,8 @@ class MazeEnv(gym.Env):
     def _get_obs(self) -> dict[str, np.ndarray]:
         pos = self.data.qpos[:2].astype(np.float64)
         vel = self.data.qvel[:2].astype(np.float64)
-        return {"observation": np.concatenate([pos, vel]), "achieved_goal": pos.copy(), "desired_goal": self.goal.astype(np.float64)}
+        return {"observation": np.concatenate([pos, vel]), "achieved_goal": pos.copy(),
+                "desired_goal": self.goal.astype(np.float64)}
 
     def _option_cell(self, options: dict[str, Any], key: str) -> Cell | None:
         if options.get(key) is None:
@@ -231,7 +237,7 @@ class MazeEnv(gym.Env):
         cell = tuple(int(v) for v in np.asarray(options[key]).reshape(-1))
         if len(cell) != 2 or not self.is_free(cell):
             raise ValueError(f"{ENV_NAME}: {key} {options[key]!r} is not a free cell of the {self.maze_size} maze")
-        return cell  # type: ignore[return-value]
+        return cell
 
     def _sample_cell(self, exclude: Cell) -> Cell:
         choices = [i for i, rc in enumerate(self._free) if tuple(rc) != tuple(exclude)]
@@ -259,13 +265,15 @@ class MazeEnv(gym.Env):
                 half_len = (c_end - c + 1) * self.cell_size / 2.0
                 walls.append(
                     f'<geom name="wall_{r}_{c}" type="box" pos="{(x0 + x1) / 2:.4f} {y:.4f} {WALL_HALF_HEIGHT}" '
-                    f'size="{half_len:.4f} {self.cell_size / 2:.4f} {WALL_HALF_HEIGHT}" material="wall" contype="0" conaffinity="1"/>'
+                    f'size="{half_len:.4f} {self.cell_size / 2:.4f} {WALL_HALF_HEIGHT}" '
+                    'material="wall" contype="0" conaffinity="1"/>'
                 )
                 c = c_end + 1
         fovy_half = np.deg2rad(45.0) / 2.0
         cam_z = 1.04 * max(hx, hy) / np.tan(fovy_half) + 2 * WALL_HALF_HEIGHT
         xml = asset_path("maze_base.xml").read_text()
-        for key, value in {"__FLOOR_HX__": f"{max(hx, hy) + 2:.3f}", "__FLOOR_HY__": f"{max(hx, hy) + 2:.3f}", "__CAM_Z__": f"{cam_z:.3f}",
+        floor = f"{max(hx, hy) + 2:.3f}"
+        for key, value in {"__FLOOR_HX__": floor, "__FLOOR_HY__": floor, "__CAM_Z__": f"{cam_z:.3f}",
                            "__TEXREPEAT__": "1", "<!--WALLS-->": "\n    ".join(walls)}.items():
             xml = xml.replace(key, value)
         return xml

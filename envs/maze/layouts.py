@@ -6,7 +6,7 @@ Every layout is fully enclosed by walls and its free cells form one connected re
 from __future__ import annotations
 
 from collections import deque
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -65,7 +65,7 @@ def get_layout(layout: str | Sequence[Sequence[int]] | np.ndarray) -> np.ndarray
     border = np.concatenate([grid[0], grid[-1], grid[:, 0], grid[:, -1]])
     if not (border == 1).all():
         raise ValueError("maze layout must be enclosed by walls (all border cells 1)")
-    free = list(zip(*np.nonzero(grid == 0)))
+    free = list(zip(*np.nonzero(grid == 0), strict=True))
     if len(free) < 2:
         raise ValueError("maze layout needs at least 2 free cells")
     if len(bfs_distances(grid, (int(free[0][0]), int(free[0][1])))) != len(free):
@@ -118,5 +118,5 @@ def bfs_path(grid: np.ndarray, start: Cell, goal: Cell) -> list[Cell]:
 
 def max_path_length(grid: np.ndarray) -> int:
     """Longest shortest path (in cells) between any two free cells of grid (rows, cols): the maze diameter."""
-    free = [(int(r), int(c)) for r, c in zip(*np.nonzero(grid == 0))]
+    free = [(int(r), int(c)) for r, c in zip(*np.nonzero(grid == 0), strict=True)]
     return max(max(bfs_distances(grid, cell).values()) for cell in free)

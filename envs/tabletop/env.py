@@ -75,7 +75,7 @@ class TabletopEnv(gym.Env):
       "achieved_goal" (14,), "desired_goal" (14,) -- see the module docstring.
     """
 
-    metadata = {"render_modes": ["rgb_array"], "render_fps": int(round(1 / CONTROL_DT))}  # 50
+    metadata = {"render_modes": ["rgb_array"], "render_fps": round(1 / CONTROL_DT)}  # 50
     SUBTASKS = SUBTASKS
 
     def __init__(
@@ -109,8 +109,13 @@ class TabletopEnv(gym.Env):
         self.velocity_layout = dict(VELOCITY_LAYOUT)
 
         m = self.model
-        jadr = lambda n: int(m.jnt_qposadr[mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_JOINT, n)])  # noqa: E731
-        vadr = lambda n: int(m.jnt_dofadr[mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_JOINT, n)])  # noqa: E731
+
+        def jadr(n: str) -> int:  # qpos address of joint n
+            return int(m.jnt_qposadr[mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_JOINT, n)])
+
+        def vadr(n: str) -> int:  # qvel address of joint n
+            return int(m.jnt_dofadr[mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_JOINT, n)])
+
         self._q_grip, self._v_grip = jadr("gx"), vadr("gx")  # gx, gy, gz are consecutive
         self._q_fl, self._q_fr = jadr("finger_l"), jadr("finger_r")
         self._q_block = {c: jadr(f"{c}_free") for c in COLOURS}
@@ -214,7 +219,7 @@ class TabletopEnv(gym.Env):
                 g[i:i + 3] = self.slot_pos(cols[0])
             else:
                 j = 3 + 3 * COLOURS.index(cols[1])
-                g[i:i + 3] = g[j:j + 3] + (0.0, 0.0, 2 * tasks.BLOCK_HALF)
+                g[i:i + 3] = g[j:j + 3] + np.array([0.0, 0.0, 2 * tasks.BLOCK_HALF])
             g[0:3] = g[i:i + 3]
         return g
 
@@ -230,7 +235,9 @@ class TabletopEnv(gym.Env):
         return float(r) if r.ndim == 0 else r
 
     # ------------------------------------------------------------------ gym API
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         super().reset(seed=seed)
         options = dict(options or {})
         rng, m, d = self.np_random, self.model, self.data
@@ -243,7 +250,7 @@ class TabletopEnv(gym.Env):
             p = np.array([rng.uniform(0.28, 0.50), rng.uniform(-0.20, 0.06)])
             if all(np.linalg.norm(p - o) > 0.08 for o in pts):
                 pts.append(p)
-        for c, p in zip(COLOURS, pts):
+        for c, p in zip(COLOURS, pts, strict=True):
             yaw = rng.uniform(-0.4, 0.4)
             a = self._q_block[c]
             d.qpos[a:a + 7] = (p[0], p[1], tasks.BLOCK_HALF, np.cos(yaw / 2), 0.0, 0.0, np.sin(yaw / 2))
@@ -304,6 +311,7 @@ class TabletopEnv(gym.Env):
             self._latched = False
 
         reward, terminated = 0.0, False
+        preds: dict[str, bool] | None  # None: recompute for info
         preds = tasks.all_predicates(self.phys_state(), self._start_light)
         if self._index < len(self._chain):
             self._steps_in_subtask += 1
@@ -319,7 +327,7 @@ class TabletopEnv(gym.Env):
                 terminated = True
         obs = self._obs()
         if self.reward_type == "goal":
-            reward = self.compute_reward(obs["achieved_goal"], obs["desired_goal"], None)
+            reward = float(self.compute_reward(obs["achieved_goal"], obs["desired_goal"], None))
         return obs, float(reward), terminated, False, self._info(preds)
 
     def render(self) -> np.ndarray | None:
@@ -377,7 +385,8 @@ class TabletopEnv(gym.Env):
         vel = np.empty(VELOCITY_DIM)
         vel[0:3] = v[self._v_grip:self._v_grip + 3]
         vel[3] = v[self._v_drawer]
-        return {"observation": o, "velocity": vel, "achieved_goal": self._achieved_goal(), "desired_goal": self._desired.copy()}
+        return {"observation": o, "velocity": vel, "achieved_goal": self._achieved_goal(),
+                "desired_goal": self._desired.copy()}
 
     def _info(self, preds: dict[str, bool] | None = None) -> dict[str, Any]:
         if preds is None:

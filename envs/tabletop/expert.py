@@ -53,11 +53,15 @@ class TabletopExpert:
         return np.clip(a, -1.0, 1.0).astype(np.float32)
 
     def act_chain(self, obs: Any, info: dict[str, Any]) -> tuple[np.ndarray, str | None]:
-        """Action for info["current_subtask"] and its canonical instruction (None and a still action when the chain is done)."""
+        """Action for info["current_subtask"] and its canonical instruction (None and a still action when the chain
+        is done)."""
         cur = info.get("current_subtask")
         if cur is None:
             return np.zeros(4, dtype=np.float32), None
-        return self.act(obs, cur), SUBTASKS[tasks.canonical(cur)].instruction
+        name = tasks.canonical(cur)
+        if name is None:
+            raise ValueError(f"TabletopExpert: unknown subtask {cur!r}")
+        return self.act(obs, name), SUBTASKS[name].instruction
 
     # ------------------------------------------------------------------ phase machines
     def _policy(self, name: str) -> np.ndarray:
@@ -135,7 +139,8 @@ class TabletopExpert:
         return self._move(p.grip, np.array([BUTTON_XY[0], BUTTON_XY[1], 0.10]), CLOSE)
 
     def _open_for(self, p: tasks.PhysState, c: str) -> float:
-        """Grip command while approaching block c: fully open, or a 6 cm gap if a neighbour is close along the finger (x) axis."""
+        """Grip command while approaching block c: fully open, or a 6 cm gap if a neighbour is close along the finger
+        (x) axis."""
         if self._mem.get("narrow"):
             return -0.5
         for o, q in p.blocks.items():
@@ -159,6 +164,12 @@ class TabletopExpert:
                 a = self._release_first(p)
                 if a is not None:
                     return a
+        if self._phase in (1, 2, 3):
+            return self._grasp(p, c, b)
+        return self._carry(p, kind, cols, b)
+
+    def _grasp(self, p: tasks.PhysState, c: str, b: np.ndarray) -> np.ndarray:
+        """Phases 1-3 of _block: above block c (at b, (3,)), descend with the fingers open, close."""
         if self._phase == 1:  # above the block
             a, ok = self._travel(p.grip, b[:2], self._open_for(p, c))
             if ok:
@@ -174,15 +185,19 @@ class TabletopExpert:
             elif self._count > 30:  # blocked (a finger rests on something): retry with a narrower opening
                 self._mem["narrow"], self._phase = True, 1
             return self._move(p.grip, tgt, self._open_for(p, c))
-        if self._phase == 3:  # close
-            self._count += 1
-            if self._count >= 8:
-                self._phase = 4
-                self._mem["grasp_xy"] = p.grip[:2].copy()
-            return self._move(p.grip, p.grip, CLOSE)
-        if not tasks.held(p, c) and self._phase in (4, 5, 6):  # dropped it: start over
+        # phase 3: close
+        self._count += 1
+        if self._count >= 8:
+            self._phase = 4
+            self._mem["grasp_xy"] = p.grip[:2].copy()
+        return self._move(p.grip, p.grip, CLOSE)
+
+    def _carry(self, p: tasks.PhysState, kind: str, cols: tuple[str, ...], b: np.ndarray) -> np.ndarray:
+        """Phases 4-8 of _block (and 0 when nothing had to be released): lift block cols[0] (at b, (3,)), carry it
+        above its destination, lower it, release, retreat."""
+        if not tasks.held(p, cols[0]) and self._phase in (4, 5, 6):  # dropped it: start over
             self._phase, self._count = 1, 0
-            return self._move(p.grip, p.grip + (0, 0, 0.03), OPEN)
+            return self._move(p.grip, p.grip + np.array([0, 0, 0.03]), OPEN)
         if self._phase == 4:  # lift
             top = SAFE_Z if kind != "pick" else tasks.BLOCK_HALF + 0.12
             if kind != "pick" and p.grip[2] > SAFE_Z - 0.02:

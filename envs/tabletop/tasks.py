@@ -37,19 +37,30 @@ class Subtask:
 
 def _build_subtasks() -> dict[str, Subtask]:
     subs: list[Subtask] = [
-        Subtask("open_drawer", "open the drawer", ("pull the drawer open", "slide the drawer out", "pull out the drawer", "open up the drawer")),
-        Subtask("close_drawer", "close the drawer", ("push the drawer closed", "slide the drawer in", "push in the drawer", "shut the drawer")),
-        Subtask("push_button", "push the button", ("press the button", "hit the button", "push down the button", "toggle the light with the button")),
-        Subtask("turn_on_light", "turn on the light", ("switch on the light", "switch the lamp on", "make the light turn on", "light up the lamp")),
-        Subtask("turn_off_light", "turn off the light", ("switch off the light", "switch the lamp off", "make the light go dark", "turn the lamp off")),
+        Subtask("open_drawer", "open the drawer",
+                ("pull the drawer open", "slide the drawer out", "pull out the drawer", "open up the drawer")),
+        Subtask("close_drawer", "close the drawer",
+                ("push the drawer closed", "slide the drawer in", "push in the drawer", "shut the drawer")),
+        Subtask("push_button", "push the button",
+                ("press the button", "hit the button", "push down the button", "toggle the light with the button")),
+        Subtask("turn_on_light", "turn on the light",
+                ("switch on the light", "switch the lamp on", "make the light turn on", "light up the lamp")),
+        Subtask("turn_off_light", "turn off the light",
+                ("switch off the light", "switch the lamp off", "make the light go dark", "turn the lamp off")),
     ]
     for c in COLOURS:
-        subs.append(Subtask(f"pick_up_{c}", f"pick up the {c} block", (f"lift the {c} block", f"grasp the {c} block and lift it", f"grab the {c} block", f"take the {c} block")))
-        subs.append(Subtask(f"place_{c}_in_drawer", f"place the {c} block in the drawer", (f"put the {c} block in the drawer", f"store the {c} block in the drawer", f"drop the {c} block into the drawer", f"move the {c} block into the drawer")))
+        subs.append(Subtask(f"pick_up_{c}", f"pick up the {c} block",
+                            (f"lift the {c} block", f"grasp the {c} block and lift it", f"grab the {c} block",
+                             f"take the {c} block")))
+        subs.append(Subtask(f"place_{c}_in_drawer", f"place the {c} block in the drawer",
+                            (f"put the {c} block in the drawer", f"store the {c} block in the drawer",
+                             f"drop the {c} block into the drawer", f"move the {c} block into the drawer")))
     for a in COLOURS:
         for b in COLOURS:
             if a != b:
-                subs.append(Subtask(f"stack_{a}_on_{b}", f"stack the {a} block on the {b} block", (f"put the {a} block on top of the {b} block", f"place the {a} block on the {b} block", f"stack {a} on {b}", f"set the {a} block onto the {b} block")))
+                subs.append(Subtask(f"stack_{a}_on_{b}", f"stack the {a} block on the {b} block",
+                                    (f"put the {a} block on top of the {b} block", f"place the {a} block on the {b} block",
+                                     f"stack {a} on {b}", f"set the {a} block onto the {b} block")))
     return {s.name: s for s in subs}
 
 
@@ -90,7 +101,7 @@ class SymState:
     held: str | None
     loc: dict[str, str] = field(default_factory=dict)
 
-    def copy(self) -> "SymState":
+    def copy(self) -> SymState:
         return dataclasses.replace(self, loc=dict(self.loc))
 
     def clear(self, c: str) -> bool:
@@ -165,7 +176,8 @@ def check_chain(names: list[str], s: SymState) -> None:
     for i, n in enumerate(names):
         why = precondition(n, s)
         if why is not None:
-            raise ValueError(f"Tabletop: task step {i} {n!r} ({SUBTASKS[n].instruction!r}) is infeasible: {why}; chain={names}")
+            raise ValueError(
+                f"Tabletop: task step {i} {n!r} ({SUBTASKS[n].instruction!r}) is infeasible: {why}; chain={names}")
         s = effect(n, s)
 
 

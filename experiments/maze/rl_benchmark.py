@@ -16,9 +16,9 @@ from pathlib import Path
 os.environ.setdefault("MUJOCO_GL", "egl")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-import torch  # noqa: E402
+import torch
 
-from hirl.benchmarks.rl import VARIANTS, load_results, plot_curves, run_variant, summary_tables, throughput  # noqa: E402
+from hirl.benchmarks.rl import VARIANTS, load_results, plot_curves, run_variant, summary_tables, throughput
 
 HERE = Path(__file__).resolve().parent
 

@@ -22,7 +22,7 @@ from hirl.eval.report import save_figure
 from hirl.fileio import atomic_write_json
 from hirl.rl.config import RLRunConfig
 from hirl.rl.stages import train_rl
-from hirl.rl.trainer import MODEL_FILE
+from hirl.rl.sb3 import MODEL_FILE
 from hirl.runs import RunDir
 
 # variant -> [(stage config file name, overrides)]

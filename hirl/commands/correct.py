@@ -60,13 +60,15 @@ def run(args: argparse.Namespace) -> int:
     session = CorrectionSession.open(run_dir, out, cfg)
     print(f"session directory: {out}", flush=True)
     serve(session, args)
-    print("finishing: writing the dataset, fine-tuning the high level on the corrections, evaluating before / after ...", flush=True)
+    print("finishing: writing the dataset, fine-tuning the high level on the corrections, evaluating before / after ...",
+          flush=True)
     report = session.finish(retrain=not args.no_retrain)
     from hirl.fileio import atomic_write_json
 
     atomic_write_json(out / "session_report.json", report)
     s = report["summary"]
-    print(f"{s['episodes']} episodes, {s['corrections']} corrections ({s['corrections_per_episode']} per episode); dataset {s['dataset']}")
+    print(f"{s['episodes']} episodes, {s['corrections']} corrections ({s['corrections_per_episode']} per episode); "
+          f"dataset {s['dataset']}")
     if "before" in report:
         for name in ("before", "after"):
             m = report[name]

@@ -41,14 +41,15 @@ def run(args: argparse.Namespace) -> int:
     summary = kind.train(cfg, run_dir)
     trained = time.perf_counter()
     print(f"hirl demo: trained in {trained - start:.0f} s; evaluating on {cfg.eval.episodes} chains", flush=True)
-    report = evaluate_run(run_dir, kind.default_agents(cfg, run_dir) + [EXPERT], out=out, cfg=cfg)
+    report = evaluate_run(run_dir, [*kind.default_agents(cfg, run_dir), EXPERT], out=out, cfg=cfg)
     report["timings_s"] = {"collect_and_train": round(trained - start, 1), "evaluate": round(time.perf_counter() - trained, 1),
                            "total": round(time.perf_counter() - start, 1),
                            "components": {k: v["seconds"] for k, v in summary["components"].items()}}
     report["dataset"] = cfg.dataset
     atomic_write_json(out / "report.json", report)
     table = summary_markdown(report)
-    atomic_write_text(out / "summary.md", table + f"\nTotal wall time {report['timings_s']['total']:.0f} s. Run: {run_dir.path}\n")
+    atomic_write_text(out / "summary.md",
+                      table + f"\nTotal wall time {report['timings_s']['total']:.0f} s. Run: {run_dir.path}\n")
     print(table)
     print(f"report: {out / 'report.json'}  summary: {out / 'summary.md'}  plot: {out / 'chain_success.png'}  "
           f"videos: {out / 'videos'}")

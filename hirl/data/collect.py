@@ -11,7 +11,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import asdict
 from multiprocessing import get_context
@@ -145,8 +145,11 @@ def collect(cfg: CollectConfig, out: str | Path, *, resume: bool = False, progre
         "subgoal_kind": runner.adapter.subgoal_kind,
         "collection": dict(wanted, policy="scripted_expert", replan=schema.to_json_safe(asdict(runner.replan))),
     }
-    spaces = dict(observation_space=runner.env.observation_space, action_space=runner.env.action_space,
-                  env_spec=runner.env.spec)
+    obs_space, act_space, env_spec = runner.env.observation_space, runner.env.action_space, runner.env.spec
+
+    def save(records: Iterable[Mapping[str, Any]]) -> None:
+        """Write records as the dataset at out, with the runner env's spaces and spec."""
+        write_dataset(out, records, meta=meta_out, observation_space=obs_space, action_space=act_space, env_spec=env_spec)
 
     done = set(journal.done())
     todo = [i for i in range(cfg.episodes) if i not in done]
@@ -177,7 +180,7 @@ def collect(cfg: CollectConfig, out: str | Path, *, resume: bool = False, progre
         runner.close()
         indices = [i for i in journal.done() if i < cfg.episodes]
         if indices:  # leave a complete dataset of the episodes finished so far; the journal stays for --resume
-            write_dataset(out, (journal.read(i) for i in indices), meta=meta_out, **spaces)
+            save(journal.read(i) for i in indices)
         raise
     bar.close()
     runner.close()
@@ -197,7 +200,7 @@ def collect(cfg: CollectConfig, out: str | Path, *, resume: bool = False, progre
             total_steps += len(r["rewards"])
             yield r
 
-    write_dataset(out, records(), meta=meta_out, **spaces)
+    save(records())
     journal.remove()
     return {"episodes": len(indices), "steps": total_steps, "new_episodes": len(todo), "seconds": round(seconds, 3),
             "steps_per_s": round(steps / seconds, 1) if seconds > 0 else 0.0,

@@ -76,12 +76,17 @@ EPISODE_ATTRS = (
 
 
 class EpisodeOutcome(Protocol):
-    """What episode_attrs reads from a finished rollout (hirl.hierarchy.rollout.EpisodeResult has these fields)."""
+    """What episode_attrs reads from a finished rollout (hirl.hierarchy.rollout.EpisodeResult has these fields).
+    Read-only members, so a class whose task is a list[str] (or any Sequence) matches."""
 
-    command: str
-    success: bool
-    task: Sequence[str]
-    physics_error: str | None
+    @property
+    def command(self) -> str: ...
+    @property
+    def success(self) -> bool: ...
+    @property
+    def task(self) -> Sequence[str]: ...
+    @property
+    def physics_error(self) -> str | None: ...
 
 
 def episode_attrs(outcome: EpisodeOutcome, **extra: Any) -> dict[str, Any]:

@@ -28,6 +28,10 @@ class StateEncoder(nn.Module):
     Buffers (saved in state_dict): norm_mean (S,), norm_std (S,), norm_count () -- the number of samples fitted.
     """
 
+    norm_mean: torch.Tensor  # buffers, registered in __init__
+    norm_std: torch.Tensor
+    norm_count: torch.Tensor
+
     def __init__(self, in_dim: int, out_dim: int = 64, hidden: Sequence[int] = (256, 256), normalize: bool = True,
                  eps: float = 1e-6) -> None:
         super().__init__()

@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import textwrap
 from pathlib import Path
-from typing import Sequence
+from collections.abc import Sequence
 
 import gymnasium as gym
 import numpy as np
@@ -20,7 +20,7 @@ from hirl.types import Command
 _SOURCE_COLOURS = {"policy": (120, 200, 255), "human": (255, 170, 60), "expert": (140, 230, 140), "relabel": (220, 160, 255)}
 
 
-def _font() -> ImageFont.ImageFont:
+def _font() -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
     try:
         return ImageFont.load_default(size=14)
     except TypeError:  # Pillow < 10.1 has no sized default font
@@ -37,10 +37,11 @@ def annotate(
 
     lines: (text, source) pairs; the source ("policy", "human", "expert", ...) picks the text colour, "" is white.
     """
-    img = Image.fromarray(np.asarray(frame, dtype=np.uint8)).resize((frame.shape[1] * scale, frame.shape[0] * scale), Image.NEAREST)
+    img = Image.fromarray(np.asarray(frame, dtype=np.uint8)).resize((frame.shape[1] * scale, frame.shape[0] * scale),
+                                                                    Image.Resampling.NEAREST)
     panels = [img]
     if goal_image is not None:
-        goal = Image.fromarray(np.asarray(goal_image, dtype=np.uint8)).resize(img.size, Image.NEAREST)
+        goal = Image.fromarray(np.asarray(goal_image, dtype=np.uint8)).resize(img.size, Image.Resampling.NEAREST)
         ImageDraw.Draw(goal).text((4, 4), "goal image", fill=(255, 255, 0), font=_font())
         panels.append(goal)
     line_h = 18
@@ -89,7 +90,8 @@ def write_mp4(path: str | Path, frames: Sequence[np.ndarray], fps: float) -> Pat
     fd, tmp = temp_file_beside(path, suffix=".mp4")
     os.close(fd)
     try:
-        with imageio.get_writer(tmp, fps=fps, codec="libx264", quality=7, macro_block_size=1, format="FFMPEG") as writer:
+        writer = imageio.get_writer(tmp, fps=fps, codec="libx264", quality=7, macro_block_size=1, format="FFMPEG")
+        with writer:  # (not `as writer`: imageio's stub types __enter__ as the base class, without append_data)
             for f in frames:
                 writer.append_data(f)
         os.replace(tmp, path)

@@ -6,7 +6,8 @@ OnCompletion always carries a timeout; one that fires early is what fixed-interv
 from __future__ import annotations
 
 import abc
-from typing import Any, Callable, Mapping, Protocol, Sequence
+from typing import Any, Protocol
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -78,7 +79,8 @@ class EnvPredicate(CompletionDetector):
         flag = info[self.key]
         if isinstance(flag, Mapping):
             if subgoal.kind != "language":
-                raise TypeError(f"env_predicate: info[{self.key!r}] is keyed by instruction, but the subgoal is {subgoal.kind}")
+                raise TypeError(
+                    f"env_predicate: info[{self.key!r}] is keyed by instruction, but the subgoal is {subgoal.kind}")
             text = str(subgoal.value)
             name = self.canonicalize(text) if self.canonicalize is not None else text
             return bool(name is not None and flag.get(name, False))
@@ -135,7 +137,9 @@ class NoisyDetector(CompletionDetector):
     """Wraps a detector and flips its answer at random: false positives with probability
     false_positive per step, misses with probability false_negative. For replan-rule studies."""
 
-    def __init__(self, inner: CompletionDetector, false_positive: float = 0.0, false_negative: float = 0.0, seed: int = 0) -> None:
+    def __init__(
+        self, inner: CompletionDetector, false_positive: float = 0.0, false_negative: float = 0.0, seed: int = 0
+    ) -> None:
         for name, p in (("false_positive", false_positive), ("false_negative", false_negative)):
             if not 0.0 <= p <= 1.0:
                 raise ValueError(f"NoisyDetector.{name} must be in [0, 1], got {p}")

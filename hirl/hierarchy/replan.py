@@ -147,9 +147,9 @@ def build_replan_rule(cfg: ReplanConfig, detector_extra: Mapping[str, Any] | Non
             detector = COMPLETION_DETECTORS.build(
                 "noisy", inner=detector, false_positive=cfg.noise_false_positive, false_negative=cfg.noise_false_negative, seed=seed
             )
-        rules.append(OnCompletion(detector, cfg.timeout))
+        rules.append(REPLAN_RULES.build("on_completion", detector=detector, timeout=cfg.timeout))
     if cfg.interval is not None:
-        rules.append(FixedInterval(cfg.interval))
+        rules.append(REPLAN_RULES.build("fixed_interval", n=cfg.interval))
     if not rules:  # neither completion nor interval: the high level is asked once, corrections do the rest
-        return OnOverride()
-    return rules[0] if len(rules) == 1 else AnyOf(rules)
+        return REPLAN_RULES.build("on_override")
+    return rules[0] if len(rules) == 1 else REPLAN_RULES.build("any_of", rules=rules)

@@ -4,6 +4,12 @@ from hirl.learn.trainer import (
 )
 
 __all__ = [
-    "ArraySampler", "CsvLog", "Trainer", "TrainerConfig", "TrainResult", "array_batches", "configure_torch_threads",
+    "ArraySampler",
+    "CsvLog",
+    "TrainResult",
+    "Trainer",
+    "TrainerConfig",
+    "array_batches",
+    "configure_torch_threads",
     "to_device",
 ]

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import dataclass, replace
-from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 import numpy as np
 from tqdm import tqdm
@@ -32,7 +32,7 @@ from hirl.hierarchy.metrics import chain_metrics
 from hirl.hierarchy import HierarchicalAgent
 from hirl.hierarchy.rollout import AgentWrapper, run_episode
 from hirl.integrations import adapter as env_adapter
-from hirl.learn.components import imitation_component
+from hirl.learn.components import ImitationComponent, imitation_component
 from hirl.learn.imitation import train_component
 from hirl.learn.run_config import RunConfig
 from hirl.policies.base import HighLevelPolicy, LowLevelPolicy
@@ -123,9 +123,18 @@ def labelled_tables(steps: list[LabelledStep], vocab: list[str], goal_dim: int, 
     return table(steps, "emitted"), table(high_rows, "expert")
 
 
+def levels(agent: str) -> tuple[ImitationComponent, ImitationComponent] | None:
+    """(low level, high level) imitation components of a two-level learned agent, else None."""
+    parts = [imitation_component(c) for c in recipe(agent).components]
+    roles = {c.role: c for c in parts}
+    return (roles["low"], roles["high"]) if len(parts) == 2 and set(roles) == {"low", "high"} else None
+
+
 def adaptable_agents(cfg: RunConfig) -> list[str]:
-    """The agents of cfg the adapt stage fine-tunes: the hierarchy of the scripted expert's subgoal kind."""
-    return [a for a in cfg.agents if a == f"hier_{env_adapter(cfg.env).subgoal_kind}"]
+    """The agents of cfg the adapt stage fine-tunes: the two-level hierarchies whose high level emits the subgoal
+    kind of the scripted expert's high level (the expert can label those; Tabletop: language, Maze: state)."""
+    kind = env_adapter(cfg.env).subgoal_kind
+    return [a for a in cfg.agents if (pair := levels(a)) is not None and pair[1].subgoal == kind]
 
 
 def _copy_separate(run: RunDir, components: tuple[str, ...]) -> None:
@@ -142,10 +151,12 @@ def adapt_run(cfg: RunConfig, run: RunDir, train: tuple[StepTables, TextTables],
     spec = cfg.adapt
     adapter = env_adapter(cfg.env)
     summary: dict[str, Any] = {}
-    paraphrases = (lambda text: adapter.paraphrase_split(text)[0]) if cfg.paraphrase_augment > 0 else None  # noqa: E731
+    paraphrases = (lambda text: adapter.paraphrase_split(text)[0]) if cfg.paraphrase_augment > 0 else None
     for name in adaptable_agents(cfg):
-        kind = name.removeprefix("hier_")
-        components = recipe(name).components
+        low_level, high_level = levels(name) or (None, None)
+        assert low_level is not None and high_level is not None
+        kind = high_level.subgoal
+        components = (low_level.name, high_level.name)
         _copy_separate(run, components)
         env = adapter.make(**cfg.env_kwargs)
         expert_high, expert_low = adapter.expert(env, 0.0, cfg.seed)
@@ -168,14 +179,14 @@ def adapt_run(cfg: RunConfig, run: RunDir, train: tuple[StepTables, TextTables],
             disagree = float(np.mean([str(s.emitted.value) != str(s.expert_goal.value) for s in labeller.steps])) if kind == "language" else None
             record: dict[str, Any] = {
                 "round": r, "rollout_avg_chain_length": chain_metrics(results)["avg_chain_length"],
-                "labelled_steps": len(labeller.steps), "aggregated_low_rows": int(len(low_rows.obs)),
-                "aggregated_high_rows": int(len(high_rows.obs)), "high_level_disagreement": disagree,
+                "labelled_steps": len(labeller.steps), "aggregated_low_rows": len(low_rows.obs),
+                "aggregated_high_rows": len(high_rows.obs), "high_level_disagreement": disagree,
                 "components": {},
             }
-            for name_, rows in ((components[0], low_rows), (components[1], high_rows)):
+            for component, rows in ((low_level, low_rows), (high_level, high_rows)):
                 if not len(rows.obs):
                     continue
-                component = imitation_component(name_)
+                name_ = component.name
                 merged = concat_tables(train[0], rows)
                 budget = replace(component.budget(cfg.train), max_steps=spec.steps, lr=spec.lr,
                                  lr_schedule="constant", lr_warmup_steps=0, early_stopping_patience=None)

@@ -24,7 +24,7 @@ import json
 import os
 import random
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 from collections.abc import Mapping
 
 import numpy as np
@@ -41,7 +41,8 @@ FORMAT_VERSION = 1
 # -- RNG states ---------------------------------------------------------------------------------------------
 def capture_rng(generator: np.random.Generator) -> tuple[dict[str, Any], torch.Tensor]:
     """(JSON-able numpy/python RNG states, torch CPU RNG state tensor)."""
-    legacy = np.random.get_state()
+    legacy = np.random.get_state(legacy=True)
+    assert isinstance(legacy, tuple)  # the global RandomState is always MT19937, whose legacy state is a tuple
     py = random.getstate()
     state = {
         "numpy_generator": generator.bit_generator.state,
@@ -96,19 +97,19 @@ class RunLock:
 
     def __init__(self, run_dir: str | Path) -> None:
         self.path = Path(run_dir) / ".lock"
-        self._fh = None
+        self._fh: TextIO | None = None
 
     def __enter__(self) -> RunLock:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._fh = open(self.path, "a+")
+        self._fh = fh = open(self.path, "a+")
         try:
             import fcntl
         except ImportError:  # not POSIX: no locking
             return self
         try:
-            fcntl.flock(self._fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
-            self._fh.close()
+            fh.close()
             raise InputError(f"{self.path.parent}: run folder is in use by another training process") from None
         return self
 

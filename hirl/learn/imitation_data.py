@@ -25,7 +25,9 @@ class GatherSampler:
     lookups  output name -> (table (R, ...), index name in samples); index NO_INDEX gathers zeros
     """
 
-    def __init__(self, samples: Mapping[str, np.ndarray], lookups: Mapping[str, tuple[np.ndarray, str]], batch_size: int) -> None:
+    def __init__(
+        self, samples: Mapping[str, np.ndarray], lookups: Mapping[str, tuple[np.ndarray, str]], batch_size: int
+    ) -> None:
         sizes = {len(v) for v in samples.values()}
         if len(sizes) != 1 or 0 in sizes:
             raise ValueError(f"GatherSampler: per-sample arrays must share one non-zero length, got {sorted(sizes)}")
@@ -74,7 +76,10 @@ class ParaphraseSampler(GatherSampler):
 
 def two_families(t: StepTables, extra: Mapping[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
     """The (prev = g_{j-1}) and (prev = g_j) copies of every step, see the module docstring."""
-    both = lambda a: np.concatenate([a, a])  # noqa: E731
+
+    def both(a: np.ndarray) -> np.ndarray:  # (N, ...) -> (2N, ...)
+        return np.concatenate([a, a])
+
     out = {"obs": both(t.obs), "command": both(t.command), "target": both(t.label),
            "prev": np.concatenate([t.prev_label, t.label])}
     out.update({k: both(v) for k, v in (extra or {}).items()})

@@ -2,7 +2,8 @@
 protocol (CALVIN-style chains of cfg.eval.chain_length subtasks)."""
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 import gymnasium as gym
 

@@ -1,6 +1,7 @@
 """`hirl train` of an imitation run: dataset (collected if missing) -> tables -> every network the configured agents need -> RUN/models."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from pathlib import Path
@@ -8,7 +9,7 @@ from typing import Any
 
 from hirl.config import save_config
 from hirl.data.collect import collect
-from hirl.data.collect_config import CollectConfig
+from hirl.data.collect_config import CollectConfig, CollectSettings
 from hirl.data.dataset import Dataset, load_dataset
 from hirl.data.tables import StepTables, TextTables, build_tables, text_tables
 from hirl.encoders.text import TEXT_DIM, TextEncoder
@@ -28,10 +29,8 @@ def ensure_dataset(cfg: RunConfig, progress: bool = True) -> Path:
     """The dataset at cfg.dataset, collected with cfg.collect first if the path does not exist."""
     path = Path(cfg.dataset)
     if not (path / "data").exists():
-        c = cfg.collect
-        collect(CollectConfig(env=cfg.env, episodes=c.episodes, seed=c.seed, workers=c.workers, image_every=c.image_every,
-                              image_size=c.image_size, noise=c.noise, chain_length=c.chain_length,
-                              env_kwargs=dict(cfg.env_kwargs)), path,
+        settings = {f.name: getattr(cfg.collect, f.name) for f in dataclasses.fields(CollectSettings)}
+        collect(CollectConfig(env=cfg.env, env_kwargs=dict(cfg.env_kwargs), **settings), path,
                 resume=(path / "journal").exists(), progress=progress)
     return path
 
@@ -49,7 +48,7 @@ def load_tables(cfg: RunConfig, path: Path) -> tuple[tuple[StepTables, TextTable
     train_ds, val_ds = split_dataset(ds, cfg.val_fraction, cfg.seed)
     encoder = make_text_encoder(cfg.text_encoder, TEXT_DIM)
     env = env_adapter(cfg.env)
-    paraphrases = (lambda text: env.paraphrase_split(text)[0]) if cfg.paraphrase_augment > 0 else None  # noqa: E731
+    paraphrases = (lambda text: env.paraphrase_split(text)[0]) if cfg.paraphrase_augment > 0 else None
     keys = tuple(cfg.obs_keys)
     return (_tables(train_ds, keys, encoder, paraphrases),
             (_tables(val_ds, keys, encoder, None) if val_ds is not None else None), encoder)
@@ -68,7 +67,7 @@ def train_run(cfg: RunConfig, run: str | Path | RunDir, progress: bool = True) -
     start = time.perf_counter()
     path = ensure_dataset(cfg, progress)
     train, val, encoder = load_tables(cfg, path)
-    summary: dict[str, Any] = {"dataset": str(path), "train_steps": int(len(train[0].obs)), "vocabulary": train[0].vocab,
+    summary: dict[str, Any] = {"dataset": str(path), "train_steps": len(train[0].obs), "vocabulary": train[0].vocab,
                                "components": {}}
     for component in components_for(cfg.agents):
         net = component.build(train[0], train[1], cfg.text_encoder, tuple(cfg.obs_keys))

@@ -88,8 +88,12 @@ class RunConfig:
             raise ValueError(f"paraphrase_augment must be in [0, 1], got {self.paraphrase_augment}")
         if not 0 <= self.val_fraction < 0.5:
             raise ValueError(f"val_fraction must be in [0, 0.5), got {self.val_fraction}")
-        if self.adapt.enabled and not any(a in ("hier_language", "hier_state") for a in self.agents):
-            raise ValueError("adapt.enabled: needs hier_language or hier_state in agents (the agents it adapts)")
+        if self.adapt.enabled:
+            from hirl.learn.adapt import adaptable_agents
+
+            if not adaptable_agents(self):
+                raise ValueError(f"adapt.enabled: none of agents {self.agents} is a two-level hierarchy whose subgoals the "
+                                 f"env's scripted expert labels (e.g. hier_language on Tabletop, hier_state on the maze)")
         seeing = [a for a in self.agents if recipe(a).renders()]
         if seeing and self.collect.image_every < 1:
             raise ValueError(f"agents: {', '.join(seeing)} need images: set collect.image_every >= 1")

@@ -26,7 +26,8 @@ import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Literal, Mapping
+from typing import Any, Literal
+from collections.abc import Callable, Iterable, Iterator, Mapping
 
 import numpy as np
 import torch
@@ -119,6 +120,23 @@ class TrainResult:
     tensorboard_dir: Path | None
 
 
+@dataclass
+class _Progress:
+    """The resumable part of a fit: stored in checkpoint.json (in this field order) and restored from it."""
+
+    step: int = 0  # optimizer steps done
+    best_val_loss: float | None = None  # lowest finite validation loss so far
+    best_step: int | None = None  # step of best_val_loss
+    evals_since_improvement: int = 0  # validations since best_val_loss last improved (early stopping)
+    stopped_early: bool = False  # early stopping ended the run
+
+    def restore(self, record: Mapping[str, Any]) -> None:
+        """Take every field present in a checkpoint record."""
+        for k in asdict(self):
+            if k in record:
+                setattr(self, k, record[k])
+
+
 # -- batch sources ------------------------------------------------------------------------------------------
 class ArraySampler:
     """Infinite sampler over aligned arrays: (step, rng) -> {name: tensor (batch_size, ...)}, rows drawn with replacement.
@@ -150,7 +168,8 @@ def array_batches(arrays: Mapping[str, np.ndarray], batch_size: int, device: str
 def _check_arrays(arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     data = {str(k): np.asarray(v) for k, v in arrays.items()}
     if not data or len({len(v) for v in data.values()}) != 1 or len(next(iter(data.values()))) == 0:
-        raise ValueError(f"arrays must be non-empty with one shared first dimension, got { {k: v.shape for k, v in data.items()} }")
+        raise ValueError(
+            f"arrays must be non-empty with one shared first dimension, got { {k: v.shape for k, v in data.items()} }")
     return data
 
 
@@ -192,8 +211,10 @@ class Trainer:
                  train_batches: Callable[[int, np.random.Generator], Any] | Iterable[Any],
                  val_batches: Callable[[], Iterable[Any]] | None = None,
                  optimizer: torch.optim.Optimizer | None = None) -> None:
-        if not callable(getattr(model, "loss", None)):
+        loss_fn = getattr(model, "loss", None)
+        if not callable(loss_fn):
             raise TypeError(f"{type(model).__name__} has no loss(batch) method")
+        self._loss: Callable[[Any], Any] = loss_fn  # model.loss (bound)
         if val_batches is not None and not callable(val_batches):
             raise TypeError("val_batches must be a callable returning an iterable of batches (or None)")
         self.model, self.config, self.run_dir = model.to(config.device), config, Path(run_dir)
@@ -203,33 +224,41 @@ class Trainer:
             raise ValueError("model has no trainable parameters")
         self.optimizer = optimizer or torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
         self.rng = np.random.default_rng(config.seed)
+        self._iter: Iterator[Any] | None = None  # over train_batches when it is an iterable (set by fit)
         self.paths = {"last": self.run_dir / "last.safetensors", "best": self.run_dir / "best.safetensors",
                       "csv": self.run_dir / "metrics.csv", "tb": self.run_dir / "tb"}
 
     # -- pieces --------------------------------------------------------------------------------------------
     def _call_loss(self, batch: Any) -> tuple[torch.Tensor, dict[str, float]]:
-        out = self.model.loss(to_device(batch, self.config.device) if self.config.device != "cpu" else batch)
+        out = self._loss(to_device(batch, self.config.device) if self.config.device != "cpu" else batch)
         loss, metrics = (out, {}) if isinstance(out, torch.Tensor) else out
         if not isinstance(loss, torch.Tensor) or loss.ndim != 0:
             raise TypeError(f"{type(self.model).__name__}.loss must return a scalar tensor (and a metrics dict)")
         return loss, {k: float(v) for k, v in (metrics or {}).items()}
 
     def _train_iter(self) -> Iterator[Any] | None:
-        if callable(self.train_batches) and not hasattr(self.train_batches, "__iter__"):
+        """A fresh iterator over train_batches, or None when it is a callable sampler."""
+        if isinstance(self.train_batches, Iterable):
+            return iter(self.train_batches)
+        if callable(self.train_batches):
             return None
-        return iter(self.train_batches)
+        raise TypeError(f"train_batches must be a callable (step, rng) -> batch or an iterable of batches, "
+                        f"got {type(self.train_batches).__name__}")
 
     def _next_batch(self, step: int) -> Any:
         if self._iter is None:
+            assert callable(self.train_batches)  # _train_iter returned None
             return self.train_batches(step, self.rng)
         try:
             return next(self._iter)
         except StopIteration:
+            assert isinstance(self.train_batches, Iterable)  # _train_iter returned an iterator
             self._iter = iter(self.train_batches)
             try:
                 return next(self._iter)
             except StopIteration:
-                raise ValueError("train_batches is exhausted (an iterator can only be read once; pass a re-iterable or a callable sampler)") from None
+                raise ValueError("train_batches is exhausted (an iterator can only be read once; pass a re-iterable "
+                                 "or a callable sampler)") from None
 
     @torch.no_grad()
     def evaluate(self) -> dict[str, float]:
@@ -258,6 +287,51 @@ class Trainer:
         torch.manual_seed(seed)
         self.rng = np.random.default_rng(seed)
 
+    def _train_step(self, step: int) -> dict[str, float]:
+        """One optimizer step at config.lr_at(step) on the next batch -> {"loss", model metrics..., ["grad_norm"], "lr"}."""
+        cfg = self.config
+        lr = cfg.lr_at(step)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        loss, metrics = self._call_loss(self._next_batch(step))
+        if not math.isfinite(loss.item()):
+            raise FloatingPointError(
+                f"non-finite training loss {loss.item()} at step {step} (last checkpoint kept in {self.run_dir})")
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if cfg.grad_clip is not None:
+            metrics["grad_norm"] = float(torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip))
+        self.optimizer.step()
+        return {"loss": loss.item(), **metrics, "lr": lr}
+
+    def _validate(self, step: int, st: _Progress) -> dict[str, float]:
+        """evaluate() at step; keeps the best weights and the early-stopping count in st -> val metrics + "best_loss"."""
+        cfg = self.config
+        val = self.evaluate()
+        best = st.best_val_loss
+        if math.isfinite(val["loss"]) and (best is None or val["loss"] < best - cfg.min_delta):
+            st.best_val_loss, st.best_step, st.evals_since_improvement = val["loss"], step, 0
+            save_weights(self.model, self.paths["best"])
+        else:
+            st.evals_since_improvement += 1
+        if st.best_val_loss is None:  # no finite validation loss yet: nothing to log as the best
+            raise FloatingPointError(
+                f"non-finite validation loss {val['loss']} at step {step} (last checkpoint kept in {self.run_dir})")
+        patience = cfg.early_stopping_patience
+        if patience is not None and st.evals_since_improvement >= patience:
+            st.stopped_early = True
+        return {**val, "best_loss": st.best_val_loss}
+
+    def _resume(self) -> tuple[_Progress, int | None]:
+        """The progress to continue from and the step it was checkpointed at: restored (with model, optimizer and RNG
+        states) from run_dir's checkpoint, or a fresh, freshly seeded start (step None)."""
+        st = _Progress()
+        if has_checkpoint(self.run_dir):
+            st.restore(load_checkpoint(self.run_dir, self.model, self.optimizer, self.rng))
+            return st, st.step
+        self._seed_fresh()
+        return st, None
+
     # -- main loop -----------------------------------------------------------------------------------------
     def fit(self) -> TrainResult:
         """Train (or resume) up to config.max_steps; see the module docstring for what is written.
@@ -273,14 +347,7 @@ class Trainer:
         if cfg.torch_threads:
             configure_torch_threads(cfg.torch_threads)
         remove_stale_temp_files(self.run_dir)
-        st = {"step": 0, "best_val_loss": None, "best_step": None, "evals_since_improvement": 0, "stopped_early": False}
-        resumed_from = None
-        if has_checkpoint(self.run_dir):
-            record = load_checkpoint(self.run_dir, self.model, self.optimizer, self.rng)
-            st.update({k: record[k] for k in st if k in record})
-            resumed_from = st["step"]
-        else:
-            self._seed_fresh()
+        st, resumed_from = self._resume()
         csv_log = CsvLog(self.paths["csv"], keep_until_step=resumed_from if resumed_from is not None else -1)
         tb = None
         if cfg.tensorboard:
@@ -289,10 +356,11 @@ class Trainer:
             tb = SummaryWriter(str(self.paths["tb"]), purge_step=(resumed_from + 1) if resumed_from is not None else None)
         self._iter = self._train_iter()
         start = time.perf_counter()
-        bar = tqdm(total=cfg.max_steps, initial=st["step"], desc=self.run_dir.name, dynamic_ncols=True,
+        bar = tqdm(total=cfg.max_steps, initial=st.step, desc=self.run_dir.name, dynamic_ncols=True,
                    disable=not (cfg.progress and sys.stderr.isatty()))
         window: dict[str, float] = {}
-        window_n, last_train_loss = 0, None
+        window_n = 0
+        last_train_loss: float | None = None  # mean training loss of the last logging window
         self.model.train()
 
         def log(step: int, split: str, metrics: Mapping[str, float]) -> None:
@@ -305,28 +373,17 @@ class Trainer:
             if tb is not None:
                 tb.flush()
             save_weights(self.model, self.paths["last"])
-            save_checkpoint(self.run_dir, step, self.model, self.optimizer, self.rng, {**st, "config": asdict(cfg)})
+            save_checkpoint(self.run_dir, step, self.model, self.optimizer, self.rng, {**asdict(st), "config": asdict(cfg)})
 
         try:
-            step = st["step"]
-            done = st["stopped_early"] or step >= cfg.max_steps
+            step = st.step
+            done = st.stopped_early or step >= cfg.max_steps
             while not done:
                 step += 1
-                lr = cfg.lr_at(step)
-                for group in self.optimizer.param_groups:
-                    group["lr"] = lr
-                loss, metrics = self._call_loss(self._next_batch(step))
-                if not math.isfinite(loss.item()):
-                    raise FloatingPointError(f"non-finite training loss {loss.item()} at step {step} (last checkpoint kept in {self.run_dir})")
-                self.optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                if cfg.grad_clip is not None:
-                    metrics["grad_norm"] = float(torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip))
-                self.optimizer.step()
-                for k, v in {"loss": loss.item(), **metrics, "lr": lr}.items():
+                for k, v in self._train_step(step).items():
                     window[k] = window.get(k, 0.0) + v
                 window_n += 1
-                st["step"] = step
+                st.step = step
                 bar.update(1)
                 if step % cfg.log_every == 0 or step == cfg.max_steps:
                     means = {k: v / window_n for k, v in window.items()}
@@ -335,18 +392,8 @@ class Trainer:
                     bar.set_postfix(loss=f"{last_train_loss:.4g}", refresh=False)
                     window, window_n = {}, 0
                 if self.val_batches is not None and (step % cfg.eval_every == 0 or step == cfg.max_steps):
-                    val = self.evaluate()
-                    best = st["best_val_loss"]
-                    if math.isfinite(val["loss"]) and (best is None or val["loss"] < best - cfg.min_delta):
-                        st.update(best_val_loss=val["loss"], best_step=step, evals_since_improvement=0)
-                        save_weights(self.model, self.paths["best"])
-                    else:
-                        st["evals_since_improvement"] += 1
-                    log(step, "val", {**val, "best_loss": st["best_val_loss"]})
-                    patience = cfg.early_stopping_patience
-                    if patience is not None and st["evals_since_improvement"] >= patience:
-                        st["stopped_early"] = True
-                done = st["stopped_early"] or step >= cfg.max_steps
+                    log(step, "val", self._validate(step, st))
+                done = st.stopped_early or step >= cfg.max_steps
                 if done or step % cfg.checkpoint_every == 0:
                     checkpoint(step)
             if not self.paths["last"].exists():  # resumed a finished run whose weights file was removed
@@ -356,9 +403,9 @@ class Trainer:
             if tb is not None:
                 tb.close()
         return TrainResult(
-            steps_done=st["step"], best_val_loss=st["best_val_loss"], best_step=st["best_step"],
-            stopped_early=st["stopped_early"], resumed_from=resumed_from, last_train_loss=last_train_loss,
+            steps_done=st.step, best_val_loss=st.best_val_loss, best_step=st.best_step,
+            stopped_early=st.stopped_early, resumed_from=resumed_from, last_train_loss=last_train_loss,
             run_dir=self.run_dir, last_path=self.paths["last"],
-            best_path=self.paths["best"] if st["best_step"] is not None else None,
+            best_path=self.paths["best"] if st.best_step is not None else None,
             checkpoint_path=self.run_dir / "checkpoint.json", metrics_csv=self.paths["csv"],
             tensorboard_dir=self.paths["tb"] if cfg.tensorboard else None)

@@ -46,6 +46,9 @@ class TextCentering(nn.Module):
     forward(x (..., E)) -> (..., E)
     """
 
+    mean: torch.Tensor  # buffers, registered in __init__
+    scale: torch.Tensor
+
     def __init__(self, dim: int) -> None:
         super().__init__()
         self.register_buffer("mean", torch.zeros(int(dim)))

@@ -6,11 +6,9 @@ from collections.abc import Callable
 import numpy as np
 
 from hirl.policies.base import HighLevelPolicy, LowLevelPolicy
-from hirl.registry import HIGH_LEVEL, LOW_LEVEL
 from hirl.types import Command, Observation, Subgoal
 
 
-@HIGH_LEVEL.register("scripted")
 class ScriptedHighLevel(HighLevelPolicy):
     """propose = fn(obs, command); reset_fn (optional) runs at every episode start."""
 
@@ -25,7 +23,6 @@ class ScriptedHighLevel(HighLevelPolicy):
         return self.fn(obs, command)
 
 
-@LOW_LEVEL.register("scripted")
 class ScriptedLowLevel(LowLevelPolicy):
     """act = fn(obs, subgoal) as float32; reset_fn (optional) runs at every episode start."""
 

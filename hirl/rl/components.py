@@ -29,15 +29,14 @@ from hirl.integrations import adapter as env_adapter
 from hirl.rl.config import RLRunConfig
 from hirl.rl.envs import subgoal_env
 from hirl.rl.planner import GraphPlanner, LowLevelDistance, WaypointGraph
-from hirl.rl.sb3 import SB3FlatAgent, SB3HighLevel, SB3LowLevel, load_model
+from hirl.rl.sb3 import MODEL_FILE, SB3FlatAgent, SB3HighLevel, SB3LowLevel, load_model
 from hirl.rl.task import evaluation_env
 from hirl.runs.agents import AGENTS, AgentContext, AgentRecipe, available_agents
 from hirl.runs.components import COMPONENTS, Component
 from hirl.runs.kinds import RUN_KINDS, EvalSetup, RunKind
 from hirl.runs.rundir import RunDir
 
-MODEL_FILE = "model.zip"  # an SB3 model inside its component directory
-GRAPH_FILE = "graph.npz"  # the planner's waypoint graph inside RUN/models/plan
+GRAPH_FILE = "graph.npz"  # the planner's waypoint graph inside RUN/models/rl_plan
 
 
 class SB3Component(Component):

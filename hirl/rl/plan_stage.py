@@ -13,10 +13,9 @@ from hirl.fileio import atomic_write_json
 from hirl.rl.components import GRAPH_FILE, planning_agent
 from hirl.rl.config import RLRunConfig
 from hirl.rl.planner import LowLevelDistance, WaypointGraph, buffer_states, replay_states
-from hirl.rl.sb3 import load_model
+from hirl.rl.sb3 import MODEL_FILE, load_model
 from hirl.rl.stage import STAGES, Stage
 from hirl.rl.task import evaluate_success
-from hirl.rl.trainer import MODEL_FILE
 from hirl.runs import RunDir
 
 

@@ -24,6 +24,8 @@ from hirl.policies.flat import SingleLevelAgent
 from hirl.types import Command, Observation, Subgoal
 
 
+MODEL_FILE = "model.zip"  # an SB3 model inside its component directory (RUN/models/<component>/) or checkpoint
+
 class RelabelingMixin:
     """Off-policy algorithm whose stored actions/rewards pass through `self.relabeler(actions, rewards, infos)`
     first (hirl.rl.relabel.TransitionRelabeler); the relabeler is not saved with the model."""

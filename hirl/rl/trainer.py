@@ -28,12 +28,11 @@ from hirl.fileio import atomic_write_json
 from hirl.rl.config import RLRunConfig
 from hirl.rl.envs import GoalCurriculum
 from hirl.rl.relabel import TransitionRelabeler
-from hirl.rl.sb3 import load_buffer, load_model, save_buffer
+from hirl.rl.sb3 import MODEL_FILE, load_buffer, load_model, save_buffer
 from hirl.rl.stage import Stage
 from hirl.rl.task import evaluate_success
 from hirl.runs import RunDir
 
-MODEL_FILE = "model.zip"  # an SB3 model inside its component directory (as hirl.rl.components reads it)
 
 
 @dataclass
@@ -131,7 +130,7 @@ class StageTrainer:
             state = json.loads(state_file.read_text())
         except (OSError, json.JSONDecodeError) as exc:
             raise InputError(f"{state_file}: unreadable checkpoint state ({exc})") from None
-        self.model = load_model(self.ckpt / "model.zip", env=self.setup.env)
+        self.model = load_model(self.ckpt / MODEL_FILE, env=self.setup.env)
         self.model.relabeler = self.setup.relabeler
         load_buffer(self.model.replay_buffer, self.ckpt / "buffer.npz")
         if hasattr(self.model.replay_buffer, "truncate_last_trajectory"):
@@ -144,7 +143,7 @@ class StageTrainer:
 
     def checkpoint(self, steps: int) -> None:
         """model.zip and buffer first, state.json last (atomic): a kill at any time leaves a usable checkpoint."""
-        save_model(self.model, self.ckpt / "model.zip")
+        save_model(self.model, self.ckpt / MODEL_FILE)
         save_buffer(self.model.replay_buffer, self.ckpt / "buffer.npz")
         self.state.update(env_steps=steps, train_seconds=self._train_seconds(),
                           relabel_counts=self._counts())

@@ -71,7 +71,7 @@ class SessionConfig:
     match_threshold: float = 0.6  # cosine similarity an unknown instruction needs to a known skill to be accepted
     teleop_speed: float = 1.0  # action magnitude of a held movement key (actions are in [-1, 1])
     key_timeout: float = 0.5  # seconds without a key update after which teleop motion stops
-    teleop_subtask_seconds: float = 60.0  # Tabletop teleop: time per subtask before the env fails the chain (its subtask_budget)
+    teleop_subtask_seconds: float = 60.0  # Tabletop teleop: time per subtask before the env fails the chain (subtask_budget)
     eval_episodes: int = 20  # chains in the before/after report when a correction session finishes
     finetune: FinetuneSpec = field(default_factory=FinetuneSpec)  # fine-tuning at the end of a correction session
 

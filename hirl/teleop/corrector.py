@@ -8,7 +8,8 @@ The per-episode log is the effort a person would have spent: interventions, miss
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any
+from collections.abc import Callable, Mapping
 
 import numpy as np
 
@@ -32,7 +33,8 @@ class EffortLog:
     kinds: dict[str, int] = field(default_factory=lambda: {"wrong": 0, "stale": 0})
 
     def summary(self, dt: float) -> dict[str, Any]:
-        return {"steps": self.steps, "interventions": self.interventions, "misses": self.misses, "unknown_skill": self.unknown_skill,
+        return {"steps": self.steps, "interventions": self.interventions, "misses": self.misses,
+                "unknown_skill": self.unknown_skill,
                 "watched_seconds": round(self.steps * dt, 3), "wrong_subgoal_seconds": round(self.wrong_steps * dt, 3),
                 "wrong": self.kinds["wrong"], "stale": self.kinds["stale"]}
 

@@ -14,6 +14,7 @@ from typing import Any, Callable, Mapping
 import gymnasium as gym
 import numpy as np
 
+from hirl.data import schema
 from hirl.data.recorder import EpisodeRecorder
 from hirl.hierarchy.rollout import run_episode
 from hirl.hierarchy.agent import HierarchicalAgent
@@ -219,8 +220,7 @@ class LiveSession:
                 self._service_frame()
                 self.lock.wait(timeout=0.05)
             label = self.verdict
-        attrs = {"command": result.command, "success": bool(result.success), "task": list(result.task),
-                 "physics_error": result.physics_error or "", "human_label": label or "", **self.episode_attrs()}
+        attrs = schema.episode_attrs(result, human_label=label or "", **self.episode_attrs())
         if result.steps:
             self.store.write(self.recorder.finish(index=self.episode, seed=seed, options=options, attrs=attrs))
         with self.lock:

@@ -18,6 +18,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from hirl.data import schema
 from hirl.data.recorder import EpisodeRecorder
 from hirl.encoders.text import TextEncoder
 from hirl.eval.evaluate import evaluate_run
@@ -80,9 +81,8 @@ def corrected_rollouts(session: Path, cfg: RunConfig, loop: CorrectionLoopConfig
                              on_step=_hooks(episodes.on_step, recorder.on_step, corrector.on_step),
                              on_transition=episodes.on_transition)
         effort = corrector.log.summary(dt) | {"success": bool(result.success), "chain_length": len(result.completed)}
-        store.write(episodes.finish(index=index, seed=seed, options=options, attrs={
-            "command": result.command, "success": bool(result.success), "task": list(result.task),
-            "physics_error": result.physics_error or "", "round": r, "effort": effort}))
+        store.write(episodes.finish(index=index, seed=seed, options=options,
+                                    attrs=schema.episode_attrs(result, round=r, effort=effort)))
         out.append(effort)
         progress(f"round {r} episode {i + 1}/{loop.episodes[r - 1]}: {effort['interventions']} corrections, "
                  f"chain {effort['chain_length']}/{loop.chain_length}")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import collections
 import time
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 import numpy as np
 

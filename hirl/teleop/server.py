@@ -42,7 +42,8 @@ def is_loopback(host: str) -> bool:
 def check_bind(host: str, token: str | None) -> None:
     """InputError when a non-loopback address is asked for without a token."""
     if not is_loopback(host) and not token:
-        raise InputError(f"--host {host}: serving beyond this machine needs --token (anyone on the network could drive the robot)")
+        raise InputError(
+            f"--host {host}: serving beyond this machine needs --token (anyone on the network could drive the robot)")
 
 
 def _static(name: str) -> bytes:
@@ -56,11 +57,11 @@ class _ClientError(Exception):
 
 
 class Handler(BaseHTTPRequestHandler):
-    server: "SessionServer"
+    server: SessionServer
     protocol_version = "HTTP/1.1"
     server_version = "hirl-session"
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002  quiet unless asked
+    def log_message(self, format: str, *args: Any) -> None:  # quiet unless asked
         if self.server.verbose:
             super().log_message(format, *args)
 
@@ -138,7 +139,7 @@ class Handler(BaseHTTPRequestHandler):
             self._json(exc.status, {"error": str(exc)})
         except InputError as exc:
             self._json(HTTPStatus.BAD_REQUEST, {"error": str(exc)})
-        except (ConnectionError, socket.timeout):
+        except (TimeoutError, ConnectionError):
             self.close_connection = True
         except Exception as exc:  # a bug must not take the session down
             self.server.errors.append(f"{type(exc).__name__}: {exc}")
@@ -200,19 +201,19 @@ class Handler(BaseHTTPRequestHandler):
         if action == "finish":
             self.server.finish_requested.set()
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         self._dispatch(ROUTES["GET"])
 
-    def do_HEAD(self) -> None:  # noqa: N802
+    def do_HEAD(self) -> None:
         self._dispatch(ROUTES["GET"])
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         self._dispatch(ROUTES["POST"])
 
-    def do_PUT(self) -> None:  # noqa: N802
+    def do_PUT(self) -> None:
         self._dispatch({})
 
-    do_DELETE = do_PATCH = do_PUT  # noqa: N815
+    do_DELETE = do_PATCH = do_PUT
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """Malformed request lines / headers (rejected by http.server itself) also answer in JSON."""

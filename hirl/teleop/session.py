@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 from hirl.encoders.text import TEXT_DIM, TextEncoder
 from hirl.errors import InputError
@@ -51,7 +52,7 @@ class CorrectionSession(LiveSession):
 
     @classmethod
     def open(cls, run_dir: str | Path, out: str | Path, cfg: SessionConfig, paused: bool = False,
-             text_encoder: TextEncoder | None = None) -> "CorrectionSession":
+             text_encoder: TextEncoder | None = None) -> CorrectionSession:
         run_dir, out = Path(run_dir), Path(out)
         if run_dir.resolve() == out.resolve():
             raise InputError(f"--out {out}: must differ from the run directory")
@@ -108,7 +109,8 @@ class CorrectionSession(LiveSession):
         eps = self.episodes
         return {"episodes": len(eps), "corrections": len(self.history),
                 "corrections_per_episode": round(len(self.history) / max(len(eps), 1), 3),
-                "env_success": sum(e["env_success"] for e in eps), "human_success": sum(e["human_label"] == "success" for e in eps),
+                "env_success": sum(e["env_success"] for e in eps),
+                "human_success": sum(e["human_label"] == "success" for e in eps),
                 "minutes": round((time.time() - self.started) / 60, 2), "dataset": str(self.out / "episodes")}
 
     def finish(self, retrain: bool = True, eval_episodes: int | None = None) -> dict[str, Any]:

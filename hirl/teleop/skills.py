@@ -3,7 +3,7 @@ the env's shipped paraphrases, or the nearest known skill by text embedding abov
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from hirl.encoders.text import TextEncoder
 from hirl.errors import InputError

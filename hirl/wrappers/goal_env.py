@@ -6,7 +6,8 @@ compute_reward is vectorised over a batch of goals as HER needs.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+from typing import Any
+from collections.abc import Callable, Mapping
 
 import gymnasium as gym
 import numpy as np
@@ -46,16 +47,20 @@ class GoalConditionedEnv(gym.Env):
     ) -> None:
         space = env.observation_space
         if not isinstance(space, spaces.Dict) or not {"observation", "achieved_goal", "desired_goal"} <= set(space.spaces):
-            raise ValueError("GoalConditionedEnv needs an env with Dict(observation, achieved_goal, desired_goal) observations")
+            raise ValueError(
+                "GoalConditionedEnv needs an env with Dict(observation, achieved_goal, desired_goal) observations")
         if space["achieved_goal"] != space["desired_goal"]:
-            raise ValueError("GoalConditionedEnv: achieved_goal and desired_goal must share one space (HER relabels across them)")
+            raise ValueError(
+                "GoalConditionedEnv: achieved_goal and desired_goal must share one space (HER relabels across them)")
         if epsilon <= 0:
             raise ValueError(f"GoalConditionedEnv.epsilon must be > 0, got {epsilon}")
         self.env = env
+        self._goal_space = space["desired_goal"]
         self.epsilon, self.goal_sampler = float(epsilon), goal_sampler
         self.negative_reward, self.terminate_on_success = negative_reward, terminate_on_success
         self.observation_space = spaces.Dict(
-            {"observation": space["observation"], "achieved_goal": space["achieved_goal"], "desired_goal": space["desired_goal"]}
+            {"observation": space["observation"], "achieved_goal": space["achieved_goal"],
+             "desired_goal": space["desired_goal"]}
         )
         self.action_space = env.action_space
         self.render_mode = getattr(env, "render_mode", None)
@@ -67,9 +72,9 @@ class GoalConditionedEnv(gym.Env):
 
     def set_goal(self, goal: np.ndarray) -> None:
         """Make goal (G,) the current subgoal from now on (rewards and desired_goal follow it)."""
-        goal = np.asarray(goal, dtype=self.observation_space["desired_goal"].dtype)
-        if goal.shape != self.observation_space["desired_goal"].shape:
-            raise ValueError(f"set_goal: goal shape {goal.shape} != goal space shape {self.observation_space['desired_goal'].shape}")
+        goal = np.asarray(goal, dtype=self._goal_space.dtype)
+        if goal.shape != self._goal_space.shape:
+            raise ValueError(f"set_goal: goal shape {goal.shape} != goal space shape {self._goal_space.shape}")
         self._goal = goal
 
     def compute_reward(self, achieved_goal: np.ndarray, desired_goal: np.ndarray, info: Any) -> np.ndarray:

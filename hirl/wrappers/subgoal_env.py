@@ -83,19 +83,23 @@ class SubgoalEnv(gym.Env):
             raise RuntimeError("SubgoalEnv.step called before reset")
         action = np.asarray(action)
         if action.shape != self.action_space.shape or not np.all(np.isfinite(action)):
-            raise ValueError(f"SubgoalEnv: action must be a finite array of shape {self.action_space.shape}, got {action.shape}")
+            raise ValueError(
+                f"SubgoalEnv: action must be a finite array of shape {self.action_space.shape}, got {action.shape}")
         obs = self._obs
         goal = self.decode(action, np.asarray(obs["achieved_goal"], dtype=np.float64))
         subgoal = Subgoal("state", goal, "policy")
-        total, terminated, truncated, info, steps, reached = 0.0, False, False, {}, 0, False
-        for steps in range(1, self.horizon + 1):
+        total, terminated, truncated, steps, reached = 0.0, False, False, 0, False
+        info: dict[str, Any] = {}
+        while steps < self.horizon:
+            steps += 1
             obs, reward, terminated, truncated, info = self.env.step(self.low_level.act(obs, subgoal))
             total += float(reward)
             reached = bool(np.linalg.norm(np.asarray(obs["achieved_goal"], dtype=np.float64) - goal) <= self.epsilon)
             if reached or terminated or truncated:
                 break
         self._obs = obs
-        info = dict(info, subgoal=goal, achieved=np.asarray(obs["achieved_goal"], dtype=np.float64).copy(), reached=reached, low_steps=steps)
+        info = dict(info, subgoal=goal, achieved=np.asarray(obs["achieved_goal"], dtype=np.float64).copy(), reached=reached,
+                    low_steps=steps)
         return obs, total, bool(terminated), bool(truncated), info
 
     def render(self) -> Any:

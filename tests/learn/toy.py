@@ -16,7 +16,7 @@ from torch import nn
 if __package__ in (None, ""):  # run as a script: make `tests` importable without installing it
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from hirl.learn import Trainer, TrainerConfig  # noqa: E402
+from hirl.learn import Trainer, TrainerConfig
 
 IN, OUT = 6, 2
 

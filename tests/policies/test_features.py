@@ -7,7 +7,6 @@ from hirl.encoders.text_factory import text_embeddings
 from hirl.policies.inference import SubgoalCache
 from hirl.policies.nets import CommandEncoder, mlp
 from hirl.policies.obs import obs_vector
-from hirl.registry import HIGH_LEVEL, LOW_LEVEL
 from hirl.types import Command, Subgoal
 
 from .helpers import E, encoder
@@ -65,9 +64,8 @@ def test_mlp_and_command_encoder_shapes_and_masking():
     assert torch.allclose(enc(emb2, mask, ctx)[0], enc(emb, mask, ctx)[0], atol=1e-5)
 
 
-def test_registered():
-    import hirl.policies.high
+def test_goal_encoders_registered_per_subgoal_kind():
     import hirl.policies.low  # noqa: F401
+    from hirl.registry import GOAL_ENCODERS
 
-    assert "bc" in LOW_LEVEL
-    assert {"language", "state", "image"} <= set(HIGH_LEVEL.names())
+    assert set(GOAL_ENCODERS.names()) == {"language", "state", "image"}

@@ -4,7 +4,6 @@ import torch
 
 from hirl.errors import InputError
 from hirl.policies.high import LanguageGoalNet, LanguageHighLevel, LanguageHLConfig
-from hirl.registry import HIGH_LEVEL
 from hirl.types import Command, Subgoal
 
 from .helpers import CHAINS, E, S, SKILLS, chain_data, encoder, to_batch, train
@@ -82,7 +81,7 @@ def test_roundtrip_registry_and_corrupt(trained, tmp_path):
     with torch.no_grad():
         assert torch.equal(net(b["obs"], b["command_emb"], b["command_mask"], b["prev_emb"]),
                            loaded(b["obs"], b["command_emb"], b["command_mask"], b["prev_emb"]))
-    high = HIGH_LEVEL.build("language", model=d, text_encoder=encoder())
+    high = LanguageHighLevel(d, text_encoder=encoder())
     assert isinstance(high, LanguageHighLevel)
     raw = (d / "weights.safetensors").read_bytes()
     (d / "weights.safetensors").write_bytes(raw[: len(raw) // 2])

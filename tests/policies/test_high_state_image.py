@@ -4,7 +4,6 @@ import torch
 
 from hirl.errors import InputError
 from hirl.policies.high import ImageGenConfig, ImageGoalGenerator, ImageHighLevel, StateGoalNet, StateHighLevel, StateHLConfig
-from hirl.registry import HIGH_LEVEL
 from hirl.types import Command
 
 from .helpers import CHAINS, E, G, S, SKILLS, chain_data, encoder, to_batch, train
@@ -30,7 +29,7 @@ def test_state_high_level(tmp_path):
     with torch.no_grad():
         assert torch.equal(net.predict(b["obs"], b["command_emb"], b["command_mask"], b["prev_state"]),
                            loaded.predict(b["obs"], b["command_emb"], b["command_mask"], b["prev_state"]))
-    high = HIGH_LEVEL.build("state", model=d, text_encoder=encoder())
+    high = StateHighLevel(d, text_encoder=encoder())
     assert isinstance(high, StateHighLevel)
     chain = CHAINS[0]
     cmd = Command("c", tuple(SKILLS[i] for i in chain))
@@ -91,7 +90,7 @@ def test_image_high_level_renders_only_when_proposing():
         calls.append(1)
         return np.full((16, 16, 3), 80, np.uint8)
 
-    high = HIGH_LEVEL.build("image", model=gen, render=render, text_encoder=encoder())
+    high = ImageHighLevel(gen, render=render, text_encoder=encoder())
     assert isinstance(high, ImageHighLevel) and not calls
     cmd = Command("c", (SKILLS[0], SKILLS[1]))
     high.reset()

@@ -7,7 +7,6 @@ import torch
 from hirl.errors import InputError
 from hirl.learn import ArraySampler, Trainer, TrainerConfig, configure_torch_threads
 from hirl.policies.low import BCConfig, BCLowLevel, GoalConditionedBC
-from hirl.registry import LOW_LEVEL
 from hirl.types import Subgoal
 
 from .helpers import A, E, G, S, SKILLS, chain_data, encoder, to_batch, train
@@ -96,7 +95,7 @@ def test_bc_corrupt_or_missing_files(tmp_path):
 
 def test_bc_registry_builds_from_dir(tmp_path):
     make("state").save(tmp_path / "m")
-    low = LOW_LEVEL.build("bc", model=tmp_path / "m")
+    low = BCLowLevel(tmp_path / "m")
     assert isinstance(low, BCLowLevel)
 
 

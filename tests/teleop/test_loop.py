@@ -3,7 +3,6 @@ import hashlib
 import json
 
 import numpy as np
-import pytest
 
 from hirl.data import load_dataset
 from hirl.hierarchy.rollout import run_episode

@@ -1,6 +1,5 @@
 """Teleoperation: held keys drive the gripper, labels start new human segments, episodes land in a dataset;
 and the terminal front end on the same session."""
-import io
 import time
 
 import numpy as np

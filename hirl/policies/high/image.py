@@ -37,7 +37,6 @@ from hirl.encoders.text_factory import check_text_encoder, make_text_encoder
 from hirl.policies.inference import fast_inference, require_keys, to_tensor
 from hirl.policies.module import PolicyModule
 from hirl.policies.nets import CommandEncoder
-from hirl.registry import HIGH_LEVEL
 from hirl.types import Command, Observation, Subgoal
 
 
@@ -91,10 +90,12 @@ class ImageGoalGenerator(PolicyModule):
         self.mid = nn.Sequential(_conv(c3, c3, 2), _conv(c3, c3))
         self.d3, self.d2, self.d1 = _conv(2 * c3, c2), _conv(2 * c2, c1), _conv(2 * c1, c1)
         self.out = nn.Conv2d(c1, 4, 1)  # channel 0: edit mask logit, 1-3: colour logits
+        bias = self.out.bias
+        assert bias is not None  # Conv2d has a bias by default
         nn.init.zeros_(self.out.weight)
-        nn.init.zeros_(self.out.bias)
+        nn.init.zeros_(bias)
         with torch.no_grad():
-            self.out.bias[0] = -4.0  # start close to "copy the input" (mask ~0.02)
+            bias[0] = -4.0  # start close to "copy the input" (mask ~0.02)
         self.prev_proj = nn.Linear(c.text_dim, c.cond_dim)
         self.img_proj = nn.Linear(c3, c.cond_dim)
         self.command = CommandEncoder(c.text_dim, 2 * c.cond_dim, c.cond_dim, c.max_subtasks)
@@ -154,7 +155,6 @@ class ImageGoalGenerator(PolicyModule):
         return (out.permute(1, 2, 0) * 255.0).round().clamp(0, 255).to(torch.uint8).numpy()
 
 
-@HIGH_LEVEL.register("image")
 class ImageHighLevel(HighLevelPolicy):
     """propose(obs, command) -> Subgoal("image", predicted end-of-segment frame, uint8 (H, W, 3)).
 

@@ -37,7 +37,6 @@ from hirl.policies.inference import fast_inference, require_keys, to_tensor
 from hirl.policies.module import PolicyModule
 from hirl.policies.nets import CommandTrunk, cosine_logits
 from hirl.policies.obs import DEFAULT_OBS_KEYS, obs_vector
-from hirl.registry import HIGH_LEVEL
 from hirl.types import Command, Observation, Subgoal
 
 
@@ -89,6 +88,8 @@ class SubgoalScorer(nn.Module):
 
 class CandidateTable(nn.Module):
     """The closed set of instructions a net is trained to emit: texts (JSON) + embeddings (N, E) buffer."""
+
+    embeddings: torch.Tensor  # buffer (N, E), registered in __init__
 
     def __init__(self, candidates: Sequence[str], text_dim: int, embeddings: np.ndarray | None = None) -> None:
         super().__init__()
@@ -169,7 +170,6 @@ class _CommandMemory:
                          else torch.zeros(1, self.config.text_dim))
 
 
-@HIGH_LEVEL.register("language")
 class LanguageHighLevel(HighLevelPolicy):
     """propose(obs, command) -> Subgoal("language", argmax candidate); remembers it as prev_emb (reset() clears).
 

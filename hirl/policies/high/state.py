@@ -25,7 +25,6 @@ from hirl.policies.inference import fast_inference, require_keys, to_tensor
 from hirl.policies.module import PolicyModule
 from hirl.policies.nets import CommandTrunk, mlp
 from hirl.policies.obs import DEFAULT_OBS_KEYS, obs_vector
-from hirl.registry import HIGH_LEVEL
 from hirl.types import Command, Observation, Subgoal
 
 
@@ -55,6 +54,8 @@ class StateGoalNet(PolicyModule):
     """CommandTrunk(obs, command, [norm(prev_state), has_prev]) -> MLP -> normalised goal state (B, G)."""
 
     config_cls = StateHLConfig
+    goal_mean: torch.Tensor  # buffers (G,), registered in __init__
+    goal_std: torch.Tensor
 
     def __init__(self, config: StateHLConfig) -> None:
         super().__init__()
@@ -103,7 +104,6 @@ class StateGoalNet(PolicyModule):
         return loss, {"goal_dist": float(dist)}
 
 
-@HIGH_LEVEL.register("state")
 class StateHighLevel(HighLevelPolicy):
     """propose(obs, command) -> Subgoal("state", (G,) float64); remembers it as prev_state (reset() clears).
 

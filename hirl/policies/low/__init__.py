@@ -1,4 +1,4 @@
-"""Low-level (goal-conditioned) learned policies. Importing registers LOW_LEVEL "bc"."""
+"""Low-level (goal-conditioned) learned policies; hirl.learn.components registers them as components."""
 from hirl.policies.low.bc import BCConfig, BCLowLevel, GoalConditionedBC
 
 __all__ = ["BCConfig", "BCLowLevel", "GoalConditionedBC"]

@@ -35,7 +35,7 @@ from hirl.policies.low.goals import GoalEncoding
 from hirl.policies.module import PolicyModule
 from hirl.policies.nets import mlp
 from hirl.policies.obs import DEFAULT_OBS_KEYS, obs_vector
-from hirl.registry import GOAL_ENCODERS, LOW_LEVEL
+from hirl.registry import GOAL_ENCODERS
 from hirl.types import Observation, Subgoal
 
 
@@ -122,7 +122,6 @@ class GoalConditionedBC(PolicyModule):
         return loss, {"mae": float(err.detach().abs().mean()), "grip_acc": float(grip_ok)}
 
 
-@LOW_LEVEL.register("bc")
 class BCLowLevel(LowLevelPolicy):
     """Inference wrapper: act(obs, subgoal) -> (A,) float32 at 50 Hz.
 
