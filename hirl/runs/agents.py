@@ -1,0 +1,153 @@
+"""The agent registry and the one `load_agent`: an agent is a recipe over a run's components.
+
+    agent = load_agent("runs/demo/run", "hier_language")            # the run's own env is made for it
+    agent = load_agent(run, "hier_language+adapt", env)              # components of RUN/models/adapted/
+
+A recipe (registered in AGENTS) names the components it needs and builds the agent from an AgentContext; any
+name may carry the suffix "+adapt", which loads every component from RUN/models/adapted/ instead.
+"""
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+
+import gymnasium as gym
+
+from hirl.errors import InputError
+from hirl.integrations import EnvAdapter
+from hirl.integrations import adapter as env_adapter
+from hirl.registry import Registry
+from hirl.runs.catalog import load_builtins
+from hirl.runs.components import COMPONENTS, Component
+from hirl.runs.rundir import RunDir, as_run_dir
+
+if TYPE_CHECKING:
+    from hirl.encoders.text import TextEncoder
+    from hirl.runs.kinds import RunKind
+
+ADAPTED_SUFFIX = "+adapt"  # agent-name suffix: the components after the adapt stage (RUN/models/adapted)
+
+
+@dataclass
+class AgentContext:
+    """What a recipe builds an agent from.
+
+    run       the run directory; cfg its config (the run kind's config class); kind the RunKind
+    env       the env the agent will act in (image agents render it at high-level ticks)
+    adapted   load components from RUN/models/adapted/
+    seed      seed of anything random in the agent (noisy detectors, paraphrase choice)"""
+
+    run: RunDir
+    cfg: Any
+    kind: RunKind
+    env: gym.Env
+    adapted: bool = False
+    seed: int = 0
+    text_encoder: TextEncoder | None = None
+    _models: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def adapter(self) -> EnvAdapter:
+        return env_adapter(self.cfg.env)
+
+    def encoder(self) -> TextEncoder:
+        """The run's text encoder (built once, shared by every component of the agent)."""
+        if self.text_encoder is None:
+            self.text_encoder = self.kind.text_encoder(self.cfg)
+            if self.text_encoder is None:
+                raise InputError(f"{self.run.path}: runs of this kind have no text encoder")
+        return self.text_encoder
+
+    def model(self, name: str) -> Any:
+        """The trained model of component `name` (loaded once)."""
+        if name not in self._models:
+            self._models[name] = component(name).load(self.run.require_model(name, self.adapted))
+        return self._models[name]
+
+    def policy(self, name: str) -> Any:
+        """The inference wrapper of component `name` (a high level, a low level or a whole agent)."""
+        return component(name).policy(self.model(name), self)
+
+
+class AgentRecipe(abc.ABC):
+    """How one named agent is built from a run's components (registered in AGENTS).
+
+    components   the components it loads (all must exist in the run for the agent to be available)
+    adaptable    whether "<name>+adapt" exists (components fine-tuned by an adapt stage)
+    trainable    whether a run trains it (False: a reference built over other agents' components or a script)"""
+
+    components: tuple[str, ...] = ()
+    adaptable: bool = True
+    trainable: bool = True
+
+    def renders(self) -> bool:
+        """True when the agent needs camera frames of its env (an image-subgoal component)."""
+        return any(component(c).renders for c in self.components)
+
+    @abc.abstractmethod
+    def build(self, ctx: AgentContext) -> Any:
+        """The agent (hirl.hierarchy.rollout.Agent: reset(command), act(obs, info), ...) acting in ctx.env."""
+
+
+AGENTS: Registry[AgentRecipe] = Registry("agent")
+
+
+def component(name: str) -> Component:
+    """The registered component `name` (its `name` attribute set)."""
+    load_builtins()
+    c = COMPONENTS.build(name)
+    c.name = name
+    return c
+
+
+def recipe(name: str) -> AgentRecipe:
+    load_builtins()
+    return AGENTS.build(name)
+
+
+def parse_agent_name(name: str) -> tuple[str, bool]:
+    """"hier_language+adapt" -> ("hier_language", True); InputError naming the known agents otherwise."""
+    load_builtins()
+    base, adapted = (name[: -len(ADAPTED_SUFFIX)], True) if name.endswith(ADAPTED_SUFFIX) else (name, False)
+    if base not in AGENTS or (adapted and not AGENTS.build(base).adaptable):
+        adaptable = [n for n in AGENTS.names() if AGENTS.build(n).adaptable]
+        raise InputError(f"unknown agent {name!r} (known: {', '.join(AGENTS.names())}; with {ADAPTED_SUFFIX}: "
+                         f"{', '.join(adaptable)})")
+    return base, adapted
+
+
+def available_agents(run: str | Path | RunDir, names: Sequence[str] | None = None, adapted: bool = False) -> list[str]:
+    """The agents (of `names`, default all registered) whose components all exist in the run, in that order."""
+    run = as_run_dir(run)
+    load_builtins()
+    out = []
+    for name in names if names is not None else AGENTS.names():
+        r = AGENTS.build(name)
+        if r.components and (r.adaptable or not adapted) and all(
+                component(c).exists(run.model_dir(c, adapted)) for c in r.components):
+            out.append(name + (ADAPTED_SUFFIX if adapted else ""))
+    return out
+
+
+def load_agent(run: str | Path | RunDir, name: str, env: gym.Env | None = None, *, seed: int | None = None,
+               overrides: Sequence[str] = (), cfg: Any = None, text_encoder: TextEncoder | None = None) -> Any:
+    """Agent `name` (a registered agent, optionally + "+adapt") of the run, acting in env.
+
+    env None: the run's own evaluation env is made for it (rendering where the agent needs frames).
+    seed None: the run config's seed. overrides: dotted key=value changes of the run's config (e.g. replan.timeout=100);
+    cfg: a config of the run's kind to use instead of RUN/config.yaml. text_encoder: share one encoder between
+    several agents (default: the run's, built when a component needs it)."""
+    from hirl.runs.kinds import run_kind
+
+    run = as_run_dir(run).require()
+    kind = run_kind(run.kind())
+    cfg = cfg if cfg is not None else kind.load_config(run, overrides)
+    base, adapted = parse_agent_name(name)
+    r = AGENTS.build(base)
+    if env is None:
+        env = kind.make_env(cfg, render=r.renders())
+    ctx = AgentContext(run, cfg, kind, env, adapted, cfg.seed if seed is None else seed, text_encoder)
+    return r.build(ctx)

@@ -1,0 +1,51 @@
+"""The component registry: every trainable part of an agent, imitation networks and SB3 models alike.
+
+A component is stored at RUN/models/<name>/ (RunDir.model_dir) and knows how to load itself and how to turn the
+loaded model into what an agent is made of: a high level, a low level, or a whole agent (flat baselines).
+Training hooks live with the learner that trains it (hirl.learn.components for imitation networks: network
+class, config builder from the data, sampler, budget; hirl.rl.components for SB3 models: the stage that
+trains them). Adding one is one decorated class:
+
+    @COMPONENTS.register("low_state")
+    class LowState(ImitationComponent): ...
+"""
+from __future__ import annotations
+
+import abc
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from hirl.registry import Registry
+
+if TYPE_CHECKING:  # the context type only; runs.agents imports this module
+    from hirl.runs.agents import AgentContext
+
+Role = Literal["high", "low", "agent"]  # what policy() returns: HighLevelPolicy | LowLevelPolicy | a whole Agent
+
+
+class Component(abc.ABC):
+    """One trainable part of an agent (registered under its name in COMPONENTS).
+
+    role        what policy() builds: "high" (HighLevelPolicy), "low" (LowLevelPolicy), "agent" (a whole Agent)
+    subgoal     the subgoal kind a high level emits / a low level reaches ("" for whole agents)
+    renders     True when its policy needs camera frames of the env at inference (image subgoals)"""
+
+    name: str = ""  # the registered name (set by hirl.runs.agents.component)
+    role: Role = "low"
+    subgoal: str = ""
+    renders: bool = False
+
+    def exists(self, directory: Path) -> bool:
+        """Whether a trained copy of the component is stored in directory."""
+        return directory.is_dir()
+
+    @abc.abstractmethod
+    def load(self, directory: Path) -> Any:
+        """The trained model stored in directory (InputError naming the file when missing or corrupt)."""
+
+    @abc.abstractmethod
+    def policy(self, model: Any, ctx: AgentContext) -> Any:
+        """The inference wrapper of a loaded model, acting in ctx.env (numpy in, numpy out)."""
+
+
+COMPONENTS: Registry[Component] = Registry("component")
