@@ -6,7 +6,7 @@ export MUJOCO_GL ?= egl
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup demo test test-all bench clean
+.PHONY: setup demo test test-all bench lint clean
 
 setup: $(STAMP)
 
@@ -27,6 +27,13 @@ test: setup
 
 test-all: setup
 	$(PY) -m pytest -q; rc=$$?; if [ $$rc -eq 5 ]; then rc=0; fi; exit $$rc
+
+# ruff (rules in pyproject.toml [tool.ruff]) and mypy (files and settings in [tool.mypy]); both are pinned in the
+# dev extra, installed here if an older venv lacks them. Any finding fails the target.
+lint: setup
+	test -x $(VENV)/bin/ruff -a -x $(VENV)/bin/mypy || $(PY) -m pip install --quiet -e ".[dev]"
+	$(VENV)/bin/ruff check hirl envs tests experiments
+	$(VENV)/bin/mypy
 
 bench: setup
 	$(VENV)/bin/hirl bench envs

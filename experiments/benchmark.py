@@ -23,11 +23,12 @@ from typing import Any
 import numpy as np
 
 from hirl.config import load_config
-from hirl.eval.evaluate import default_agents, evaluate_run
+from hirl.eval.evaluate import evaluate_run
 from hirl.fileio import atomic_write_json, atomic_write_text
 from hirl.hierarchy import ReplanConfig
 from hirl.learn.run import train_run
 from hirl.learn.run_config import RunConfig
+from hirl.runs import RunDir, run_kind
 
 # The replan-rule study: one trained hierarchical agent, the same chains, only the rule changes.
 REPLAN_RULES: dict[str, dict[str, Any]] = {
@@ -56,7 +57,8 @@ def run_seed(config: Path, seed: int, out: Path, overrides: list[str], replan_ag
     if not (run_dir / "report.json").is_file():
         t0 = time.perf_counter()
         summary = train_run(cfg, run_dir)
-        report = evaluate_run(run_dir, cfg, agents=default_agents(cfg) + references, out=run_dir / "eval")
+        agents = [*run_kind("imitation").default_agents(cfg, RunDir(run_dir)), *references]
+        report = evaluate_run(run_dir, agents, out=run_dir / "eval", cfg=cfg)
         report["train_summary"] = summary
         report["wall_seconds"] = round(time.perf_counter() - t0, 1)
         atomic_write_json(run_dir / "report.json", report)
@@ -67,7 +69,7 @@ def run_seed(config: Path, seed: int, out: Path, overrides: list[str], replan_ag
         if path.is_file():
             continue
         variant = dataclasses.replace(cfg, replan=ReplanConfig(**kwargs), eval=dataclasses.replace(cfg.eval, videos=0))
-        rep = evaluate_run(run_dir, variant, episodes=replan_episodes, agents=[replan_agent], out=run_dir / "replan" / _slug(name))
+        rep = evaluate_run(run_dir, [replan_agent], replan_episodes, out=run_dir / "replan" / _slug(name), cfg=variant)
         atomic_write_json(path, {"rule": name, "replan": kwargs, **rep["policies"][replan_agent]})
 
 
@@ -80,6 +82,12 @@ def _ms(values: list[float]) -> str:
     return f"{a.mean():.2f} ± {a.std():.2f}" if len(a) > 1 else (f"{a[0]:.2f}" if len(a) else "-")
 
 
+def _latency_cell(lat: list[dict], key: str) -> str:
+    """'p50 / p99' of latency entry `key`, averaged over the seeds' latency reports that have it ("-" if none)."""
+    d = [x[key] for x in lat if x.get(key)]
+    return f"{np.mean([x['p50'] for x in d]):.2f} / {np.mean([x['p99'] for x in d]):.2f}" if d else "-"
+
+
 def results_markdown(config: Path, out: Path, command: str) -> str:
     reports = {int(p.parent.name[4:]): json.loads(p.read_text()) for p in sorted(out.glob("seed*/report.json"))}
     lines = [f"# Results: `{config}`", "", f"Produced by `{command}` on {platform.node() or 'this machine'} "
@@ -87,11 +95,12 @@ def results_markdown(config: Path, out: Path, command: str) -> str:
              "each seed collects its own demonstrations and trains with its own seed. Chains of 5 subtasks, "
              "CALVIN-style: a chain stops at its first failed subtask.", ""]
     if not reports:
-        return "\n".join(lines + ["No seed has finished yet.", ""])
+        return "\n".join([*lines, "No seed has finished yet.", ""])
     first = next(iter(reports.values()))
     lines += [f"Evaluation: {first['episodes']} chains per agent and seed (seeds {first['seed']}...).", "",
               "## Average chain length and success at each length", "",
-              "| agent | avg chain length | success (5/5) | " + " | ".join(f"len>={k}" for k in range(1, 6)) + " | HL queries/ep | subgoal reach |",
+              "| agent | avg chain length | success (5/5) | " + " | ".join(f"len>={k}" for k in range(1, 6))
+              + " | HL queries/ep | subgoal reach |",
               "|---|---|---|" + "---|" * 5 + "---|---|"]
     names = list(dict.fromkeys(n for r in reports.values() for n in r["policies"]))
     for n in names:
@@ -114,23 +123,22 @@ def results_markdown(config: Path, out: Path, command: str) -> str:
               "| agent | control step | low-level step | high-level query | steps over budget |", "|---|---|---|---|---|"]
     for n in names:
         lat = [r["policies"][n].get("latency") or {} for r in reports.values() if n in r["policies"]]
-        def cell(key: str) -> str:
-            d = [x[key] for x in lat if x.get(key)]
-            return f"{np.mean([x['p50'] for x in d]):.2f} / {np.mean([x['p99'] for x in d]):.2f}" if d else "-"
         over = [x["steps_over_budget"] for x in lat if x]
-        lines.append(f"| {n} | {cell('control_step_ms')} | {cell('low_level_step_ms')} | {cell('high_level_query_ms')} | "
-                     f"{_ms(over) if over else '-'} |")
+        lines.append(f"| {n} | {_latency_cell(lat, 'control_step_ms')} | {_latency_cell(lat, 'low_level_step_ms')} | "
+                     f"{_latency_cell(lat, 'high_level_query_ms')} | {_ms(over) if over else '-'} |")
     rules = {}
     for p in sorted(out.glob("seed*/replan/*.json")):
         rec = json.loads(p.read_text())
         rules.setdefault(rec["rule"], []).append(rec)
     if rules:
         lines += ["", "## Replan rules (same trained hierarchical agent, same chains; only the rule changes)", "",
-                  "| rule | seeds | avg chain length | success (5/5) | HL queries/ep | replans/ep |", "|---|---|---|---|---|---|"]
+                  "| rule | seeds | avg chain length | success (5/5) | HL queries/ep | replans/ep |",
+                  "|---|---|---|---|---|---|"]
         for name in [r for r in REPLAN_RULES if r in rules]:
             recs = rules[name]
             lines.append(f"| {name} | {len(recs)} | {_ms([m['avg_chain_length'] for m in recs])} | "
-                         f"{_ms([m['success_rate'] for m in recs])} | {_ms([m['high_level_queries_per_episode'] for m in recs])} | "
+                         f"{_ms([m['success_rate'] for m in recs])} | "
+                         f"{_ms([m['high_level_queries_per_episode'] for m in recs])} | "
                          f"{_ms([m['replans_per_episode'] for m in recs])} |")
         lines += ["", "Noisy completion: the detector misses a true completion with probability 0.5 per step and fires "
                   "falsely with probability 0.01 per step (then the timeout or the interval has to recover)."]

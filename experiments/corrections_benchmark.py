@@ -95,7 +95,8 @@ def report(out: Path, seeds: list[int], command: str) -> str:
     done = []
     for s in seeds:
         d = out / f"seed{s}"
-        rounds = {int(p.stem.removeprefix("round")): json.loads(p.read_text()) for p in (d / "corrections" / "rounds").glob("round*.json")}
+        rounds = {int(p.stem.removeprefix("round")): json.loads(p.read_text())
+                  for p in (d / "corrections" / "rounds").glob("round*.json")}
         demos = {n: json.loads((d / f"demos{n}.json").read_text()) for n in COUNTS if (d / f"demos{n}.json").is_file()}
         oracle = json.loads((d / "oracle_high.json").read_text()) if (d / "oracle_high.json").is_file() else None
         if 0 in rounds:
@@ -110,7 +111,8 @@ def report(out: Path, seeds: list[int], command: str) -> str:
             rows.setdefault("oracle high level (reference)", {})[s] = oracle
         if len(rounds) == 4 and len(demos) == len(COUNTS):
             done.append(s)
-    order = ["base (0)"] + [f"{k} {n}" for n in COUNTS for k in ("corrections", "expert demos")] + ["oracle high level (reference)"]
+    order = ["base (0)", *(f"{k} {n}" for n in COUNTS for k in ("corrections", "expert demos")),
+             "oracle high level (reference)"]
     lines = ["# Language corrections vs expert demonstrations (Tabletop high level)", "",
              f"Produced by `experiments/tabletop/corrections_benchmark.sh` (per seed: the two `hirl train` runs, then "
              f"`{command}`); seeds with every condition finished: {done} (of {seeds}). "
@@ -123,24 +125,30 @@ def report(out: Path, seeds: list[int], command: str) -> str:
              "corrections so far + the 50 demos (correction rows 30% of the rows, 400 steps, lr 3e-4). `expert demos N`: the "
              "same fine-tune from the same starting weights on N further expert chains (episodes 50..50+N) instead. "
              "Evaluation: 30 chains of 5 subtasks (seeds 100000...), CALVIN-style (a chain stops at its first failure). "
-             "`oracle high level`: the scripted expert's high level on the same low level, the ceiling for any high level.", "",
-             "| condition | seeds | success (5/5) | avg chain length | len>=1 | len>=2 | len>=3 |", "|---|---|---|---|---|---|---|"]
+             "`oracle high level`: the scripted expert's high level on the same low level, the ceiling for any high "
+             "level.", "",
+             "| condition | seeds | success (5/5) | avg chain length | len>=1 | len>=2 | len>=3 |",
+             "|---|---|---|---|---|---|---|"]
     for name in order:
         per = rows.get(name, {})
         if not per:
             continue
         ev = list(per.values())
-        at = lambda k: _ms([e["success_at_length"][str(k)] for e in ev])
-        lines.append(f"| {name} | {len(ev)} | {_ms([e['success_rate'] for e in ev])} | {_ms([e['avg_chain_length'] for e in ev])} | "
-                     f"{at(1)} | {at(2)} | {at(3)} |")
+        at = [_ms([e["success_at_length"][str(k)] for e in ev]) for k in (1, 2, 3)]
+        lines.append(f"| {name} | {len(ev)} | {_ms([e['success_rate'] for e in ev])} | "
+                     f"{_ms([e['avg_chain_length'] for e in ev])} | {at[0]} | {at[1]} | {at[2]} |")
     lines += ["", "## Corrector effort (scripted corrector's log, per corrected episode of the round)", "",
-              "| corrected episodes (cumulative) | seeds | interventions / ep | missed / ep | seconds watched / ep | seconds of wrong subgoal / ep | rollout avg chain length | corrections so far |",
+              "| corrected episodes (cumulative) | seeds | interventions / ep | missed / ep | seconds watched / ep | "
+              "seconds of wrong subgoal / ep | rollout avg chain length | corrections so far |",
               "|---|---|---|---|---|---|---|---|"]
     for n in sorted(effort):
         recs = effort[n]
-        e = lambda k: _ms([r["effort"][k] for r in recs])
-        lines.append(f"| {n} | {len(recs)} | {e('interventions_per_episode')} | {e('misses_per_episode')} | {e('watched_seconds_per_episode')} | "
-                     f"{e('wrong_subgoal_seconds_per_episode')} | {e('rollout_chain_length')} | {_ms([r['corrections'] for r in recs], '{:.0f}')} |")
+        e = {k: _ms([r["effort"][k] for r in recs]) for k in (
+            "interventions_per_episode", "misses_per_episode", "watched_seconds_per_episode",
+            "wrong_subgoal_seconds_per_episode", "rollout_chain_length")}
+        lines.append(f"| {n} | {len(recs)} | {e['interventions_per_episode']} | {e['misses_per_episode']} | "
+                     f"{e['watched_seconds_per_episode']} | {e['wrong_subgoal_seconds_per_episode']} | "
+                     f"{e['rollout_chain_length']} | {_ms([r['corrections'] for r in recs], '{:.0f}')} |")
     return "\n".join(lines) + "\n"
 
 
@@ -160,7 +168,8 @@ def main(argv: list[str] | None = None) -> int:
     command = "python experiments/corrections_benchmark.py " + " ".join(given)
     if not args.report_only:
         for s in args.seeds:
-            if not (args.out / f"seed{s}" / "base" / "models").is_dir() or not (args.out / f"seed{s}" / "low600" / "models").is_dir():
+            seed_dir = args.out / f"seed{s}"
+            if not (seed_dir / "base" / "models").is_dir() or not (seed_dir / "low600" / "models").is_dir():
                 print(f"seed {s}: train base and low600 first (see this file's docstring)", file=sys.stderr)
                 continue
             run_seed(s, args.out, loop)

@@ -4,7 +4,7 @@ in the library that imports hirl_envs."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from collections.abc import Callable, Mapping, Sequence
 
 import gymnasium as gym
@@ -60,6 +60,31 @@ def adapter(env_id: str) -> EnvAdapter:
     return ENVIRONMENTS.get(env_id)()
 
 
+if TYPE_CHECKING:
+    from hirl_envs.maze.env import MazeEnv
+    from hirl_envs.tabletop.env import TabletopEnv
+
+
+def _tabletop_base(env: gym.Env) -> TabletopEnv:
+    """env's unwrapped TabletopEnv."""
+    from hirl_envs.tabletop.env import TabletopEnv
+
+    base = env.unwrapped
+    if not isinstance(base, TabletopEnv):
+        raise InputError(f"expected a hirl/Tabletop-v0 env, got {type(base).__name__}")
+    return base
+
+
+def _maze_base(env: gym.Env) -> MazeEnv:
+    """env's unwrapped MazeEnv."""
+    from hirl_envs.maze.env import MazeEnv
+
+    base = env.unwrapped
+    if not isinstance(base, MazeEnv):
+        raise InputError(f"expected a hirl/Maze-v0 env, got {type(base).__name__}")
+    return base
+
+
 def _tabletop_command(info: Mapping[str, Any]) -> Command:
     task = list(info["task"])
     return Command(", then ".join(task), tuple(task))
@@ -67,7 +92,7 @@ def _tabletop_command(info: Mapping[str, Any]) -> Command:
 
 def _tabletop_canonical_instruction(env: gym.Env) -> Callable[[str], str | None]:
     """Instruction, paraphrase or subtask name -> the canonical instruction info["subtask_success"] is keyed by."""
-    base = env.unwrapped
+    base = _tabletop_base(env)
 
     def canonical(text: str) -> str | None:
         name = base.canonical(text)
@@ -86,7 +111,7 @@ def _tabletop_paraphrases(text: str) -> list[str]:
 def _tabletop_expert(env: gym.Env, noise: float, seed: int) -> tuple[HighLevelPolicy, LowLevelPolicy]:
     from hirl_envs.tabletop.expert import TabletopExpert
 
-    base = env.unwrapped
+    base = _tabletop_base(env)
     expert = TabletopExpert(base, noise=noise, seed=seed)
 
     def propose(obs: Any, command: Command) -> Subgoal:
@@ -108,7 +133,7 @@ def _maze_expert(env: gym.Env, noise: float, seed: int) -> tuple[HighLevelPolicy
         return Subgoal("state", waypoint, "expert", label)
 
     def act(obs: Any, subgoal: Subgoal) -> np.ndarray:
-        action = expert.reach(obs, subgoal.value).astype(np.float64)
+        action = expert.reach(obs, np.asarray(subgoal.value)).astype(np.float64)  # a state subgoal: value (2,)
         if noise > 0:
             action += expert.rng.normal(0.0, noise, size=action.shape)
         return np.clip(action, -1.0, 1.0)
@@ -147,10 +172,16 @@ ENVIRONMENTS.register("hirl/Tabletop-v0")(
         goal_points=_tabletop_goal_points,
     )
 )
+def _maze_goal_points(env: gym.Env) -> np.ndarray:
+    """(n_free, 2) centres of the maze's free cells: the goals of RL curricula."""
+    base = _maze_base(env)
+    return np.array([base.cell_to_xy(c) for c in base.free_cells()])
+
+
 ENVIRONMENTS.register("hirl/Maze-v0")(
     lambda: EnvAdapter(
         "hirl/Maze-v0", "state", lambda info: Command("reach the goal"), _maze_expert,
         lambda env: {}, lambda chain_length: None,
-        goal_points=lambda env: np.array([env.unwrapped.cell_to_xy(c) for c in env.unwrapped.free_cells()]),
+        goal_points=_maze_goal_points,
     )
 )

@@ -19,6 +19,13 @@ SUBGOAL_SOURCES: tuple[str, ...] = ("policy", "human", "relabel", "expert")
 Observation = np.ndarray | Mapping[str, np.ndarray]
 
 
+def dict_obs(obs: Observation) -> Mapping[str, np.ndarray]:
+    """obs as the Dict-space observation of a goal-conditioned env (the same object); TypeError for a flat vector."""
+    if isinstance(obs, np.ndarray):
+        raise TypeError("expected a Dict observation (observation, achieved_goal, desired_goal), got a flat array")
+    return obs
+
+
 def _frozen_array(value: object, dtype: type | None = None) -> np.ndarray:
     arr = np.array(value, dtype=dtype, copy=True)
     arr.setflags(write=False)

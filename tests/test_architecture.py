@@ -86,7 +86,7 @@ def test_no_import_cycle_between_subpackages():
         state[node] = "open"
         for nxt in sorted(graph.get(node, ())):
             if state.get(nxt) == "open":
-                cycles.append(" -> ".join(stack[stack.index(nxt):] + [nxt]) if nxt in stack else f"{node} -> {nxt}")
+                cycles.append(" -> ".join([*stack[stack.index(nxt):], nxt]) if nxt in stack else f"{node} -> {nxt}")
             elif nxt not in state:
                 visit(nxt, [*stack, nxt])
         state[node] = "done"

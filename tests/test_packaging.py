@@ -9,7 +9,8 @@ def test_every_package_is_listed_in_pyproject():
     cfg = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
     listed = set(cfg["packages"])
     found = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "hirl").rglob("__init__.py")}
-    found |= {".".join(("hirl_envs",) + p.parent.relative_to(ROOT / "envs").parts) for p in (ROOT / "envs").rglob("__init__.py")}
+    envs = ROOT / "envs"
+    found |= {".".join(("hirl_envs", *p.parent.relative_to(envs).parts)) for p in envs.rglob("__init__.py")}
     assert found - listed == set(), f"add to [tool.setuptools] packages: {sorted(found - listed)}"
 
 

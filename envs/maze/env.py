@@ -241,7 +241,8 @@ class MazeEnv(gym.Env):
 
     def _sample_cell(self, exclude: Cell) -> Cell:
         choices = [i for i, rc in enumerate(self._free) if tuple(rc) != tuple(exclude)]
-        return tuple(int(v) for v in self._free[choices[int(self.np_random.integers(len(choices)))]])  # type: ignore[return-value]
+        r, c = self._free[choices[int(self.np_random.integers(len(choices)))]]
+        return int(r), int(c)
 
     def _cell_jitter(self) -> np.ndarray:
         return self.np_random.uniform(-self.cell_noise, self.cell_noise, size=2) * self.cell_size

@@ -5,6 +5,8 @@ assumes no wall in between); `MazeExpert.next_subgoal` gives the high-level (sta
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import gymnasium as gym
 import numpy as np
 
@@ -52,7 +54,7 @@ class MazeExpert:
         self._goal: np.ndarray | None = None
 
     # ------------------------------------------------------------------ planning
-    def plan(self, obs: dict[str, np.ndarray]) -> list[np.ndarray]:
+    def plan(self, obs: Mapping[str, np.ndarray]) -> list[np.ndarray]:
         """Plan from the robot's cell to the goal; store and return the waypoints, each (2,) float64 xy.
 
         Waypoints are the centres of the cells where the BFS path turns, then the goal itself, so the
@@ -79,7 +81,7 @@ class MazeExpert:
         self._path_cells = set(path)
         return [w.copy() for w in waypoints]
 
-    def next_subgoal(self, obs: dict[str, np.ndarray]) -> tuple[np.ndarray, str]:
+    def next_subgoal(self, obs: Mapping[str, np.ndarray]) -> tuple[np.ndarray, str]:
         """Current waypoint (2,) float64 and its language label; advances past reached waypoints.
 
         Replans when the goal changed or the robot left the planned path's cells."""
@@ -100,7 +102,7 @@ class MazeExpert:
         return waypoint.copy(), label
 
     # ------------------------------------------------------------------ control
-    def reach(self, obs: dict[str, np.ndarray], target_xy: np.ndarray) -> np.ndarray:
+    def reach(self, obs: Mapping[str, np.ndarray], target_xy: np.ndarray) -> np.ndarray:
         """PD action (2,) float32 in [-1, 1] driving the robot in a straight line to target_xy (2,).
 
         Direction-preserving saturation: the command is scaled down, not clipped per axis."""
@@ -111,7 +113,7 @@ class MazeExpert:
             a = a / peak
         return a.astype(np.float32)
 
-    def act(self, obs: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, str]:
+    def act(self, obs: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, str]:
         """Full expert: (action (2,) float32, current waypoint (2,) float64, language label)."""
         waypoint, label = self.next_subgoal(obs)
         action = self.reach(obs, waypoint).astype(np.float64)

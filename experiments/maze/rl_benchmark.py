@@ -29,7 +29,8 @@ def main() -> int:
     p.add_argument("--variant", choices=list(VARIANTS))
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--root", default="runs/maze_rl_bench", help="where run directories and results/ go")
-    p.add_argument("--configs", default=str(HERE), help="folder of the stage configs (experiments/maze/large for the large maze)")
+    p.add_argument("--configs", default=str(HERE),
+                   help="folder of the stage configs (experiments/maze/large for the large maze)")
     p.add_argument("--episodes", type=int, default=50, help="final evaluation episodes per agent")
     p.add_argument("--plot", default=str(HERE / "rl_curves.png"), help="report: where the success-vs-steps plot goes")
     p.add_argument("--speed-steps", type=int, default=3000, help="speed: env steps per measured learner")

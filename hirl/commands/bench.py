@@ -28,7 +28,7 @@ def step_rate(env_id: str, steps: int = 4000, seed: int = 0, unwrapped: bool = T
     """Control steps/s of env.step (random actions, resets at episode end) vs mj_step(nstep=frame_skip) on a copy of
     the same model/data, interleaved in blocks so machine noise hits both alike. unwrapped=False measures the
     gym.make stack (TimeLimit, OrderEnforcing, PassiveEnvChecker) too."""
-    import hirl_envs  # noqa: F401
+    import hirl_envs  # noqa: F401  (registers the envs with gymnasium)
 
     wrapped = gym.make(env_id, **kwargs)
     env = wrapped.unwrapped if unwrapped else wrapped
@@ -59,7 +59,7 @@ def step_rate(env_id: str, steps: int = 4000, seed: int = 0, unwrapped: bool = T
 
 
 def render_ms(env_id: str, size: int, frames: int = 30, **kwargs: Any) -> float:
-    import hirl_envs  # noqa: F401
+    import hirl_envs  # noqa: F401  (registers the envs with gymnasium)
 
     env = gym.make(env_id, render_mode="rgb_array", width=size, height=size, **kwargs)
     env.reset(seed=0)

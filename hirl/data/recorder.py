@@ -121,7 +121,10 @@ class EpisodeRecorder:
         self._observe(T, final_obs, final_info)
         if self.image_every and (not self.frame_steps or self.frame_steps[-1] != T):
             self._frame(T)
-        pad = lambda rows: rows + rows[-1:]  # noqa: E731  row T repeats row T-1
+
+        def pad(rows: list[Any]) -> list[Any]:  # T -> T + 1 rows: row T repeats row T-1
+            return rows + rows[-1:]
+
         segment = np.asarray(pad(self.segment), dtype=np.int64)
         infos: dict[str, Any] = {
             "subgoal_text": pad(self.text),

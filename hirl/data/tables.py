@@ -68,7 +68,10 @@ class StepTables:
 
 def _no_frames() -> dict[str, Any]:
     """The frame fields of tables without images."""
-    empty = lambda: np.zeros(0, np.int64)  # noqa: E731
+
+    def empty() -> np.ndarray:  # (0,) int64
+        return np.zeros(0, np.int64)
+
     return dict(frames=None, frame_row=empty(), frame_label=empty(), frame_prev_label=empty(), frame_command=empty(),
                 frame_end=empty())
 
@@ -159,7 +162,10 @@ def concat_tables(a: StepTables, b: StepTables) -> StepTables:
         raise ValueError("concat_tables: cannot merge image frames")
     commands = list(dict.fromkeys(a.commands + b.commands))
     remap = np.array([commands.index(c) for c in b.commands], np.int64)
-    cat = lambda x, y: np.concatenate([x, y])  # noqa: E731
+
+    def cat(x: np.ndarray, y: np.ndarray) -> np.ndarray:  # a's rows, then b's
+        return np.concatenate([x, y])
+
     o = len(a.achieved)
     return StepTables(
         obs=cat(a.obs, b.obs), action=cat(a.action, b.action), label=cat(a.label, b.label),

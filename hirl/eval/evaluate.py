@@ -19,8 +19,10 @@ from hirl.runs.agents import recipe
 from hirl.runs.rundir import as_run_dir
 
 
-def evaluate_agent(agent: Agent, env: Any, command_fn: Any, episodes: int, chain_length: int, seed: int,
-                   videos: int, frame_every: int, out: Path, name: str, options_fn: Any) -> tuple[dict[str, Any], list[EpisodeResult]]:
+def evaluate_agent(
+    agent: Agent, env: Any, command_fn: Any, episodes: int, chain_length: int, seed: int, videos: int, frame_every: int,
+    out: Path, name: str, options_fn: Any,
+) -> tuple[dict[str, Any], list[EpisodeResult]]:
     """Run `episodes` chains (seed + i) and return (metrics, results); the first `videos` episodes are filmed.
     metrics["latency"]: control-step and high-level-query latency (filmed episodes excluded: rendering)."""
     results, files = [], []

@@ -105,7 +105,13 @@ def maze_expert_success(
     base = MazeEnv(layout=layout, **env_kwargs)
     env = TimeLimit(base, max_steps)
     expert = MazeExpert(base, noise=noise, seed=seed)
-    agent = _ExpertAgent(lambda obs, info: expert.act(obs)[0], expert.reset)
+
+    def act(obs: Observation, info: Mapping[str, Any]) -> np.ndarray:
+        if not isinstance(obs, Mapping):
+            raise TypeError(f"MazeEnv observations are dicts, got {type(obs).__name__}")
+        return expert.act(obs)[0]
+
+    agent = _ExpertAgent(act, expert.reset)
     command = adapter("hirl/Maze-v0").command
     steps, success_steps = [], []
     for episode in range(n_episodes):

@@ -44,7 +44,8 @@ class LatencyProbe(AgentWrapper):
         super().__init__(agent)
         self.high: _TimedHighLevel | None = None
         if isinstance(getattr(agent, "high", None), HighLevelPolicy):
-            self.high = agent.high = _TimedHighLevel(agent.high)  # type: ignore[attr-defined]
+            # the Agent protocol declares no `high` (hence the ignore), but the isinstance check above found one here
+            self.high = agent.high = _TimedHighLevel(agent.high)  # type: ignore[attr-defined]  # see the line above
         self.step_ms: list[float] = []
         self.queried: list[bool] = []
 

@@ -38,6 +38,11 @@ def save_figure(fig: Any, path: Path) -> Path:
     return path
 
 
+def _p50_p99(d: dict[str, float] | None) -> str:
+    """A latency entry {"p50", "p99", ...} in ms as "p50 / p99" ("-" when there is none)."""
+    return f"{d['p50']:.2f} / {d['p99']:.2f}" if d else "-"
+
+
 def summary_markdown(report: dict[str, Any]) -> str:
     """A Markdown table comparing the agents of a report."""
     lines = [f"# {report['env']}: {report['episodes']} chains of {report['chain_length']} subtasks", "",
@@ -47,8 +52,7 @@ def summary_markdown(report: dict[str, Any]) -> str:
     for name, m in report["policies"].items():
         at = [f"{m['success_at_length'].get(str(k), float('nan')):.2f}" for k in range(1, 6)]
         lat = m.get("latency") or {}
-        ms = lambda d: f"{d['p50']:.2f} / {d['p99']:.2f}" if d else "-"  # noqa: E731
         lines.append(f"| {name} | {m['success_rate']:.3f} | {m['avg_chain_length']:.2f} | " + " | ".join(at) +
                      f" | {m['high_level_queries_per_episode']:.1f} | {m['replans_per_episode']:.1f} | "
-                     f"{ms(lat.get('control_step_ms'))} | {ms(lat.get('high_level_query_ms'))} |")
+                     f"{_p50_p99(lat.get('control_step_ms'))} | {_p50_p99(lat.get('high_level_query_ms'))} |")
     return "\n".join(lines) + "\n"

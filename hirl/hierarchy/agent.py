@@ -97,6 +97,7 @@ class HierarchicalAgent:
             ctx = ReplanContext(self._step, self._since, self._subgoal, obs, info, self._pending)
             reason = self.rule.decide(ctx)
         if reason == "override":
+            assert self._pending is not None  # rules answer "override" only for a pending correction
             self._subgoal, self._pending = self._pending, None
             self.high.observe(self._subgoal)
         elif reason is not None:

@@ -9,7 +9,8 @@ from __future__ import annotations
 import abc
 import inspect
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from hirl.hierarchy.completion import CompletionDetector
 from hirl.registry import COMPLETION_DETECTORS, REPLAN_RULES
@@ -145,7 +146,8 @@ def build_replan_rule(cfg: ReplanConfig, detector_extra: Mapping[str, Any] | Non
             raise ValueError(f"replan.detector_args for {cfg.detector!r}: {exc}") from None
         if cfg.noise_false_positive or cfg.noise_false_negative:
             detector = COMPLETION_DETECTORS.build(
-                "noisy", inner=detector, false_positive=cfg.noise_false_positive, false_negative=cfg.noise_false_negative, seed=seed
+                "noisy", inner=detector, false_positive=cfg.noise_false_positive,
+                false_negative=cfg.noise_false_negative, seed=seed,
             )
         rules.append(REPLAN_RULES.build("on_completion", detector=detector, timeout=cfg.timeout))
     if cfg.interval is not None:

@@ -176,7 +176,8 @@ def adapt_run(cfg: RunConfig, run: RunDir, train: tuple[StepTables, TextTables],
             low_new, high_new = labelled_tables(labeller.steps, train[0].vocab, train[0].goal_state.shape[1], kind)
             low_rows = low_new if low_rows is None else concat_tables(low_rows, low_new)
             high_rows = high_new if high_rows is None else concat_tables(high_rows, high_new)
-            disagree = float(np.mean([str(s.emitted.value) != str(s.expert_goal.value) for s in labeller.steps])) if kind == "language" else None
+            disagree = (float(np.mean([str(s.emitted.value) != str(s.expert_goal.value) for s in labeller.steps]))
+                        if kind == "language" else None)
             record: dict[str, Any] = {
                 "round": r, "rollout_avg_chain_length": chain_metrics(results)["avg_chain_length"],
                 "labelled_steps": len(labeller.steps), "aggregated_low_rows": len(low_rows.obs),

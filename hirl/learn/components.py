@@ -25,7 +25,7 @@ from hirl.policies.high.image import ImageGenConfig, ImageGoalGenerator, ImageHi
 from hirl.policies.high.language import LanguageGoalNet, LanguageHighLevel, LanguageHLConfig
 from hirl.policies.high.state import StateGoalNet, StateHighLevel, StateHLConfig
 from hirl.policies.low.bc import BCConfig, BCLowLevel, GoalConditionedBC
-from hirl.policies.module import PolicyModule
+from hirl.policies.module import CONFIG_FILE, PolicyModule
 from hirl.runs.agents import AgentContext
 from hirl.runs.components import COMPONENTS, Component
 
@@ -39,6 +39,10 @@ class ImitationComponent(Component):
     network: type[PolicyModule] = PolicyModule
     budget_field: str = "low"
     paraphrases: bool = False
+
+    def exists(self, directory: Path) -> bool:
+        """config.json is written after the weights (PolicyModule.save): its presence marks a complete save."""
+        return (directory / CONFIG_FILE).is_file()
 
     def load(self, directory: Path) -> PolicyModule:
         return self.network.load(directory)
@@ -55,9 +59,11 @@ class ImitationComponent(Component):
         """The batch source of this network over the tables (paraphrase_p: see ParaphraseSampler)."""
 
 
-def need_frames(t: StepTables, name: str) -> None:
+def need_frames(t: StepTables, name: str) -> np.ndarray:
+    """t.frames (F, H, W, 3) uint8; ValueError when the dataset has no images."""
     if t.frames is None or not len(t.frame_row):
         raise ValueError(f"{name}: the dataset has no images; collect it with --image-every K")
+    return t.frames
 
 
 class LowLevelBC(ImitationComponent):
@@ -106,9 +112,9 @@ class LowImage(LowLevelBC):
 
     def sampler(self, t: StepTables, tt: TextTables, batch_size: int, paraphrase_p: float = 0.0) -> GatherSampler:
         ok = t.end_frame != NO_INDEX
-        need_frames(t, "low_image")
+        frames = need_frames(t, "low_image")
         return GatherSampler({"obs": t.obs[ok], "action": t.action[ok], "end": t.end_frame[ok]},
-                             {"goal_image": (t.frames, "end")}, batch_size)
+                             {"goal_image": (frames, "end")}, batch_size)
 
 
 @COMPONENTS.register("high_language")
@@ -164,13 +170,21 @@ class HighImage(ImitationComponent):
         return ImageGoalGenerator(ImageGenConfig(text_dim=tt.vocab_emb.shape[1], text_encoder=text_encoder)).fit(tt.vocab_emb)
 
     def sampler(self, t: StepTables, tt: TextTables, batch_size: int, paraphrase_p: float = 0.0) -> GatherSampler:
-        need_frames(t, "high_image")
+        frames = need_frames(t, "high_image")
         s = {"row": t.frame_row, "end": t.frame_end, "command": t.frame_command, "prev": t.frame_prev_label}
-        return GatherSampler(s, {**command_lookups(tt), "image": (t.frames, "row"), "target_image": (t.frames, "end"),
+        return GatherSampler(s, {**command_lookups(tt), "image": (frames, "row"), "target_image": (frames, "end"),
                                  "prev_emb": (tt.vocab_emb, "prev")}, batch_size)
 
     def policy(self, model: Any, ctx: AgentContext) -> ImageHighLevel:
-        return ImageHighLevel(model, render=ctx.env.render, text_encoder=ctx.encoder())
+        env = ctx.env
+
+        def render() -> np.ndarray:  # the current camera frame (H, W, 3) uint8
+            frame = env.render()
+            if not isinstance(frame, np.ndarray):
+                raise ValueError(f"high_image needs rgb_array frames from env.render(), got {type(frame).__name__}")
+            return frame
+
+        return ImageHighLevel(model, render=render, text_encoder=ctx.encoder())
 
 
 @COMPONENTS.register("flat")

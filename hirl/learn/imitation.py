@@ -3,6 +3,7 @@ fitting one of them (its network, sampler and budget come from its registered Im
 Weights land in RUN/models/<component>/ (PolicyModule.save), training state in RUN/train/<component>/."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -32,14 +33,17 @@ def train_component(
     RUN/models/adapted/<component>. paraphrase_p: goal-text paraphrase augmentation (components that train on
     paraphrases only)."""
     train_sampler = component.sampler(*train, cfg.batch_size, paraphrase_p if component.paraphrases else 0.0)
-    val_batches = None
+    val_batches: Callable[[], list[dict[str, Any]]] | None = None
     if val is not None:
         val_sampler = component.sampler(*val, cfg.batch_size)
         rows = np.random.default_rng(0).integers(0, val_sampler.size, size=min(val_sampler.size, VAL_SUBSET))
         fixed = val_sampler.gather(rows)
-        val_batches = lambda: [  # noqa: E731  a fixed validation subset, evaluated in chunks
-            {k: v[i:i + VAL_CHUNK] for k, v in fixed.items()} for i in range(0, len(next(iter(fixed.values()))), VAL_CHUNK)
-        ]
+
+        def fixed_batches() -> list[dict[str, Any]]:  # a fixed validation subset, evaluated in chunks
+            n = len(next(iter(fixed.values())))
+            return [{k: v[i:i + VAL_CHUNK] for k, v in fixed.items()} for i in range(0, n, VAL_CHUNK)]
+
+        val_batches = fixed_batches
     result = Trainer(net, cfg, run.train_dir(component.name, stage), train_sampler, val_batches).fit()
     if result.best_path is not None:
         load_weights(net, result.best_path)

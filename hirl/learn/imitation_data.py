@@ -60,17 +60,20 @@ class ParaphraseSampler(GatherSampler):
         super().__init__(samples, lookups, batch_size)
         if tt.paraphrase_emb is None or tt.paraphrase_rows is None or tt.paraphrase_count is None:
             raise ValueError("ParaphraseSampler needs text tables built with paraphrases")
-        self.tt, self.p = tt, float(p)
+        self.p = float(p)
+        # (R, E) embeddings, (V, P) their rows per vocabulary entry, (V,) how many each entry has
+        self.paraphrase_emb, self.paraphrase_rows, self.paraphrase_count = (
+            tt.paraphrase_emb, tt.paraphrase_rows, tt.paraphrase_count)
 
     def __call__(self, step: int, rng: np.random.Generator) -> dict[str, torch.Tensor]:
         rows = rng.integers(0, self.size, size=self.batch_size)
         batch = self.gather(rows)
         label = self.samples["goal"][rows]
-        count = self.tt.paraphrase_count[label]
+        count = self.paraphrase_count[label]
         swap = np.flatnonzero((rng.random(len(rows)) < self.p) & (count > 0))
         if len(swap):
-            pick = self.tt.paraphrase_rows[label[swap], rng.integers(0, count[swap])]
-            batch["goal_emb"][swap] = torch.from_numpy(self.tt.paraphrase_emb[pick])
+            pick = self.paraphrase_rows[label[swap], rng.integers(0, count[swap])]
+            batch["goal_emb"][swap] = torch.from_numpy(self.paraphrase_emb[pick])
         return batch
 
 

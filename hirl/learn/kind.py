@@ -11,7 +11,8 @@ from hirl.encoders.text import TEXT_DIM, TextEncoder
 from hirl.encoders.text_factory import make_text_encoder
 from hirl.integrations import adapter as env_adapter
 from hirl.learn.run_config import RunConfig
-from hirl.runs.agents import ADAPTED_SUFFIX
+from hirl.hierarchy import ReplanRule, build_replan_rule
+from hirl.runs.agents import ADAPTED_SUFFIX, AgentContext
 from hirl.runs.kinds import RUN_KINDS, EvalSetup, RunKind
 from hirl.runs.rundir import RunDir
 
@@ -42,6 +43,10 @@ class ImitationKind(RunKind):
         return EvalSetup(episodes=spec.episodes, seed=spec.seed, chain_length=spec.chain_length, command=ad.command,
                          options=ad.reset_options, videos=spec.videos, frame_every=spec.frame_every,
                          video_size=spec.video_size, image_size=cfg.collect.image_size)
+
+    def replan_rule(self, ctx: AgentContext) -> ReplanRule:
+        """cfg.replan with the env's detector arguments (e.g. canonicalize)."""
+        return build_replan_rule(ctx.cfg.replan, ctx.adapter.detector_extra(ctx.env), seed=ctx.seed)
 
     def text_encoder(self, cfg: RunConfig) -> TextEncoder:
         return make_text_encoder(cfg.text_encoder, TEXT_DIM)

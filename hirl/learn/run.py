@@ -1,4 +1,5 @@
-"""`hirl train` of an imitation run: dataset (collected if missing) -> tables -> every network the configured agents need -> RUN/models."""
+"""`hirl train` of an imitation run: dataset (collected if missing) -> tables -> every network the configured agents
+need -> RUN/models."""
 from __future__ import annotations
 
 import dataclasses

@@ -1,6 +1,8 @@
-"""The config of an imitation run (`hirl train`, `hirl eval`, `hirl demo`): data, agents, budgets, replanning, evaluation."""
+"""The config of an imitation run (`hirl train`, `hirl eval`, `hirl demo`): data, agents, budgets, replanning,
+evaluation."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,23 +45,28 @@ class EvalSpec:
     video_size: int = 160  # camera size for videos (image agents render at the dataset's image size)
 
 
+def _budget(max_steps: int, batch_size: int) -> Callable[[], TrainerConfig]:
+    """default_factory of a TrainingBudgets entry: lr 1e-3, validation and a checkpoint every 500 steps."""
+    return lambda: TrainerConfig(max_steps=max_steps, batch_size=batch_size, lr=1e-3, eval_every=500, checkpoint_every=500)
+
+
 @dataclass
 class TrainingBudgets:
     """One TrainerConfig per kind of network (low levels, high levels, whole-task baselines, image generator);
     each imitation component names the entry that trains it (ImitationComponent.budget_field)."""
 
-    low: TrainerConfig = field(default_factory=lambda: TrainerConfig(max_steps=3000, batch_size=256, lr=1e-3, eval_every=500, checkpoint_every=500))  # low-level BC
-    high: TrainerConfig = field(default_factory=lambda: TrainerConfig(max_steps=2000, batch_size=256, lr=1e-3, eval_every=500, checkpoint_every=500))  # high-level policies
-    baseline: TrainerConfig = field(default_factory=lambda: TrainerConfig(max_steps=3000, batch_size=256, lr=1e-3, eval_every=500, checkpoint_every=500))  # flat and chain-of-thought
-    image: TrainerConfig = field(default_factory=lambda: TrainerConfig(max_steps=1500, batch_size=32, lr=1e-3, eval_every=500, checkpoint_every=500))  # goal-image generator
-    low_image: TrainerConfig = field(default_factory=lambda: TrainerConfig(max_steps=3000, batch_size=64, lr=1e-3, eval_every=500, checkpoint_every=500))  # image-goal low level (a CNN per sample: smaller batches)
+    low: TrainerConfig = field(default_factory=_budget(3000, 256))  # low-level BC
+    high: TrainerConfig = field(default_factory=_budget(2000, 256))  # high-level policies
+    baseline: TrainerConfig = field(default_factory=_budget(3000, 256))  # flat and chain-of-thought
+    image: TrainerConfig = field(default_factory=_budget(1500, 32))  # goal-image generator
+    low_image: TrainerConfig = field(default_factory=_budget(3000, 64))  # image-goal low level (CNN per sample: small batches)
 
 
 @dataclass
 class RunConfig:
     kind: str = "imitation"  # run kind (hirl.runs.RUN_KINDS); `kind: rl` configs are RLRunConfig
     env: str = "hirl/Tabletop-v0"  # environment id
-    env_kwargs: dict[str, Any] = field(default_factory=dict)  # extra gym.make arguments for collection, evaluation, adapt (e.g. layout)
+    env_kwargs: dict[str, Any] = field(default_factory=dict)  # extra gym.make arguments (collection, eval, adapt; e.g. layout)
     dataset: str = "runs/data/tabletop"  # dataset path; collected with `collect` when missing
     collect: CollectSpec = field(default_factory=CollectSpec)  # how to collect the dataset if missing
     agents: list[str] = field(default_factory=lambda: ["hier_language", "flat"])  # agents to train and evaluate
@@ -69,7 +76,8 @@ class RunConfig:
     val_fraction: float = 0.1  # episodes held out for validation / early stopping
     seed: int = 0  # seed of splits and training
     train: TrainingBudgets = field(default_factory=TrainingBudgets)  # optimizer budgets per network kind
-    replan: ReplanConfig = field(default_factory=lambda: ReplanConfig(detector="chain_progress", timeout=300))  # hierarchical agents' replan rule
+    # the hierarchical agents' replan rule
+    replan: ReplanConfig = field(default_factory=lambda: ReplanConfig(detector="chain_progress", timeout=300))
     adapt: AdaptSpec = field(default_factory=AdaptSpec)  # separate only vs separate + adapt
     eval: EvalSpec = field(default_factory=EvalSpec)  # evaluation protocol
 

@@ -24,7 +24,7 @@ import gymnasium as gym
 from hirl.config import load_config
 from hirl.hierarchy import HierarchicalAgent
 from hirl.hierarchy.completion import StateDistance
-from hirl.hierarchy.replan import OnCompletion
+from hirl.hierarchy.replan import OnCompletion, ReplanRule
 from hirl.integrations import adapter as env_adapter
 from hirl.rl.config import RLRunConfig
 from hirl.rl.envs import subgoal_env
@@ -76,8 +76,16 @@ class Flat(SB3Component):
 
 
 @COMPONENTS.register("rl_language")
-class Language(Flat):
-    """The language-conditioned low level of stage language (evaluated by that stage on instruction attempts)."""
+class Language(SB3Component):
+    """The language-conditioned low level of stage language: acts on LanguageSubtaskEnv's observations
+    (task entries + the instruction embedding), as that stage evaluates it."""
+
+    role = "agent"
+
+    def policy(self, model: Any, ctx: AgentContext) -> Any:
+        from hirl.rl.language import PredictAgent  # text encoders: only here
+
+        return PredictAgent(model)
 
 
 @COMPONENTS.register("rl_plan")
@@ -188,4 +196,8 @@ class RLKind(RunKind):
 
     def make_env(self, cfg: RLRunConfig, render: bool = False, size: int | None = None) -> gym.Env:
         """The task env (eval.mode = goals: stage low's goal-reaching MDP at the curriculum's full radius)."""
-        return evaluation_env(cfg)
+        return evaluation_env(cfg, render, size)
+
+    def replan_rule(self, ctx: AgentContext) -> ReplanRule:
+        """Agents of an RL run that bring their own high level (the expert) replan as the RL high level does."""
+        return subgoal_rule(high_stage_config(ctx))

@@ -15,7 +15,7 @@ import numpy as np
 from gymnasium.wrappers import TimeLimit
 
 from hirl.policies.base import LowLevelPolicy
-from hirl.types import Observation, Subgoal
+from hirl.types import Observation, Subgoal, dict_obs
 from hirl.wrappers import GoalConditionedEnv, SubgoalEnv
 
 
@@ -60,7 +60,7 @@ class RecordingLowLevel(LowLevelPolicy):
     def act(self, obs: Observation, subgoal: Subgoal) -> np.ndarray:
         action = self.inner.act(obs, subgoal)
         if self.record:
-            self.obs.append({k: np.asarray(v).copy() for k, v in obs.items()})  # type: ignore[union-attr]
+            self.obs.append({k: np.asarray(v).copy() for k, v in dict_obs(obs).items()})
             self.actions.append(np.asarray(action).copy())
         return action
 
@@ -147,6 +147,9 @@ def adapt_env(task: gym.Env, propose: Callable[[Mapping[str, np.ndarray]], np.nd
               horizon: int) -> gym.Env:
     """The low level's MDP under the high level's goal distribution (stage adapt): each low-level episode is one
     subgoal segment (<= horizon steps) proposed by `propose(task obs) -> subgoal (G,)` from where the last one ended."""
-    sampler = lambda rng, obs: propose(obs)  # noqa: E731
+
+    def sampler(rng: np.random.Generator, obs: Mapping[str, np.ndarray]) -> np.ndarray:  # GoalSampler; rng unused
+        return propose(obs)
+
     return TimeLimit(GoalConditionedEnv(PersistentReset(task), epsilon=epsilon, goal_sampler=sampler),
                      max_episode_steps=horizon)

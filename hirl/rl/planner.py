@@ -22,7 +22,7 @@ from scipy.sparse.csgraph import shortest_path
 from hirl.errors import InputError
 from hirl.fileio import atomic_write_bytes
 from hirl.policies.base import HighLevelPolicy
-from hirl.types import Command, Observation, Subgoal
+from hirl.types import Command, Observation, Subgoal, dict_obs
 
 GOAL_KEYS = ("observation", "achieved_goal")  # the low level's state: its observation entries other than the goal
 
@@ -105,7 +105,7 @@ class WaypointGraph:
 
     def save(self, path: Path) -> Path:
         raw = io.BytesIO()
-        np.savez(raw, paths=self.paths, max_edge_steps=np.array(self.max_edge_steps),
+        np.savez(raw, allow_pickle=False, paths=self.paths, max_edge_steps=np.array(self.max_edge_steps),
                  **{f"nodes.{k}": v for k, v in self.nodes.items()})
         atomic_write_bytes(path, raw.getvalue())
         return path
@@ -128,7 +128,7 @@ class GraphPlanner(HighLevelPolicy):
         self.graph, self.distance, self.epsilon = graph, distance, float(epsilon)
 
     def propose(self, obs: Observation, command: Command) -> Subgoal:
-        o = obs  # type: ignore[assignment]
+        o = dict_obs(obs)
         nodes, n = self.graph.nodes, len(self.graph.paths)
         here = {k: np.repeat(np.asarray(o[k], dtype=np.float64)[None], n + 1, axis=0) for k in GOAL_KEYS}
         goal = np.asarray(o["desired_goal"], dtype=np.float64)

@@ -10,7 +10,7 @@ info["success"] (mirrored to info["is_success"]) and use a 0/1 sparse reward (us
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, SupportsFloat
 
 import gymnasium as gym
 import numpy as np
@@ -30,14 +30,15 @@ class SuccessInfo(gym.Wrapper):
         obs, info = self.env.reset(**kwargs)
         return obs, dict(info, is_success=bool(info.get("success", False)))
 
-    def step(self, action: np.ndarray) -> tuple[Any, float, bool, bool, dict]:
+    def step(self, action: np.ndarray) -> tuple[Any, SupportsFloat, bool, bool, dict]:
         obs, reward, terminated, truncated, info = self.env.step(action)
         return obs, reward, terminated, truncated, dict(info, is_success=bool(info.get("success", False)))
 
 
 def maze_goal_points(env: gym.Env) -> np.ndarray:
     """(N, 2) xy centres of the free cells of a gymnasium-robotics maze (goal/reset cells count as free)."""
-    maze = env.unwrapped.maze
+    base: Any = env.unwrapped  # a gymnasium-robotics maze env (optional, untyped dependency); .maze is its Maze
+    maze = base.maze
     grid = np.array([[0 if c in (0, "g", "r", "c") else 1 for c in row] for row in maze.maze_map])
     return np.array([maze.cell_rowcol_to_xy(rc) for rc in np.argwhere(grid == 0)], dtype=np.float64)
 

@@ -15,13 +15,14 @@ import torch
 from stable_baselines3 import SAC, TD3
 from stable_baselines3.common.buffers import DictReplayBuffer
 from stable_baselines3.common.noise import NormalActionNoise
+from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from stable_baselines3.her import HerReplayBuffer
 
 from hirl.errors import InputError
 from hirl.fileio import atomic_write_bytes, atomic_write_json
 from hirl.policies.base import HighLevelPolicy, LowLevelPolicy
 from hirl.policies.flat import SingleLevelAgent
-from hirl.types import Command, Observation, Subgoal
+from hirl.types import Command, Observation, Subgoal, dict_obs
 
 
 MODEL_FILE = "model.zip"  # an SB3 model inside its component directory (RUN/models/<component>/) or checkpoint
@@ -36,10 +37,11 @@ class RelabelingMixin:
                           dones: np.ndarray, infos: list[dict[str, Any]]) -> None:
         if self.relabeler is not None:
             buffer_action, reward = self.relabeler(buffer_action, reward, infos)
-        super()._store_transition(replay_buffer, buffer_action, new_obs, reward, dones, infos)  # type: ignore[misc]
+        # (the ignore: in a mixin, super() is the SAC / TD3 it is mixed into, which mypy cannot see from here)
+        super()._store_transition(replay_buffer, buffer_action, new_obs, reward, dones, infos)  # type: ignore[misc]  # mixin
 
     def _excluded_save_params(self) -> list[str]:
-        return [*super()._excluded_save_params(), "relabeler"]  # type: ignore[misc]
+        return [*super()._excluded_save_params(), "relabeler"]  # type: ignore[misc]  # mixin super(), as above
 
 
 class RelabelingSAC(RelabelingMixin, SAC):
@@ -50,7 +52,7 @@ class RelabelingTD3(RelabelingMixin, TD3):
     """TD3 with the relabeling hook."""
 
 
-ALGORITHMS: dict[str, type] = {"sac": RelabelingSAC, "td3": RelabelingTD3}
+ALGORITHMS: dict[str, type[OffPolicyAlgorithm]] = {"sac": RelabelingSAC, "td3": RelabelingTD3}
 
 
 class SubgoalTestHerReplayBuffer(HerReplayBuffer):
@@ -65,8 +67,10 @@ class SubgoalTestHerReplayBuffer(HerReplayBuffer):
         self.penalty = float(penalty)
         self.test_failed = np.zeros((self.buffer_size, self.n_envs), dtype=bool)  # (capacity, n_envs)
 
-    def add(self, obs: dict[str, np.ndarray], next_obs: dict[str, np.ndarray], action: np.ndarray, reward: np.ndarray,
-            done: np.ndarray, infos: list[dict[str, Any]]) -> None:  # type: ignore[override]
+    def add(  # type: ignore[override]  # SB3's own HerReplayBuffer.add narrows obs to dicts the same way
+        self, obs: dict[str, np.ndarray], next_obs: dict[str, np.ndarray], action: np.ndarray, reward: np.ndarray,
+        done: np.ndarray, infos: list[dict[str, Any]],
+    ) -> None:
         self.test_failed[self.pos] = [bool(i.get("subgoal_test_failed", False)) for i in infos]
         super().add(obs, next_obs, action, reward, done, infos)
 
@@ -103,6 +107,8 @@ def build_model(spec: Any, env: gym.Env, seed: int, tensorboard_log: str | None 
             kwargs.update(replay_buffer_class=SubgoalTestHerReplayBuffer,
                           replay_buffer_kwargs={**her, "penalty": subgoal_penalty})
     if spec.algo == "td3":
+        if not isinstance(env.action_space, gym.spaces.Box):
+            raise InputError(f"td3 needs a continuous (Box) action space, got {env.action_space}")
         n = env.action_space.shape[0]
         kwargs["action_noise"] = NormalActionNoise(np.zeros(n), spec.action_noise * np.ones(n))
     return ALGORITHMS[spec.algo]("MultiInputPolicy", env, **kwargs)
@@ -136,7 +142,7 @@ def action_means(model: Any, obs: Mapping[str, np.ndarray]) -> np.ndarray:
 
 
 def _goal_obs(obs: Observation, goal: np.ndarray) -> dict[str, np.ndarray]:
-    o = obs  # type: ignore[assignment]
+    o = dict_obs(obs)
     return {"observation": np.asarray(o["observation"])[None], "achieved_goal": np.asarray(o["achieved_goal"])[None],
             "desired_goal": np.asarray(goal, dtype=np.float64)[None]}
 
@@ -163,12 +169,12 @@ class SB3HighLevel(HighLevelPolicy):
         self.model, self.decode = model, decode
 
     def action(self, obs: Observation) -> np.ndarray:
-        o = obs  # type: ignore[assignment]
-        return action_means(self.model, _goal_obs(obs, np.asarray(o["desired_goal"])))[0]
+        return action_means(self.model, _goal_obs(obs, np.asarray(dict_obs(obs)["desired_goal"])))[0]
 
-    def propose(self, obs: Observation, command: Command) -> Subgoal:
-        o = obs  # type: ignore[assignment]
-        return Subgoal("state", self.decode(self.action(obs), np.asarray(o["achieved_goal"], dtype=np.float64)), "policy")
+    def propose(self, obs: Observation, command: Command | None) -> Subgoal:
+        """The command is not read (the goal is in obs), so None is accepted too."""
+        achieved = np.asarray(dict_obs(obs)["achieved_goal"], dtype=np.float64)
+        return Subgoal("state", self.decode(self.action(obs), achieved), "policy")
 
 
 class SB3FlatAgent(SingleLevelAgent):
@@ -180,8 +186,7 @@ class SB3FlatAgent(SingleLevelAgent):
 
     def act(self, obs: Observation, info: Mapping[str, Any] | None = None) -> np.ndarray:
         self.step_count += 1
-        o = obs  # type: ignore[assignment]
-        return action_means(self.model, _goal_obs(obs, np.asarray(o["desired_goal"])))[0].astype(np.float32)
+        return action_means(self.model, _goal_obs(obs, np.asarray(dict_obs(obs)["desired_goal"])))[0].astype(np.float32)
 
 
 # -- replay buffer checkpoints without pickle ---------------------------------------------------------------
@@ -200,7 +205,7 @@ def save_buffer(buffer: Any, path: Path) -> Path:
         elif isinstance(value, dict) and value and all(isinstance(v, np.ndarray) for v in value.values()):
             arrays.update({f"{name}.{k}": v for k, v in value.items()})
     raw = io.BytesIO()
-    np.savez(raw, **arrays)
+    np.savez(raw, allow_pickle=False, **arrays)  # object arrays were skipped above
     atomic_write_bytes(path, raw.getvalue())
     atomic_write_json(path.with_suffix(".json"), {"pos": int(buffer.pos), "full": bool(buffer.full)})
     return path

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import replace
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -28,6 +27,7 @@ from hirl.rl.stage import STAGES
 from hirl.rl.task import goal_curriculum, make_task
 from hirl.rl.trainer import LearnerStage, StageSetup
 from hirl.runs import RunDir
+from hirl.types import Observation
 
 
 def _frozen(run: RunDir, name: str, stage: str) -> Any:
@@ -108,7 +108,10 @@ class AdaptStage(LearnerStage):
         task = make_task(cfg)
         decode = subgoal_env(task, SB3LowLevel(start), cfg.high, cfg.low.epsilon).decode
         hl = SB3HighLevel(high_model, decode)
-        propose: Callable[[Any], np.ndarray] = lambda obs: np.asarray(hl.propose(obs, None).value)  # type: ignore[arg-type]  # noqa: E731
+
+        def propose(obs: Observation) -> np.ndarray:  # the frozen high level's state subgoal (G,)
+            return np.asarray(hl.propose(obs, None).value)
+
         env = adapt_env(task, propose, cfg.low.epsilon, cfg.high.horizon)
 
         def new_model(tb: str) -> Any:

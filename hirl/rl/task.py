@@ -18,9 +18,10 @@ from hirl.rl.envs import GoalCurriculum, low_env
 from hirl.wrappers import GoalComponents
 
 
-def make_task(cfg: RLRunConfig) -> gym.Env:
-    """The task env of cfg (goal restricted to cfg.goal_indices when given)."""
-    env = env_adapter(cfg.env).make(**cfg.env_kwargs)
+def make_task(cfg: RLRunConfig, render: bool = False, size: int | None = None) -> gym.Env:
+    """The task env of cfg (goal restricted to cfg.goal_indices when given; render: rgb_array frames of size px)."""
+    camera = {"width": size, "height": size} if size else {}
+    env = env_adapter(cfg.env).make(render=render, **camera, **cfg.env_kwargs)
     return GoalComponents(env, cfg.goal_indices) if cfg.goal_indices else env
 
 
@@ -36,10 +37,10 @@ def goal_curriculum(cfg: RLRunConfig, task: gym.Env) -> GoalCurriculum:
     return GoalCurriculum(points, low.curriculum_start, low.curriculum_end, low.curriculum_fraction, low.goal_jitter)
 
 
-def evaluation_env(cfg: RLRunConfig) -> gym.Env:
+def evaluation_env(cfg: RLRunConfig, render: bool = False, size: int | None = None) -> gym.Env:
     """The env agents are evaluated in: the task env, or with eval.mode = goals stage low's goal-reaching MDP with
     goals from the curriculum at its full radius."""
-    env = make_task(cfg)
+    env = make_task(cfg, render, size)
     if cfg.eval.mode == "goals":
         curriculum = goal_curriculum(cfg, env)
         curriculum.progress = 1.0

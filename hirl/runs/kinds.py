@@ -24,6 +24,8 @@ from hirl.types import Command
 
 if TYPE_CHECKING:
     from hirl.encoders.text import TextEncoder
+    from hirl.hierarchy.replan import ReplanRule
+    from hirl.runs.agents import AgentContext
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,10 @@ class RunKind(abc.ABC):
     @abc.abstractmethod
     def make_env(self, cfg: Any, render: bool = False, size: int | None = None) -> gym.Env:
         """The env agents of cfg's runs act in during evaluation (render: rgb_array frames of size x size px)."""
+
+    @abc.abstractmethod
+    def replan_rule(self, ctx: AgentContext) -> ReplanRule:
+        """The replan rule of the run's agents that are built from a high level and a low level (ctx: the agent's)."""
 
     def text_encoder(self, cfg: Any) -> TextEncoder | None:
         """The text encoder the run's language components were trained with (None: the kind has none)."""

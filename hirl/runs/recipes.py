@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from hirl.errors import InputError
-from hirl.hierarchy import HierarchicalAgent, ReplanRule, build_replan_rule
+from hirl.hierarchy import HierarchicalAgent, ReplanRule
 from hirl.integrations import EnvAdapter
 from hirl.policies.base import HighLevelPolicy
 from hirl.policies.scripted import ScriptedHighLevel
@@ -22,8 +22,8 @@ from hirl.types import Command, Subgoal
 
 
 def replan_rule(ctx: AgentContext) -> ReplanRule:
-    """The run's replan rule (cfg.replan) with the env's detector arguments (e.g. canonicalize)."""
-    return build_replan_rule(ctx.cfg.replan, ctx.adapter.detector_extra(ctx.env), seed=ctx.seed)
+    """The run's replan rule for two-level agents (the run kind's: cfg.replan for imitation runs)."""
+    return ctx.kind.replan_rule(ctx)
 
 
 class Hierarchical(AgentRecipe):

@@ -9,7 +9,8 @@ from __future__ import annotations
 import io
 import threading
 import time
-from typing import Any, Callable, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -142,7 +143,7 @@ class LiveSession:
     def _service_frame(self) -> None:
         if self._frame_wanted:
             frame = self.env.render()
-            if frame is not None:
+            if isinstance(frame, np.ndarray):  # rgb_array mode: (H, W, 3) uint8
                 self._frame = encode_jpeg(frame)
                 self._frame_id += 1
             self._frame_time = time.monotonic()
@@ -167,10 +168,11 @@ class LiveSession:
             self._service_frame()
         self._pace()
 
-    def _on_transition(self, t: int, agent: HierarchicalAgent, *rest: Any) -> None:
-        self.recorder.on_transition(t, agent, *rest)
+    def _on_transition(self, t: int, agent: HierarchicalAgent, obs: Observation, action: np.ndarray, reward: float,
+                       next_obs: Observation, terminated: bool, truncated: bool, info: Mapping[str, Any]) -> None:
+        self.recorder.on_transition(t, agent, obs, action, reward, next_obs, terminated, truncated, info)
         with self.lock:
-            self._snapshot(t + 1, rest[-1])
+            self._snapshot(t + 1, info)
 
     def _snapshot(self, t: int, info: Mapping[str, Any]) -> None:
         entry = self.agent.trace[-1] if self.agent.trace else None

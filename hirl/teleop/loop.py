@@ -13,8 +13,9 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import replace
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -147,6 +148,7 @@ def run_correction_loop(run_dir: str | Path, out: str | Path, loop: CorrectionLo
         summary[str(r)] = record
         ev = record.get("eval", {})
         progress(f"round {r}: {total} corrected episodes, {len(records)} corrections, "
-                 f"success {ev.get('success_rate', float('nan')):.3f}, avg chain length {ev.get('avg_chain_length', float('nan')):.2f}")
+                 f"success {ev.get('success_rate', float('nan')):.3f}, "
+                 f"avg chain length {ev.get('avg_chain_length', float('nan')):.2f}")
     env.close()
     return summary

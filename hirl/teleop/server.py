@@ -251,8 +251,9 @@ class SessionServer(ThreadingHTTPServer):
 
     @property
     def url(self) -> str:
-        host, port = self.server_address[:2]
-        host = f"[{host}]" if ":" in str(host) else host
+        addr, port = self.server_address[:2]
+        host = addr.decode() if isinstance(addr, bytes) else str(addr)
+        host = f"[{host}]" if ":" in host else host
         return f"http://{host}:{port}/" + (f"?token={self.token}" if self.token else "")
 
     def serve_in_thread(self) -> threading.Thread:

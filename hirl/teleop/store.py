@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import shutil
 import time
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import gymnasium as gym
 
@@ -33,7 +34,9 @@ COMPONENTS = ("low_language", "high_language")  # the hierarchy corrections appl
 class EpisodeStore:
     """Journal + Minari dataset of one session's episodes (indices continue after what is already journaled)."""
 
-    def __init__(self, root: str | Path, env: gym.Env, env_id: str, policy: str, extra: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self, root: str | Path, env: gym.Env, env_id: str, policy: str, extra: Mapping[str, Any] | None = None
+    ) -> None:
         self.root = Path(root)
         self.journal = Journal(self.root / schema.JOURNAL_DIR)
         self.env, self.env_id, self.policy, self.extra = env, env_id, policy, dict(extra or {})

@@ -51,7 +51,9 @@ def handle(session: LiveSession, line: str) -> str:
             return session.keys(sorted({LETTERS[c] for c in text}))
         if hasattr(session, "correct"):
             return session.correct(line).message()
-        return f"labelled: {session.label(line)!r}"
+        if hasattr(session, "label"):
+            return f"labelled: {session.label(line)!r}"
+        raise InputError(f"this {type(session).__name__} takes neither corrections nor labels")
     except InputError as exc:
         return f"error: {exc}"
 

@@ -2,6 +2,7 @@
 physics blow-ups, walls, rendering, and the BFS + PD expert."""
 from __future__ import annotations
 
+import itertools
 import os
 
 os.environ.setdefault("MUJOCO_GL", "egl")
@@ -141,11 +142,11 @@ def test_robot_does_not_tunnel_through_walls() -> None:
         obs, _ = env.reset(seed=0, options={"start_cell": (1, 1), "goal_cell": (3, 3)})
         centre = env.cell_to_xy((1, 1))
         for _ in range(150):
-            obs, _, term, _, info = env.step(np.array(action, dtype=np.float32))
+            obs, _, _, _, info = env.step(np.array(action, dtype=np.float32))
             assert "physics_error" not in info
         assert env.xy_to_cell(obs["achieved_goal"]) == (1, 1)  # every push is into the corner cell's walls
         # the ball (radius 0.1) stays within ~1 cm of the wall faces of its corner cell
-        assert np.all(obs["achieved_goal"] >= centre + [-0.41, -0.5]) and obs["achieved_goal"][1] <= centre[1] + 0.41
+        assert np.all(obs["achieved_goal"] >= centre + np.array([-0.41, -0.5])) and obs["achieved_goal"][1] <= centre[1] + 0.41
 
 
 def test_continuing_mode_does_not_terminate() -> None:
@@ -191,9 +192,9 @@ def test_plan_segments_are_collision_free(name: str) -> None:
     expert = MazeExpert(env)
     for seed in range(20):
         obs, _ = env.reset(seed=seed)
-        points = [obs["achieved_goal"]] + expert.plan(obs)
+        points = [obs["achieved_goal"], *expert.plan(obs)]
         np.testing.assert_allclose(points[-1], obs["desired_goal"])
-        for p, q in zip(points[:-1], points[1:]):
+        for p, q in itertools.pairwise(points):
             for t in np.linspace(0, 1, 50):
                 x = (1 - t) * p + t * q
                 for off in ([0.1, 0], [-0.1, 0], [0, 0.1], [0, -0.1]):  # robot radius 0.1 m
@@ -204,7 +205,7 @@ def test_reach_drives_to_nearby_target() -> None:
     env = MazeEnv(layout="large")
     expert = MazeExpert(env)
     obs, _ = env.reset(seed=0, options={"start_cell": (3, 3), "goal_cell": (1, 1)})
-    target = env.cell_to_xy((3, 4)) + [0.2, -0.2]
+    target = env.cell_to_xy((3, 4)) + np.array([0.2, -0.2])
     for _ in range(100):
         action = expert.reach(obs, target)
         assert action.dtype == np.float32 and np.all(np.abs(action) <= 1.0)

@@ -37,7 +37,8 @@ def test_gym_make_and_spaces() -> None:
     assert obs["observation"].shape == (OBS_DIM,)
     assert obs["achieved_goal"].shape == obs["desired_goal"].shape == (GOAL_DIM,)
     assert env.unwrapped.dt == pytest.approx(0.02)
-    assert set(info) >= {"task", "task_names", "subtask_index", "current_subtask", "completed_subtasks", "subtask_success", "is_success"}
+    assert set(info) >= {"task", "task_names", "subtask_index", "current_subtask", "completed_subtasks", "subtask_success",
+                         "is_success"}
     assert len(info["subtask_success"]) == len(tasks.SUBTASKS)
     assert 1 <= len(info["task"]) <= 5
     env.close()
@@ -85,7 +86,7 @@ def test_determinism() -> None:
             out.append(obs["observation"].copy())
         return out
 
-    for a, b in zip(rollout(), rollout()):
+    for a, b in zip(rollout(), rollout(), strict=True):
         np.testing.assert_array_equal(a, b)
 
 
@@ -149,7 +150,7 @@ def test_explicit_and_infeasible_tasks() -> None:
 def test_budget_failure() -> None:
     env = TabletopEnv(subtask_budget=5, chain_length=2)
     env.reset(seed=0)
-    for t in range(5):
+    for _ in range(5):
         _, r, terminated, _, info = env.step(np.zeros(4))
     assert terminated and not info["is_success"] and r == 0.0
 

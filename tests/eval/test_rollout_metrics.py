@@ -23,7 +23,8 @@ def test_run_episode_counts_queries_and_records_transitions():
             ag.override(Subgoal("state", obs["achieved_goal"], "human"))
             corrections.append(t)
 
-    result = run_episode(PointGoalEnv(), agent, lambda info: Command("reach the goal"), seed=4, on_transition=hook, on_step=correct)
+    result = run_episode(PointGoalEnv(), agent, lambda info: Command("reach the goal"), seed=4, on_transition=hook,
+                         on_step=correct)
     assert result.success and result.steps == len(seen) == len(agent.trace)
     assert [t for t, *_ in seen] == list(range(result.steps)) and seen[-1][2]
     assert result.interventions == 1 and corrections == [1]

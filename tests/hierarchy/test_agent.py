@@ -1,4 +1,6 @@
 """HierarchicalAgent on the toy numpy goal env: the high level is queried exactly when the rule says."""
+import itertools
+
 import numpy as np
 import pytest
 
@@ -24,7 +26,7 @@ def run(agent, env, seed=0, steps=60, on_step=None):
 def test_fixed_interval_queries_exactly_every_n_steps():
     high, env = WaypointHighLevel(), PointGoalEnv()
     agent = HierarchicalAgent(high, GreedyLowLevel(), FixedInterval(7))
-    obs, info = env.reset(seed=3)
+    obs, _ = env.reset(seed=3)
     env.goal = np.array([5.0, 5.0])  # unreachable: the episode runs all steps
     agent.reset(CMD)
     for _ in range(30):
@@ -41,7 +43,7 @@ def test_on_completion_queries_when_subgoal_reached_and_reaches_goal():
     info = run(agent, PointGoalEnv(), seed=1, steps=200)
     assert info["is_success"]
     # every query after the first happened right when the previous subgoal was reached
-    for prev, entry in zip([e for e in agent.trace if e.queried], [e for e in agent.trace if e.queried][1:]):
+    for prev, entry in itertools.pairwise([e for e in agent.trace if e.queried]):
         before = agent.trace[entry.step - 1]
         assert entry.reason == "completion" and before.subgoal is prev.subgoal
     assert low.calls == len(agent.trace)

@@ -43,7 +43,7 @@ def test_never_firing_detector_is_cut_off_by_timeout():
 
 def test_timeout_is_mandatory():
     with pytest.raises(TypeError):
-        OnCompletion(Never())  # type: ignore[call-arg]
+        OnCompletion(Never())  # type: ignore[call-arg]  # the missing timeout is what this test checks
     with pytest.raises(ValueError):
         OnCompletion(Never(), timeout=0)
 

@@ -52,12 +52,13 @@ def test_concat_tables_remaps_commands(tabletop):
     ds = load_dataset(tabletop, obs_keys=DEFAULT_OBS_KEYS)
     a = build_tables(ds, DEFAULT_OBS_KEYS)
     b = build_tables(ds, DEFAULT_OBS_KEYS)
-    b.commands = ["a command only b has"] + b.commands  # shift b's command indices by one
+    b.commands = ["a command only b has", *b.commands]  # shift b's command indices by one
     b.command = b.command + 1
     m = concat_tables(a, b)
     assert len(m.obs) == 2 * len(a.obs) and m.commands[: len(a.commands)] == a.commands
     assert [m.commands[i] for i in m.command[len(a.obs):]] == [b.commands[i] for i in b.command]
-    batch = component("high_language").sampler(m, text_tables(m, make_text_encoder("hash", 384), 5), 16)(0, np.random.default_rng(0))
+    sampler = component("high_language").sampler(m, text_tables(m, make_text_encoder("hash", 384), 5), 16)
+    batch = sampler(0, np.random.default_rng(0))
     assert batch["command_emb"].shape == (16, 5, 384)
 
 
@@ -83,7 +84,8 @@ def test_train_adapt_eval_end_to_end(tabletop, tmp_path):
     cfg = RunConfig(
         dataset=str(tabletop), collect=CollectSpec(episodes=4, chain_length=2, seed=3), agents=["hier_language", "flat"],
         text_encoder="hash", val_fraction=0.25, train=TrainingBudgets(low=tiny, high=tiny, baseline=tiny, image=tiny),
-        adapt=AdaptSpec(enabled=True, rounds=1, episodes=1, steps=5), eval=EvalSpec(episodes=1, chain_length=1, videos=1, frame_every=25, video_size=32),
+        adapt=AdaptSpec(enabled=True, rounds=1, episodes=1, steps=5),
+        eval=EvalSpec(episodes=1, chain_length=1, videos=1, frame_every=25, video_size=32),
     )
     run = tmp_path / "run"
     summary = train_run(cfg, RunDir(run), progress=False)
@@ -91,7 +93,8 @@ def test_train_adapt_eval_end_to_end(tabletop, tmp_path):
     for c in ("low_language", "high_language", "flat"):
         assert (run / "models" / c / "weights.safetensors").is_file()
     rounds = summary["adapt"]["hier_language"]
-    assert len(rounds) == 1 and rounds[0]["labelled_steps"] > 0 and set(rounds[0]["components"]) == {"low_language", "high_language"}
+    assert len(rounds) == 1 and rounds[0]["labelled_steps"] > 0
+    assert set(rounds[0]["components"]) == {"low_language", "high_language"}
     assert (run / "models" / "adapted" / "low_language" / "weights.safetensors").is_file()
     report = evaluate_run(run, out=tmp_path / "eval", cfg=cfg)
     assert set(report["policies"]) == {"hier_language", "flat", "hier_language+adapt"}

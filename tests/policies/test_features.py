@@ -65,7 +65,7 @@ def test_mlp_and_command_encoder_shapes_and_masking():
 
 
 def test_goal_encoders_registered_per_subgoal_kind():
-    import hirl.policies.low  # noqa: F401
+    import hirl.policies.low  # noqa: F401  (registers the goal encoders)
     from hirl.registry import GOAL_ENCODERS
 
     assert set(GOAL_ENCODERS.names()) == {"language", "state", "image"}

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from gymnasium import spaces
 
-import hirl.encoders.text  # noqa: F401
+import hirl.encoders.text  # noqa: F401  (registers the text encoders)
 from hirl.config import load_config
 from hirl.errors import InputError
 from hirl.encoders.text_factory import make_text_encoder

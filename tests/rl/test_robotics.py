@@ -7,7 +7,7 @@ from hirl.errors import InputError
 from hirl.integrations import adapter
 from hirl.rl.config import RLRunConfig
 
-import hirl.rl.robotics  # noqa: F401
+import hirl.rl.robotics  # noqa: F401  (registers the gymnasium-robotics adapters)
 
 
 def test_adapters_register_without_the_extra():

@@ -115,7 +115,8 @@ def test_adapt_stage_continues_the_stage1_learner(run_dir, tmp_path):
     from hirl.runs import RunDir
 
     low = load_model(run_dir / "models" / "rl_low" / "model.zip")
-    start = STAGES.build("adapt").setup(cfg("adapt", "algo.learning_rate=0.0002"), RunDir(run_dir)).new_model(str(tmp_path / "tb"))
+    setup = STAGES.build("adapt").setup(cfg("adapt", "algo.learning_rate=0.0002"), RunDir(run_dir))
+    start = setup.new_model(str(tmp_path / "tb"))
     assert float(low.log_ent_coef) != 0.0  # stage 1 learned it away from log(1.0)
     assert torch.equal(start.log_ent_coef, low.log_ent_coef)
     for a, b in zip(start.policy.parameters(), low.policy.parameters(), strict=True):

@@ -17,7 +17,8 @@ def tiny_run(tmp_path_factory):
     collect(CollectConfig(env="hirl/Tabletop-v0", episodes=4, workers=1, seed=3, chain_length=2), data, progress=False)
     tiny = TrainerConfig(max_steps=12, batch_size=32, eval_every=6, checkpoint_every=6, progress=False, tensorboard=False)
     cfg = RunConfig(dataset=str(data), collect=CollectSpec(episodes=4, chain_length=2, seed=3), agents=["hier_language"],
-                    text_encoder="hash", val_fraction=0.25, train=TrainingBudgets(low=tiny, high=tiny, baseline=tiny, image=tiny),
+                    text_encoder="hash", val_fraction=0.25,
+                    train=TrainingBudgets(low=tiny, high=tiny, baseline=tiny, image=tiny),
                     eval=EvalSpec(episodes=1, chain_length=2, videos=0))
     run = root / "run"
     train_run(cfg, run, progress=False)

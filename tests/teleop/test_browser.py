@@ -22,8 +22,9 @@ def test_page_shows_a_frame_and_a_typed_correction_changes_the_subgoal(tiny_run,
     session.start()
     try:
         with sync_api.sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                        args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+            browser = p.chromium.launch(
+                executable_path=CHROMIUM, headless=True,
+                args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
             page = browser.new_page()
             page.goto(server.url)
             page.wait_for_function("document.getElementById('frame').naturalWidth > 0", timeout=15000)

@@ -31,8 +31,8 @@ def _corrected_episode(tmp_path, **corrector):
     skills = [s.instruction for s in tasks.SUBTASKS.values()]
     journal = CorrectionJournal(tmp_path / "c.jsonl")
     rec = CorrectionRecorder(journal, ("observation",), 4)
-    corr = ScriptedCorrector(ScriptedCorrectorConfig(**corrector), rec, SkillResolver(skills, make_text_encoder("hash", 384), canon),
-                             canon, ad.paraphrases)
+    resolver = SkillResolver(skills, make_text_encoder("hash", 384), canon)
+    corr = ScriptedCorrector(ScriptedCorrectorConfig(**corrector), rec, resolver, canon, ad.paraphrases)
     rec.start_episode(0)
 
     def on_step(t, agent, obs, info):
@@ -60,10 +60,10 @@ def test_corrector_overrides_a_wrong_subgoal_after_its_reaction_delay(tmp_path):
 
 
 def test_miss_rate_one_never_corrects_and_paraphrases_resolve_to_the_skill(tmp_path):
-    agent, corr, records, _ = _corrected_episode(tmp_path / "a", reaction_steps=5, miss_rate=1.0)
+    _, corr, records, _ = _corrected_episode(tmp_path / "a", reaction_steps=5, miss_rate=1.0)
     assert records == [] and corr.log.misses > 0 and corr.log.interventions == 0
     assert corr.log.summary(0.02)["wrong_subgoal_seconds"] > 0
-    agent, corr, records, _ = _corrected_episode(tmp_path / "b", reaction_steps=5, paraphrase=1.0)
+    _, corr, records, _ = _corrected_episode(tmp_path / "b", reaction_steps=5, paraphrase=1.0)
     assert records and all(r["how"] == "paraphrase" and r["corrected"] != r["skill"] for r in records)
 
 

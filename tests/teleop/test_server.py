@@ -109,10 +109,12 @@ def test_bad_requests_get_4xx_with_a_reason(live, path, body, ctype, code, needl
 def test_malformed_http_never_crashes_the_server(live):
     _, server = live
     assert raw(server, b"GARBAGE\r\n\r\n")[9:12] == b"400"
-    assert raw(server, b"GET /api/state HTTP/1.1\r\nHost: x\r\n" + b"X: " + b"a" * 70000 + b"\r\n\r\n")[:12] in (b"HTTP/1.1 431", b"HTTP/1.1 400")
+    huge_header = b"GET /api/state HTTP/1.1\r\nHost: x\r\n" + b"X: " + b"a" * 70000 + b"\r\n\r\n"
+    assert raw(server, huge_header)[:12] in (b"HTTP/1.1 431", b"HTTP/1.1 400")
     assert raw(server, b"POST /api/correct HTTP/1.1\r\nHost: x\r\n\r\n").startswith(b"HTTP/1.1 411")
     assert raw(server, b"POST /api/correct HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n").startswith(b"HTTP/1.1 400")
-    assert raw(server, b"POST /api/correct HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999\r\n\r\n").startswith(b"HTTP/1.1 413")
+    too_long = b"POST /api/correct HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999\r\n\r\n"
+    assert raw(server, too_long).startswith(b"HTTP/1.1 413")
     assert raw(server, b"POST /api/correct HTTP/1.1\r\nHost: x\r\nContent-Length: 50\r\n\r\n{\"te").startswith(b"HTTP/1.1 400")
     assert raw(server, b"DELETE /api/state HTTP/1.1\r\nHost: x\r\n\r\n").startswith(b"HTTP/1.1 405")
     assert raw(server, b"POST /api/state HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n").startswith(b"HTTP/1.1 405")
@@ -137,7 +139,7 @@ def test_non_loopback_without_token_is_refused():
     check_bind("127.0.0.1", None)
     check_bind("::1", None)
     check_bind("0.0.0.0", "tok")
-    with pytest.raises(InputError, match="--host 0.0.0.0: .*needs --token"):
+    with pytest.raises(InputError, match=r"--host 0\.0\.0\.0: .*needs --token"):
         check_bind("0.0.0.0", None)
     out = subprocess.run([sys.executable, "-m", "hirl.cli", "correct", "no-such-run", "--host", "192.168.1.5"],
                          capture_output=True, text=True, timeout=60)
@@ -145,7 +147,7 @@ def test_non_loopback_without_token_is_refused():
 
 
 def test_finish_retrains_and_reports_before_and_after(live):
-    session, server = live
+    session, _ = live
     report = session.finish(eval_episodes=1)
     assert report["summary"]["corrections"] >= 1 and report["finetune"]["correction_rows"] >= 1
     assert set(report) >= {"before", "after"} and session.status()["phase"] == "finished"

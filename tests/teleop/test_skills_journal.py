@@ -90,7 +90,8 @@ from hirl_envs.tabletop import tasks
 skills = [s.instruction for s in tasks.SUBTASKS.values()]
 journal = CorrectionJournal(sys.argv[1])
 rec = CorrectionRecorder(journal, ("observation",), 3)
-corr = ScriptedCorrector(ScriptedCorrectorConfig(reaction_steps=2), rec, SkillResolver(skills, make_text_encoder("hash", 384), canon), canon, ad.paraphrases)
+resolver = SkillResolver(skills, make_text_encoder("hash", 384), canon)
+corr = ScriptedCorrector(ScriptedCorrectorConfig(reaction_steps=2), rec, resolver, canon, ad.paraphrases)
 def on_step(t, agent, obs, info):
     n = len(rec.corrections)
     rec.on_step(t, agent, obs, info)

@@ -61,7 +61,8 @@ def test_stale_keys_stop_the_robot():
 def test_terminal_commands_drive_a_correction_session(tiny_run, tmp_path):
     from hirl.teleop.session import CorrectionSession
 
-    session = CorrectionSession.open(tiny_run, tmp_path / "s", SessionConfig(speed=5.0, image_size=48, chain_length=2), paused=True)
+    session = CorrectionSession.open(tiny_run, tmp_path / "s", SessionConfig(speed=5.0, image_size=48, chain_length=2),
+                                     paused=True)
     session.start()
     try:
         assert handle(session, ".") == "stepped one control step"

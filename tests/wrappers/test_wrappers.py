@@ -63,12 +63,12 @@ def test_subgoal_env_passes_both_checkers_and_runs_low_level():
     obs, _ = env.reset(seed=0)
     target = obs["achieved_goal"] + np.array([0.25, 0.0])
     action = env.encode(target, obs["achieved_goal"])
-    obs, reward, terminated, truncated, info = env.step(action)
+    obs, _, _, _, info = env.step(action)
     assert info["reached"] and info["low_steps"] == 3 and low.calls == 3
     np.testing.assert_allclose(info["subgoal"], target, atol=1e-6)
     np.testing.assert_allclose(env.decode(env.encode(target, obs["achieved_goal"]), obs["achieved_goal"]), target, atol=1e-6)
     far = env.encode(np.array([0.99, 0.99]), obs["achieved_goal"])
-    obs2, *_, info = env.step(far)
+    *_, info = env.step(far)
     assert info["low_steps"] <= 10
     with pytest.raises(ValueError, match="shape \\(2,\\)"):
         env.step(np.zeros(3, np.float32))
