@@ -29,7 +29,8 @@ from hirl.integrations import adapter as env_adapter
 from hirl.rl.config import RLRunConfig
 from hirl.rl.envs import subgoal_env
 from hirl.rl.planner import GraphPlanner, LowLevelDistance, WaypointGraph
-from hirl.rl.sb3 import MODEL_FILE, SB3FlatAgent, SB3HighLevel, SB3LowLevel, load_model
+from hirl.rl.sb3 import MODEL_FILE, load_model
+from hirl.rl.sb3_policies import SB3FlatAgent, SB3HighLevel, SB3LowLevel
 from hirl.rl.task import evaluation_env
 from hirl.runs.agents import AGENTS, AgentContext, AgentRecipe, available_agents
 from hirl.runs.components import COMPONENTS, Component

@@ -1,12 +1,11 @@
-"""stable-baselines3 glue: building SAC/TD3 (+ HerReplayBuffer) from an AlgoSpec, the transition-relabeling hook
-of the high level, SB3 models behind hirl's policy interfaces, and a pickle-free replay-buffer checkpoint."""
+"""stable-baselines3 glue: building SAC/TD3 (+ HerReplayBuffer) from an AlgoSpec with the high level's
+transition-relabeling hook, and loading hirl's saved models (inference wrappers: hirl.rl.sb3_policies; replay-buffer
+checkpoints: hirl.rl.replay_io)."""
 from __future__ import annotations
 
-import io
 import json
 import zipfile
 from pathlib import Path
-from collections.abc import Mapping
 from typing import Any
 
 import gymnasium as gym
@@ -19,10 +18,6 @@ from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from stable_baselines3.her import HerReplayBuffer
 
 from hirl.errors import InputError
-from hirl.fileio import atomic_write_bytes, atomic_write_json
-from hirl.policies.base import HighLevelPolicy, LowLevelPolicy
-from hirl.policies.flat import SingleLevelAgent
-from hirl.types import Command, Observation, Subgoal, dict_obs
 
 
 MODEL_FILE = "model.zip"  # an SB3 model inside its component directory (RUN/models/<component>/) or checkpoint
@@ -129,99 +124,3 @@ def load_model(path: Path, env: gym.Env | None = None) -> Any:
     # HER's need for an env and the memory of the training buffer.
     frozen = {} if env is not None else {"replay_buffer_class": DictReplayBuffer, "replay_buffer_kwargs": {}, "buffer_size": 1}
     return ALGORITHMS[algo].load(path, env=env, device="cpu", custom_objects=frozen)
-
-
-# -- fast deterministic inference ---------------------------------------------------------------------------
-def action_means(model: Any, obs: Mapping[str, np.ndarray]) -> np.ndarray:
-    """Deterministic actions (B, A) in the env's action units for a batch of Dict observations {key: (B, ...)}."""
-    policy = model.policy
-    with torch.no_grad():
-        t = {k: torch.as_tensor(np.array(v, dtype=np.float32)) for k, v in obs.items()}
-        a = policy._predict(t, deterministic=True).numpy()
-    return policy.unscale_action(a) if policy.squash_output else np.clip(a, model.action_space.low, model.action_space.high)
-
-
-def _goal_obs(obs: Observation, goal: np.ndarray) -> dict[str, np.ndarray]:
-    o = dict_obs(obs)
-    return {"observation": np.asarray(o["observation"])[None], "achieved_goal": np.asarray(o["achieved_goal"])[None],
-            "desired_goal": np.asarray(goal, dtype=np.float64)[None]}
-
-
-class SB3LowLevel(LowLevelPolicy):
-    """A goal-conditioned SB3 model as pi_LL(a | o, g): state subgoals only, deterministic."""
-
-    def __init__(self, model: Any) -> None:
-        self.model = model
-
-    def act(self, obs: Observation, subgoal: Subgoal) -> np.ndarray:
-        return action_means(self.model, _goal_obs(obs, np.asarray(subgoal.value)))[0].astype(np.float32)
-
-    def mean(self, obs: Mapping[str, np.ndarray], goals: np.ndarray) -> np.ndarray:
-        """Batched: obs {key: (T, ...)} with goals (T, G) as desired_goal -> actions (T, A) (HIRO's likelihood)."""
-        batch = {"observation": obs["observation"], "achieved_goal": obs["achieved_goal"], "desired_goal": goals}
-        return action_means(self.model, batch)
-
-
-class SB3HighLevel(HighLevelPolicy):
-    """An SB3 model trained on SubgoalEnv as pi_HL(g | o): decode(action, achieved) -> state subgoal (G,)."""
-
-    def __init__(self, model: Any, decode: Any) -> None:
-        self.model, self.decode = model, decode
-
-    def action(self, obs: Observation) -> np.ndarray:
-        return action_means(self.model, _goal_obs(obs, np.asarray(dict_obs(obs)["desired_goal"])))[0]
-
-    def propose(self, obs: Observation, command: Command | None) -> Subgoal:
-        """The command is not read (the goal is in obs), so None is accepted too."""
-        achieved = np.asarray(dict_obs(obs)["achieved_goal"], dtype=np.float64)
-        return Subgoal("state", self.decode(self.action(obs), achieved), "policy")
-
-
-class SB3FlatAgent(SingleLevelAgent):
-    """A flat goal-conditioned SB3 model as a rollout agent (run_episode): no high level, no subgoals."""
-
-    def __init__(self, model: Any) -> None:
-        super().__init__()
-        self.model = model
-
-    def act(self, obs: Observation, info: Mapping[str, Any] | None = None) -> np.ndarray:
-        self.step_count += 1
-        return action_means(self.model, _goal_obs(obs, np.asarray(dict_obs(obs)["desired_goal"])))[0].astype(np.float32)
-
-
-# -- replay buffer checkpoints without pickle ---------------------------------------------------------------
-_SKIP = {"infos"}  # per-transition info dicts (empty unless copy_info_dict): not array data, restored empty
-
-
-def save_buffer(buffer: Any, path: Path) -> Path:
-    """Every numpy array of the replay buffer (Dict observations flattened to 'observations.key') -> .npz
-    (no pickle), scalars (pos, full) -> the .json beside it. Both written atomically."""
-    arrays: dict[str, np.ndarray] = {}
-    for name, value in vars(buffer).items():
-        if name in _SKIP:
-            continue
-        if isinstance(value, np.ndarray) and value.dtype != object:
-            arrays[name] = value
-        elif isinstance(value, dict) and value and all(isinstance(v, np.ndarray) for v in value.values()):
-            arrays.update({f"{name}.{k}": v for k, v in value.items()})
-    raw = io.BytesIO()
-    np.savez(raw, allow_pickle=False, **arrays)  # object arrays were skipped above
-    atomic_write_bytes(path, raw.getvalue())
-    atomic_write_json(path.with_suffix(".json"), {"pos": int(buffer.pos), "full": bool(buffer.full)})
-    return path
-
-
-def load_buffer(buffer: Any, path: Path) -> None:
-    """Inverse of save_buffer into a buffer of the same shape (InputError naming the file otherwise)."""
-    try:
-        meta = json.loads(path.with_suffix(".json").read_text())
-        with np.load(path, allow_pickle=False) as z:
-            for key in z.files:
-                name, _, sub = key.partition(".")
-                target = getattr(buffer, name)[sub] if sub else getattr(buffer, name)
-                if target.shape != z[key].shape:
-                    raise ValueError(f"{key}: shape {z[key].shape} != buffer's {target.shape}")
-                target[...] = z[key]
-    except (OSError, ValueError, KeyError, AttributeError, json.JSONDecodeError) as exc:
-        raise InputError(f"{path}: unreadable replay-buffer checkpoint ({exc})") from None
-    buffer.pos, buffer.full = int(meta["pos"]), bool(meta["full"])

@@ -22,7 +22,8 @@ from hirl.rl.config import RLRunConfig
 from hirl.rl.envs import adapt_env, high_env, low_env, subgoal_env
 from hirl.rl.plan_stage import planner_metrics
 from hirl.rl.relabel import relabeler_class
-from hirl.rl.sb3 import MODEL_FILE, SB3FlatAgent, SB3HighLevel, SB3LowLevel, build_model, load_model
+from hirl.rl.sb3 import MODEL_FILE, build_model, load_model
+from hirl.rl.sb3_policies import SB3FlatAgent, SB3HighLevel, SB3LowLevel
 from hirl.rl.stage import STAGES
 from hirl.rl.task import goal_curriculum, make_task
 from hirl.rl.trainer import LearnerStage, StageSetup

@@ -28,7 +28,8 @@ from hirl.fileio import atomic_write_json
 from hirl.rl.config import RLRunConfig
 from hirl.rl.envs import GoalCurriculum
 from hirl.rl.relabel import TransitionRelabeler
-from hirl.rl.sb3 import MODEL_FILE, load_buffer, load_model, save_buffer
+from hirl.rl.replay_io import load_buffer, save_buffer
+from hirl.rl.sb3 import MODEL_FILE, load_model
 from hirl.rl.stage import Stage
 from hirl.rl.task import evaluate_success
 from hirl.runs import RunDir
