@@ -1,7 +1,7 @@
-"""The `hirl` command: parse arguments, hand them to the subcommand's module, nothing else.
+"""The `hirl` command: parse arguments, check them (hirl.commands.arguments), hand them to the subcommand's module.
 
 Subcommand modules are imported only when run, so `hirl --help` stays fast. Bad input ends in one
-line on stderr and exit code 2; a capability that has not landed says so and exits 2.
+line on stderr and exit code 2 (argparse's own errors too); a capability that has not landed says so and exits 2.
 """
 from __future__ import annotations
 
@@ -109,6 +109,9 @@ def _add_eval(p: argparse.ArgumentParser) -> None:
     p.add_argument("--episodes", type=int, default=None, help="number of evaluation chains (default: the run's eval.episodes)")
     p.add_argument("--agents", nargs="+", default=None, help="agents to evaluate (default: all of the run's)")
     p.add_argument("--out", default=None, help="output directory (default: RUN/eval)")
+    p.add_argument("--instruction-map", default=None, metavar="FILE",
+                   help="TSV of 'canonical instruction<TAB>phrasing' lines: oracle_high is also evaluated emitting each "
+                        "phrasing instead of the canonical text (per-phrasing table in the report)")
 
 
 def _add_correct(p: argparse.ArgumentParser) -> None:
@@ -161,8 +164,16 @@ _ARGUMENTS: dict[str, Callable[[argparse.ArgumentParser], None]] = {
 }
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with its errors on one line (`hirl collect: error: argument --seed: invalid int value: 'x'`, exit 2)
+    instead of the usage block plus the error."""
+
+    def error(self, message: str) -> typing.NoReturn:
+        self.exit(2, f"{self.prog}: error: {' '.join(message.split())} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="hirl", description="Hierarchical imitation and reinforcement learning for robot control in MuJoCo.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__import__('hirl').__version__}")
     subs = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -191,10 +202,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         extra = [e for e in extra if e not in late]
     if extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    from hirl.commands.arguments import check_arguments, output_lock
+
     try:
-        return int(_runner(args.command)(args) or 0)
+        check_arguments(args)
+        with output_lock(args):
+            return int(_runner(args.command)(args) or 0)
     except InputError as exc:
-        print(f"hirl {args.command}: error: {exc}", file=sys.stderr)
+        print(f"hirl {args.command}: error: {' '.join(str(exc).splitlines())}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"hirl {args.command}: interrupted", file=sys.stderr)

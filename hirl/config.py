@@ -2,13 +2,20 @@
 
     cfg = load_config(DemoConfig, "experiments/tabletop/demo.yaml", ["replan.interval=10"])
 
-Unknown keys, missing required keys and wrong types raise ConfigError with one line
-naming the file (or the command-line override), the dotted key and the expected type.
+Unknown keys, missing required keys, wrong types and out-of-range values raise ConfigError with one line
+naming the file (or the command-line override), the dotted key and the expected value.
+
+Limits every config file is read under (so a hostile file fails at once instead of exhausting memory or time):
+MAX_CONFIG_BYTES, MAX_DEPTH nesting levels and MAX_NODES values after YAML alias expansion. Range rules applied to
+every config dataclass by field name (GENERIC_MINIMUM, seeds, finite floats, 64-bit ints) sit beside the ones a
+dataclass's __post_init__ checks; a __post_init__ raising FieldError(field, problem) is reported under that key.
 """
 from __future__ import annotations
 
 import dataclasses
 import difflib
+import json
+import math
 import types
 import typing
 from pathlib import Path
@@ -22,9 +29,44 @@ from hirl.fileio import atomic_write_text
 C = TypeVar("C")
 _MISSING = object()
 
+MAX_CONFIG_BYTES = 1 << 20  # a YAML config larger than this (1 MiB) is refused unread; real ones are a few KB
+MAX_RECORD_BYTES = 64 << 20  # a JSON record (model config.json, checkpoint.json, metadata.json) larger than 64 MiB
+MAX_DEPTH = 32  # nesting levels of a config or record, after YAML alias expansion
+MAX_NODES = 100_000  # values in a YAML config after alias expansion (an 8-level alias bomb expands to 10^8)
+INT_LIMIT = 2**63  # |int| in a config: beyond it numpy and torch overflow
+SEED_MAX = 2**32 - 1  # fields named seed / *_seed must be in 0..SEED_MAX (numpy, torch and gymnasium all take it)
+GENERIC_MINIMUM = {"episodes": 1, "final_episodes": 1, "workers": 1, "batch_size": 1, "max_steps": 1}  # counts by name
+
 
 class ConfigError(InputError):
     """A config could not be built; str(err) is one line naming where and what."""
+
+
+class FieldError(InputError):
+    """A config dataclass's __post_init__ rejecting one field: the config loader reports it under that field's key
+    (FILE: key 'collect.episodes': must be >= 1), a command line under its flag (--episodes: must be >= 1)."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{field}: {problem}")
+        self.field, self.problem = field, problem
+
+
+def at_least(name: str, value: float, minimum: float) -> None:
+    """FieldError(name) unless value >= minimum (NaN fails too)."""
+    if not value >= minimum:
+        raise FieldError(name, f"must be >= {minimum}, got {value}")
+
+
+def in_range(name: str, value: float, low: float, high: float) -> None:
+    """FieldError(name) unless low <= value <= high (NaN fails too)."""
+    if not low <= value <= high:
+        raise FieldError(name, f"must be in {low}..{high}, got {value}")
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    """repr(value), cut to limit characters (an error line stays one short line whatever the input)."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _type_name(tp: Any) -> str:
@@ -66,12 +108,24 @@ class _Builder:
             key = f"{prefix}{name}"
             if name in raw:
                 kwargs[name] = self.value(hints[name], raw[name], key)
+                self._generic_range(name, kwargs[name], key)
             elif field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
                 self.fail(key, f"missing required key (expected {_type_name(hints[name])})")
         try:
             return cls(**kwargs)
+        except FieldError as exc:  # __post_init__ naming the field
+            self.fail(f"{prefix}{exc.field}", exc.problem)
         except (ValueError, TypeError) as exc:  # __post_init__ validation
             self.fail(prefix.rstrip(".") or "<root>", str(exc))
+
+    def _generic_range(self, name: str, value: Any, key: str) -> None:
+        """The range rules every config shares by field name: counts >= GENERIC_MINIMUM, seeds in 0..SEED_MAX."""
+        if isinstance(value, bool) or not isinstance(value, int):
+            return
+        if name in GENERIC_MINIMUM and value < GENERIC_MINIMUM[name]:
+            self.fail(key, f"must be >= {GENERIC_MINIMUM[name]}, got {value}")
+        if (name == "seed" or name.endswith("_seed")) and not 0 <= value <= SEED_MAX:
+            self.fail(key, f"must be in 0..{SEED_MAX}, got {value}")
 
     def value(self, tp: Any, raw: Any, key: str) -> Any:
         """raw (parsed YAML) checked against the annotation tp and converted to it; key is its dotted name in errors."""
@@ -80,7 +134,7 @@ class _Builder:
             return self.build(tp, raw, key + ".")
         if origin is Literal:
             if raw not in get_args(tp):
-                self.fail(key, f"expected {_type_name(tp)}, got {raw!r}")
+                self.fail(key, f"expected {_type_name(tp)}, got {_short(raw)}")
             return raw
         if origin in (Union, types.UnionType):
             return self._union(tp, raw, key)
@@ -106,12 +160,12 @@ class _Builder:
                 return self.value(arg, raw, key)
             except ConfigError as exc:
                 errors.append(exc)
-        self.fail(key, f"expected {_type_name(tp)}, got {type(raw).__name__} {raw!r}")
+        self.fail(key, f"expected {_type_name(tp)}, got {type(raw).__name__} {_short(raw)}")
 
     def _sequence(self, tp: Any, origin: Any, raw: Any, key: str) -> Any:
         """raw as list[T], tuple[T, ...] or a fixed-length tuple[A, B, ...] (origin: list or tuple)."""
         if not isinstance(raw, (list, tuple)):
-            self.fail(key, f"expected {_type_name(tp)}, got {type(raw).__name__} {raw!r}")
+            self.fail(key, f"expected {_type_name(tp)}, got {type(raw).__name__} {_short(raw)}")
         args = get_args(tp)
         if origin is tuple and args and args[-1] is not Ellipsis:
             if len(raw) != len(args):
@@ -127,34 +181,43 @@ class _Builder:
             return raw
         if tp is bool:
             if not isinstance(raw, bool):
-                self.fail(key, f"expected bool, got {type(raw).__name__} {raw!r}")
+                self.fail(key, f"expected bool, got {type(raw).__name__} {_short(raw)}")
             return raw
         if tp is int:
             if isinstance(raw, bool) or not isinstance(raw, int):
-                self.fail(key, f"expected int, got {type(raw).__name__} {raw!r}")
+                self.fail(key, f"expected int, got {type(raw).__name__} {_short(raw)}")
+            if not -INT_LIMIT <= raw < INT_LIMIT:
+                self.fail(key, f"expected a 64-bit int, got {_short(raw)}")
             return raw
         if tp is float:
             if isinstance(raw, bool) or not isinstance(raw, (int, float)):
-                self.fail(key, f"expected float, got {type(raw).__name__} {raw!r}")
-            return float(raw)
+                self.fail(key, f"expected float, got {type(raw).__name__} {_short(raw)}")
+            try:
+                value = float(raw)
+            except OverflowError:  # an int beyond the float range
+                value = math.inf
+            if not math.isfinite(value):
+                self.fail(key, f"expected a finite float, got {_short(raw)}")
+            return value
         if tp is str:
             if not isinstance(raw, str):
-                self.fail(key, f"expected str, got {type(raw).__name__} {raw!r}")
+                self.fail(key, f"expected str, got {type(raw).__name__} {_short(raw)}")
             return raw
         raise TypeError(f"config schema: unsupported annotation {tp!r} for key '{key}'")
 
 
 def parse_overrides(overrides: typing.Sequence[str]) -> dict[str, Any]:
-    """['a.b=3', 'c=x'] -> {'a.b': 3, 'c': 'x'}; values are parsed as YAML scalars/lists."""
+    """['a.b=3', 'c=x'] -> {'a.b': 3, 'c': 'x'}; values are parsed as YAML scalars/lists (under the file limits)."""
     parsed: dict[str, Any] = {}
     for item in overrides:
         key, sep, text = item.partition("=")
         if not sep or not key.strip():
-            raise ConfigError(f"command-line override {item!r}: expected key=value (dotted keys for nesting)")
+            raise ConfigError(f"command-line override {_short(item)}: expected key=value (dotted keys for nesting)")
         try:
-            parsed[key.strip()] = yaml.safe_load(text) if text.strip() else ""
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"command-line override {item!r}: value is not valid YAML ({exc.__class__.__name__})") from None
+            parsed[key.strip()] = load_yaml_text(text) if text.strip() else ""
+        except (yaml.YAMLError, _LimitError) as exc:
+            why = str(exc) if isinstance(exc, _LimitError) else f"value is not valid YAML ({exc.__class__.__name__})"
+            raise ConfigError(f"command-line override {_short(item)}: {why}") from None
     return parsed
 
 
@@ -170,26 +233,134 @@ def _apply(raw: dict[str, Any], dotted: str, value: Any) -> None:
     node[parts[-1]] = value
 
 
+class _LimitError(ValueError):
+    """A config beyond MAX_DEPTH / MAX_NODES (str: what, and where when known)."""
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """yaml.SafeLoader that stops composing past MAX_DEPTH nesting levels (PyYAML composes recursively: deeper
+    input would end in RecursionError)."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                mark = self.peek_event().start_mark
+                raise _LimitError(f"nested deeper than {MAX_DEPTH} levels at line {mark.line + 1}")
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+def _check_expansion(root: yaml.Node) -> None:
+    """_LimitError if the node graph (aliases make it a DAG, or a cycle) expands past MAX_NODES values or
+    MAX_DEPTH levels; linear in the number of distinct nodes."""
+    done: dict[int, tuple[int, int]] = {}  # id(node) -> (expanded values, height)
+    active: set[int] = set()
+
+    def walk(node: yaml.Node, depth: int) -> tuple[int, int]:
+        key = id(node)
+        if key in done:
+            size, height = done[key]
+        elif key in active:
+            raise _LimitError(f"recursive alias at line {node.start_mark.line + 1}")
+        else:
+            active.add(key)
+            if isinstance(node, yaml.SequenceNode):
+                children = list(node.value)
+            elif isinstance(node, yaml.MappingNode):
+                children = [n for pair in node.value for n in pair]
+            else:
+                children = []
+            size, height = 1, 0
+            for child in children:
+                child_size, child_height = walk(child, depth + 1)
+                size, height = size + child_size, max(height, child_height + 1)
+                if size > MAX_NODES:
+                    raise _LimitError(f"more than {MAX_NODES} values after alias expansion (line {node.start_mark.line + 1})")
+            active.discard(key)
+            done[key] = size, height
+        if depth + height > MAX_DEPTH:
+            raise _LimitError(f"nested deeper than {MAX_DEPTH} levels after alias expansion "
+                              f"(line {node.start_mark.line + 1})")
+        return size, height
+
+    walk(root, 0)
+
+
+def load_yaml_text(text: str) -> Any:
+    """yaml.safe_load(text) within MAX_DEPTH / MAX_NODES (_LimitError beyond, yaml.YAMLError on bad YAML)."""
+    loader = _BoundedLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_expansion(node)
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def _read_capped(path: Path, limit: int, what: str) -> bytes:
+    """The bytes of the file at path, or ConfigError when it is missing, unreadable or larger than limit bytes
+    (read at most limit + 1 bytes, so /dev/zero or a FIFO cannot make it read forever)."""
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(limit + 1)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: {what} not found") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read {what} ({exc.__class__.__name__}: {exc.strerror or exc})") from None
+    if len(data) > limit:
+        raise ConfigError(f"{path}: {what} is larger than {limit} bytes (the limit for a {what})")
+    return data
+
+
 def read_yaml(path: str | Path) -> dict[str, Any]:
-    """Parse a YAML mapping file (safe loader); any problem is one ConfigError line naming the file."""
+    """Parse a YAML mapping file (safe loader, within MAX_CONFIG_BYTES / MAX_DEPTH / MAX_NODES); any problem is one
+    ConfigError line naming the file."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: config file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read config ({exc.__class__.__name__}: {exc})") from None
+        text = _read_capped(path, MAX_CONFIG_BYTES, "config file").decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: cannot read config (not UTF-8 text: {exc.reason} at byte {exc.start})") from None
     try:
-        data = yaml.safe_load(text)
+        data = load_yaml_text(text)
+    except _LimitError as exc:
+        raise ConfigError(f"{path}: config refused: {exc}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"{path}: invalid YAML{where}: {getattr(exc, 'problem', exc)}") from None
+        problem = str(getattr(exc, "problem", None) or exc).replace("\n", " ")
+        raise ConfigError(f"{path}: invalid YAML{where}: {problem}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: top level must be a mapping, got {type(data).__name__}")
     return data
+
+
+def read_json(path: str | Path, what: str = "record", limit: int = MAX_RECORD_BYTES) -> Any:
+    """Parse a JSON file written by hirl (a model's config.json, checkpoint.json, a dataset's metadata.json) within
+    limit bytes and MAX_DEPTH levels; missing, unreadable or corrupt is one ConfigError line naming the file."""
+    path = Path(path)
+    data = _read_capped(path, limit, what)
+    try:
+        value = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise ConfigError(f"{path}: corrupt {what} ({exc.__class__.__name__})") from None
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise ConfigError(f"{path}: corrupt {what} (nested deeper than {MAX_DEPTH} levels)")
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+        stack.extend((child, depth + 1) for child in children)
+    return value
 
 
 def from_dict(cls: type[C], raw: dict[str, Any], source: str = "<dict>", override_keys: typing.Iterable[str] = ()) -> C:

@@ -62,3 +62,4 @@ REPLAN_RULES: Registry[Any] = Registry("replan rule")
 COMPLETION_DETECTORS: Registry[Any] = Registry("completion detector")
 ENCODERS: Registry[Any] = Registry("encoder")
 GOAL_ENCODERS: Registry[Any] = Registry("goal encoder")  # how a goal-conditioned low level encodes one subgoal kind
+ACTION_HEADS: Registry[Any] = Registry("action head")  # how a policy turns its conditioning features into actions

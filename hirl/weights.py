@@ -37,6 +37,20 @@ def load_weights(model: torch.nn.Module, path: str | Path, strict: bool = True) 
     return model
 
 
+def weight_shapes(path: str | Path) -> dict[str, tuple[int, ...]]:
+    """{tensor name: shape} of a safetensors file, read from its header only (no tensor is loaded)."""
+    from safetensors import safe_open
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: weight file not found")
+    try:
+        with safe_open(str(path), framework="pt") as fh:
+            return {k: tuple(int(d) for d in fh.get_slice(k).get_shape()) for k in fh.keys()}
+    except Exception as exc:  # safetensors raises its own error types on truncated/garbage headers
+        raise InputError(f"{path}: corrupt or truncated weight file ({exc.__class__.__name__})") from None
+
+
 def load_state_dict_checked(model: torch.nn.Module, state: dict[str, torch.Tensor], path: Path, strict: bool = True) -> None:
     """model.load_state_dict(state) with a mismatch reported as one InputError line naming path (the source file)."""
     try:

@@ -1,4 +1,5 @@
 """The hirl command: help for every subcommand, one-line errors with exit 2, no traceback."""
+import os
 import subprocess
 import sys
 
@@ -135,3 +136,45 @@ def test_run_config_collect_section_shares_the_fields_and_keeps_its_defaults(tmp
     assert len(sections) >= 5  # experiments/{tabletop,maze} and the demo config
     for path, section in sections:
         assert dataclasses.asdict(from_dict(CollectSpec, section, str(path))) == run_defaults | section, path
+
+
+# -- the validation layer (hirl.commands.arguments): one line, exit 2, before the command runs
+def test_argparse_errors_are_one_line(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["collect", "--env", "hirl/Maze-v0", "--episodes", "abc", "--out", "x"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("hirl collect: error: argument --episodes: invalid int value: 'abc'")
+
+
+def test_overrides_after_a_list_option_are_overrides(monkeypatch):
+    import hirl.commands.evaluate
+
+    seen = {}
+    monkeypatch.setattr(hirl.commands.evaluate, "run", lambda args: seen.update(vars(args)) or 0)
+    assert main(["eval", "RUN", "--agents", "flat", "expert", "eval.episodes=3", "replan.interval=5"]) == 0
+    assert seen["agents"] == ["flat", "expert"] and seen["overrides"] == ["eval.episodes=3", "replan.interval=5"]
+    assert seen["out"] == "RUN/eval"  # the default output, named before the command so it is checked and locked
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["bench", "envs", "--episodes", "0"], "hirl bench: error: --episodes: must be >= 1, got 0"),
+    (["bench", "envs", "--seed", "-1"], "hirl bench: error: --seed: must be in 0..4294967295, got -1"),
+    (["eval", "RUN", "--episodes", "-1"], "hirl eval: error: --episodes: must be >= 1, got -1"),
+    (["correct", "RUN", "--port", "99999"], "hirl correct: error: --port: must be in 0..65535, got 99999"),
+])
+def test_numeric_limits(argv, expected, capsys):
+    assert main(argv) == 2
+    assert capsys.readouterr().err.strip() == expected
+
+
+def test_an_output_folder_has_one_writer(tmp_path, capsys):
+    from hirl.runs.rundir import FolderLock
+
+    cfg = tmp_path / "cfg.yaml"
+    cfg.write_text("agents: [flat]\n")
+    with FolderLock(tmp_path / "run", "training run"):
+        assert main(["train", str(cfg), "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "in use by another training run" in err and f"pid {os.getpid()}" in err
+    assert not (tmp_path / "run").exists()  # the lock's folder is removed with it: nothing left behind

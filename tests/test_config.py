@@ -72,3 +72,61 @@ def test_config_errors_are_one_line(tmp_path, text, overrides, expected):
 def test_missing_file(tmp_path):
     with pytest.raises(ConfigError, match="config file not found"):
         load_config(Run, tmp_path / "nope.yaml")
+
+
+# -- limits and generic ranges: a hostile file fails at once, in one line naming it
+def test_config_file_limits_fail_fast(tmp_path):
+    import time
+
+    from hirl.config import MAX_CONFIG_BYTES
+
+    bomb = ["a0: &a0 [x, x, x, x, x, x, x, x, x]"] + [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 9)]
+    cases = {
+        "bomb.yaml": ("\n".join(bomb) + "\nname: a\n", "more than 100000 values"),
+        "deep.yaml": ("name: a\ntags: " + "[" * 5000 + "]" * 5000 + "\n", "nested deeper than 32 levels"),
+        "cycle.yaml": ("name: a\ntags: &t [*t]\n", "recursive alias"),
+        "big.yaml": ("name: a\n" + "#" * MAX_CONFIG_BYTES + "\n", "larger than"),
+    }
+    for name, (text, expected) in cases.items():
+        t0 = time.perf_counter()
+        with pytest.raises(ConfigError, match=expected) as err:
+            load_config(Run, write(tmp_path, text).rename(tmp_path / name))
+        assert "\n" not in str(err.value) and name in str(err.value) and time.perf_counter() - t0 < 2.0
+    with pytest.raises(ConfigError, match=r"command-line override 'tags=\[\[\[.*nested deeper"):
+        load_config(Run, write(tmp_path, "name: a\n"), ["tags=" + "[" * 100 + "]" * 100])
+    ok = write(tmp_path, "name: a\ntags: &t [x, y]\noptim: {betas: [0.1, 0.2]}\n")
+    assert load_config(Run, ok).tags == ["x", "y"]  # ordinary anchors still work
+
+
+@dataclass(frozen=True)
+class Counts:
+    episodes: int = 3  # generic: >= 1
+    seed: int = 0  # generic: 0..2**32-1
+    rate: float = 0.5  # generic: finite
+
+    def __post_init__(self) -> None:
+        from hirl.config import in_range
+
+        in_range("rate", self.rate, 0.0, 1.0)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("episodes: 0\n", "key 'episodes': must be >= 1, got 0"),
+    ("seed: -1\n", "key 'seed': must be in 0..4294967295, got -1"),
+    ("seed: 100000000000000000000\n", "key 'seed': expected a 64-bit int"),
+    ("rate: .nan\n", "key 'rate': expected a finite float, got nan"),
+    ("rate: .inf\n", "key 'rate': expected a finite float, got inf"),
+    ("rate: 2\n", r"key 'rate': must be in 0.0..1.0, got 2.0"),  # FieldError from __post_init__ names the field
+])
+def test_generic_ranges_and_field_errors_name_the_key(tmp_path, text, expected):
+    with pytest.raises(ConfigError, match=expected):
+        load_config(Counts, write(tmp_path, text))
+
+
+def test_collect_settings_errors_name_the_run_config_key(tmp_path):
+    from hirl.learn.run_config import RunConfig
+
+    with pytest.raises(ConfigError, match=r"cfg.yaml: key 'collect.episodes': must be >= 1, got -1"):
+        load_config(RunConfig, write(tmp_path, "collect: {episodes: -1}\n"))
+    with pytest.raises(ConfigError, match=r"command-line override: key 'collect.chain_length': must be in 1..5, got 0"):
+        load_config(RunConfig, None, ["collect.chain_length=0"])

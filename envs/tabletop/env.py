@@ -35,6 +35,7 @@ HANDLE_DX, HANDLE_Z = -0.155, 0.135  # handle post offset from the tray centre /
 BUTTON_XY = np.array([0.6, -0.3])  # button centre (m)
 BUTTON_PRESSED, BUTTON_RELEASED = -0.010, -0.004  # button joint hysteresis thresholds (m)
 FINGER_MAX = 0.04  # per-finger opening range (m)
+HELD_GAP = 0.052  # finger gap (m) below which a block between the fingers counts as held by obs["touch"] (4 cm blocks)
 GOAL_TOL = np.array([0.05] * 3 + [0.03] * 9 + [0.03, 0.5])  # per-component tolerance of compute_reward (14,)
 LIGHT_ON_RGBA = np.array([1.0, 0.9, 0.2, 1.0])
 LIGHT_OFF_RGBA = np.array([0.25, 0.25, 0.2, 1.0])
@@ -56,6 +57,10 @@ OBS_LAYOUT: dict[str, slice] = {
 OBS_DIM = 52
 VELOCITY_LAYOUT: dict[str, slice] = {"gripper_vel": slice(0, 3), "drawer_vel": slice(3, 4)}
 VELOCITY_DIM = 4
+# touch sensing (0/1 flags): a finger pad touches anything; a block held between the fingers touches something else
+TOUCH_LAYOUT: dict[str, slice] = {"finger_l_contact": slice(0, 1), "finger_r_contact": slice(1, 2),
+                                  "load_supported": slice(2, 3)}
+TOUCH_DIM = 3
 GOAL_DIM = 14
 
 
@@ -70,8 +75,11 @@ class TabletopEnv(gym.Env):
         object_rel_pos idea: a policy need not learn subtraction from absolute positions)
       "velocity" (4,) float64 -- gripper_vel(3), drawer_vel(1) (VELOCITY_LAYOUT). A separate entry on purpose:
         with 50 Hz actions the velocity is nearly the previous action, and a cloned policy that sees it
-        learns to copy it ("copycat" causal confusion: it stalls once it slows down). Policies read
-        "observation" only unless their obs_keys add "velocity".
+        learns to copy it ("copycat" causal confusion: it stalls once it slows down). Policies read it only
+        when their obs_keys name "velocity".
+      "touch" (3,) float64 -- 0/1 flags (TOUCH_LAYOUT): finger_l_contact, finger_r_contact (the finger pad touches
+        any geom), load_supported (a block held between the closed fingers touches the table, the tray or another
+        block: it has been set down). With "observation" it is all the scripted expert decides on.
       "achieved_goal" (14,), "desired_goal" (14,) -- see the module docstring.
     """
 
@@ -122,12 +130,16 @@ class TabletopEnv(gym.Env):
         self._q_drawer, self._v_drawer = jadr("drawer_slide"), vadr("drawer_slide")
         self._q_button = jadr("button_press")
         self._bulb = mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_GEOM, "light_bulb")
+        self._g_fingers = tuple(mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_GEOM, n) for n in ("finger_l", "finger_r"))
+        self._block_of = {mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_GEOM, c): c for c in COLOURS}  # geom id -> colour
+        self.touch_layout = dict(TOUCH_LAYOUT)
 
         self.action_space = spaces.Box(-1.0, 1.0, shape=(4,), dtype=np.float32)
         goal_box = spaces.Box(-np.inf, np.inf, shape=(GOAL_DIM,), dtype=np.float64)
         self.observation_space = spaces.Dict({
             "observation": spaces.Box(-np.inf, np.inf, shape=(OBS_DIM,), dtype=np.float64),
             "velocity": spaces.Box(-np.inf, np.inf, shape=(VELOCITY_DIM,), dtype=np.float64),
+            "touch": spaces.Box(0.0, 1.0, shape=(TOUCH_DIM,), dtype=np.float64),
             "achieved_goal": goal_box,
             "desired_goal": spaces.Box(-np.inf, np.inf, shape=(GOAL_DIM,), dtype=np.float64),
         })
@@ -183,6 +195,43 @@ class TabletopEnv(gym.Env):
             tray_center=np.array([DRAWER_HOME_X - opening, DRAWER_Y, tasks.TRAY_FLOOR_Z]),
             light=self._light,
         )
+
+    def touch(self) -> np.ndarray:
+        """(3,) float64 0/1 flags of obs["touch"] on the current state (TOUCH_LAYOUT): each finger pad touches any
+        geom; a block held between the closed fingers (tasks.held's box, gap below HELD_GAP) touches anything else."""
+        out = np.zeros(TOUCH_DIM)
+        n = int(self.data.ncon)
+        if n == 0:
+            return out
+        fl, fr, blocks = self._g_fingers[0], self._g_fingers[1], self._block_of
+        q = self.data.qpos
+        closed = q[self._q_fl] + q[self._q_fr] < HELD_GAP
+        left = right = False
+        resting: set[int] = set()  # block geoms touching something other than a finger (only looked for when closed)
+        for a, b in self.data.contact.geom[:n].tolist():  # geom id pairs of the active contacts (a few rows)
+            if a == fl or b == fl:
+                left = True
+            elif a == fr or b == fr:
+                right = True
+            elif closed:
+                if a in blocks:
+                    resting.add(a)
+                if b in blocks:
+                    resting.add(b)
+        out[0], out[1] = float(left), float(right)
+        if resting:
+            gx, gy, gz = (HOME + q[self._q_grip:self._q_grip + 3]).tolist()
+            for g in resting:  # is one of them the block between the fingers?
+                i = self._q_block[blocks[g]]
+                bx, by, bz = q[i:i + 3].tolist()
+                if abs(bx - gx) < 0.02 and abs(by - gy) < 0.025 and abs(bz - gz) < 0.03:
+                    out[2] = 1.0
+                    break
+        return out
+
+    def current_obs(self) -> dict[str, np.ndarray]:
+        """The observation of the current state (what reset/step returned last, recomputed)."""
+        return self._obs()
 
     def handle_pos(self, opening: float | None = None) -> np.ndarray:
         """(3,) world position of the handle post centre at the given (default: current) drawer opening."""
@@ -385,7 +434,7 @@ class TabletopEnv(gym.Env):
         vel = np.empty(VELOCITY_DIM)
         vel[0:3] = v[self._v_grip:self._v_grip + 3]
         vel[3] = v[self._v_drawer]
-        return {"observation": o, "velocity": vel, "achieved_goal": self._achieved_goal(),
+        return {"observation": o, "velocity": vel, "touch": self.touch(), "achieved_goal": self._achieved_goal(),
                 "desired_goal": self._desired.copy()}
 
     def _info(self, preds: dict[str, bool] | None = None) -> dict[str, Any]:

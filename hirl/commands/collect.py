@@ -4,8 +4,15 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import sys
 
+from hirl.config import FieldError
 from hirl.errors import InputError
+
+
+def flag(field: str) -> str:
+    """The `hirl collect` flag of a CollectConfig field (the flags are generated from it, hirl.cli)."""
+    return "--" + field.replace("_", "-")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -14,12 +21,17 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         env_kwargs = json.loads(args.env_kwargs) if args.env_kwargs else {}
-    except ValueError as exc:
-        raise InputError(f"--env-kwargs: not valid JSON ({exc})") from None
+    except (ValueError, RecursionError) as exc:
+        raise InputError(f"--env-kwargs: not valid JSON ({str(exc)[:120]})") from None
     if not isinstance(env_kwargs, dict):
         raise InputError("--env-kwargs: must be a JSON object, e.g. '{\"layout\": \"u\"}'")
     flags = {f.name: getattr(args, f.name) for f in dataclasses.fields(CollectConfig) if hasattr(args, f.name)}
-    cfg = CollectConfig(**{**flags, "env_kwargs": env_kwargs})  # the flags are generated from CollectConfig (hirl.cli)
-    summary = collect(cfg, args.out, resume=args.resume)
+    try:
+        cfg = CollectConfig(**{**flags, "env_kwargs": env_kwargs})  # the flags are generated from CollectConfig (hirl.cli)
+        summary = collect(cfg, args.out, resume=args.resume)
+    except FieldError as exc:
+        raise InputError(f"{flag(exc.field)}: {exc.problem}") from None
+    if summary.get("note"):
+        print(f"hirl collect: {args.out}: {summary['note']} ({summary['episodes']} episodes); nothing to do", file=sys.stderr)
     print(json.dumps(summary, indent=2))
     return 0

@@ -1,24 +1,43 @@
-"""`hirl correct RUN --ui web|terminal`: a language-correction session on a trained run (see docs/corrections.md)."""
+"""`hirl correct RUN --ui web|terminal`: a language-correction session on a trained run (see docs/corrections.md).
+
+Order, so that a rejected command leaves --out as it was: the arguments are checked and the port is bound first,
+then the session folder is locked (a second session on it exits 2 naming the holder) and prepared."""
 from __future__ import annotations
 
 import argparse
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hirl.config import load_config
 from hirl.errors import InputError
 from hirl.teleop.config import SessionConfig
+
+if TYPE_CHECKING:
+    from hirl.teleop.live import LiveSession
+    from hirl.teleop.server import SessionServer
 
 
 def session_config(args: argparse.Namespace) -> SessionConfig:
     return load_config(SessionConfig, getattr(args, "config", None), list(getattr(args, "overrides", None) or []))
 
 
-def serve(session, args: argparse.Namespace) -> None:
-    """Run the web page (or the terminal) until the person finishes or presses Ctrl-C."""
+def bind(args: argparse.Namespace, cfg: SessionConfig) -> SessionServer | None:
+    """The web server listening on --host/--port with no session yet (None for --ui terminal)."""
     from hirl.teleop.server import SessionServer, check_bind
 
     if args.ui == "terminal":
+        return None
+    check_bind(args.host, args.token, args.port)
+    try:
+        return SessionServer(None, args.host, args.port, args.token, allowed_hosts=cfg.allowed_hosts)
+    except OSError as exc:
+        raise InputError(f"--host {args.host} --port {args.port}: cannot listen ({exc.strerror or exc})") from None
+
+
+def serve(session: LiveSession, server: SessionServer | None) -> None:
+    """Run the web page (or the terminal without a server) until the person finishes or presses Ctrl-C."""
+    if server is None:
         from hirl.teleop.terminal import run_terminal
 
         session.start()
@@ -27,11 +46,7 @@ def serve(session, args: argparse.Namespace) -> None:
         except KeyboardInterrupt:
             pass
         return
-    check_bind(args.host, args.token)
-    try:
-        server = SessionServer(session, args.host, args.port, args.token)
-    except OSError as exc:
-        raise InputError(f"--host {args.host} --port {args.port}: cannot listen ({exc.strerror or exc})") from None
+    server.session = session
     server.serve_in_thread()
     session.start()
     print(f"session page: {server.url}  (finish in the page, or Ctrl-C)", flush=True)
@@ -42,13 +57,14 @@ def serve(session, args: argparse.Namespace) -> None:
         pass
     finally:
         server.shutdown()
+        server.server_close()
 
 
 def run(args: argparse.Namespace) -> int:
     from hirl.teleop.server import check_bind
 
     if args.ui == "web":
-        check_bind(args.host, args.token)  # before anything slow
+        check_bind(args.host, args.token, args.port)  # before anything slow
     import torch
 
     from hirl.teleop.session import CorrectionSession
@@ -57,15 +73,24 @@ def run(args: argparse.Namespace) -> int:
     cfg = session_config(args)
     run_dir = Path(args.run)
     out = Path(args.out) if args.out else run_dir.parent / f"{run_dir.name}-corrections-{time.strftime('%Y%m%d-%H%M%S')}"
-    session = CorrectionSession.open(run_dir, out, cfg)
-    print(f"session directory: {out}", flush=True)
-    serve(session, args)
-    print("finishing: writing the dataset, fine-tuning the high level on the corrections, evaluating before / after ...",
-          flush=True)
-    report = session.finish(retrain=not args.no_retrain)
-    from hirl.fileio import atomic_write_json
+    server = bind(args, cfg)
+    try:
+        session = CorrectionSession.open(run_dir, out, cfg)
+    except BaseException:
+        if server is not None:
+            server.server_close()
+        raise
+    try:
+        print(f"session directory: {out}", flush=True)
+        serve(session, server)
+        print("finishing: writing the dataset, fine-tuning the high level on the corrections, evaluating before / after ...",
+              flush=True)
+        report = session.finish(retrain=not args.no_retrain)
+        from hirl.fileio import atomic_write_json
 
-    atomic_write_json(out / "session_report.json", report)
+        atomic_write_json(out / "session_report.json", report)
+    finally:
+        session.close()
     s = report["summary"]
     print(f"{s['episodes']} episodes, {s['corrections']} corrections ({s['corrections_per_episode']} per episode); "
           f"dataset {s['dataset']}")
@@ -79,4 +104,3 @@ def run(args: argparse.Namespace) -> int:
     if session.error:
         print(f"session error: {session.error}")
     return 0
-

@@ -11,30 +11,41 @@ scripted expert as the reference, on the same CALVIN-style 5-subtask chains. Wri
     DIR/run/          the run directory (config.yaml, models/, train/ logs with TensorBoard + CSV)
     DIR/data/         the dataset (reused when present)
 
-The config is a RunConfig (the same schema as `hirl train`); a relative `dataset` path is taken inside DIR.
+The config is a RunConfig (the same schema as `hirl train`); a relative `dataset` path is taken inside DIR. The config
+and its env are checked before anything is written; DIR is locked by hirl.cli, DIR/run here, the dataset by collect.
 """
 from __future__ import annotations
 
 import argparse
 import time
 from pathlib import Path
+from typing import Any
 
+from hirl.commands.arguments import check_run_config
 from hirl.configs import embedded
 from hirl.eval.evaluate import evaluate_run
 from hirl.eval.report import summary_markdown
 from hirl.fileio import atomic_write_json, atomic_write_text
 from hirl.runs import RunDir, run_kind
+from hirl.runs.rundir import FolderLock
 
 EXPERT = "expert"  # the reference agent evaluated beside the trained ones
 
 
 def run(args: argparse.Namespace) -> int:
     kind = run_kind("imitation")
-    cfg = kind.read_config(args.config or embedded("demo.yaml"), args.overrides)
+    source = args.config or embedded("demo.yaml")
+    cfg = kind.read_config(source, args.overrides)
+    check_run_config(cfg, source, args.overrides)
     out = Path(args.out)
     if not Path(cfg.dataset).is_absolute():
         cfg.dataset = str(out / cfg.dataset)
     run_dir = RunDir(out / "run")
+    with FolderLock(run_dir.path, "training run"):
+        return _demo(kind, cfg, out, run_dir)
+
+
+def _demo(kind: Any, cfg: Any, out: Path, run_dir: RunDir) -> int:
     start = time.perf_counter()
     print(f"hirl demo: {cfg.env}, agents {', '.join(cfg.agents)}; dataset {cfg.dataset} "
           f"({cfg.collect.episodes} expert episodes, collected if missing); output {out}", flush=True)

@@ -1,5 +1,6 @@
-"""`hirl eval RUN [--episodes N] [--agents A ...] [key=value ...]`: every agent of a trained run (imitation or RL)
-on the same episodes; report.json, summary.md, chain_success.png and videos in RUN/eval (or --out)."""
+"""`hirl eval RUN [--episodes N] [--agents A ...] [--instruction-map FILE] [key=value ...]`: every agent of a trained
+run (imitation or RL) on the same episodes; report.json, summary.md (chain metrics, per-subtask success, the
+per-phrasing table of an instruction map), chain_success.png and videos in RUN/eval (or --out)."""
 from __future__ import annotations
 
 import argparse
@@ -14,8 +15,10 @@ from hirl.runs import RunDir
 def run(args: argparse.Namespace) -> int:
     run_dir = RunDir(args.run).require()
     out = Path(args.out) if args.out else run_dir.eval_dir
-    report = evaluate_run(run_dir, args.agents or None, args.episodes, out, args.overrides)
-    atomic_write_text(out / "summary.md", summary_markdown(report))
-    print(summary_markdown(report))
+    report = evaluate_run(run_dir, args.agents or None, args.episodes, out, args.overrides,
+                          instruction_map=args.instruction_map)
+    summary = summary_markdown(report)
+    atomic_write_text(out / "summary.md", summary)
+    print(summary)
     print(f"report: {out / 'report.json'}")
     return 0

@@ -1,18 +1,20 @@
 """`hirl train CONFIG [key=value ...] [--out RUN]`: train a run directory from a config of any run kind
-(imitation, or one RL stage with `kind: rl`, see docs/rl.md). One CLI, one config loader, one path."""
+(imitation, or one RL stage with `kind: rl`, see docs/rl.md). One CLI, one config loader, one path.
+
+The config and its env are checked before anything is written; hirl.cli locks RUN for the whole run
+(default RUN: runs/<config>-<time>, hirl.commands.arguments)."""
 from __future__ import annotations
 
 import argparse
-import time
-from pathlib import Path
 
+from hirl.commands.arguments import check_run_config
 from hirl.runs import RunDir, config_kind, run_kind
 
 
 def run(args: argparse.Namespace) -> int:
-    out = Path(args.out) if args.out else Path("runs") / f"{Path(args.config).stem}-{time.strftime('%Y%m%d-%H%M%S')}"
     kind = run_kind(config_kind(args.config))
     cfg = kind.read_config(args.config, args.overrides)
-    run_dir = RunDir(out)
+    check_run_config(cfg, args.config, args.overrides)
+    run_dir = RunDir(args.out)
     print(kind.describe(cfg, kind.train(cfg, run_dir), run_dir))
     return 0

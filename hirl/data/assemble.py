@@ -21,6 +21,9 @@ import numpy as np
 from hirl.data import schema
 from hirl.data.swap import swap_in
 
+ASSEMBLE_PREFIX = ".assemble-"  # OUT/.assemble-*: a dataset being built (a killed build's is removed by the next one)
+
+
 def dataset_id_for(path: str | Path) -> str:
     """Minari dataset id stored in metadata: the directory name if it is a valid id with a version, else name-v0."""
     name = re.sub(r"[^-_\w]", "_", Path(path).resolve().name) or "dataset"
@@ -74,7 +77,7 @@ def write_dataset(
     out = Path(out).absolute()  # Minari joins MINARI_DATASETS_PATH with relative paths inconsistently
     out.mkdir(parents=True, exist_ok=True)
     dataset_id = dataset_id_for(out)
-    tmp_root = Path(tempfile.mkdtemp(prefix=".assemble-", dir=out))
+    tmp_root = Path(tempfile.mkdtemp(prefix=ASSEMBLE_PREFIX, dir=out))
     episode_attrs: list[dict[str, Any]] = []
     indices: list[int] = []
     predicate_names: list[list[str]] = []

@@ -7,7 +7,9 @@ journal in episode order at the end, or on Ctrl-C from the episodes finished so 
 episodes missing from the journal."""
 from __future__ import annotations
 
+import inspect
 import os
+import shutil
 import signal
 import threading
 import time
@@ -16,19 +18,87 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from dataclasses import asdict
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import gymnasium as gym
+
+from hirl.config import FieldError
 from hirl.data import schema
-from hirl.data.assemble import write_dataset
-from hirl.data.collect_config import CollectConfig
-from hirl.data.journal import Journal
+from hirl.data.assemble import ASSEMBLE_PREFIX, write_dataset
+from hirl.data.collect_config import CollectConfig, default_replan
+from hirl.data.journal import REMOVED_PREFIX, Journal
 from hirl.data.recorder import EpisodeRecorder
 from hirl.errors import InputError
 from hirl.hierarchy import HierarchicalAgent, build_replan_rule
 from hirl.hierarchy.rollout import run_episode
+from hirl.runs.rundir import FolderLock
+
+if TYPE_CHECKING:
+    from hirl.integrations import EnvAdapter
 
 # Keys of the collection config that must match for --resume to continue a journal / dataset.
 _RESUME_KEYS = ("env", "seed", "image_every", "image_size", "noise", "chain_length", "env_kwargs", "replan")
+
+
+# ------------------------------------------------------------------- the env, checked
+def env_adapter(env_id: str) -> EnvAdapter:
+    """The registered adapter of env_id; FieldError("env") naming the known ones otherwise."""
+    from hirl.integrations import adapter
+
+    try:
+        return adapter(env_id)
+    except InputError as exc:
+        raise FieldError("env", str(exc)) from None
+
+
+def unknown_env_kwargs(env_id: str, kwargs: Mapping[str, Any]) -> list[str]:
+    """Keys of kwargs that neither gym.make nor env_id's constructor accepts (sorted); [] when the constructor takes
+    **kwargs or env_id is not registered with gymnasium yet (then the constructor has the last word)."""
+    try:
+        params = list(inspect.signature(_env_creator(env_id)).parameters.values())
+    except (gym.error.Error, ValueError, TypeError, ImportError, AttributeError):
+        return []
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
+        return []
+    known = {p.name for p in params} | {p.name for p in inspect.signature(gym.make).parameters.values()
+                                        if p.kind is not inspect.Parameter.VAR_KEYWORD} - {"id"}
+    return sorted(str(k) for k in kwargs if k not in known)
+
+
+def make_env(ad: EnvAdapter, env_kwargs: Mapping[str, Any], render: bool = False, size: int = 128) -> gym.Env:
+    """ad.make(**env_kwargs) with the kwargs checked against the env constructor's signature first: an unknown key
+    or a value the constructor rejects is FieldError("env_kwargs") (the caller names the file key or flag)."""
+    unknown = unknown_env_kwargs(ad.env_id, env_kwargs)
+    if not unknown:
+        try:
+            return ad.make(render=render, width=size, height=size, **env_kwargs)
+        except (TypeError, ValueError) as exc:
+            unknown = unknown_env_kwargs(ad.env_id, env_kwargs)  # registered now (make imported the env package)
+            if not unknown:
+                why = (str(exc).splitlines() or [type(exc).__name__])[0][:200]
+                raise FieldError("env_kwargs", f"{ad.env_id} refused {schema.to_json_safe(dict(env_kwargs))}: {why}") from None
+    takes = ", ".join(_env_params(ad.env_id))
+    raise FieldError("env_kwargs", f"unknown key {unknown[0]!r} for {ad.env_id} (it takes: {takes})")
+
+
+def _env_creator(env_id: str) -> Callable[..., Any]:
+    """The constructor gym.make(env_id) calls (gymnasium.error.Error when env_id is not registered)."""
+    entry = gym.spec(env_id).entry_point
+    if entry is None:
+        raise gym.error.Error(f"{env_id}: no entry point")
+    return entry if callable(entry) else gym.envs.registration.load_env_creator(entry)
+
+
+def _env_params(env_id: str) -> list[str]:
+    creator = _env_creator(env_id)
+    skip = {"self", "render_mode", "width", "height"}  # set by hirl from --image-every / --image-size
+    return [p for p in inspect.signature(creator).parameters if p not in skip] + ["max_episode_steps"]
+
+
+def check_env(env_id: str, env_kwargs: Mapping[str, Any]) -> None:
+    """Make (and close) the env once, so an unknown env id or a bad env_kwargs is one FieldError before anything is
+    written; the caller names the key (`env`, `env_kwargs`) in its own terms."""
+    make_env(env_adapter(env_id), env_kwargs).close()
 
 
 # ------------------------------------------------------------------- one episode
@@ -36,11 +106,9 @@ class _EpisodeRunner:
     """Owns one env (made once) and runs episode i of a collection on it."""
 
     def __init__(self, cfg: CollectConfig) -> None:
-        from hirl.integrations import adapter
-
         self.cfg = cfg
-        self.adapter = adapter(cfg.env)
-        self.env = self.adapter.make(render=cfg.image_every > 0, width=cfg.image_size, height=cfg.image_size, **cfg.env_kwargs)
+        self.adapter = env_adapter(cfg.env)
+        self.env = make_env(self.adapter, cfg.env_kwargs, render=cfg.image_every > 0, size=cfg.image_size)
         self.replan = cfg.resolved_replan(self.adapter.subgoal_kind)
         self.recorder = EpisodeRecorder(self.env, cfg.image_every)
 
@@ -86,12 +154,22 @@ def _worker_episode(index: int) -> tuple[int, int, bool]:
 
 
 # ------------------------------------------------------------------- collection
-def _compatible(a: dict[str, Any], b: dict[str, Any], where: Path) -> None:
-    diff = [k for k in _RESUME_KEYS if a.get(k) != b.get(k)]
+def _resume_view(d: Mapping[str, Any], subgoal_kind: str) -> dict[str, Any]:
+    """The _RESUME_KEYS of a stored or requested collection config, replan resolved (None -> the expert's default),
+    so a config and the metadata written from it compare equal."""
+    view = {k: d.get(k) for k in _RESUME_KEYS}
+    if view["replan"] is None:
+        view["replan"] = asdict(default_replan(subgoal_kind))
+    return schema.to_json_safe(view)
+
+
+def _compatible(cfg: CollectConfig, stored: Mapping[str, Any], where: Path, subgoal_kind: str) -> None:
+    a, b = _resume_view(cfg.to_dict(), subgoal_kind), _resume_view(stored, subgoal_kind)
+    diff = [k for k in _RESUME_KEYS if a[k] != b[k]]
     if diff:
         k = diff[0]
         raise InputError(f"--resume {where}: collection config differs in {', '.join(diff)} "
-                         f"(stored {k}={b.get(k)!r}, requested {a.get(k)!r}); use the original settings or another --out")
+                         f"(stored {k}={b[k]!r}, requested {a[k]!r}); use the original settings or another --out")
 
 
 def _existing_meta(out: Path) -> dict[str, Any] | None:
@@ -102,36 +180,79 @@ def _existing_meta(out: Path) -> dict[str, Any] | None:
     return read_metadata(out)
 
 
-def collect(cfg: CollectConfig, out: str | Path, *, resume: bool = False, progress: bool = True,
-            on_episode: Callable[[int], None] | None = None) -> dict[str, Any]:
-    """Collect cfg.episodes expert episodes into the dataset at `out`; returns a summary dict
-    (episodes, steps, new_episodes, seconds, steps_per_s, success_rate, path).
+def _clean_leftovers(out: Path, journal: Journal) -> None:
+    """Remove what a killed collection leaves besides its journal: half-built datasets (.assemble-*), journals
+    being removed (.journal-removed-*) and temp files (called with the folder locked: no other writer)."""
+    for pattern in (ASSEMBLE_PREFIX + "*", REMOVED_PREFIX + "*"):
+        for p in out.glob(pattern):
+            shutil.rmtree(p, ignore_errors=True)
+    if journal.root.is_dir():
+        journal.clean_temporaries()
 
-    resume=False refuses an `out` that already holds a dataset or an unfinished collection; resume=True
-    continues an unfinished one (or does nothing when the dataset is complete)."""
-    from hirl.version import __version__
-    from tqdm import tqdm
 
-    out = Path(out)
-    journal = Journal(out / schema.JOURNAL_DIR)
-    wanted = cfg.to_dict()
-    meta = _existing_meta(out) if (out / schema.DATA_DIR).exists() else None
+def _check_existing(cfg: CollectConfig, out: Path, journal: Journal, kind: str, resume: bool) -> dict[str, Any] | None:
+    """What is already at out, against the request: InputError when it must not be continued (resume=False on an
+    existing dataset or journal, other settings, a finished dataset of another size); the no-op summary when the
+    dataset is already complete (the journal of a collection killed after its dataset was swapped in is removed);
+    None when the collection goes on (fresh, or from the journal)."""
+    meta = _existing_meta(out)
+    complete = {"episodes": cfg.episodes, "new_episodes": 0, "path": str(out), "note": "dataset already complete"}
+    if journal.root.is_dir() and not journal.exists():  # a journal whose removal was cut (hirl < 0.2) or never started
+        if meta is None and journal.done():
+            raise InputError(f"{journal.root}: journal without its collect.json; remove it to collect into {out}")
+        journal.remove()
     if not resume and (journal.exists() or meta is not None):
         raise InputError(f"{out} already holds a dataset or an unfinished collection; "
                          "pass --resume to continue it or choose another --out")
-    if resume and journal.exists():
-        _compatible(wanted, journal.read_config(), journal.config_path)
-    elif resume and meta is not None:
-        _compatible(wanted, meta.get("collection", {}), out)
+    is_complete = meta is not None and list(meta["episode_indices"]) == list(range(cfg.episodes))
+    if journal.exists():
+        _compatible(cfg, journal.read_config(), journal.config_path, kind)
+        if meta is not None and is_complete:
+            _compatible(cfg, meta.get("collection", {}), out, kind)
+            journal.remove()  # killed after the dataset was swapped in, before the journal was removed
+            return complete
+    elif meta is not None:
+        _compatible(cfg, meta.get("collection", {}), out, kind)
+        if is_complete:
+            return complete
         have = len(meta["episode_indices"])
-        if have >= cfg.episodes:
-            return {"episodes": have, "new_episodes": 0, "path": str(out), "note": "dataset already complete"}
         raise InputError(f"--resume {out}: the dataset is complete with {have} episodes and has no journal; "
-                         f"extending a finished dataset is not supported (collect into another --out)")
+                         f"--episodes {cfg.episodes} would {'extend' if have < cfg.episodes else 'shrink'} it, which is "
+                         "not supported (collect into another --out)")
+    return None
+
+
+def collect(cfg: CollectConfig, out: str | Path, *, resume: bool = False, progress: bool = True,
+            on_episode: Callable[[int], None] | None = None) -> dict[str, Any]:
+    """Collect cfg.episodes expert episodes into the dataset at `out`; returns a summary dict
+    (episodes, steps, new_episodes, seconds, steps_per_s, success_rate, path; and note for a no-op).
+
+    The env and its kwargs are checked (FieldError naming the field) before anything is written, and `out` is
+    locked for the whole collection (a second writer gets InputError naming this one). resume=False refuses an
+    `out` that already holds a dataset or an unfinished collection; resume=True continues an unfinished one
+    (after a kill at any point) and is a no-op on a complete dataset of the same settings."""
+    out = Path(out)
     runner = _EpisodeRunner(cfg)  # the spaces, env spec and control rate come from this env (also used when workers=1)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        with FolderLock(out, "collection"):
+            return _collect(cfg, out, runner, resume, progress, on_episode)
+    finally:
+        runner.close()
+
+
+def _collect(cfg: CollectConfig, out: Path, runner: _EpisodeRunner, resume: bool, progress: bool,
+             on_episode: Callable[[int], None] | None) -> dict[str, Any]:
+    from hirl.version import __version__
+    from tqdm import tqdm
+
+    journal = Journal(out / schema.JOURNAL_DIR)
+    _clean_leftovers(out, journal)
+    wanted = cfg.to_dict()
+    kind = runner.adapter.subgoal_kind
+    noop = _check_existing(cfg, out, journal, kind, resume)
+    if noop is not None:
+        return noop
     journal.root.mkdir(parents=True, exist_ok=True)
-    journal.clean_temporaries()
     journal.write_config(wanted)
     base = runner.env.unwrapped
     meta_out = {
@@ -142,7 +263,7 @@ def collect(cfg: CollectConfig, out: str | Path, *, resume: bool = False, progre
         "image_every": cfg.image_every,
         "image_size": cfg.image_size if cfg.image_every else 0,
         "image_rate_hz": round(schema.CONTROL_RATE_HZ / cfg.image_every, 6) if cfg.image_every else 0.0,
-        "subgoal_kind": runner.adapter.subgoal_kind,
+        "subgoal_kind": kind,
         "collection": dict(wanted, policy="scripted_expert", replan=schema.to_json_safe(asdict(runner.replan))),
     }
     obs_space, act_space, env_spec = runner.env.observation_space, runner.env.action_space, runner.env.spec
@@ -177,13 +298,11 @@ def collect(cfg: CollectConfig, out: str | Path, *, resume: bool = False, progre
             _run_pool(cfg, workers, todo, journal, finished)
     except KeyboardInterrupt:
         bar.close()
-        runner.close()
         indices = [i for i in journal.done() if i < cfg.episodes]
         if indices:  # leave a complete dataset of the episodes finished so far; the journal stays for --resume
             save(journal.read(i) for i in indices)
         raise
     bar.close()
-    runner.close()
     seconds = time.perf_counter() - start
     indices = [i for i in journal.done() if i < cfg.episodes]
     missing = sorted(set(range(cfg.episodes)) - set(indices))

@@ -10,9 +10,12 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from hirl.config import SEED_MAX, at_least, in_range
 from hirl.data import schema
-from hirl.errors import InputError
 from hirl.hierarchy.replan import ReplanConfig
+
+MAX_CHAIN_LENGTH = 5  # longest chain a model accepts (hirl.encoders.commands.MAX_SUBTASKS; not imported: torch-free)
+MAX_IMAGE_SIZE = 2048  # largest rendered frame side in pixels (a 2048 px RGB frame is 12 MB)
 
 
 @dataclass(frozen=True)
@@ -27,6 +30,16 @@ class CollectSettings:
     noise: float = 0.05  # std of the expert's Gaussian action noise
     chain_length: int = 5  # subtasks per chain (chained envs such as Tabletop); passed to adapter.reset_options
 
+    def __post_init__(self) -> None:
+        """Every field in range (FieldError naming it: the config loader reports the key, `hirl collect` the flag)."""
+        at_least("episodes", self.episodes, 1)
+        in_range("seed", self.seed, 0, SEED_MAX - self.episodes + 1)  # episode i uses seed + i
+        at_least("workers", self.workers, 1)
+        at_least("image_every", self.image_every, 0)
+        in_range("image_size", self.image_size, 8, MAX_IMAGE_SIZE)
+        in_range("noise", self.noise, 0.0, 1.0)
+        in_range("chain_length", self.chain_length, 1, MAX_CHAIN_LENGTH)
+
 
 @dataclass(frozen=True, kw_only=True)
 class CollectConfig(CollectSettings):
@@ -36,25 +49,8 @@ class CollectConfig(CollectSettings):
     env_kwargs: dict[str, Any] = field(default_factory=dict)  # extra gym.make keyword arguments (e.g. layout)
     replan: ReplanConfig | None = None  # None: chain_progress for language experts, state_distance(0.3) for state experts
 
-    def __post_init__(self) -> None:
-        if self.episodes < 1:
-            raise InputError(f"--episodes must be >= 1, got {self.episodes}")
-        if self.workers < 1:
-            raise InputError(f"--workers must be >= 1, got {self.workers}")
-        if self.image_every < 0:
-            raise InputError(f"--image-every must be >= 0, got {self.image_every}")
-        if self.image_size < 8:
-            raise InputError(f"--image-size must be >= 8, got {self.image_size}")
-
     def resolved_replan(self, subgoal_kind: str) -> ReplanConfig:
-        if self.replan is not None:
-            return self.replan
-        if subgoal_kind == "state":
-            return ReplanConfig(detector="state_distance", detector_args={"epsilon": 0.3}, timeout=300)
-        # chain_progress, not env_predicate: a toggle subtask's predicate ("push the button": light != light at
-        # subtask start) is relative to the env's current subtask, which has already moved on when the expert's
-        # subgoal is checked, so env_predicate fired only after a second toggle (segments with a double press).
-        return ReplanConfig(detector="chain_progress", timeout=300)
+        return self.replan if self.replan is not None else default_replan(subgoal_kind)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (journal config, dataset metadata); env first, as in the files written so far."""
@@ -69,3 +65,13 @@ class CollectConfig(CollectSettings):
         if d.get("replan") is not None:
             d["replan"] = ReplanConfig(**d["replan"])
         return cls(**d)
+
+
+def default_replan(subgoal_kind: str) -> ReplanConfig:
+    """The expert's replan rule when a collection config names none (replan: None)."""
+    if subgoal_kind == "state":
+        return ReplanConfig(detector="state_distance", detector_args={"epsilon": 0.3}, timeout=300)
+    # chain_progress, not env_predicate: a toggle subtask's predicate ("push the button": light != light at
+    # subtask start) is relative to the env's current subtask, which has already moved on when the expert's
+    # subgoal is checked, so env_predicate fired only after a second toggle (segments with a double press).
+    return ReplanConfig(detector="chain_progress", timeout=300)

@@ -17,7 +17,7 @@ import numpy as np
 
 from hirl.data import relabel as rl
 from hirl.data import schema
-from hirl.data.episode import Episode, read_episode
+from hirl.data.episode import Episode, read_episode, space_shapes
 from hirl.data.metadata import read_minari_metadata, resolve
 from hirl.data.segments import Segment, episode_segments
 from hirl.errors import InputError
@@ -107,6 +107,7 @@ def load_dataset(path: str | Path, obs_keys: Sequence[str] | None = None, images
     except OSError as exc:
         raise schema.dataset_failure(h5, f"truncated or corrupt HDF5 file ({exc})") from None
     episodes: list[Episode] = []
+    spaces = (space_shapes(minari_meta.get("observation_space")), space_shapes(minari_meta.get("action_space")))
     try:
         with fh:
             names = [k for k in fh.keys() if k.startswith("episode_")]
@@ -114,16 +115,24 @@ def load_dataset(path: str | Path, obs_keys: Sequence[str] | None = None, images
             if len(names) != expected or len(meta["episode_indices"]) != expected:
                 raise schema.dataset_failure(h5, f"holds {len(names)} episodes but metadata says {expected} "
                                                  f"(hirl lists {len(meta['episode_indices'])}): truncated or mixed files")
+            if expected == 0:
+                raise schema.dataset_failure(h5, "holds no episodes")
             for n in range(expected):
                 name = f"episode_{n}"
                 if name not in fh:
                     raise schema.dataset_failure(h5, f"schema mismatch: {name} missing")
-                ep = read_episode(fh[name], name, h5, meta)
+                ep = read_episode(fh[name], name, h5, meta, spaces)
                 if not images:
                     ep.frames = ep.frame_steps = None
                 episodes.append(ep)
     except InputError:
         raise
-    except (OSError, KeyError, ValueError, TypeError, RuntimeError) as exc:
-        raise schema.dataset_failure(h5, f"truncated or corrupt ({type(exc).__name__}: {exc})") from None
+    except (OSError, KeyError, ValueError, TypeError, RuntimeError, IndexError, AttributeError) as exc:
+        raise schema.dataset_failure(h5, f"truncated or corrupt ({type(exc).__name__}: {str(exc)[:200]})") from None
+    stored = episodes[0].observations
+    if obs_keys is not None and isinstance(stored, dict):
+        unknown = [k for k in obs_keys if k not in stored]
+        if unknown:
+            raise schema.dataset_failure(root, f"has no observation {unknown[0]!r} (obs_keys asks for it; "
+                                               f"stored: {', '.join(sorted(stored))})")
     return Dataset(episodes, meta, root, obs_keys)

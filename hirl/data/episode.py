@@ -60,8 +60,78 @@ class Episode:
         return self.flat_obs().astype(np.float64)
 
 
-def read_episode(grp: Any, name: str, where: Path, meta: dict[str, Any]) -> Episode:
-    """The episode stored in HDF5 group grp (named name in file where), checked against metadata["hirl"] meta."""
+Shape = tuple[int, ...]
+SpaceShapes = Shape | dict[str, Shape] | None  # a Box's shape, a Dict's {key: shape}, None: not checked
+
+
+def space_shapes(spec: Any) -> SpaceShapes:
+    """Shapes of a space as Minari serialises it in metadata.json ({"type": "Box", "shape": [...]} or
+    {"type": "Dict", "subspaces": {...}}, possibly as a JSON string); None for anything else (not checked)."""
+    if isinstance(spec, str):
+        try:
+            spec = json.loads(spec)
+        except ValueError:
+            return None
+    if not isinstance(spec, dict):
+        return None
+    if spec.get("type") == "Box" and isinstance(spec.get("shape"), list):
+        return tuple(int(d) for d in spec["shape"])
+    if spec.get("type") == "Dict" and isinstance(spec.get("subspaces"), dict):
+        shapes = {str(k): space_shapes(v) for k, v in spec["subspaces"].items()}
+        return {k: v for k, v in shapes.items() if isinstance(v, tuple)}
+    return None
+
+
+def _check_array(a: Any, field: str, rows: int | None, shape: Shape | None) -> str | None:
+    """What is wrong with the stored array a (numbers, (rows, *shape), finite), or None."""
+    a = np.asarray(a)
+    if a.dtype.kind not in "biuf":
+        return f"{field} holds {a.dtype} values, expected numbers"
+    if a.ndim == 0:
+        return f"{field} is a scalar, expected ({'T' if rows is None else rows}, ...) rows"
+    if rows is not None and a.shape[0] != rows:
+        return f"{field} has {a.shape[0]} rows, expected {rows}"
+    if shape is not None and tuple(a.shape[1:]) != shape:
+        return f"{field} has rows of shape {tuple(a.shape[1:])}, expected {shape} (the dataset's space)"
+    if a.dtype.kind == "f" and not np.isfinite(a).all():
+        bad = np.argwhere(~np.isfinite(a))[0]
+        return f"{field} holds a non-finite value ({a[tuple(bad)]} at row {bad[0]})"
+    return None
+
+
+def check_step_arrays(observations: Any, actions: Any, rewards: Any, spaces: tuple[SpaceShapes, SpaceShapes]) -> str | None:
+    """The first problem with an episode's observations, actions and rewards against the dataset's observation and
+    action spaces (numbers, T+1 / T rows, row shapes, finite values), or None."""
+    obs_shape, act_shape = spaces
+    problem = _check_array(actions, "actions", None, act_shape if isinstance(act_shape, tuple) else None)
+    if problem:
+        return problem
+    T = int(np.asarray(actions).shape[0])
+    if isinstance(observations, dict):
+        if isinstance(obs_shape, tuple):
+            return f"observations is a group of {sorted(observations)}, the observation space is a Box {obs_shape}"
+        if isinstance(obs_shape, dict):
+            missing = sorted(set(obs_shape) - set(observations))
+            if missing:
+                return f"observations has no {missing[0]!r} (the observation space has {sorted(obs_shape)})"
+        for key in sorted(observations):
+            want = obs_shape.get(key) if isinstance(obs_shape, dict) else None
+            problem = _check_array(observations[key], f"observations/{key}", T + 1, want)
+            if problem:
+                return problem
+    else:
+        if isinstance(obs_shape, dict):
+            return f"observations is one array, the observation space is a Dict of {sorted(obs_shape)}"
+        problem = _check_array(observations, "observations", T + 1, obs_shape)
+        if problem:
+            return problem
+    return _check_array(rewards, "rewards", T, ())
+
+
+def read_episode(grp: Any, name: str, where: Path, meta: dict[str, Any],
+                 spaces: tuple[SpaceShapes, SpaceShapes] = (None, None)) -> Episode:
+    """The episode stored in HDF5 group grp (named name in file where), checked against metadata["hirl"] meta and
+    the dataset's (observation, action) space shapes (space_shapes; None: not checked)."""
     def arr(g: Any, key: str) -> np.ndarray:
         if key not in g:
             raise schema.dataset_failure(where, f"schema mismatch: {name} has no {g.name}/{key}")
@@ -77,6 +147,9 @@ def read_episode(grp: Any, name: str, where: Path, meta: dict[str, Any]) -> Epis
         raise schema.dataset_failure(where, f"schema mismatch: {name} has no observations")
     observations = {k: obs_node[k][()] for k in obs_node} if hasattr(obs_node, "keys") else obs_node[()]
     actions = arr(grp, "actions")
+    problem = check_step_arrays(observations, actions, arr(grp, "rewards"), spaces)
+    if problem:
+        raise schema.dataset_failure(where, f"{name}: {problem}")
     T = int(actions.shape[0])
     if "infos" not in grp:
         raise schema.dataset_failure(where, f"schema mismatch: {name} has no infos (not written by hirl)")

@@ -9,19 +9,22 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import shutil
-from pathlib import Path
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from hirl.config import read_json
 from hirl.data import schema
 from hirl.errors import InputError
 from hirl.fileio import atomic_write_bytes, atomic_write_json
 
 _SKELETON_KEY = "__record__"  # npz entry holding the record's non-array structure as UTF-8 JSON
+REMOVED_PREFIX = ".journal-removed-"  # a journal being removed is first renamed to OUT/.journal-removed-<pid>
 
 
 def encode_record(record: Mapping[str, Any]) -> bytes:
@@ -86,10 +89,10 @@ class Journal:
         atomic_write_json(self.config_path, schema.to_json_safe(dict(config)))
 
     def read_config(self) -> dict[str, Any]:
-        try:
-            return json.loads(self.config_path.read_text())
-        except (OSError, ValueError) as exc:
-            raise InputError(f"journal {self.config_path}: unreadable ({type(exc).__name__}: {exc})") from None
+        config = read_json(self.config_path, "collection journal config")
+        if not isinstance(config, dict):
+            raise InputError(f"journal {self.config_path}: unreadable (not a JSON object)")
+        return config
 
     def write(self, record: Mapping[str, Any]) -> Path:
         return atomic_write_bytes(self.episode_path(int(record["index"])), encode_record(record))
@@ -117,4 +120,11 @@ class Journal:
             p.unlink(missing_ok=True)
 
     def remove(self) -> None:
-        shutil.rmtree(self.root, ignore_errors=True)
+        """Delete the journal: renamed aside first (one atomic step), so a kill during the deletion leaves either the
+        whole journal or a REMOVED_PREFIX folder that the next collection deletes, never a journal missing files."""
+        if not self.root.exists():
+            return
+        trash = self.root.with_name(f"{REMOVED_PREFIX}{os.getpid()}")
+        shutil.rmtree(trash, ignore_errors=True)
+        os.rename(self.root, trash)
+        shutil.rmtree(trash, ignore_errors=True)

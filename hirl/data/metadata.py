@@ -1,10 +1,10 @@
 """Finding a dataset on disk and reading its metadata.json (Minari's metadata plus the "hirl" section)."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
+from hirl.config import ConfigError, read_json
 from hirl.data import schema
 from hirl.errors import InputError
 
@@ -31,9 +31,10 @@ def read_minari_metadata(path: str | Path) -> dict[str, Any]:
     root = resolve(path)
     meta_file = root / schema.DATA_DIR / schema.METADATA_FILE
     try:
-        meta = json.loads(meta_file.read_text())
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise InputError(schema.dataset_error(meta_file, f"metadata is corrupt ({type(exc).__name__}: {exc})")) from None
+        meta = read_json(meta_file, "dataset metadata")
+    except ConfigError as exc:
+        detail = str(exc).split(": ", 1)[-1].removeprefix("corrupt dataset metadata ").strip("()")
+        raise InputError(schema.dataset_error(meta_file, f"metadata is corrupt ({detail})")) from None
     if not isinstance(meta, dict):
         raise InputError(schema.dataset_error(meta_file, "metadata is corrupt (not a JSON object)"))
     if meta.get("data_format") != "hdf5":

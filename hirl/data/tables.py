@@ -5,6 +5,7 @@
     m = concat_tables(a, b); r = remap_vocab(t, vocab)     # merging and re-indexing
     goal, relabelled = hindsight_goal_state(t, HindsightConfig("future"), rng)   # HER goals for state low levels
     tt = text_tables(t, text_encoder, max_subtasks)        # embeddings of t's vocabulary and commands
+    ahead, behind = segment_steps_ahead(t), episode_steps_behind(t)   # run lengths for chunk / history samplers
 
 Every StepTables is built in this module; the learners' samplers (hirl.learn.imitation_data) only read them."""
 from __future__ import annotations
@@ -208,6 +209,39 @@ def hindsight_goal_state(t: StepTables, cfg: HindsightConfig, rng: np.random.Gen
     goal = t.goal_state[idx].copy()
     goal[relabelled] = t.achieved[goal_rows[relabelled]]
     return goal, relabelled
+
+
+def _run_ahead(cont: np.ndarray) -> np.ndarray:
+    """cont (N,) bool: row i+1 continues row i's run -> (N,) int64 rows of the run from row i on (row i included)."""
+    n = len(cont)
+    idx = np.arange(n, dtype=np.int64)
+    ends = np.where(~cont, idx, n)  # a run ends at every row not continued by the next
+    return np.minimum.accumulate(ends[::-1])[::-1] - idx + 1
+
+
+def _continues(t: StepTables, window: np.ndarray) -> np.ndarray:
+    """(N,) bool: row i+1 is the next step after row i of the same window (segment or episode) of an episode."""
+    cont = np.zeros(len(t.obs), bool)
+    if len(cont) > 1:
+        same = np.all(window[1:] == window[:-1], axis=1) & (t.obs_row[1:] == t.obs_row[:-1] + 1)
+        cont[:-1] = same & (t.obs_row[:-1] != NO_INDEX)
+    return cont
+
+
+def segment_steps_ahead(t: StepTables) -> np.ndarray:
+    """(N,) int64: the steps of the row's segment from this row on, itself included (>= 1), counted along consecutive
+    table rows: rows not from an episode (tables_from_rows) count 1. Chunk samplers read H actions of the segment."""
+    return _run_ahead(_continues(t, t.segment_window))
+
+
+def episode_steps_behind(t: StepTables) -> np.ndarray:
+    """(N,) int64: the steps of the row's episode before this row (0 at its first step), counted along consecutive
+    table rows: rows not from an episode count 0. History samplers read up to k - 1 observations back."""
+    cont = _continues(t, t.episode_window)
+    n = len(cont)
+    idx = np.arange(n, dtype=np.int64)
+    starts = np.where(np.concatenate([[True], ~cont[:-1]]) if n else np.zeros(0, bool), idx, 0)  # first row of each run
+    return idx - np.maximum.accumulate(starts) if n else np.zeros(0, np.int64)
 
 
 @dataclass

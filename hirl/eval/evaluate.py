@@ -1,22 +1,29 @@
-"""`hirl eval`: every agent of a run on the same CALVIN-style chains; report.json, a plot, MP4s with overlays."""
+"""`hirl eval`: every agent of a run on the same CALVIN-style chains; report.json, a plot, MP4s with overlays.
+With an instruction map (hirl.eval.instruction_map), oracle_high is also run once per variant of the map."""
 from __future__ import annotations
 
 import time
 from pathlib import Path
 from typing import Any
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from tqdm import tqdm
 
+from hirl.errors import InputError
+from hirl.eval.instruction_map import InstructionMap, instruction_map_section, read_instruction_map
 from hirl.eval.latency import LatencyProbe
-from hirl.hierarchy.metrics import chain_metrics
+from hirl.eval.report import plot_report
 from hirl.eval.video import annotated_frame, write_mp4
 from hirl.fileio import atomic_write_json
+from hirl.hierarchy.metrics import chain_metrics
 from hirl.hierarchy.rollout import Agent, EpisodeResult, run_episode
-from hirl.eval.report import plot_report
-from hirl.runs import RunDir, load_agent, parse_agent_name, run_kind
+from hirl.integrations import adapter as env_adapter
+from hirl.runs import AgentContext, RunDir, available_agents, load_agent, parse_agent_name, run_kind
 from hirl.runs.agents import recipe
+from hirl.runs.recipes import OracleHighPhrasing
 from hirl.runs.rundir import as_run_dir
+
+MAPPED_AGENT = "oracle_high"  # the agent an instruction map rewords (the expert's high level: the low level alone)
 
 
 def evaluate_agent(
@@ -24,7 +31,8 @@ def evaluate_agent(
     out: Path, name: str, options_fn: Any,
 ) -> tuple[dict[str, Any], list[EpisodeResult]]:
     """Run `episodes` chains (seed + i) and return (metrics, results); the first `videos` episodes are filmed.
-    metrics["latency"]: control-step and high-level-query latency (filmed episodes excluded: rendering)."""
+    metrics: chain_metrics (incl. "per_subtask" counts), "videos", and "latency": control-step and high-level-query
+    latency (filmed episodes excluded: rendering)."""
     results, files = [], []
     probe = LatencyProbe(agent)
     for i in tqdm(range(episodes), desc=f"eval {name}", unit="chain", leave=False):
@@ -42,12 +50,15 @@ def evaluate_agent(
 
 
 def evaluate_run(run: str | Path | RunDir, agents: Sequence[str] | None = None, episodes: int | None = None,
-                 out: Path | None = None, overrides: Sequence[str] = (), cfg: Any = None) -> dict[str, Any]:
+                 out: Path | None = None, overrides: Sequence[str] = (), cfg: Any = None,
+                 instruction_map: str | Path | None = None) -> dict[str, Any]:
     """Evaluate agents (default: the run kind's default agents) of a run, imitation or RL, on the same episodes
     (seeds eval seed + i); writes out/report.json (+ plot) and returns the report.
 
     cfg: a config of the run's kind to use instead of RUN/config.yaml (e.g. a replan-rule variant); overrides:
-    dotted key=value changes of it."""
+    dotted key=value changes of it. instruction_map: a TSV of phrasings (hirl.eval.instruction_map); oracle_high is
+    evaluated (added to agents if missing) and again once per variant of the map, on the same chains, unfilmed;
+    report["instruction_map"] holds the per-phrasing table."""
     run = as_run_dir(run).require()
     kind = run_kind(run.kind())
     cfg = cfg if cfg is not None else kind.load_config(run, overrides)
@@ -56,25 +67,71 @@ def evaluate_run(run: str | Path | RunDir, agents: Sequence[str] | None = None, 
     n = episodes or setup.episodes
     names = list(agents or kind.default_agents(cfg, run))
     recipes = {name: recipe(parse_agent_name(name)[0]) for name in names}  # unknown names fail before any rollout
+    imap = None
+    if instruction_map is not None:  # read and checked before any rollout too
+        imap = load_instruction_map(instruction_map, run, kind, cfg)
+        if MAPPED_AGENT not in names:
+            names.append(MAPPED_AGENT)
+            recipes[MAPPED_AGENT] = recipe(MAPPED_AGENT)
     encoder = kind.text_encoder(cfg)  # one encoder (MiniLM: ~1 s to load) shared by every agent
     report: dict[str, Any] = {"run_dir": str(run.path.resolve()), "env": cfg.env, "episodes": n,
                               "chain_length": setup.chain_length, "seed": setup.seed, "policies": {}}
-    for name in names:
-        image_agent = recipes[name].renders()
-        size = setup.image_size if image_agent else setup.video_size
-        env = kind.make_env(cfg, render=image_agent or setup.videos > 0, size=size)
-        agent = load_agent(run, name, env, cfg=cfg, text_encoder=encoder)
+
+    def evaluate(name: str, build: Callable[[Any], Agent], renders: bool, videos: int) -> dict[str, Any]:
+        """Metrics of the agent build(env) builds on the n chains (env closed afterwards)."""
+        env = kind.make_env(cfg, render=renders or videos > 0, size=setup.image_size if renders else setup.video_size)
+        agent = build(env)
         t0 = time.perf_counter()
-        metrics, results = evaluate_agent(agent, env, setup.command, n, setup.chain_length, setup.seed, setup.videos,
+        metrics, results = evaluate_agent(agent, env, setup.command, n, setup.chain_length, setup.seed, videos,
                                           setup.frame_every, out, name, setup.options)
         metrics["wall_seconds"] = round(time.perf_counter() - t0, 1)
         metrics["episodes_detail"] = [r.summary() for r in results]
-        report["policies"][name] = metrics
         env.close()
+        return metrics
+
+    for name in names:
+
+        def load(env: Any, a: str = name) -> Agent:
+            loaded: Agent = load_agent(run, a, env, cfg=cfg, text_encoder=encoder)
+            return loaded
+
+        metrics = evaluate(name, load, recipes[name].renders(), setup.videos)
+        report["policies"][name] = metrics
         print(f"{name}: success_rate {metrics['success_rate']:.3f}  avg_chain_length {metrics['avg_chain_length']:.2f}")
+    if imap is not None:
+        variants = []
+        for j in range(imap.variants):
+            phrased = OracleHighPhrasing(imap.variant(j))
+
+            def build(env: Any, r: OracleHighPhrasing = phrased) -> Agent:
+                return r.build(AgentContext(run, cfg, kind, env, seed=cfg.seed, text_encoder=encoder))
+
+            metrics = evaluate(f"{MAPPED_AGENT}~{j}", build, False, 0)
+            metrics.pop("videos")
+            variants.append(metrics)
+            print(f"{MAPPED_AGENT}, instruction map variant {j}: success_rate {metrics['success_rate']:.3f}  "
+                  f"avg_chain_length {metrics['avg_chain_length']:.2f}")
+        report["instruction_map"] = instruction_map_section(imap, variants, report["policies"][MAPPED_AGENT]["per_subtask"],
+                                                            MAPPED_AGENT)
     atomic_write_json(out / "report.json", report)
     plot_report(report, out / "chain_success.png")
     return report
 
 
-__all__ = ["evaluate_agent", "evaluate_run"]
+def load_instruction_map(path: str | Path, run: RunDir, kind: Any, cfg: Any) -> InstructionMap:
+    """The instruction map at path, checked against the run's env vocabulary; InputError when the run cannot
+    evaluate one (no language low level, an env without instructions)."""
+    if not available_agents(run, [MAPPED_AGENT]):
+        raise InputError(f"--instruction-map {path}: the map drives agent {MAPPED_AGENT}, which needs the run's language "
+                         f"low level ({run.path}/models/low_language)")
+    env = kind.make_env(cfg)
+    try:
+        canonicalize = env_adapter(cfg.env).detector_extra(env).get("canonicalize")
+    finally:
+        env.close()
+    if canonicalize is None:
+        raise InputError(f"--instruction-map {path}: {cfg.env} has no language instructions to rephrase")
+    return read_instruction_map(path, canonicalize, cfg.env)
+
+
+__all__ = ["MAPPED_AGENT", "evaluate_agent", "evaluate_run", "load_instruction_map"]

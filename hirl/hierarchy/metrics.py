@@ -15,6 +15,7 @@ def chain_metrics(results: Sequence[EpisodeResult], max_length: int = 5) -> dict
     avg_chain_length           mean number of subtasks completed in a row (the chain stops at the first failure)
     success_at_length[k]       among chains of >= k subtasks, the fraction that completed at least k (k = 1..max_length)
     per_subtask_success[name]  completed / attempted, an attempt being each completed subtask plus the one that failed
+    per_subtask[name]          {"attempted", "completed", "success"}: the same with its counts, sorted by subtask
     mean_steps_to_subtask      mean control steps per completed subtask
     subgoal_reach_rate         fraction of subgoal segments during which the low level completed a subtask
                                (None for agents without subgoals)
@@ -42,6 +43,8 @@ def chain_metrics(results: Sequence[EpisodeResult], max_length: int = 5) -> dict
         "avg_chain_length": float(np.mean([len(r.completed) for r in results])),
         "success_at_length": at_length,
         "per_subtask_success": {name: done[name] / attempted[name] for name in sorted(attempted)},
+        "per_subtask": {name: {"attempted": attempted[name], "completed": done[name], "success": done[name] / attempted[name]}
+                        for name in sorted(attempted)},
         "mean_steps_to_subtask": float(np.mean(steps)) if steps else None,
         "subgoal_reach_rate": sum(r.subgoals_reached for r in results) / segments if segments else None,
         "replans_per_episode": float(np.mean([r.replans for r in results])),

@@ -24,14 +24,16 @@ import json
 import os
 import random
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 from collections.abc import Mapping
 
 import numpy as np
 import torch
 
+from hirl.config import read_json
 from hirl.errors import InputError
 from hirl.fileio import atomic_write_bytes, atomic_write_text
+from hirl.runs.rundir import FolderLock
 from hirl.weights import load_state_dict_checked
 
 CHECKPOINT_JSON = "checkpoint.json"
@@ -92,52 +94,58 @@ def remove_stale_temp_files(run_dir: str | Path) -> None:
             tmp.unlink(missing_ok=True)
 
 
-class RunLock:
-    """Exclusive advisory lock on run_dir/.lock (released by the OS even on kill -9): one trainer per run folder."""
+class RunLock(FolderLock):
+    """Exclusive lock on run_dir/.lock (hirl.runs.rundir.FolderLock, released by the OS even on kill -9): one trainer
+    per run folder; a second one gets InputError naming the holder."""
 
     def __init__(self, run_dir: str | Path) -> None:
-        self.path = Path(run_dir) / ".lock"
-        self._fh: TextIO | None = None
-
-    def __enter__(self) -> RunLock:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._fh = fh = open(self.path, "a+")
-        try:
-            import fcntl
-        except ImportError:  # not POSIX: no locking
-            return self
-        try:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            fh.close()
-            raise InputError(f"{self.path.parent}: run folder is in use by another training process") from None
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._fh is not None:
-            self._fh.close()  # closing releases the lock
+        super().__init__(run_dir, "training process", remove_created=False)
 
 
 def has_checkpoint(run_dir: str | Path) -> bool:
     return (Path(run_dir) / CHECKPOINT_JSON).exists()
 
 
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+# checkpoint.json keys: (check, what it must be); the trainer's progress fields are checked when present
+_RECORD_KEYS: dict[str, tuple[Any, str]] = {
+    "step": (lambda v: _is_int(v) and v >= 0, "a non-negative int"),
+    "file": (lambda v: isinstance(v, str) and bool(v) and "/" not in v and "\\" not in v and v not in (".", ".."),
+             "a file name in the run folder"),
+    "size": (lambda v: _is_int(v) and v >= 0, "a non-negative int"),
+    "sha256": (lambda v: isinstance(v, str) and len(v) == 64 and all(c in "0123456789abcdef" for c in v),
+               "64 hex digits"),
+    "rng": (lambda v: isinstance(v, dict) and isinstance(v.get("numpy_generator"), dict)
+            and isinstance(v.get("numpy_legacy"), list) and len(v["numpy_legacy"]) == 5
+            and isinstance(v.get("python"), list) and len(v["python"]) == 3, "the RNG states capture_rng writes"),
+}
+_PROGRESS_KEYS: dict[str, tuple[Any, str]] = {
+    "best_val_loss": (lambda v: v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)), "a number or null"),
+    "best_step": (lambda v: v is None or (_is_int(v) and v >= 0), "a non-negative int or null"),
+    "evals_since_improvement": (lambda v: _is_int(v) and v >= 0, "a non-negative int"),
+    "stopped_early": (lambda v: isinstance(v, bool), "true or false"),
+}
+
+
 def read_checkpoint_record(run_dir: str | Path) -> dict[str, Any]:
-    """Parse and check checkpoint.json (not the tensors). InputError naming the file on any problem."""
+    """Parse and check checkpoint.json (not the tensors): every key of the right type and range. InputError naming
+    the file and the key on any problem."""
     path = Path(run_dir) / CHECKPOINT_JSON
-    try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"{path}: no checkpoint here") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"{path}: corrupt checkpoint record ({exc.__class__.__name__})") from None
-    required = ("format", "step", "file", "size", "sha256", "rng")
+    if not path.exists():
+        raise InputError(f"{path}: no checkpoint here")
+    record = read_json(path, "checkpoint record")
+    required = ("format", *_RECORD_KEYS)
     if not isinstance(record, dict) or any(k not in record for k in required):
         raise InputError(f"{path}: corrupt checkpoint record (missing one of {', '.join(required)})")
     if record["format"] != FORMAT_VERSION:
         raise InputError(f"{path}: checkpoint format {record['format']!r}, this version reads {FORMAT_VERSION}")
-    if not isinstance(record["file"], str) or "/" in record["file"] or "\\" in record["file"]:
-        raise InputError(f"{path}: checkpoint record names an invalid file {record['file']!r}")
+    for key, (ok, what) in (*_RECORD_KEYS.items(), *_PROGRESS_KEYS.items()):
+        if key in record and not ok(record[key]):
+            shown = repr(record[key])
+            raise InputError(f"{path}: key '{key}': expected {what}, got {shown if len(shown) < 60 else shown[:57] + '...'}")
     return record
 
 
@@ -163,7 +171,7 @@ def load_checkpoint(run_dir: str | Path, model: torch.nn.Module, optimizer: torc
     try:
         optimizer.load_state_dict(optim_state)
         restore_rng(record["rng"], torch_rng, generator)
-    except (ValueError, KeyError, TypeError, RuntimeError) as exc:
+    except (ValueError, KeyError, TypeError, RuntimeError, IndexError, OverflowError) as exc:
         why = f"{exc.__class__.__name__}: {str(exc).splitlines()[0][:200]}"
         raise InputError(f"{path}: checkpoint does not match this optimizer/RNG setup ({why})") from None
     return record

@@ -2,9 +2,11 @@
 
     network      the PolicyModule class (saved as RUN/models/<name>/config.json + weights.safetensors)
     budget()     which TrainingBudgets entry trains it
-    build()      a fresh network sized from the training tables, its input normalisers fitted
-    sampler()    its batch source over the tables (GatherSampler)
-    policy()     its inference wrapper (hirl.runs.components.Component)
+    build()      a fresh network sized from the training tables, its input normalisers fitted (and, for the networks
+                 that output actions -- low levels, flat, chain-of-thought --, the run's action head: `head:`)
+    sampler()    its batch source over the tables (GatherSampler; chunks / histories as the network's head needs)
+    policy()     its inference wrapper (hirl.runs.components.Component; runs the head with the run config's
+                 inference settings, so `hirl eval RUN head.execution=ensemble` re-runs a trained chunk head)
 
 Batch conventions are documented in hirl/policies/obs.py and hirl/learn/imitation_data.py.
 """
@@ -17,12 +19,13 @@ from typing import Any
 import numpy as np
 
 from hirl.data.tables import NO_INDEX, StepTables, TextTables
-from hirl.learn.imitation_data import GatherSampler, ParaphraseSampler, command_lookups, two_families
+from hirl.learn.imitation_data import GatherSampler, ParaphraseSampler, action_samples, command_lookups, two_families
 from hirl.learn.run_config import TrainingBudgets
 from hirl.learn.trainer import TrainerConfig
 from hirl.policies.flat import ChainOfThoughtAgent, ChainOfThoughtPolicy, CoTConfig, FlatAgent, FlatConfig, FlatPolicy
 from hirl.policies.high.image import ImageGenConfig, ImageGoalGenerator, ImageHighLevel
 from hirl.policies.high.language import LanguageGoalNet, LanguageHighLevel, LanguageHLConfig
+from hirl.policies.heads import HeadConfig
 from hirl.policies.high.state import StateGoalNet, StateHighLevel, StateHLConfig
 from hirl.policies.low.bc import BCConfig, BCLowLevel, GoalConditionedBC
 from hirl.policies.module import CONFIG_FILE, PolicyModule
@@ -47,16 +50,35 @@ class ImitationComponent(Component):
     def load(self, directory: Path) -> PolicyModule:
         return self.network.load(directory)
 
+    def check_env(self, model: Any, env: Any, directory: Path) -> None:
+        model.check_observation_space(env.observation_space, directory)
+
     def budget(self, budgets: TrainingBudgets) -> TrainerConfig:
         return getattr(budgets, self.budget_field)
 
     @abc.abstractmethod
-    def build(self, t: StepTables, tt: TextTables, text_encoder: str, obs_keys: tuple[str, ...]) -> PolicyModule:
-        """A fresh network sized from t (obs (N, S), action (N, A), goal_state (N, G)) and tt (vocab_emb (V, E))."""
+    def build(self, t: StepTables, tt: TextTables, text_encoder: str, obs_keys: tuple[str, ...],
+              head: HeadConfig | None = None) -> PolicyModule:
+        """A fresh network sized from t (obs (N, S), action (N, A), goal_state (N, G)) and tt (vocab_emb (V, E));
+        head: its action head (networks that output actions; None: the default single-step MLP)."""
 
     @abc.abstractmethod
-    def sampler(self, t: StepTables, tt: TextTables, batch_size: int, paraphrase_p: float = 0.0) -> GatherSampler:
-        """The batch source of this network over the tables (paraphrase_p: see ParaphraseSampler)."""
+    def sampler(self, t: StepTables, tt: TextTables, batch_size: int, paraphrase_p: float = 0.0,
+                head: HeadConfig | None = None) -> GatherSampler:
+        """The batch source of this network over the tables (paraphrase_p: see ParaphraseSampler; head: the
+        network's action head, hirl.learn.imitation_data.action_samples; None: single-step)."""
+
+
+def head_of(net: PolicyModule) -> HeadConfig | None:
+    """The action head a network was built with (None for networks without one: the high levels)."""
+    head = getattr(net.config, "head", None)
+    return head if isinstance(head, HeadConfig) else None
+
+
+def run_head(ctx: AgentContext) -> HeadConfig | None:
+    """The run config's `head:` section (its inference settings apply to the trained heads), None for other kinds."""
+    head = getattr(ctx.cfg, "head", None)
+    return head if isinstance(head, HeadConfig) else None
 
 
 def need_frames(t: StepTables, name: str) -> np.ndarray:
@@ -72,16 +94,17 @@ class LowLevelBC(ImitationComponent):
     role = "low"
     network = GoalConditionedBC
 
-    def build(self, t: StepTables, tt: TextTables, text_encoder: str, obs_keys: tuple[str, ...]) -> PolicyModule:
+    def build(self, t: StepTables, tt: TextTables, text_encoder: str, obs_keys: tuple[str, ...],
+              head: HeadConfig | None = None) -> PolicyModule:
         S, A, G, E = t.obs.shape[1], t.action.shape[1], t.goal_state.shape[1], tt.vocab_emb.shape[1]
         net = GoalConditionedBC(BCConfig(goal_kind=self.subgoal, obs_dim=S, action_dim=A, goal_dim=G, text_dim=E,
-                                         text_encoder=text_encoder, obs_keys=obs_keys))
+                                         text_encoder=text_encoder, obs_keys=obs_keys, head=head or HeadConfig()))
         texts = (tt.vocab_emb if tt.paraphrase_emb is None or not len(tt.paraphrase_emb)
                  else np.concatenate([tt.vocab_emb, tt.paraphrase_emb]))
         return net.fit(t.obs, t.goal_state, texts)
 
     def policy(self, model: Any, ctx: AgentContext) -> BCLowLevel:
-        return BCLowLevel(model, ctx.encoder() if self.subgoal == "language" else None)
+        return BCLowLevel(model, ctx.encoder() if self.subgoal == "language" else None, head=run_head(ctx))
 
 
 @COMPONENTS.register("low_language")
@@ -89,8 +112,10 @@ class LowLanguage(LowLevelBC):
     subgoal = "language"
     paraphrases = True
 
-    def sampler(self, t: StepTables, tt: TextTables, batch_size: int, paraphrase_p: float = 0.0) -> GatherSampler:
-        samples, lookups = {"obs": t.obs, "action": t.action, "goal": t.label}, {"goal_emb": (tt.vocab_emb, "goal")}
+    def sampler(self, t: StepTables, tt: TextTables, batch_size: int, paraphrase_p: float = 0.0,
+                head: HeadConfig | None = None) -> GatherSampler:
+        samples, lookups = action_samples(t, head)
+        samples["goal"], lookups["goal_emb"] = t.label, (tt.vocab_emb, "goal")
         if paraphrase_p > 0:
             return ParaphraseSampler(samples, lookups, batch_size, tt, paraphrase_p)
         return GatherSampler(samples, lookups, batch_size)
@@ -100,8 +125,11 @@ class LowLanguage(LowLevelBC):
 class LowState(LowLevelBC):
     subgoal = "state"
 
-    def sampler(self, t: StepTables, tt: TextTables, batch_size: int, paraphrase_p: float = 0.0) -> GatherSampler:
-        return GatherSampler({"obs": t.obs, "action": t.action, "goal_state": t.goal_state}, {}, batch_size)
+    def sampler(self, t: StepTables, tt: TextTables, batch_size: int, paraphrase_p: float = 0.0,
+                head: HeadConfig | None = None) -> GatherSampler:
+        samples, lookups = action_samples(t, head)
+        samples["goal_state"] = t.goal_state
+        return GatherSampler(samples, lookups, batch_size)
 
 
 @COMPONENTS.register("low_image")
@@ -110,11 +138,13 @@ class LowImage(LowLevelBC):
     budget_field = "low_image"
     renders = True
 
-    def sampler(self, t: StepTables, tt: TextTables, batch_size: int, paraphrase_p: float = 0.0) -> GatherSampler:
+    def sampler(self, t: StepTables, tt: TextTables, batch_size: int, paraphrase_p: float = 0.0,
+                head: HeadConfig | None = None) -> GatherSampler:
         ok = t.end_frame != NO_INDEX
         frames = need_frames(t, "low_image")
-        return GatherSampler({"obs": t.obs[ok], "action": t.action[ok], "end": t.end_frame[ok]},
-                             {"goal_image": (frames, "end")}, batch_size)
+        samples, lookups = action_samples(t, head, keep=ok)
+        samples["end"], lookups["goal_image"] = t.end_frame[ok], (frames, "end")
+        return GatherSampler(samples, lookups, batch_size)
 
 
 @COMPONENTS.register("high_language")
@@ -124,12 +154,14 @@ class HighLanguage(ImitationComponent):
     network = LanguageGoalNet
     budget_field = "high"
 
-    def build(self, t: StepTables, tt: TextTables, text_encoder: str, obs_keys: tuple[str, ...]) -> PolicyModule:
+    def build(self, t: StepTables, tt: TextTables, text_encoder: str, obs_keys: tuple[str, ...],
+              head: HeadConfig | None = None) -> PolicyModule:
         cfg = LanguageHLConfig(obs_dim=t.obs.shape[1], text_dim=tt.vocab_emb.shape[1], text_encoder=text_encoder,
                                obs_keys=obs_keys)
         return LanguageGoalNet(cfg, t.vocab, tt.vocab_emb).fit(t.obs, tt.vocab_emb)
 
-    def sampler(self, t: StepTables, tt: TextTables, batch_size: int, paraphrase_p: float = 0.0) -> GatherSampler:
+    def sampler(self, t: StepTables, tt: TextTables, batch_size: int, paraphrase_p: float = 0.0,
+                head: HeadConfig | None = None) -> GatherSampler:
         return GatherSampler(two_families(t), {**command_lookups(tt), "prev_emb": (tt.vocab_emb, "prev")}, batch_size)
 
     def policy(self, model: Any, ctx: AgentContext) -> LanguageHighLevel:
@@ -143,12 +175,14 @@ class HighState(ImitationComponent):
     network = StateGoalNet
     budget_field = "high"
 
-    def build(self, t: StepTables, tt: TextTables, text_encoder: str, obs_keys: tuple[str, ...]) -> PolicyModule:
+    def build(self, t: StepTables, tt: TextTables, text_encoder: str, obs_keys: tuple[str, ...],
+              head: HeadConfig | None = None) -> PolicyModule:
         cfg = StateHLConfig(obs_dim=t.obs.shape[1], goal_dim=t.goal_state.shape[1], text_dim=tt.vocab_emb.shape[1],
                             text_encoder=text_encoder, obs_keys=obs_keys)
         return StateGoalNet(cfg).fit(t.obs, t.goal_state, tt.vocab_emb)
 
-    def sampler(self, t: StepTables, tt: TextTables, batch_size: int, paraphrase_p: float = 0.0) -> GatherSampler:
+    def sampler(self, t: StepTables, tt: TextTables, batch_size: int, paraphrase_p: float = 0.0,
+                head: HeadConfig | None = None) -> GatherSampler:
         s = {"obs": np.concatenate([t.obs, t.obs]), "command": np.concatenate([t.command, t.command]),
              "prev_state": np.concatenate([t.prev_goal_state, t.goal_state]),
              "target_state": np.concatenate([t.goal_state, t.goal_state])}
@@ -166,10 +200,12 @@ class HighImage(ImitationComponent):
     budget_field = "image"
     renders = True
 
-    def build(self, t: StepTables, tt: TextTables, text_encoder: str, obs_keys: tuple[str, ...]) -> PolicyModule:
+    def build(self, t: StepTables, tt: TextTables, text_encoder: str, obs_keys: tuple[str, ...],
+              head: HeadConfig | None = None) -> PolicyModule:
         return ImageGoalGenerator(ImageGenConfig(text_dim=tt.vocab_emb.shape[1], text_encoder=text_encoder)).fit(tt.vocab_emb)
 
-    def sampler(self, t: StepTables, tt: TextTables, batch_size: int, paraphrase_p: float = 0.0) -> GatherSampler:
+    def sampler(self, t: StepTables, tt: TextTables, batch_size: int, paraphrase_p: float = 0.0,
+                head: HeadConfig | None = None) -> GatherSampler:
         frames = need_frames(t, "high_image")
         s = {"row": t.frame_row, "end": t.frame_end, "command": t.frame_command, "prev": t.frame_prev_label}
         return GatherSampler(s, {**command_lookups(tt), "image": (frames, "row"), "target_image": (frames, "end"),
@@ -193,16 +229,20 @@ class Flat(ImitationComponent):
     network = FlatPolicy
     budget_field = "baseline"
 
-    def build(self, t: StepTables, tt: TextTables, text_encoder: str, obs_keys: tuple[str, ...]) -> PolicyModule:
+    def build(self, t: StepTables, tt: TextTables, text_encoder: str, obs_keys: tuple[str, ...],
+              head: HeadConfig | None = None) -> PolicyModule:
         cfg = FlatConfig(obs_dim=t.obs.shape[1], action_dim=t.action.shape[1], text_dim=tt.vocab_emb.shape[1],
-                         text_encoder=text_encoder, obs_keys=obs_keys)
+                         text_encoder=text_encoder, obs_keys=obs_keys, head=head or HeadConfig())
         return FlatPolicy(cfg).fit(t.obs, tt.vocab_emb)
 
-    def sampler(self, t: StepTables, tt: TextTables, batch_size: int, paraphrase_p: float = 0.0) -> GatherSampler:
-        return GatherSampler({"obs": t.obs, "action": t.action, "command": t.command}, command_lookups(tt), batch_size)
+    def sampler(self, t: StepTables, tt: TextTables, batch_size: int, paraphrase_p: float = 0.0,
+                head: HeadConfig | None = None) -> GatherSampler:
+        samples, lookups = action_samples(t, head)
+        samples["command"] = t.command
+        return GatherSampler(samples, {**lookups, **command_lookups(tt)}, batch_size)
 
     def policy(self, model: Any, ctx: AgentContext) -> FlatAgent:
-        return FlatAgent(model, ctx.encoder())
+        return FlatAgent(model, ctx.encoder(), head=run_head(ctx))
 
 
 @COMPONENTS.register("cot")
@@ -211,17 +251,24 @@ class ChainOfThought(ImitationComponent):
     network = ChainOfThoughtPolicy
     budget_field = "baseline"
 
-    def build(self, t: StepTables, tt: TextTables, text_encoder: str, obs_keys: tuple[str, ...]) -> PolicyModule:
+    def build(self, t: StepTables, tt: TextTables, text_encoder: str, obs_keys: tuple[str, ...],
+              head: HeadConfig | None = None) -> PolicyModule:
         cfg = CoTConfig(obs_dim=t.obs.shape[1], action_dim=t.action.shape[1], text_dim=tt.vocab_emb.shape[1],
-                        text_encoder=text_encoder, obs_keys=obs_keys)
+                        text_encoder=text_encoder, obs_keys=obs_keys, head=head or HeadConfig())
         return ChainOfThoughtPolicy(cfg, t.vocab, tt.vocab_emb).fit(t.obs, tt.vocab_emb)
 
-    def sampler(self, t: StepTables, tt: TextTables, batch_size: int, paraphrase_p: float = 0.0) -> GatherSampler:
-        return GatherSampler(two_families(t, {"action": t.action}),
-                             {**command_lookups(tt), "prev_emb": (tt.vocab_emb, "prev")}, batch_size)
+    def sampler(self, t: StepTables, tt: TextTables, batch_size: int, paraphrase_p: float = 0.0,
+                head: HeadConfig | None = None) -> GatherSampler:
+        samples, lookups = action_samples(t, head)
+        if "obs" in samples:  # single-step observations: two_families doubles t.obs itself (as before heads existed)
+            del samples["obs"]
+            families = two_families(t, samples)
+        else:  # history: the doubled rows gather obs (B, k, S)
+            families = {k: v for k, v in two_families(t, samples).items() if k != "obs"}
+        return GatherSampler(families, {**lookups, **command_lookups(tt), "prev_emb": (tt.vocab_emb, "prev")}, batch_size)
 
     def policy(self, model: Any, ctx: AgentContext) -> ChainOfThoughtAgent:
-        return ChainOfThoughtAgent(model, ctx.encoder())
+        return ChainOfThoughtAgent(model, ctx.encoder(), head=run_head(ctx))
 
 
 def imitation_component(name: str) -> ImitationComponent:

@@ -10,7 +10,7 @@ import numpy as np
 
 from hirl.data.dataset import Dataset
 from hirl.data.tables import StepTables, TextTables
-from hirl.learn.components import ImitationComponent, imitation_component
+from hirl.learn.components import ImitationComponent, head_of, imitation_component
 from hirl.learn.trainer import Trainer, TrainerConfig
 from hirl.policies.module import PolicyModule
 from hirl.runs import RunDir
@@ -32,10 +32,11 @@ def train_component(
     a name (e.g. "adapt1"): a fine-tuning stage in RUN/train/<stage>/<component>, saved to
     RUN/models/adapted/<component>. paraphrase_p: goal-text paraphrase augmentation (components that train on
     paraphrases only)."""
-    train_sampler = component.sampler(*train, cfg.batch_size, paraphrase_p if component.paraphrases else 0.0)
+    head = head_of(net)  # chunks / histories are sampled as the network's action head needs them
+    train_sampler = component.sampler(*train, cfg.batch_size, paraphrase_p if component.paraphrases else 0.0, head)
     val_batches: Callable[[], list[dict[str, Any]]] | None = None
     if val is not None:
-        val_sampler = component.sampler(*val, cfg.batch_size)
+        val_sampler = component.sampler(*val, cfg.batch_size, head=head)
         rows = np.random.default_rng(0).integers(0, val_sampler.size, size=min(val_sampler.size, VAL_SUBSET))
         fixed = val_sampler.gather(rows)
 

@@ -3,6 +3,18 @@
 Every learner samples through GatherSampler: per-sample arrays (indices, small vectors) plus shared lookup
 tables (text embeddings, command embeddings, frames), gathered per batch so nothing large is duplicated.
 
+Networks with an action head (hirl.policies.heads) read their observations and actions through action_samples:
+the plain per-step arrays for a single-step head (the default), else row indices into the step tables gathered
+per batch (vectorised, no per-sample Python):
+    chunks   action (B, H, A): the actions of rows i .. i+H-1 of the SAME segment. Past the segment's end the chunk
+             is padded with the segment's last action and action_mask (B, H) is 0 there (the loss skips those steps
+             unless head.pad_loss). The next segment's actions are never used: they belong to another subgoal, and
+             at inference the subgoal switch drops the pending actions anyway.
+    history  obs (B, k, S), oldest first: rows i-k+1 .. i of the same episode (across its segment switches, as the
+             inference history runs), edge-padded (the episode's first observation repeated) or zero-padded before it.
+Rows that are not from dataset episodes (adapt / correction rows: tables_from_rows) have no neighbours: their chunk is
+the one labelled action (mask 1, 0, ...) and their history the row itself.
+
 High-level pairs use the previously active subgoal as the hierarchy's memory of progress. For every step t of
 segment j two pairs are made: (o_t, c, prev = g_{j-1}) -> g_j and (o_t, c, prev = g_j) -> g_j. So the high
 level learns "after g_{j-1} comes g_j" and "keep g_j until the state shows it done", which is what it needs when
@@ -15,7 +27,8 @@ from collections.abc import Mapping
 import numpy as np
 import torch
 
-from hirl.data.tables import StepTables, TextTables
+from hirl.data.tables import NO_INDEX, StepTables, TextTables, episode_steps_behind, segment_steps_ahead
+from hirl.policies.heads import HeadConfig
 
 
 class GatherSampler:
@@ -91,3 +104,41 @@ def two_families(t: StepTables, extra: Mapping[str, np.ndarray] | None = None) -
 
 def command_lookups(tt: TextTables) -> dict[str, tuple[np.ndarray, str]]:
     return {"command_emb": (tt.command_emb, "command"), "command_mask": (tt.command_mask, "command")}
+
+
+def chunk_rows(t: StepTables, horizon: int) -> tuple[np.ndarray, np.ndarray]:
+    """(rows (N, H) int64, mask (N, H) float32): rows of t of the H actions from each row on within its segment; past
+    the segment end the segment's last row is repeated and the mask is 0."""
+    ahead = segment_steps_ahead(t)[:, None]
+    j = np.arange(int(horizon), dtype=np.int64)[None]
+    return np.arange(len(t.obs), dtype=np.int64)[:, None] + np.minimum(j, ahead - 1), (j < ahead).astype(np.float32)
+
+
+def history_rows(t: StepTables, k: int, pad: str = "edge") -> np.ndarray:
+    """(N, k) int64 rows of t of the k observations ending at each row within its episode, oldest first; before the
+    episode's first step: that step's row (pad edge) or NO_INDEX, which gathers zeros (pad zero)."""
+    behind = episode_steps_behind(t)[:, None]
+    back = np.arange(int(k) - 1, -1, -1, dtype=np.int64)[None]  # k-1 .. 0 steps back
+    rows = np.arange(len(t.obs), dtype=np.int64)[:, None] - np.minimum(back, behind)
+    return rows if pad == "edge" else np.where(back <= behind, rows, NO_INDEX)
+
+
+def action_samples(t: StepTables, head: HeadConfig | None,
+                   keep: np.ndarray | None = None) -> tuple[dict[str, np.ndarray], dict[str, tuple[np.ndarray, str]]]:
+    """(samples, lookups) of a GatherSampler giving obs and action (and action_mask) as the head needs them (module
+    doc); keep (N,) bool / indices selects the rows sampled (chunks and histories still reach outside them)."""
+    samples: dict[str, np.ndarray] = {}
+    lookups: dict[str, tuple[np.ndarray, str]] = {}
+    if head is None or head.history == 1:
+        samples["obs"] = t.obs
+    else:
+        samples["obs_rows"] = history_rows(t, head.history, head.history_pad)
+        lookups["obs"] = (t.obs, "obs_rows")
+    if head is None or head.horizon == 1:
+        samples["action"] = t.action
+    else:
+        samples["action_rows"], samples["action_mask"] = chunk_rows(t, head.horizon)
+        lookups["action"] = (t.action, "action_rows")
+    if keep is not None:
+        samples = {k: v[keep] for k, v in samples.items()}
+    return samples, lookups

@@ -5,8 +5,11 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
+import zlib
 from pathlib import Path
 from typing import Any
+
+import torch
 
 from hirl.config import save_config
 from hirl.data.collect import collect
@@ -60,6 +63,12 @@ def _tables(ds: Dataset, obs_keys: tuple[str, ...], encoder: TextEncoder, paraph
     return t, text_tables(t, encoder, MAX_SUBTASKS, paraphrases)
 
 
+def init_seed(seed: int, component: str) -> int:
+    """The torch seed a component's network is initialised with: from the run's seed and the component's name, so a
+    config gives the same weights in `hirl train`, `hirl demo` or a script, whatever the process did before."""
+    return (int(seed) * 1_000_003 + zlib.crc32(component.encode())) % 2**31
+
+
 def train_run(cfg: RunConfig, run: str | Path | RunDir, progress: bool = True) -> dict[str, Any]:
     """Train every component of cfg.agents into RUN/models; resumable (each network's Trainer resumes)."""
     run = as_run_dir(run)
@@ -71,7 +80,8 @@ def train_run(cfg: RunConfig, run: str | Path | RunDir, progress: bool = True) -
     summary: dict[str, Any] = {"dataset": str(path), "train_steps": len(train[0].obs), "vocabulary": train[0].vocab,
                                "components": {}}
     for component in components_for(cfg.agents):
-        net = component.build(train[0], train[1], cfg.text_encoder, tuple(cfg.obs_keys))
+        torch.manual_seed(init_seed(cfg.seed, component.name))  # the network's initial weights: whatever ran before
+        net = component.build(train[0], train[1], cfg.text_encoder, tuple(cfg.obs_keys), cfg.head)
         t0 = time.perf_counter()
         result = train_component(component, net, train, val, component.budget(cfg.train), run,
                                  paraphrase_p=cfg.paraphrase_augment)

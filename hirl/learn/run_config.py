@@ -9,6 +9,7 @@ from typing import Any
 from hirl.data.collect_config import CollectSettings
 from hirl.hierarchy.replan import ReplanConfig
 from hirl.learn.trainer import TrainerConfig
+from hirl.policies.heads import HeadConfig
 from hirl.runs.agents import AGENTS, component, recipe
 from hirl.runs.catalog import load_builtins
 
@@ -70,12 +71,14 @@ class RunConfig:
     dataset: str = "runs/data/tabletop"  # dataset path; collected with `collect` when missing
     collect: CollectSpec = field(default_factory=CollectSpec)  # how to collect the dataset if missing
     agents: list[str] = field(default_factory=lambda: ["hier_language", "flat"])  # agents to train and evaluate
-    obs_keys: list[str] = field(default_factory=lambda: ["observation"])  # Dict obs entries the policies read, concatenated
+    # Dict obs entries the policies read, concatenated: Tabletop's state + touch flags, no velocity (docs/imitation.md)
+    obs_keys: list[str] = field(default_factory=lambda: ["observation", "touch"])
     text_encoder: str = "text"  # goal/command text encoder: text (MiniLM) | hash (tests only)
     paraphrase_augment: float = 0.5  # P(low-level goal text -> a training paraphrase) per sample; 0 = instructions as recorded
     val_fraction: float = 0.1  # episodes held out for validation / early stopping
     seed: int = 0  # seed of splits and training
     train: TrainingBudgets = field(default_factory=TrainingBudgets)  # optimizer budgets per network kind
+    head: HeadConfig = field(default_factory=HeadConfig)  # action head of the low levels, flat and cot (hirl.policies.heads)
     # the hierarchical agents' replan rule
     replan: ReplanConfig = field(default_factory=lambda: ReplanConfig(detector="chain_progress", timeout=300))
     adapt: AdaptSpec = field(default_factory=AdaptSpec)  # separate only vs separate + adapt

@@ -64,7 +64,10 @@ class AgentContext:
     def model(self, name: str) -> Any:
         """The trained model of component `name` (loaded once)."""
         if name not in self._models:
-            self._models[name] = component(name).load(self.run.require_model(name, self.adapted))
+            c, directory = component(name), self.run.require_model(name, self.adapted)
+            model = c.load(directory)
+            c.check_env(model, self.env, directory)
+            self._models[name] = model
         return self._models[name]
 
     def policy(self, name: str) -> Any:

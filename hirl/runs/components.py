@@ -43,6 +43,10 @@ class Component(abc.ABC):
     def load(self, directory: Path) -> Any:
         """The trained model stored in directory (InputError naming the file when missing or corrupt)."""
 
+    def check_env(self, model: Any, env: Any, directory: Path) -> None:
+        """InputError naming directory when the loaded model cannot act in env (e.g. an observation it reads is
+        missing); the default checks nothing."""
+
     @abc.abstractmethod
     def policy(self, model: Any, ctx: AgentContext) -> Any:
         """The inference wrapper of a loaded model, acting in ctx.env (numpy in, numpy out)."""

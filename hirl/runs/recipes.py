@@ -5,20 +5,25 @@
     expert                  the scripted expert (noise-free) through the same runtime; nothing trained
     oracle_high             the expert's high level (canonical instructions) driving the run's language low level
     oracle_high_paraphrase  the same, emitting held-out paraphrases the low level never saw
+    (OracleHighPhrasing)    the same, emitting a user's phrasings (hirl eval --instruction-map; not registered)
+
+Both rewordings are one mechanism: a Rephrasing high level over the expert's, with a wording map (canonical
+instruction -> text): the env's held-out paraphrases, or one variant of an instruction map.
 """
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
-
-import numpy as np
+from collections.abc import Callable, Mapping
 
 from hirl.errors import InputError
-from hirl.hierarchy import HierarchicalAgent, ReplanRule
+from hirl.hierarchy import HierarchicalAgent, ReplanContext, ReplanRule
 from hirl.integrations import EnvAdapter
 from hirl.policies.base import HighLevelPolicy
-from hirl.policies.scripted import ScriptedHighLevel
 from hirl.runs.agents import AGENTS, AgentContext, AgentRecipe
 from hirl.types import Command, Subgoal
+
+Wording = Callable[[str], "str | None"]  # instruction the high level proposed -> the text to emit (None: unchanged)
 
 
 def replan_rule(ctx: AgentContext) -> ReplanRule:
@@ -70,31 +75,92 @@ class OracleHigh(AgentRecipe):
 
     components = ("low_language",)
     trainable = False
-    paraphrase = False  # emit a held-out paraphrase of every instruction instead
+
+    def wording(self, ctx: AgentContext) -> Wording | None:
+        """canonical instruction -> the text the high level emits instead (None: unchanged); None: canonical text."""
+        return None
 
     def build(self, ctx: AgentContext) -> HierarchicalAgent:
         expert_high, _ = ctx.adapter.expert(ctx.env, 0.0, ctx.seed)
-        if self.paraphrase:
-            expert_high = paraphrasing(expert_high, ctx.adapter, ctx.seed)
-        return HierarchicalAgent(expert_high, ctx.policy("low_language"), replan_rule(ctx))
+        low, rule = ctx.policy("low_language"), replan_rule(ctx)
+        wording = self.wording(ctx)
+        if wording is None:
+            return HierarchicalAgent(expert_high, low, rule)
+        high = Rephrasing(expert_high, wording)
+        return HierarchicalAgent(high, low, ProposedSubgoalRule(rule, high))
 
 
 @AGENTS.register("oracle_high_paraphrase")
 class OracleHighParaphrase(OracleHigh):
     """oracle_high emitting held-out paraphrases the low level never saw in training."""
 
-    paraphrase = True
+    def wording(self, ctx: AgentContext) -> Wording:
+        return held_out_paraphrases(ctx.adapter)
 
 
-def paraphrasing(high: HighLevelPolicy, adapter: EnvAdapter, seed: int) -> HighLevelPolicy:
-    """A language high level whose every proposal is replaced by a held-out paraphrase of it (random, seeded)."""
+class OracleHighPhrasing(OracleHigh):
+    """oracle_high emitting a given phrasing of each canonical instruction (`hirl eval --instruction-map`: one
+    instance per variant of the map); instructions without a phrasing keep their canonical text. Not registered:
+    built by hirl.eval.evaluate from the map."""
+
+    def __init__(self, phrasings: Mapping[str, str]) -> None:
+        self.phrasings = dict(phrasings)  # canonical instruction -> the phrasing emitted instead
+
+    def wording(self, ctx: AgentContext) -> Wording:
+        return self.phrasings.get
+
+
+def held_out_paraphrases(adapter: EnvAdapter) -> Wording:
+    """The env's shipped paraphrases as a wording: each instruction -> its held-out paraphrase (the last shipped one,
+    never trained on); InputError when the env ships none."""
     if adapter.paraphrases is None:
         raise InputError(f"{adapter.env_id} ships no paraphrases: agent 'oracle_high_paraphrase' needs them")
-    rng = np.random.default_rng(seed)
 
-    def propose(obs: Any, command: Command) -> Subgoal:
-        g = high.propose(obs, command)
-        options = adapter.paraphrase_split(str(g.value))[1]
-        return Subgoal("language", str(rng.choice(options)) if options else g.value, g.source)
+    def held_out(text: str) -> str | None:
+        options = adapter.paraphrase_split(text)[1]
+        return options[0] if options else None
 
-    return ScriptedHighLevel(propose, high.reset)
+    return held_out
+
+
+class Rephrasing(HighLevelPolicy):
+    """A language high level whose every proposal is reworded: Subgoal(text) -> Subgoal(wording(text)) (same source
+    and label; wording None: the proposal itself). Remembers the last proposal behind the subgoal it emitted, so the
+    replan rule can judge that one (ProposedSubgoalRule)."""
+
+    def __init__(self, high: HighLevelPolicy, wording: Wording) -> None:
+        self.high, self.wording = high, wording
+        self._last: tuple[Subgoal, Subgoal] | None = None  # (emitted, proposed) of the last proposal
+
+    def reset(self) -> None:
+        self.high.reset()
+        self._last = None
+
+    def propose(self, obs: Any, command: Command) -> Subgoal:
+        g = self.high.propose(obs, command)
+        text = self.wording(str(g.value)) if g.kind == "language" else None
+        emitted = g if text is None else Subgoal("language", text, g.source, g.label)
+        self._last = (emitted, g)
+        return emitted
+
+    def observe(self, subgoal: Subgoal) -> None:
+        self.high.observe(subgoal)
+
+    def proposed(self, subgoal: Subgoal) -> Subgoal:
+        """The proposal behind an emitted subgoal (the subgoal itself when this high level did not emit it)."""
+        return self._last[1] if self._last is not None and self._last[0] is subgoal else subgoal
+
+
+class ProposedSubgoalRule(ReplanRule):
+    """A replan rule judging the instruction the high level proposed instead of its rewording: the env's completion
+    detector (env_predicate's canonicalize) knows the canonical text, not a user's phrasing of it. The same proposal
+    object is passed for the whole segment, so identity-keyed detectors (chain_progress) behave as without it."""
+
+    def __init__(self, inner: ReplanRule, high: Rephrasing) -> None:
+        self.inner, self.high = inner, high
+
+    def reset(self) -> None:
+        self.inner.reset()
+
+    def decide(self, ctx: ReplanContext) -> str | None:
+        return self.inner.decide(dataclasses.replace(ctx, subgoal=self.high.proposed(ctx.subgoal)))

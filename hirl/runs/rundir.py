@@ -9,10 +9,18 @@
                                        metrics.csv / curve.json, TensorBoard logs (tb/), config.yaml, summary.json
     RUN/train/<stage>/<component>/     a fine-tuning stage's training state (e.g. train/adapt1/low_language)
     RUN/eval/                          `hirl eval` output (report.json, summary.md, chain_success.png, videos/)
+
+FolderLock: one writer per output folder (run, dataset, eval output, demo folder), named in a second writer's error.
 """
 from __future__ import annotations
 
+import json
+import os
+import socket
+import sys
+import time
 from pathlib import Path
+from typing import Any
 
 from hirl.config import read_yaml
 from hirl.errors import InputError
@@ -42,7 +50,8 @@ class RunDir:
     def require(self) -> RunDir:
         """self, or InputError in one line when the folder is not a run directory (no config.yaml)."""
         if not self.config_path.is_file():
-            raise InputError(f"{self.path}: not a run directory (no {CONFIG_FILE}); train one with: hirl train CONFIG --out {self.path}")
+            raise InputError(f"{self.path}: not a run directory (no {CONFIG_FILE}); "
+                             f"train one with: hirl train CONFIG --out {self.path}")
         if (self.path / "stages").is_dir() and not (self.path / "train").is_dir():
             raise InputError(f"{self.path}: RL run in the layout before hirl 0.2 (stages/); move it in place with: "
                              f"hirl migrate {self.path}")
@@ -94,3 +103,135 @@ def config_kind(path: str | Path) -> str:
     if not isinstance(kind, str):
         raise InputError(f"{path}: key 'kind': expected a string, got {type(kind).__name__}")
     return kind
+
+
+# -- one writer per output folder ---------------------------------------------------------------------------------
+LOCK_FILE = ".lock"  # in the locked folder (training's RunLock uses the same name for RUN/train/<name>)
+
+
+def describe_holder(text: str) -> str:
+    """A lock file's holder record (JSON) -> 'pid 123 on host (`hirl collect ...`, since 2025-01-01 12:00:00)'."""
+    try:
+        h = json.loads(text)
+        if not isinstance(h, dict):
+            raise ValueError(text)
+    except ValueError:
+        return "another process"
+    where = f" on {h['host']}" if h.get("host") else ""
+    cmd = f"`{str(h['command'])[:120]}`, " if h.get("command") else ""
+    return f"pid {h.get('pid', '?')}{where} ({cmd}since {h.get('since', '?')})"
+
+
+def _holder() -> dict[str, Any]:
+    prog = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else "python"
+    prog = "hirl" if prog in ("hirl", "cli.py", "__main__.py") else prog
+    return {"pid": os.getpid(), "host": socket.gethostname(), "command": " ".join([prog, *sys.argv[1:]]),
+            "since": time.strftime("%Y-%m-%d %H:%M:%S")}
+
+
+class FolderLock:
+    """Exclusive advisory flock on FOLDER/.lock: one writer per output folder (dataset, run, eval output, demo).
+
+        with FolderLock(out, "collection"):     # InputError naming the holder (pid, host, command) if another has it
+            ...
+
+    The OS releases the flock when the holder exits, even on kill -9; the holder writes who it is into the file so a
+    second writer's one-line error names it. Release removes the lock file, and (remove_created) the folders that
+    acquire created when they are still empty, so a command that fails after taking the lock leaves the disk as it
+    found it.
+    Not re-entrant: a second acquire of a held folder fails, also in the holding process."""
+
+    def __init__(self, folder: str | Path, what: str = "writer", name: str = LOCK_FILE, remove_created: bool = True) -> None:
+        self.folder = Path(folder)
+        self.what = what
+        self.name = name  # the lock file (another name locks one output file of a folder: .<file>.lock)
+        self.remove_created = remove_created  # False: folders acquire created stay after release, even when empty
+        self._fd: int | None = None
+        self._created: list[Path] = []
+
+    @property
+    def path(self) -> Path:
+        return self.folder / self.name
+
+    @property
+    def held(self) -> bool:
+        return self._fd is not None
+
+    def _make_folder(self) -> None:
+        missing = []
+        p = self.folder.absolute()
+        while not p.exists() and p != p.parent:
+            missing.append(p)
+            p = p.parent
+        if p.exists() and not p.is_dir():
+            raise InputError(f"{self.folder}: {p} is a file, not a folder")
+        if self.folder.exists() and not self.folder.is_dir():
+            raise InputError(f"{self.folder}: exists and is not a folder")
+        for d in reversed(missing):
+            try:
+                d.mkdir()
+            except FileExistsError:
+                continue
+            except OSError as exc:
+                self._remove_created()
+                raise InputError(f"{self.folder}: cannot create the {self.what} folder ({exc.strerror or exc})") from None
+            self._created.append(d)
+
+    def _remove_created(self) -> None:
+        if not self.remove_created:
+            self._created = []
+            return
+        for d in reversed(self._created):
+            try:
+                d.rmdir()  # only when still empty
+            except OSError:
+                break
+        self._created = []
+
+    def acquire(self) -> FolderLock:
+        import fcntl
+
+        if self._fd is not None:
+            raise RuntimeError(f"{self.folder}: FolderLock acquired twice")
+        self._make_folder()
+        while True:
+            try:
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            except OSError as exc:
+                self._remove_created()
+                raise InputError(f"{self.folder}: cannot use as the {self.what} folder ({exc.strerror or exc})") from None
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                holder = describe_holder(os.pread(fd, 4096, 0).decode("utf-8", "replace"))
+                os.close(fd)
+                self._remove_created()
+                raise InputError(f"{self.folder}: in use by another {self.what} ({holder}); wait for it to finish "
+                                 "or use another --out") from None
+            try:  # a releasing holder may have unlinked the file between our open and flock: lock the current one
+                same = os.fstat(fd).st_ino == os.stat(self.path).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                break
+            os.close(fd)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, (json.dumps(_holder()) + "\n").encode("utf-8"), 0)
+        self._fd = fd
+        return self
+
+    def release(self) -> None:
+        fd, self._fd = self._fd, None
+        if fd is None:
+            return
+        try:
+            self.path.unlink(missing_ok=True)  # while still holding: a waiting writer re-opens the new file
+        finally:
+            os.close(fd)
+        self._remove_created()
+
+    def __enter__(self) -> FolderLock:
+        return self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()

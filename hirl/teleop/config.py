@@ -74,6 +74,7 @@ class SessionConfig:
     teleop_subtask_seconds: float = 60.0  # Tabletop teleop: time per subtask before the env fails the chain (subtask_budget)
     eval_episodes: int = 20  # chains in the before/after report when a correction session finishes
     finetune: FinetuneSpec = field(default_factory=FinetuneSpec)  # fine-tuning at the end of a correction session
+    allowed_hosts: list[str] = field(default_factory=list)  # more Host names the page may be reached by (e.g. a tunnel's)
 
     def __post_init__(self) -> None:
         if not self.speed > 0 or not self.max_fps > 0 or self.image_size < 16 or self.max_text < 1:

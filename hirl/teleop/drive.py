@@ -2,12 +2,17 @@
 episode is written through the dataset writer as a demonstration (subgoal = the label, source "human").
 
 Keys held in the page map to the 4-d Tabletop action (dx, dy, dz, grip): the UI sends the set of held keys; a
-key set older than key_timeout seconds counts as released (a lost connection stops the robot)."""
+key set older than key_timeout seconds counts as released (a lost connection stops the robot). A key set is a
+command, not a record: the actions it causes are recorded with their episode, which is durable once written
+(a verdict waits for that). A label is a record: label() returns once it is applied at a control step and
+journaled (DATASET/labels.jsonl, fsynced); a second label at the same step replaces the first. The dataset
+folder is held exclusively (FolderLock) until close()."""
 from __future__ import annotations
 
 import time
-from pathlib import Path
+import uuid
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -18,7 +23,9 @@ from hirl.hierarchy.replan import OnOverride
 from hirl.integrations import adapter as env_adapter
 from hirl.policies.scripted import ScriptedHighLevel, ScriptedLowLevel
 from hirl.teleop.config import SessionConfig
+from hirl.teleop.journal import CorrectionJournal
 from hirl.teleop.live import LiveSession
+from hirl.runs.rundir import FolderLock
 from hirl.teleop.skills import decode_text
 from hirl.teleop.store import EpisodeStore
 from hirl.types import Command, Observation, Subgoal
@@ -47,13 +54,20 @@ class TeleopSession(LiveSession):
         self._keys: set[str] = set()
         self._keys_time = 0.0
         self._closed = False
-        self._labels: list[str] = []
         high = ScriptedHighLevel(self._first_label)
         low = ScriptedLowLevel(lambda obs, g: self.action())
-        store = EpisodeStore(Path(out), env, env_id, "human_teleop")
+        lock = FolderLock(out, "teleop session").acquire()
+        try:
+            store = EpisodeStore(Path(out), env, env_id, "human_teleop")
+        except BaseException:
+            lock.release()
+            raise
         # OnOverride: the high level is asked once, at the start; labels arrive as overrides
         super().__init__(env, ad, HierarchicalAgent(high, low, OnOverride()), store, cfg, paused)
-        self.label_count = 0
+        self.folder_lock = lock
+        self.journal = CorrectionJournal(Path(out) / "labels.jsonl")
+        self._run_id = uuid.uuid4().hex[:10]  # prefix of this process's label ids
+        self.labels: list[dict[str, Any]] = []  # this process's labels (journal records), replaced ones marked
 
     def _first_label(self, obs: Observation, command: Command) -> Subgoal:
         """Until the person labels the first segment, it is labelled with the chain's first subtask."""
@@ -70,13 +84,16 @@ class TeleopSession(LiveSession):
             self._keys, self._keys_time = set(held), time.monotonic()
         return "gripper closed" if self._closed else "ok"
 
+    @property
+    def label_count(self) -> int:
+        return sum(1 for r in self.labels if not r.get("replaced"))
+
     def label(self, raw: bytes | str) -> str:
-        """Start a new segment labelled with this instruction at the next control step."""
+        """Start a new segment labelled with this instruction at this control step; returns once journaled.
+        InputError when it is refused, NotApplied when it was not recorded."""
         text = decode_text(raw, self.cfg.max_text, "label")
+        self.submit("label", text)
         with self.lock:
-            if self.phase in ("ended", "finished"):
-                raise InputError("label: no episode is running")
-            self._labels.append(text)
             self.message = f"labelled: {text!r}"
         return text
 
@@ -96,10 +113,21 @@ class TeleopSession(LiveSession):
                 "skills": list(self.snapshot.get("task", []))}
 
     # ------------------------------------------------------------------ simulation thread
-    def apply_requests(self, t: int, obs: Observation, info: Mapping[str, Any]) -> None:
-        while self._labels:
-            self.agent.override(Subgoal("language", self._labels.pop(0), "human"))
-            self.label_count += 1
+    def apply_request(self, kind: str, payload: Any, t: int, obs: Observation, info: Mapping[str, Any]) -> str:
+        if kind != "label":
+            return super().apply_request(kind, payload, t, obs, info)
+        last = self.labels[-1] if self.labels else None
+        same = last is not None and (last["episode"], last["step"]) == (self.episode, t) and not last.get("replaced")
+        k = sum(1 for r in self.labels if (r["episode"], r["step"]) == (self.episode, t))
+        record = {"id": f"{self._run_id}-e{self.episode}-s{t}" + (f"-{k}" if k else ""),
+                  "replaces": last["id"] if same and last else None, "episode": self.episode, "step": int(t),
+                  "time": time.time(), "text": str(payload), "kind": "label", "source": "human"}
+        self.journal.append(record)  # OSError: not recorded, not applied
+        self.agent.override(Subgoal("language", str(payload), "human"))
+        if same and last:
+            last["replaced"] = True
+        self.labels.append(record)
+        return str(payload)
 
     def on_finish(self) -> None:
         self.store.assemble()

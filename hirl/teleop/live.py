@@ -1,15 +1,21 @@
 """LiveSession: episodes run through run_episode in a background thread, steered by a UI (web or terminal).
 
 The simulation thread owns the env (MuJoCo's renderer is bound to the thread that made it): it renders a camera
-frame only when a UI asked for one and at most `max_fps` times a second, never every 50 Hz step. UI calls
-(any thread) only set requests under a lock; the simulation thread applies them in run_episode's on_step hook,
-i.e. before the next control step's action. Subclasses supply the agent and what a request means."""
+frame only when a UI asked for one and at most `max_fps` times a second, never every 50 Hz step.
+
+Acknowledged means durable: a UI request that records data (a correction, a label) is queued with submit(), which
+waits until the simulation thread has applied it in run_episode's on_step hook (before the next control step's
+action, at the state the record describes) and journaled it with fsync; only then does submit() return (and the
+server answer 200). A request that cannot be applied in time (the episode ended, the session stopped, a journal
+write failed) raises NotApplied and is neither recorded nor applied. A verdict (success / failure / next) waits
+until the episode is written. Subclasses supply the agent and what a request means (apply_request)."""
 from __future__ import annotations
 
 import io
 import threading
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import gymnasium as gym
@@ -17,14 +23,38 @@ import numpy as np
 
 from hirl.data import schema
 from hirl.data.recorder import EpisodeRecorder
+from hirl.errors import InputError
 from hirl.hierarchy.rollout import run_episode
 from hirl.hierarchy.agent import HierarchicalAgent
 from hirl.integrations import EnvAdapter
 from hirl.teleop.config import SessionConfig
+from hirl.runs.rundir import FolderLock
 from hirl.teleop.store import EpisodeStore
 from hirl.types import Observation
 
 CONTROLS = ("pause", "resume", "step", "success", "failure", "next", "finish")  # what a UI may ask for
+ACK_TIMEOUT = 5.0  # seconds a UI request waits for the simulation thread to apply and journal it (or 3 control steps)
+SAVE_TIMEOUT = 10.0  # seconds a verdict waits for its episode to be written
+
+
+class NotApplied(InputError):
+    """A UI request that was neither applied nor recorded; status: the HTTP status that says why (409 the episode is
+    not running, 503 the session could not apply or journal it in time)."""
+
+    def __init__(self, message: str, status: int = 409) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass
+class Request:
+    """A UI request waiting for the simulation thread (under LiveSession.lock)."""
+
+    kind: str
+    payload: Any
+    done: bool = False
+    result: Any = None
+    error: BaseException | None = None
 
 
 class EndableEnv(gym.Wrapper):
@@ -76,16 +106,47 @@ class LiveSession:
         self._thread = threading.Thread(target=self._run, name=f"hirl-{self.mode}-sim", daemon=True)
         self.error: str | None = None
         self._next = False
+        self._requests: list[Request] = []
+        self.folder_lock: FolderLock | None = None  # the exclusive lock on the session folder, released by close()
 
     # ------------------------------------------------------------------ UI side (any thread)
     def start(self) -> None:
         self._thread.start()
 
+    def close(self) -> None:
+        """Release the session folder (after the last write; the OS releases it on exit anyway)."""
+        if self.folder_lock is not None:
+            self.folder_lock.release()
+
+    def submit(self, kind: str, payload: Any, timeout: float | None = None) -> Any:
+        """Queue a request for the simulation thread and wait until it is applied and journaled; returns what
+        apply_request returned. InputError (refused: bad input, no episode running) or NotApplied (not in time)."""
+        req = Request(kind, payload)
+        if timeout is None:  # slow motion: a control step may take longer than ACK_TIMEOUT
+            timeout = max(ACK_TIMEOUT, 3.0 * float(getattr(self.env.unwrapped, "dt", 0.02)) / self.cfg.speed)
+        with self.lock:
+            if self.phase in ("ended", "finished") or self.finishing or self.env.ending:
+                raise NotApplied(f"{kind}: no episode is running (start the next episode first)")
+            self._requests.append(req)
+            self.lock.notify_all()
+            end = time.monotonic() + timeout
+            while not req.done and time.monotonic() < end:
+                self.lock.wait(min(0.05, max(end - time.monotonic(), 0.001)))
+            if not req.done:
+                self._requests.remove(req)
+                raise NotApplied(f"{kind}: the session did not reach a control step within {timeout:g} s; not recorded",
+                                 503)
+        if req.error is not None:
+            raise req.error
+        return req.result
+
     def control(self, action: str) -> str:
-        """pause | resume | step | success | failure | next | finish -> a short message."""
+        """pause | resume | step | success | failure | next | finish -> a short message. A verdict (success, failure,
+        next) returns once the episode is written (or after SAVE_TIMEOUT, saying it is not written yet)."""
         if action not in CONTROLS:
             raise ValueError(f"unknown control {action!r} (known: {', '.join(CONTROLS)})")
         with self.lock:
+            index = self.episode
             if action == "pause":
                 self.paused = True
             elif action == "resume":
@@ -101,6 +162,16 @@ class LiveSession:
             else:
                 self.finishing = True
             self.lock.notify_all()
+            if action in ("success", "failure", "next") and self._thread.is_alive():
+                end = time.monotonic() + float(SAVE_TIMEOUT)
+                while self.episode == index and self.phase != "finished" and time.monotonic() < end:
+                    self.lock.wait(0.05)
+                if self.episode == index:
+                    if self.phase == "finished":
+                        raise NotApplied(f"{action}: episode {index} was not written ({self.error or 'session stopped'})",
+                                         503)
+                    return f"{action}: episode {index} is ending (not written yet)"
+                return f"{action}: episode {index} saved"
         return {"step": "stepped one control step", "finish": "finishing the session"}.get(action, action)
 
     def frame(self, timeout: float = 1.0) -> tuple[bytes | None, int]:
@@ -130,8 +201,13 @@ class LiveSession:
     def extra_status(self) -> dict[str, Any]:
         return {}
 
-    def apply_requests(self, t: int, obs: Observation, info: Mapping[str, Any]) -> None:
-        """Apply queued UI requests (called with the lock held, before the agent acts at step t)."""
+    def on_control_step(self, t: int, obs: Observation, info: Mapping[str, Any]) -> None:
+        """Per-step bookkeeping before requests are applied (called with the lock held, once per control step t)."""
+
+    def apply_request(self, kind: str, payload: Any, t: int, obs: Observation, info: Mapping[str, Any]) -> Any:
+        """Apply and journal one submitted request at step t (lock held, before the agent acts); returns the
+        submitter's result. Raise (InputError, OSError) to refuse it: nothing may then be recorded or applied."""
+        raise InputError(f"{kind}: not accepted by a {type(self).__name__}")
 
     def episode_attrs(self) -> dict[str, Any]:
         return {}
@@ -153,13 +229,14 @@ class LiveSession:
     def _on_step(self, t: int, agent: HierarchicalAgent, obs: Observation, info: Mapping[str, Any]) -> None:
         self.recorder.on_step(t, agent, obs, info)
         with self.lock:
-            self.apply_requests(t, obs, info)
+            self.on_control_step(t, obs, info)
+            self._serve(t, obs, info)
             while self.paused and self.steps_allowed == 0 and not self.env.ending and not self.finishing:
                 self.phase = "paused"
                 self._snapshot(t, info)
                 self._service_frame()
                 self.lock.wait(timeout=0.05)
-                self.apply_requests(t, obs, info)
+                self._serve(t, obs, info)
             if self.steps_allowed:
                 self.steps_allowed -= 1
             if self.finishing:
@@ -167,6 +244,30 @@ class LiveSession:
             self.phase = "running"
             self._service_frame()
         self._pace()
+
+    def _serve(self, t: int, obs: Observation, info: Mapping[str, Any]) -> None:
+        """Apply the queued requests at step t (lock held) and wake their submitters."""
+        if not self._requests:
+            return
+        while self._requests:
+            req = self._requests.pop(0)
+            try:
+                req.result = self.apply_request(req.kind, req.payload, t, obs, info)
+            except InputError as exc:
+                req.error = exc
+            except OSError as exc:  # the journal could not be written: not recorded, not applied
+                req.error = NotApplied(f"{req.kind}: could not be journaled ({exc.strerror or exc}); not recorded", 503)
+            except Exception as exc:  # a bug: the submitter gets a 500, the session goes on
+                req.error = exc
+            req.done = True
+        self.lock.notify_all()
+
+    def _fail_requests(self, why: str) -> None:
+        """Refuse every queued request (lock held): the episode ended or the session stopped before it applied."""
+        for req in self._requests:
+            req.error, req.done = NotApplied(f"{req.kind}: {why}; not recorded"), True
+        self._requests.clear()
+        self.lock.notify_all()
 
     def _on_transition(self, t: int, agent: HierarchicalAgent, obs: Observation, action: np.ndarray, reward: float,
                        next_obs: Observation, terminated: bool, truncated: bool, info: Mapping[str, Any]) -> None:
@@ -206,6 +307,7 @@ class LiveSession:
             self.env.close()  # frees the renderer in the thread whose GL context it is
             with self.lock:
                 self.phase = "finished"
+                self._fail_requests("the session stopped before it was applied")
                 self.lock.notify_all()
 
     def _episode(self) -> None:
@@ -218,6 +320,7 @@ class LiveSession:
                              on_step=self._on_step, on_transition=self._on_transition)
         with self.lock:  # wait for the person's verdict or "next" (unless the episode was already ended by one)
             self.phase = "ended"
+            self._fail_requests("the episode ended before it was applied")
             while not (self.verdict or self._next or self.finishing):
                 self._service_frame()
                 self.lock.wait(timeout=0.05)
@@ -230,3 +333,4 @@ class LiveSession:
                                   "steps": result.steps, "chain_length": len(result.completed),
                                   "interventions": result.interventions})
             self.episode += 1
+            self.lock.notify_all()

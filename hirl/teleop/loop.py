@@ -7,9 +7,13 @@
 
 Round 0 evaluates the agent before any correction. Every finished round is a JSON file and every correction a
 fsynced journal line, so a killed loop resumes: finished rounds are skipped, a round's finished episodes (and
-their corrections) are kept, and its fine-tune resumes from the trainer's checkpoint."""
+their corrections) are kept, and its fine-tune resumes from the trainer's checkpoint. An episode killed before it
+was written is run again: the corrections of the killed attempt are first discarded from the journal (they would
+otherwise count and train twice); record ids ("r<round>-e<episode>-s<step>") are unique per episode attempt.
+The session folder is held exclusively (FolderLock) for the whole loop."""
 from __future__ import annotations
 
+import functools
 import json
 import time
 from dataclasses import replace
@@ -33,10 +37,11 @@ from hirl.learn.run_config import RunConfig
 from hirl.teleop.config import CorrectionLoopConfig
 from hirl.teleop.corrector import ScriptedCorrector
 from hirl.teleop.journal import CorrectionJournal
+from hirl.runs.rundir import FolderLock
 from hirl.teleop.recorder import CorrectionRecorder
 from hirl.teleop.rows import correction_tables, finetune_high
 from hirl.teleop.skills import SkillResolver
-from hirl.teleop.store import EpisodeStore, prepare_session
+from hirl.teleop.store import EpisodeStore, check_run, prepare_session
 from hirl.policies.high.language import LanguageHighLevel
 
 AFTER = "hier_language" + ADAPTED_SUFFIX  # the session's corrected agent
@@ -62,7 +67,7 @@ def corrected_rollouts(session: Path, cfg: RunConfig, loop: CorrectionLoopConfig
     canonical = ad.detector_extra(env)["canonicalize"]
     resolver = SkillResolver(agent.high.candidates, encoder, canonical)
     recorder = CorrectionRecorder(journal, tuple(cfg.obs_keys), loop.finetune.context_steps,
-                                  {"round": r, "session": str(session), "corrector": "scripted"})
+                                  {"round": r, "session": str(session), "corrector": "scripted"}, id_prefix=f"r{r}-")
     corrector = ScriptedCorrector(loop.corrector, recorder, resolver, canonical,
                                   lambda t: ad.paraphrases(t) if ad.paraphrases else [])
     episodes = EpisodeRecorder(env)
@@ -75,6 +80,8 @@ def corrected_rollouts(session: Path, cfg: RunConfig, loop: CorrectionLoopConfig
             out.append(store.journal.read(index)["attrs"]["effort"] | {"resumed": True})
             continue
         seed = loop.rollout_seed + 1000 * r + i
+        # a killed attempt at this episode journaled corrections of a rollout that was never written: drop them
+        journal.discard(functools.partial(_of_attempt, index=index))
         recorder.start_episode(index)
         corrector.reset()
         options = ad.reset_options(loop.chain_length)
@@ -88,6 +95,11 @@ def corrected_rollouts(session: Path, cfg: RunConfig, loop: CorrectionLoopConfig
         progress(f"round {r} episode {i + 1}/{loop.episodes[r - 1]}: {effort['interventions']} corrections, "
                  f"chain {effort['chain_length']}/{loop.chain_length}")
     return out
+
+
+def _of_attempt(record: dict[str, Any], index: int) -> bool:
+    """A scripted correction of episode index (of an attempt at it that was killed before the episode was written)."""
+    return record.get("corrector") == "scripted" and record.get("episode") == index
 
 
 def _effort_summary(efforts: list[dict[str, Any]]) -> dict[str, float]:
@@ -107,9 +119,17 @@ def evaluate(session: Path, cfg: RunConfig, agent: str, episodes: int, out: Path
 
 def run_correction_loop(run_dir: str | Path, out: str | Path, loop: CorrectionLoopConfig,
                         progress: Callable[[str], None] = print) -> dict[str, Any]:
-    """All rounds of loop on the run at run_dir, in the session directory out; returns {round: summary}."""
+    """All rounds of loop on the run at run_dir, in the session directory out; returns {round: summary}.
+    InputError when another process holds out (naming it)."""
     session = Path(out)
-    cfg = prepare_session(run_dir, session)
+    cfg = check_run(run_dir)
+    with FolderLock(session, "correction loop"):
+        return _rounds(run_dir, session, cfg, loop, progress)
+
+
+def _rounds(run_dir: str | Path, session: Path, cfg: RunConfig, loop: CorrectionLoopConfig,
+            progress: Callable[[str], None]) -> dict[str, Any]:
+    prepare_session(run_dir, session, cfg)
     cfg.eval = replace(cfg.eval, chain_length=loop.chain_length)
     rounds_dir = session / "rounds"
     summary: dict[str, Any] = {}

@@ -1,9 +1,14 @@
-"""CorrectionRecorder: turns a correction made during run_episode into a Correction, applies it to the agent
-(effective at this control step's act) and journals it with its provenance and the steps that led to it."""
+"""CorrectionRecorder: turns a correction made during run_episode into a Correction, journals it (fsynced) with its
+provenance and the steps that led to it, then applies it to the agent (effective at this control step's act).
+
+Every record has an id: ID_PREFIX + "e<episode>-s<step>" (+ "-<k>" for the k-th further correction at the same
+step). A scripted loop passes a deterministic prefix ("r<round>-"), a live session a random one per process, so
+ids never collide between two processes on one session folder."""
 from __future__ import annotations
 
 import collections
 import time
+import uuid
 from typing import Any
 from collections.abc import Mapping
 
@@ -28,19 +33,24 @@ class CorrectionRecorder:
     journal        where records go (one fsynced JSON line each)
     obs_keys       Dict obs entries the high level reads (context vectors are stored flattened in this order)
     context_steps  K: the up-to-K observations before the correction within the same subgoal segment are kept
-    provenance     extra fields written into every record (session id, run dir, corrector config, ...)"""
+    provenance     extra fields written into every record (session id, run dir, corrector config, ...)
+    id_prefix      prefix of record ids (None: a random one, unique to this recorder)"""
 
     def __init__(self, journal: CorrectionJournal, obs_keys: tuple[str, ...], context_steps: int = 10,
-                 provenance: Mapping[str, Any] | None = None) -> None:
+                 provenance: Mapping[str, Any] | None = None, id_prefix: str | None = None) -> None:
         self.journal, self.obs_keys, self.context_steps = journal, tuple(obs_keys), int(context_steps)
         self.provenance = dict(provenance or {})
+        self.id_prefix = f"{uuid.uuid4().hex[:10]}-" if id_prefix is None else id_prefix
         self.episode = -1
         self.corrections: list[Correction] = []
+        self.records: list[dict[str, Any]] = []  # the records journaled by this recorder, in order
+        self._at_step: dict[tuple[int, int], int] = {}  # (episode, step) -> corrections recorded there
         self._context: collections.deque[np.ndarray] = collections.deque(maxlen=self.context_steps + 1)
         self._segment_step = -1
 
     def start_episode(self, episode: int) -> None:
         self.episode = int(episode)
+        self._at_step.clear()
         self._context.clear()
         self._segment_step = -1
 
@@ -53,16 +63,19 @@ class CorrectionRecorder:
             self._context.append(obs_vector(obs, self.obs_keys))
 
     def correct(self, t: int, agent: HierarchicalAgent, obs: Observation, resolution: Resolution, source: str,
-                command: str, kind: str = "human") -> Correction:
-        """Override the agent's subgoal with resolution.text (source "human") and journal the correction."""
+                command: str, kind: str = "human", replaces: str | None = None) -> Correction:
+        """Journal the correction (fsynced; OSError when it could not be, and then nothing is applied), then override
+        the agent's subgoal with resolution.text (source "human"). replaces: id of an earlier record of the same
+        state that this one supersedes (it then trains nothing). The record is self.records[-1]."""
         proposed = agent.subgoal
         corrected = Subgoal("language", resolution.text, "human")
-        agent.override(corrected)
+        k = self._at_step.get((self.episode, int(t)), 0)
         correction = Correction(step=int(t), obs=obs, proposed=proposed, corrected=corrected,
                                 source="scripted" if source == "scripted" else "human", time=time.time())
         context = list(self._context)[:-1] if self.context_steps else []  # the last entry is obs itself
         record = dict(self.provenance)
         record.update(
+            id=f"{self.id_prefix}e{self.episode}-s{int(t)}" + (f"-{k}" if k else ""), replaces=replaces,
             episode=self.episode, step=int(t), time=correction.time, source=correction.source, kind=kind,
             command=command, proposed=None if proposed is None else proposed.text, corrected=resolution.text,
             skill=resolution.skill, how=resolution.how, similarity=round(float(resolution.similarity), 4),
@@ -70,6 +83,9 @@ class CorrectionRecorder:
             context=[v.astype(np.float64).tolist() for v in context[-self.context_steps:]] if self.context_steps else [],
         )
         self.journal.append(record)
+        agent.override(corrected)
+        self._at_step[(self.episode, int(t))] = k + 1
+        self.records.append(record)
         self.corrections.append(correction)
         return correction
 

@@ -2,17 +2,22 @@
 
     session = CorrectionSession.open(run_dir, out, cfg)   # out: a session directory (see hirl.teleop.store)
     session.start()                                       # episodes run in a background thread
-    session.correct("open the drawer")                    # -> Resolution; active from the next control step
+    session.correct("open the drawer")                    # -> Applied, once journaled; active at this control step
     report = session.finish()                             # dataset, fine-tuned high level, before/after report
+    session.close()                                       # releases the session folder (OUT/.lock)
 
-Corrections are journaled (OUT/corrections.jsonl, fsynced per line) the moment they are applied; episodes go
-through the dataset writer (OUT/episodes) with the per-step subgoal source and intervention flag."""
+correct() returns only after the correction is applied at a control step and journaled (OUT/corrections.jsonl,
+fsynced per line): what was acknowledged survives a kill. A second correction at the same control step (several
+sent while paused) replaces the first: its record names the first in "replaces", so only the last one trains.
+Episodes go through the dataset writer (OUT/episodes) with the per-step subgoal source and intervention flag.
+One process at a time per session folder (FolderLock: a second session exits 2 naming the holder)."""
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from collections.abc import Mapping
 
 from hirl.encoders.text import TEXT_DIM, TextEncoder
 from hirl.errors import InputError
@@ -25,11 +30,27 @@ from hirl.runs import load_agent
 from hirl.teleop.config import SessionConfig
 from hirl.teleop.journal import CorrectionJournal
 from hirl.teleop.live import LiveSession
+from hirl.runs.rundir import FolderLock
 from hirl.teleop.loop import AFTER
 from hirl.teleop.recorder import CorrectionRecorder
 from hirl.teleop.skills import Resolution, SkillResolver
-from hirl.teleop.store import EpisodeStore, prepare_session
+from hirl.teleop.store import EpisodeStore, check_run, prepare_session
 from hirl.types import Observation
+
+
+@dataclass(frozen=True)
+class Applied:
+    """A correction as journaled: its record id, where it applies, and the correction it replaced (if any)."""
+
+    resolution: Resolution
+    id: str
+    episode: int
+    step: int
+    replaces: str | None = None  # text of the correction at the same step this one replaced
+
+    def message(self) -> str:
+        extra = f" (replaces {self.replaces!r} at this step)" if self.replaces else ""
+        return self.resolution.message() + extra
 
 
 class CorrectionSession(LiveSession):
@@ -45,7 +66,6 @@ class CorrectionSession(LiveSession):
         self.journal = CorrectionJournal(out / "corrections.jsonl")
         self.corrections = CorrectionRecorder(self.journal, tuple(run_cfg.obs_keys), cfg.finetune.context_steps,
                                               {"session": str(out), "corrector": "human", "run_dir": str(run_dir)})
-        self._pending: list[Resolution] = []
         self.history: list[dict[str, Any]] = []
         self.started = time.time()
         self._seen: tuple[int, int] = (-1, -1)
@@ -56,59 +76,77 @@ class CorrectionSession(LiveSession):
         run_dir, out = Path(run_dir), Path(out)
         if run_dir.resolve() == out.resolve():
             raise InputError(f"--out {out}: must differ from the run directory")
-        run_cfg = prepare_session(run_dir, out)
-        ad = env_adapter(run_cfg.env)
-        env = ad.make(render=True, width=cfg.image_size, height=cfg.image_size, **run_cfg.env_kwargs)
-        encoder = text_encoder or make_text_encoder(run_cfg.text_encoder, TEXT_DIM)
-        agent = load_agent(out, AFTER, env, cfg=run_cfg, text_encoder=encoder, seed=run_cfg.seed)
-        assert isinstance(agent, HierarchicalAgent) and isinstance(agent.high, LanguageHighLevel)
-        resolver = SkillResolver(agent.high.candidates, encoder, ad.detector_extra(env).get("canonicalize"),
-                                 cfg.match_threshold, cfg.max_text)
-        encoder.encode(resolver.skills)  # load the encoder now, not on the first correction
-        return cls(run_dir, out, run_cfg, agent, env, resolver, encoder, cfg, paused)
+        run_cfg = check_run(run_dir)  # read-only: a rejected run leaves --out as it was
+        lock = FolderLock(out, "correction session").acquire()
+        try:
+            prepare_session(run_dir, out, run_cfg)
+            ad = env_adapter(run_cfg.env)
+            env = ad.make(render=True, width=cfg.image_size, height=cfg.image_size, **run_cfg.env_kwargs)
+            encoder = text_encoder or make_text_encoder(run_cfg.text_encoder, TEXT_DIM)
+            agent = load_agent(out, AFTER, env, cfg=run_cfg, text_encoder=encoder, seed=run_cfg.seed)
+            assert isinstance(agent, HierarchicalAgent) and isinstance(agent.high, LanguageHighLevel)
+            resolver = SkillResolver(agent.high.candidates, encoder, ad.detector_extra(env).get("canonicalize"),
+                                     cfg.match_threshold, cfg.max_text)
+            encoder.encode(resolver.skills)  # load the encoder now, not on the first correction
+            session = cls(run_dir, out, run_cfg, agent, env, resolver, encoder, cfg, paused)
+        except BaseException:
+            lock.release()
+            raise
+        session.folder_lock = lock
+        return session
 
     # ------------------------------------------------------------------ UI side
-    def correct(self, raw: bytes | str) -> Resolution:
-        """Validate and match a correction; it replaces the active subgoal at the next control step.
-        InputError (with the reason) when it is not accepted."""
+    def correct(self, raw: bytes | str) -> Applied:
+        """Validate and match a correction, then wait until it replaces the active subgoal at a control step and is
+        journaled. InputError (with the reason) when it is not accepted; NotApplied when it was not recorded."""
         resolution = self.resolver.resolve(raw)
+        applied: Applied = self.submit("correction", resolution)
         with self.lock:
-            if self.phase in ("ended", "finished"):
-                raise InputError("correction: no episode is running (start the next episode first)")
-            self._pending.append(resolution)
-            self.message = resolution.message()
-            self.lock.notify_all()
-        return resolution
+            self.message = applied.message()
+        return applied
+
+    def live_history(self) -> list[dict[str, Any]]:
+        """This process's corrections that count (a replaced one does not)."""
+        return [h for h in self.history if not h.get("replaced")]
 
     def extra_status(self) -> dict[str, Any]:
-        return {"skills": self.resolver.skills, "corrections": len(self.history), "history": self.history[-20:],
-                "pending": [r.text for r in self._pending]}
+        return {"skills": self.resolver.skills, "corrections": len(self.live_history()), "history": self.history[-20:]}
 
     # ------------------------------------------------------------------ simulation thread
-    def apply_requests(self, t: int, obs: Observation, info: Mapping[str, Any]) -> None:
+    def on_control_step(self, t: int, obs: Observation, info: Mapping[str, Any]) -> None:
         if self.episode != self.corrections.episode:
             self.corrections.start_episode(self.episode)
         if (self.episode, t) != self._seen:
             self._seen = (self.episode, t)
             self.corrections.on_step(t, self.agent, obs, info)
-        while self._pending:
-            r = self._pending.pop(0)
-            assert self.agent.command is not None
-            c = self.corrections.correct(t, self.agent, obs, r, "human", self.agent.command.text)
-            self.history.append({"episode": self.episode, "step": t, "proposed": c.proposed.text if c.proposed else None,
-                                 "corrected": r.text, "skill": r.skill, "how": r.how})
+
+    def apply_request(self, kind: str, payload: Any, t: int, obs: Observation, info: Mapping[str, Any]) -> Applied:
+        if kind != "correction":
+            return super().apply_request(kind, payload, t, obs, info)
+        r: Resolution = payload
+        assert self.agent.command is not None
+        last = self.history[-1] if self.history else None
+        same = last is not None and (last["episode"], last["step"]) == (self.episode, t) and not last.get("replaced")
+        c = self.corrections.correct(t, self.agent, obs, r, "human", self.agent.command.text,
+                                     replaces=last["id"] if same and last else None)
+        record = self.corrections.records[-1]
+        if same and last:
+            last["replaced"] = True
+        self.history.append({"id": record["id"], "episode": self.episode, "step": t,
+                             "proposed": c.proposed.text if c.proposed else None, "corrected": r.text, "skill": r.skill,
+                             "how": r.how, "replaces": record["replaces"]})
+        return Applied(r, str(record["id"]), self.episode, t, last["corrected"] if same and last else None)
 
     def episode_attrs(self) -> dict[str, Any]:
-        return {"corrections": sum(1 for h in self.history if h["episode"] == self.episode)}
+        return {"corrections": sum(1 for h in self.live_history() if h["episode"] == self.episode)}
 
     def on_finish(self) -> None:
         self.store.assemble()
 
     # ------------------------------------------------------------------ the end
     def summary(self) -> dict[str, Any]:
-        eps = self.episodes
-        return {"episodes": len(eps), "corrections": len(self.history),
-                "corrections_per_episode": round(len(self.history) / max(len(eps), 1), 3),
+        eps, n = self.episodes, len(self.live_history())
+        return {"episodes": len(eps), "corrections": n, "corrections_per_episode": round(n / max(len(eps), 1), 3),
                 "env_success": sum(e["env_success"] for e in eps),
                 "human_success": sum(e["human_label"] == "success" for e in eps),
                 "minutes": round((time.time() - self.started) / 60, 2), "dataset": str(self.out / "episodes")}

@@ -5,12 +5,17 @@ writer: each finished episode is journaled atomically (DIR/journal/), and assemb
 DIR/data from all journaled episodes (per-step subgoal text, its source and the intervention flag included).
 
 prepare_session: a session directory laid out like a run directory, so load_agent / evaluate_run work on it:
+    SESSION/session.json                   which run the session corrects (another run's session is refused)
     SESSION/config.yaml                    the run's config
     SESSION/models/<low, high>             the run's trained networks (the "before" agent: hier_language)
     SESSION/models/adapted/<low, high>     the low level frozen (a copy), the high level fine-tuned on corrections
-                                           ("after" agent: hier_language+adapt)"""
+                                           ("after" agent: hier_language+adapt)
+Model folders are copied beside their place and renamed into it whole, so a failed or killed command never
+leaves a half-copied network that a later session would load."""
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import time
 from collections.abc import Mapping
@@ -25,6 +30,7 @@ from hirl.data import schema
 from hirl.data.assemble import write_dataset
 from hirl.data.journal import Journal
 from hirl.errors import InputError
+from hirl.fileio import atomic_write_json
 from hirl.learn.run_config import RunConfig
 from hirl.runs import RunDir
 
@@ -72,9 +78,13 @@ class EpisodeStore:
                              env_spec=self.env.spec)
 
 
-def prepare_session(run_dir: str | Path, out: str | Path) -> RunConfig:
-    """Lay out `out` as described above (idempotent: an existing session keeps its fine-tuned high level)."""
-    run_dir, out = Path(run_dir), Path(out)
+SESSION_FILE = "session.json"  # in a session folder: the run it corrects
+MODEL_FILES = ("config.json", "weights.safetensors")  # what a complete model folder holds
+
+
+def check_run(run_dir: str | Path) -> RunConfig:
+    """The run's config, after checking (read-only) that it can be corrected; InputError naming what is missing."""
+    run_dir = Path(run_dir)
     cfg_path = run_dir / "config.yaml"
     if not cfg_path.is_file():
         raise InputError(f"{run_dir}: not a run directory (no config.yaml); train one with hirl train")
@@ -83,11 +93,57 @@ def prepare_session(run_dir: str | Path, out: str | Path) -> RunConfig:
         raise InputError(f"{run_dir}: corrections need a language hierarchy (agents: {cfg.agents} has no hier_language)")
     for c in COMPONENTS:
         src = RunDir(run_dir).model_dir(c)
-        if not src.is_dir():
-            raise InputError(f"{src}: missing; the run has no trained {c} (hirl train first)")
+        if not _complete(src):
+            raise InputError(f"{src}: missing or incomplete; the run has no trained {c} (hirl train first)")
+    return cfg
+
+
+def _complete(model_dir: Path) -> bool:
+    return all((model_dir / f).is_file() for f in MODEL_FILES)
+
+
+def _copy_whole(src: Path, dst: Path) -> None:
+    """Copy the folder src to dst (absent or incomplete) through a temporary sibling renamed into place."""
+    tmp = dst.parent / f".{dst.name}.tmp-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(src, tmp)
+    if dst.exists():  # an incomplete copy left by an older version: replaced
+        shutil.rmtree(dst)
+    os.replace(tmp, dst)
+
+
+def _clean_temporaries(out: Path) -> None:
+    for parent in {RunDir(out).model_dir(c, adapted).parent for c in COMPONENTS for adapted in (False, True)}:
+        for tmp in parent.glob(".*.tmp-*") if parent.is_dir() else ():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def prepare_session(run_dir: str | Path, out: str | Path, cfg: RunConfig | None = None) -> RunConfig:
+    """Lay out `out` as described above (idempotent: an existing session keeps its fine-tuned high level). The caller
+    holds out's FolderLock. InputError when out is a session of another run."""
+    run_dir, out = Path(run_dir), Path(out)
+    cfg = check_run(run_dir) if cfg is None else cfg
+    ident = out / SESSION_FILE
+    if ident.is_file():
+        try:
+            owner = json.loads(ident.read_text(encoding="utf-8")).get("run_dir")
+        except (OSError, ValueError, AttributeError):
+            owner = None
+        if owner is not None and Path(owner) != run_dir.resolve():
+            raise InputError(f"--out {out}: a session of the run {owner}, not of {run_dir.resolve()}; use another --out")
+    elif (out / "config.yaml").is_file() and load_config(RunConfig, out / "config.yaml") != cfg:
+        raise InputError(f"--out {out}: holds another run's config.yaml (a run or another run's session); "
+                         "use another --out")
+    _clean_temporaries(out)
+    for c in COMPONENTS:
+        src = RunDir(run_dir).model_dir(c)
         for adapted in (False, True):
             dst = RunDir(out).model_dir(c, adapted)
-            if not dst.exists():
-                shutil.copytree(src, dst)
+            if not _complete(dst):
+                _copy_whole(src, dst)
     save_config(cfg, out / "config.yaml")
+    if not ident.is_file():
+        atomic_write_json(ident, {"run_dir": str(run_dir.resolve()), "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                                  "hirl_version": __version__})
     return cfg

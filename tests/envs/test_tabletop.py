@@ -7,8 +7,8 @@ import pytest
 
 import hirl_envs  # noqa: F401  (registers the envs)
 from hirl_envs.tabletop import tasks
-from hirl_envs.tabletop.env import GOAL_DIM, OBS_DIM, TabletopEnv
-from hirl_envs.tabletop.expert import TabletopExpert
+from hirl_envs.tabletop.env import GOAL_DIM, OBS_DIM, TOUCH_DIM, VELOCITY_DIM, TabletopEnv
+from hirl_envs.tabletop.expert import PHASES, TabletopExpert, family
 from hirl.eval.expert import tabletop_expert_success
 
 
@@ -35,6 +35,8 @@ def test_gym_make_and_spaces() -> None:
     env = gym.make("hirl/Tabletop-v0")
     obs, info = env.reset(seed=0)
     assert obs["observation"].shape == (OBS_DIM,)
+    assert obs["velocity"].shape == (VELOCITY_DIM,) and obs["touch"].shape == (TOUCH_DIM,)
+    assert env.observation_space.contains(obs)
     assert obs["achieved_goal"].shape == obs["desired_goal"].shape == (GOAL_DIM,)
     assert env.unwrapped.dt == pytest.approx(0.02)
     assert set(info) >= {"task", "task_names", "subtask_index", "current_subtask", "completed_subtasks", "subtask_success",
@@ -133,6 +135,7 @@ def test_vocabulary_helpers() -> None:
     env.reset(seed=1)
     assert (env.subtask_done("open_drawer"), env.subtask_done("close_drawer")) == (True, False)  # seed 1: drawer open
     assert env.obs_layout["light"] == slice(27, 28) and env.velocity_layout["drawer_vel"] == slice(3, 4)
+    assert env.touch_layout["load_supported"] == slice(2, 3)
 
 
 def test_explicit_and_infeasible_tasks() -> None:
@@ -175,6 +178,45 @@ def test_expert_solves_five_chain_with_rewards() -> None:
         total += r
         done = terminated or truncated
     assert info["is_success"] and total == 5.0 and info["current_subtask"] is None
+
+
+def test_touch_flags_follow_a_stack() -> None:
+    """obs["touch"]: nothing touched in the air; both fingers on the block while carrying (load_supported 0: it hangs);
+    the block set down on its base raises load_supported, which is what the expert releases on."""
+    env = TabletopEnv()
+    obs, info = _reset_with_task(env, "stack_red_on_green")
+    np.testing.assert_array_equal(obs["touch"], np.zeros(3))
+    expert, seen = TabletopExpert(env, noise=0.0, seed=0), []
+    done = False
+    while not done:
+        action, _ = expert.act_chain(obs, info)
+        seen.append((expert.phase_name, tuple(obs["touch"])))
+        obs, _, terminated, truncated, info = env.step(action)
+        done = terminated or truncated
+    assert info["is_success"]
+    assert all(t == (1.0, 1.0, 0.0) for phase, t in seen if phase == "carry")
+    assert seen[-1][0] == "release" and seen[-1][1][2] == 1.0
+    assert set(v for _, t in seen for v in t) <= {0.0, 1.0}
+
+
+def test_expert_decides_on_the_observation_only() -> None:
+    """The expert is Markov in obs["observation"] + obs["touch"]: an expert bound to another env (in another state)
+    gives the same action on the same observation, and its phase is read off that observation."""
+    env, other = TabletopEnv(chain_length=3), TabletopEnv()
+    obs, info = env.reset(seed=5)
+    other.reset(seed=99)
+    expert, blind = TabletopExpert(env), TabletopExpert(other)
+    done, phases = False, set()
+    while not done:
+        action, _ = expert.act_chain(obs, info)
+        np.testing.assert_array_equal(action, blind.act_chain(obs, info)[0])
+        assert expert.phase_name == blind.phase_name
+        kind = tasks.parse(info["task_names"][info["subtask_index"]])[0]
+        assert expert.phase_name in PHASES[family(kind)]
+        phases.add(expert.phase_name)
+        obs, _, terminated, truncated, info = env.step(action)
+        done = terminated or truncated
+    assert info["is_success"] and len(phases) >= 4
 
 
 def test_expert_success_summary() -> None:

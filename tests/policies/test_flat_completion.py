@@ -42,7 +42,7 @@ def test_chain_of_thought(tmp_path):
     net = ChainOfThoughtPolicy(cfg, candidates=SKILLS, candidate_embs=encoder().encode(SKILLS)).fit(data["obs"])
     b = to_batch({k: data[k][:8] for k in COT_KEYS})
     logits, action, choice = net(b["obs"], b["command_emb"], b["command_mask"], b["prev_emb"])
-    assert logits.shape == (8, len(SKILLS)) and action.shape == (8, A) and choice.shape == (8,)
+    assert logits.shape == (8, len(SKILLS)) and action.shape == (8, 1, A) and choice.shape == (8,)  # (B, H, A), mlp: H = 1
     first, last = train(net, {k: data[k] for k in COT_KEYS}, steps=300)
     assert last < 0.3 * first, (first, last)
     _, metrics = net.loss(to_batch({k: data[k][:512] for k in COT_KEYS}))

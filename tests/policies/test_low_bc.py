@@ -31,7 +31,7 @@ def test_bc_shapes_overfit_roundtrip(kind, tmp_path):
     net = make(kind).fit(data["obs"], data["goal_state"])
     keys = ["obs", "action", net.goal_key]
     out = net(torch.from_numpy(data["obs"][:3]), torch.from_numpy(data[net.goal_key][:3]))
-    assert out.shape == (3, A) and out.abs().max() <= 1
+    assert out.shape == (3, 1, A) and out.abs().max() <= 1  # (B, H, A), mlp: H = 1
     first, last = train(net, {k: data[k] for k in keys}, steps=300)
     assert last < 0.5 * first, (first, last)
     net.save(tmp_path / "m")

@@ -30,7 +30,10 @@ def test_goal_components_project_the_goal_and_share_one_space():
     assert obs["desired_goal"].shape == (3,)
     assert env.observation_space["achieved_goal"] == env.observation_space["desired_goal"]
     raw = env.unwrapped._obs()
-    np.testing.assert_allclose(obs["observation"], np.concatenate([raw["observation"], raw["velocity"]]))  # velocity appended
+    goal_keys = ("observation", "achieved_goal", "desired_goal")
+    extra = [raw[k] for k in env.unwrapped.observation_space.spaces if k not in goal_keys]
+    assert extra, "Tabletop has observation entries besides the goal ones (velocity, ...)"
+    np.testing.assert_allclose(obs["observation"], np.concatenate([raw["observation"], *extra]))  # the others appended
     assert set(obs) == {"observation", "achieved_goal", "desired_goal"}
     assert env.observation_space["observation"].shape == obs["observation"].shape
     np.testing.assert_allclose(env.project(np.arange(28.0).reshape(2, 14)), [[3, 4, 5], [17, 18, 19]])

@@ -91,7 +91,8 @@ def test_a_correction_takes_effect_at_the_next_control_step(live):
     ("/api/correct", b"{not json", "application/json", 400, "not valid JSON"),
     ("/api/correct", b'["text"]', "application/json", 400, 'JSON object with "text"'),
     ("/api/correct", b"\xff\xfe bad", "application/json", 400, "not valid UTF-8"),
-    ("/api/correct", b"open the \xff drawer", "text/plain", 400, "not valid UTF-8"),
+    ("/api/correct", b"open the drawer", "text/plain", 415, "send application/json"),
+    ("/api/correct", b"text=open+the+drawer", "application/x-www-form-urlencoded", 415, "send application/json"),
     ("/api/correct", b'{"text": ""}', "application/json", 400, "empty"),
     ("/api/correct", json.dumps({"text": "x" * 61}).encode(), "application/json", 400, "the limit is 60"),
     ("/api/correct", b'{"text": "qqq zzz www"}', "application/json", 400, "not a known skill"),
@@ -108,16 +109,17 @@ def test_bad_requests_get_4xx_with_a_reason(live, path, body, ctype, code, needl
 
 def test_malformed_http_never_crashes_the_server(live):
     _, server = live
+    h = b"Host: 127.0.0.1\r\nContent-Type: application/json\r\n"
     assert raw(server, b"GARBAGE\r\n\r\n")[9:12] == b"400"
-    huge_header = b"GET /api/state HTTP/1.1\r\nHost: x\r\n" + b"X: " + b"a" * 70000 + b"\r\n\r\n"
+    huge_header = b"GET /api/state HTTP/1.1\r\nHost: 127.0.0.1\r\n" + b"X: " + b"a" * 70000 + b"\r\n\r\n"
     assert raw(server, huge_header)[:12] in (b"HTTP/1.1 431", b"HTTP/1.1 400")
-    assert raw(server, b"POST /api/correct HTTP/1.1\r\nHost: x\r\n\r\n").startswith(b"HTTP/1.1 411")
-    assert raw(server, b"POST /api/correct HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n").startswith(b"HTTP/1.1 400")
-    too_long = b"POST /api/correct HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999\r\n\r\n"
+    assert raw(server, b"POST /api/correct HTTP/1.1\r\n" + h + b"\r\n").startswith(b"HTTP/1.1 411")
+    assert raw(server, b"POST /api/correct HTTP/1.1\r\n" + h + b"Content-Length: abc\r\n\r\n").startswith(b"HTTP/1.1 400")
+    too_long = b"POST /api/correct HTTP/1.1\r\n" + h + b"Content-Length: 99999999\r\n\r\n"
     assert raw(server, too_long).startswith(b"HTTP/1.1 413")
-    assert raw(server, b"POST /api/correct HTTP/1.1\r\nHost: x\r\nContent-Length: 50\r\n\r\n{\"te").startswith(b"HTTP/1.1 400")
-    assert raw(server, b"DELETE /api/state HTTP/1.1\r\nHost: x\r\n\r\n").startswith(b"HTTP/1.1 405")
-    assert raw(server, b"POST /api/state HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n").startswith(b"HTTP/1.1 405")
+    assert raw(server, b"POST /api/correct HTTP/1.1\r\n" + h + b"Content-Length: 50\r\n\r\n{\"te").startswith(b"HTTP/1.1 400")
+    assert raw(server, b"DELETE /api/state HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").startswith(b"HTTP/1.1 405")
+    assert raw(server, b"POST /api/state HTTP/1.1\r\n" + h + b"Content-Length: 0\r\n\r\n").startswith(b"HTTP/1.1 405")
     assert state(server)["phase"] in ("paused", "running") and server.errors == []
 
 
@@ -130,9 +132,19 @@ def test_token_is_required_when_set(tiny_run, tmp_path):
         assert request(server, "/api/state", headers={"X-Hirl-Token": "wrong"})[0] == 401
         assert request(server, "/api/state", headers={"X-Hirl-Token": "s3cret"})[0] == 200
         assert request(server, "/?token=s3cret")[0] == 200 and server.url.endswith("?token=s3cret")
+        assert request(server, "/api/frame.jpg?token=s3cret")[0] == 503  # let in (<img> cannot send a header): no frame
+        assert request(server, "/api/frame.jpg")[0] == 401
+        assert request(server, "/static/app.js")[0] == 200  # the page's own script: no session data, no token
+        # the token check comes before routing: an unknown path does not answer 404 to a stranger
+        assert request(server, "/admin")[0] == 401 and request(server, "/admin", headers={"X-Hirl-Token": "s3cret"})[0] == 404
+        # ?token= is for the page and the frames only: not for the API, and never on a POST
+        assert request(server, "/api/state?token=s3cret")[0] == 401
+        assert request(server, "/api/control?token=s3cret", {"action": "pause"})[0] == 401
+        assert request(server, "/api/control", {"action": "pause"}, headers={"X-Hirl-Token": "s3cret"})[0] == 200
     finally:
         server.shutdown()
         server.server_close()
+        session.control("finish")
 
 
 def test_non_loopback_without_token_is_refused():

@@ -50,8 +50,8 @@ def test_keys_labels_and_dataset(tmp_path):
     assert grip_x[-1] > grip_x[0] + 0.02  # and the gripper moved right
 
 
-def test_stale_keys_stop_the_robot():
-    session = TeleopSession("hirl/Tabletop-v0", "/nonexistent/never-written", SessionConfig(key_timeout=0.05))
+def test_stale_keys_stop_the_robot(tmp_path):
+    session = TeleopSession("hirl/Tabletop-v0", tmp_path / "demos", SessionConfig(key_timeout=0.05))
     session.keys(["ArrowUp"])
     assert session.action()[1] == 1.0
     time.sleep(0.1)

@@ -7,20 +7,23 @@
     low = BCLowLevel(GoalConditionedBC.load("runs/x/low"), text_encoder=MiniLMEncoder())
     action = low.act(obs_dict, Subgoal("language", "pull the drawer open"))     # (4,) float32
 
-Batch keys read by loss(): obs (B, S), action (B, A), and by goal kind
+Batch keys read by loss(): obs (B, S) -- (B, k, S) oldest first with head.history k > 1 --, action (B, A) -- (B, H, A)
+with head.horizon H > 1 -- , optional action_mask (B, H) (0 where a chunk ran past the segment end), and by goal kind
     language: goal_emb (B, E)   state: goal_state (B, G)   image: goal_image (B, H, W, 3) uint8
 Each goal kind is a GoalEncoding strategy (hirl.policies.low.goals, registry GOAL_ENCODERS) looked up by
 BCConfig.goal_kind: it builds the goal encoder, fits it, names the batch key and turns a Subgoal into its input.
+The action head (hirl.policies.heads, registry ACTION_HEADS, BCConfig.head) sees only the conditioning features
+cond = [StateEncoder(o_{t-k+1}), ..., StateEncoder(o_t), goal features], so every head works with every goal kind.
 
-Loss: MSE between tanh(net) and the expert action. The scripted expert is deterministic and unimodal, and the
-agent acts with the mean, so a Gaussian NLL (MSE with a learned variance) would only re-weight samples by
-the net's own uncertainty without changing the action taken; MSE is the fixed-variance NLL, stable from the
-first step and directly comparable across goal kinds. The grip dimension (+-1) is fitted the same way;
-tanh keeps every output in the action box.
+Default head (mlp): MSE between tanh(net) and the expert action. The scripted expert is deterministic and
+unimodal, and the agent acts with the mean, so a Gaussian NLL (MSE with a learned variance) would only re-weight
+samples by the net's own uncertainty without changing the action taken; MSE is the fixed-variance NLL, stable from
+the first step and directly comparable across goal kinds. The grip dimension (+-1) is fitted the same way unless
+head.grip is binary; tanh keeps every output in the action box. Chunked and diffusion heads: hirl.policies.heads.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -30,10 +33,10 @@ from hirl.encoders.state import StateEncoder
 from hirl.encoders.text import TextEncoder
 from hirl.encoders.text_factory import check_text_encoder, make_text_encoder
 from hirl.policies.base import LowLevelPolicy
-from hirl.policies.inference import SubgoalCache, fast_inference, require_keys, to_tensor
+from hirl.policies.heads import ActionHead, HeadConfig, HeadRunner, build_head
+from hirl.policies.inference import SubgoalCache, fast_inference, require_keys
 from hirl.policies.low.goals import GoalEncoding
 from hirl.policies.module import PolicyModule
-from hirl.policies.nets import mlp
 from hirl.policies.obs import DEFAULT_OBS_KEYS, obs_vector
 from hirl.registry import GOAL_ENCODERS
 from hirl.types import Observation, Subgoal
@@ -53,9 +56,10 @@ class BCConfig:
     obs_feat: int = 128  # state-encoder output size
     goal_feat: int = 128  # goal-encoder output size
     encoder_hidden: tuple[int, ...] = (256, 256)  # hidden widths of the state encoders (obs and state goal)
-    hidden: tuple[int, ...] = (256, 256)  # hidden widths of the action head
+    hidden: tuple[int, ...] = (256, 256)  # hidden widths of the action head (mlp / chunk)
     # conv widths of the goal-image CNN (trained with the policy on CPU: kept small)
     image_channels: tuple[int, int, int, int] = (16, 32, 32, 32)
+    head: HeadConfig = field(default_factory=HeadConfig)  # action head and observation history (default: one-step MLP)
 
     def __post_init__(self) -> None:
         if self.goal_kind not in GOAL_ENCODERS:
@@ -66,10 +70,11 @@ class BCConfig:
 
 
 class GoalConditionedBC(PolicyModule):
-    """StateEncoder(obs) ++ goal encoder(g) -> MLP -> tanh -> action (B, A).
+    """[StateEncoder(o) for the k observations] ++ goal encoder(g) -> action head -> actions (B, H, A).
 
     goal encoders (the GoalEncoding strategy of config.goal_kind builds them): language (B, E) -> Linear; state
-    (B, G) -> StateEncoder (normalised); image float (B, 3, H, W) in [0, 1] -> ImageEncoder CNN (trained with the policy)."""
+    (B, G) -> StateEncoder (normalised); image float (B, 3, H, W) in [0, 1] -> ImageEncoder CNN (trained with the policy).
+    The head (config.head.kind: mlp | chunk | diffusion) is built by hirl.policies.heads.build_head."""
 
     config_cls = BCConfig
 
@@ -80,7 +85,7 @@ class GoalConditionedBC(PolicyModule):
         self.goal_encoding: GoalEncoding = GOAL_ENCODERS.build(c.goal_kind)
         self.obs_encoder = StateEncoder(c.obs_dim, c.obs_feat, c.encoder_hidden)
         self.goal_encoder = self.goal_encoding.build(c)
-        self.head = mlp(c.obs_feat + c.goal_feat, c.hidden, c.action_dim)
+        self.head: ActionHead = build_head(c.head, c.head.history * c.obs_feat + c.goal_feat, c.action_dim, c.hidden)
 
     @property
     def goal_key(self) -> str:
@@ -103,23 +108,29 @@ class GoalConditionedBC(PolicyModule):
         """goal as stored in a batch -> (B, goal_feat)."""
         return self.goal_encoder(self.goal_input(goal))
 
-    def act_from_goal_feat(self, obs: torch.Tensor, goal_feat: torch.Tensor) -> torch.Tensor:
-        """obs (B, S), goal_feat (B, goal_feat) -> action (B, A) in [-1, 1]."""
-        return torch.tanh(self.head(torch.cat([self.obs_encoder(obs.float()), goal_feat], dim=-1)))
+    def condition(self, obs: torch.Tensor, goal_feat: torch.Tensor) -> torch.Tensor:
+        """obs (B, S) or (B, k, S), goal_feat (B, goal_feat) -> the head's input (B, k * obs_feat + goal_feat)."""
+        k = self.config.head.history
+        if (obs.ndim == 2) != (k == 1) or obs.shape[-1] != self.config.obs_dim or (k > 1 and obs.shape[1] != k):
+            raise ValueError(f"GoalConditionedBC: obs must be (B, {self.config.obs_dim})" if k == 1 else
+                             f"GoalConditionedBC: obs must be (B, {k}, {self.config.obs_dim}) (head.history {k})")
+        feat = self.obs_encoder(obs.float().reshape(-1, self.config.obs_dim)).view(obs.shape[0], -1)
+        return torch.cat([feat, goal_feat], dim=-1)
+
+    def predict(self, obs: torch.Tensor, goal_feat: torch.Tensor, generator: torch.Generator | None = None,
+                run: HeadConfig | None = None) -> torch.Tensor:
+        """obs (B, S) | (B, k, S), goal_feat (B, goal_feat) -> actions (B, H, A) in [-1, 1] (run: inference settings
+        other than the trained ones, e.g. fewer denoising steps)."""
+        return self.head.predict(self.condition(obs, goal_feat), generator, run)
 
     def forward(self, obs: torch.Tensor, goal: torch.Tensor) -> torch.Tensor:
-        """obs (B, S), goal (B, E) | (B, G) | uint8 (B, H, W, 3) -> action (B, A)."""
-        return self.act_from_goal_feat(obs, self.encode_goal(goal))
+        """obs (B, S) | (B, k, S), goal (B, E) | (B, G) | uint8 (B, H, W, 3) -> actions (B, H, A) (H = 1: mlp)."""
+        return self.predict(obs, self.encode_goal(goal))
 
     def loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
         require_keys(batch, ("obs", "action", self.goal_key), type(self).__name__)
-        pred = self(batch["obs"], batch[self.goal_key])
-        target = batch["action"].float()
-        err = pred - target
-        loss = (err ** 2).mean()
-        with torch.no_grad():
-            grip_ok = (torch.sign(pred[:, -1]) == torch.sign(target[:, -1])).float().mean()
-        return loss, {"mae": float(err.detach().abs().mean()), "grip_acc": float(grip_ok)}
+        cond = self.condition(batch["obs"], self.encode_goal(batch[self.goal_key]))
+        return self.head.loss(cond, batch["action"], batch.get("action_mask"))
 
 
 class BCLowLevel(LowLevelPolicy):
@@ -128,12 +139,17 @@ class BCLowLevel(LowLevelPolicy):
     model         a GoalConditionedBC, or the directory it was saved to
     text_encoder  encoder for language subgoals (default: the one named in the config; must match text_dim).
                   Any instruction works -- paraphrases and new ones -- because the net sees its embedding.
+    head          run the trained head with these inference settings (execution, execute, ensemble_decay, diffusion
+                  steps / sampler; HeadConfig.run_as), e.g. a run config's head changed at eval; None: as trained
     The goal encoding (text embedding -> Linear, state MLP, image CNN) is computed once per Subgoal object and
-    reused every step it stays active; each act() is then one state-encoder + head pass (~0.2-0.5 ms on CPU).
+    reused every step it stays active; a step is then one state-encoder + head pass (~0.2-0.5 ms on CPU for the
+    mlp), or, for chunked heads, one pass every `execute` steps (receding) and a queue pop in between.
+    The observation history (head.history) spans the episode; pending actions are dropped on reset() and when the
+    subgoal changes (a different goal, not merely a new Subgoal object). `predicted`: the last act() ran the net.
     """
 
     def __init__(self, model: GoalConditionedBC | str | Path, text_encoder: TextEncoder | None = None,
-                 cache_size: int = 8) -> None:
+                 cache_size: int = 8, head: HeadConfig | None = None) -> None:
         self.model = model if isinstance(model, GoalConditionedBC) else GoalConditionedBC.load(model)
         self.model.eval()
         self.kind = self.model.config.goal_kind
@@ -142,9 +158,17 @@ class BCLowLevel(LowLevelPolicy):
             self.text_encoder = text_encoder or make_text_encoder(self.model.config.text_encoder, self.model.config.text_dim)
             check_text_encoder(self.text_encoder, self.model.config.text_dim, "BCLowLevel")
         self._goals = SubgoalCache(cache_size)
+        self.runner = HeadRunner(self.model.config.head.run_as(head), self.model.config.action_dim)
+        self._active: Subgoal | None = None
+
+    @property
+    def predicted(self) -> bool:
+        return self.runner.predicted
 
     def reset(self) -> None:
         self._goals.clear()
+        self.runner.reset()
+        self._active = None
 
     def _goal_feat(self, subgoal: Subgoal) -> torch.Tensor:
         """subgoal -> (1, goal_feat): encoder input from the goal-kind strategy, then the goal encoder."""
@@ -156,9 +180,14 @@ class BCLowLevel(LowLevelPolicy):
         if subgoal.kind != self.kind:
             raise TypeError(f"BCLowLevel was trained on {self.kind} subgoals, got a {subgoal.kind} subgoal")
         goal_feat = self._goals.get(subgoal, self._goal_feat)
-        x = to_tensor(obs_vector(obs, self.model.config.obs_keys))
-        with fast_inference():
-            return self.model.act_from_goal_feat(x, goal_feat)[0].numpy().astype(np.float32, copy=True)
+        if subgoal is not self._active and not subgoal.same_goal(self._active):
+            self.runner.new_goal()
+        self._active = subgoal
+        x = self.runner.observe(obs_vector(obs, self.model.config.obs_keys))
+        if self.runner.needs_prediction():
+            with fast_inference():
+                self.runner.push(self.model.predict(x, goal_feat, run=self.runner.config)[0].numpy())
+        return self.runner.next()
 
     @classmethod
     def load(cls, directory: str | Path, text_encoder: TextEncoder | None = None) -> BCLowLevel:

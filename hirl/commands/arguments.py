@@ -1,0 +1,167 @@
+"""The one validation layer of `hirl` arguments, run by hirl.cli.main after parsing and before the command starts.
+
+    check_arguments(args)          numeric ranges (LIMITS), --out paths (OUTPUTS), overrides caught by a list option,
+                                   default output folders; InputError (one line naming the flag, exit 2) on bad input
+    with output_lock(args): ...    the command's output folder locked for its whole run (a second writer exits 2
+                                   naming the holder); a command that fails leaves the folder as it found it
+
+Flags generated from CollectConfig are checked by its __post_init__ (hirl.commands.collect names the flag), config
+files and key=value overrides by hirl.config; this module holds what is left: the arguments of the commands themselves.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import math
+import os
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from hirl.config import SEED_MAX, FieldError
+from hirl.errors import InputError
+
+PORT_MAX = 65535  # TCP ports are 16-bit (0: any free port)
+
+# numeric arguments: (command, argument) -> inclusive (minimum, maximum or None); a None value (flag not given) passes
+LIMITS: dict[tuple[str, str], tuple[float, float | None]] = {
+    ("eval", "episodes"): (1, None),
+    ("bench", "episodes"): (1, None),
+    ("bench", "seed"): (0, SEED_MAX),
+    ("correct", "port"): (0, PORT_MAX),
+    ("teleop", "port"): (0, PORT_MAX),
+}
+
+# the output of each command that writes: its argument, "dir" (a folder) or "file", and what hirl.cli locks it as
+# (None: the command locks it itself -- collect its dataset, in hirl.data.collect -- or its session code does)
+OUTPUTS: dict[str, tuple[str, str, str | None]] = {
+    "collect": ("out", "dir", None),
+    "train": ("out", "dir", "training run"),
+    "eval": ("out", "dir", "evaluation"),
+    "bench": ("out", "file", "benchmark"),
+    "demo": ("out", "dir", "demo"),
+    "migrate": ("run", "dir", "run migration"),
+    "correct": ("out", "dir", None),
+    "teleop": ("out", "dir", None),
+}
+
+
+def check_arguments(args: argparse.Namespace) -> None:
+    """Validate (and complete) parsed arguments in place; InputError naming the flag on the first bad one."""
+    _overrides_from_lists(args)
+    for (command, name), (low, high) in LIMITS.items():
+        value = getattr(args, name, None) if args.command == command else None
+        if value is None:
+            continue
+        flag = "--" + name.replace("_", "-")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise InputError(f"{flag}: expected a finite number, got {value}")
+        if value < low or (high is not None and value > high):
+            raise InputError(f"{flag}: must be {'>= ' + str(low) if high is None else f'in {low}..{high}'}, got {value}")
+    _default_outputs(args)
+    name, kind, _ = OUTPUTS.get(args.command, ("out", "dir", None))
+    if args.command in OUTPUTS and getattr(args, name, None):
+        check_output(getattr(args, name), kind, "--out" if name == "out" else name.upper())
+
+
+def _overrides_from_lists(args: argparse.Namespace) -> None:
+    """key=value words a list option swallowed (`--agents flat eval.episodes=3`) are overrides, never list items."""
+    if not hasattr(args, "overrides"):
+        return
+    for name, value in vars(args).items():
+        if name == "overrides" or not isinstance(value, list):
+            continue
+        late = [v for v in value if isinstance(v, str) and "=" in v and not v.startswith("-")]
+        if late:
+            kept = [v for v in value if v not in late]
+            if not kept:
+                flag = "--" + name.replace("_", "-")
+                raise InputError(f"{flag}: expected at least one name before the overrides {' '.join(late)}")
+            setattr(args, name, kept)
+            args.overrides = list(args.overrides or []) + late
+
+
+def _default_outputs(args: argparse.Namespace) -> None:
+    """The output folder a command writes when --out is not given, named here so it is checked and locked too."""
+    if args.command == "train" and not args.out:
+        args.out = str(Path("runs") / f"{Path(args.config).stem}-{time.strftime('%Y%m%d-%H%M%S')}")
+    elif args.command == "eval" and not args.out:
+        from hirl.runs.rundir import RunDir
+
+        args.out = str(RunDir(args.run).eval_dir)
+
+
+def check_output(value: str, kind: str, flag: str = "--out") -> None:
+    """InputError naming flag unless value can be the output `kind` ("dir" or "file"): not an existing file (dir) or
+    folder (file), no file among its parents, and its missing folders creatable (tried, then removed again)."""
+    path = Path(value)
+    if kind == "dir" and path.exists() and not path.is_dir():
+        raise InputError(f"{flag} {value}: exists and is not a folder")
+    if kind == "file" and path.is_dir():
+        raise InputError(f"{flag} {value}: is a folder, expected a file path")
+    folder = path if kind == "dir" else path.absolute().parent
+    missing = []
+    p = folder.absolute()
+    while not p.exists() and p != p.parent:
+        missing.append(p)
+        p = p.parent
+    if not p.is_dir():
+        raise InputError(f"{flag} {value}: {p} is a file, not a folder")
+    if not os.access(p, os.W_OK | os.X_OK):
+        raise InputError(f"{flag} {value}: {p} is not writable")
+    created: list[Path] = []
+    try:
+        for d in reversed(missing):
+            d.mkdir()
+            created.append(d)
+    except OSError as exc:
+        raise InputError(f"{flag} {value}: cannot create {d} ({exc.strerror or exc})") from None
+    finally:
+        for d in reversed(created):
+            with contextlib.suppress(OSError):
+                d.rmdir()
+
+
+@contextlib.contextmanager
+def output_lock(args: argparse.Namespace) -> Iterator[None]:
+    """Hold the lock on the command's output for its whole run (OUTPUTS); nothing for commands that lock themselves."""
+    name, kind, what = OUTPUTS.get(args.command, ("out", "dir", None))
+    out = getattr(args, name, None)
+    if what is None or not out:
+        yield
+        return
+    from hirl.runs.rundir import FolderLock
+
+    path = Path(out)
+    lock = FolderLock(path, what) if kind == "dir" else FolderLock(path.parent, what, name=f".{path.name}.lock")
+    with lock:
+        yield
+
+
+def check_run_config(cfg: Any, source: str | Path, overrides: Sequence[str] = ()) -> None:
+    """What a run config names outside itself, checked before the command writes anything: its env and env_kwargs (by
+    making the env once) and, when its dataset exists, obs_keys against the dataset's observation space. InputError
+    naming the config file (or the command-line override) and the key."""
+    from hirl.data.collect import check_env
+
+    def where(key: str) -> str:
+        overridden = any(o.split("=", 1)[0].strip().split(".")[0] == key for o in overrides)
+        return "command-line override" if overridden else str(source)
+
+    env, env_kwargs = getattr(cfg, "env", None), getattr(cfg, "env_kwargs", None) or {}
+    if env is not None:
+        try:
+            check_env(env, env_kwargs)
+        except FieldError as exc:
+            raise InputError(f"{where(exc.field)}: key '{exc.field}': {exc.problem}") from None
+    dataset, obs_keys = getattr(cfg, "dataset", None), getattr(cfg, "obs_keys", None)
+    if dataset and obs_keys and (Path(dataset) / "data" / "metadata.json").is_file():
+        from hirl.data.episode import space_shapes
+        from hirl.data.metadata import read_minari_metadata
+
+        stored = space_shapes(read_minari_metadata(dataset).get("observation_space"))
+        unknown = [k for k in obs_keys if k not in stored] if isinstance(stored, dict) else []
+        if isinstance(stored, dict) and unknown:
+            raise InputError(f"{where('obs_keys')}: key 'obs_keys': the dataset {dataset} has no observation {unknown[0]!r} "
+                             f"(it has: {', '.join(sorted(stored))})")
