@@ -53,7 +53,7 @@ class Case:
     mutate: Callable[[Path], None] | None = None  # applied to the copy {ds} or {run}
     subprocess: bool = False  # through the real entry point (python -m hirl.cli)
     whole_file: bool = False  # config is the whole of {cfg} (default: appended to a valid run config)
-    out_untouched: bool = True  # False: found only while the dataset is read, after the run folder got its config.yaml
+    out_untouched: bool = True  # False: the command may legitimately have written --out before refusing
 
 
 def nested_list(depth: int) -> str:
@@ -226,8 +226,7 @@ CASES: list[Case] = [
     Case("dataset", "metadata not JSON", ("data", "info", "{ds}"), "metadata.json",
          mutate=lambda ds: (ds / "data/metadata.json").write_text("{")),
     Case("dataset", "train on a NaN dataset", ("train", "{cfg}", "--out", "{out}", "dataset={ds}"),
-         "episode_1: actions", "", mutate=h5_edit(scaled("episode_1/actions", np.nan)),
-         out_untouched=False),
+         "episode_1: actions", "", mutate=h5_edit(scaled("episode_1/actions", np.nan))),
     Case("dataset", "obs_keys names a missing entry", ("train", "{cfg}", "--out", "{out}", "dataset={ds}", "obs_keys=[nope]"),
          "key 'obs_keys'", ""),
     # -- checkpoints and model configs (hirl eval loads models, hirl train resumes checkpoints)

@@ -84,6 +84,7 @@ class View:
         touch = np.asarray(obs["touch"], dtype=np.float64)
         left, right = touch[TOUCH_LAYOUT["finger_l_contact"]][0], touch[TOUCH_LAYOUT["finger_r_contact"]][0]
         self.pinched = bool(left > 0.5 and right > 0.5)  # both finger pads touch something
+        self.touching = bool(left > 0.5 or right > 0.5)  # a finger pad touches something
         self.supported = bool(touch[TOUCH_LAYOUT["load_supported"]][0] > 0.5)
 
     def grasped(self, colour: str) -> bool:
@@ -185,10 +186,13 @@ class TabletopExpert:
         return np.array([0.0, 0.0, SLOW_RISE, OPEN])
 
     @staticmethod
-    def _must_open(p: tasks.PhysState, dxy: float) -> bool:
-        """Open the fingers first: they are (partly) closed, or the gripper is low, not wide open and about to leave
-        (dxy (m): horizontal distance to where the subtask goes) — a released block is not dragged along."""
-        return p.gap < FINGERS_OPEN or (p.gap < FINGERS_WIDE and p.grip[2] < SAFE_Z - 0.03 and dxy > RISE_FIRST)
+    def _must_open(v: View, dxy: float) -> bool:
+        """Open the fingers (rising slowly) first: they are (partly) closed, or the gripper is low and about to leave
+        (dxy (m): horizontal distance to where the subtask goes) while not wide open or still touching something —
+        a block just let go of is not dragged along."""
+        p = v.p
+        leaving = p.grip[2] < SAFE_Z - 0.03 and dxy > RISE_FIRST
+        return p.gap < FINGERS_OPEN or (leaving and (p.gap < FINGERS_WIDE or v.touching))
 
     # ------------------------------------------------------------------ families
     def _drawer(self, v: View, opening: bool) -> np.ndarray:
@@ -201,7 +205,7 @@ class TabletopExpert:
         tol_xy, tol_z = (POSE_XY_CLOSING, POSE_Z_CLOSING) if p.gap < FINGERS_CLOSING else (POSE_XY, 0.01)
         if p.gap > MISSED_GAP and dxy < tol_xy and abs(d[2]) < tol_z:  # around the post: close
             return self._go("drawer grasp", self._move(p.grip, h, CLOSE))
-        if self._must_open(p, dxy):
+        if self._must_open(v, dxy):
             return self._go("open fingers", self._open_fingers())
         a, bottom = self._funnel(p.grip, h, OPEN)
         return self._go("drawer descend" if bottom or dxy < FUNNEL else "drawer approach", a)
@@ -216,7 +220,7 @@ class TabletopExpert:
         if dxy < (FUNNEL if p.grip[2] < SAFE_Z - 0.03 else POSE_XY):  # over the button: press with closed fingers
             target = np.array([BUTTON_XY[0], BUTTON_XY[1], 0.01])
             return self._go("button press", self._move(p.grip, target, CLOSE, speed=0.6))
-        if self._must_open(p, dxy) and p.grip[2] < SAFE_Z - 0.03:
+        if self._must_open(v, dxy) and p.grip[2] < SAFE_Z - 0.03:
             return self._go("open fingers", self._open_fingers())
         a, _ = self._funnel(p.grip, np.array([BUTTON_XY[0], BUTTON_XY[1], SAFE_Z]), OPEN)
         return self._go("button approach", a)
@@ -248,7 +252,7 @@ class TabletopExpert:
         tol_xy, tol_z = (POSE_XY_CLOSING, POSE_Z_CLOSING) if p.gap < FINGERS_CLOSING else (POSE_XY, POSE_Z)
         if p.gap > 0.025 and dxy < tol_xy and abs(d[2]) < tol_z:  # at the grasp pose: close
             return self._go("grasp", self._move(p.grip, grasp, CLOSE))
-        if self._must_open(p, dxy):  # closed on nothing (a missed grasp), or leaving a block just released
+        if self._must_open(v, dxy):  # closed on nothing (a missed grasp), or leaving a block just released
             return self._go("open fingers", self._open_fingers())
         leaving = dxy > RISE_FIRST and p.grip[2] < SAFE_Z - 0.03  # rising straight up first: wide open
         a, bottom = self._funnel(p.grip, grasp, OPEN if leaving else self._open_for(p, c))

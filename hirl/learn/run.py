@@ -72,11 +72,11 @@ def init_seed(seed: int, component: str) -> int:
 def train_run(cfg: RunConfig, run: str | Path | RunDir, progress: bool = True) -> dict[str, Any]:
     """Train every component of cfg.agents into RUN/models; resumable (each network's Trainer resumes)."""
     run = as_run_dir(run)
-    run.path.mkdir(parents=True, exist_ok=True)
-    save_config(cfg, run.config_path)
     start = time.perf_counter()
     path = ensure_dataset(cfg, progress)
-    train, val, encoder = load_tables(cfg, path)
+    train, val, encoder = load_tables(cfg, path)  # a bad dataset fails here, before anything is written to the run
+    run.path.mkdir(parents=True, exist_ok=True)
+    save_config(cfg, run.config_path)
     summary: dict[str, Any] = {"dataset": str(path), "train_steps": len(train[0].obs), "vocabulary": train[0].vocab,
                                "components": {}}
     for component in components_for(cfg.agents):

@@ -84,9 +84,16 @@ SLOW_ARGS = ["--env", "hirl/Maze-v0", "--episodes", str(N), "--seed", "3", "--wo
              "--image-size", "32", "--env-kwargs", '{"layout": "medium"}']
 
 
+def _default_sigint() -> None:
+    """In the child before exec: SIGINT back to its default, as in a terminal (a suite started as a background job
+    inherits SIGINT ignored, and Python then installs no KeyboardInterrupt handler)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start_collect(out):
     return subprocess.Popen([sys.executable, "-m", "hirl.cli", "collect", *SLOW_ARGS, "--out", str(out)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+                            preexec_fn=_default_sigint)
 
 
 def wait_for_episodes(out, n, proc, timeout=60):
