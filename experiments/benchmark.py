@@ -77,75 +77,168 @@ def _slug(name: str) -> str:
     return "".join(c if c.isalnum() else "_" for c in name).strip("_").lower()
 
 
-def _ms(values: list[float]) -> str:
-    a = np.asarray(values, dtype=float)
-    return f"{a.mean():.2f} ± {a.std():.2f}" if len(a) > 1 else (f"{a[0]:.2f}" if len(a) else "-")
+def _stat(values: list[float]) -> dict[str, Any]:
+    """{"mean", "std", "per_seed"} of one metric over the seeds that have it (nan values dropped)."""
+    a = [float(v) for v in values if v is not None and not np.isnan(v)]
+    return {"mean": round(float(np.mean(a)), 4) if a else None, "std": round(float(np.std(a)), 4) if a else None,
+            "per_seed": [round(v, 4) for v in a]}
 
 
-def _latency_cell(lat: list[dict], key: str) -> str:
-    """'p50 / p99' of latency entry `key`, averaged over the seeds' latency reports that have it ("-" if none)."""
+def _latency(lat: list[dict[str, Any]], key: str) -> dict[str, float] | None:
+    """p50 / p99 of latency entry `key`, averaged over the seeds' latency reports that have it (None if none)."""
     d = [x[key] for x in lat if x.get(key)]
-    return f"{np.mean([x['p50'] for x in d]):.2f} / {np.mean([x['p99'] for x in d]):.2f}" if d else "-"
+    return {"p50": round(float(np.mean([x["p50"] for x in d])), 3), "p99": round(float(np.mean([x["p99"] for x in d])), 3),
+            "p99_max": round(float(np.max([x["p99"] for x in d])), 3)} if d else None
 
 
-def results_markdown(config: Path, out: Path, command: str) -> str:
+def _per_subtask(metrics: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per-subtask completed / attempted summed over the seeds, with the success rate."""
+    out: dict[str, dict[str, Any]] = {}
+    for m in metrics:
+        for name, c in (m.get("per_subtask") or {}).items():
+            d = out.setdefault(name, {"attempted": 0, "completed": 0})
+            d["attempted"] += c["attempted"]
+            d["completed"] += c["completed"]
+    for d in out.values():
+        d["success"] = round(d["completed"] / d["attempted"], 4) if d["attempted"] else None
+    return dict(sorted(out.items()))
+
+
+def collect_results(config: Path, out: Path, command: str) -> dict[str, Any]:
+    """Everything RESULTS.md shows, from the finished seeds under `out`: per agent the chain metrics (mean, std and
+    per seed), per-subtask success summed over seeds, latency; the replan study; wall time per seed."""
     reports = {int(p.parent.name[4:]): json.loads(p.read_text()) for p in sorted(out.glob("seed*/report.json"))}
-    lines = [f"# Results: `{config}`", "", f"Produced by `{command}` on {platform.node() or 'this machine'} "
-             f"({time.strftime('%Y-%m-%d')}); seeds finished: {sorted(reports) or 'none'}. Mean ± std over seeds; "
-             "each seed collects its own demonstrations and trains with its own seed. Chains of 5 subtasks, "
-             "CALVIN-style: a chain stops at its first failed subtask.", ""]
+    res: dict[str, Any] = {"config": str(config), "command": command, "date": time.strftime("%Y-%m-%d"),
+                           "machine": platform.node() or "this machine", "seeds": sorted(reports), "agents": {}}
     if not reports:
-        return "\n".join([*lines, "No seed has finished yet.", ""])
+        return res
     first = next(iter(reports.values()))
-    lines += [f"Evaluation: {first['episodes']} chains per agent and seed (seeds {first['seed']}...).", "",
+    res.update(episodes=first["episodes"], eval_seed=first["seed"], chain_length=first.get("chain_length", 5))
+    for n in dict.fromkeys(n for r in reports.values() for n in r["policies"]):
+        ms = [r["policies"][n] for r in reports.values() if n in r["policies"]]
+        lat = [m.get("latency") or {} for m in ms]
+        res["agents"][n] = {
+            "avg_chain_length": _stat([m["avg_chain_length"] for m in ms]),
+            "success_rate": _stat([m["success_rate"] for m in ms]),
+            "success_at_length": {str(k): _stat([m["success_at_length"].get(str(k), np.nan) for m in ms])
+                                  for k in range(1, 6)},
+            "high_level_queries_per_episode": _stat([m["high_level_queries_per_episode"] for m in ms]),
+            "subgoal_reach_rate": _stat([m["subgoal_reach_rate"] for m in ms if m.get("subgoal_reach_rate") is not None]),
+            "per_subtask": _per_subtask(ms),
+            "latency_ms": {k: _latency(lat, k) for k in ("control_step_ms", "low_level_step_ms", "inference_step_ms",
+                                                         "high_level_query_ms")},
+            "inference_share": _stat([x["inference_share"] for x in lat if "inference_share" in x]),
+            "steps_over_budget": _stat([x["steps_over_budget"] for x in lat if x]),
+        }
+    trained = [r.get("train_summary", {}).get("components", {}) for r in reports.values()]
+    res["train_seconds"] = {k: _stat([t[k]["seconds"] for t in trained if isinstance(t.get(k), dict) and "seconds" in t[k]])
+                            for k in dict.fromkeys(k for t in trained for k in t)}
+    rules: dict[str, list[dict[str, Any]]] = {}
+    for p in sorted(out.glob("seed*/replan/*.json")):
+        rec = json.loads(p.read_text())
+        rules.setdefault(rec["rule"], []).append(rec)
+    res["replan"] = {name: {"seeds": len(recs), **{k: _stat([m[k] for m in recs]) for k in (
+        "avg_chain_length", "success_rate", "high_level_queries_per_episode", "replans_per_episode")}}
+        for name, recs in ((n, rules[n]) for n in REPLAN_RULES if n in rules)}
+    res["wall_seconds_per_seed"] = _stat([r["wall_seconds"] for r in reports.values() if r.get("wall_seconds")])
+    return res
+
+
+def _ms(s: dict[str, Any] | None) -> str:
+    """A _stat entry as "mean ± std" (one seed: the value; none: "-")."""
+    if not s or s["mean"] is None:
+        return "-"
+    return f"{s['mean']:.2f} ± {s['std']:.2f}" if len(s["per_seed"]) > 1 else f"{s['mean']:.2f}"
+
+
+def _lat(d: dict[str, float] | None) -> str:
+    return f"{d['p50']:.2f} / {d['p99']:.2f}" if d else "-"
+
+
+def _rate(d: dict[str, Any] | None) -> str:
+    return f"{d['success']:.2f} ({d['completed']}/{d['attempted']})" if d and d["attempted"] else "-"
+
+
+def results_markdown(res: dict[str, Any]) -> str:
+    """RESULTS.md rendered from collect_results' JSON (the only source of its numbers)."""
+    lines = [f"# Results: `{res['config']}`", "", f"Produced by `{res['command']}` on {res['machine']} ({res['date']}); "
+             f"seeds finished: {res['seeds'] or 'none'}. Mean ± std over seeds; each seed collects its own "
+             "demonstrations and trains with its own seed. Chains of 5 subtasks, CALVIN-style: a chain stops at its "
+             f"first failed subtask. The same numbers: `{Path(res.get('json', 'RESULTS.json')).name}` beside this file.", ""]
+    agents = res["agents"]
+    if not agents:
+        return "\n".join([*lines, "No seed has finished yet.", ""])
+    lines += [f"Evaluation: {res['episodes']} chains per agent and seed (seeds {res['eval_seed']}...).", "",
               "## Average chain length and success at each length", "",
               "| agent | avg chain length | success (5/5) | " + " | ".join(f"len>={k}" for k in range(1, 6))
               + " | HL queries/ep | subgoal reach |",
               "|---|---|---|" + "---|" * 5 + "---|---|"]
-    names = list(dict.fromkeys(n for r in reports.values() for n in r["policies"]))
-    for n in names:
-        ms = [r["policies"][n] for r in reports.values() if n in r["policies"]]
-        at = [_ms([m["success_at_length"].get(str(k), np.nan) for m in ms]) for k in range(1, 6)]
-        lines.append(f"| {n} | {_ms([m['avg_chain_length'] for m in ms])} | {_ms([m['success_rate'] for m in ms])} | "
-                     + " | ".join(at) + f" | {_ms([m['high_level_queries_per_episode'] for m in ms])} | "
-                     f"{_ms([m['subgoal_reach_rate'] for m in ms if m.get('subgoal_reach_rate') is not None])} |")
-    flat = [r["policies"]["flat"]["avg_chain_length"] for r in reports.values() if "flat" in r["policies"]]
-    hier = [r["policies"]["hier_language"]["avg_chain_length"] for r in reports.values() if "hier_language" in r["policies"]]
-    if flat and hier and np.mean(flat) > 0:
-        lines += ["", f"hier_language / flat average chain length: {np.mean(hier) / np.mean(flat):.2f}x"]
+    for n, a in agents.items():
+        lines.append(f"| {n} | {_ms(a['avg_chain_length'])} | {_ms(a['success_rate'])} | "
+                     + " | ".join(_ms(a["success_at_length"][str(k)]) for k in range(1, 6))
+                     + f" | {_ms(a['high_level_queries_per_episode'])} | {_ms(a['subgoal_reach_rate'])} |")
+    flat, hier = agents.get("flat"), agents.get("hier_language")
+    if flat and hier and flat["avg_chain_length"]["mean"]:
+        lines += ["", f"hier_language / flat average chain length: "
+                  f"{hier['avg_chain_length']['mean'] / flat['avg_chain_length']['mean']:.2f}x"]
     lines += ["", "`expert`: the scripted expert through the same runtime (upper reference). `oracle_high`: the expert's "
               "high level (canonical instructions) driving the learned language low level; `oracle_high_paraphrase`: "
               "the same emitting each instruction's held-out paraphrase, never used in training (the low level's "
               "generalisation). `+adapt`: after the adapt stage (DAgger against the expert). `subgoal reach`: the fraction of "
               "subgoals (each start, replan or override) during which the low level completed a subtask — for "
-              "`hier_image`, how often a generated goal image was reachable by the low level.", "",
-              "## Control-loop latency (ms, p50 / p99 over all timed steps; budget 20 ms at 50 Hz)", "",
-              "| agent | control step | low-level step | high-level query | steps over budget |", "|---|---|---|---|---|"]
-    for n in names:
-        lat = [r["policies"][n].get("latency") or {} for r in reports.values() if n in r["policies"]]
-        over = [x["steps_over_budget"] for x in lat if x]
-        lines.append(f"| {n} | {_latency_cell(lat, 'control_step_ms')} | {_latency_cell(lat, 'low_level_step_ms')} | "
-                     f"{_latency_cell(lat, 'high_level_query_ms')} | {_ms(over) if over else '-'} |")
-    rules = {}
-    for p in sorted(out.glob("seed*/replan/*.json")):
-        rec = json.loads(p.read_text())
-        rules.setdefault(rec["rule"], []).append(rec)
-    if rules:
+              "`hier_image`, how often a generated goal image was reachable by the low level."]
+    with_subtasks = [n for n, a in agents.items() if a["per_subtask"]]
+    if with_subtasks:
+        subtasks = sorted({s for n in with_subtasks for s in agents[n]["per_subtask"]})
+        lines += ["", "## Per-subtask success (completed / attempted, summed over seeds)", "",
+                  "| subtask | " + " | ".join(with_subtasks) + " |", "|---|" + "---|" * len(with_subtasks)]
+        lines += [f"| {s} | " + " | ".join(_rate(agents[n]["per_subtask"].get(s)) for n in with_subtasks) + " |"
+                  for s in subtasks]
+        totals = {n: {"attempted": sum(d["attempted"] for d in agents[n]["per_subtask"].values()),
+                      "completed": sum(d["completed"] for d in agents[n]["per_subtask"].values())} for n in with_subtasks}
+        for t in totals.values():
+            t["success"] = t["completed"] / t["attempted"] if t["attempted"] else None
+        lines.append("| **all attempted** | " + " | ".join(_rate(totals[n]) for n in with_subtasks) + " |")
+    lines += ["", "## Control-loop latency (ms, p50 / p99, averaged over seeds; budget 20 ms at 50 Hz)", "",
+              "`control step`: every step; `low-level step`: steps without a high-level query; `head step`: of those, "
+              "the steps that ran the action head's network (a chunked head runs it on a share of the steps; the "
+              "others pop a pending action); `high-level query`: the query alone (for language, a MiniLM embedding of "
+              "an instruction not seen before in the process).", "",
+              "| agent | control step | low-level step | head step | share of steps running the head | high-level query "
+              "| steps over budget |", "|---|---|---|---|---|---|---|"]
+    for n, a in agents.items():
+        la = a["latency_ms"]
+        lines.append(f"| {n} | {_lat(la['control_step_ms'])} | {_lat(la['low_level_step_ms'])} | "
+                     f"{_lat(la['inference_step_ms'])} | {_ms(a['inference_share'])} | {_lat(la['high_level_query_ms'])} | "
+                     f"{_ms(a['steps_over_budget'])} |")
+    if res.get("train_seconds"):
+        lines += ["", "## Training time (s per component, mean ± std over seeds)", "",
+                  "| component | seconds |", "|---|---|"]
+        lines += [f"| {k} | {_ms(v)} |" for k, v in res["train_seconds"].items() if v["per_seed"]]
+    if res.get("replan"):
         lines += ["", "## Replan rules (same trained hierarchical agent, same chains; only the rule changes)", "",
                   "| rule | seeds | avg chain length | success (5/5) | HL queries/ep | replans/ep |",
                   "|---|---|---|---|---|---|"]
-        for name in [r for r in REPLAN_RULES if r in rules]:
-            recs = rules[name]
-            lines.append(f"| {name} | {len(recs)} | {_ms([m['avg_chain_length'] for m in recs])} | "
-                         f"{_ms([m['success_rate'] for m in recs])} | "
-                         f"{_ms([m['high_level_queries_per_episode'] for m in recs])} | "
-                         f"{_ms([m['replans_per_episode'] for m in recs])} |")
+        for name, r in res["replan"].items():
+            lines.append(f"| {name} | {r['seeds']} | {_ms(r['avg_chain_length'])} | {_ms(r['success_rate'])} | "
+                         f"{_ms(r['high_level_queries_per_episode'])} | {_ms(r['replans_per_episode'])} |")
         lines += ["", "Noisy completion: the detector misses a true completion with probability 0.5 per step and fires "
                   "falsely with probability 0.01 per step (then the timeout or the interval has to recover)."]
-    timings = [r.get("wall_seconds") for r in reports.values() if r.get("wall_seconds")]
-    if timings:
-        lines += ["", f"Wall time per seed (collect + train + evaluate): {_ms(timings)} s."]
+    if res.get("wall_seconds_per_seed", {}).get("per_seed"):
+        lines += ["", f"Wall time per seed (collect + train + evaluate): {_ms(res['wall_seconds_per_seed'])} s."]
     return "\n".join(lines) + "\n"
+
+
+def write_results(config: Path, out: Path, command: str, results: Path, notes: Path | None = None) -> None:
+    """RESULTS.json (collect_results) and RESULTS.md rendered from it, side by side (same stem); `notes`: a Markdown
+    file appended to RESULTS.md as its last section (what the numbers mean, how the seeds were run)."""
+    res = collect_results(config, out, command)
+    res["json"] = str(results.with_suffix(".json"))
+    atomic_write_json(results.with_suffix(".json"), res)
+    text = results_markdown(res)
+    if notes is not None:
+        text += "\n" + notes.read_text(encoding="utf-8")
+    atomic_write_text(results, text)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -156,7 +249,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--replan-agent", default="hier_language", help="agent of the replan study ('none' to skip)")
     p.add_argument("--replan-episodes", type=int, default=50, help="chains per replan rule")
     p.add_argument("--results", type=Path, default=None, help="RESULTS.md path (default: next to the config)")
-    p.add_argument("--report-only", action="store_true", help="only rebuild RESULTS.md from finished results")
+    p.add_argument("--report-only", action="store_true", help="only rebuild RESULTS.md / .json from finished results")
+    p.add_argument("--notes", type=Path, default=None, help="a Markdown file appended to RESULTS.md (its last section)")
     p.add_argument("--no-references", action="store_true",
                    help="evaluate only the expert as reference (no oracle-high-level agents: envs without language subgoals)")
     p.add_argument("overrides", nargs="*", help="key=value overrides applied to every seed")
@@ -172,8 +266,8 @@ def main(argv: list[str] | None = None) -> int:
             refs = ["expert"] if args.no_references else ["expert", "oracle_high", "oracle_high_paraphrase"]
             run_seed(args.config, seed, args.out, args.overrides,
                      None if args.replan_agent == "none" else args.replan_agent, args.replan_episodes, refs)
-            atomic_write_text(results, results_markdown(args.config, args.out, command))
-    atomic_write_text(results, results_markdown(args.config, args.out, command))
+            write_results(args.config, args.out, command, results, args.notes)
+    write_results(args.config, args.out, command, results, args.notes)
     print(results.read_text())
     return 0
 

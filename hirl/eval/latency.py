@@ -2,7 +2,9 @@
 
 LatencyProbe wraps an Agent: every act() call is timed (one control step), and for a HierarchicalAgent its
 high level is wrapped so each query is timed on its own. Steps are split into those that queried the high level
-and those that did not (the low level's own cost)."""
+and those that did not (the low level's own cost); of the latter, the steps that ran the action head's network
+(`predicted` of the low level, or of a flat agent: chunked heads run it every `execute` steps) are also reported
+alone, so the amortised and the worst-case cost of a chunked head are both visible."""
 from __future__ import annotations
 
 import time
@@ -16,6 +18,13 @@ from hirl.policies.base import HighLevelPolicy
 from hirl.types import Command, Observation, Subgoal
 
 CONTROL_BUDGET_MS = 20.0  # 1 / 50 Hz
+
+
+def _pct(a: np.ndarray) -> dict[str, float] | None:
+    """{"p50", "p99"} in ms of a 1-D array of step times (None when empty)."""
+    if not len(a):
+        return None
+    return {"p50": round(float(np.percentile(a, 50)), 3), "p99": round(float(np.percentile(a, 99)), 3)}
 
 
 class _TimedHighLevel(HighLevelPolicy):
@@ -48,6 +57,10 @@ class LatencyProbe(AgentWrapper):
             self.high = agent.high = _TimedHighLevel(agent.high)  # type: ignore[attr-defined]  # see the line above
         self.step_ms: list[float] = []
         self.queried: list[bool] = []
+        # the policy whose `predicted` tells whether a step ran the head's network (None: it does not say, e.g. expert)
+        policy = getattr(agent, "low", agent)
+        self._head: Any = policy if hasattr(type(policy), "predicted") else None
+        self.ran: list[bool] = []
 
     def act(self, obs: Observation, info: Mapping[str, Any] | None = None) -> np.ndarray:
         before = len(self.high.times_ms) if self.high is not None else 0
@@ -55,21 +68,28 @@ class LatencyProbe(AgentWrapper):
         action = self.inner.act(obs, info)
         self.step_ms.append((time.perf_counter() - t0) * 1e3)
         self.queried.append(self.high is not None and len(self.high.times_ms) > before)
+        if self._head is not None:
+            self.ran.append(bool(self._head.predicted))
         return action
 
     def summary(self) -> dict[str, Any]:
-        """p50 / p99 in ms of: every control step, steps without a high-level query, high-level queries alone;
-        and the fraction of control steps over the budget."""
+        """p50 / p99 in ms of: every control step, steps without a high-level query, of those the steps that ran the
+        head's network (`inference_step_ms`, with `inference_share` = the fraction of all steps that ran it; absent
+        for agents without a learned head), high-level queries alone; and the fraction of control steps over the
+        budget."""
         steps = np.asarray(self.step_ms)
         if not len(steps):
             return {}
-        plain = steps[~np.asarray(self.queried)]
+        queried = np.asarray(self.queried, dtype=bool)
+        plain = steps[~queried]
+        return {"budget_ms": CONTROL_BUDGET_MS, "control_step_ms": _pct(steps), "low_level_step_ms": _pct(plain),
+                "high_level_query_ms": _pct(np.asarray(self.high.times_ms)) if self.high is not None else None,
+                "steps_over_budget": round(float(np.mean(steps > CONTROL_BUDGET_MS)), 5), "steps_timed": len(steps),
+                **self._inference(steps, queried)}
 
-        def pct(a: np.ndarray) -> dict[str, float] | None:
-            if not len(a):
-                return None
-            return {"p50": round(float(np.percentile(a, 50)), 3), "p99": round(float(np.percentile(a, 99)), 3)}
-
-        return {"budget_ms": CONTROL_BUDGET_MS, "control_step_ms": pct(steps), "low_level_step_ms": pct(plain),
-                "high_level_query_ms": pct(np.asarray(self.high.times_ms)) if self.high is not None else None,
-                "steps_over_budget": round(float(np.mean(steps > CONTROL_BUDGET_MS)), 5), "steps_timed": len(steps)}
+    def _inference(self, steps: np.ndarray, queried: np.ndarray) -> dict[str, Any]:
+        """inference_step_ms (steps that ran the head, no high-level query) and inference_share; {} without a head."""
+        if self._head is None or len(self.ran) != len(steps):
+            return {}
+        ran = np.asarray(self.ran, dtype=bool)
+        return {"inference_step_ms": _pct(steps[ran & ~queried]), "inference_share": round(float(ran.mean()), 4)}
