@@ -12,6 +12,7 @@ rebuilds RESULTS.md from whatever has finished. Each seed collects its own demon
 from __future__ import annotations
 
 import argparse
+import csv
 import dataclasses
 import json
 import platform
@@ -104,6 +105,23 @@ def _per_subtask(metrics: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return dict(sorted(out.items()))
 
 
+def _train_seconds(run_dir: Path) -> dict[str, float]:
+    """Optimizer wall time per trained network of a run, from RUN/train/<network>/metrics.csv (its `time` column
+    restarts at every invocation, so an interrupted and resumed training is the sum of its invocations' maxima; the
+    run's train_summary only has the last invocation's seconds)."""
+    out: dict[str, float] = {}
+    for csv_path in sorted(run_dir.glob("train/*/metrics.csv")):
+        total, last, peak = 0.0, -1.0, 0.0
+        with csv_path.open(encoding="utf-8") as f:
+            for rec in csv.DictReader(f):
+                t = float(rec["time"])
+                if t < last:  # a new invocation
+                    total, peak = total + peak, 0.0
+                last, peak = t, max(peak, t)
+        out[csv_path.parent.name] = round(total + peak, 1)
+    return out
+
+
 def collect_results(config: Path, out: Path, command: str) -> dict[str, Any]:
     """Everything RESULTS.md shows, from the finished seeds under `out`: per agent the chain metrics (mean, std and
     per seed), per-subtask success summed over seeds, latency; the replan study; wall time per seed."""
@@ -130,9 +148,9 @@ def collect_results(config: Path, out: Path, command: str) -> dict[str, Any]:
             "inference_share": _stat([x["inference_share"] for x in lat if "inference_share" in x]),
             "steps_over_budget": _stat([x["steps_over_budget"] for x in lat if x]),
         }
-    trained = [r.get("train_summary", {}).get("components", {}) for r in reports.values()]
-    res["train_seconds"] = {k: _stat([t[k]["seconds"] for t in trained if isinstance(t.get(k), dict) and "seconds" in t[k]])
-                            for k in dict.fromkeys(k for t in trained for k in t)}
+    trained = {seed: _train_seconds(out / f"seed{seed}") for seed in reports}
+    res["train_seconds"] = {k: _stat([t[k] for t in trained.values() if k in t])
+                            for k in dict.fromkeys(k for t in trained.values() for k in t)}
     rules: dict[str, list[dict[str, Any]]] = {}
     for p in sorted(out.glob("seed*/replan/*.json")):
         rec = json.loads(p.read_text())

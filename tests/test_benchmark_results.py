@@ -36,8 +36,12 @@ def test_results_json_beside_markdown_holds_its_numbers(tmp_path: Path) -> None:
         d.mkdir(parents=True)
         report = {"episodes": 100, "seed": 100_000, "chain_length": 5, "wall_seconds": 10.0 * (seed + 1),
                   "policies": {"hier_language": _metrics(avg, done, 10, p99)},
-                  "train_summary": {"components": {"low_language": {"seconds": 100.0 + seed}}}}
+                  "train_summary": {"components": {"low_language": {"seconds": 0.1}}}}  # a resumed run's last invocation
         (d / "report.json").write_text(json.dumps(report))
+        (d / "train" / "low_language").mkdir(parents=True)
+        times = [10.0, 60.0, 5.0, 40.0] if seed == 0 else [50.0, 101.0]  # seed 0: interrupted after 60 s, resumed
+        (d / "train" / "low_language" / "metrics.csv").write_text(
+            "step,split,time,loss\n" + "".join(f"{i},train,{t},0.1\n" for i, t in enumerate(times)))
     results = tmp_path / "RESULTS-x.md"
     notes = tmp_path / "notes.md"
     notes.write_text("## Notes\n\nhow the seeds ran\n")

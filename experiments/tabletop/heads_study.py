@@ -33,19 +33,16 @@ VARIANTS: dict[str, tuple[list[str], dict[str, list[str]]]] = {
     "mlp": ([], {"": []}),
     "mlp_obs": (["obs_keys=[observation]"], {"": []}),
     "mlp_bin": (["head.grip=binary"], {"": []}),
-    "mlp_bin_w005": (["head.grip=binary", "head.grip_weight=0.05"], {"": []}),
     "mlp_30k": (["train.low.max_steps=30000"], {"": []}),
     "chunk5": (["head.kind=chunk", "head.horizon=5", "head.execute=3"],
                {"": [], "ensemble": ["head.execution=ensemble"], "exec1": ["head.execute=1"]}),
     "chunk10": (CHUNK10, {"": [], "ensemble": ["head.execution=ensemble"], "exec1": ["head.execute=1"]}),
-    "chunk5_30k": (["head.kind=chunk", "head.horizon=5", "head.execute=3", "train.low.max_steps=30000"], {"": []}),
     "chunk20": (["head.kind=chunk", "head.horizon=20", "head.execute=10"], {"": []}),
     "chunk10_h2": ([*CHUNK10, "head.history=2"], {"": []}),
     "chunk10_bin": ([*CHUNK10, "head.grip=binary"], {"": []}),
     "chunk10_l1": ([*CHUNK10, "head.loss=l1"], {"": []}),
     "chunk10_vel": ([*CHUNK10, "obs_keys=[observation,touch,velocity]"], {"": []}),
     "diffusion10": (["head.kind=diffusion", "head.horizon=10", "head.execute=5"], {"": []}),
-    "diffusion10_30k": (["head.kind=diffusion", "head.horizon=10", "head.execute=5", "train.low.max_steps=30000"], {"": []}),
 }
 EPISODES = 100  # evaluation chains per variant (seeds 100000...)
 FAMILIES = ("pick", "stack", "place", "drawer", "light", "button")

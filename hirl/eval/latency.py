@@ -38,6 +38,9 @@ class _TimedHighLevel(HighLevelPolicy):
     def observe(self, subgoal: Subgoal) -> None:
         self.inner.observe(subgoal)
 
+    def completed(self, subgoal: Subgoal) -> None:
+        self.inner.completed(subgoal)
+
     def propose(self, obs: Observation, command: Command) -> Subgoal:
         t0 = time.perf_counter()
         subgoal = self.inner.propose(obs, command)

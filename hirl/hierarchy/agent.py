@@ -101,6 +101,8 @@ class HierarchicalAgent:
             self._subgoal, self._pending = self._pending, None
             self.high.observe(self._subgoal)
         elif reason is not None:
+            if reason == "completion" and self._subgoal is not None:  # judged done: the high level is told first
+                self.high.completed(self._subgoal)
             proposed = self.high.propose(obs, self.command)
             self._subgoal = proposed
         if reason is not None:

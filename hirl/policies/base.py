@@ -21,6 +21,10 @@ class HighLevelPolicy(abc.ABC):
     def observe(self, subgoal: Subgoal) -> None:
         """Told that subgoal became active without being proposed (a correction); policies with memory update it."""
 
+    def completed(self, subgoal: Subgoal) -> None:
+        """Told, just before the propose() of a completion replan, that the replan rule judged subgoal done; a policy
+        may then not propose it again at once (LanguageHighLevel does not). Default: ignored."""
+
 
 class LowLevelPolicy(abc.ABC):
     """pi_LL(a | o, g): a goal-conditioned controller run at the env's 50 Hz control rate."""

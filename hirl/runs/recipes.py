@@ -146,6 +146,9 @@ class Rephrasing(HighLevelPolicy):
     def observe(self, subgoal: Subgoal) -> None:
         self.high.observe(subgoal)
 
+    def completed(self, subgoal: Subgoal) -> None:
+        self.high.completed(self.proposed(subgoal))
+
     def proposed(self, subgoal: Subgoal) -> Subgoal:
         """The proposal behind an emitted subgoal (the subgoal itself when this high level did not emit it)."""
         return self._last[1] if self._last is not None and self._last[0] is subgoal else subgoal

@@ -103,3 +103,18 @@ def test_act_without_command_is_an_error():
     agent = HierarchicalAgent(WaypointHighLevel(), GreedyLowLevel(), FixedInterval(3))
     with pytest.raises(RuntimeError, match="no command"):
         agent.act({"achieved_goal": np.zeros(2), "desired_goal": np.zeros(2)})
+
+
+def test_the_high_level_is_told_of_completions_only(monkeypatch):
+    high, low = WaypointHighLevel(reach=0.3), GreedyLowLevel()
+    told = []
+    monkeypatch.setattr(high, "completed", lambda g: told.append(g), raising=False)
+    agent = HierarchicalAgent(high, low, OnCompletion(StateDistance(0.02), timeout=1000))
+    run(agent, PointGoalEnv(), seed=1, steps=200)
+    completions = [e for e in agent.trace if e.reason == "completion"]
+    assert completions and len(told) == len(completions)
+    assert all(g is agent.trace[e.step - 1].subgoal for g, e in zip(told, completions, strict=True))
+    told.clear()
+    agent = HierarchicalAgent(high, low, FixedInterval(7))
+    run(agent, PointGoalEnv(), seed=1, steps=30)
+    assert told == []

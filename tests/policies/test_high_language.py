@@ -94,3 +94,16 @@ def test_wrong_encoder_dim_is_rejected(trained):
 
     with pytest.raises(ValueError, match="-d"):
         LanguageHighLevel(trained[0], HashTextEncoder(dim=32))
+
+
+def test_a_completed_instruction_is_not_proposed_again_at_once(trained):
+    high = LanguageHighLevel(trained[0], encoder())
+    obs = {"observation": np.zeros(S)}
+    cmd = Command(", then ".join(SKILLS[i] for i in CHAINS[0]), tuple(SKILLS[i] for i in CHAINS[0]))
+    best = high.propose(obs, cmd).value
+    high.reset()
+    high.completed(Subgoal("language", best, "policy"))  # the replan rule judged it done
+    again = high.propose(obs, cmd)
+    assert again.value != best and high.last_logits[high.candidates.index(best)] == -np.inf
+    high.reset()
+    assert high.propose(obs, cmd).value == best and np.isfinite(high.last_logits).all()  # one proposal only

@@ -177,6 +177,11 @@ class LanguageHighLevel(HighLevelPolicy):
     text_encoder      must match the net's text_dim (default: the encoder named in its config)
     emit_any          False: argmax over the net's training candidates; True: over those plus extra_candidates
     extra_candidates  further instructions (paraphrases, new skills) eligible when emit_any=True
+
+    completed(g) (called by HierarchicalAgent on a completion replan) excludes g's instruction from the next proposal:
+    the net was trained with both "keep going with g" (prev = g, mid-segment) and "g is done, next" (prev = g at the
+    next segment's start) on states a step apart at a segment's end, and re-proposed the instruction just completed
+    after 13 of 77 completion replans (issue 18; the next subtask then times out).
     """
 
     def __init__(self, model: LanguageGoalNet | str | Path, text_encoder: TextEncoder | None = None, emit_any: bool = False,
@@ -195,6 +200,7 @@ class LanguageHighLevel(HighLevelPolicy):
         self.table = (torch.from_numpy(self.io.text_encoder.encode(names).copy()) if self.emit_any
                       else self.model.table.embeddings)
         self.last_logits: np.ndarray | None = None
+        self._done: str | None = None  # instruction judged complete by the replan rule, excluded from the next proposal
 
     @property
     def text_encoder(self) -> TextEncoder:
@@ -203,6 +209,11 @@ class LanguageHighLevel(HighLevelPolicy):
     def reset(self) -> None:
         self.io.remember(None)
         self.last_logits = None
+        self._done = None
+
+    def completed(self, subgoal: Subgoal) -> None:
+        """The replan rule judged subgoal done: the next proposal is another instruction."""
+        self._done = str(subgoal.value) if subgoal.kind == "language" else None
 
     def observe(self, subgoal: Subgoal | None) -> None:
         """Tell the policy which subgoal is active now (e.g. after a human override); it becomes prev_emb."""
@@ -226,6 +237,10 @@ class LanguageHighLevel(HighLevelPolicy):
         with fast_inference():
             q = self.model.query(x, emb, mask, self.io.prev_emb)
             logits = self.model.scorer.logits(q, self.table, self.model.config.temperature)[0]
+        if self._done in self.candidates and len(self.candidates) > 1:
+            logits = logits.clone()
+            logits[self.candidates.index(self._done)] = -torch.inf
+        self._done = None
         self.last_logits = logits.numpy().copy()
         text = self.candidates[int(torch.argmax(logits))]
         self.io.remember(text)
