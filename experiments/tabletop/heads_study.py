@@ -140,8 +140,11 @@ def main(argv: list[str] | None = None) -> int:
             run_variant(name, args.data, args.out)
     rows = [r for name, (_, evals) in VARIANTS.items() for tag in evals if (r := row(name, tag, args.out))]
     what = "issue 18 head study: the language low level under oracle_high, one row per head variant, same data and budget"
+    rows_made_by = ("per row: hirl train experiments/tabletop/heads.yaml --out OUT/<variant> dataset=DATA <train_overrides>; "
+                    "hirl eval OUT/<variant> --agents oracle_high --episodes 100 [--out OUT/<variant>/eval-<tag>] "
+                    "<eval_overrides> (what this script runs without --report-only)")
     atomic_write_json(args.json, {"what": what, "config": str(CONFIG.relative_to(HERE.parent.parent)), "episodes": EPISODES,
-                                  "command": " ".join(["python", *sys.argv]), "rows": rows})
+                                  "command": " ".join(["python", *sys.argv]), "rows_made_by": rows_made_by, "rows": rows})
     print(markdown(rows))
     return 0
 
