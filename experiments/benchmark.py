@@ -8,6 +8,12 @@ Every finished piece is a JSON file under --out (seed<S>/report.json, seed<S>/re
 interrupted benchmark resumes where it stopped (training resumes from its checkpoints) and --report-only
 rebuilds RESULTS.md from whatever has finished. Each seed collects its own demonstrations (collect.seed =
 1000 * seed) and trains with that seed.
+
+--backend ray runs each seed as a Ray Tune trial declaring --cpus-per-trial CPUs (the `ray` extra; --address auto
+joins a running cluster, none starts a local Ray), concurrently as the CPUs allow; the trials write the same files,
+so resuming and RESULTS.md / .json are the same as with the local backend (docs/scaling.md).
+
+    python experiments/benchmark.py experiments/tabletop/hierarchical.yaml --seeds 0 1 2 --out runs/bench/tt --backend ray
 """
 from __future__ import annotations
 
@@ -72,6 +78,37 @@ def run_seed(config: Path, seed: int, out: Path, overrides: list[str], replan_ag
         variant = dataclasses.replace(cfg, replan=ReplanConfig(**kwargs), eval=dataclasses.replace(cfg.eval, videos=0))
         rep = evaluate_run(run_dir, [replan_agent], replan_episodes, out=run_dir / "replan" / _slug(name), cfg=variant)
         atomic_write_json(path, {"rule": name, "replan": kwargs, **rep["policies"][replan_agent]})
+
+
+def run_seeds_ray(config: Path, seeds: list[int], out: Path, overrides: list[str], replan_agent: str | None,
+                  replan_episodes: int, references: list[str], address: str | None, cpus: float) -> None:
+    """run_seed for every seed as one Ray Tune trial ({"cpu": cpus} each); raises if a trial failed. Paths are made
+    absolute first (Tune runs a trial in a folder of its own); Tune's own records go to OUT/tune/."""
+    from ray import tune
+
+    from hirl.data.ray_collect import init_ray, ray_module
+
+    ray = ray_module()
+    if __name__ != "__main__":  # imported (tests): workers cannot import this script by name, so ship it by value
+        ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    started = init_ray(address)
+    config, out = config.resolve(), out.resolve()
+
+    def trial(params: dict[str, Any]) -> None:
+        run_seed(config, int(params["seed"]), out, overrides, replan_agent, replan_episodes, references)
+        tune.report({"finished": 1})
+
+    try:
+        tuner = tune.Tuner(tune.with_resources(trial, {"cpu": cpus}),
+                           param_space={"seed": tune.grid_search(list(seeds))},
+                           run_config=tune.RunConfig(name=f"benchmark-{time.strftime('%Y%m%d-%H%M%S')}",
+                                                     storage_path=str(out / "tune"), verbose=0))
+        failed = [str(r.error).splitlines()[0] for r in tuner.fit() if r.error is not None]
+    finally:
+        if started:
+            ray.shutdown()
+    if failed:
+        raise RuntimeError(f"{len(failed)} benchmark trial(s) failed, first: {failed[0]}")
 
 
 def _slug(name: str) -> str:
@@ -148,7 +185,8 @@ def collect_results(config: Path, out: Path, command: str) -> dict[str, Any]:
             "inference_share": _stat([x["inference_share"] for x in lat if "inference_share" in x]),
             "steps_over_budget": _stat([x["steps_over_budget"] for x in lat if x]),
         }
-    trained = {seed: _train_seconds(out / f"seed{seed}") for seed in reports}
+    trained = {seed: {k: v for k, v in _train_seconds(out / f"seed{seed}").items()  # networks the seed's run trained
+                      if k in r.get("train_summary", {}).get("components", {})} for seed, r in reports.items()}
     res["train_seconds"] = {k: _stat([t[k] for t in trained.values() if k in t])
                             for k in dict.fromkeys(k for t in trained.values() for k in t)}
     rules: dict[str, list[dict[str, Any]]] = {}
@@ -271,6 +309,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--notes", type=Path, default=None, help="a Markdown file appended to RESULTS.md (its last section)")
     p.add_argument("--no-references", action="store_true",
                    help="evaluate only the expert as reference (no oracle-high-level agents: envs without language subgoals)")
+    p.add_argument("--backend", choices=["local", "ray"], default="local",
+                   help="local: the seeds one after another here; ray: one Ray Tune trial per seed (the ray extra)")
+    p.add_argument("--address", default=None, help="with --backend ray: 'auto' or host:port of a cluster (default: local)")
+    p.add_argument("--cpus-per-trial", type=float, default=1.0, help="with --backend ray: CPUs each trial declares")
     p.add_argument("overrides", nargs="*", help="key=value overrides applied to every seed")
     args, extra = p.parse_known_args(argv)
     unknown = [e for e in extra if "=" not in e or e.startswith("-")]
@@ -279,11 +321,14 @@ def main(argv: list[str] | None = None) -> int:
     args.overrides = list(args.overrides) + [e for e in extra if e not in unknown]  # key=value may follow options
     command = "python " + " ".join([sys.argv[0], *(argv if argv is not None else sys.argv[1:])])
     results = args.results or args.config.parent / "RESULTS.md"
-    if not args.report_only:
+    refs = ["expert"] if args.no_references else ["expert", "oracle_high", "oracle_high_paraphrase"]
+    replan_agent = None if args.replan_agent == "none" else args.replan_agent
+    if not args.report_only and args.backend == "ray":
+        run_seeds_ray(args.config, args.seeds, args.out, args.overrides, replan_agent, args.replan_episodes, refs,
+                      args.address, args.cpus_per_trial)
+    elif not args.report_only:
         for seed in args.seeds:
-            refs = ["expert"] if args.no_references else ["expert", "oracle_high", "oracle_high_paraphrase"]
-            run_seed(args.config, seed, args.out, args.overrides,
-                     None if args.replan_agent == "none" else args.replan_agent, args.replan_episodes, refs)
+            run_seed(args.config, seed, args.out, args.overrides, replan_agent, args.replan_episodes, refs)
             write_results(args.config, args.out, command, results, args.notes)
     write_results(args.config, args.out, command, results, args.notes)
     print(results.read_text())

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Imitation on any env: collect expert demos (if missing), train the agents of a config, evaluate them on chains.
 #   experiments/train_imitation.sh CONFIG RUN_DIR [key=value ...]
-#   experiments/train_imitation.sh experiments/tabletop/subgoal_kinds.yaml runs/tt-kinds collect.episodes=100
+#   experiments/train_imitation.sh experiments/tabletop/hierarchical.yaml runs/tt collect.episodes=100
 # (experiments/<env>/train_imitation.sh call it with their env's config.)
 # Writes RUN_DIR/config.yaml, RUN_DIR/models/, RUN_DIR/train/ (CSV + TensorBoard), RUN_DIR/eval/report.json + plot + videos.
 set -euo pipefail

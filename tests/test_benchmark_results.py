@@ -38,10 +38,11 @@ def test_results_json_beside_markdown_holds_its_numbers(tmp_path: Path) -> None:
                   "policies": {"hier_language": _metrics(avg, done, 10, p99)},
                   "train_summary": {"components": {"low_language": {"seconds": 0.1}}}}  # a resumed run's last invocation
         (d / "report.json").write_text(json.dumps(report))
-        (d / "train" / "low_language").mkdir(parents=True)
         times = [10.0, 60.0, 5.0, 40.0] if seed == 0 else [50.0, 101.0]  # seed 0: interrupted after 60 s, resumed
-        (d / "train" / "low_language" / "metrics.csv").write_text(
-            "step,split,time,loss\n" + "".join(f"{i},train,{t},0.1\n" for i, t in enumerate(times)))
+        for net in ("low_language", "cot"):  # cot: a training left over from an earlier invocation, not in the summary
+            (d / "train" / net).mkdir(parents=True, exist_ok=True)
+            (d / "train" / net / "metrics.csv").write_text(
+                "step,split,time,loss\n" + "".join(f"{i},train,{t},0.1\n" for i, t in enumerate(times)))
     results = tmp_path / "RESULTS-x.md"
     notes = tmp_path / "notes.md"
     notes.write_text("## Notes\n\nhow the seeds ran\n")
@@ -52,7 +53,7 @@ def test_results_json_beside_markdown_holds_its_numbers(tmp_path: Path) -> None:
     assert agent["avg_chain_length"] == {"mean": 3.5, "std": 0.5, "per_seed": [4.0, 3.0]}
     assert agent["per_subtask"]["pick up the red block"] == {"attempted": 20, "completed": 16, "success": 0.8}
     assert agent["latency_ms"]["inference_step_ms"] == {"p50": 0.3, "p99": 0.5, "p99_max": 0.6}
-    assert res["train_seconds"]["low_language"]["mean"] == pytest.approx(100.5)
+    assert res["train_seconds"]["low_language"]["mean"] == pytest.approx(100.5) and "cot" not in res["train_seconds"]
     md = results.read_text()
     assert "| hier_language | 3.50 ± 0.50 |" in md
     assert "0.80 (16/20)" in md and "| **all attempted** | 0.80 (16/20) |" in md
