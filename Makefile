@@ -11,7 +11,7 @@ export TOKENIZERS_PARALLELISM := false
 setup: $(STAMP)
 
 # torch==2.13.0 first: it is the CPU wheel on disk; anything else would pull a multi-GB CUDA build.
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py envs/autoregister.py
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet torch==2.13.0
@@ -32,7 +32,7 @@ test-all: setup
 # dev extra, installed here if an older venv lacks them. Any finding fails the target.
 lint: setup
 	test -x $(VENV)/bin/ruff -a -x $(VENV)/bin/mypy || $(PY) -m pip install --quiet -e ".[dev]"
-	$(VENV)/bin/ruff check hirl envs tests experiments
+	$(VENV)/bin/ruff check hirl envs tests experiments examples setup.py
 	$(VENV)/bin/mypy
 
 bench: setup

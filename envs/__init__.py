@@ -1,25 +1,36 @@
-"""hirl's MuJoCo environments. Importing this package registers them with Gymnasium.
+"""hirl's MuJoCo environments, registered with Gymnasium.
 
-    import gymnasium as gym, hirl_envs
-    env = gym.make("hirl/Tabletop-v0")
+    import gymnasium as gym
+    env = gym.make("hirl/Tabletop-v0")           # chain reward (1.0 when a subtask completes)
+    env = gym.make("hirl/TabletopGoal-v0")       # goal reward (compute_reward, 0 / -1): for HER
     env = gym.make("hirl/Maze-v0", layout="large")
+
+No import is needed first: the installed hirl distribution declares register_envs in the "gymnasium.envs" entry-point
+group and its start-up hook (autoregister.py, shipped as a .pth file) calls it when gymnasium is imported. Importing
+this package registers them too (idempotent), as does gym.make("hirl_envs:hirl/Maze-v0").
 """
 from __future__ import annotations
 
-import os
+from typing import Any
 
-# Headless rendering: must be chosen before mujoco is first imported.
-os.environ.setdefault("MUJOCO_GL", "egl")
-
-from gymnasium.envs.registration import register, registry
-
-_ENVS = {
-    "hirl/Tabletop-v0": ("hirl_envs.tabletop.env:TabletopEnv", 1250),
-    "hirl/Maze-v0": ("hirl_envs.maze.env:MazeEnv", 1000),
+# id -> (entry point, max_episode_steps, constructor kwargs, outermost wrapper in hirl_envs.goal_api)
+ENV_SPECS: dict[str, tuple[str, int, dict[str, Any], str]] = {
+    "hirl/Tabletop-v0": ("hirl_envs.tabletop.env:TabletopEnv", 1250, {}, "ChainReward"),
+    "hirl/TabletopGoal-v0": ("hirl_envs.tabletop.env:TabletopEnv", 1250, {"reward_type": "goal"}, "GoalReward"),
+    "hirl/Maze-v0": ("hirl_envs.maze.env:MazeEnv", 1000, {}, "GoalReward"),
 }
+ENV_IDS: tuple[str, ...] = tuple(ENV_SPECS)
 
-for _env_id, (_entry_point, _max_steps) in _ENVS.items():
-    if _env_id not in registry:
-        register(id=_env_id, entry_point=_entry_point, max_episode_steps=_max_steps)
 
-ENV_IDS: tuple[str, ...] = tuple(_ENVS)
+def register_envs() -> None:
+    """Register every id of ENV_SPECS with Gymnasium (ids already registered are left alone)."""
+    from gymnasium.envs.registration import WrapperSpec, register, registry
+
+    for env_id, (entry_point, max_steps, kwargs, wrapper) in ENV_SPECS.items():
+        if env_id not in registry:
+            outer = WrapperSpec(wrapper, f"hirl_envs.goal_api:{wrapper}", {})
+            register(id=env_id, entry_point=entry_point, max_episode_steps=max_steps, kwargs=dict(kwargs),
+                     additional_wrappers=(outer,))
+
+
+register_envs()

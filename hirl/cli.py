@@ -88,6 +88,12 @@ def _add_collect(p: argparse.ArgumentParser) -> None:
     from hirl.data.collect_config import CollectConfig
 
     add_dataclass_flags(p, CollectConfig, skip=COLLECT_NOT_ON_CLI)
+    p.add_argument("--import", dest="imports", action="append", default=[], metavar="MODULE",
+                   help="plugin module to import first, e.g. one registering the adapter of --env (repeatable)")
+    p.add_argument("--backend", choices=["local", "ray"], default="local",
+                   help="local: --workers processes here; ray: --workers Ray tasks at a time (the ray extra)")
+    p.add_argument("--address", default=None, metavar="ADDR",
+                   help="with --backend ray: 'auto' joins the running cluster, host:port that one (default: a local Ray)")
     p.add_argument("--out", required=True, help="dataset path")
     p.add_argument("--resume", action="store_true", help="continue an interrupted collection")
 

@@ -5,6 +5,9 @@
 Unknown keys, missing required keys, wrong types and out-of-range values raise ConfigError with one line
 naming the file (or the command-line override), the dotted key and the expected value.
 
+A config class with an `imports: list[str]` field (the run configs) imports those plugin modules before building the
+rest, so names they register (env adapters, components, replan rules, detectors) are valid in the same file.
+
 Limits every config file is read under (so a hostile file fails at once instead of exhausting memory or time):
 MAX_CONFIG_BYTES, MAX_DEPTH nesting levels and MAX_NODES values after YAML alias expansion. Range rules applied to
 every config dataclass by field name (GENERIC_MINIMUM, seeds, finite floats, 64-bit ints) sit beside the ones a
@@ -25,6 +28,7 @@ import yaml
 
 from hirl.errors import InputError
 from hirl.fileio import atomic_write_text
+from hirl.plugins import import_plugin
 
 C = TypeVar("C")
 _MISSING = object()
@@ -35,6 +39,7 @@ MAX_DEPTH = 32  # nesting levels of a config or record, after YAML alias expansi
 MAX_NODES = 100_000  # values in a YAML config after alias expansion (an 8-level alias bomb expands to 10^8)
 INT_LIMIT = 2**63  # |int| in a config: beyond it numpy and torch overflow
 SEED_MAX = 2**32 - 1  # fields named seed / *_seed must be in 0..SEED_MAX (numpy, torch and gymnasium all take it)
+PLUGINS_KEY = "imports"  # a config field of this name lists plugin modules, imported before the rest is built
 GENERIC_MINIMUM = {"episodes": 1, "final_episodes": 1, "workers": 1, "batch_size": 1, "max_steps": 1}  # counts by name
 
 
@@ -103,6 +108,8 @@ class _Builder:
                 close = difflib.get_close_matches(str(key), list(fields), n=1)
                 hint = f" (did you mean '{close[0]}'?)" if close else ""
                 self.fail(f"{prefix}{key}", f"unknown key{hint}; known keys: {', '.join(fields)}")
+        if not prefix and PLUGINS_KEY in fields and PLUGINS_KEY in raw:  # plugins first: they register names used below
+            self._import_plugins(self.value(hints[PLUGINS_KEY], raw[PLUGINS_KEY], PLUGINS_KEY))
         kwargs = {}
         for name, field in fields.items():
             key = f"{prefix}{name}"
@@ -117,6 +124,14 @@ class _Builder:
             self.fail(f"{prefix}{exc.field}", exc.problem)
         except (ValueError, TypeError) as exc:  # __post_init__ validation
             self.fail(prefix.rstrip(".") or "<root>", str(exc))
+
+    def _import_plugins(self, modules: typing.Sequence[str]) -> None:
+        """Import the plugin modules a config names (hirl.registry.import_plugin), failures under key imports[i]."""
+        for i, name in enumerate(modules):
+            try:
+                import_plugin(name)
+            except InputError as exc:
+                self.fail(f"{PLUGINS_KEY}[{i}]", str(exc))
 
     def _generic_range(self, name: str, value: Any, key: str) -> None:
         """The range rules every config shares by field name: counts >= GENERIC_MINIMUM, seeds in 0..SEED_MAX."""

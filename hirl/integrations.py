@@ -55,8 +55,15 @@ ENVIRONMENTS: Registry[EnvAdapter] = Registry("environment")
 
 
 def adapter(env_id: str) -> EnvAdapter:
+    """The EnvAdapter registered for env_id; an unknown id is one InputError line saying how to add one."""
     if env_id not in ENVIRONMENTS:
-        raise InputError(f"unknown environment {env_id!r} (known: {', '.join(ENVIRONMENTS.names())})")
+        known = ", ".join(ENVIRONMENTS.names())
+        how = ("register an EnvAdapter for it in a plugin module and name the module with `imports:` in the run config "
+               "or `hirl collect --import MODULE` (docs/custom-env.md)")
+        if env_id in gym.registry:
+            raise InputError(f"environment {env_id!r} is a Gymnasium env without a hirl adapter (its command and scripted "
+                             f"expert): {how}; adapters: {known}")
+        raise InputError(f"unknown environment {env_id!r} (adapters: {known}); for an env of your own, {how}")
     return ENVIRONMENTS.get(env_id)()
 
 
@@ -163,15 +170,21 @@ def _tabletop_goal_points(env: gym.Env) -> np.ndarray:
     return points
 
 
-ENVIRONMENTS.register("hirl/Tabletop-v0")(
-    lambda: EnvAdapter(
-        "hirl/Tabletop-v0", "language", _tabletop_command, _tabletop_expert,
+def _tabletop_adapter(env_id: str) -> EnvAdapter:
+    """Tabletop under either registered id (hirl/Tabletop-v0: chain reward; hirl/TabletopGoal-v0: goal reward, HER)."""
+    return EnvAdapter(
+        env_id, "language", _tabletop_command, _tabletop_expert,
         lambda env: {"canonicalize": _tabletop_canonical_instruction(env)},
         lambda chain_length: {"chain_length": chain_length},
         _tabletop_paraphrases,
         goal_points=_tabletop_goal_points,
     )
-)
+
+
+ENVIRONMENTS.register("hirl/Tabletop-v0")(lambda: _tabletop_adapter("hirl/Tabletop-v0"))
+ENVIRONMENTS.register("hirl/TabletopGoal-v0")(lambda: _tabletop_adapter("hirl/TabletopGoal-v0"))
+
+
 def _maze_goal_points(env: gym.Env) -> np.ndarray:
     """(n_free, 2) centres of the maze's free cells: the goals of RL curricula."""
     base = _maze_base(env)

@@ -4,11 +4,15 @@
     class FixedInterval: ...
 
     rule = REPLAN_RULES.build("fixed_interval", n=10)
+
+A registry that misses a name first loads the installed plugins (hirl.plugins.load_entry_point_plugins).
 """
 from __future__ import annotations
 
 from typing import Any, Generic, TypeVar
 from collections.abc import Callable, Iterator
+
+from hirl.plugins import load_entry_point_plugins
 
 T = TypeVar("T")
 
@@ -39,6 +43,8 @@ class Registry(Generic[T]):
         return decorate
 
     def get(self, name: str) -> Callable[..., T]:
+        if name not in self._entries:
+            load_entry_point_plugins()
         try:
             return self._entries[name]
         except KeyError:
@@ -49,9 +55,12 @@ class Registry(Generic[T]):
         return self.get(name)(**kwargs)
 
     def names(self) -> list[str]:
+        load_entry_point_plugins()
         return sorted(self._entries)
 
     def __contains__(self, name: object) -> bool:
+        if name not in self._entries:
+            load_entry_point_plugins()
         return name in self._entries
 
     def __iter__(self) -> Iterator[str]:

@@ -77,7 +77,7 @@ def test_collect_flags_cannot_drift_from_collect_config():
 
     actions = _collect_actions()
     fields = {f.name: f for f in dataclasses.fields(CollectConfig) if f.name not in COLLECT_NOT_ON_CLI}
-    assert set(actions) == set(fields) | {"out", "resume"}  # one flag per field, plus the command's own two
+    assert set(actions) == set(fields) | {"out", "resume", "imports", "backend", "address"}  # + the command's own
     hints, comments = typing.get_type_hints(CollectConfig), field_comments(CollectConfig)
     for name, f in fields.items():
         action = actions[name]
@@ -97,7 +97,8 @@ def test_collect_flags_keep_their_defaults():
     assert defaults == {
         "env": (None, True), "episodes": (None, True), "out": (None, True), "seed": (0, False), "workers": (2, False),
         "image_every": (0, False), "image_size": (128, False), "noise": (0.05, False), "chain_length": (5, False),
-        "env_kwargs": (None, False), "resume": (False, False),
+        "env_kwargs": (None, False), "resume": (False, False), "imports": ([], False), "backend": ("local", False),
+        "address": (None, False),
     }
 
 
@@ -107,11 +108,12 @@ def test_parsed_collect_flags_build_the_collect_config(monkeypatch):
 
     seen = {}
     monkeypatch.setattr(hirl.data.collect, "collect",
-                        lambda cfg, out, resume: seen.update(cfg=cfg, out=out, resume=resume) or {})
+                        lambda cfg, out, resume, backend, address: seen.update(cfg=cfg, out=out, resume=resume,
+                                                                               backend=backend, address=address) or {})
     assert main(["collect", "--env", "hirl/Maze-v0", "--episodes", "3", "--out", "d", "--image-size", "32",
                  "--noise", "0.1", "--env-kwargs", '{"layout": "u"}', "--resume"]) == 0
     assert seen == {"cfg": CollectConfig(env="hirl/Maze-v0", episodes=3, image_size=32, noise=0.1, env_kwargs={"layout": "u"}),
-                    "out": "d", "resume": True}
+                    "out": "d", "resume": True, "backend": "local", "address": None}
 
 
 def test_run_config_collect_section_shares_the_fields_and_keeps_its_defaults(tmp_path):

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from hirl.config import load_config
+from hirl.devices import resolve_device
 from hirl.eval.evaluate import evaluate_run
 from hirl.eval.report import save_figure
 from hirl.fileio import atomic_write_json
@@ -176,7 +177,7 @@ def plain_sb3_rate(cfg: RLRunConfig, steps: int) -> float:
                 gradient_steps=a.gradient_steps, gamma=a.gamma, tau=a.tau, policy_kwargs={"net_arch": list(a.net_arch)},
                 replay_buffer_class=HerReplayBuffer,
                 replay_buffer_kwargs={"n_sampled_goal": a.her_k, "goal_selection_strategy": a.her_strategy},
-                seed=cfg.seed, device="cpu")
+                seed=cfg.seed, device=resolve_device(a.device, "algo.device"))
     t0 = time.perf_counter()
     model.learn(total_timesteps=steps)
     return steps / (time.perf_counter() - t0)

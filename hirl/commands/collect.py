@@ -18,6 +18,9 @@ def flag(field: str) -> str:
 def run(args: argparse.Namespace) -> int:
     from hirl.data.collect import collect
     from hirl.data.collect_config import CollectConfig
+    from hirl.plugins import import_plugins
+
+    import_plugins(args.imports, "--import")
 
     try:
         env_kwargs = json.loads(args.env_kwargs) if args.env_kwargs else {}
@@ -28,7 +31,9 @@ def run(args: argparse.Namespace) -> int:
     flags = {f.name: getattr(args, f.name) for f in dataclasses.fields(CollectConfig) if hasattr(args, f.name)}
     try:
         cfg = CollectConfig(**{**flags, "env_kwargs": env_kwargs})  # the flags are generated from CollectConfig (hirl.cli)
-        summary = collect(cfg, args.out, resume=args.resume)
+        if args.address is not None and args.backend != "ray":
+            raise InputError("--address: only with --backend ray")
+        summary = collect(cfg, args.out, resume=args.resume, backend=args.backend, address=args.address)
     except FieldError as exc:
         raise InputError(f"{flag(exc.field)}: {exc.problem}") from None
     if summary.get("note"):

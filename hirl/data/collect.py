@@ -32,6 +32,7 @@ from hirl.errors import InputError
 from hirl.hierarchy import HierarchicalAgent, build_replan_rule
 from hirl.hierarchy.rollout import run_episode
 from hirl.runs.rundir import FolderLock
+from hirl.plugins import import_plugins, imported_plugins
 
 if TYPE_CHECKING:
     from hirl.integrations import EnvAdapter
@@ -127,6 +128,7 @@ class _EpisodeRunner:
         self.env.close()
 
 
+BACKENDS = ("local", "ray")  # where collection episodes run (collect(backend=...), `hirl collect --backend`)
 _RUNNER: _EpisodeRunner | None = None
 _JOURNAL: Journal | None = None
 
@@ -138,10 +140,11 @@ def _watch_parent(parent: int) -> None:
             os._exit(1)
 
 
-def _worker_init(cfg_dict: dict[str, Any], journal_dir: str) -> None:
+def _worker_init(cfg_dict: dict[str, Any], journal_dir: str, plugins: tuple[str, ...] = ()) -> None:
     global _RUNNER, _JOURNAL
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops handing out episodes
     threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True).start()
+    import_plugins(plugins, "plugins")  # the parent's plugin modules (a spawned worker starts without them)
     _RUNNER = _EpisodeRunner(CollectConfig.from_dict(cfg_dict))
     _JOURNAL = Journal(journal_dir)
 
@@ -223,25 +226,31 @@ def _check_existing(cfg: CollectConfig, out: Path, journal: Journal, kind: str, 
 
 
 def collect(cfg: CollectConfig, out: str | Path, *, resume: bool = False, progress: bool = True,
-            on_episode: Callable[[int], None] | None = None) -> dict[str, Any]:
+            on_episode: Callable[[int], None] | None = None, backend: str = "local",
+            address: str | None = None) -> dict[str, Any]:
     """Collect cfg.episodes expert episodes into the dataset at `out`; returns a summary dict
     (episodes, steps, new_episodes, seconds, steps_per_s, success_rate, path; and note for a no-op).
 
     The env and its kwargs are checked (FieldError naming the field) before anything is written, and `out` is
     locked for the whole collection (a second writer gets InputError naming this one). resume=False refuses an
     `out` that already holds a dataset or an unfinished collection; resume=True continues an unfinished one
-    (after a kill at any point) and is a no-op on a complete dataset of the same settings."""
+    (after a kill at any point) and is a no-op on a complete dataset of the same settings.
+
+    backend "local": cfg.workers worker processes on this machine (1: this process); "ray": cfg.workers Ray tasks at
+    a time on the Ray at `address` (hirl.data.ray_collect); the episodes and the dataset are the same."""
+    if backend not in BACKENDS:
+        raise FieldError("backend", f"must be one of {', '.join(BACKENDS)}, got {backend!r}")
     out = Path(out)
     runner = _EpisodeRunner(cfg)  # the spaces, env spec and control rate come from this env (also used when workers=1)
     try:
         with FolderLock(out, "collection"):
-            return _collect(cfg, out, runner, resume, progress, on_episode)
+            return _collect(cfg, out, runner, resume, progress, on_episode, backend, address)
     finally:
         runner.close()
 
 
 def _collect(cfg: CollectConfig, out: Path, runner: _EpisodeRunner, resume: bool, progress: bool,
-             on_episode: Callable[[int], None] | None) -> dict[str, Any]:
+             on_episode: Callable[[int], None] | None, backend: str = "local", address: str | None = None) -> dict[str, Any]:
     from hirl.version import __version__
     from tqdm import tqdm
 
@@ -289,7 +298,11 @@ def _collect(cfg: CollectConfig, out: Path, runner: _EpisodeRunner, resume: bool
 
     workers = min(cfg.workers, len(todo))
     try:
-        if workers <= 1:
+        if backend == "ray" and todo:
+            from hirl.data.ray_collect import run_ray
+
+            run_ray(cfg, workers, todo, journal, finished, address)
+        elif workers <= 1:
             for i in todo:
                 record = runner.run(i)
                 journal.write(record)
@@ -330,7 +343,7 @@ def _run_pool(cfg: CollectConfig, workers: int, todo: list[int], journal: Journa
               finished: Callable[[int, int], None]) -> None:
     ctx = get_context("spawn")
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init,
-                               initargs=(cfg.to_dict(), str(journal.root)))
+                               initargs=(cfg.to_dict(), str(journal.root), imported_plugins()))
     pending: set[Future] = set()
     queue = list(todo)
     try:

@@ -16,6 +16,7 @@ from hirl.data.collect import collect
 from hirl.data.collect_config import CollectConfig, CollectSettings
 from hirl.data.dataset import Dataset, load_dataset
 from hirl.data.tables import StepTables, TextTables, build_tables, text_tables
+from hirl.devices import resolve_device
 from hirl.encoders.text import TEXT_DIM, TextEncoder
 from hirl.errors import InputError
 from hirl.fileio import atomic_write_json
@@ -73,6 +74,8 @@ def train_run(cfg: RunConfig, run: str | Path | RunDir, progress: bool = True) -
     """Train every component of cfg.agents into RUN/models; resumable (each network's Trainer resumes)."""
     run = as_run_dir(run)
     start = time.perf_counter()
+    for budget in dataclasses.fields(cfg.train):  # an absent GPU is one line now, not after the collection
+        resolve_device(getattr(cfg.train, budget.name).device, f"train.{budget.name}.device")
     path = ensure_dataset(cfg, progress)
     train, val, encoder = load_tables(cfg, path)  # a bad dataset fails here, before anything is written to the run
     run.path.mkdir(parents=True, exist_ok=True)

@@ -66,6 +66,7 @@ class TrainingBudgets:
 @dataclass
 class RunConfig:
     kind: str = "imitation"  # run kind (hirl.runs.RUN_KINDS); `kind: rl` configs are RLRunConfig
+    imports: list[str] = field(default_factory=list)  # plugin modules imported first (they register envs, agents, rules)
     env: str = "hirl/Tabletop-v0"  # environment id
     env_kwargs: dict[str, Any] = field(default_factory=dict)  # extra gym.make arguments (collection, eval, adapt; e.g. layout)
     dataset: str = "runs/data/tabletop"  # dataset path; collected with `collect` when missing

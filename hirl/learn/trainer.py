@@ -33,6 +33,8 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from hirl.config import FieldError
+from hirl.devices import check_device_spec, resolve_device
 from hirl.learn.checkpoint import CsvLog, RunLock, has_checkpoint, load_checkpoint, remove_stale_temp_files, save_checkpoint
 from hirl.weights import save_weights
 
@@ -70,12 +72,16 @@ class TrainerConfig:
     min_delta: float = 0.0  # a validation loss must beat the best by more than this to count as an improvement
     seed: int = 0  # seeds python, numpy (global + the sampler's Generator) and torch at the start of a fresh run
     log_every: int = 10  # write mean training metrics of the last N steps to CSV/TensorBoard every N steps
-    device: str = "cpu"  # torch device for the model and batches
+    device: str = "auto"  # auto | cpu | cuda | cuda:N (hirl.devices): the model and its batches; auto = a GPU if any
     progress: bool = True  # show a tqdm bar (only when stderr is a terminal)
     tensorboard: bool = True  # write TensorBoard event files under run_dir/tb
     torch_threads: int | None = None  # if set, call configure_torch_threads(n) before training; None = leave torch as is
 
     def __post_init__(self) -> None:
+        try:
+            check_device_spec(self.device)
+        except ValueError as exc:
+            raise FieldError("device", str(exc).removeprefix("device ")) from None
         positive = ("max_steps", "batch_size", "eval_every", "checkpoint_every", "log_every")
         for name in positive:
             if getattr(self, name) < 1:
@@ -179,8 +185,11 @@ def _to_tensor(arr: np.ndarray, device: str) -> torch.Tensor:
 
 
 def to_device(batch: Any, device: str | torch.device) -> Any:
-    """Move every tensor in a (nested) dict / list / tuple / NamedTuple batch to device."""
+    """Move every tensor in a (nested) dict / list / tuple / NamedTuple batch to device (to a GPU from pinned host
+    memory, asynchronously: the copy overlaps the previous step's kernels)."""
     if isinstance(batch, torch.Tensor):
+        if torch.device(device).type == "cuda" and batch.device.type == "cpu":
+            return batch.pin_memory().to(device, non_blocking=True)
         return batch.to(device)
     if isinstance(batch, Mapping):
         return {k: to_device(v, device) for k, v in batch.items()}
@@ -217,7 +226,8 @@ class Trainer:
         self._loss: Callable[[Any], Any] = loss_fn  # model.loss (bound)
         if val_batches is not None and not callable(val_batches):
             raise TypeError("val_batches must be a callable returning an iterable of batches (or None)")
-        self.model, self.config, self.run_dir = model.to(config.device), config, Path(run_dir)
+        self.device = resolve_device(config.device, "train device")  # InputError (one line) for an absent GPU
+        self.model, self.config, self.run_dir = model.to(self.device), config, Path(run_dir)
         self.train_batches, self.val_batches = train_batches, val_batches
         params = [p for p in model.parameters() if p.requires_grad]
         if optimizer is None and not params:
@@ -230,7 +240,7 @@ class Trainer:
 
     # -- pieces --------------------------------------------------------------------------------------------
     def _call_loss(self, batch: Any) -> tuple[torch.Tensor, dict[str, float]]:
-        out = self._loss(to_device(batch, self.config.device) if self.config.device != "cpu" else batch)
+        out = self._loss(to_device(batch, self.device) if self.device.type != "cpu" else batch)
         loss, metrics = (out, {}) if isinstance(out, torch.Tensor) else out
         if not isinstance(loss, torch.Tensor) or loss.ndim != 0:
             raise TypeError(f"{type(self.model).__name__}.loss must return a scalar tensor (and a metrics dict)")

@@ -55,14 +55,15 @@ class TextCentering(nn.Module):
         self.register_buffer("scale", torch.ones(()))
 
     def fit(self, embeddings: np.ndarray) -> None:
-        """embeddings (N, E): the training vocabulary (one row per distinct text, or per occurrence)."""
+        """embeddings (N, E): the training vocabulary (one row per distinct text, or per occurrence). A vocabulary of
+        one text (an env whose command never changes) has no spread to rescale by: centred, scale 1."""
         e = np.asarray(embeddings, dtype=np.float64)
-        if e.ndim != 2 or e.shape[1] != self.mean.shape[0] or len(e) < 2 or not np.all(np.isfinite(e)):
-            raise ValueError(f"TextCentering.fit expects a finite (N >= 2, {self.mean.shape[0]}) array, got {e.shape}")
+        if e.ndim != 2 or e.shape[1] != self.mean.shape[0] or len(e) < 1 or not np.all(np.isfinite(e)):
+            raise ValueError(f"TextCentering.fit expects a finite (N >= 1, {self.mean.shape[0]}) array, got {e.shape}")
         centred = e - e.mean(0)
         rms = float(np.sqrt((centred ** 2).mean()))
         self.mean.copy_(torch.as_tensor(e.mean(0), dtype=torch.float32))
-        self.scale.fill_(1.0 / max(rms, 1e-6))
+        self.scale.fill_(1.0 / max(rms, 1e-6) if len(e) > 1 else 1.0)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return (x.float() - self.mean) * self.scale

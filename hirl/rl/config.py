@@ -17,6 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from hirl.config import FieldError
+from hirl.devices import check_device_spec
 from hirl.rl.relabel import RELABELERS
 
 ALGOS = ("sac", "td3")
@@ -40,8 +42,13 @@ class AlgoSpec:
     action_noise: float = 0.1  # TD3 only: std of Gaussian exploration noise (action units)
     her_strategy: str = "future"  # HER goal selection: future | final | episode | none (plain replay)
     her_k: int = 4  # HER: virtual goals per real transition
+    device: str = "auto"  # auto | cpu | cuda | cuda:N (hirl.devices): where SB3 keeps the networks; auto = a GPU if any
 
     def __post_init__(self) -> None:
+        try:
+            check_device_spec(self.device)
+        except ValueError as exc:
+            raise FieldError("device", str(exc).removeprefix("device ")) from None
         if self.algo not in ALGOS:
             raise ValueError(f"algo must be one of {ALGOS}, got {self.algo!r}")
         if self.her_strategy not in HER_STRATEGIES:
@@ -139,6 +146,7 @@ class RLEvalSpec:
 @dataclass
 class RLRunConfig:
     kind: str = "rl"  # marks an RL config for `hirl train` / `hirl eval` (imitation configs have no `kind`)
+    imports: list[str] = field(default_factory=list)  # plugin modules imported first (they register envs, stages, rules)
     stage: str = "low"  # a hirl.rl.stage.STAGES name: low | high | adapt | flat | language | plan (module docstring)
     env: str = "hirl/Maze-v0"  # environment id (an EnvAdapter in hirl.integrations, or gr/... via the robotics extra)
     env_kwargs: dict[str, Any] = field(default_factory=dict)  # extra gym.make arguments (e.g. layout, max_episode_steps)

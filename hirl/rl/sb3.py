@@ -17,6 +17,7 @@ from stable_baselines3.common.noise import NormalActionNoise
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from stable_baselines3.her import HerReplayBuffer
 
+from hirl.devices import resolve_device
 from hirl.errors import InputError
 
 
@@ -92,7 +93,7 @@ def build_model(spec: Any, env: gym.Env, seed: int, tensorboard_log: str | None 
         learning_rate=spec.learning_rate, buffer_size=spec.buffer_size, batch_size=spec.batch_size,
         learning_starts=spec.learning_starts, train_freq=spec.train_freq, gradient_steps=spec.gradient_steps,
         gamma=spec.gamma, tau=spec.tau, policy_kwargs={"net_arch": list(spec.net_arch)}, seed=seed,
-        tensorboard_log=tensorboard_log, verbose=0, device="cpu",
+        tensorboard_log=tensorboard_log, verbose=0, device=resolve_device(spec.device, "algo.device"),
     )
     if spec.her_strategy != "none":
         her = {"n_sampled_goal": spec.her_k, "goal_selection_strategy": spec.her_strategy}
@@ -109,8 +110,8 @@ def build_model(spec: Any, env: gym.Env, seed: int, tensorboard_log: str | None 
     return ALGORITHMS[spec.algo]("MultiInputPolicy", env, **kwargs)
 
 
-def load_model(path: Path, env: gym.Env | None = None) -> Any:
-    """An SB3 model saved by hirl (our own .zip; SAC or TD3 is read from its metadata)."""
+def load_model(path: Path, env: gym.Env | None = None, device: str = "auto") -> Any:
+    """An SB3 model saved by hirl (our own .zip; SAC or TD3 is read from its metadata), on device (hirl.devices)."""
     if not path.is_file():
         raise InputError(f"{path}: no saved model (train this stage first)")
     try:
@@ -123,4 +124,4 @@ def load_model(path: Path, env: gym.Env | None = None) -> Any:
     # Without an env (a frozen policy for inference) the replay buffer is not needed: a 1-slot plain buffer avoids
     # HER's need for an env and the memory of the training buffer.
     frozen = {} if env is not None else {"replay_buffer_class": DictReplayBuffer, "replay_buffer_kwargs": {}, "buffer_size": 1}
-    return ALGORITHMS[algo].load(path, env=env, device="cpu", custom_objects=frozen)
+    return ALGORITHMS[algo].load(path, env=env, device=resolve_device(device, f"{path}: device"), custom_objects=frozen)

@@ -24,6 +24,7 @@ from typing import Any
 
 from hirl.config import read_yaml
 from hirl.errors import InputError
+from hirl.plugins import import_plugins
 
 CONFIG_FILE = "config.yaml"
 ADAPTED = "adapted"  # models/<ADAPTED>/<component>: components after an adapt stage
@@ -98,8 +99,12 @@ def as_run_dir(run: str | Path | RunDir) -> RunDir:
 
 
 def config_kind(path: str | Path) -> str:
-    """The `kind:` of the YAML config at path (DEFAULT_KIND when absent); InputError naming the file if unreadable."""
-    kind = read_yaml(path).get("kind", DEFAULT_KIND)
+    """The `kind:` of the YAML config at path (DEFAULT_KIND when absent); InputError naming the file if unreadable.
+    The config's `imports:` plugins are imported first (a plugin may register the run kind itself)."""
+    raw = read_yaml(path)
+    if isinstance(raw.get("imports"), list):
+        import_plugins(raw["imports"], f"{path}: key 'imports'")
+    kind = raw.get("kind", DEFAULT_KIND)
     if not isinstance(kind, str):
         raise InputError(f"{path}: key 'kind': expected a string, got {type(kind).__name__}")
     return kind
