@@ -1,0 +1,59 @@
+"""Every RESULTS*.md under experiments/ has its results JSON beside it, with the same table cells."""
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _tables() -> Any:
+    spec = importlib.util.spec_from_file_location("results_tables", ROOT / "experiments" / "results_tables.py")
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+PAGE = """# Title
+
+## Section A
+
+| agent | success |
+|---|---|
+| flat | 0.13 ± 0.06 |
+| hier | 0.56 |
+
+text | not a table
+
+## Section B
+| a | b |
+|:-:|---|
+| 1 | 2 |
+"""
+
+
+def test_markdown_tables_reads_cells_under_their_headings() -> None:
+    tables = _tables().markdown_tables(PAGE)
+    assert tables == [
+        {"section": "Section A", "columns": ["agent", "success"],
+         "rows": [{"agent": "flat", "success": "0.13 ± 0.06"}, {"agent": "hier", "success": "0.56"}]},
+        {"section": "Section B", "columns": ["a", "b"], "rows": [{"a": "1", "b": "2"}]},
+    ]
+
+
+def test_check_page_names_a_missing_json_and_a_changed_cell(tmp_path: Path) -> None:
+    rt = _tables()
+    md = tmp_path / "RESULTS-x.md"
+    md.write_text(PAGE)
+    assert rt.check_page(md) == [f"{md}: no results JSON beside it (RESULTS-x.json)"]
+    (tmp_path / "RESULTS-x.json").write_text(json.dumps({"tables": rt.markdown_tables(PAGE)}))
+    assert rt.check_page(md) == []
+    md.write_text(PAGE.replace("0.56", "0.65"))
+    assert rt.check_page(md) == [f"{md}: table 1 (under 'Section A') differs from RESULTS-x.json"]
+
+
+def test_every_committed_results_page_has_its_json() -> None:
+    assert _tables().check_all() == []
