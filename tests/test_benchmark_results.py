@@ -1,22 +1,18 @@
 """experiments/benchmark.py writes RESULTS.json beside RESULTS.md, and every number of the Markdown comes from it."""
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 from typing import Any
 
+from tests.fixtures.scripts import load_experiment_script
+
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def _benchmark() -> Any:
-    spec = importlib.util.spec_from_file_location("imitation_benchmark", ROOT / "experiments" / "benchmark.py")
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_experiment_script("benchmark.py", "imitation_benchmark")
 
 
 def _metrics(avg: float, done: int, tried: int, p99: float) -> dict[str, Any]:

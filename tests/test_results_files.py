@@ -1,20 +1,16 @@
 """Every RESULTS*.md under experiments/ has its results JSON beside it, with the same table cells."""
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.fixtures.scripts import load_experiment_script
+
 
 
 def _tables() -> Any:
-    spec = importlib.util.spec_from_file_location("results_tables", ROOT / "experiments" / "results_tables.py")
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_experiment_script("results_tables.py", "results_tables")
 
 
 PAGE = """# Title
