@@ -9,9 +9,10 @@ interrupted benchmark resumes where it stopped (training resumes from its checkp
 rebuilds RESULTS.md from whatever has finished. Each seed collects its own demonstrations (collect.seed =
 1000 * seed) and trains with that seed.
 
---backend ray runs each seed as a Ray Tune trial declaring --cpus-per-trial CPUs (the `ray` extra; --address auto
-joins a running cluster, none starts a local Ray), concurrently as the CPUs allow; the trials write the same files,
-so resuming and RESULTS.md / .json are the same as with the local backend (docs/scaling.md).
+--backend ray runs each seed as a Ray Tune trial declaring --cpus-per-trial CPUs and --gpus-per-trial GPUs (the `ray`
+extra, hirl.benchmarks.tune; --address auto joins a running cluster, none starts a local Ray), concurrently as the
+resources allow; the trials write the same files, so resuming and RESULTS.md / .json are the same as with the local
+backend (docs/scaling.md).
 
     python experiments/benchmark.py experiments/tabletop/hierarchical.yaml --seeds 0 1 2 --out runs/bench/tt --backend ray
 """
@@ -25,10 +26,12 @@ import platform
 import sys
 import time
 from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
+from hirl.benchmarks.tune import add_backend_arguments, check_backend_arguments
 from hirl.config import load_config
 from hirl.eval.evaluate import evaluate_run
 from hirl.fileio import atomic_write_json, atomic_write_text
@@ -81,34 +84,18 @@ def run_seed(config: Path, seed: int, out: Path, overrides: list[str], replan_ag
 
 
 def run_seeds_ray(config: Path, seeds: list[int], out: Path, overrides: list[str], replan_agent: str | None,
-                  replan_episodes: int, references: list[str], address: str | None, cpus: float) -> None:
-    """run_seed for every seed as one Ray Tune trial ({"cpu": cpus} each); raises if a trial failed. Paths are made
-    absolute first (Tune runs a trial in a folder of its own); Tune's own records go to OUT/tune/."""
-    from ray import tune
+                  replan_episodes: int, references: list[str], address: str | None, cpus: float, gpus: float = 0.0) -> None:
+    """run_seed for every seed as one Ray Tune trial ({"cpu": cpus, "gpu": gpus} each; hirl.benchmarks.tune); raises
+    if a trial failed. Paths are made absolute first; Tune's own records go to OUT/tune/."""
+    from hirl.benchmarks.tune import run_trials, script_module
 
-    from hirl.data.ray_collect import init_ray, ray_module
-
-    ray = ray_module()
-    if __name__ != "__main__":  # imported (tests): workers cannot import this script by name, so ship it by value
-        ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
-    started = init_ray(address)
     config, out = config.resolve(), out.resolve()
 
-    def trial(params: dict[str, Any]) -> None:
+    def trial(params: Mapping[str, Any]) -> None:
         run_seed(config, int(params["seed"]), out, overrides, replan_agent, replan_episodes, references)
-        tune.report({"finished": 1})
 
-    try:
-        tuner = tune.Tuner(tune.with_resources(trial, {"cpu": cpus}),
-                           param_space={"seed": tune.grid_search(list(seeds))},
-                           run_config=tune.RunConfig(name=f"benchmark-{time.strftime('%Y%m%d-%H%M%S')}",
-                                                     storage_path=str(out / "tune"), verbose=0))
-        failed = [str(r.error).splitlines()[0] for r in tuner.fit() if r.error is not None]
-    finally:
-        if started:
-            ray.shutdown()
-    if failed:
-        raise RuntimeError(f"{len(failed)} benchmark trial(s) failed, first: {failed[0]}")
+    run_trials(trial, [{"seed": s} for s in seeds], storage=out / "tune", name="benchmark", backend="ray",
+               address=address, cpus=cpus, gpus=gpus, ship=script_module(__name__))
 
 
 def _slug(name: str) -> str:
@@ -309,23 +296,21 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--notes", type=Path, default=None, help="a Markdown file appended to RESULTS.md (its last section)")
     p.add_argument("--no-references", action="store_true",
                    help="evaluate only the expert as reference (no oracle-high-level agents: envs without language subgoals)")
-    p.add_argument("--backend", choices=["local", "ray"], default="local",
-                   help="local: the seeds one after another here; ray: one Ray Tune trial per seed (the ray extra)")
-    p.add_argument("--address", default=None, help="with --backend ray: 'auto' or host:port of a cluster (default: local)")
-    p.add_argument("--cpus-per-trial", type=float, default=1.0, help="with --backend ray: CPUs each trial declares")
+    add_backend_arguments(p)  # --backend local|ray, --address, --cpus-per-trial, --gpus-per-trial (one trial per seed)
     p.add_argument("overrides", nargs="*", help="key=value overrides applied to every seed")
     args, extra = p.parse_known_args(argv)
     unknown = [e for e in extra if "=" not in e or e.startswith("-")]
     if unknown:
         p.error(f"unrecognized arguments: {' '.join(unknown)}")
     args.overrides = list(args.overrides) + [e for e in extra if e not in unknown]  # key=value may follow options
+    check_backend_arguments(p, args)
     command = "python " + " ".join([sys.argv[0], *(argv if argv is not None else sys.argv[1:])])
     results = args.results or args.config.parent / "RESULTS.md"
     refs = ["expert"] if args.no_references else ["expert", "oracle_high", "oracle_high_paraphrase"]
     replan_agent = None if args.replan_agent == "none" else args.replan_agent
     if not args.report_only and args.backend == "ray":
         run_seeds_ray(args.config, args.seeds, args.out, args.overrides, replan_agent, args.replan_episodes, refs,
-                      args.address, args.cpus_per_trial)
+                      args.address, args.cpus_per_trial, args.gpus_per_trial)
     elif not args.report_only:
         for seed in args.seeds:
             run_seed(args.config, seed, args.out, args.overrides, replan_agent, args.replan_episodes, refs)

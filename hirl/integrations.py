@@ -26,7 +26,10 @@ class EnvAdapter:
     detector_extra     env -> extra keyword arguments for completion detectors (e.g. canonicalize)
     reset_options      chain_length -> reset options
     paraphrases        instruction -> the env's shipped paraphrases of it (language envs; [] for unknown text)
-    goal_points        env -> (N, G) reachable achieved-goal points (RL goal curricula); None when the env has none"""
+    goal_points        env -> (N, G) reachable achieved-goal points (RL goal curricula); None when the env has none
+    skills             () -> {skill name: language instruction} of the env's subtask vocabulary (skill libraries)
+    can_start          (skill name, obs) -> None when the skill may start from obs, else the reason it may not
+    facts              obs -> the env's symbolic state as a dict (what code policies over skills read)"""
 
     env_id: str
     subgoal_kind: str
@@ -36,6 +39,9 @@ class EnvAdapter:
     reset_options: Callable[[int], dict[str, Any] | None]
     paraphrases: Callable[[str], list[str]] | None = None
     goal_points: Callable[[gym.Env], np.ndarray] | None = None
+    skills: Callable[[], dict[str, str]] | None = None
+    can_start: Callable[[str, Any], str | None] | None = None
+    facts: Callable[[Any], dict[str, Any]] | None = None
 
     def paraphrase_split(self, text: str) -> tuple[list[str], list[str]]:
         """(training, held-out) paraphrases of an instruction: the last shipped one is held out, never trained on,
@@ -170,6 +176,32 @@ def _tabletop_goal_points(env: gym.Env) -> np.ndarray:
     return points
 
 
+def _tabletop_skills() -> dict[str, str]:
+    """Every Tabletop subtask as a skill: name -> canonical instruction."""
+    from hirl_envs.tabletop import tasks
+
+    return {name: sub.instruction for name, sub in tasks.SUBTASKS.items()}
+
+
+def _tabletop_can_start(name: str, obs: Any) -> str | None:
+    """A Tabletop skill's initiation set, read off one Dict observation (its "observation" and "touch" entries): the
+    symbolic state of hirl_envs.tabletop.tasks.symbolic and the physical preconditions of tasks.can_start."""
+    from hirl_envs.tabletop import tasks
+    from hirl_envs.tabletop.expert import View
+
+    return tasks.can_start(name, tasks.symbolic(View(obs).p))
+
+
+def _tabletop_facts(obs: Any) -> dict[str, Any]:
+    """One Dict observation -> {"drawer": "open"|"closed"|"mid", "light": 0|1, "held": colour|None,
+    "loc": {colour: "table"|"held"|"drawer"|"on_<colour>"|"air"}} (hirl_envs.tabletop.tasks.SymState)."""
+    from hirl_envs.tabletop import tasks
+    from hirl_envs.tabletop.expert import View
+
+    s = tasks.symbolic(View(obs).p)
+    return {"drawer": s.drawer, "light": s.light, "held": s.held, "loc": dict(s.loc)}
+
+
 def _tabletop_adapter(env_id: str) -> EnvAdapter:
     """Tabletop under either registered id (hirl/Tabletop-v0: chain reward; hirl/TabletopGoal-v0: goal reward, HER)."""
     return EnvAdapter(
@@ -177,7 +209,8 @@ def _tabletop_adapter(env_id: str) -> EnvAdapter:
         lambda env: {"canonicalize": _tabletop_canonical_instruction(env)},
         lambda chain_length: {"chain_length": chain_length},
         _tabletop_paraphrases,
-        goal_points=_tabletop_goal_points,
+        goal_points=_tabletop_goal_points, skills=_tabletop_skills, can_start=_tabletop_can_start,
+        facts=_tabletop_facts,
     )
 
 

@@ -69,3 +69,38 @@ def test_benchmark_sweep_as_two_tune_trials(tmp_path: Path, local_ray: None) -> 
     mtime = (out / "seed0" / "report.json").stat().st_mtime
     assert bench.main(argv) == 0  # resumed: finished seeds are not run again
     assert (out / "seed0" / "report.json").stat().st_mtime == mtime
+
+
+TINY_RL = ["env_kwargs={layout: u, max_episode_steps: 40}", "steps=200", "checkpoint_every=200", "eval.every=100",
+           "eval.episodes=1", "algo.learning_starts=50", "algo.batch_size=16", "algo.buffer_size=1000",
+           "algo.net_arch=[16, 16]"]
+
+
+@pytest.mark.slow  # ~30 s (two Tune trial processes importing SB3); the shared Tune path runs in CI through the sweep above
+def test_rl_benchmark_sweep_as_two_tune_trials(tmp_path: Path, local_ray: None) -> None:
+    script_path = ROOT / "experiments" / "maze" / "rl_benchmark.py"
+    spec = importlib.util.spec_from_file_location("hirl_rl_benchmark_script", script_path)
+    assert spec is not None and spec.loader is not None
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    root, plot = tmp_path / "rl", tmp_path / "curves.png"
+    argv = ["sweep", "--variants", "flat", "--seeds", "0", "1", "--root", str(root), "--plot", str(plot), "--episodes", "1",
+            "--backend", "ray", "--cpus-per-trial", "1", *TINY_RL]
+    assert script.main(argv) == 0
+    results = sorted((root / "results").glob("*.json"))
+    assert [p.name for p in results] == ["flat-s0.json", "flat-s1.json"]
+    for p, seed in zip(results, (0, 1), strict=True):
+        r = json.loads(p.read_text())
+        assert r["seed"] == seed and r["stages"]["flat"]["env_steps"] >= 200 and r["final"]["rl_flat"]["episodes"] == 1
+    assert plot.is_file() and list((root / "tune").iterdir())
+    mtime = results[0].stat().st_mtime
+    assert script.main(argv) == 0  # resumed: finished (variant, seed) runs are skipped
+    assert results[0].stat().st_mtime == mtime
+
+
+def test_declared_gpus_the_cluster_lacks_are_one_line(tmp_path: Path, local_ray: None) -> None:
+    from hirl.benchmarks.tune import run_trials
+    from hirl.errors import InputError
+
+    with pytest.raises(InputError, match=r"--gpus-per-trial 1: the Ray cluster has 0 GPU\(s\)"):
+        run_trials(lambda p: None, [{"seed": 0}], storage=tmp_path, name="t", backend="ray", gpus=1.0)

@@ -97,11 +97,17 @@ class TabletopEnv(gym.Env):
         frame_skip: int = 10,  # physics substeps per control step (timestep x frame_skip must be 0.02 s)
         timestep: float | None = None,  # override the MJCF timestep (None = 0.002 s from the file)
         reward_type: str = "chain",  # "chain": 1.0 when a subtask completes; "goal": compute_reward (0/-1)
+        goal_task: str | None = None,  # a whole-scene task of tasks.GOAL_TASKS instead of chains (None: chains)
     ) -> None:
         if render_mode not in (None, "rgb_array"):
             raise ValueError(f"{ENV_NAME}: render_mode must be None or 'rgb_array', got {render_mode!r}")
         if reward_type not in ("chain", "goal"):
             raise ValueError(f"{ENV_NAME}: reward_type must be 'chain' or 'goal', got {reward_type!r}")
+        if goal_task is not None and goal_task not in tasks.GOAL_TASKS:
+            raise ValueError(f"{ENV_NAME}: unknown goal_task {goal_task!r}; known: {sorted(tasks.GOAL_TASKS)}")
+        self.goal_task = goal_task
+        self._goal: tasks.GoalTask | None = None
+        self._goal_done = False
         if chain_length is not None and not 1 <= int(chain_length) <= 5:
             raise ValueError(f"{ENV_NAME}: chain_length must be in 1..5 or None, got {chain_length}")
         self.model = mujoco.MjModel.from_xml_path(str(asset_path("tabletop.xml")))
@@ -309,6 +315,19 @@ class TabletopEnv(gym.Env):
         d.ctrl[:] = (*(self._target - HOME), FINGER_MAX)
         mujoco.mj_forward(m, d)
 
+        goal_name = options.get("goal_task", self.goal_task)
+        self._goal, self._goal_done = None, False
+        if goal_name is not None:  # a whole-scene task: no chain, one success predicate (tasks.GOAL_TASKS)
+            if goal_name not in tasks.GOAL_TASKS:
+                raise ValueError(f"{ENV_NAME}: unknown goal_task {goal_name!r}; known: {sorted(tasks.GOAL_TASKS)}")
+            self._goal = tasks.GOAL_TASKS[goal_name]
+            if self._goal.drawer == "closed":
+                d.qpos[self._q_drawer] = rng.uniform(0.0, 0.005)
+                mujoco.mj_forward(m, d)
+            self._chain, self._chain_instr, self._index = [], [], 0
+            self._steps_in_subtask, self._start_light = 0, self._light
+            self._desired = self._achieved_goal()
+            return self._obs(), self._info()
         sym = tasks.symbolic(self.phys_state())
         if options.get("task") is not None:
             raw = options["task"]
@@ -362,7 +381,13 @@ class TabletopEnv(gym.Env):
         reward, terminated = 0.0, False
         preds: dict[str, bool] | None  # None: recompute for info
         preds = tasks.all_predicates(self.phys_state(), self._start_light)
-        if self._index < len(self._chain):
+        if self._goal is not None:
+            self._steps_in_subtask += 1
+            if self._goal.success(self.phys_state()):
+                reward, terminated, self._goal_done = 1.0, True, True
+            elif self._steps_in_subtask >= self._goal.budget:
+                terminated = True
+        elif self._index < len(self._chain):
             self._steps_in_subtask += 1
             if preds[self._chain[self._index]]:
                 reward = 1.0
@@ -440,6 +465,17 @@ class TabletopEnv(gym.Env):
     def _info(self, preds: dict[str, bool] | None = None) -> dict[str, Any]:
         if preds is None:
             preds = tasks.all_predicates(self.phys_state(), self._start_light)
+        if self._goal is not None:
+            instr, names = [self._goal.instruction], [self._goal.name]
+            return {
+                "task": instr, "task_names": names, "goal_task": self._goal.name,
+                "subtask_index": int(self._goal_done),
+                "current_subtask": None if self._goal_done else instr[0],
+                "completed_subtasks": instr if self._goal_done else [],
+                "subtask_success": {s.instruction: preds[s.name] for s in SUBTASKS.values()},
+                "is_success": self._goal_done,
+                "steps_in_subtask": int(self._steps_in_subtask),
+            }
         done = self._index >= len(self._chain)
         instr = self._chain_instr
         return {

@@ -10,6 +10,7 @@ is solvable by the scripted expert (e.g. only the held block may be manipulated 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -298,3 +299,67 @@ def symbolic(p: PhysState) -> SymState:
 
 # drawer slot of each colour, relative to the tray centre (x, y) in metres: blocks never collide in the tray
 SLOTS: dict[str, tuple[float, float]] = {"red": (-0.035, -0.07), "green": (-0.035, 0.0), "blue": (-0.035, 0.07)}
+
+
+# --- skill initiation sets (physical, not the chain sampler's conservative preconditions) -----------------------
+def can_start(name: str, s: SymState) -> str | None:
+    """None if subtask `name` may be started as a skill in `s`, else a short reason why not.
+
+    Looser than `precondition` (which keeps sampled chains solvable): a block may be stacked on a block that itself
+    rests on another one (a tower), which no sampled chain does. Blocks in the drawer are never picked again."""
+    kind, cols = parse(name)
+    if kind in ("open_drawer", "close_drawer", "push_button", "turn_on_light", "turn_off_light"):
+        return precondition(name, s)  # the same rules: hands free, not already in the target state
+    a = cols[0]
+    if s.held is not None and s.held != a:
+        return f"the gripper is holding the {s.held} block"
+    la = s.loc[a]
+    if la != "held" and not ((la == "table" or la.startswith("on_")) and s.clear(a)):
+        return f"the {a} block cannot be grasped ({la}, clear={s.clear(a)})"
+    if kind == "pick":
+        return f"the {a} block is already held" if la == "held" else None
+    if kind == "place":
+        return None if s.drawer == "open" else "the drawer is not open"
+    b = cols[1]
+    if la == f"on_{b}":
+        return f"the {a} block is already on the {b} block"
+    lb = s.loc[b]
+    if not (lb == "table" or lb.startswith("on_")) or not s.clear(b):
+        return f"the {b} block is no free support ({lb}, clear={s.clear(b)})"
+    return None
+
+
+# --- whole-scene goal tasks: tasks no sampled chain contains, judged by one success predicate -------------------
+def tower(p: PhysState) -> bool:
+    """All three blocks stacked into one tower (any order), the top one released."""
+    released = p.gap > 0.048
+    for top in COLOURS:
+        for mid in COLOURS:
+            low = [c for c in COLOURS if c not in (top, mid)]
+            if mid != top and len(low) == 1 and on(p, top, mid) and on(p, mid, low[0]) \
+                    and abs(p.blocks[low[0]][2] - BLOCK_HALF) < 0.01:
+                return released and not held(p, top)
+    return False
+
+
+def all_in_drawer_closed(p: PhysState) -> bool:
+    """Every block in the drawer (none held) and the drawer closed (the fingers may still hold the handle)."""
+    return p.drawer < DRAWER_CLOSED and all(in_drawer(p, c) and not held(p, c) for c in COLOURS)
+
+
+@dataclass(frozen=True)
+class GoalTask:
+    """A whole-scene task: instruction, success predicate on PhysState, step budget, drawer state at reset."""
+
+    name: str
+    instruction: str
+    success: Callable[[PhysState], bool]
+    budget: int  # control steps before the episode fails
+    drawer: str | None = None  # "closed": the drawer starts closed; None: as chains (random)
+
+
+GOAL_TASKS: dict[str, GoalTask] = {g.name: g for g in (
+    GoalTask("tower", "stack all three blocks", tower, 750),
+    GoalTask("all_in_drawer", "put every block in the drawer and close it", all_in_drawer_closed, 1250, "closed"),
+    GoalTask("play", "play", lambda p: False, 1500),  # free play: never succeeds (skill-outcome data collection)
+)}

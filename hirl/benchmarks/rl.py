@@ -5,13 +5,14 @@ resume from their checkpoints).
 
     ROOT/<variant>-s<seed>/        run directory (train/<stage>, models, eval)
     ROOT/results/<variant>-s<seed>.json   {variant, seed, stages: {stage: summary}, final: {agent: metrics}}
+    ROOT/tune/                     Ray Tune's records of `sweep(..., backend="ray")` (one trial per (variant, seed))
 """
 from __future__ import annotations
 
 import json
 import shutil
 from pathlib import Path
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -19,7 +20,7 @@ import numpy as np
 from hirl.config import load_config
 from hirl.devices import resolve_device
 from hirl.eval.evaluate import evaluate_run
-from hirl.eval.report import save_figure
+from hirl.eval.report import legend_outside, save_figure
 from hirl.fileio import atomic_write_json
 from hirl.rl.config import RLRunConfig
 from hirl.rl.stages import train_rl
@@ -59,6 +60,35 @@ def run_variant(variant: str, seed: int, root: Path, configs: Path, overrides: S
               "total_train_seconds": round(sum(s["train_seconds"] for s in stages.values()), 1)}
     atomic_write_json(result_file, result)
     return result
+
+
+def sweep_phases(variants: Sequence[str]) -> list[list[str]]:
+    """The variants in the order a sweep runs them: first those that train their own low level (hier, flat), then
+    those that reuse hier's low level of the same seed (run_variant copies it when it exists), so a concurrent sweep
+    gives the results of the sequential order. Empty phases are dropped."""
+    if "hier" not in variants:  # nothing to wait for: each trains its own low level (or copies an existing hier's)
+        return [list(variants)] if variants else []
+    reuse = [v for v in variants if v != "hier" and any(name == "rl_low.yaml" for name, _ in VARIANTS[v])]
+    return [p for p in ([v for v in variants if v not in reuse], reuse) if p]
+
+
+def sweep(variants: Sequence[str], seeds: Sequence[int], root: Path, configs: Path, overrides: Sequence[str] = (),
+          final_episodes: int = 50, backend: str = "local", address: str | None = None, cpus: float = 1.0,
+          gpus: float = 0.0) -> list[dict[str, Any]]:
+    """run_variant for every (variant, seed), phase by phase (sweep_phases); backend "ray": each one is a Ray Tune
+    trial declaring {"cpu": cpus, "gpu": gpus} (hirl.benchmarks.tune), Tune's records in ROOT/tune. Finished runs
+    are skipped (their result JSON exists), so an interrupted sweep resumes. Returns load_results(root)."""
+    from hirl.benchmarks.tune import run_trials
+
+    root, configs, extra = root.resolve(), configs.resolve(), list(overrides)
+
+    def trial(p: Mapping[str, Any]) -> None:
+        run_variant(str(p["variant"]), int(p["seed"]), root, configs, extra, final_episodes)
+
+    for phase in sweep_phases(variants):
+        run_trials(trial, [{"variant": v, "seed": s} for v in phase for s in seeds], storage=root / "tune",
+                   name=f"rl-{'-'.join(phase)}", backend=backend, address=address, cpus=cpus, gpus=gpus)
+    return load_results(root)
 
 
 def load_results(root: Path) -> list[dict[str, Any]]:
@@ -135,12 +165,13 @@ def summary_tables(results: list[dict[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def plot_curves(results: list[dict[str, Any]], path: Path) -> Path:
-    """Success vs env steps, mean ± std band per variant."""
+def plot_curves(results: list[dict[str, Any]], path: Path, title: str = "Maze RL benchmark") -> Path:
+    """Success vs env steps, mean ± std band per variant (title: what the figure's title starts with)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     fig, ax = plt.subplots(figsize=(9, 4))
     for name, curves in _series(results).items():
@@ -156,9 +187,12 @@ def plot_curves(results: list[dict[str, Any]], path: Path) -> Path:
         ax.text(b, 0.97, f" {name} stage", fontsize=8, color="grey", va="top")
     ax.set_xlabel("environment steps (all stages; hierarchical: low level alone on the task before the high stage)")
     ax.set_ylabel("success rate")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # env steps are counts
     ax.set_ylim(-0.02, 1.02)
+    seeds = sorted({r["seed"] for r in results})
+    ax.set_title(f"{title}: task success vs environment steps (mean ± std over seeds {', '.join(map(str, seeds))})")
     ax.grid(alpha=0.3)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
+    legend_outside(ax)
     return save_figure(fig, path)
 
 

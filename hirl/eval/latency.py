@@ -41,6 +41,9 @@ class _TimedHighLevel(HighLevelPolicy):
     def completed(self, subgoal: Subgoal) -> None:
         self.inner.completed(subgoal)
 
+    def refused(self, subgoal: Subgoal, why: str) -> None:
+        self.inner.refused(subgoal, why)
+
     def propose(self, obs: Observation, command: Command) -> Subgoal:
         t0 = time.perf_counter()
         subgoal = self.inner.propose(obs, command)

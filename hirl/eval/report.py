@@ -13,18 +13,26 @@ def plot_report(report: dict[str, Any], path: Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from matplotlib.ticker import MaxNLocator
+
     fig, ax = plt.subplots(figsize=(6, 4))
     for name, m in report["policies"].items():
         ks = sorted(m["success_at_length"], key=int)
         ax.plot([int(k) for k in ks], [m["success_at_length"][k] for k in ks], marker="o",
                 label=f"{name} (avg len {m['avg_chain_length']:.2f})")
     ax.set_xlabel("subtasks completed in a row (chain length)")
-    ax.set_ylabel("success rate")
+    ax.set_ylabel("success rate (chains completing at least that many)")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # chain lengths are whole numbers of subtasks
     ax.set_ylim(0, 1.05)
-    ax.set_title(f"{report['env']}: {report['episodes']} chains")
+    ax.set_title(f"{report['env']}: success vs chain length, {report['episodes']} chains per agent")
     ax.grid(alpha=0.3)
-    ax.legend()
+    legend_outside(ax)
     return save_figure(fig, path)
+
+
+def legend_outside(ax: Any, fontsize: float = 8) -> None:
+    """The axes' legend to the right of the plot, where it cannot cover the data (save_figure keeps it in the PNG)."""
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=fontsize, borderaxespad=0.0)
 
 
 def save_figure(fig: Any, path: Path) -> Path:

@@ -34,6 +34,14 @@ def achieved_state(obs: Observation, key: str = "achieved_goal") -> np.ndarray:
     return np.asarray(obs, dtype=np.float64)
 
 
+@COMPLETION_DETECTORS.register("never")
+class Never(CompletionDetector):
+    """Never fires: a subgoal that runs for exactly its timeout (e.g. a discovered skill of fixed duration)."""
+
+    def done(self, obs: Observation, subgoal: Subgoal, info: Mapping[str, Any]) -> bool:
+        return False
+
+
 @COMPLETION_DETECTORS.register("state_distance")
 class StateDistance(CompletionDetector):
     """Done when ||achieved[dims] - goal[dims]||_2 <= epsilon, for state subgoals.

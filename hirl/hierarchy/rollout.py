@@ -116,6 +116,7 @@ class EpisodeResult:
     subgoals        subgoal segments the agent started (each start, replan or override); 0 for flat agents
     subgoals_reached  segments during which the chain advanced, i.e. the low level completed a subtask while
                     pursuing that subgoal (for image subgoals: how often a generated goal was reachable)
+    refusals        proposals the agent refused as outside their skill's initiation set (TraceEntry.refused)
     frames          video frames (only when frames were requested)
     """
 
@@ -131,6 +132,7 @@ class EpisodeResult:
     subtask_steps: list[int] = field(default_factory=list)
     subgoals: int = 0
     subgoals_reached: int = 0
+    refusals: int = 0
     physics_error: str | None = None
     frames: list[np.ndarray] = field(default_factory=list)
 
@@ -206,6 +208,7 @@ def run_episode(
         subtask_steps=subtask_steps,
         subgoals=subgoals,
         subgoals_reached=subgoals_reached,
+        refusals=sum(len(getattr(e, "refused", ())) for e in getattr(agent, "trace", ())),
         physics_error=info.get("physics_error"),
         frames=frames,
     )

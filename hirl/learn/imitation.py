@@ -15,6 +15,7 @@ from hirl.learn.trainer import Trainer, TrainerConfig
 from hirl.policies.module import PolicyModule
 from hirl.runs import RunDir
 from hirl.runs.agents import recipe
+from hirl.tracking import RolloutSource
 from hirl.weights import load_weights
 
 VAL_SUBSET = 4096  # validation rows evaluated at every eval point (a fixed random subset)
@@ -24,14 +25,14 @@ VAL_CHUNK = 512  # rows per validation forward pass
 def train_component(
     component: ImitationComponent, net: PolicyModule, train: tuple[StepTables, TextTables],
     val: tuple[StepTables, TextTables] | None, cfg: TrainerConfig, run: RunDir, stage: str | None = None,
-    paraphrase_p: float = 0.0,
+    paraphrase_p: float = 0.0, rollouts: RolloutSource | None = None,
 ) -> dict[str, Any]:
     """Fit net with the one Trainer, keep its best-on-validation weights, save it. Returns the fit summary.
 
     stage None: separate training, resumable in RUN/train/<component>, saved to RUN/models/<component>;
     a name (e.g. "adapt1"): a fine-tuning stage in RUN/train/<stage>/<component>, saved to
     RUN/models/adapted/<component>. paraphrase_p: goal-text paraphrase augmentation (components that train on
-    paraphrases only)."""
+    paraphrases only). rollouts: the Trainer's rollout source (hirl.learn.rollouts), None = no rollouts."""
     head = head_of(net)  # chunks / histories are sampled as the network's action head needs them
     train_sampler = component.sampler(*train, cfg.batch_size, paraphrase_p if component.paraphrases else 0.0, head)
     val_batches: Callable[[], list[dict[str, Any]]] | None = None
@@ -45,7 +46,7 @@ def train_component(
             return [{k: v[i:i + VAL_CHUNK] for k, v in fixed.items()} for i in range(0, n, VAL_CHUNK)]
 
         val_batches = fixed_batches
-    result = Trainer(net, cfg, run.train_dir(component.name, stage), train_sampler, val_batches).fit()
+    result = Trainer(net, cfg, run.train_dir(component.name, stage), train_sampler, val_batches, rollouts=rollouts).fit()
     if result.best_path is not None:
         load_weights(net, result.best_path)
     net.save(run.model_dir(component.name, adapted=stage is not None))

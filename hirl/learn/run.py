@@ -22,6 +22,7 @@ from hirl.errors import InputError
 from hirl.fileio import atomic_write_json
 from hirl.integrations import adapter as env_adapter
 from hirl.learn.imitation import components_for, split_dataset, train_component
+from hirl.learn.rollouts import component_rollouts
 from hirl.learn.run_config import RunConfig
 from hirl.runs import RunDir
 from hirl.runs.rundir import as_run_dir
@@ -82,12 +83,15 @@ def train_run(cfg: RunConfig, run: str | Path | RunDir, progress: bool = True) -
     save_config(cfg, run.config_path)
     summary: dict[str, Any] = {"dataset": str(path), "train_steps": len(train[0].obs), "vocabulary": train[0].vocab,
                                "components": {}}
+    trained: list[str] = []
     for component in components_for(cfg.agents):
         torch.manual_seed(init_seed(cfg.seed, component.name))  # the network's initial weights: whatever ran before
         net = component.build(train[0], train[1], cfg.text_encoder, tuple(cfg.obs_keys), cfg.head)
         t0 = time.perf_counter()
-        result = train_component(component, net, train, val, component.budget(cfg.train), run,
-                                 paraphrase_p=cfg.paraphrase_augment)
+        trainer_cfg = component.budget(cfg.train)
+        result = train_component(component, net, train, val, trainer_cfg, run, paraphrase_p=cfg.paraphrase_augment,
+                                 rollouts=component_rollouts(cfg, run, component, net, trainer_cfg, trained))
+        trained.append(component.name)
         result["seconds"] = round(time.perf_counter() - t0, 1)
         result["parameters"] = net.num_parameters()
         summary["components"][component.name] = result

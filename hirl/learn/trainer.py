@@ -15,7 +15,11 @@ What fit() gives you:
 - best.safetensors (weights at the best validation loss) and last.safetensors (weights at the last step);
 - early stopping when the validation loss has not improved by min_delta for `early_stopping_patience` evals;
 - logs: metrics.csv (one row per logged step and split; truncated to the checkpoint on resume, so no step
-  appears twice), TensorBoard events in tb/ (resumes with purge_step), a tqdm bar when stderr is a terminal.
+  appears twice), TensorBoard events in tb/ (resumes with purge_step), W&B when tracking.wandb (hirl.tracking),
+  a tqdm bar when stderr is a terminal;
+- rollout evaluations every `rollout_every` steps when given a rollout source (step -> hirl.tracking.RolloutResult;
+  `hirl train` gives one: episodes of the agent that uses the network): success, chain length, ... as split
+  "rollout" and videos, with the model in eval mode and every RNG restored afterwards (training is unchanged).
 """
 from __future__ import annotations
 
@@ -24,7 +28,7 @@ import os
 import random
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -36,6 +40,7 @@ from tqdm.auto import tqdm
 from hirl.config import FieldError
 from hirl.devices import check_device_spec, resolve_device
 from hirl.learn.checkpoint import CsvLog, RunLock, has_checkpoint, load_checkpoint, remove_stale_temp_files, save_checkpoint
+from hirl.tracking import RolloutSource, Tracker, TrackingConfig, make_tracker
 from hirl.weights import save_weights
 
 _INTEROP_SET = False
@@ -75,6 +80,9 @@ class TrainerConfig:
     device: str = "auto"  # auto | cpu | cuda | cuda:N (hirl.devices): the model and its batches; auto = a GPU if any
     progress: bool = True  # show a tqdm bar (only when stderr is a terminal)
     tensorboard: bool = True  # write TensorBoard event files under run_dir/tb
+    rollout_every: int = 0  # steps between rollout evaluations (success, chain length) of the network's agent; 0 = off
+    rollout_episodes: int = 5  # episodes per rollout evaluation (seeds: the run's eval seeds)
+    tracking: TrackingConfig = field(default_factory=TrackingConfig)  # W&B and rollout videos (hirl.tracking)
     torch_threads: int | None = None  # if set, call configure_torch_threads(n) before training; None = leave torch as is
 
     def __post_init__(self) -> None:
@@ -82,7 +90,7 @@ class TrainerConfig:
             check_device_spec(self.device)
         except ValueError as exc:
             raise FieldError("device", str(exc).removeprefix("device ")) from None
-        positive = ("max_steps", "batch_size", "eval_every", "checkpoint_every", "log_every")
+        positive = ("max_steps", "batch_size", "eval_every", "checkpoint_every", "log_every", "rollout_episodes")
         for name in positive:
             if getattr(self, name) < 1:
                 raise ValueError(f"TrainerConfig.{name} must be >= 1, got {getattr(self, name)}")
@@ -94,6 +102,8 @@ class TrainerConfig:
             raise ValueError(f"TrainerConfig.grad_clip must be > 0 or None, got {self.grad_clip}")
         if self.early_stopping_patience is not None and self.early_stopping_patience < 1:
             raise ValueError(f"TrainerConfig.early_stopping_patience must be >= 1 or None, got {self.early_stopping_patience}")
+        if self.rollout_every < 0:
+            raise ValueError(f"TrainerConfig.rollout_every must be >= 0 (0 = off), got {self.rollout_every}")
         if self.lr_schedule not in ("constant", "cosine"):
             raise ValueError(f"TrainerConfig.lr_schedule must be 'constant' or 'cosine', got {self.lr_schedule!r}")
 
@@ -205,7 +215,8 @@ class Trainer:
     """Supervised training loop for a torch.nn.Module with `loss(batch) -> (loss, metrics)`.
 
     model          nn.Module; model.loss(batch) returns a scalar loss tensor and a dict of float metrics
-                   (a bare loss tensor is accepted too). Its own shapes are its business.
+                   (a bare loss tensor is accepted too). Its own shapes are its business. An optional
+                   model.after_step() runs after every optimizer step (e.g. an EMA target-network update).
     config         TrainerConfig
     run_dir        folder for checkpoints, weights and logs (created); an existing checkpoint there is resumed
     train_batches  callable (step: int, rng: np.random.Generator) -> batch (an infinite sampler; exact resume
@@ -214,12 +225,15 @@ class Trainer:
     val_batches    callable () -> iterable of batches, or None (then no best weights / early stopping)
     optimizer      optional pre-built optimizer over model parameters (default: AdamW on trainable parameters);
                    the trainer sets every param group's lr from config.lr_at(step) before each step
+    rollouts       optional rollout source, step -> hirl.tracking.RolloutResult (episodes of an agent acting with
+                   the model as it is), called every config.rollout_every steps and at the last step; its close()
+                   is called at the end of fit when it has one
     """
 
     def __init__(self, model: torch.nn.Module, config: TrainerConfig, run_dir: str | Path,
                  train_batches: Callable[[int, np.random.Generator], Any] | Iterable[Any],
                  val_batches: Callable[[], Iterable[Any]] | None = None,
-                 optimizer: torch.optim.Optimizer | None = None) -> None:
+                 optimizer: torch.optim.Optimizer | None = None, rollouts: RolloutSource | None = None) -> None:
         loss_fn = getattr(model, "loss", None)
         if not callable(loss_fn):
             raise TypeError(f"{type(model).__name__} has no loss(batch) method")
@@ -229,6 +243,7 @@ class Trainer:
         self.device = resolve_device(config.device, "train device")  # InputError (one line) for an absent GPU
         self.model, self.config, self.run_dir = model.to(self.device), config, Path(run_dir)
         self.train_batches, self.val_batches = train_batches, val_batches
+        self.rollouts = rollouts
         params = [p for p in model.parameters() if p.requires_grad]
         if optimizer is None and not params:
             raise ValueError("model has no trainable parameters")
@@ -312,6 +327,9 @@ class Trainer:
         if cfg.grad_clip is not None:
             metrics["grad_norm"] = float(torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip))
         self.optimizer.step()
+        after_step = getattr(self.model, "after_step", None)  # e.g. target-network updates (HIQL's EMA value)
+        if callable(after_step):
+            after_step()
         return {"loss": loss.item(), **metrics, "lr": lr}
 
     def _validate(self, step: int, st: _Progress) -> dict[str, float]:
@@ -331,6 +349,36 @@ class Trainer:
         if patience is not None and st.evals_since_improvement >= patience:
             st.stopped_early = True
         return {**val, "best_loss": st.best_val_loss}
+
+    def _rollout(self, step: int) -> Any:
+        """The rollout source's result for the model at step: model in eval mode without gradients, and the python,
+        numpy and torch RNG states restored afterwards, so training continues exactly as without rollouts."""
+        assert self.rollouts is not None
+        was_training = self.model.training
+        py_state, np_state = random.getstate(), np.random.get_state()
+        devices = [self.device] if self.device.type == "cuda" else []
+        try:
+            with torch.random.fork_rng(devices=devices), torch.no_grad():
+                self.model.eval()
+                return self.rollouts(step)
+        finally:
+            self.model.train(was_training)
+            random.setstate(py_state)
+            np.random.set_state(np_state)
+
+    def _tracker(self, resumed_from: int | None) -> Tracker:
+        """TensorBoard in run_dir/tb (when config.tensorboard; events after the resumed checkpoint are purged) and
+        W&B (config.tracking.wandb) for this fit."""
+        cfg = self.config
+        parts = self.run_dir.resolve().parts  # RUN/train/<network> or RUN/train/<stage>/<network>: W&B group RUN
+        name, group = self.run_dir.name, None
+        for at in range(len(parts) - 2, 1, -1):  # the last "train" with a run folder above it
+            if parts[at] == "train":
+                name, group = "/".join(parts[at + 1:]), parts[at - 1]
+                break
+        return make_tracker(cfg.tracking, tb_dir=self.paths["tb"] if cfg.tensorboard else None,
+                            purge_step=(resumed_from + 1) if resumed_from is not None else None,
+                            wandb_dir=self.run_dir, name=name, group=group, config=asdict(cfg))
 
     def _resume(self) -> tuple[_Progress, int | None]:
         """The progress to continue from and the step it was checkpointed at: restored (with model, optimizer and RNG
@@ -359,11 +407,7 @@ class Trainer:
         remove_stale_temp_files(self.run_dir)
         st, resumed_from = self._resume()
         csv_log = CsvLog(self.paths["csv"], keep_until_step=resumed_from if resumed_from is not None else -1)
-        tb = None
-        if cfg.tensorboard:
-            from torch.utils.tensorboard import SummaryWriter
-
-            tb = SummaryWriter(str(self.paths["tb"]), purge_step=(resumed_from + 1) if resumed_from is not None else None)
+        tracker = self._tracker(resumed_from)
         self._iter = self._train_iter()
         start = time.perf_counter()
         bar = tqdm(total=cfg.max_steps, initial=st.step, desc=self.run_dir.name, dynamic_ncols=True,
@@ -375,13 +419,10 @@ class Trainer:
 
         def log(step: int, split: str, metrics: Mapping[str, float]) -> None:
             csv_log.append(step, split, time.perf_counter() - start, metrics)
-            if tb is not None:
-                for k, v in metrics.items():
-                    tb.add_scalar(f"{split}/{k}", v, step)
+            tracker.scalars({f"{split}/{k}": v for k, v in metrics.items()}, step)
 
         def checkpoint(step: int) -> None:
-            if tb is not None:
-                tb.flush()
+            tracker.flush()
             save_weights(self.model, self.paths["last"])
             save_checkpoint(self.run_dir, step, self.model, self.optimizer, self.rng, {**asdict(st), "config": asdict(cfg)})
 
@@ -403,6 +444,12 @@ class Trainer:
                     window, window_n = {}, 0
                 if self.val_batches is not None and (step % cfg.eval_every == 0 or step == cfg.max_steps):
                     log(step, "val", self._validate(step, st))
+                if self.rollouts is not None and cfg.rollout_every and (step % cfg.rollout_every == 0
+                                                                        or step == cfg.max_steps or st.stopped_early):
+                    result = self._rollout(step)
+                    log(step, "rollout", result.metrics)
+                    for i, clip in enumerate(result.videos):
+                        tracker.video(f"rollout/video_{i}", clip, step, result.fps)
                 done = st.stopped_early or step >= cfg.max_steps
                 if done or step % cfg.checkpoint_every == 0:
                     checkpoint(step)
@@ -410,8 +457,10 @@ class Trainer:
                 save_weights(self.model, self.paths["last"])
         finally:
             bar.close()
-            if tb is not None:
-                tb.close()
+            tracker.close()
+            close = getattr(self.rollouts, "close", None)
+            if callable(close):
+                close()
         return TrainResult(
             steps_done=st.step, best_val_loss=st.best_val_loss, best_step=st.best_step,
             stopped_early=st.stopped_early, resumed_from=resumed_from, last_train_loss=last_train_loss,
@@ -419,3 +468,4 @@ class Trainer:
             best_path=self.paths["best"] if st.best_step is not None else None,
             checkpoint_path=self.run_dir / "checkpoint.json", metrics_csv=self.paths["csv"],
             tensorboard_dir=self.paths["tb"] if cfg.tensorboard else None)
+

@@ -25,6 +25,10 @@ class HighLevelPolicy(abc.ABC):
         """Told, just before the propose() of a completion replan, that the replan rule judged subgoal done; a policy
         may then not propose it again at once (LanguageHighLevel does not). Default: ignored."""
 
+    def refused(self, subgoal: Subgoal, why: str) -> None:
+        """Told that a proposal was refused (outside its skill's initiation set; HierarchicalAgent's `initiation`),
+        just before the agent asks again in the same step. Default: ignored."""
+
 
 class LowLevelPolicy(abc.ABC):
     """pi_LL(a | o, g): a goal-conditioned controller run at the env's 50 Hz control rate."""

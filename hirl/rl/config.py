@@ -20,6 +20,7 @@ from typing import Any
 from hirl.config import FieldError
 from hirl.devices import check_device_spec
 from hirl.rl.relabel import RELABELERS
+from hirl.tracking import TrackingConfig
 
 ALGOS = ("sac", "td3")
 HER_STRATEGIES = ("future", "final", "episode", "none")
@@ -162,6 +163,7 @@ class RLRunConfig:
     language: LanguageSpec = field(default_factory=LanguageSpec)  # stage language only
     plan: PlanSpec = field(default_factory=PlanSpec)  # stage plan (and the rl_plan agent)
     eval: RLEvalSpec = field(default_factory=RLEvalSpec)  # learning curve and `hirl eval`
+    tracking: TrackingConfig = field(default_factory=TrackingConfig)  # W&B, videos at learning-curve points (hirl.tracking)
 
     def __post_init__(self) -> None:
         if self.kind != "rl":

@@ -4,7 +4,9 @@ curve and atomic checkpoints.
 
     RUN/config.yaml                  the last stage's config (what `hirl eval RUN` reads; `kind: rl`)
     RUN/train/<stage>/config.yaml    each stage's resolved config
-    RUN/train/<stage>/tb/            TensorBoard (SB3's losses + eval/success_rate, hirl/env_steps_per_s, ...)
+    RUN/train/<stage>/tb/            TensorBoard (SB3's losses + eval/success_rate, eval/avg_chain_length,
+                                     hirl/env_steps_per_s, ..., eval/video_<i> with tracking.videos)
+    RUN/train/<stage>/wandb/         W&B files (tracking.wandb: every SB3 record and the videos go there too)
     RUN/train/<stage>/checkpoint/    model.zip (SB3), buffer.npz/.json (no pickle), state.json (written last)
     RUN/train/<stage>/curve.json     [{env_steps, success_rate, ...}] learning curve, rewritten at every point
     RUN/models/<output>/model.zip    the trained component (Stage.output, hirl.rl.components)
@@ -14,13 +16,14 @@ from __future__ import annotations
 import json
 import time
 from abc import abstractmethod
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from collections.abc import Callable
 from typing import Any
 
 import gymnasium as gym
 from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.logger import KVWriter, TensorBoardOutputFormat
 from tqdm import tqdm
 
 from hirl.errors import InputError
@@ -31,8 +34,10 @@ from hirl.rl.relabel import TransitionRelabeler
 from hirl.rl.replay_io import load_buffer, save_buffer
 from hirl.rl.sb3 import MODEL_FILE, load_model
 from hirl.rl.stage import Stage
-from hirl.rl.task import evaluate_success
+from hirl.integrations import adapter as env_adapter
+from hirl.rl.task import evaluation_env
 from hirl.runs import RunDir
+from hirl.tracking import RolloutResult, Tracker, Trackers, make_tracker, rollouts
 
 
 
@@ -81,6 +86,21 @@ def save_model(model: Any, path: Path) -> None:
     tmp.replace(path)
 
 
+class TrackerOutput(KVWriter):
+    """An SB3 logger output that hands every numeric record (losses, eval/..., hirl/...) to a Tracker (W&B)."""
+
+    def __init__(self, tracker: Tracker) -> None:
+        self.tracker = tracker
+
+    def write(self, key_values: dict[str, Any], key_excluded: dict[str, tuple[str, ...]], step: int = 0) -> None:
+        numbers = {k: float(v) for k, v in key_values.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+        if numbers:
+            self.tracker.scalars(numbers, step)
+
+    def close(self) -> None:
+        pass  # the tracker is closed by its StageTrainer
+
+
 class StageCallback(BaseCallback):
     """Counts env steps, drives the curriculum, draws the progress bar, evaluates every eval.every env steps,
     checkpoints every checkpoint_every env steps, and stops the learner at the budget."""
@@ -88,6 +108,9 @@ class StageCallback(BaseCallback):
     def __init__(self, trainer: StageTrainer) -> None:
         super().__init__()
         self.t = trainer
+
+    def _on_training_start(self) -> None:
+        self.t.start_tracking()
 
     def _on_step(self) -> bool:
         t = self.t
@@ -115,6 +138,7 @@ class StageTrainer:
                                       "next_checkpoint": cfg.checkpoint_every, "env_steps_offset": 0}
         self.model: Any = None
         self.bar: Any = None
+        self.tracker: Tracker | None = None  # videos onto SB3's TensorBoard writer, W&B (from start_tracking)
         self._t0 = 0.0
         self._eval_seconds = 0.0
         self._base_seconds = 0.0
@@ -158,16 +182,53 @@ class StageTrainer:
     def _train_seconds(self) -> float:
         return self._base_seconds + (time.perf_counter() - self._t0 - self._eval_seconds)
 
+    # -- tracking ----------------------------------------------------------------------------------------------
+    def start_tracking(self) -> None:
+        """At the learner's start: a Tracker writing videos into SB3's own TensorBoard events and, with
+        tracking.wandb, a W&B run that also receives every SB3 record (through TrackerOutput)."""
+        if self.tracker is not None:
+            return
+        cfg = self.cfg
+        writer = next((f.writer for f in self.model.logger.output_formats if isinstance(f, TensorBoardOutputFormat)), None)
+        self.tracker = make_tracker(replace(cfg.tracking, wandb=False), tb_writer=writer)
+        if cfg.tracking.wandb:  # W&B only (no TensorBoard given): SB3's records reach it through TrackerOutput
+            wb = make_tracker(cfg.tracking, wandb_dir=self.dir, name=cfg.stage, group=self.rundir.path.name,
+                              config=asdict(cfg))
+            self.model.logger.output_formats.append(TrackerOutput(wb))
+            self.tracker = Trackers([self.tracker, wb])
+
     # -- learning curve ----------------------------------------------------------------------------------------
+    def _rollouts(self) -> RolloutResult:
+        """The rollouts of eval.episodes episodes (seeds eval.seed + i) of the stage's eval agent in the evaluation
+        env, the first tracking.videos filmed and logged as eval/video_<i>."""
+        cfg, videos = self.cfg, self.cfg.tracking.videos if self.tracker is not None else 0
+        env = evaluation_env(cfg, render=videos > 0, size=cfg.tracking.video_size if videos else None)
+        try:
+            agent = self.setup.eval_agent(self.model, env)
+            result = rollouts(env, agent, env_adapter(cfg.env).command, episodes=cfg.eval.episodes, seed=cfg.eval.seed,
+                              videos=videos, frame_every=cfg.tracking.frame_every)
+        finally:
+            env.close()
+        for i, clip in enumerate(result.videos):
+            assert self.tracker is not None
+            self.tracker.video(f"eval/video_{i}", clip, self.model.num_timesteps, result.fps)
+        return result
+
     def evaluate(self, steps: int) -> dict[str, Any]:
         t0 = time.perf_counter()
+        chain: dict[str, float] = {}
         if self.setup.evaluate is not None:
-            m = {"success_rate": self.setup.evaluate(self.model, self.cfg.eval.episodes, self.cfg.eval.seed)}
+            success = self.setup.evaluate(self.model, self.cfg.eval.episodes, self.cfg.eval.seed)
         else:
-            m = evaluate_success(lambda env: self.setup.eval_agent(self.model, env), self.cfg, self.cfg.eval.episodes)
+            result = self._rollouts()
+            success = result.metrics["success_rate"]
+            if any(r.task for r in result.episodes):  # an env with subtask chains (Tabletop): their length too
+                chain["avg_chain_length"] = result.metrics["avg_chain_length"]
         train_s = self._train_seconds()
-        point = {"env_steps": steps, "success_rate": m["success_rate"], "train_seconds": round(train_s, 1),
+        point = {"env_steps": steps, "success_rate": success, **chain, "train_seconds": round(train_s, 1),
                  "env_steps_per_s": round(steps / max(train_s, 1e-9), 1)}
+        for name, value in chain.items():
+            self.model.logger.record(f"eval/{name}", value)
         for name, value in (self.setup.extra_eval(self.model) if self.setup.extra_eval is not None else {}).items():
             point[name] = value
             self.model.logger.record(f"eval/{name}", value)
@@ -202,6 +263,9 @@ class StageTrainer:
         if not self.state["curve"] or self.state["curve"][-1]["env_steps"] != steps:
             self.evaluate(steps)
         self.bar.close()
+        if self.tracker is not None:
+            self.tracker.close()
+            self.tracker = None
         out = self.out
         save_model(self.model, out)
         self.checkpoint(steps)

@@ -12,7 +12,7 @@ import abc
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import gymnasium as gym
 
@@ -96,6 +96,8 @@ class AgentRecipe(abc.ABC):
 
 
 AGENTS: Registry[AgentRecipe] = Registry("agent")
+# parameterised agents named "<family>:<argument>" (e.g. "code:examples/skills/tower.py"): family -> recipe(arg)
+AGENT_FAMILIES: Registry[AgentRecipe] = Registry("agent family")
 
 
 def component(name: str) -> Component:
@@ -108,6 +110,9 @@ def component(name: str) -> Component:
 
 def recipe(name: str) -> AgentRecipe:
     load_builtins()
+    family, sep, arg = name.partition(":")
+    if sep and family in AGENT_FAMILIES:
+        return AGENT_FAMILIES.build(family, arg=arg)
     return AGENTS.build(name)
 
 
@@ -115,10 +120,15 @@ def parse_agent_name(name: str) -> tuple[str, bool]:
     """"hier_language+adapt" -> ("hier_language", True); InputError naming the known agents otherwise."""
     load_builtins()
     base, adapted = (name[: -len(ADAPTED_SUFFIX)], True) if name.endswith(ADAPTED_SUFFIX) else (name, False)
+    family, sep, arg = name.partition(":")
+    if sep and family in AGENT_FAMILIES:  # "<family>:<argument>" (never adapted: the argument may end in anything)
+        if not arg:
+            raise InputError(f"agent {name!r}: {family}: needs an argument ({family}:ARG)")
+        return name, False
     if base not in AGENTS or (adapted and not AGENTS.build(base).adaptable):
         adaptable = [n for n in AGENTS.names() if AGENTS.build(n).adaptable]
         raise InputError(f"unknown agent {name!r} (known: {', '.join(AGENTS.names())}; with {ADAPTED_SUFFIX}: "
-                         f"{', '.join(adaptable)})")
+                         f"{', '.join(adaptable)}; parameterised: {', '.join(f + ':ARG' for f in AGENT_FAMILIES.names())})")
     return base, adapted
 
 
@@ -136,21 +146,23 @@ def available_agents(run: str | Path | RunDir, names: Sequence[str] | None = Non
 
 
 def load_agent(run: str | Path | RunDir, name: str, env: gym.Env | None = None, *, seed: int | None = None,
-               overrides: Sequence[str] = (), cfg: Any = None, text_encoder: TextEncoder | None = None) -> Any:
+               overrides: Sequence[str] = (), cfg: Any = None, text_encoder: TextEncoder | None = None,
+               models: Mapping[str, Any] | None = None) -> Any:
     """Agent `name` (a registered agent, optionally + "+adapt") of the run, acting in env.
 
     env None: the run's own evaluation env is made for it (rendering where the agent needs frames).
     seed None: the run config's seed. overrides: dotted key=value changes of the run's config (e.g. replan.timeout=100);
     cfg: a config of the run's kind to use instead of RUN/config.yaml. text_encoder: share one encoder between
-    several agents (default: the run's, built when a component needs it)."""
+    several agents (default: the run's, built when a component needs it). models: {component: model} used instead of
+    loading those components from the run (e.g. a network while it trains: rollouts during training)."""
     from hirl.runs.kinds import run_kind
 
     run = as_run_dir(run).require()
     kind = run_kind(run.kind())
     cfg = cfg if cfg is not None else kind.load_config(run, overrides)
     base, adapted = parse_agent_name(name)
-    r = AGENTS.build(base)
+    r = recipe(base)
     if env is None:
         env = kind.make_env(cfg, render=r.renders())
-    ctx = AgentContext(run, cfg, kind, env, adapted, cfg.seed if seed is None else seed, text_encoder)
+    ctx = AgentContext(run, cfg, kind, env, adapted, cfg.seed if seed is None else seed, text_encoder, dict(models or {}))
     return r.build(ctx)

@@ -11,6 +11,7 @@ BUILTIN_MODULES = (
     "hirl.learn.components",  # imitation networks (low_*/high_*/flat/cot)
     "hirl.learn.kind",  # the imitation run kind
     "hirl.rl.components",  # SB3 models (low/high/flat/language/plan), the RL agents and the RL run kind
+    "hirl.skills.recipes",  # skill agents: code:FILE / code_expert:FILE code policies, affordance (SayCan-style)
 )
 _loaded = False
 

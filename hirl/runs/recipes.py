@@ -149,6 +149,9 @@ class Rephrasing(HighLevelPolicy):
     def completed(self, subgoal: Subgoal) -> None:
         self.high.completed(self.proposed(subgoal))
 
+    def refused(self, subgoal: Subgoal, why: str) -> None:
+        self.high.refused(self.proposed(subgoal), why)
+
     def proposed(self, subgoal: Subgoal) -> Subgoal:
         """The proposal behind an emitted subgoal (the subgoal itself when this high level did not emit it)."""
         return self._last[1] if self._last is not None and self._last[0] is subgoal else subgoal

@@ -26,3 +26,29 @@ def test_report_has_the_planner_line_and_skips_the_plan_stage(tmp_path):
     assert "| 30000 | 0.30 ± 0.00 (n=2) |  | 0.10 ± 0.00 (n=1) |" in md  # the high stage's point after low's 20000 steps
     assert "hier / plan" not in md and "| hier / high | 200.00 ± 0.00 (n=2) | 2.00 |" in md
     assert plot_curves(results, tmp_path / "curves.png").stat().st_size > 0
+
+
+def test_sweep_runs_variants_reusing_hiers_low_level_after_hier():
+    from hirl.benchmarks.rl import sweep_phases
+
+    assert sweep_phases(["flat", "hier_norelabel", "hier", "hier_hl8"]) == [["flat", "hier"], ["hier_norelabel", "hier_hl8"]]
+    assert sweep_phases(["hier_norelabel", "flat"]) == [["hier_norelabel", "flat"]]  # no hier: nothing to wait for
+    assert sweep_phases(["hier"]) == [["hier"]]
+
+
+def test_sweep_on_the_local_backend_writes_the_results_and_resumes(tmp_path):
+    from pathlib import Path
+
+    from hirl.benchmarks.rl import sweep
+
+    configs = Path(__file__).resolve().parents[2] / "experiments" / "maze"
+    tiny = ["env_kwargs={layout: u, max_episode_steps: 40}", "steps=100", "checkpoint_every=100", "eval.every=100",
+            "eval.episodes=1", "algo.learning_starts=50", "algo.batch_size=16", "algo.buffer_size=500",
+            "algo.net_arch=[8, 8]", "progress=false"]
+    results = sweep(["flat"], [3], tmp_path, configs, tiny, final_episodes=1)
+    assert [(r["variant"], r["seed"]) for r in results] == [("flat", 3)]
+    assert results[0]["final"]["rl_flat"]["episodes"] == 1 and results[0]["stages"]["flat"]["env_steps"] >= 100
+    path = tmp_path / "results" / "flat-s3.json"
+    mtime = path.stat().st_mtime
+    assert sweep(["flat"], [3], tmp_path, configs, tiny, final_episodes=1) == results  # finished: skipped
+    assert path.stat().st_mtime == mtime

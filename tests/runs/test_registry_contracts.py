@@ -98,6 +98,7 @@ DETECTOR_CASES: dict[str, tuple[Callable[[gym.Env], dict[str, Any]], dict[str, b
     "learned": (lambda env: {"classifier": Confident(), "threshold": 0.5}, {"far": True}),
     "noisy": (lambda env: {"inner": StateDistance(0.05), "false_positive": 0.0, "false_negative": 0.0},
               {"reached": True, "far": False}),  # no noise: the inner detector's answer
+    "never": (lambda env: {}, {"reached": False, "far": False, "task": False}),  # a fixed-duration skill: only its timeout ends it
 }
 
 

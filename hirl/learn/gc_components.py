@@ -1,0 +1,241 @@
+"""Goal-conditioned offline components (OGBench-style data: goals are future states) and their agents, registered
+in COMPONENTS / AGENTS and trained by the imitation run kind with the one Trainer (budget: train.baseline).
+
+    component / agent        what                                                  OGBench setting
+    gcbc                     flat goal-conditioned BC                              GCBC
+    gc_hier_state[_k10]      state-subgoal hierarchy (high: state k ahead, BC)     k = 25 (mazes) / 10 (manipulation)
+    gc_hier_language         language-subgoal hierarchy on the oracle's labels     (labels: information OGBench lacks)
+    hiql[_k10]               HIQL (hirl.learn.hiql)                                k = 25 / 10, alphas 3 / 3
+    <any of these>_cpu       the same with 256-wide MLPs instead of OGBench's 512 (a CPU budget: ~4x fewer FLOPs)
+
+The hierarchical agents are HierarchicalAgents under the run's replan rule (OGBench re-plans every step:
+replan: {on_completion: false, interval: 1}); every agent reads the goal from obs["desired_goal"] (the evaluation
+task's goal observation) and its state from the model's obs_keys (hirl.learn.gc_data)."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from hirl.data.tables import StepTables, TextTables
+from hirl.hierarchy import HierarchicalAgent
+from hirl.learn.components import ImitationComponent
+from hirl.learn.gc_data import GoalSampler, GoalSampling, check_state_tables
+from hirl.learn.gc_nets import HIDDEN, GCBC, GCBCConfig, GCHierLanguage, GCHierLanguageConfig, GCHierState, GCHierStateConfig
+from hirl.learn.hiql import HIQL, HIQLConfig
+from hirl.policies.base import HighLevelPolicy, LowLevelPolicy
+from hirl.policies.heads import HeadConfig
+from hirl.policies.inference import SubgoalCache, fast_inference, to_tensor
+from hirl.policies.module import PolicyModule
+from hirl.policies.obs import obs_vector
+from hirl.runs.agents import AGENTS, AgentContext, AgentRecipe
+from hirl.runs.components import COMPONENTS
+from hirl.types import Command, Observation, Subgoal
+
+GOAL_KEY = "desired_goal"  # the observation entry holding the episode's goal state
+
+
+def _goal(obs: Observation) -> np.ndarray:
+    if not isinstance(obs, Mapping) or GOAL_KEY not in obs:
+        raise KeyError(f"goal-conditioned agents read the goal from obs[{GOAL_KEY!r}]; this env's observation has none")
+    return np.asarray(obs[GOAL_KEY], np.float32).ravel()
+
+
+class GCAgent:
+    """A whole agent around a GCBC model: act(obs) = clip(pi(s, g), -1, 1); no subgoals."""
+
+    def __init__(self, model: GCBC) -> None:
+        self.model = model
+        self.step_count = self.num_queries = self.num_replans = 0
+        self.subgoal: Subgoal | None = None
+
+    def reset(self, command: Command | None = None) -> None:
+        self.step_count = 0
+
+    def act(self, obs: Observation, info: Mapping[str, Any] | None = None) -> np.ndarray:
+        with fast_inference():
+            a = self.model(to_tensor(obs_vector(obs, self.model.config.obs_keys)), to_tensor(_goal(obs)))[0].numpy()
+        self.step_count += 1
+        return np.clip(a, -1.0, 1.0).astype(np.float32)
+
+
+class StateHigh(HighLevelPolicy):
+    """GCHierState's high level: Subgoal("state", s_{t+k} (S,))."""
+
+    def __init__(self, model: GCHierState) -> None:
+        self.model = model
+
+    def propose(self, obs: Observation, command: Command) -> Subgoal:
+        with fast_inference():
+            sub = self.model.high(to_tensor(obs_vector(obs, self.model.config.obs_keys)), to_tensor(_goal(obs)))[0]
+        label = f"state {self.model.config.subgoal_steps} steps ahead"
+        return Subgoal("state", sub.numpy().astype(np.float64), "policy", label)
+
+
+class StateLow(LowLevelPolicy):
+    """GCHierState's low level: clip(pi_l(s, subgoal), -1, 1)."""
+
+    def __init__(self, model: GCHierState) -> None:
+        self.model = model
+
+    def act(self, obs: Observation, subgoal: Subgoal) -> np.ndarray:
+        with fast_inference():
+            a = self.model.low(to_tensor(obs_vector(obs, self.model.config.obs_keys)),
+                               to_tensor(np.asarray(subgoal.value, np.float32)))[0].numpy()
+        return np.clip(a, -1.0, 1.0).astype(np.float32)
+
+
+class LanguageHigh(HighLevelPolicy):
+    """GCHierLanguage's high level: the most likely label of the vocabulary for (s, g)."""
+
+    def __init__(self, model: GCHierLanguage) -> None:
+        self.model = model
+
+    def propose(self, obs: Observation, command: Command) -> Subgoal:
+        with fast_inference():
+            logits = self.model.high(to_tensor(obs_vector(obs, self.model.config.obs_keys)), to_tensor(_goal(obs)))[0]
+        return Subgoal("language", self.model.config.vocab[int(logits.argmax())], "policy")
+
+
+class LanguageLow(LowLevelPolicy):
+    """GCHierLanguage's low level on any instruction text (embedded by the run's text encoder, once per subgoal)."""
+
+    def __init__(self, model: GCHierLanguage, text_encoder: Any) -> None:
+        self.model, self.encoder, self.cache = model, text_encoder, SubgoalCache()
+
+    def act(self, obs: Observation, subgoal: Subgoal) -> np.ndarray:
+        emb = self.cache.get(subgoal, lambda g: to_tensor(self.encoder.encode_one(str(g.value))))
+        with fast_inference():
+            a = self.model.low(to_tensor(obs_vector(obs, self.model.config.obs_keys)), emb)[0].numpy()
+        return np.clip(a, -1.0, 1.0).astype(np.float32)
+
+
+class HIQLHigh(HighLevelPolicy):
+    """HIQL's high level: Subgoal("state", z (d,)) -- a subgoal in the learned representation, not a state."""
+
+    def __init__(self, model: HIQL) -> None:
+        self.model = model
+
+    def propose(self, obs: Observation, command: Command) -> Subgoal:
+        with fast_inference():
+            z = self.model.high(to_tensor(obs_vector(obs, self.model.config.obs_keys)), to_tensor(_goal(obs)))[0]
+        return Subgoal("state", z.numpy().astype(np.float64), "policy", "HIQL latent subgoal")
+
+
+class HIQLLow(LowLevelPolicy):
+    """HIQL's low level: clip(pi_l(s, z), -1, 1)."""
+
+    def __init__(self, model: HIQL) -> None:
+        self.model = model
+
+    def act(self, obs: Observation, subgoal: Subgoal) -> np.ndarray:
+        with fast_inference():
+            a = self.model.low(to_tensor(obs_vector(obs, self.model.config.obs_keys)),
+                               to_tensor(np.asarray(subgoal.value, np.float32)))[0].numpy()
+        return np.clip(a, -1.0, 1.0).astype(np.float32)
+
+
+class GCComponent(ImitationComponent):
+    """A goal-conditioned network over GoalSampler batches; `subgoal_steps` is the sampler's (and model's) k."""
+
+    role = "agent"
+    budget_field = "baseline"  # one budget for every goal-conditioned method: same data, same gradient steps
+    subgoal_steps = 25  # k: the sampler's and the hierarchies' subgoal horizon
+    hidden: tuple[int, ...] = HIDDEN  # MLP widths of every network of the component
+
+    def sampler(  # type: ignore[override]  # a GoalSampler has GatherSampler's interface (call, gather, size)
+        self, t: StepTables, tt: TextTables, batch_size: int, paraphrase_p: float = 0.0, head: HeadConfig | None = None,
+    ) -> GoalSampler:
+        check_state_tables(t, self.name or type(self).__name__)
+        return GoalSampler(t, batch_size, GoalSampling(subgoal_steps=self.subgoal_steps))
+
+    def sizes(self, t: StepTables) -> tuple[int, int, int]:
+        """(S, A, G) of the tables."""
+        check_state_tables(t, self.name or type(self).__name__)
+        return int(t.obs.shape[1]), int(t.action.shape[1]), int(t.achieved.shape[1])
+
+
+class GCBCComponent(GCComponent):
+    network = GCBC
+
+    def build(self, t: StepTables, tt: TextTables, text_encoder: str, obs_keys: tuple[str, ...],
+              head: HeadConfig | None = None) -> PolicyModule:
+        S, A, G = self.sizes(t)
+        cfg = GCBCConfig(S, A, G, obs_keys=obs_keys, hidden=self.hidden, subgoal_steps=self.subgoal_steps,
+                         text_encoder=text_encoder)
+        return GCBC(cfg).fit(t.obs, t.achieved)
+
+    def policy(self, model: Any, ctx: AgentContext) -> GCAgent:
+        return GCAgent(model)
+
+
+class HierStateComponent(GCComponent):
+    network = GCHierState
+
+    def build(self, t: StepTables, tt: TextTables, text_encoder: str, obs_keys: tuple[str, ...],
+              head: HeadConfig | None = None) -> PolicyModule:
+        S, A, G = self.sizes(t)
+        cfg = GCHierStateConfig(S, A, G, obs_keys=obs_keys, hidden=self.hidden, subgoal_steps=self.subgoal_steps,
+                                text_encoder=text_encoder)
+        return GCHierState(cfg).fit(t.obs, t.achieved)
+
+    def policy(self, model: Any, ctx: AgentContext) -> HierarchicalAgent:
+        return HierarchicalAgent(StateHigh(model), StateLow(model), ctx.kind.replan_rule(ctx))
+
+
+class HierLanguageComponent(GCComponent):
+    network = GCHierLanguage
+
+    def build(self, t: StepTables, tt: TextTables, text_encoder: str, obs_keys: tuple[str, ...],
+              head: HeadConfig | None = None) -> PolicyModule:
+        S, A, G = self.sizes(t)
+        cfg = GCHierLanguageConfig(obs_dim=S, action_dim=A, goal_dim=G, text_dim=int(tt.vocab_emb.shape[1]),
+                                   vocab=list(t.vocab), obs_keys=obs_keys, text_encoder=text_encoder,
+                                   hidden=self.hidden, subgoal_steps=self.subgoal_steps)
+        return GCHierLanguage(cfg).fit(t.obs, t.achieved, tt.vocab_emb)
+
+    def policy(self, model: Any, ctx: AgentContext) -> HierarchicalAgent:
+        return HierarchicalAgent(LanguageHigh(model), LanguageLow(model, ctx.encoder()), ctx.kind.replan_rule(ctx))
+
+
+class HIQLComponent(GCComponent):
+    network = HIQL
+
+    def build(self, t: StepTables, tt: TextTables, text_encoder: str, obs_keys: tuple[str, ...],
+              head: HeadConfig | None = None) -> PolicyModule:
+        S, A, G = self.sizes(t)
+        cfg = HIQLConfig(S, A, G, obs_keys=obs_keys, hidden=self.hidden, subgoal_steps=self.subgoal_steps,
+                         text_encoder=text_encoder)
+        return HIQL(cfg).fit(t.obs, t.achieved)
+
+    def policy(self, model: Any, ctx: AgentContext) -> HierarchicalAgent:
+        return HierarchicalAgent(HIQLHigh(model), HIQLLow(model), ctx.kind.replan_rule(ctx))
+
+
+CPU_HIDDEN = (256, 256, 256)  # the _cpu variants' MLP widths
+GC_COMPONENTS: dict[str, tuple[type[GCComponent], int]] = {  # name -> (class, k), before the _cpu variants
+    "gcbc": (GCBCComponent, 25), "gc_hier_language": (HierLanguageComponent, 25),
+    "gc_hier_state": (HierStateComponent, 25), "gc_hier_state_k10": (HierStateComponent, 10),
+    "hiql": (HIQLComponent, 25), "hiql_k10": (HIQLComponent, 10),
+}
+for _base, (_cls, _k) in GC_COMPONENTS.items():
+    for _name, _hidden in ((_base, HIDDEN), (_base + "_cpu", CPU_HIDDEN)):
+        COMPONENTS.register(_name)(type(_cls.__name__, (_cls,), {"subgoal_steps": _k, "hidden": _hidden}))
+
+
+class GCWhole(AgentRecipe):
+    """An agent made of one goal-conditioned component (its policy() builds the whole agent)."""
+
+    adaptable = False  # no DAgger stage for goal-conditioned components (the oracle has no goal-directed expert)
+
+    def __init__(self, component: str) -> None:
+        self.components = (component,)
+
+    def build(self, ctx: AgentContext) -> Any:
+        return ctx.policy(self.components[0])
+
+
+for _name in [n + v for n in GC_COMPONENTS for v in ("", "_cpu")]:
+    AGENTS.register(_name)(lambda n=_name: GCWhole(n))
+

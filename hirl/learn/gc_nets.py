@@ -1,0 +1,183 @@
+"""Goal-conditioned offline networks trained on hirl.learn.gc_data batches with the one Trainer:
+
+    GCBC              flat goal-conditioned BC: pi(a | s, g), g a future state of the episode (OGBench's GCBC)
+    GCHierState       hirl's state-subgoal hierarchy: high pi_h(s_{t+k} | s, g) regresses the state k steps ahead,
+                      low pi_l(a | s, s_{t+k}) reaches it (plain BC at both levels; HIQL without the value)
+    GCHierLanguage    hirl's language-subgoal hierarchy on the oracle's labels: high classifies the segment label
+                      active at s on the way to g (over the data's vocabulary), low pi_l(a | s, text embedding)
+
+States (S, the model's obs_keys) and goals (G, achieved goals; for OGBench the full observation) are normalised
+with the data's per-dimension mean / std (fit(states, goals)); actions are Gaussian means with a constant unit std,
+so the negative log-likelihood is 0.5 ||a - mu||^2 (OGBench's const_std actors). Shapes: S state size, G goal
+size, A action size, E text-embedding size, V vocabulary size, B batch."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+
+from hirl.policies.module import PolicyModule
+from hirl.policies.nets import mlp
+
+HIDDEN = (512, 512, 512)  # OGBench's actor / value MLP widths
+
+
+class StateNorm(nn.Module):
+    """Per-dimension (x - mean) / std of states and goals (S,), fitted on the data; std floored at 0.01 (constant
+    dimensions)."""
+
+    mean: torch.Tensor
+    std: torch.Tensor
+
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        self.register_buffer("mean", torch.zeros(dim))
+        self.register_buffer("std", torch.ones(dim))
+
+    def fit(self, states: np.ndarray) -> None:
+        """states (N, S)."""
+        x = torch.as_tensor(np.asarray(states, np.float32))
+        self.mean.copy_(x.mean(0))
+        self.std.copy_(x.std(0).clamp_min(1e-2))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.mean) / self.std
+
+
+def gaussian_nll(mu: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """(B,) negative log-likelihood, up to a constant, of target (B, D) under N(mu, I): 0.5 ||target - mu||^2."""
+    return 0.5 * ((target - mu) ** 2).sum(-1)
+
+
+@dataclass
+class GCBCConfig:
+    obs_dim: int  # S: state size
+    action_dim: int  # A
+    goal_dim: int  # G: goal size (achieved goals)
+    obs_keys: tuple[str, ...] = ("observation",)  # Dict obs entries read as the state
+    hidden: tuple[int, ...] = HIDDEN  # actor MLP widths
+    subgoal_steps: int = 25  # k of the goal sampler (unused by GCBC itself; kept for one sampler config)
+    text_encoder: str = "text"  # the run's text encoder name (unused: no language input)
+
+
+class GCBC(PolicyModule):
+    """pi(a | s, g): mean action (B, A) from state (B, S) and goal (B, G)."""
+
+    config_cls = GCBCConfig
+
+    def __init__(self, config: GCBCConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.norm, self.goal_norm = StateNorm(config.obs_dim), StateNorm(config.goal_dim)
+        self.actor = mlp(config.obs_dim + config.goal_dim, config.hidden, config.action_dim)
+
+    def fit(self, states: np.ndarray, goals: np.ndarray) -> GCBC:
+        """states (N, S), goals (M, G): the normalisers' statistics."""
+        self.norm.fit(states)
+        self.goal_norm.fit(goals)
+        return self
+
+    def forward(self, obs: torch.Tensor, goal: torch.Tensor) -> torch.Tensor:
+        return self.actor(torch.cat([self.norm(obs), self.goal_norm(goal)], -1))
+
+    def loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
+        nll = gaussian_nll(self(batch["obs"], batch["actor_goal"]), batch["action"]).mean()
+        return nll, {"actor_nll": nll.item()}
+
+
+@dataclass
+class GCHierStateConfig:
+    obs_dim: int  # S: state size
+    action_dim: int  # A
+    goal_dim: int  # G: goal and subgoal size (achieved goals)
+    obs_keys: tuple[str, ...] = ("observation",)  # Dict obs entries read as the state
+    hidden: tuple[int, ...] = HIDDEN  # MLP widths of both levels
+    subgoal_steps: int = 25  # k: the high level proposes the state k steps ahead
+    text_encoder: str = "text"  # the run's text encoder name (unused: no language input)
+
+
+class GCHierState(PolicyModule):
+    """high(s, g) -> the achieved goal k steps ahead (B, G); low(s, subgoal (B, G)) -> mean action (B, A)."""
+
+    config_cls = GCHierStateConfig
+
+    def __init__(self, config: GCHierStateConfig) -> None:
+        super().__init__()
+        self.config = config
+        S, G = config.obs_dim, config.goal_dim
+        self.norm, self.goal_norm = StateNorm(S), StateNorm(G)
+        self.high_net = mlp(S + G, config.hidden, G)
+        self.low_net = mlp(S + G, config.hidden, config.action_dim)
+
+    def fit(self, states: np.ndarray, goals: np.ndarray) -> GCHierState:
+        """states (N, S), goals (M, G): the normalisers' statistics."""
+        self.norm.fit(states)
+        self.goal_norm.fit(goals)
+        return self
+
+    def high(self, obs: torch.Tensor, goal: torch.Tensor) -> torch.Tensor:
+        """The proposed subgoal (B, G), de-normalised."""
+        z = self.high_net(torch.cat([self.norm(obs), self.goal_norm(goal)], -1))
+        return z * self.goal_norm.std + self.goal_norm.mean
+
+    def low(self, obs: torch.Tensor, subgoal: torch.Tensor) -> torch.Tensor:
+        return self.low_net(torch.cat([self.norm(obs), self.goal_norm(subgoal)], -1))
+
+    def loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
+        obs, gn = self.norm(batch["obs"]), self.goal_norm
+        pred = self.high_net(torch.cat([obs, gn(batch["actor_goal"])], -1))
+        high = gaussian_nll(pred, gn(batch["high_target"])).mean()  # in normalised units
+        low = gaussian_nll(self.low_net(torch.cat([obs, gn(batch["subgoal"])], -1)), batch["action"]).mean()
+        return high + low, {"high_nll": high.item(), "low_nll": low.item()}
+
+
+@dataclass
+class GCHierLanguageConfig:
+    obs_dim: int  # S: state size
+    action_dim: int  # A
+    goal_dim: int  # G: goal size (achieved goals)
+    text_dim: int  # E: instruction embedding size (the run's text encoder)
+    vocab: list[str] = field(default_factory=list)  # V labels the high level chooses from (the data's segment labels)
+    obs_keys: tuple[str, ...] = ("observation",)  # Dict obs entries read as the state
+    text_encoder: str = "text"  # the run's text encoder name (embeddings at inference)
+    hidden: tuple[int, ...] = HIDDEN  # MLP widths of both levels
+    subgoal_steps: int = 25  # k of the goal sampler (unused here; one sampler config for all)
+
+
+class GCHierLanguage(PolicyModule):
+    """high(s, g) -> logits (B, V) over config.vocab; low(s, text embedding (B, E)) -> mean action (B, A).
+    vocab_emb (V, E) buffer: the embeddings of the vocabulary the low level is trained on."""
+
+    config_cls = GCHierLanguageConfig
+    vocab_emb: torch.Tensor
+
+    def __init__(self, config: GCHierLanguageConfig) -> None:
+        super().__init__()
+        self.config = config
+        S, G, V = config.obs_dim, config.goal_dim, max(1, len(config.vocab))
+        self.norm, self.goal_norm = StateNorm(S), StateNorm(G)
+        self.register_buffer("vocab_emb", torch.zeros(V, config.text_dim))
+        self.high_net = mlp(S + G, config.hidden, V)
+        self.low_net = mlp(S + config.text_dim, config.hidden, config.action_dim)
+
+    def fit(self, states: np.ndarray, goals: np.ndarray, vocab_emb: np.ndarray) -> GCHierLanguage:
+        """states (N, S), goals (M, G): the normalisers' statistics; vocab_emb (V, E) embeddings of config.vocab."""
+        self.norm.fit(states)
+        self.goal_norm.fit(goals)
+        self.vocab_emb.copy_(torch.as_tensor(np.asarray(vocab_emb, np.float32)))
+        return self
+
+    def high(self, obs: torch.Tensor, goal: torch.Tensor) -> torch.Tensor:
+        return self.high_net(torch.cat([self.norm(obs), self.goal_norm(goal)], -1))
+
+    def low(self, obs: torch.Tensor, text_emb: torch.Tensor) -> torch.Tensor:
+        return self.low_net(torch.cat([self.norm(obs), text_emb], -1))
+
+    def loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
+        logits = self.high(batch["obs"], batch["actor_goal"])
+        high = nn.functional.cross_entropy(logits, batch["label"])
+        low = gaussian_nll(self.low(batch["obs"], self.vocab_emb[batch["label"]]), batch["action"]).mean()
+        acc = (logits.argmax(-1) == batch["label"]).float().mean()
+        return high + low, {"high_ce": high.item(), "high_acc": acc.item(), "low_nll": low.item()}
