@@ -1,22 +1,29 @@
-"""Language corrections vs extra expert demonstrations for the high level (Tabletop), over seeds.
+"""Interventions (language corrections, teleoperated takeovers, both) vs full expert demonstrations (Tabletop), over seeds.
 
 Per seed S (everything under --out/seedS, each finished piece a JSON file, so a killed benchmark resumes):
-  base/      `hirl train experiments/tabletop/corrections.yaml`: 50 demonstrations -> a weak high level
-  low600/    the same config on 600 demonstrations (same collection seed: the first 50 are base's), for the
-             low level: with 50 demos the low level completes almost nothing and no high level could show
-  composite/ high level of base + low level of low600 (frozen in every condition below)
-  corrections/  run_correction_loop: 10, 20, 70 corrected episodes (cumulative 10, 30, 100) with the scripted
-             corrector; the high level is fine-tuned on all corrections + the 50 demos after each round
-  demos<N>.json the same fine-tune (steps, lr, ratio) on N extra expert demonstrations (episodes 50..50+N of the
-             600) instead of corrections
+  base/        `hirl train experiments/tabletop/corrections.yaml`: 50 demonstrations -> a weak high level (its low
+               level is not used)
+  composite/   high level of base + the FROZEN low level of an existing trained run (--low-run, default the issue-18
+               runs /work/bench/tt/seed{S}: 600 demonstrations, 30k steps, single-step MLP head); that run is read,
+               never written (its low level is copied)
+  corrections_<mode>/  run_correction_loop, 10, 20, 70 corrected episodes (cumulative 10, 30, 100) with the scripted
+               corrector in mode language (typed corrections -> the high level), takeover (driving -> the low level,
+               HG-DAgger) or mixed (both, each training its own level)
+  demos<N>.json the same high-level fine-tune on N extra expert demonstrations (episodes 50..50+N of the low run's
+               600) instead; N = 10, 30, 100 and N = the demonstrations that fit in the human minutes of 30 mixed
+               corrected episodes ("matched minutes")
+
+Human time: a corrected episode costs its whole duration (the person watches all of it; takeovers included), an
+expert demonstration its duration (the person drives all of it), both at real time (50 Hz).
 
     python experiments/corrections_benchmark.py --seeds 0 1 2 --out runs/bench/corrections
     python experiments/corrections_benchmark.py --seeds 0 1 2 --out runs/bench/corrections --report-only
-writes experiments/tabletop/CORRECTIONS.md (mean +- std over the seeds that finished)."""
+writes experiments/tabletop/CORRECTIONS.json and renders experiments/tabletop/CORRECTIONS.md from it."""
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import json
 import shutil
 import sys
@@ -31,27 +38,48 @@ from hirl.data import load_dataset
 from hirl.data.tables import build_tables, remap_vocab
 from hirl.fileio import atomic_write_json, atomic_write_text
 from hirl.learn.run import load_tables
+from hirl.learn.run_config import RunConfig
 from hirl.teleop.config import CorrectionLoopConfig
 from hirl.teleop.loop import AFTER, evaluate, run_correction_loop
 from hirl.teleop.rows import finetune_high
 from hirl.teleop.store import prepare_session
 
-CONFIG = Path("experiments/tabletop/corrections.yaml")
 LOOP = Path("experiments/tabletop/corrections_loop.yaml")
 COUNTS = (10, 30, 100)  # corrected episodes / extra demonstrations compared
+MODES = ("language", "takeover", "mixed")  # what the scripted corrector does
+BASE_DEMOS = 50  # demonstrations of the base high level (the first ones of the low run's collection; --base-demos)
+MATCH_AT = 30  # the corrected-episode count whose human minutes the "matched minutes" demonstrations get
+DT = 0.02  # control period (50 Hz): seconds of human time per step
 
 
-def composite(seed_dir: Path) -> Path:
+def low_run(pattern: str, seed: int) -> Path:
+    return Path(pattern.format(seed=seed))
+
+
+def composite(seed_dir: Path, low: Path) -> Path:
+    """base's high level + the low run's low level (copied; the low run is never written)."""
     out = seed_dir / "composite"
     if not (out / "config.yaml").is_file():
         (out / "models").mkdir(parents=True, exist_ok=True)
         shutil.copytree(seed_dir / "base" / "models" / "high_language", out / "models" / "high_language", dirs_exist_ok=True)
-        shutil.copytree(seed_dir / "low600" / "models" / "low_language", out / "models" / "low_language", dirs_exist_ok=True)
+        shutil.copytree(low / "models" / "low_language", out / "models" / "low_language", dirs_exist_ok=True)
         shutil.copy(seed_dir / "base" / "config.yaml", out / "config.yaml")
+        atomic_write_json(out / "provenance.json", {"high_language": str((seed_dir / "base").resolve()),
+                                                    "low_language": str(low.resolve())})
     return out
 
 
-def demos_condition(run: Path, seed_dir: Path, n: int, loop: CorrectionLoopConfig) -> dict[str, Any]:
+def low_dataset(low: Path) -> Path:
+    return Path(load_config(RunConfig, low / "config.yaml").dataset)
+
+
+def demo_seconds(low: Path, n: int) -> float:
+    """Human seconds of the expert demonstrations 50..50+n (each driven for its whole duration)."""
+    ds = load_dataset(low_dataset(low), obs_keys=("observation",), images=False)
+    return round(sum(len(ep.actions) for ep in ds.subset(range(BASE_DEMOS, BASE_DEMOS + n)).episodes) * DT, 2)
+
+
+def demos_condition(run: Path, seed_dir: Path, low: Path, n: int, loop: CorrectionLoopConfig) -> dict[str, Any]:
     path = seed_dir / f"demos{n}.json"
     if path.is_file():
         return json.loads(path.read_text())
@@ -59,123 +87,231 @@ def demos_condition(run: Path, seed_dir: Path, n: int, loop: CorrectionLoopConfi
     session = seed_dir / f"demos{n}"
     cfg = prepare_session(run, session)
     train, _, encoder = load_tables(cfg, Path(cfg.dataset))
-    big = load_dataset(seed_dir.parent / "data" / f"{seed_dir.name}-600", obs_keys=tuple(cfg.obs_keys), images=False)
-    extra = remap_vocab(build_tables(big.subset(range(50, 50 + n)), tuple(cfg.obs_keys)), train[0].vocab)
+    big = load_dataset(low_dataset(low), obs_keys=tuple(cfg.obs_keys), images=False)
+    extra = remap_vocab(build_tables(big.subset(range(BASE_DEMOS, BASE_DEMOS + n)), tuple(cfg.obs_keys)), train[0].vocab)
     fit = finetune_high(session, extra, train, encoder, loop.finetune, cfg.train.high, stage="demos")
-    record = {"demos": n, "finetune": fit,
+    record = {"demos": n, "human_seconds": demo_seconds(low, n), "finetune": fit,
               "eval": evaluate(session, cfg, AFTER, loop.eval_episodes, session / "eval"),
               "seconds": round(time.perf_counter() - t0, 1)}
     atomic_write_json(path, record)
     return record
 
 
-def run_seed(seed: int, out: Path, loop: CorrectionLoopConfig) -> None:
+def run_seed(seed: int, out: Path, low: Path, loop: CorrectionLoopConfig, modes: list[str]) -> None:
     seed_dir = out / f"seed{seed}"
-    run = composite(seed_dir)
+    run = composite(seed_dir, low)
     oracle = seed_dir / "oracle_high.json"
     if not oracle.is_file():
         cfg = prepare_session(run, seed_dir / "reference")
         atomic_write_json(oracle, evaluate(seed_dir / "reference", cfg, "oracle_high", loop.eval_episodes,
                                            seed_dir / "reference" / "eval"))
-    loop_s = dataclasses.replace(loop, corrector=dataclasses.replace(loop.corrector, seed=seed))
-    run_correction_loop(run, seed_dir / "corrections", loop_s, progress=lambda m: print(f"seed {seed}: {m}", flush=True))
+    first: Path | None = None
+    for mode in modes:
+        session = seed_dir / f"corrections_{mode}"
+        if first is not None and not (session / "rounds" / "round0.json").is_file():
+            (session / "rounds").mkdir(parents=True, exist_ok=True)  # the same agent on the same chains: evaluated once
+            shutil.copy(first, session / "rounds" / "round0.json")
+        corrector = dataclasses.replace(loop.corrector, seed=seed, mode=mode)
+        loop_s = dataclasses.replace(loop, corrector=corrector, low_dataset=str(low_dataset(low)))
+        tag = f"seed {seed} {mode}"
+        run_correction_loop(run, session, loop_s, progress=functools.partial(_progress, tag))
+        first = first or session / "rounds" / "round0.json"
     for n in COUNTS:
-        demos_condition(run, seed_dir, n, loop)
+        demos_condition(run, seed_dir, low, n, loop)
+    matched = matched_demos(seed_dir, low)
+    if matched is not None and matched not in COUNTS:
+        demos_condition(run, seed_dir, low, matched, loop)
 
 
-def _ms(values: list[float], fmt: str = "{:.2f}") -> str:
-    if not values:
-        return "-"
-    return (fmt + " ± " + fmt).format(float(np.mean(values)), float(np.std(values)))
+def _progress(tag: str, message: str) -> None:
+    print(f"{tag}: {message}", flush=True)
 
 
-def report(out: Path, seeds: list[int], command: str) -> str:
-    rows: dict[str, dict[int, dict[str, Any]]] = {}
-    effort: dict[int, list[dict[str, Any]]] = {}
-    done = []
+def matched_demos(seed_dir: Path, low: Path) -> int | None:
+    """How many demonstrations (50, 51, ...) fit in the human seconds of MATCH_AT mixed corrected episodes."""
+    rounds = _rounds(seed_dir / "corrections_mixed")
+    at = [rec for rec in rounds.values() if rec.get("corrected_episodes") == MATCH_AT]
+    if not at:
+        return None
+    budget = float(at[0]["human_totals"]["watched_seconds"])
+    ds = load_dataset(low_dataset(low), obs_keys=("observation",), images=False)
+    lengths = [len(ep.actions) * DT for ep in ds.subset(range(BASE_DEMOS, len(ds.episodes))).episodes]
+    return max(1, int(np.searchsorted(np.cumsum(lengths), budget, side="right")))
+
+
+def _rounds(session: Path) -> dict[int, dict[str, Any]]:
+    return {int(p.stem.removeprefix("round")): json.loads(p.read_text()) for p in (session / "rounds").glob("round*.json")}
+
+
+# ---------------------------------------------------------------------------------------------------- results JSON
+def _stat(values: list[float]) -> dict[str, Any]:
+    return {"mean": round(float(np.mean(values)), 4), "std": round(float(np.std(values)), 4),
+            "per_seed": [round(float(v), 4) for v in values]}
+
+
+def collect(out: Path, seeds: list[int], low_pattern: str, loop: CorrectionLoopConfig, command: str) -> dict[str, Any]:
+    """Every finished number of the benchmark, per condition: mean, std and per-seed values."""
+    per: dict[str, dict[int, dict[str, Any]]] = {}
     for s in seeds:
         d = out / f"seed{s}"
-        rounds = {int(p.stem.removeprefix("round")): json.loads(p.read_text())
-                  for p in (d / "corrections" / "rounds").glob("round*.json")}
-        demos = {n: json.loads((d / f"demos{n}.json").read_text()) for n in COUNTS if (d / f"demos{n}.json").is_file()}
-        oracle = json.loads((d / "oracle_high.json").read_text()) if (d / "oracle_high.json").is_file() else None
-        if 0 in rounds:
-            rows.setdefault("base (0)", {})[s] = rounds[0]["eval"]
-        for r, rec in rounds.items():
-            if r > 0:
-                rows.setdefault(f"corrections {rec['corrected_episodes']}", {})[s] = rec["eval"]
-                effort.setdefault(rec["corrected_episodes"], []).append(rec)
-        for n, rec in demos.items():
-            rows.setdefault(f"expert demos {n}", {})[s] = rec["eval"]
-        if oracle:
-            rows.setdefault("oracle high level (reference)", {})[s] = oracle
-        if len(rounds) == 4 and len(demos) == len(COUNTS):
-            done.append(s)
-    order = ["base (0)", *(f"{k} {n}" for n in COUNTS for k in ("corrections", "expert demos")),
-             "oracle high level (reference)"]
-    lines = ["# Language corrections vs expert demonstrations (Tabletop high level)", "",
-             f"Produced by `experiments/tabletop/corrections_benchmark.sh` (per seed: the two `hirl train` runs, then "
-             f"`{command}`); seeds with every condition finished: {done} (of {seeds}). "
-             "Mean ± std over the seeds listed in each row's `seeds` column.", "",
-             "Setup per seed: the high level is trained on 50 expert chains (`experiments/tabletop/corrections.yaml`), the "
-             "low level on 600 chains of the same collection (with 50 the low level completes almost nothing, so no high "
-             "level could show); the low level is frozen in every row. `corrections N`: N episodes rolled out with the "
-             "scripted corrector (`experiments/tabletop/corrections_loop.yaml`: reaction 10 steps = 0.2 s, miss rate 0.1, "
-             "paraphrased corrections 20%), in rounds of 10, 20, 70, the high level fine-tuned after each round on all "
-             "corrections so far + the 50 demos (correction rows 30% of the rows, 400 steps, lr 3e-4). `expert demos N`: the "
-             "same fine-tune from the same starting weights on N further expert chains (episodes 50..50+N) instead. "
-             "Evaluation: 30 chains of 5 subtasks (seeds 100000...), CALVIN-style (a chain stops at its first failure). "
-             "`oracle high level`: the scripted expert's high level on the same low level, the ceiling for any high "
-             "level.", "",
-             "| condition | seeds | success (5/5) | avg chain length | len>=1 | len>=2 | len>=3 |",
+        oracle = d / "oracle_high.json"
+        if oracle.is_file():
+            per.setdefault("oracle high level (reference)", {})[s] = {"eval": json.loads(oracle.read_text())}
+        for mode in MODES:
+            for r, rec in sorted(_rounds(d / f"corrections_{mode}").items()):
+                name = "base (no intervention)" if r == 0 else f"{mode} {rec['corrected_episodes']}"
+                per.setdefault(name, {})[s] = rec
+        for p in sorted(d.glob("demos*.json")):
+            rec = json.loads(p.read_text())
+            per.setdefault(f"expert demos {rec['demos']}", {})[s] = rec
+    base = {s: rec["eval"]["success_rate"] for s, rec in per.get("base (no intervention)", {}).items()}
+    rows: dict[str, Any] = {}
+    for name, by_seed in per.items():
+        seeds_here = sorted(by_seed)
+        ev = [by_seed[s]["eval"] for s in seeds_here]
+        row: dict[str, Any] = {"seeds": seeds_here,
+                               "success_rate": _stat([e["success_rate"] for e in ev]),
+                               "avg_chain_length": _stat([e["avg_chain_length"] for e in ev])}
+        human = [_human_seconds(by_seed[s]) for s in seeds_here]
+        if all(h is not None for h in human) and human and all(s in base for s in seeds_here):
+            hs = [float(h) for h in human if h is not None]
+            gain = [by_seed[s]["eval"]["success_rate"] - base[s] for s in seeds_here]
+            row["human_seconds"] = _stat(hs)
+            row["success_gain"] = _stat(gain)
+            row["gain_per_human_minute"] = _stat([g / (h / 60.0) if h > 0 else 0.0 for g, h in zip(gain, hs, strict=True)])
+        effort = [by_seed[s].get("human_totals") for s in seeds_here]
+        if all(effort):
+            row["effort_totals"] = {k: _stat([float(e[k]) for e in effort if e]) for k in effort[0] or {}}
+            row["effort_per_episode"] = {k: _stat([float(by_seed[s]["effort"].get(k, 0.0)) for s in seeds_here])
+                                         for k in by_seed[seeds_here[0]]["effort"]}
+            row["corrections_journaled"] = _stat([float(by_seed[s]["corrections"]) for s in seeds_here])
+            row["takeovers_journaled"] = _stat([float(by_seed[s].get("takeovers", 0)) for s in seeds_here])
+        rows[name] = row
+    return {"benchmark": "corrections", "env": "hirl/Tabletop-v0", "command": command, "base_demos": BASE_DEMOS,
+            "reproduce": "bash experiments/tabletop/corrections_benchmark.sh OUT 0 1 2",
+            "date": time.strftime("%Y-%m-%d"), "seeds": seeds, "low_run": low_pattern,
+            "loop": dataclasses.asdict(loop), "rows": rows}
+
+
+def _human_seconds(rec: dict[str, Any]) -> float | None:
+    if "human_totals" in rec:
+        return float(rec["human_totals"]["watched_seconds"])
+    if "human_seconds" in rec:
+        return float(rec["human_seconds"])
+    if rec.get("corrected_episodes") == 0:
+        return 0.0
+    return None
+
+
+# ---------------------------------------------------------------------------------------------------- markdown
+def _ms(stat: dict[str, Any] | None, fmt: str = "{:.2f}") -> str:
+    return "-" if not stat else (fmt + " ± " + fmt).format(stat["mean"], stat["std"])
+
+
+def order(rows: dict[str, Any]) -> list[str]:
+    demos = sorted(int(k.rsplit(" ", 1)[1]) for k in rows if k.startswith("expert demos"))
+    names = ["base (no intervention)"]
+    for n in COUNTS:
+        names += [f"{m} {n}" for m in MODES] + ([f"expert demos {n}"] if n in demos else [])
+    names += [f"expert demos {n}" for n in demos if n not in COUNTS]
+    return [n for n in [*names, "oracle high level (reference)"] if n in rows]
+
+
+def render(res: dict[str, Any]) -> str:
+    rows = res["rows"]
+    loop = res["loop"]
+    c = loop["corrector"]
+    lines = ["# Interventions vs expert demonstrations (Tabletop, frozen issue-18 low level)", "",
+             "Rendered from [CORRECTIONS.json](CORRECTIONS.json) by `experiments/corrections_benchmark.py` "
+             f"(command: `{res['command']}`; end to end: `{res['reproduce']}`). Seeds: {res['seeds']}; "
+             "mean ± std over the seeds in each row's `seeds` column.", "",
+             f"Setup per seed: the high level is trained on {res.get('base_demos', 50)} expert chains "
+             "(`experiments/tabletop/corrections.yaml`); "
+             f"the low level is the trained issue-18 low level (`{res['low_run']}`: 600 chains, 30k steps, single-step "
+             "MLP head), copied and frozen except where takeovers fine-tune it. Rows `language N`, `takeover N`, "
+             "`mixed N`: N episodes (cumulative, rounds of 10, 20, 70) rolled out with the scripted corrector "
+             f"(`experiments/tabletop/corrections_loop.yaml`: reaction {c['reaction_steps']} steps, miss rate "
+             f"{c['miss_rate']}, paraphrased corrections {c['paraphrase']:.0%}; takeover after {c['stall_steps']} "
+             f"steps of a right subgoal that does not finish, at most {c['takeover_steps']} steps, driven by the "
+             "scripted expert). `language`: typed corrections only, they fine-tune the high level. `takeover`: the "
+             "corrector never types, it drives whenever the subgoal is wrong; takeovers fine-tune the low level "
+             "(HG-DAgger). `mixed`: types when the subgoal is wrong, drives when the low level stalls; each kind "
+             "trains its own level. `expert demos N`: the same high-level fine-tune on N further expert chains (the low "
+             "run's collection, after the base's). "
+             f"Evaluation: {loop['eval_episodes']} chains of 5 subtasks (seeds 100000...), CALVIN-style.", "",
+             "Human time: a corrected episode costs its whole duration (watched; takeovers are part of it), a "
+             "demonstration its whole duration (driven), at real time. `gain / human min`: full-chain success gained "
+             "over the base, per minute of human time.", "",
+             "| condition | seeds | success (5/5) | gain over base | avg chain length | human seconds | gain / human min |",
              "|---|---|---|---|---|---|---|"]
-    for name in order:
-        per = rows.get(name, {})
-        if not per:
+    for name in order(rows):
+        r = rows[name]
+        lines.append(f"| {name} | {len(r['seeds'])} | {_ms(r['success_rate'])} | {_ms(r.get('success_gain'))} | "
+                     f"{_ms(r['avg_chain_length'])} | {_ms(r.get('human_seconds'), '{:.0f}')} | "
+                     f"{_ms(r.get('gain_per_human_minute'), '{:.3f}')} |")
+    lines += ["", "## Effort (scripted corrector's log, per corrected episode of the last round)", "",
+              "| condition | interventions / ep | corrections / ep | takeovers / ep | takeover s / ep | watched s / ep | "
+              "wrong subgoal s / ep | rollout success | journaled corrections | journaled takeovers |",
+              "|---|---|---|---|---|---|---|---|---|---|"]
+    for name in order(rows):
+        r = rows[name]
+        e = r.get("effort_per_episode")
+        if not e:
             continue
-        ev = list(per.values())
-        at = [_ms([e["success_at_length"][str(k)] for e in ev]) for k in (1, 2, 3)]
-        lines.append(f"| {name} | {len(ev)} | {_ms([e['success_rate'] for e in ev])} | "
-                     f"{_ms([e['avg_chain_length'] for e in ev])} | {at[0]} | {at[1]} | {at[2]} |")
-    lines += ["", "## Corrector effort (scripted corrector's log, per corrected episode of the round)", "",
-              "| corrected episodes (cumulative) | seeds | interventions / ep | missed / ep | seconds watched / ep | "
-              "seconds of wrong subgoal / ep | rollout avg chain length | corrections so far |",
-              "|---|---|---|---|---|---|---|---|"]
-    for n in sorted(effort):
-        recs = effort[n]
-        e = {k: _ms([r["effort"][k] for r in recs]) for k in (
-            "interventions_per_episode", "misses_per_episode", "watched_seconds_per_episode",
-            "wrong_subgoal_seconds_per_episode", "rollout_chain_length")}
-        lines.append(f"| {n} | {len(recs)} | {e['interventions_per_episode']} | {e['misses_per_episode']} | "
-                     f"{e['watched_seconds_per_episode']} | {e['wrong_subgoal_seconds_per_episode']} | "
-                     f"{e['rollout_chain_length']} | {_ms([r['corrections'] for r in recs], '{:.0f}')} |")
+        lines.append(f"| {name} | {_ms(e.get('interventions_per_episode'))} | {_ms(e.get('corrections_per_episode'))} | "
+                     f"{_ms(e.get('takeovers_per_episode'))} | {_ms(e.get('takeover_seconds_per_episode'))} | "
+                     f"{_ms(e.get('watched_seconds_per_episode'))} | {_ms(e.get('wrong_subgoal_seconds_per_episode'))} | "
+                     f"{_ms(e.get('rollout_success'))} | {_ms(r.get('corrections_journaled'), '{:.0f}')} | "
+                     f"{_ms(r.get('takeovers_journaled'), '{:.0f}')} |")
+    notes = res.get("notes")
+    if notes:
+        lines += ["", "## Reading", "", *notes]
     return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
+    global BASE_DEMOS
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--out", type=Path, default=Path("runs/bench/corrections"))
     p.add_argument("--loop", type=Path, default=LOOP, help="CorrectionLoopConfig YAML")
+    p.add_argument("--low-run", default="/work/bench/tt/seed{seed}",
+                   help="trained run whose low_language is the frozen low level ({seed} is replaced)")
+    p.add_argument("--modes", nargs="+", default=list(MODES), choices=MODES)
+    p.add_argument("--base-demos", type=int, default=BASE_DEMOS,
+                   help="demonstrations the base high level was trained on (extra demos are drawn after them)")
     p.add_argument("--report-only", action="store_true")
-    p.add_argument("--results", type=Path, default=Path("experiments/tabletop/CORRECTIONS.md"))
+    p.add_argument("--results", type=Path, default=Path("experiments/tabletop/CORRECTIONS.json"))
+    p.add_argument("--notes", type=Path, default=None, help="text file of the hand-written reading (kept in the JSON)")
     args = p.parse_args(argv)
+    BASE_DEMOS = args.base_demos
     import torch
 
     torch.set_num_threads(1)
     loop = load_config(CorrectionLoopConfig, args.loop)
     given = [a for a in (sys.argv[1:] if argv is None else argv) if a != "--report-only"]
     command = "python experiments/corrections_benchmark.py " + " ".join(given)
+
+    def write() -> None:
+        res = collect(args.out, args.seeds, args.low_run, loop, command)
+        if args.notes is not None:
+            res["notes"] = args.notes.read_text().splitlines()
+        elif args.results.is_file():
+            res["notes"] = json.loads(args.results.read_text()).get("notes", [])
+        atomic_write_json(args.results, res)
+        atomic_write_text(args.results.with_suffix(".md"), render(res))
+
     if not args.report_only:
         for s in args.seeds:
             seed_dir = args.out / f"seed{s}"
-            if not (seed_dir / "base" / "models").is_dir() or not (seed_dir / "low600" / "models").is_dir():
-                print(f"seed {s}: train base and low600 first (see this file's docstring)", file=sys.stderr)
+            low = low_run(args.low_run, s)
+            if not (seed_dir / "base" / "models" / "high_language").is_dir() or not (low / "models" / "low_language").is_dir():
+                print(f"seed {s}: train base first and check --low-run (see this file's docstring)", file=sys.stderr)
                 continue
-            run_seed(s, args.out, loop)
-            atomic_write_text(args.results, report(args.out, args.seeds, command))
-    atomic_write_text(args.results, report(args.out, args.seeds, command))
-    print(args.results.read_text())
+            run_seed(s, args.out, low, loop, args.modes)
+            write()
+    write()
+    print(args.results.with_suffix(".md").read_text())
     return 0
 
 

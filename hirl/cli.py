@@ -145,6 +145,8 @@ def _add_teleop(p: argparse.ArgumentParser) -> None:
 def _add_session(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", default=None, help="YAML SessionConfig (speed, max_fps, image_size, finetune, ...)")
     p.add_argument("overrides", nargs="*", help="dotted key=value overrides of the session config, e.g. speed=0.5")
+    p.add_argument("--autostart", action="store_true",
+                   help="run episodes at once (for scripts); by default the session waits for start in the page")
 
 
 def _add_bench(p: argparse.ArgumentParser) -> None:

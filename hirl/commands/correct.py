@@ -13,6 +13,8 @@ from hirl.config import load_config
 from hirl.errors import InputError
 from hirl.teleop.config import SessionConfig
 
+LINGER_SECONDS = 600.0  # the page keeps showing the final report this long after a session finishes
+
 if TYPE_CHECKING:
     from hirl.teleop.live import LiveSession
     from hirl.teleop.server import SessionServer
@@ -35,8 +37,10 @@ def bind(args: argparse.Namespace, cfg: SessionConfig) -> SessionServer | None:
         raise InputError(f"--host {args.host} --port {args.port}: cannot listen ({exc.strerror or exc})") from None
 
 
-def serve(session: LiveSession, server: SessionServer | None) -> None:
-    """Run the web page (or the terminal without a server) until the person finishes or presses Ctrl-C."""
+def serve(session: LiveSession, server: SessionServer | None, keep_open: bool = False) -> None:
+    """Run the web page (or the terminal without a server) until the person finishes or presses Ctrl-C. keep_open:
+    the server stays up afterwards (the caller finishes the session while the page shows its progress and report,
+    then calls close_server)."""
     if server is None:
         from hirl.teleop.terminal import run_terminal
 
@@ -54,10 +58,28 @@ def serve(session: LiveSession, server: SessionServer | None) -> None:
         while not server.finish_requested.wait(0.5):
             pass
     except KeyboardInterrupt:
-        pass
+        keep_open = False
     finally:
+        if not keep_open:
+            close_server(server)
+
+
+def close_server(server: SessionServer | None) -> None:
+    if server is not None:
         server.shutdown()
         server.server_close()
+
+
+def linger(server: SessionServer | None, seconds: float) -> None:
+    """Keep the page's report reachable for a while (Ctrl-C ends it early), then close the server."""
+    if server is None:
+        return
+    print(f"the report is in the page ({server.url}); closing in {seconds:g} s (Ctrl-C closes now)", flush=True)
+    try:
+        time.sleep(seconds)
+    except KeyboardInterrupt:
+        pass
+    close_server(server)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -74,22 +96,25 @@ def run(args: argparse.Namespace) -> int:
     run_dir = Path(args.run)
     out = Path(args.out) if args.out else run_dir.parent / f"{run_dir.name}-corrections-{time.strftime('%Y%m%d-%H%M%S')}"
     server = bind(args, cfg)
+    autostart = bool(getattr(args, "autostart", False))
     try:
-        session = CorrectionSession.open(run_dir, out, cfg)
+        session = CorrectionSession.open(run_dir, out, cfg, paused=not autostart)
     except BaseException:
         if server is not None:
             server.server_close()
         raise
     try:
-        print(f"session directory: {out}", flush=True)
-        serve(session, server)
-        print("finishing: writing the dataset, fine-tuning the high level on the corrections, evaluating before / after ...",
+        print(f"session directory: {out}" + ("" if autostart else "  (waiting for start in the page)"), flush=True)
+        serve(session, server, keep_open=True)
+        print("finishing: writing the dataset, fine-tuning on the corrections and takeovers, evaluating before / after ...",
               flush=True)
         report = session.finish(retrain=not args.no_retrain)
         from hirl.fileio import atomic_write_json
 
         atomic_write_json(out / "session_report.json", report)
+        linger(server, 0 if autostart else LINGER_SECONDS)
     finally:
+        close_server(server)  # idempotent: a second shutdown returns at once
         session.close()
     s = report["summary"]
     print(f"{s['episodes']} episodes, {s['corrections']} corrections ({s['corrections_per_episode']} per episode); "
@@ -98,8 +123,11 @@ def run(args: argparse.Namespace) -> int:
         for name in ("before", "after"):
             m = report[name]
             print(f"{name:6s} success_rate {m['success_rate']:.3f}  avg_chain_length {m['avg_chain_length']:.2f}")
-    elif not s["corrections"]:
-        print("no corrections were made: the high level was not retrained")
+        e = report.get("effort", {})
+        print(f"your time {e.get('human_minutes', 0):.1f} min, {s['takeovers']} takeovers ({s['takeover_seconds']} s): "
+              f"{e.get('success_gain_per_human_minute', 0) * 100:.1f} points of full-chain success per minute")
+    elif not s["corrections"] and not s.get("takeovers"):
+        print("no corrections or takeovers were made: nothing was retrained")
     print(f"report: {out / 'session_report.json'}")
     if session.error:
         print(f"session error: {session.error}")

@@ -15,7 +15,7 @@ def run(args: argparse.Namespace) -> int:
     cfg = session_config(args)
     server = bind(args, cfg)
     try:
-        session = TeleopSession(args.env, args.out, cfg)
+        session = TeleopSession(args.env, args.out, cfg, paused=not getattr(args, "autostart", False))
     except BaseException:
         if server is not None:
             server.server_close()

@@ -6,6 +6,9 @@ from dataclasses import dataclass, field
 from hirl.errors import InputError
 
 
+MODES = ("language", "takeover", "mixed")  # what kinds of intervention the scripted corrector makes
+
+
 @dataclass(frozen=True)
 class ScriptedCorrectorConfig:
     """The scripted corrector: a stand-in for a person watching the robot with the env's task state as ground truth."""
@@ -14,10 +17,17 @@ class ScriptedCorrectorConfig:
     miss_rate: float = 0.0  # probability a due correction is not made (tried again after another reaction delay)
     paraphrase: float = 0.0  # probability a correction is worded as one of the env's shipped paraphrases
     seed: int = 0  # seed of the miss / paraphrase draws
+    mode: str = "language"  # language: type only | takeover: drive only | mixed: type when wrong, drive when stalled
+    stall_steps: int = 150  # steps the right subgoal may run without finishing its subtask before a takeover (3 s)
+    takeover_steps: int = 200  # longest takeover (steps); it also ends when the chain advances
 
     def __post_init__(self) -> None:
         if self.reaction_steps < 0:
             raise InputError(f"corrector.reaction_steps must be >= 0, got {self.reaction_steps}")
+        if self.mode not in MODES:
+            raise InputError(f"corrector.mode: {self.mode!r} is not one of {', '.join(MODES)}")
+        if self.stall_steps < 1 or self.takeover_steps < 1:
+            raise InputError("corrector.stall_steps and corrector.takeover_steps must be >= 1")
         for name in ("miss_rate", "paraphrase"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise InputError(f"corrector.{name} must be in [0, 1], got {getattr(self, name)}")
@@ -32,10 +42,14 @@ class FinetuneSpec:
     steps: int = 400  # optimizer steps per fine-tune
     lr: float = 3e-4  # learning rate (constant)
     batch_size: int = 256  # rows per optimizer step
+    low_ratio: float = 0.2  # fraction of the low level's fine-tuning rows that are takeover rows
+    low_steps: int = 400  # optimizer steps per low-level fine-tune (only when there are takeovers)
 
     def __post_init__(self) -> None:
-        if not 0.0 < self.ratio < 1.0:
-            raise InputError(f"finetune.ratio must be in (0, 1), got {self.ratio}")
+        if not 0.0 < self.ratio < 1.0 or not 0.0 < self.low_ratio < 1.0:
+            raise InputError(f"finetune.ratio and finetune.low_ratio must be in (0, 1), got {self.ratio}, {self.low_ratio}")
+        if self.low_steps < 1:
+            raise InputError(f"finetune.low_steps must be >= 1, got {self.low_steps}")
         if self.context_steps < 0 or self.steps < 1 or self.batch_size < 1 or not self.lr > 0:
             raise InputError("finetune: context_steps >= 0, steps >= 1, batch_size >= 1 and lr > 0 are required")
 
@@ -49,7 +63,8 @@ class CorrectionLoopConfig:
     rollout_seed: int = 70_000  # base seed of corrected rollouts (disjoint from collection, adapt and evaluation seeds)
     eval_episodes: int = 30  # evaluation chains after each round (the run's eval seeds)
     corrector: ScriptedCorrectorConfig = field(default_factory=ScriptedCorrectorConfig)  # who corrects
-    finetune: FinetuneSpec = field(default_factory=FinetuneSpec)  # how the high level learns from corrections
+    finetune: FinetuneSpec = field(default_factory=FinetuneSpec)  # how the levels learn from interventions
+    low_dataset: str = ""  # the low level's own demonstrations, mixed with takeover rows ("": the run's dataset)
 
     def __post_init__(self) -> None:
         if not self.episodes or min(self.episodes) < 1:
@@ -69,6 +84,7 @@ class SessionConfig:
     seed: int = 200_000  # base seed of session episodes
     max_text: int = 200  # longest accepted correction / label, in characters
     match_threshold: float = 0.6  # cosine similarity an unknown instruction needs to a known skill to be accepted
+    match_margin: float = 0.05  # lead over the second-closest skill an embedding match needs (refuses near-misses)
     teleop_speed: float = 1.0  # action magnitude of a held movement key (actions are in [-1, 1])
     key_timeout: float = 0.5  # seconds without a key update after which teleop motion stops
     teleop_subtask_seconds: float = 60.0  # Tabletop teleop: time per subtask before the env fails the chain (subtask_budget)
@@ -81,3 +97,5 @@ class SessionConfig:
             raise InputError("session: speed > 0, max_fps > 0, image_size >= 16 and max_text >= 1 are required")
         if not 0.0 < self.match_threshold <= 1.0:
             raise InputError(f"session.match_threshold must be in (0, 1], got {self.match_threshold}")
+        if not 0.0 <= self.match_margin < 1.0:
+            raise InputError(f"session.match_margin must be in [0, 1), got {self.match_margin}")

@@ -4,7 +4,15 @@ At every control step (run_episode's on_step, before the agent acts) it compares
 chain's current subtask (info["current_subtask"]). A subgoal that is wrong (another skill) or stale (the subtask
 it names is already done) for `reaction_steps` steps is corrected, except with probability `miss_rate`; the
 correction is the canonical instruction or, with probability `paraphrase`, one of the env's shipped paraphrases.
-The per-episode log is the effort a person would have spent: interventions, misses, seconds of wrong subgoal."""
+
+Takeovers (cfg.mode "takeover" or "mixed"; the agent is then a hirl.teleop.takeover.TakeoverAgent): the corrector
+drives with the scripted expert's low level (standing in for a person's teleoperation), labelled with the chain's
+current subtask, until the chain advances or takeover_steps pass. "takeover" drives whenever the subgoal is wrong or
+stale (a person who never types); "mixed" types a correction when the subgoal is wrong and drives when the right
+subgoal has run stall_steps steps without finishing its subtask (the low level is stuck).
+
+The per-episode log is the effort a person would have spent: interventions (corrections + takeovers), misses,
+seconds watched (attention: the whole episode), seconds driven, seconds of wrong subgoal."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -15,10 +23,12 @@ import numpy as np
 
 from hirl.errors import InputError
 from hirl.hierarchy.agent import HierarchicalAgent
+from hirl.policies.base import LowLevelPolicy
 from hirl.teleop.config import ScriptedCorrectorConfig
 from hirl.teleop.recorder import CorrectionRecorder
 from hirl.teleop.skills import SkillResolver
-from hirl.types import Observation
+from hirl.teleop.takeover import TakeoverAgent
+from hirl.types import Observation, Subgoal
 
 
 @dataclass
@@ -26,15 +36,19 @@ class EffortLog:
     """One episode of the corrector's effort. dt: control period in seconds."""
 
     steps: int = 0
-    interventions: int = 0
+    interventions: int = 0  # language corrections + takeovers
+    corrections: int = 0  # language corrections
+    takeovers: int = 0  # takeovers started
+    takeover_steps: int = 0  # steps driven by the corrector
     misses: int = 0
     wrong_steps: int = 0  # steps during which the active subgoal was wrong or stale
     unknown_skill: int = 0  # due corrections to skills outside the high level's vocabulary (not made)
     kinds: dict[str, int] = field(default_factory=lambda: {"wrong": 0, "stale": 0})
 
     def summary(self, dt: float) -> dict[str, Any]:
-        return {"steps": self.steps, "interventions": self.interventions, "misses": self.misses,
-                "unknown_skill": self.unknown_skill,
+        return {"steps": self.steps, "interventions": self.interventions, "corrections": self.corrections,
+                "takeovers": self.takeovers, "takeover_seconds": round(self.takeover_steps * dt, 3),
+                "misses": self.misses, "unknown_skill": self.unknown_skill,
                 "watched_seconds": round(self.steps * dt, 3), "wrong_subgoal_seconds": round(self.wrong_steps * dt, 3),
                 "wrong": self.kinds["wrong"], "stale": self.kinds["stale"]}
 
@@ -43,19 +57,28 @@ class ScriptedCorrector:
     """on_step hook: corrects the agent through a CorrectionRecorder (which journals every correction).
 
     canonical   text -> canonical instruction or None (the env's wording map; compares subgoals to the task)
-    paraphrases canonical instruction -> the env's shipped paraphrases"""
+    paraphrases canonical instruction -> the env's shipped paraphrases
+    driver      the low level that stands in for a person's teleoperation (the scripted expert's); needed for the
+                "takeover" and "mixed" modes"""
 
     def __init__(self, cfg: ScriptedCorrectorConfig, recorder: CorrectionRecorder, resolver: SkillResolver,
-                 canonical: Callable[[str], str | None], paraphrases: Callable[[str], list[str]]) -> None:
+                 canonical: Callable[[str], str | None], paraphrases: Callable[[str], list[str]],
+                 driver: LowLevelPolicy | None = None) -> None:
+        if cfg.mode != "language" and driver is None:
+            raise ValueError(f"corrector mode {cfg.mode!r} needs a driver (the scripted expert's low level)")
         self.cfg, self.recorder, self.resolver = cfg, recorder, resolver
-        self.canonical, self.paraphrases = canonical, paraphrases
+        self.canonical, self.paraphrases, self.driver = canonical, paraphrases, driver
         self.rng = np.random.default_rng(cfg.seed)
         self.log = EffortLog()
         self._wrong_since: int | None = None
+        self._right_since: int | None = None  # step since which the right subgoal runs without the chain advancing
+        self._done = 0  # completed subtasks at the last step
+        self._takeover: tuple[int, int] | None = None  # (start step, completed subtasks then) of the running takeover
 
     def reset(self) -> None:
         self.log = EffortLog()
-        self._wrong_since = None
+        self._wrong_since = self._right_since = self._takeover = None
+        self._done = 0
 
     def judge(self, agent: HierarchicalAgent, info: Mapping[str, Any]) -> str | None:
         """"wrong", "stale" or None (right, or nothing to judge yet)."""
@@ -70,10 +93,22 @@ class ScriptedCorrector:
 
     def on_step(self, t: int, agent: HierarchicalAgent, obs: Observation, info: Mapping[str, Any]) -> None:
         self.log.steps += 1
+        done = len(info.get("completed_subtasks", ()))
+        progressed, self._done = done > self._done, done
+        if self._takeover is not None:
+            self._drive(t, agent, done)
+            return
         verdict = self.judge(agent, info)
         if verdict is None:
             self._wrong_since = None
+            if self._right_since is None or progressed:
+                self._right_since = t
+            if (self.cfg.mode == "mixed" and info.get("current_subtask") is not None
+                    and t - self._right_since >= self.cfg.stall_steps):
+                self._right_since = t
+                self._start_takeover(t, agent, str(info["current_subtask"]), done)
             return
+        self._right_since = None
         self.log.wrong_steps += 1
         if self._wrong_since is None:
             self._wrong_since = t
@@ -84,6 +119,9 @@ class ScriptedCorrector:
             self.log.misses += 1
             return
         target = str(info["current_subtask"])
+        if self.cfg.mode == "takeover":
+            self._start_takeover(t, agent, target, done)
+            return
         text = target
         options = self.paraphrases(target)
         if options and self.rng.random() < self.cfg.paraphrase:
@@ -93,7 +131,41 @@ class ScriptedCorrector:
         except InputError:  # a skill the closed-set high level has never seen: nothing it could learn from
             self.log.unknown_skill += 1
             return
+        if (self.canonical(resolution.skill) or resolution.skill) != target:  # matched another skill: not sent
+            self.log.unknown_skill += 1
+            return
         assert agent.command is not None
         self.recorder.correct(t, agent, obs, resolution, "scripted", agent.command.text, kind=verdict)
         self.log.interventions += 1
+        self.log.corrections += 1
         self.log.kinds[verdict] += 1
+
+    def _start_takeover(self, t: int, agent: Any, skill: str, done: int) -> None:
+        """Drive `skill` with the driver from this step's action on (the agent must be a TakeoverAgent)."""
+        if not isinstance(agent, TakeoverAgent):
+            raise TypeError("a takeover needs the agent wrapped in hirl.teleop.takeover.TakeoverAgent")
+        try:
+            known = self.resolver.resolve(skill).skill
+        except InputError:
+            known = ""
+        if (self.canonical(known) or known) != skill:  # not a skill the level could be trained on
+            self.log.unknown_skill += 1
+            return
+        driver = self.driver
+        assert driver is not None
+        driver.reset()
+        goal = Subgoal("language", known, "human")
+        agent.start_takeover(lambda obs, _g: driver.act(obs, goal), known, source="scripted")
+        self._takeover = (t, done)
+        self.log.interventions += 1
+        self.log.takeovers += 1
+        self.log.takeover_steps += 1
+
+    def _drive(self, t: int, agent: Any, done: int) -> None:
+        start, done_then = self._takeover or (t, done)
+        if done > done_then or t - start >= self.cfg.takeover_steps:
+            agent.stop_takeover()
+            self._takeover = None
+            self._right_since = t
+            return
+        self.log.takeover_steps += 1

@@ -11,8 +11,10 @@ renaming it over), so a new record never lands on a torn one.
 
 Idempotence: records carry an "id". read() keeps the first record of each id and drops every record that a later
 one names in "replaces" (a second correction at the same paused state replaces the first), so a record replayed
-by a resumed loop, or superseded, is never counted or trained on twice. discard() removes the records of an
-attempt that is being redone (an episode killed before it was written), atomically."""
+by a resumed loop, or superseded, is never counted or trained on twice. An undo is a record of its own
+({"kind": "undo", "undoes": id}): read() drops it and the record it names (an undone correction trains nothing).
+discard() removes the records of an attempt that is being redone (an episode killed before it was written),
+atomically."""
 from __future__ import annotations
 
 import json
@@ -27,8 +29,11 @@ from hirl.fileio import atomic_write_bytes
 
 
 def live_records(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """records minus repeated ids (the first is kept) and minus records replaced by a later one."""
+    """records minus repeated ids (the first is kept), minus records replaced by a later one, minus undone records
+    and the undo records themselves."""
     replaced = {str(r["replaces"]) for r in records if r.get("replaces")}
+    replaced |= {str(r["undoes"]) for r in records if r.get("kind") == "undo" and r.get("undoes")}
+    records = [r for r in records if r.get("kind") != "undo"]
     seen: set[str] = set()
     out = []
     for r in records:

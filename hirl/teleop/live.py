@@ -8,7 +8,15 @@ waits until the simulation thread has applied it in run_episode's on_step hook (
 action, at the state the record describes) and journaled it with fsync; only then does submit() return (and the
 server answer 200). A request that cannot be applied in time (the episode ended, the session stopped, a journal
 write failed) raises NotApplied and is neither recorded nor applied. A verdict (success / failure / next) waits
-until the episode is written. Subclasses supply the agent and what a request means (apply_request)."""
+until the episode is written.
+
+Built for long sessions: a session opened paused is "ready" (nothing runs) until the person starts it (start, resume
+or one step); speed is changed while running (SPEEDS, slow motion included); every ended episode says why it ended
+(end_reason); an ended episode is written at its verdict (success / failure) or at "next", and the next episode
+starts only at "next" (a verdict never starts one, so no key press can skip a whole episode); the seconds of
+attention (wall-clock time from the start to the finish) are counted for the effort report. Camera frames are
+rendered per view at the size the page displays them (hirl.teleop.views). Subclasses supply the agent and what a
+request means (apply_request)."""
 from __future__ import annotations
 
 import io
@@ -30,9 +38,12 @@ from hirl.integrations import EnvAdapter
 from hirl.teleop.config import SessionConfig
 from hirl.runs.rundir import FolderLock
 from hirl.teleop.store import EpisodeStore
+from hirl.teleop.narrate import SPEEDS, end_reason, next_speed, scene
+from hirl.teleop.views import VIEWS, Views
 from hirl.types import Observation
 
-CONTROLS = ("pause", "resume", "step", "success", "failure", "next", "finish")  # what a UI may ask for
+CONTROLS = ("start", "pause", "resume", "step", "slower", "faster", "success", "failure", "next", "finish")  # UI asks
+__all__ = ["CONTROLS", "SPEEDS", "LiveSession", "NotApplied", "end_reason", "scene"]
 ACK_TIMEOUT = 5.0  # seconds a UI request waits for the simulation thread to apply and journal it (or 3 control steps)
 SAVE_TIMEOUT = 10.0  # seconds a verdict waits for its episode to be written
 
@@ -86,21 +97,33 @@ class LiveSession:
 
     mode = "live"
 
-    def __init__(self, env: gym.Env, adapter: EnvAdapter, agent: HierarchicalAgent, store: EpisodeStore,
+    def __init__(self, env: gym.Env, adapter: EnvAdapter, agent: Any, store: EpisodeStore,
                  cfg: SessionConfig, paused: bool = False) -> None:
-        self.env, self.adapter, self.agent, self.store, self.cfg = EndableEnv(env), adapter, agent, store, cfg
+        self.env, self.adapter, self.store, self.cfg = EndableEnv(env), adapter, store, cfg
+        self.agent: Any = agent  # what run_episode drives (a HierarchicalAgent or a wrapper forwarding to one)
         self.recorder = EpisodeRecorder(env)
         self.lock = threading.Condition()
         self.paused, self.steps_allowed, self.finishing = paused, 0, False
+        self.started = not paused  # a session opened paused is "ready" until its first start / resume / step
+        self.speed = float(cfg.speed)
         self.verdict: str | None = None  # the person's verdict on the current episode: "success" | "failure"
-        self.phase = "starting"  # running | paused | ended | finished
+        self.phase = "starting"  # ready | running | paused | ended | finishing | finished
         self.message = ""
         self.episode = store.next_index()
         self.episodes: list[dict[str, Any]] = []
         self.snapshot: dict[str, Any] = {}
+        self.end_reason: str | None = None  # why the current (ended) episode ended
+        self.saved = -1  # index of the last episode written
+        self.attention_seconds = 0.0  # wall-clock seconds from the first start on (the person's time)
+        self.report: dict[str, Any] | None = None  # the session's final report, once made (shown by the page)
+        self._tick_time: float | None = None
+        self._ended_by: str | None = None
+        self.views: Views | None = None  # made by the simulation thread
+        self._frames: dict[str, tuple[bytes, float, int]] = {}  # view -> (jpeg, time, frame id)
+        self._sizes: dict[str, tuple[int, int]] = {}  # view -> (width, height) asked last
         self._frame: bytes | None = None
         self._frame_time = 0.0
-        self._frame_wanted = False
+        self._frame_wanted: tuple[str, int, int] | None = None
         self._frame_id = 0
         self._deadline = 0.0
         self._thread = threading.Thread(target=self._run, name=f"hirl-{self.mode}-sim", daemon=True)
@@ -141,55 +164,90 @@ class LiveSession:
         return req.result
 
     def control(self, action: str) -> str:
-        """pause | resume | step | success | failure | next | finish -> a short message. A verdict (success, failure,
-        next) returns once the episode is written (or after SAVE_TIMEOUT, saying it is not written yet)."""
+        """start | pause | resume | step | slower | faster | success | failure | next | finish -> a short message.
+        success / failure end the running episode with that verdict (or give it to the ended one) and return once it
+        is written (or after SAVE_TIMEOUT, saying so); the next episode starts only at "next"."""
         if action not in CONTROLS:
             raise ValueError(f"unknown control {action!r} (known: {', '.join(CONTROLS)})")
         with self.lock:
             index = self.episode
-            if action == "pause":
-                self.paused = True
-            elif action == "resume":
-                self.paused, self.steps_allowed = False, 0
-            elif action == "step":
-                self.paused, self.steps_allowed = True, self.steps_allowed + 1
-            elif action in ("success", "failure"):
-                self.verdict = action
-                self.env.ending = True
-            elif action == "next":
-                self.env.ending = True
-                self._next = True
-            else:
-                self.finishing = True
+            early = self._set_control(action, index)
             self.lock.notify_all()
+            if early is not None:
+                return early
             if action in ("success", "failure", "next") and self._thread.is_alive():
-                end = time.monotonic() + float(SAVE_TIMEOUT)
-                while self.episode == index and self.phase != "finished" and time.monotonic() < end:
-                    self.lock.wait(0.05)
-                if self.episode == index:
-                    if self.phase == "finished":
-                        raise NotApplied(f"{action}: episode {index} was not written ({self.error or 'session stopped'})",
-                                         503)
-                    return f"{action}: episode {index} is ending (not written yet)"
-                return f"{action}: episode {index} saved"
-        return {"step": "stepped one control step", "finish": "finishing the session"}.get(action, action)
+                return self._await_saved(action, index)
+        return {"step": "stepped one control step", "finish": "finishing the session", "start": "started",
+                "pause": "paused", "resume": "running"}.get(action, action)
 
-    def frame(self, timeout: float = 1.0) -> tuple[bytes | None, int]:
-        """The latest camera frame as JPEG (a new one is rendered when the last is older than 1 / max_fps)."""
+    def _set_control(self, action: str, index: int) -> str | None:
+        """Apply a control (lock held); a message when it is answered at once."""
+        if action in ("start", "resume"):
+            self.paused, self.steps_allowed, self.started = False, 0, True
+        elif action == "pause":
+            self.paused = True
+        elif action == "step":
+            self.paused, self.steps_allowed, self.started = True, self.steps_allowed + 1, True
+        elif action in ("slower", "faster"):
+            self.speed = next_speed(self.speed, action == "faster")
+            return f"speed {self.speed:g}x"
+        elif action in ("success", "failure"):
+            if self.saved >= index:
+                return f"{action}: episode {index} is already saved; press next for the next episode"
+            self.verdict = action
+            self._end(action)
+        elif action == "next":
+            self._end("next")
+            self._next = self.started = True
+        else:
+            self._end("finish")
+            self.finishing = True
+        return None
+
+    def _end(self, by: str) -> None:
+        """End the running episode (lock held); `by` says who / why (for end_reason)."""
+        if self.phase != "ended" and not self.env.ending:
+            self._ended_by = by
+        self.env.ending = True
+
+    def _await_saved(self, action: str, index: int) -> str:
+        end = time.monotonic() + float(SAVE_TIMEOUT)
+        while self.saved < index and self.phase != "finished" and time.monotonic() < end:
+            self.lock.wait(0.05)
+        if self.saved < index:
+            if self.phase == "finished":
+                raise NotApplied(f"{action}: episode {index} was not written ({self.error or 'session stopped'})", 503)
+            return f"{action}: episode {index} is ending (not written yet)"
+        return f"{action}: episode {index} saved" + ("; next episode started" if action == "next" else
+                                                    "; press next for the next episode")
+
+    def frame(self, timeout: float = 1.0, view: str = "front", width: int | None = None,
+              height: int | None = None) -> tuple[bytes | None, int]:
+        """The latest frame of a view as JPEG, rendered at width x height (default image_size; see views.snap); a new
+        one is rendered when the last of that view is older than 1 / max_fps or of another size."""
+        if view not in VIEWS:
+            raise InputError(f"view {view!r}: not one of {', '.join(VIEWS)}")
+        w, h = int(width or self.cfg.image_size), int(height or self.cfg.image_size)
         with self.lock:
-            if self._frame is None or time.monotonic() - self._frame_time >= 1.0 / self.cfg.max_fps:
-                self._frame_wanted = True
+            have = self._frames.get(view)
+            if (have is None or time.monotonic() - have[1] >= 1.0 / self.cfg.max_fps
+                    or self._sizes.get(view) != (w, h)):
+                self._frame_wanted = (view, w, h)
                 self.lock.notify_all()
                 end = time.monotonic() + timeout
-                while self._frame_wanted and self.phase != "finished" and time.monotonic() < end:
+                while self._frame_wanted is not None and self.phase != "finished" and time.monotonic() < end:
                     self.lock.wait(timeout=0.05)
-            return self._frame, self._frame_id
+                have = self._frames.get(view, have)
+            return (have[0], have[2]) if have else (None, self._frame_id)
 
     def status(self) -> dict[str, Any]:
         with self.lock:
             s = dict(self.snapshot)
-            s.update(mode=self.mode, phase=self.phase, paused=self.paused, episode=self.episode, message=self.message,
-                     verdict=self.verdict, episodes=list(self.episodes), error=self.error, frame_id=self._frame_id)
+            s.update(mode=self.mode, phase=self.phase, paused=self.paused, started=self.started, speed=self.speed,
+                     episode=self.episode, message=self.message, verdict=self.verdict, episodes=list(self.episodes),
+                     error=self.error, frame_id=self._frame_id, end_reason=self.end_reason,
+                     saved=self.saved >= self.episode, attention_seconds=round(self.attention_seconds, 1),
+                     views=list(VIEWS), report=self.report)
             s.update(self.extra_status())
             return s
 
@@ -212,27 +270,62 @@ class LiveSession:
     def episode_attrs(self) -> dict[str, Any]:
         return {}
 
+    def episode_counts(self) -> dict[str, Any]:
+        """The current episode's intervention counts for the episode table (the same counts as the summary)."""
+        return {"interventions": sum(1 for e in getattr(self.agent, "trace", ()) if e.reason == "override")}
+
+    def hold(self) -> bool:
+        """Lock held: True keeps the simulation waiting at this step even when not paused (no step runs)."""
+        return False
+
+    def before_act(self, t: int, obs: Observation, info: Mapping[str, Any]) -> None:
+        """Lock held, when the person lets step t run (after any pause), just before the agent acts."""
+
+    def before_episode(self) -> None:
+        """Simulation thread, before each episode's reset."""
+
+    def finish_record(self, record: dict[str, Any]) -> dict[str, Any]:
+        """The episode's journal record just before it is written (subclasses mark takeover steps)."""
+        return record
+
     def on_finish(self) -> None:
         """After the last episode (simulation thread), e.g. assemble the dataset."""
 
     # ------------------------------------------------------------------ simulation thread
     def _service_frame(self) -> None:
-        if self._frame_wanted:
-            frame = self.env.render()
-            if isinstance(frame, np.ndarray):  # rgb_array mode: (H, W, 3) uint8
-                self._frame = encode_jpeg(frame)
-                self._frame_id += 1
-            self._frame_time = time.monotonic()
-            self._frame_wanted = False
-            self.lock.notify_all()
+        self._tick()
+        if self._frame_wanted is None:
+            return
+        view, w, h = self._frame_wanted
+        if self.views is None:
+            self.views = Views(self.env)
+        frame = self.views.render(view, w, h)
+        now = time.monotonic()
+        if isinstance(frame, np.ndarray):  # (H, W, 3) uint8
+            self._frame_id += 1
+            self._frames[view] = (encode_jpeg(frame), now, self._frame_id)
+            self._sizes[view] = (w, h)
+            if view == "front":
+                self._frame, self._frame_time = self._frames[view][0], now
+        self._frame_wanted = None
+        self.lock.notify_all()
+
+    def _tick(self) -> None:
+        """Count attention time (lock held): wall-clock time since the first start, until the session finishes."""
+        now = time.monotonic()
+        if self.started and self._tick_time is not None:
+            self.attention_seconds += now - self._tick_time
+        self._tick_time = now
 
     def _on_step(self, t: int, agent: HierarchicalAgent, obs: Observation, info: Mapping[str, Any]) -> None:
         self.recorder.on_step(t, agent, obs, info)
         with self.lock:
             self.on_control_step(t, obs, info)
             self._serve(t, obs, info)
-            while self.paused and self.steps_allowed == 0 and not self.env.ending and not self.finishing:
-                self.phase = "paused"
+            while ((self.paused and self.steps_allowed == 0) or self.hold()) and not self.env.ending and not self.finishing:
+                self.phase = "paused" if self.started else "ready"
+                if self.started and self.hold():
+                    self.phase = "waiting"  # e.g. teleop: for the first label of the episode
                 self._snapshot(t, info)
                 self._service_frame()
                 self.lock.wait(timeout=0.05)
@@ -241,6 +334,7 @@ class LiveSession:
                 self.steps_allowed -= 1
             if self.finishing:
                 self.env.ending = True
+            self.before_act(t, obs, info)
             self.phase = "running"
             self._service_frame()
         self._pace()
@@ -274,20 +368,28 @@ class LiveSession:
         self.recorder.on_transition(t, agent, obs, action, reward, next_obs, terminated, truncated, info)
         with self.lock:
             self._snapshot(t + 1, info)
+            if terminated or truncated:
+                self.end_reason = end_reason(info, terminated, truncated and not self.env.ending,
+                                             self._ended_by if self.env.ending else None, t + 1)
 
     def _snapshot(self, t: int, info: Mapping[str, Any]) -> None:
-        entry = self.agent.trace[-1] if self.agent.trace else None
+        trace = self.agent.trace
+        entry = trace[-1] if trace else None
+        since = next((e.step for e in reversed(trace) if e.reason is not None), None) if trace else None
         g = self.agent.subgoal
         self.snapshot = {
             "step": int(t), "command": self.agent.command.text if self.agent.command else "",
             "task": list(info.get("task", [])), "completed": list(info.get("completed_subtasks", [])),
+            "current": info.get("current_subtask"),
             "subgoal": None if g is None else {"text": g.text, "source": g.source,
-                                               "reason": entry.reason if entry else None},
+                                               "reason": entry.reason if entry else None,
+                                               "age_steps": int(t) - int(since) if since is not None else 0},
             "queries": self.agent.num_queries,
+            "scene": scene(getattr(self.recorder, "obs", None)),
         }
 
     def _pace(self) -> None:
-        dt = float(getattr(self.env.unwrapped, "dt", 0.02)) / self.cfg.speed
+        dt = float(getattr(self.env.unwrapped, "dt", 0.02)) / self.speed
         now = time.monotonic()
         self._deadline = max(self._deadline + dt, now) if self._deadline else now + dt
         if self._deadline > now:
@@ -304,6 +406,8 @@ class LiveSession:
                 self.on_finish()
             except Exception as exc:
                 self.error = f"{type(exc).__name__}: {exc}"
+            if self.views is not None:
+                self.views.close()
             self.env.close()  # frees the renderer in the thread whose GL context it is
             with self.lock:
                 self.phase = "finished"
@@ -314,8 +418,9 @@ class LiveSession:
         seed = self.cfg.seed + self.episode
         options = self.adapter.reset_options(self.cfg.chain_length)
         with self.lock:
-            self.verdict, self._next = None, False
+            self.verdict, self._next, self._ended_by, self.end_reason = None, False, None, None
         self._deadline = 0.0
+        self.before_episode()
         result = run_episode(self.env, self.agent, self.adapter.command, seed=seed, options=options,
                              on_step=self._on_step, on_transition=self._on_transition)
         with self.lock:  # wait for the person's verdict or "next" (unless the episode was already ended by one)
@@ -325,12 +430,20 @@ class LiveSession:
                 self._service_frame()
                 self.lock.wait(timeout=0.05)
             label = self.verdict
-        attrs = schema.episode_attrs(result, human_label=label or "", **self.episode_attrs())
+        attrs = schema.episode_attrs(result, human_label=label or "", end_reason=self.end_reason or "",
+                                     **self.episode_attrs())
         if result.steps:
-            self.store.write(self.recorder.finish(index=self.episode, seed=seed, options=options, attrs=attrs))
+            self.store.write(self.finish_record(self.recorder.finish(index=self.episode, seed=seed, options=options,
+                                                                     attrs=attrs)))
         with self.lock:
             self.episodes.append({"episode": self.episode, "env_success": bool(result.success), "human_label": label,
                                   "steps": result.steps, "chain_length": len(result.completed),
-                                  "interventions": result.interventions})
+                                  "end_reason": self.end_reason, **self.episode_counts()})
+            self.saved = self.episode
+            self.lock.notify_all()
+            while not (self._next or self.finishing):  # written; the next episode starts when the person says so
+                self._service_frame()
+                self.lock.wait(timeout=0.05)
             self.episode += 1
             self.lock.notify_all()
+

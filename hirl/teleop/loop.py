@@ -1,9 +1,11 @@
-"""The language-correction DAgger loop with the scripted corrector.
+"""The correction DAgger loop with the scripted corrector: language corrections, teleoperated takeovers, or both.
 
     round r:  roll out the current hierarchy (SESSION hier_language+adapt) on fresh chains; the scripted corrector
-              overrides wrong / stale subgoals (journaled, and recorded through the dataset writer)
-              -> fine-tune the high level on ALL corrections so far + the original demonstrations (ratio),
-                 the low level frozen -> evaluate -> SESSION/rounds/round<r>.json
+              overrides wrong / stale subgoals (SESSION/corrections.jsonl) and / or takes over the controls
+              (SESSION/takeovers.jsonl), per its mode; every episode is recorded through the dataset writer
+              -> fine-tune the high level on ALL corrections so far + the original demonstrations (ratio), and the
+                 low level on ALL takeovers so far + its demonstrations (low_ratio; HG-DAgger) -- each kind of
+                 intervention trains only its own level -> evaluate -> SESSION/rounds/round<r>.json
 
 Round 0 evaluates the agent before any correction. Every finished round is a JSON file and every correction a
 fsynced journal line, so a killed loop resumes: finished rounds are skipped, a round's finished episodes (and
@@ -39,8 +41,9 @@ from hirl.teleop.corrector import ScriptedCorrector
 from hirl.teleop.journal import CorrectionJournal
 from hirl.runs.rundir import FolderLock
 from hirl.teleop.recorder import CorrectionRecorder
-from hirl.teleop.rows import correction_tables, finetune_high
+from hirl.teleop.rows import correction_tables, finetune_high, finetune_low, takeover_tables
 from hirl.teleop.skills import SkillResolver
+from hirl.teleop.takeover import TakeoverAgent, TakeoverRecorder, mark_takeovers
 from hirl.teleop.store import EpisodeStore, check_run, prepare_session
 from hirl.policies.high.language import LanguageHighLevel
 
@@ -57,7 +60,7 @@ def _hooks(*hooks: Callable[..., None]) -> Callable[..., None]:
 
 def corrected_rollouts(session: Path, cfg: RunConfig, loop: CorrectionLoopConfig, r: int, first_index: int,
                        encoder: TextEncoder, journal: CorrectionJournal, store: EpisodeStore,
-                       progress: Callable[[str], None]) -> list[dict[str, Any]]:
+                       progress: Callable[[str], None], takeovers: CorrectionJournal | None = None) -> list[dict[str, Any]]:
     """Episodes of round r with the scripted corrector; returns one effort/outcome record per episode (also journaled
     beside the episode). Episodes already in the store are skipped (resume)."""
     ad = env_adapter(cfg.env)
@@ -68,8 +71,14 @@ def corrected_rollouts(session: Path, cfg: RunConfig, loop: CorrectionLoopConfig
     resolver = SkillResolver(agent.high.candidates, encoder, canonical)
     recorder = CorrectionRecorder(journal, tuple(cfg.obs_keys), loop.finetune.context_steps,
                                   {"round": r, "session": str(session), "corrector": "scripted"}, id_prefix=f"r{r}-")
+    takeovers = takeovers or CorrectionJournal(session / TAKEOVERS)
+    driven = TakeoverAgent(agent, TakeoverRecorder(takeovers, tuple(cfg.obs_keys),
+                                                   {"round": r, "session": str(session), "corrector": "scripted"},
+                                                   id_prefix=f"r{r}-"))
+    steered: Any = driven  # quacks like the HierarchicalAgent the hooks expect (AgentWrapper forwards the rest)
+    driver = ad.expert(env, 0.0, loop.corrector.seed + r)[1] if loop.corrector.mode != "language" else None
     corrector = ScriptedCorrector(loop.corrector, recorder, resolver, canonical,
-                                  lambda t: ad.paraphrases(t) if ad.paraphrases else [])
+                                  lambda t: ad.paraphrases(t) if ad.paraphrases else [], driver)
     episodes = EpisodeRecorder(env)
     dt = float(getattr(env.unwrapped, "dt", 0.02))
     done = set(store.journal.done())
@@ -82,15 +91,18 @@ def corrected_rollouts(session: Path, cfg: RunConfig, loop: CorrectionLoopConfig
         seed = loop.rollout_seed + 1000 * r + i
         # a killed attempt at this episode journaled corrections of a rollout that was never written: drop them
         journal.discard(functools.partial(_of_attempt, index=index))
+        takeovers.discard(functools.partial(_of_attempt, index=index))
         recorder.start_episode(index)
         corrector.reset()
+        driven.episode = index
         options = ad.reset_options(loop.chain_length)
-        result = run_episode(env, agent, ad.command, seed=seed, options=options,
+        result = run_episode(env, steered, ad.command, seed=seed, options=options,
                              on_step=_hooks(episodes.on_step, recorder.on_step, corrector.on_step),
                              on_transition=episodes.on_transition)
+        driven.stop_takeover()
         effort = corrector.log.summary(dt) | {"success": bool(result.success), "chain_length": len(result.completed)}
-        store.write(episodes.finish(index=index, seed=seed, options=options,
-                                    attrs=schema.episode_attrs(result, round=r, effort=effort)))
+        attrs = schema.episode_attrs(result, round=r, effort=effort, takeover_segments=[list(x) for x in driven.segments])
+        store.write(mark_takeovers(episodes.finish(index=index, seed=seed, options=options, attrs=attrs), driven.steps))
         out.append(effort)
         progress(f"round {r} episode {i + 1}/{loop.episodes[r - 1]}: {effort['interventions']} corrections, "
                  f"chain {effort['chain_length']}/{loop.chain_length}")
@@ -102,10 +114,20 @@ def _of_attempt(record: dict[str, Any], index: int) -> bool:
     return record.get("corrector") == "scripted" and record.get("episode") == index
 
 
+TAKEOVERS = "takeovers.jsonl"  # the session's takeover journal (beside corrections.jsonl)
+
+
 def _effort_summary(efforts: list[dict[str, Any]]) -> dict[str, float]:
-    keys = ("interventions", "misses", "watched_seconds", "wrong_subgoal_seconds", "chain_length", "success")
+    keys = ("interventions", "corrections", "takeovers", "takeover_seconds", "misses", "watched_seconds",
+            "wrong_subgoal_seconds", "chain_length", "success")
     return {f"{k}_per_episode" if k not in ("success", "chain_length") else f"rollout_{k}":
-            round(float(np.mean([e[k] for e in efforts])), 4) for k in keys} if efforts else {}
+            round(float(np.mean([e.get(k, 0) for e in efforts])), 4) for k in keys} if efforts else {}
+
+
+def _effort_totals(efforts: list[dict[str, Any]]) -> dict[str, float]:
+    """Sums over a round's episodes (what the human spent on it)."""
+    keys = ("interventions", "corrections", "takeovers", "takeover_seconds", "watched_seconds")
+    return {k: round(float(sum(e.get(k, 0) for e in efforts)), 3) for k in keys}
 
 
 def evaluate(session: Path, cfg: RunConfig, agent: str, episodes: int, out: Path) -> dict[str, Any]:
@@ -140,34 +162,47 @@ def _rounds(run_dir: str | Path, session: Path, cfg: RunConfig, loop: Correction
     if first.is_file():
         summary["0"] = json.loads(first.read_text())
     train, _, encoder = load_tables(cfg, Path(cfg.dataset))
+    low_train = train if not loop.low_dataset else load_tables(cfg, Path(loop.low_dataset))[0]
     journal = CorrectionJournal(session / "corrections.jsonl")
+    takeovers = CorrectionJournal(session / TAKEOVERS)
     ad = env_adapter(cfg.env)
     env = ad.make(**cfg.env_kwargs)
     store = EpisodeStore(session / "episodes", env, cfg.env, "hier_language+scripted_corrector",
                          {"run_dir": str(Path(run_dir).resolve())})
     total = 0
+    spent: dict[str, float] = {}
     for r in range(1, len(loop.episodes) + 1):
         path = rounds_dir / f"round{r}.json"
         if path.is_file():
             summary[str(r)] = json.loads(path.read_text())
             total += loop.episodes[r - 1]
+            spent = summary[str(r)].get("human_totals", spent)
             continue
         t0 = time.perf_counter()
-        efforts = corrected_rollouts(session, cfg, loop, r, total, encoder, journal, store, progress)
+        efforts = corrected_rollouts(session, cfg, loop, r, total, encoder, journal, store, progress, takeovers)
         total += loop.episodes[r - 1]
         store.assemble()
-        records = journal.read()
-        extra = correction_tables(records, train[0], tuple(cfg.obs_keys))
-        fit = finetune_high(session, extra, train, encoder, loop.finetune, cfg.train.high, stage=f"correct{r}")
+        records, drives = journal.read(), takeovers.read()
+        round_totals = _effort_totals(efforts)
+        spent = {k: round(spent.get(k, 0.0) + v, 3) for k, v in round_totals.items()}
         record: dict[str, Any] = {"round": r, "corrected_episodes": total, "corrections": len(records),
-                                  "effort": _effort_summary(efforts), "finetune": fit}
+                                  "takeovers": len(drives), "effort": _effort_summary(efforts),
+                                  "human_totals": spent, "finetune": {}}
+        if records:  # language corrections -> the high level
+            extra = correction_tables(records, train[0], tuple(cfg.obs_keys))
+            record["finetune"]["high"] = finetune_high(session, extra, train, encoder, loop.finetune, cfg.train.high,
+                                                       stage=f"correct{r}")
+        if drives:  # takeovers -> the low level (HG-DAgger)
+            rows = takeover_tables(drives, low_train[0], tuple(cfg.obs_keys))
+            record["finetune"]["low"] = finetune_low(session, rows, low_train, encoder, loop.finetune, cfg.train.low,
+                                                     stage=f"takeover{r}")
         if loop.eval_episodes:
             record["eval"] = evaluate(session, cfg, AFTER, loop.eval_episodes, session / "eval" / f"round{r}")
         record["seconds"] = round(time.perf_counter() - t0, 1)
         atomic_write_json(path, record)
         summary[str(r)] = record
         ev = record.get("eval", {})
-        progress(f"round {r}: {total} corrected episodes, {len(records)} corrections, "
+        progress(f"round {r}: {total} corrected episodes, {len(records)} corrections, {len(drives)} takeovers, "
                  f"success {ev.get('success_rate', float('nan')):.3f}, "
                  f"avg chain length {ev.get('avg_chain_length', float('nan')):.2f}")
     env.close()

@@ -63,12 +63,14 @@ class CorrectionRecorder:
             self._context.append(obs_vector(obs, self.obs_keys))
 
     def correct(self, t: int, agent: HierarchicalAgent, obs: Observation, resolution: Resolution, source: str,
-                command: str, kind: str = "human", replaces: str | None = None) -> Correction:
+                command: str, kind: str = "human", replaces: str | None = None, apply: bool = True) -> Correction:
         """Journal the correction (fsynced; OSError when it could not be, and then nothing is applied), then override
-        the agent's subgoal with resolution.text (source "human"). replaces: id of an earlier record of the same
-        state that this one supersedes (it then trains nothing). The record is self.records[-1]."""
+        the agent's subgoal with the MATCHED skill resolution.skill (source "human"; the typed text is kept in the
+        record). replaces: id of an earlier record of the same state that this one supersedes (it then trains
+        nothing). apply False: journal only (the caller overrides later, e.g. when a paused session resumes).
+        The record is self.records[-1]."""
         proposed = agent.subgoal
-        corrected = Subgoal("language", resolution.text, "human")
+        corrected = Subgoal("language", resolution.skill, "human")  # the low level executes the MATCHED skill
         k = self._at_step.get((self.episode, int(t)), 0)
         correction = Correction(step=int(t), obs=obs, proposed=proposed, corrected=corrected,
                                 source="scripted" if source == "scripted" else "human", time=time.time())
@@ -83,7 +85,8 @@ class CorrectionRecorder:
             context=[v.astype(np.float64).tolist() for v in context[-self.context_steps:]] if self.context_steps else [],
         )
         self.journal.append(record)
-        agent.override(corrected)
+        if apply:
+            agent.override(corrected)
         self._at_step[(self.episode, int(t))] = k + 1
         self.records.append(record)
         self.corrections.append(correction)

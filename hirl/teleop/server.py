@@ -1,11 +1,16 @@
 """The session's local HTTP server (the stdlib ThreadingHTTPServer, hardened): the page, its assets, a JSON API.
 
     GET  /                      the page (static/index.html)        GET /static/<file>   app.js, style.css
-    GET  /api/state             session status (JSON)               GET /api/frame.jpg   latest camera frame
+    GET  /api/state             session status (JSON)
+    GET  /api/frame.jpg         latest frame of ?view=front|top, rendered at ?w=&h= (the size the page shows it)
     POST /api/correct           {"text": ...}                       (correction sessions; 200 once journaled)
-    POST /api/label             {"text": ...}                       (teleop: label the next segment; 200 once journaled)
-    POST /api/keys              {"keys": ["ArrowUp", "g", ...]}     (teleop: keys held now)
-    POST /api/control           {"action": "pause"|"resume"|"step"|"success"|"failure"|"next"|"finish"}
+    POST /api/undo              {"id": ...}                         (correction sessions: a correction / takeover
+                                                                     leaves the training data; 200 once journaled)
+    POST /api/takeover          {"on": true|false}                  (correction sessions: the keys drive)
+    POST /api/label             {"text": ..., "new_skill": false}   (teleop: label the next segment; 200 once journaled)
+    POST /api/keys              {"keys": ["ArrowUp", "g", ...]}     (teleop, takeovers: keys held now)
+    POST /api/control           {"action": "start"|"pause"|"resume"|"step"|"slower"|"faster"|"success"|"failure"|
+                                            "next"|"finish"}
 
 A web page the person visits must not be able to drive the robot, so every request is checked, in this order:
   1. Host: one of the loopback names (127.0.0.1, localhost, [::1]) or the --host address (DNS rebinding: 421);
@@ -123,6 +128,8 @@ class Handler(BaseHTTPRequestHandler):
     server_version = "hirl-session"
     timeout = REQUEST_TIMEOUT
 
+    _last_body: dict[str, Any] = {}
+
     def setup(self) -> None:
         super().setup()
         self.rfile.close()  # the plain socket file: replaced by one that keeps the request deadline
@@ -236,6 +243,7 @@ class Handler(BaseHTTPRequestHandler):
             raise _ClientError(HTTPStatus.BAD_REQUEST, "body is not valid JSON") from None
         if not isinstance(obj, dict) or key not in obj:
             raise _ClientError(HTTPStatus.BAD_REQUEST, f'body must be a JSON object with "{key}"')
+        self._last_body = obj
         return obj[key]
 
     def _dispatch(self, routes: dict[str, str]) -> None:
@@ -286,7 +294,14 @@ class Handler(BaseHTTPRequestHandler):
         self._json(HTTPStatus.OK, self._session().status())
 
     def frame(self, query: dict[str, list[str]]) -> None:
-        jpeg, frame_id = self._session().frame()
+        view = (query.get("view") or ["front"])[0]
+        size = []
+        for key in ("w", "h"):
+            raw = (query.get(key) or [""])[0]
+            if raw and not _DIGITS.fullmatch(raw):
+                raise _ClientError(HTTPStatus.BAD_REQUEST, f"?{key}= must be a number of pixels")
+            size.append(int(raw) if raw else None)
+        jpeg, frame_id = self._session().frame(view=view, width=size[0], height=size[1])
         if jpeg is None:
             raise _ClientError(HTTPStatus.SERVICE_UNAVAILABLE, "no camera frame yet")
         self._send(HTTPStatus.OK, jpeg, "image/jpeg", {"X-Frame-Id": str(frame_id)})
@@ -298,20 +313,41 @@ class Handler(BaseHTTPRequestHandler):
         a = session.correct(self._payload("text"))
         r = a.resolution
         self._json(HTTPStatus.OK, {"ok": True, "message": a.message(), "id": a.id, "episode": a.episode, "step": a.step,
-                                   "replaces": a.replaces, "text": r.text, "skill": r.skill, "how": r.how,
+                                   "replaces": a.replaces, "pending": a.pending, "text": r.text, "skill": r.skill,
+                                   "how": r.how,
                                    "similarity": round(r.similarity, 3)})
+
+    def undo(self, query: dict[str, list[str]]) -> None:
+        session = self._session()
+        if not hasattr(session, "undo"):
+            raise _ClientError(HTTPStatus.NOT_FOUND, "this is a teleop session: nothing to undo")
+        rid = self._payload("id")
+        if not isinstance(rid, str) or not rid:
+            raise _ClientError(HTTPStatus.BAD_REQUEST, '"id" must be a history entry id')
+        self._json(HTTPStatus.OK, {"ok": True, "message": session.undo(rid)})
+
+    def takeover(self, query: dict[str, list[str]]) -> None:
+        session = self._session()
+        if not hasattr(session, "takeover"):
+            raise _ClientError(HTTPStatus.NOT_FOUND, "this is a teleop session: you drive all the time")
+        on = self._payload("on")
+        if not isinstance(on, bool):
+            raise _ClientError(HTTPStatus.BAD_REQUEST, '"on" must be true or false')
+        self._json(HTTPStatus.OK, {"ok": True, "message": session.takeover(on)})
 
     def label(self, query: dict[str, list[str]]) -> None:
         session = self._session()
         if not hasattr(session, "label"):
             raise _ClientError(HTTPStatus.NOT_FOUND, "this is a correction session: use /api/correct")
-        text = session.label(self._payload("text"))
-        self._json(HTTPStatus.OK, {"ok": True, "message": f"labelled: {text!r}", "text": text})
+        text, new = self._payload("text"), bool(self._last_body.get("new_skill", False))
+        skill = session.label(text, new_skill=new)
+        self._json(HTTPStatus.OK, {"ok": True, "message": f"labelled: {skill!r}" + (" (a new skill)" if new else ""),
+                                   "text": skill})
 
     def keys(self, query: dict[str, list[str]]) -> None:
         session = self._session()
         if not hasattr(session, "keys"):
-            raise _ClientError(HTTPStatus.NOT_FOUND, "this is a correction session: keys drive only in teleop")
+            raise _ClientError(HTTPStatus.NOT_FOUND, "this session takes no keys")
         held = self._payload("keys")
         if not isinstance(held, list) or not all(isinstance(k, str) for k in held) or len(held) > 16:
             raise _ClientError(HTTPStatus.BAD_REQUEST, '"keys" must be a list of at most 16 key names')
@@ -357,7 +393,8 @@ class Handler(BaseHTTPRequestHandler):
 ROUTES: dict[str, dict[str, str]] = {
     "GET": {"/": "page", "/static/app.js": "asset", "/static/style.css": "asset", "/api/state": "state",
             "/api/frame.jpg": "frame"},
-    "POST": {"/api/correct": "correct", "/api/label": "label", "/api/keys": "keys", "/api/control": "control"},
+    "POST": {"/api/correct": "correct", "/api/label": "label", "/api/keys": "keys", "/api/control": "control",
+             "/api/undo": "undo", "/api/takeover": "takeover"},
 }
 _BUSY_BODY = json.dumps({"error": f"more than {MAX_CONNECTIONS} connections at once; retry"}).encode()
 _BUSY = (b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nConnection: close\r\n"

@@ -1,4 +1,5 @@
-"""A tiny trained Tabletop run (4 demos, hash text encoder, a few optimizer steps) shared by the teleop tests:
+"""A tiny trained Tabletop run (12 demos of 5 subtasks: every skill in its vocabulary, hash text encoder, a few
+optimizer steps) shared by the teleop tests:
 it checks plumbing; the benchmark (experiments/corrections_benchmark.py) measures learning."""
 import pytest
 
@@ -14,9 +15,9 @@ from hirl.learn.trainer import TrainerConfig
 def tiny_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("teleop")
     data = root / "data"
-    collect(CollectConfig(env="hirl/Tabletop-v0", episodes=4, workers=1, seed=3, chain_length=2), data, progress=False)
+    collect(CollectConfig(env="hirl/Tabletop-v0", episodes=12, workers=1, seed=3, chain_length=5), data, progress=False)
     tiny = TrainerConfig(max_steps=12, batch_size=32, eval_every=6, checkpoint_every=6, progress=False, tensorboard=False)
-    cfg = RunConfig(dataset=str(data), collect=CollectSpec(episodes=4, chain_length=2, seed=3), agents=["hier_language"],
+    cfg = RunConfig(dataset=str(data), collect=CollectSpec(episodes=12, chain_length=5, seed=3), agents=["hier_language"],
                     text_encoder="hash", val_fraction=0.25,
                     train=TrainingBudgets(low=tiny, high=tiny, baseline=tiny, image=tiny),
                     eval=EvalSpec(episodes=1, chain_length=2, videos=0))

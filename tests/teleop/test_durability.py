@@ -218,15 +218,14 @@ def test_a_teleop_label_is_journaled_when_acknowledged(tmp_path):
                                                                                   chain_length=1), paused=True)
     session.start()
     try:
-        session.control("step")
-        _wait(lambda: session.status().get("step", 0) >= 1)
-        assert session.label("lift the block") == "lift the block"
+        assert session.label("open the drawer") == "open the drawer"  # the episode waits at step 0 for it
         on_disk = CorrectionJournal(tmp_path / "demos" / "labels.jsonl").read_all()
-        assert [r["text"] for r in on_disk] == ["lift the block"] and on_disk[0]["id"]
-        session.label("lift the block higher")  # same paused step: replaces the first
-        assert [r["text"] for r in CorrectionJournal(tmp_path / "demos" / "labels.jsonl").read()] == ["lift the block higher"]
+        assert [r["text"] for r in on_disk] == ["open the drawer"] and on_disk[0]["id"]
+        session.label("push the button")  # same paused step: replaces the first
+        assert [r["text"] for r in CorrectionJournal(tmp_path / "demos" / "labels.jsonl").read()] == ["push the button"]
         assert session.status()["labels"] == 1
-        assert session.control("failure").endswith("saved")  # a verdict answers once the episode is written
+        session.control("step")
+        assert session.control("failure").endswith("press next for the next episode")  # answers once written
         assert len(session.store) == 1
     finally:
         session.control("finish")
@@ -237,7 +236,7 @@ def test_a_teleop_label_is_journaled_when_acknowledged(tmp_path):
 # ---------------------------------------------------------------------------------------------- scripted loop resume
 def test_a_loop_resumed_after_a_kill_mid_episode_journals_each_correction_once(tiny_run, tmp_path):
     out = tmp_path / "session"
-    loop = CorrectionLoopConfig(episodes=[2], chain_length=2, eval_episodes=0,
+    loop = CorrectionLoopConfig(episodes=[2], chain_length=2, eval_episodes=0, rollout_seed=70100,  # both corrected
                                 corrector=ScriptedCorrectorConfig(reaction_steps=3),
                                 finetune=FinetuneSpec(steps=2, batch_size=32))
     whole = run_correction_loop(tiny_run, out, loop, progress=lambda m: None)

@@ -27,7 +27,8 @@ SESSION_OVERRIDES = ["speed=4.0", "image_size=32", "chain_length=2", "eval_episo
 
 def start_web_session(run: Path, out: Path) -> tuple[subprocess.Popen, str]:
     proc = subprocess.Popen([sys.executable, "-m", "hirl.cli", "correct", str(run), "--out", str(out), "--port", "0",
-                             *SESSION_OVERRIDES], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=ENV)
+                             "--autostart", *SESSION_OVERRIDES],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=ENV)
     end = time.time() + 90
     lines = []
     while time.time() < end:
@@ -132,7 +133,7 @@ def test_web_sessions_killed_at_random_times_then_finished(tiny_run, tmp_path):
             proc.kill()
     assert_each_acknowledged_once(out, acked)
     report = json.loads((out / "session_report.json").read_text())
-    assert report["finetune"]["correction_rows"] > 0
+    assert report["finetune"]["high"]["correction_rows"] > 0
     load_dataset(out / "episodes", images=False)
 
 

@@ -80,7 +80,8 @@ def test_loop_end_to_end_fine_tunes_only_the_high_level_and_resumes(tiny_run, tm
     assert set(summary) == {"0", "1", "2"}
     records = CorrectionJournal(out / "corrections.jsonl").read()
     assert summary["2"]["corrections"] == len(records) > 0 and summary["2"]["corrected_episodes"] == 3
-    assert summary["1"]["finetune"]["correction_rows"] > 0 and summary["1"]["finetune"]["steps"] == 4
+    fit = summary["1"]["finetune"]
+    assert fit["high"]["correction_rows"] > 0 and fit["high"]["steps"] == 4 and "low" not in fit  # language only
     for r in ("0", "1", "2"):  # one evaluation episode of a 2-subtask chain: success iff both subtasks completed
         ev = summary[r]["eval"]
         assert set(ev["success_at_length"]) == {"1", "2"} and ev["success_rate"] == float(ev["avg_chain_length"] == 2.0)

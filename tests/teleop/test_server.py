@@ -67,7 +67,13 @@ def test_page_state_and_frame(live):
     status, jpeg, headers = request(server, "/api/frame.jpg")
     assert status == 200 and headers["Content-Type"] == "image/jpeg" and jpeg[:2] == b"\xff\xd8"
     s = state(server)
-    assert s["mode"] == "correct" and s["phase"] == "paused" and s["skills"] == session.resolver.skills
+    assert s["mode"] == "correct" and s["phase"] == "ready" and s["skills"] == session.resolver.skills  # not started
+    assert s["started"] is False and s["step"] == 0  # opened paused: nothing ran before anyone looked
+    status, jpeg, _ = request(server, "/api/frame.jpg?view=top&w=210&h=120")
+    from PIL import Image
+    import io
+    assert status == 200 and Image.open(io.BytesIO(jpeg)).size == (208, 128)  # rendered at the asked size (x16)
+    assert request(server, "/api/frame.jpg?view=side")[0] == 400 and request(server, "/api/frame.jpg?w=big")[0] == 400
 
 
 def test_a_correction_takes_effect_at_the_next_control_step(live):
@@ -75,13 +81,15 @@ def test_a_correction_takes_effect_at_the_next_control_step(live):
     skill = session.resolver.skills[-1]
     status, body, _ = request(server, "/api/correct", {"text": skill.upper()})
     assert status == 200 and json.loads(body)["skill"] == skill
+    assert state(server)["pending"] == skill  # paused: pending until the session steps on
     assert request(server, "/api/control", {"action": "step"})[0] == 200
     deadline = time.time() + 10
-    while (session.agent.subgoal is None or session.agent.subgoal.text != skill.upper()) and time.time() < deadline:
+    while (session.agent.subgoal is None or session.agent.subgoal.text != skill) and time.time() < deadline:
         time.sleep(0.02)
-    assert session.agent.subgoal.text == skill.upper() and session.agent.subgoal.source == "human"
+    # the low level executes the MATCHED skill, not the typed text
+    assert session.agent.subgoal.text == skill and session.agent.subgoal.source == "human"
     assert session.agent.trace[-1].reason == "override"
-    assert state(server)["subgoal"]["text"] == skill.upper()
+    assert state(server)["subgoal"]["text"] == skill and state(server)["pending"] is None
     assert len(session.journal.read()) >= 1
     # a browser reload: the page and state are served again, the session goes on where it was
     assert request(server, "/")[0] == 200 and state(server)["corrections"] >= 1
@@ -98,7 +106,10 @@ def test_a_correction_takes_effect_at_the_next_control_step(live):
     ("/api/correct", b'{"text": "qqq zzz www"}', "application/json", 400, "not a known skill"),
     ("/api/correct", b'{"text": 5}', "application/json", 400, "expected text"),
     ("/api/control", b'{"action": "explode"}', "application/json", 400, "unknown control"),
-    ("/api/keys", b'{"keys": ["w"]}', "application/json", 404, "correction session"),
+    ("/api/keys", b'{"keys": ["w"]}', "application/json", 400, "unknown key"),
+    ("/api/undo", b'{"id": "nope"}', "application/json", 400, "no such correction"),
+    ("/api/takeover", b'{"on": "yes"}', "application/json", 400, "true or false"),
+    ("/api/label", b'{"text": "open the drawer"}', "application/json", 404, "correction session"),
     ("/api/nothing", b"{}", "application/json", 404, "no such path"),
 ])
 def test_bad_requests_get_4xx_with_a_reason(live, path, body, ctype, code, needle):
@@ -120,7 +131,7 @@ def test_malformed_http_never_crashes_the_server(live):
     assert raw(server, b"POST /api/correct HTTP/1.1\r\n" + h + b"Content-Length: 50\r\n\r\n{\"te").startswith(b"HTTP/1.1 400")
     assert raw(server, b"DELETE /api/state HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").startswith(b"HTTP/1.1 405")
     assert raw(server, b"POST /api/state HTTP/1.1\r\n" + h + b"Content-Length: 0\r\n\r\n").startswith(b"HTTP/1.1 405")
-    assert state(server)["phase"] in ("paused", "running") and server.errors == []
+    assert state(server)["phase"] in ("ready", "paused", "running") and server.errors == []
 
 
 def test_token_is_required_when_set(tiny_run, tmp_path):
@@ -161,6 +172,7 @@ def test_non_loopback_without_token_is_refused():
 def test_finish_retrains_and_reports_before_and_after(live):
     session, _ = live
     report = session.finish(eval_episodes=1)
-    assert report["summary"]["corrections"] >= 1 and report["finetune"]["correction_rows"] >= 1
+    assert report["summary"]["corrections"] >= 1 and report["finetune"]["high"]["correction_rows"] >= 1
+    assert "effort" in report and session.status()["report"]["stage"] == "done"  # the page shows the report
     assert set(report) >= {"before", "after"} and session.status()["phase"] == "finished"
     assert (session.out / "episodes" / "data").is_dir()  # the episode (with its correction) was written
