@@ -149,7 +149,8 @@ def _stat(values: list[float]) -> dict[str, Any]:
             "per_seed": [round(float(v), 4) for v in values]}
 
 
-def collect(out: Path, seeds: list[int], low_pattern: str, loop: CorrectionLoopConfig, command: str) -> dict[str, Any]:
+def collect(out: Path, seeds: list[int], low_pattern: str, loop: CorrectionLoopConfig, command: str,
+            reproduce: str | None = None) -> dict[str, Any]:
     """Every finished number of the benchmark, per condition: mean, std and per-seed values."""
     per: dict[str, dict[int, dict[str, Any]]] = {}
     for s in seeds:
@@ -188,7 +189,8 @@ def collect(out: Path, seeds: list[int], low_pattern: str, loop: CorrectionLoopC
             row["takeovers_journaled"] = _stat([float(by_seed[s].get("takeovers", 0)) for s in seeds_here])
         rows[name] = row
     return {"benchmark": "corrections", "env": "hirl/Tabletop-v0", "command": command, "base_demos": BASE_DEMOS,
-            "reproduce": "bash experiments/tabletop/corrections_benchmark.sh OUT 0 1 2",
+            "reproduce": reproduce or (f"BASE_DEMOS={BASE_DEMOS} bash experiments/tabletop/corrections_benchmark.sh OUT "
+                                       + " ".join(map(str, seeds))),
             "date": time.strftime("%Y-%m-%d"), "seeds": seeds, "low_run": low_pattern,
             "loop": dataclasses.asdict(loop), "rows": rows}
 
@@ -283,6 +285,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--report-only", action="store_true")
     p.add_argument("--results", type=Path, default=Path("experiments/tabletop/CORRECTIONS.json"))
     p.add_argument("--notes", type=Path, default=None, help="text file of the hand-written reading (kept in the JSON)")
+    p.add_argument("--reproduce", default=None, help="the end-to-end commands, when they differ from the default")
     args = p.parse_args(argv)
     BASE_DEMOS = args.base_demos
     import torch
@@ -293,7 +296,7 @@ def main(argv: list[str] | None = None) -> int:
     command = "python experiments/corrections_benchmark.py " + " ".join(given)
 
     def write() -> None:
-        res = collect(args.out, args.seeds, args.low_run, loop, command)
+        res = collect(args.out, args.seeds, args.low_run, loop, command, args.reproduce)
         if args.notes is not None:
             res["notes"] = args.notes.read_text().splitlines()
         elif args.results.is_file():
