@@ -9,7 +9,7 @@ outcomes (hirl.skills.outcomes). SayCan's affordance; also the initiation set of
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -126,3 +126,16 @@ class AffordanceModel(nn.Module):
         load_weights(model, directory / "model.safetensors")
         model.eval()
         return model
+
+
+class PreconditionAffordance:
+    """An affordance read off the env's preconditions (EnvAdapter.can_start): `inside` for a skill whose initiation set
+    holds, `outside` otherwise. The oracle ablation of AffordanceModel (same probabilities() interface)."""
+
+    def __init__(self, can_start: Callable[[str, Observation], str | None], inside: float = 0.95,
+                 outside: float = 0.05) -> None:
+        self.can_start, self.inside, self.outside = can_start, float(inside), float(outside)
+
+    def probabilities(self, obs: Observation, skills: Sequence[str]) -> np.ndarray:
+        """(K,) inside / outside for each named skill."""
+        return np.array([self.inside if self.can_start(s, obs) is None else self.outside for s in skills])

@@ -13,15 +13,20 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from hirl.encoders.text import TextEncoder
 from hirl.policies.base import HighLevelPolicy
-from hirl.skills.affordance import AffordanceModel
 from hirl.skills.library import SkillLibrary
 from hirl.types import Command, Observation, Subgoal
+
+class Affordance(Protocol):
+    """p(skill succeeds | obs): hirl.skills.affordance.AffordanceModel (learned) or PreconditionAffordance (oracle)."""
+
+    def probabilities(self, obs: Observation, skills: Sequence[str]) -> np.ndarray: ...
+
 
 # step separators of a free-form command, longest first (case-insensitive)
 CONNECTORS = (r",?\s*and after that\s*", r",?\s*after that\s*", r",?\s*and then\s*", r",?\s*then\s*", r",?\s*next\s*",
@@ -58,7 +63,7 @@ class AffordanceHighLevel(HighLevelPolicy):
     """See the module docstring. admissible (optional): (skill name, obs) -> None | why not, the env's initiation
     check, used only to label vetoes in `history` (never to choose)."""
 
-    def __init__(self, library: SkillLibrary, model: AffordanceModel, encoder: TextEncoder, temperature: float = 0.1,
+    def __init__(self, library: SkillLibrary, model: Affordance, encoder: TextEncoder, temperature: float = 0.1,
                  admissible: Callable[[str, Observation], str | None] | None = None) -> None:
         if temperature <= 0:
             raise ValueError(f"AffordanceHighLevel.temperature must be > 0, got {temperature}")

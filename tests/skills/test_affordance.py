@@ -7,7 +7,7 @@ import pytest
 
 from hirl.encoders.text import HashTextEncoder
 from hirl.skills.affordance import AffordanceModel
-from hirl.skills.library import Always, Skill, SkillLibrary
+from hirl.skills.library import INITIATIONS, Always, Skill, SkillLibrary
 from hirl.skills.saycan import AffordanceHighLevel, split_command
 from hirl.types import Command, Subgoal
 
@@ -30,7 +30,8 @@ def fitted(tmp_path_factory):
     model = AffordanceModel(["reach", "open"], ("observation",), 1, hidden=32)
     stats = model.fit(x, skill, success, steps=600, seed=0)
     assert stats["val_accuracy"] > 0.9 and 0 < stats["best_step"] <= 600
-    return AffordanceModel.load(model.save(tmp_path / "aff"))
+    model.save(tmp_path / "aff")
+    return AffordanceModel.load(tmp_path / "aff")
 
 
 def test_affordance_model_learns_where_a_skill_works_and_round_trips(fitted):
@@ -68,3 +69,13 @@ def test_a_skill_that_timed_out_is_not_proposed_again_at_once(fitted):
     assert high.propose(obs, cmd).value == "open the gate"  # no completed(): the last one timed out
     with pytest.raises(ValueError):
         AffordanceHighLevel(library, model, HashTextEncoder(dim=64), temperature=0.0)
+
+
+def test_learned_initiation_set_from_the_affordance_model(fitted, tmp_path):
+    fitted.save(tmp_path / "aff")
+    init = INITIATIONS.build("learned", path=str(tmp_path / "aff"), threshold=0.5)
+    skill = Skill("reach", "reach the red target", Subgoal("language", "reach the red target"), init)
+    assert init.why_not(skill, {"observation": np.array([0.8])}, {}) is None
+    assert init.why_not(skill, {"observation": np.array([-0.8])}, {}).startswith("predicted success 0.")
+    back = Skill.from_dict(skill.to_dict())
+    assert back.initiation.spec() == {"kind": "learned", "path": str(tmp_path / "aff"), "threshold": 0.5}

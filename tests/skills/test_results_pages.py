@@ -1,0 +1,17 @@
+"""The RESULTS-skills pages are rendered from their results JSON: re-rendering the committed JSON gives the committed
+Markdown byte for byte (a number edited in one of them and not the other fails here)."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.fixtures.scripts import load_experiment_script
+
+
+@pytest.mark.parametrize("page", ["tabletop", "maze"])
+def test_page_is_the_rendering_of_its_json(page):
+    mod = load_experiment_script("skills/render_results.py", "skills_render_results")
+    base = mod.PAGES[page]
+    data = json.loads(base.with_suffix(".json").read_text())
+    assert base.with_suffix(".md").read_text() == mod.RENDER[page](data)
