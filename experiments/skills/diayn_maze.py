@@ -157,11 +157,13 @@ def main() -> None:
     p.add_argument("--diayn-steps", type=int, default=40_000)
     p.add_argument("--outcome-steps", type=int, default=10_000)
     p.add_argument("--horizon", type=int, default=50)
+    p.add_argument("--no-baseline", action="store_true", help="skip SAC+HER (e.g. a second skill count at a budget "
+                   "whose baseline was already run)")
     a = p.parse_args()
     out = Path(a.out)
     rows = []
     for seed in a.seeds:
-        baseline = train_her(seed, a.diayn_steps + a.outcome_steps)
+        baseline = None if a.no_baseline else train_her(seed, a.diayn_steps + a.outcome_steps)
         for i, k in enumerate(a.skills):
             rows.append(one(seed, k, out, a.diayn_steps, a.outcome_steps, a.horizon, baseline if i == 0 else None))
         atomic_write_json(out / "diayn_maze.json", {"layout": LAYOUT, "start_cell": list(START), "rows": rows,

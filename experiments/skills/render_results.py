@@ -2,8 +2,10 @@
 Markdown page FROM that JSON (the page never holds a number the JSON does not).
 
     python experiments/skills/render_results.py tabletop --code-root /work/runs_h14/code \
-        --affordance /work/runs_h14/aff/affordance.json --diayn /work/runs_h14/diayn_tt/diayn_tabletop.json
-    python experiments/skills/render_results.py maze --diayn /work/runs_h14/diayn_maze/diayn_maze.json
+        --affordance /work/runs_h14/aff/affordance_play50.json /work/runs_h14/aff/affordance.json \
+        --diayn /work/runs_h14/diayn_tt/diayn_tabletop.json
+    python experiments/skills/render_results.py maze --diayn /work/runs_h14/diayn_maze/diayn_maze.json \
+        /work/runs_h14/diayn_maze_k16/diayn_maze.json /work/runs_h14/diayn_maze_long/diayn_maze.json
     python experiments/skills/render_results.py render      # re-render both pages from their committed JSON
 """
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -127,9 +130,14 @@ def tabletop_findings(r: dict[str, Any]) -> list[str]:
             text += (f". The learned affordance vetoed {v['vetoes']} of {v['proposals']} proposals, "
                      f"{v['vetoed_outside_initiation']} of them rightly (precision {v['veto_precision']}).")
             out.append(text)
-        out.append("The gap to the oracle is the learned affordance: fitted on a few hundred outcomes per seed it does not "
-                   "learn that placing needs an open drawer from the start state, so on the unseen command it tries the "
-                   "places first and they time out; the command parsing and relevance are the same in both.")
+        n = [m["outcomes"] for m in a["model"].values()]
+        acc = [m["val_accuracy"] for m in a["model"].values()]
+        variants = ", ".join(f"{x}: {a['unseen'][x]['success_rate']['mean']:.2f}" for x in a["agents"]
+                             if x.startswith("affordance ("))
+        out.append(f"The gap to the oracle is the learned affordance: fitted on {min(n)}-{max(n)} skill outcomes per seed "
+                   f"(held-out accuracy {min(acc)}-{max(acc)}) it does not learn that placing needs an open drawer from "
+                   "the start state, so on the unseen command it tries the places first and they time out (unseen "
+                   f"success, {variants}); the command parsing and relevance are the same as the oracle's.")
     return out
 
 
@@ -228,14 +236,15 @@ def build_maze(diayn: list[Path]) -> dict[str, Any]:
         for k in sorted({r["skills"] for r in group}):
             g = [r for r in group if r["skills"] == k]
             out["summary"][f"DIAYN K={k} + planner, {budget} env steps"] = {
-                "coverage": mean_std([r["coverage"]["diayn"] for r in g]),
+                "budget": budget, "coverage": mean_std([r["coverage"]["diayn"] for r in g]),
                 "downstream": mean_std([r["downstream"]["diayn_planner"] for r in g])}
         base = [r for r in group if "sac_her" in r["coverage"]]
         out["summary"][f"flat SAC+HER, {budget} env steps"] = {
-            "coverage": mean_std([r["coverage"]["sac_her"] for r in base]),
+            "budget": budget, "coverage": mean_std([r["coverage"]["sac_her"] for r in base]),
             "downstream": mean_std([r["downstream"]["sac_her"] for r in base])}
+        by_seed = {r["seed"]: r["coverage"]["random"] for r in group}  # the same rollouts whatever K
         out["summary"][f"random policy (no training; seeds of the {budget}-step runs)"] = {
-            "coverage": mean_std([r["coverage"]["random"] for r in group])}
+            "budget": budget, "coverage": mean_std(list(by_seed.values()))}
     return out
 
 
@@ -270,7 +279,9 @@ def render_maze(r: dict[str, Any]) -> str:
     diayn = {k: v for k, v in r["summary"].items() if k.startswith("DIAYN")}
     her = {k: v for k, v in r["summary"].items() if k.startswith("flat SAC+HER")}
     rnd = {k: v for k, v in r["summary"].items() if k.startswith("random")}
-    for (dk, dv), (hk, hv), (_, rv) in zip(diayn.items(), her.items(), rnd.items(), strict=True):
+    for dk, dv in diayn.items():
+        hk, hv = next((k, v) for k, v in her.items() if v["budget"] == dv["budget"])
+        rv = next(v for v in rnd.values() if v["budget"] == dv["budget"])
         better = dv["coverage"]["mean"] > max(rv["coverage"]["mean"], hv["coverage"]["mean"])
         lines.append(f"- {dk}: coverage {dv['coverage']['mean']:.2f} vs random {rv['coverage']['mean']:.2f} and "
                      f"{hk} {hv['coverage']['mean']:.2f} ({'above both' if better else 'not above both'}); goal reaching "
@@ -306,9 +317,13 @@ def main() -> None:
     sub.add_parser("render")
     a = p.parse_args()
     if a.page == "tabletop":
-        write("tabletop", build_tabletop(a.code_root, a.affordance, a.diayn))
+        data = build_tabletop(a.code_root, a.affordance, a.diayn)
+        data["commands"]["render"] = "python " + " ".join(sys.argv)
+        write("tabletop", data)
     elif a.page == "maze":
-        write("maze", build_maze(a.diayn))
+        data = build_maze(a.diayn)
+        data["commands"].append("python " + " ".join(sys.argv))
+        write("maze", data)
     else:
         for page, base in PAGES.items():
             write(page, json.loads(base.with_suffix(".json").read_text()))
