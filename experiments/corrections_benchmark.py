@@ -3,9 +3,10 @@
 Per seed S (everything under --out/seedS, each finished piece a JSON file, so a killed benchmark resumes):
   base/        `hirl train experiments/tabletop/corrections.yaml`: 50 demonstrations -> a weak high level (its low
                level is not used)
-  composite/   high level of base + the FROZEN low level of an existing trained run (--low-run, default the issue-18
-               runs /work/bench/tt/seed{S}: 600 demonstrations, 30k steps, single-step MLP head); that run is read,
-               never written (its low level is copied)
+  composite/   high level of base + the FROZEN low level of an existing trained run (--low-run, default the imitation
+               benchmark's runs/bench/tabletop/seed{S}: 600 demonstrations, 30k steps, single-step MLP head; the
+               committed numbers used those runs at /work/bench/tt/seed{S}); that run is read, never written (its low
+               level is copied)
   corrections_<mode>/  run_correction_loop, 10, 20, 70 corrected episodes (cumulative 10, 30, 100) with the scripted
                corrector in mode language (typed corrections -> the high level), takeover (driving -> the low level,
                HG-DAgger) or mixed (both, each training its own level)
@@ -33,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from hirl.benchmarks.tune import add_backend_arguments, check_backend_arguments, run_trials, script_module
 from hirl.config import load_config
 from hirl.data import load_dataset
 from hirl.data.tables import build_tables, remap_vocab
@@ -49,6 +51,7 @@ COUNTS = (10, 30, 100)  # corrected episodes / extra demonstrations compared
 MODES = ("language", "takeover", "mixed")  # what the scripted corrector does
 BASE_DEMOS = 50  # demonstrations of the base high level (the first ones of the low run's collection; --base-demos)
 MATCH_AT = 30  # the corrected-episode count whose human minutes the "matched minutes" demonstrations get
+MATCHED = f"expert demos, minutes of mixed {MATCH_AT}"  # that row (N differs per seed: listed in its "demos" field)
 DT = 0.02  # control period (50 Hz): seconds of human time per step
 
 
@@ -164,8 +167,15 @@ def collect(out: Path, seeds: list[int], low_pattern: str, loop: CorrectionLoopC
                 per.setdefault(name, {})[s] = rec
         for p in sorted(d.glob("demos*.json")):
             rec = json.loads(p.read_text())
-            per.setdefault(f"expert demos {rec['demos']}", {})[s] = rec
+            name = f"expert demos {rec['demos']}" if rec["demos"] in COUNTS else MATCHED
+            per.setdefault(name, {})[s] = rec
     base = {s: rec["eval"]["success_rate"] for s, rec in per.get("base (no intervention)", {}).items()}
+    base_fit = {}
+    for s in seeds:  # how well the base high level fits its demonstrations (its own training summary)
+        summary = out / f"seed{s}" / "base" / "train_summary.json"
+        if summary.is_file():
+            high = json.loads(summary.read_text()).get("components", {}).get("high_language", {})
+            base_fit[str(s)] = {k: high.get(k) for k in ("best_val_loss", "best_step", "steps", "last_train_loss")}
     rows: dict[str, Any] = {}
     for name, by_seed in per.items():
         seeds_here = sorted(by_seed)
@@ -187,12 +197,14 @@ def collect(out: Path, seeds: list[int], low_pattern: str, loop: CorrectionLoopC
                                          for k in by_seed[seeds_here[0]]["effort"]}
             row["corrections_journaled"] = _stat([float(by_seed[s]["corrections"]) for s in seeds_here])
             row["takeovers_journaled"] = _stat([float(by_seed[s].get("takeovers", 0)) for s in seeds_here])
+        if name == MATCHED:
+            row["demos"] = [by_seed[s]["demos"] for s in seeds_here]
         rows[name] = row
     return {"benchmark": "corrections", "env": "hirl/Tabletop-v0", "command": command, "base_demos": BASE_DEMOS,
             "reproduce": reproduce or (f"BASE_DEMOS={BASE_DEMOS} bash experiments/tabletop/corrections_benchmark.sh OUT "
                                        + " ".join(map(str, seeds))),
             "date": time.strftime("%Y-%m-%d"), "seeds": seeds, "low_run": low_pattern,
-            "loop": dataclasses.asdict(loop), "rows": rows}
+            "loop": dataclasses.asdict(loop), "base_high_level_training": base_fit, "rows": rows}
 
 
 def _human_seconds(rec: dict[str, Any]) -> float | None:
@@ -211,20 +223,18 @@ def _ms(stat: dict[str, Any] | None, fmt: str = "{:.2f}") -> str:
 
 
 def order(rows: dict[str, Any]) -> list[str]:
-    demos = sorted(int(k.rsplit(" ", 1)[1]) for k in rows if k.startswith("expert demos"))
     names = ["base (no intervention)"]
     for n in COUNTS:
-        names += [f"{m} {n}" for m in MODES] + ([f"expert demos {n}"] if n in demos else [])
-    names += [f"expert demos {n}" for n in demos if n not in COUNTS]
+        names += [f"{m} {n}" for m in MODES] + [f"expert demos {n}"] + ([MATCHED] if n == MATCH_AT else [])
     return [n for n in [*names, "oracle high level (reference)"] if n in rows]
 
 
-def render(res: dict[str, Any]) -> str:
+def render(res: dict[str, Any], json_name: str = "CORRECTIONS.json") -> str:
     rows = res["rows"]
     loop = res["loop"]
     c = loop["corrector"]
     lines = ["# Interventions vs expert demonstrations (Tabletop, frozen issue-18 low level)", "",
-             "Rendered from [CORRECTIONS.json](CORRECTIONS.json) by `experiments/corrections_benchmark.py` "
+             f"Rendered from [{json_name}]({json_name}) by `experiments/corrections_benchmark.py` "
              f"(command: `{res['command']}`; end to end: `{res['reproduce']}`). Seeds: {res['seeds']}; "
              "mean ± std over the seeds in each row's `seeds` column.", "",
              f"Setup per seed: the high level is trained on {res.get('base_demos', 50)} expert chains "
@@ -248,7 +258,8 @@ def render(res: dict[str, Any]) -> str:
              "|---|---|---|---|---|---|---|"]
     for name in order(rows):
         r = rows[name]
-        lines.append(f"| {name} | {len(r['seeds'])} | {_ms(r['success_rate'])} | {_ms(r.get('success_gain'))} | "
+        label = f"{name} (N = {', '.join(map(str, r['demos']))})" if "demos" in r else name
+        lines.append(f"| {label} | {len(r['seeds'])} | {_ms(r['success_rate'])} | {_ms(r.get('success_gain'))} | "
                      f"{_ms(r['avg_chain_length'])} | {_ms(r.get('human_seconds'), '{:.0f}')} | "
                      f"{_ms(r.get('gain_per_human_minute'), '{:.3f}')} |")
     lines += ["", "## Effort (scripted corrector's log, per corrected episode of the last round)", "",
@@ -277,7 +288,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--out", type=Path, default=Path("runs/bench/corrections"))
     p.add_argument("--loop", type=Path, default=LOOP, help="CorrectionLoopConfig YAML")
-    p.add_argument("--low-run", default="/work/bench/tt/seed{seed}",
+    p.add_argument("--low-run", default="runs/bench/tabletop/seed{seed}",
                    help="trained run whose low_language is the frozen low level ({seed} is replaced)")
     p.add_argument("--modes", nargs="+", default=list(MODES), choices=MODES)
     p.add_argument("--base-demos", type=int, default=BASE_DEMOS,
@@ -286,13 +297,21 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--results", type=Path, default=Path("experiments/tabletop/CORRECTIONS.json"))
     p.add_argument("--notes", type=Path, default=None, help="text file of the hand-written reading (kept in the JSON)")
     p.add_argument("--reproduce", default=None, help="the end-to-end commands, when they differ from the default")
+    add_backend_arguments(p)  # --backend local|ray, --address, --cpus-per-trial, --gpus-per-trial (one trial per seed)
     args = p.parse_args(argv)
+    check_backend_arguments(p, args)
     BASE_DEMOS = args.base_demos
     import torch
 
     torch.set_num_threads(1)
     loop = load_config(CorrectionLoopConfig, args.loop)
-    given = [a for a in (sys.argv[1:] if argv is None else argv) if a != "--report-only"]
+    given, raw = [], list(sys.argv[1:] if argv is None else argv)
+    while raw:  # the command that made the numbers: without the rendering-only flags
+        a = raw.pop(0)
+        if a in ("--notes", "--reproduce"):
+            raw = raw[1:]
+        elif a != "--report-only":
+            given.append(a)
     command = "python experiments/corrections_benchmark.py " + " ".join(given)
 
     def write() -> None:
@@ -302,17 +321,26 @@ def main(argv: list[str] | None = None) -> int:
         elif args.results.is_file():
             res["notes"] = json.loads(args.results.read_text()).get("notes", [])
         atomic_write_json(args.results, res)
-        atomic_write_text(args.results.with_suffix(".md"), render(res))
+        atomic_write_text(args.results.with_suffix(".md"), render(res, args.results.name))
 
     if not args.report_only:
+        out, ready = args.out.resolve(), []  # absolute: a Tune trial runs in a folder of its own
         for s in args.seeds:
-            seed_dir = args.out / f"seed{s}"
             low = low_run(args.low_run, s)
-            if not (seed_dir / "base" / "models" / "high_language").is_dir() or not (low / "models" / "low_language").is_dir():
+            base_high = out / f"seed{s}" / "base" / "models" / "high_language"
+            if not base_high.is_dir() or not (low / "models" / "low_language").is_dir():
                 print(f"seed {s}: train base first and check --low-run (see this file's docstring)", file=sys.stderr)
                 continue
-            run_seed(s, args.out, low, loop, args.modes)
-            write()
+            ready.append(s)
+
+        def trial(params: dict[str, Any]) -> None:
+            s = int(params["seed"])
+            run_seed(s, out, low_run(args.low_run, s).resolve(), loop, args.modes)
+            if args.backend == "local":
+                write()  # the tables grow seed by seed (Tune trials run at once: written once at the end)
+
+        run_trials(trial, [{"seed": s} for s in ready], storage=out / "tune", name="corrections", backend=args.backend,
+                   address=args.address, cpus=args.cpus_per_trial, gpus=args.gpus_per_trial, ship=script_module(__name__))
     write()
     print(args.results.with_suffix(".md").read_text())
     return 0

@@ -5,7 +5,7 @@ raw per-seed files were not kept; their JSON holds every table of the page as ``
 This module is the one parser of those tables:
 
     python experiments/results_tables.py extract experiments/tabletop/RESULTS-rl.md --what "..." --source "..."
-    python experiments/results_tables.py check                       # every RESULTS*.md under experiments/
+    python experiments/results_tables.py check                       # every RESULTS*.md / CORRECTIONS*.md
 
 ``check`` exits 1 with one line per mismatch: a RESULTS*.md without a JSON beside it, or (for table JSONs) a table
 whose cells differ from the JSON. Pages rendered by a benchmark script (their JSON has no ``tables`` key) are only
@@ -81,8 +81,9 @@ def check_page(md: Path) -> list[str]:
 
 
 def check_all(root: Path = EXPERIMENTS) -> list[str]:
-    """Problems of every ``RESULTS*.md`` under ``root``."""
-    return [p for md in sorted(root.rglob("RESULTS*.md")) for p in check_page(md)]
+    """Problems of every ``RESULTS*.md`` and ``CORRECTIONS*.md`` under ``root``."""
+    pages = sorted([*root.rglob("RESULTS*.md"), *root.rglob("CORRECTIONS*.md")])
+    return [p for md in pages for p in check_page(md)]
 
 
 def main(argv: list[str] | None = None) -> int:

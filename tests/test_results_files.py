@@ -1,4 +1,4 @@
-"""Every RESULTS*.md under experiments/ has its results JSON beside it, with the same table cells."""
+"""Every RESULTS*.md and CORRECTIONS*.md under experiments/ has its results JSON beside it, with the same table cells."""
 from __future__ import annotations
 
 import json

@@ -2,7 +2,8 @@
 # The interventions benchmark end to end (experiments/tabletop/CORRECTIONS.md, numbers in CORRECTIONS.json): per seed,
 # the base run (BASE_DEMOS expert chains, default 50; only its high level is used), then language corrections /
 # takeovers / mixed vs extra demonstrations on the FROZEN low level of an existing trained run (LOW_RUN, default the
-# issue-18 runs /work/bench/tt/seed{seed}: 600 demos, 30k steps, single-step MLP head; read, never written).
+# imitation benchmark's runs/bench/tabletop/seed{seed} of experiments/tabletop/RESULTS.md: 600 demos, 30k steps,
+# single-step MLP head; read, never written. The committed numbers used those runs at /work/bench/tt/seed{seed}).
 #   experiments/tabletop/corrections_benchmark.sh [OUT] [SEED ...]      (default: runs/bench/corrections 0 1 2)
 #   BASE_DEMOS=200 LOW_RUN=/path/seed{seed} MODES="language mixed" experiments/tabletop/corrections_benchmark.sh OUT 0
 # The base collection uses the low run's collection seed, so its chains are the first BASE_DEMOS of the low run's
@@ -17,7 +18,7 @@ out=${1:-runs/bench/corrections}
 shift || true
 seeds=${*:-0 1 2}
 base_demos=${BASE_DEMOS:-50}
-low_run=${LOW_RUN:-/work/bench/tt/seed\{seed\}}
+low_run=${LOW_RUN:-runs/bench/tabletop/seed\{seed\}}
 modes=${MODES:-language takeover mixed}
 export MUJOCO_GL=${MUJOCO_GL:-egl} HF_HUB_OFFLINE=1 OMP_NUM_THREADS=1
 for s in $seeds; do

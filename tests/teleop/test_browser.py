@@ -3,8 +3,8 @@ corrects (and sees text -> matched skill -> similarity), replaces a pending corr
 undoes, takes over with the arrow keys, ends the episode (after a confirmation), finishes and reads the report in
 the page. Focus never stays in the text box, so shortcuts keep working.
 
-HIRL_SCREENSHOT_RUN=RUN HIRL_SCREENSHOT_DIR=docs/img runs the same session on a trained run and saves the page's
-screenshots (docs/corrections.md)."""
+HIRL_SCREENSHOT_RUN=RUN HIRL_SCREENSHOT_DIR=docs/img [HIRL_SCREENSHOT_EVAL=20] runs the same session on a trained
+run and saves the page's screenshots (docs/corrections.md)."""
 import os
 import shutil
 import threading
@@ -39,7 +39,8 @@ def _shot(page, name):
 def test_a_whole_session_in_the_browser(tiny_run, tmp_path):
     run = Path(os.environ.get("HIRL_SCREENSHOT_RUN") or tiny_run)
     cfg = SessionConfig(speed=1.0, max_fps=8.0, image_size=96, chain_length=2 if run == tiny_run else 5,
-                        eval_episodes=2, finetune=FinetuneSpec(steps=20, batch_size=32, low_steps=20))
+                        eval_episodes=int(os.environ.get("HIRL_SCREENSHOT_EVAL", "2")),
+                        finetune=FinetuneSpec(steps=20, batch_size=32, low_steps=20))
     session = CorrectionSession.open(run, tmp_path / "session", cfg, paused=True)
     server = SessionServer(session, "127.0.0.1", 0)
     server.serve_in_thread()
