@@ -21,6 +21,10 @@ MIN_SIDE, MAX_SIDE = 64, 960  # rendered width / height bounds (pixels)
 MAX_RENDERERS = 4  # renderers kept (one per view and size); the oldest is freed beyond this
 # the top view: a free camera above the table centre, looking down, screen-up = +x (like the front camera)
 TOP_LOOKAT, TOP_DISTANCE, TOP_AZIMUTH, TOP_ELEVATION = (0.50, 0.0, 0.0), 1.25, 0.0, -89.9
+# Tabletop's "front" camera sees the dark background beyond the table's far edge in the top ~12 % of its frame: the
+# front view of a scene with a "table" geom is rendered this much taller and that top band dropped (same camera, same
+# visible workspace, the displayed size exactly)
+FRONT_CROP_TOP = 0.14
 
 
 def snap(side: int) -> int:
@@ -41,10 +45,13 @@ class Views:
 
             if getattr(self.model, "vis", None) is not None:  # the offscreen buffer must hold the largest view
                 g = self.model.vis.global_
-                g.offwidth, g.offheight = max(int(g.offwidth), MAX_SIDE), max(int(g.offheight), MAX_SIDE)
+                tall = int(MAX_SIDE / (1 - FRONT_CROP_TOP)) + 16
+                g.offwidth, g.offheight = max(int(g.offwidth), MAX_SIDE), max(int(g.offheight), tall)
             self._mujoco = mujoco
             names = {self.model.camera(i).name for i in range(self.model.ncam)}
             self._front: Any = "front" if "front" in names else -1
+            geoms = {self.model.geom(i).name for i in range(self.model.ngeom)}
+            self._crop = FRONT_CROP_TOP if "front" in names and "table" in geoms else 0.0  # of the front view
 
     def render(self, view: str, width: int, height: int) -> np.ndarray | None:
         """(height', width', 3) uint8 of the view at the snapped size; None when the env cannot render."""
@@ -54,16 +61,17 @@ class Views:
             frame = self.env.render()
             return frame if isinstance(frame, np.ndarray) else None
         w, h = snap(width), snap(height)
-        key = (view, w, h)
+        rows = round(h / (1 - self._crop)) if view == "front" else h  # rendered rows; the top rows - h dropped
+        key = (view, w, rows)
         renderer = self._renderers.get(key)
         if renderer is None:
             if len(self._renderers) >= MAX_RENDERERS:
                 old = next(iter(self._renderers))
                 self._renderers.pop(old).close()
-            renderer = self._renderers[key] = self._mujoco.Renderer(self.model, height=h, width=w)
+            renderer = self._renderers[key] = self._mujoco.Renderer(self.model, height=rows, width=w)
         self._mujoco.mj_forward(self.model, self.data)
         renderer.update_scene(self.data, camera=self._camera(view))
-        return np.asarray(renderer.render()).copy()
+        return np.asarray(renderer.render())[rows - h:].copy()
 
     def _camera(self, view: str) -> Any:
         if view == "front":
