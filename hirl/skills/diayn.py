@@ -28,6 +28,7 @@ from stable_baselines3.common.buffers import ReplayBuffer
 from stable_baselines3.common.callbacks import BaseCallback
 from torch import nn
 
+from hirl.devices import resolve_device
 from hirl.errors import InputError
 from hirl.fileio import atomic_write_json
 from hirl.policies.base import LowLevelPolicy
@@ -163,13 +164,15 @@ class DiaynCallback(BaseCallback):
 
 def train_diayn(env: DiaynEnv, steps: int, seed: int, net_arch: Sequence[int] = (128, 128), learning_starts: int = 1000,
                 train_freq: int = 4, gradient_steps: int = 2, gamma: float = 0.95, ent_coef: Any = "auto",
-                callbacks: Sequence[BaseCallback] = ()) -> tuple[SAC, Discriminator, DiaynCallback]:
-    """SAC on env with DIAYN rewards for `steps` env steps; returns (model, discriminator, its callback)."""
+                callbacks: Sequence[BaseCallback] = (), device: str = "auto") -> tuple[SAC, Discriminator, DiaynCallback]:
+    """SAC on env with DIAYN rewards for `steps` env steps; returns (model, discriminator, its callback).
+    device: auto | cpu | cuda[:i] for the SAC networks (hirl.devices; the small discriminator stays on the CPU)."""
     torch.manual_seed(seed)
     disc = Discriminator(len(env.feature_idx), env.n_skills, scale=env.feature_scale)
     model = SAC("MlpPolicy", env, learning_starts=learning_starts, train_freq=train_freq, gradient_steps=gradient_steps,
                 gamma=gamma, ent_coef=ent_coef, policy_kwargs={"net_arch": list(net_arch)}, seed=seed, verbose=0,
-                replay_buffer_class=DiaynReplayBuffer, buffer_size=max(steps, 1000), device="cpu")
+                replay_buffer_class=DiaynReplayBuffer, buffer_size=max(steps, 1000),
+                device=resolve_device(device, "train_diayn device"))
     cb = DiaynCallback(disc, env.feature_idx, env.n_skills, every=train_freq)
     model.learn(total_timesteps=steps, callback=[cb, *callbacks])
     return model, disc, cb
@@ -210,10 +213,11 @@ class DiaynLowLevel(LowLevelPolicy):
         self.model, self.obs_key, self.n_skills = model, obs_key, int(n_skills)
 
     @classmethod
-    def load(cls, directory: str | Path) -> DiaynLowLevel:
+    def load(cls, directory: str | Path, device: str = "auto") -> DiaynLowLevel:
         directory = Path(directory)
         meta = _meta(directory)
-        model = SAC.load(directory / "model.zip", device="cpu", custom_objects={"replay_buffer_class": ReplayBuffer})
+        model = SAC.load(directory / "model.zip", device=resolve_device(device, "DIAYN low level device"),
+                         custom_objects={"replay_buffer_class": ReplayBuffer})
         return cls(model, meta["obs_key"], meta["n_skills"])
 
     def act(self, obs: Observation, subgoal: Subgoal) -> np.ndarray:
