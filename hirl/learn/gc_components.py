@@ -60,23 +60,23 @@ class GCAgent:
         return np.clip(a, -1.0, 1.0).astype(np.float32)
 
 
-class StateHigh(HighLevelPolicy):
-    """GCHierState's high level: Subgoal("state", s_{t+k} (S,))."""
+class VectorHigh(HighLevelPolicy):
+    """The high level of GCHierState (subgoal = the state k steps ahead, (S,)) and of HIQL (subgoal = a point z (d,)
+    of its learned representation): Subgoal("state", model.high(s, g)[0])."""
 
-    def __init__(self, model: GCHierState) -> None:
-        self.model = model
+    def __init__(self, model: GCHierState | HIQL, label: str) -> None:
+        self.model, self.label = model, label
 
     def propose(self, obs: Observation, command: Command) -> Subgoal:
         with fast_inference():
             sub = self.model.high(to_tensor(obs_vector(obs, self.model.config.obs_keys)), to_tensor(_goal(obs)))[0]
-        label = f"state {self.model.config.subgoal_steps} steps ahead"
-        return Subgoal("state", sub.numpy().astype(np.float64), "policy", label)
+        return Subgoal("state", sub.numpy().astype(np.float64), "policy", self.label)
 
 
-class StateLow(LowLevelPolicy):
-    """GCHierState's low level: clip(pi_l(s, subgoal), -1, 1)."""
+class VectorLow(LowLevelPolicy):
+    """The low level of GCHierState and HIQL: clip(model.low(s, subgoal vector), -1, 1)."""
 
-    def __init__(self, model: GCHierState) -> None:
+    def __init__(self, model: GCHierState | HIQL) -> None:
         self.model = model
 
     def act(self, obs: Observation, subgoal: Subgoal) -> np.ndarray:
@@ -108,31 +108,6 @@ class LanguageLow(LowLevelPolicy):
         emb = self.cache.get(subgoal, lambda g: to_tensor(self.encoder.encode_one(str(g.value))))
         with fast_inference():
             a = self.model.low(to_tensor(obs_vector(obs, self.model.config.obs_keys)), emb)[0].numpy()
-        return np.clip(a, -1.0, 1.0).astype(np.float32)
-
-
-class HIQLHigh(HighLevelPolicy):
-    """HIQL's high level: Subgoal("state", z (d,)) -- a subgoal in the learned representation, not a state."""
-
-    def __init__(self, model: HIQL) -> None:
-        self.model = model
-
-    def propose(self, obs: Observation, command: Command) -> Subgoal:
-        with fast_inference():
-            z = self.model.high(to_tensor(obs_vector(obs, self.model.config.obs_keys)), to_tensor(_goal(obs)))[0]
-        return Subgoal("state", z.numpy().astype(np.float64), "policy", "HIQL latent subgoal")
-
-
-class HIQLLow(LowLevelPolicy):
-    """HIQL's low level: clip(pi_l(s, z), -1, 1)."""
-
-    def __init__(self, model: HIQL) -> None:
-        self.model = model
-
-    def act(self, obs: Observation, subgoal: Subgoal) -> np.ndarray:
-        with fast_inference():
-            a = self.model.low(to_tensor(obs_vector(obs, self.model.config.obs_keys)),
-                               to_tensor(np.asarray(subgoal.value, np.float32)))[0].numpy()
         return np.clip(a, -1.0, 1.0).astype(np.float32)
 
 
@@ -181,7 +156,8 @@ class HierStateComponent(GCComponent):
         return GCHierState(cfg).fit(t.obs, t.achieved)
 
     def policy(self, model: Any, ctx: AgentContext) -> HierarchicalAgent:
-        return HierarchicalAgent(StateHigh(model), StateLow(model), ctx.kind.replan_rule(ctx))
+        return HierarchicalAgent(VectorHigh(model, f"state {model.config.subgoal_steps} steps ahead"), VectorLow(model),
+                                 ctx.kind.replan_rule(ctx))
 
 
 class HierLanguageComponent(GCComponent):
@@ -210,7 +186,7 @@ class HIQLComponent(GCComponent):
         return HIQL(cfg).fit(t.obs, t.achieved)
 
     def policy(self, model: Any, ctx: AgentContext) -> HierarchicalAgent:
-        return HierarchicalAgent(HIQLHigh(model), HIQLLow(model), ctx.kind.replan_rule(ctx))
+        return HierarchicalAgent(VectorHigh(model, "HIQL latent subgoal"), VectorLow(model), ctx.kind.replan_rule(ctx))
 
 
 CPU_HIDDEN = (256, 256, 256)  # the _cpu variants' MLP widths
