@@ -117,8 +117,8 @@ class LowLanguage(LowLevelBC):
         samples, lookups = action_samples(t, head)
         samples["goal"], lookups["goal_emb"] = t.label, (tt.vocab_emb, "goal")
         if paraphrase_p > 0:
-            return ParaphraseSampler(samples, lookups, batch_size, tt, paraphrase_p)
-        return GatherSampler(samples, lookups, batch_size)
+            return ParaphraseSampler(samples, lookups, batch_size, tt, paraphrase_p, labels=t.label)
+        return GatherSampler(samples, lookups, batch_size, labels=t.label)
 
 
 @COMPONENTS.register("low_state")
@@ -129,7 +129,7 @@ class LowState(LowLevelBC):
                 head: HeadConfig | None = None) -> GatherSampler:
         samples, lookups = action_samples(t, head)
         samples["goal_state"] = t.goal_state
-        return GatherSampler(samples, lookups, batch_size)
+        return GatherSampler(samples, lookups, batch_size, labels=t.label)
 
 
 @COMPONENTS.register("low_image")
@@ -144,7 +144,7 @@ class LowImage(LowLevelBC):
         frames = need_frames(t, "low_image")
         samples, lookups = action_samples(t, head, keep=ok)
         samples["end"], lookups["goal_image"] = t.end_frame[ok], (frames, "end")
-        return GatherSampler(samples, lookups, batch_size)
+        return GatherSampler(samples, lookups, batch_size, labels=t.label[ok])
 
 
 @COMPONENTS.register("high_language")

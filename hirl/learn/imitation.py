@@ -8,9 +8,12 @@ from typing import Any
 
 import numpy as np
 
+from hirl.curriculum import CurriculumSpec, stage_of_skill
+from hirl.errors import InputError
 from hirl.data.dataset import Dataset
 from hirl.data.tables import StepTables, TextTables
 from hirl.learn.components import ImitationComponent, head_of, imitation_component
+from hirl.learn.imitation_data import GatherSampler
 from hirl.learn.trainer import Trainer, TrainerConfig
 from hirl.policies.module import PolicyModule
 from hirl.runs import RunDir
@@ -25,16 +28,19 @@ VAL_CHUNK = 512  # rows per validation forward pass
 def train_component(
     component: ImitationComponent, net: PolicyModule, train: tuple[StepTables, TextTables],
     val: tuple[StepTables, TextTables] | None, cfg: TrainerConfig, run: RunDir, stage: str | None = None,
-    paraphrase_p: float = 0.0, rollouts: RolloutSource | None = None,
+    paraphrase_p: float = 0.0, rollouts: RolloutSource | None = None, curriculum: CurriculumSpec | None = None,
 ) -> dict[str, Any]:
     """Fit net with the one Trainer, keep its best-on-validation weights, save it. Returns the fit summary.
 
     stage None: separate training, resumable in RUN/train/<component>, saved to RUN/models/<component>;
     a name (e.g. "adapt1"): a fine-tuning stage in RUN/train/<stage>/<component>, saved to
     RUN/models/adapted/<component>. paraphrase_p: goal-text paraphrase augmentation (components that train on
-    paraphrases only). rollouts: the Trainer's rollout source (hirl.learn.rollouts), None = no rollouts."""
+    paraphrases only). rollouts: the Trainer's rollout source (hirl.learn.rollouts), None = no rollouts.
+    curriculum: a staged schedule over the segments' skills (hirl.curriculum) for a low level; None / shuffled = off."""
     head = head_of(net)  # chunks / histories are sampled as the network's action head needs them
     train_sampler = component.sampler(*train, cfg.batch_size, paraphrase_p if component.paraphrases else 0.0, head)
+    if curriculum is not None and curriculum.staged and component.role == "low":
+        stage_curriculum(train_sampler, curriculum, train[0].vocab, cfg.max_steps, component.name)
     val_batches: Callable[[], list[dict[str, Any]]] | None = None
     if val is not None:
         val_sampler = component.sampler(*val, cfg.batch_size, head=head)
@@ -52,6 +58,20 @@ def train_component(
     net.save(run.model_dir(component.name, adapted=stage is not None))
     return {"steps": result.steps_done, "best_val_loss": result.best_val_loss, "best_step": result.best_step,
             "last_train_loss": result.last_train_loss, "stopped_early": result.stopped_early}
+
+
+def stage_curriculum(sampler: GatherSampler, spec: CurriculumSpec, vocab: list[str], max_steps: int, name: str) -> None:
+    """Make sampler draw step s's rows from the skills of stages <= spec.stage_at((s - 1) / max_steps); print the plan."""
+    skill_stage = stage_of_skill(spec, vocab)
+    rows = sampler.set_curriculum(skill_stage, lambda step: spec.stage_at((step - 1) / max_steps))
+    added = [[v for v, s in zip(vocab, skill_stage, strict=True) if s == k] for k in range(len(rows))]
+    if not all(rows):
+        empty = rows.index(0)
+        raise InputError(f"curriculum.stages: stage {empty} has no training rows of {name} (its skills: {added[empty]})")
+    span = spec.fraction * max_steps / len(spec.stages)
+    for k, (n, skills) in enumerate(zip(rows, added, strict=True)):
+        first = round(k * span) + 1
+        print(f"curriculum {name}: stage {k} from step {first}: {n} rows in play, adds {skills}")
 
 
 def components_for(agents: list[str]) -> list[ImitationComponent]:

@@ -22,7 +22,7 @@ it is re-asked on completion, on a timeout, or every n steps (its memory is simp
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import numpy as np
 import torch
@@ -36,10 +36,12 @@ class GatherSampler:
 
     samples  name -> (M, ...) per-sample array (M the same for all)
     lookups  output name -> (table (R, ...), index name in samples); index NO_INDEX gathers zeros
+    labels   (M,) vocabulary index of each sample's segment subgoal (low levels), for a curriculum (set_curriculum)
     """
 
     def __init__(
-        self, samples: Mapping[str, np.ndarray], lookups: Mapping[str, tuple[np.ndarray, str]], batch_size: int
+        self, samples: Mapping[str, np.ndarray], lookups: Mapping[str, tuple[np.ndarray, str]], batch_size: int,
+        labels: np.ndarray | None = None,
     ) -> None:
         sizes = {len(v) for v in samples.values()}
         if len(sizes) != 1 or 0 in sizes:
@@ -47,6 +49,28 @@ class GatherSampler:
         self.samples, self.batch_size, self.size = dict(samples), int(batch_size), sizes.pop()
         # a zero row appended at the end of every table, so NO_INDEX (-1) gathers zeros
         self.lookups = {k: (np.concatenate([t, np.zeros_like(t[:1])]), idx) for k, (t, idx) in lookups.items()}
+        if labels is not None and len(labels) != self.size:
+            raise ValueError(f"GatherSampler: labels has {len(labels)} rows for {self.size} samples")
+        self.labels = labels
+        self._pools: list[np.ndarray] | None = None  # per stage: the sample rows in play (set_curriculum)
+        self._stage_of_step: Callable[[int], int] = lambda step: 0
+
+    def set_curriculum(self, skill_stage: np.ndarray, stage_of_step: Callable[[int], int]) -> list[int]:
+        """Draw training rows only from the skills of stages <= stage_of_step(step) (hirl.curriculum).
+        skill_stage (V,): the stage each vocabulary entry enters at. Returns the rows in play per stage."""
+        if self.labels is None:
+            raise ValueError("GatherSampler.set_curriculum needs per-sample labels")
+        row_stage = np.asarray(skill_stage)[self.labels]
+        self._pools = [np.flatnonzero(row_stage <= k) for k in range(int(np.max(skill_stage)) + 1)]
+        self._stage_of_step = stage_of_step
+        return [len(p) for p in self._pools]
+
+    def draw(self, step: int, rng: np.random.Generator) -> np.ndarray:
+        """(batch_size,) sample rows of training step `step`: uniform over the rows in play."""
+        if self._pools is None:
+            return rng.integers(0, self.size, size=self.batch_size)
+        pool = self._pools[min(self._stage_of_step(step), len(self._pools) - 1)]
+        return pool[rng.integers(0, len(pool), size=self.batch_size)]
 
     def gather(self, rows: np.ndarray) -> dict[str, torch.Tensor]:
         batch = {k: torch.from_numpy(np.ascontiguousarray(v[rows])) for k, v in self.samples.items()}
@@ -55,7 +79,7 @@ class GatherSampler:
         return batch
 
     def __call__(self, step: int, rng: np.random.Generator) -> dict[str, torch.Tensor]:
-        return self.gather(rng.integers(0, self.size, size=self.batch_size))
+        return self.gather(self.draw(step, rng))
 
     def epochs(self, batch_size: int | None = None) -> list[dict[str, torch.Tensor]]:
         """All samples once, in order (validation)."""
@@ -69,8 +93,8 @@ class ParaphraseSampler(GatherSampler):
     Validation batches (gather) keep the instructions as recorded."""
 
     def __init__(self, samples: Mapping[str, np.ndarray], lookups: Mapping[str, tuple[np.ndarray, str]], batch_size: int,
-                 tt: TextTables, p: float) -> None:
-        super().__init__(samples, lookups, batch_size)
+                 tt: TextTables, p: float, labels: np.ndarray | None = None) -> None:
+        super().__init__(samples, lookups, batch_size, labels)
         if tt.paraphrase_emb is None or tt.paraphrase_rows is None or tt.paraphrase_count is None:
             raise ValueError("ParaphraseSampler needs text tables built with paraphrases")
         self.p = float(p)
@@ -79,7 +103,7 @@ class ParaphraseSampler(GatherSampler):
             tt.paraphrase_emb, tt.paraphrase_rows, tt.paraphrase_count)
 
     def __call__(self, step: int, rng: np.random.Generator) -> dict[str, torch.Tensor]:
-        rows = rng.integers(0, self.size, size=self.batch_size)
+        rows = self.draw(step, rng)
         batch = self.gather(rows)
         label = self.samples["goal"][rows]
         count = self.paraphrase_count[label]

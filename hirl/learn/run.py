@@ -12,6 +12,7 @@ from typing import Any
 import torch
 
 from hirl.config import save_config
+from hirl.curriculum import stage_of_skill
 from hirl.data.collect import collect
 from hirl.data.collect_config import CollectConfig, CollectSettings
 from hirl.data.dataset import Dataset, load_dataset
@@ -79,6 +80,8 @@ def train_run(cfg: RunConfig, run: str | Path | RunDir, progress: bool = True) -
         resolve_device(getattr(cfg.train, budget.name).device, f"train.{budget.name}.device")
     path = ensure_dataset(cfg, progress)
     train, val, encoder = load_tables(cfg, path)  # a bad dataset fails here, before anything is written to the run
+    if cfg.curriculum.staged:  # every skill of the dataset in one stage, checked before anything is written
+        stage_of_skill(cfg.curriculum, train[0].vocab)
     run.path.mkdir(parents=True, exist_ok=True)
     save_config(cfg, run.config_path)
     summary: dict[str, Any] = {"dataset": str(path), "train_steps": len(train[0].obs), "vocabulary": train[0].vocab,
@@ -90,7 +93,8 @@ def train_run(cfg: RunConfig, run: str | Path | RunDir, progress: bool = True) -
         t0 = time.perf_counter()
         trainer_cfg = component.budget(cfg.train)
         result = train_component(component, net, train, val, trainer_cfg, run, paraphrase_p=cfg.paraphrase_augment,
-                                 rollouts=component_rollouts(cfg, run, component, net, trainer_cfg, trained))
+                                 rollouts=component_rollouts(cfg, run, component, net, trainer_cfg, trained),
+                                 curriculum=cfg.curriculum)
         trained.append(component.name)
         result["seconds"] = round(time.perf_counter() - t0, 1)
         result["parameters"] = net.num_parameters()

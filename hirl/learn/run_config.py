@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from hirl.curriculum import CurriculumSpec
 from hirl.data.collect_config import CollectSettings
 from hirl.hierarchy.replan import ReplanConfig
 from hirl.learn.trainer import TrainerConfig
@@ -80,6 +81,7 @@ class RunConfig:
     seed: int = 0  # seed of splits and training
     train: TrainingBudgets = field(default_factory=TrainingBudgets)  # optimizer budgets per network kind
     head: HeadConfig = field(default_factory=HeadConfig)  # action head of the low levels, flat and cot (hirl.policies.heads)
+    curriculum: CurriculumSpec = field(default_factory=CurriculumSpec)  # low levels' skill schedule (hirl.curriculum)
     # the hierarchical agents' replan rule
     replan: ReplanConfig = field(default_factory=lambda: ReplanConfig(detector="chain_progress", timeout=300))
     adapt: AdaptSpec = field(default_factory=AdaptSpec)  # separate only vs separate + adapt

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hirl.config import FieldError
+from hirl.curriculum import GOAL_SCHEDULES
 from hirl.devices import check_device_spec
 from hirl.rl.relabel import RELABELERS
 from hirl.tracking import TrackingConfig
@@ -68,7 +69,11 @@ class LowSpec:
     episode_steps: int = 50  # control steps per low-level episode (stages low/adapt; adapt uses high.horizon)
     curriculum_start: float = 1.0  # max distance of sampled goals at the start of training
     curriculum_end: float = 3.0  # max distance of sampled goals once the curriculum is done
-    curriculum_fraction: float = 0.5  # fraction of the stage's budget over which the radius grows linearly
+    curriculum_fraction: float = 0.5  # fraction of the stage's budget over which the radius grows to curriculum_end
+    # how it grows: linear (continuously) | staged (curriculum_stages equal steps, nearest goals first)
+    # | shuffled (the full radius from step 0)
+    curriculum_schedule: str = "linear"
+    curriculum_stages: int = 3  # staged: number of radius steps (start and end radius included)
     goal_jitter: float = 0.25  # uniform +- noise added to the env's goal points (achieved-goal units)
 
     def __post_init__(self) -> None:
@@ -78,6 +83,11 @@ class LowSpec:
             raise ValueError("low: need 0 < curriculum_start <= curriculum_end")
         if not 0 <= self.curriculum_fraction <= 1:
             raise ValueError(f"low.curriculum_fraction must be in [0, 1], got {self.curriculum_fraction}")
+        if self.curriculum_schedule not in GOAL_SCHEDULES:
+            raise FieldError("curriculum_schedule",
+                             f"must be one of {', '.join(GOAL_SCHEDULES)}, got {self.curriculum_schedule!r}")
+        if self.curriculum_stages < 2:
+            raise FieldError("curriculum_stages", f"must be >= 2, got {self.curriculum_stages}")
 
 
 @dataclass(frozen=True)

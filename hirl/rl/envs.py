@@ -14,6 +14,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium.wrappers import TimeLimit
 
+from hirl.curriculum import GOAL_SCHEDULES, stage_at
 from hirl.policies.base import LowLevelPolicy
 from hirl.types import Observation, Subgoal, dict_obs
 from hirl.wrappers import GoalConditionedEnv, SubgoalEnv
@@ -22,18 +23,31 @@ from hirl.wrappers import GoalConditionedEnv, SubgoalEnv
 class GoalCurriculum:
     """Goal sampler (rng, first obs) -> goal (G,): a uniformly chosen goal point (N, G) within `radius` of the start's
     achieved goal (the nearest other point if none is), plus uniform +-jitter. `progress` in [0, 1] (set by the
-    trainer) grows the radius linearly from start_radius to end_radius over the first `fraction` of training."""
+    trainer) moves the radius from start_radius to end_radius over the first `fraction` of training:
+        linear    continuously
+        staged    in `stages` equal steps (hirl.curriculum.stage_at): stage k's radius start + k/(stages-1) (end - start),
+                  each stage starting from the policy the last one ended with
+        shuffled  end_radius from the first step (goals of every distance mixed)"""
 
-    def __init__(self, points: np.ndarray, start_radius: float, end_radius: float, fraction: float, jitter: float) -> None:
+    def __init__(self, points: np.ndarray, start_radius: float, end_radius: float, fraction: float, jitter: float,
+                 schedule: str = "linear", stages: int = 3) -> None:
         self.points = np.asarray(points, dtype=np.float64)
         if self.points.ndim != 2 or len(self.points) < 2:
             raise ValueError(f"GoalCurriculum needs >= 2 goal points (N, G), got shape {self.points.shape}")
+        if schedule not in GOAL_SCHEDULES or stages < 2:
+            raise ValueError(f"GoalCurriculum: schedule must be in {GOAL_SCHEDULES}, stages >= 2; got {schedule!r}, {stages}")
         self.start_radius, self.end_radius, self.fraction, self.jitter = start_radius, end_radius, fraction, jitter
+        self.schedule, self.stages = schedule, int(stages)
         self.progress = 0.0
 
     @property
     def radius(self) -> float:
-        t = 1.0 if self.fraction <= 0 else min(1.0, self.progress / self.fraction)
+        if self.schedule == "shuffled":
+            return self.end_radius
+        if self.schedule == "staged":
+            t = stage_at(self.progress, self.stages, self.fraction) / (self.stages - 1)
+        else:
+            t = 1.0 if self.fraction <= 0 else min(1.0, self.progress / self.fraction)
         return self.start_radius + t * (self.end_radius - self.start_radius)
 
     def __call__(self, rng: np.random.Generator, obs: Mapping[str, np.ndarray]) -> np.ndarray:

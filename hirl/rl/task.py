@@ -34,7 +34,8 @@ def goal_curriculum(cfg: RLRunConfig, task: gym.Env) -> GoalCurriculum:
     if cfg.goal_indices:
         points = np.unique(points[:, cfg.goal_indices], axis=0)
     low = cfg.low
-    return GoalCurriculum(points, low.curriculum_start, low.curriculum_end, low.curriculum_fraction, low.goal_jitter)
+    return GoalCurriculum(points, low.curriculum_start, low.curriculum_end, low.curriculum_fraction, low.goal_jitter,
+                          low.curriculum_schedule, low.curriculum_stages)
 
 
 def evaluation_env(cfg: RLRunConfig, render: bool = False, size: int | None = None) -> gym.Env:

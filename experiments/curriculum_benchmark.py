@@ -1,0 +1,196 @@
+"""Curriculum vs shuffled schedules (issue 14 item 5): training steps until a success threshold, per schedule and seed.
+
+    imitation  the Tabletop language low level (experiments/tabletop/curriculum.yaml): curriculum.schedule staged vs
+               shuffled; its learning curve = oracle_high rollouts during training (TrainerConfig.rollout_every, the
+               run's eval seeds), metric avg_chain_length (subtasks of a 5-subtask chain completed) and success_rate
+    rl         the maze RL low level (experiments/maze/curriculum_rl.yaml, SAC + HER): low.curriculum_schedule staged vs
+               linear vs shuffled; its learning curve = goal reaching at the FULL goal radius (eval.mode goals)
+
+    python experiments/curriculum_benchmark.py imitation --seeds 0 1 2 --out OUT [--data DIR] [--backend ray]
+    python experiments/curriculum_benchmark.py rl --seeds 0 1 2 --out OUT [--backend ray]
+    python experiments/curriculum_benchmark.py imitation --schedules staged --label staged-f0.25 --out OUT \
+        curriculum.fraction=0.25
+writes OUT/curriculum.json: per run the curve and the first curve point at or above each threshold ("steps to
+threshold"; null = not reached within the budget), and per variant (a schedule, or --label: a schedule plus the
+overrides given) the mean over seeds, over every variant run into OUT so far (OUT/<label>/variant.json records each
+one's schedule, overrides and command). Each (variant, seed) is one trial of hirl.benchmarks.tune.run_trials; a finished
+run (its summary file exists) is not trained again.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from hirl.benchmarks.tune import add_backend_arguments, check_backend_arguments, run_trials, script_module
+from hirl.config import load_config
+from hirl.fileio import atomic_write_json
+
+HERE = Path(__file__).resolve().parent
+MODES: dict[str, dict[str, Any]] = {
+    "imitation": {"config": HERE / "tabletop" / "curriculum.yaml", "schedules": ["shuffled", "staged"],
+                  "key": "curriculum.schedule", "metric": "avg_chain_length", "thresholds": [2.0, 3.0, 4.0],
+                  "also": "success_rate", "unit": "gradient steps"},
+    "rl": {"config": HERE / "maze" / "curriculum_rl.yaml", "schedules": ["shuffled", "staged", "linear"],
+           "key": "low.curriculum_schedule", "metric": "success_rate", "thresholds": [0.5, 0.7, 0.9],
+           "also": None, "unit": "env steps"},
+}
+
+
+def run_dir(out: Path, schedule: str, seed: int) -> Path:
+    return out / schedule / f"seed{seed}"
+
+
+def train_one(mode: str, config: Path, out: Path, data: Path | None, schedule: str, seed: int, overrides: list[str],
+              label: str | None = None) -> None:
+    """Train one (variant, seed) run unless its summary exists (the trainers resume an interrupted run)."""
+    spec, directory = MODES[mode], run_dir(out, label or schedule, seed)
+    sets = [f"seed={seed}", f"{spec['key']}={schedule}", *overrides]
+    if mode == "imitation":
+        from hirl.learn.run import train_run
+        from hirl.learn.run_config import RunConfig
+
+        if (directory / "train_summary.json").is_file():
+            return
+        cfg = load_config(RunConfig, config, [*sets, f"collect.seed={1000 * seed}"])
+        cfg.dataset = str((data or out / "data") / f"seed{seed}")  # one dataset per seed, shared by the schedules
+        train_run(cfg, directory)
+    else:
+        from hirl.rl.config import RLRunConfig
+        from hirl.rl.stages import train_rl
+
+        if (directory / "train_summary.json").is_file():
+            return
+        summary = train_rl(load_config(RLRunConfig, config, sets), directory)
+        atomic_write_json(directory / "train_summary.json", summary)
+
+
+def curve_of(mode: str, directory: Path) -> list[dict[str, float]]:
+    """[{step, metric..., }] of one run: the rollout rows of the low level's metrics.csv / the RL stage's curve.json."""
+    spec = MODES[mode]
+    if mode == "imitation":
+        path = directory / "train" / "low_language" / "metrics.csv"
+        with path.open(newline="") as f:
+            rows = [r for r in csv.DictReader(f) if r["split"] == "rollout"]
+        return [{"step": int(r["step"]), spec["metric"]: float(r[spec["metric"]]), spec["also"]: float(r[spec["also"]])}
+                for r in rows]
+    curve = json.loads((directory / "train" / "low" / "curve.json").read_text())
+    return [{"step": int(p["env_steps"]), "success_rate": float(p["success_rate"])} for p in curve]
+
+
+def steps_to(curve: list[dict[str, float]], metric: str, threshold: float) -> int | None:
+    """The first curve step whose metric is >= threshold (None: never within the budget)."""
+    return next((int(p["step"]) for p in curve if p[metric] >= threshold - 1e-9), None)
+
+
+def reached_stat(values: list[int | None]) -> dict[str, Any]:
+    """{"mean": mean steps over the runs that reached the threshold (None: none did), "reached": how many, "of": runs}."""
+    hit = [v for v in values if v is not None]
+    return {"mean": round(sum(hit) / len(hit)) if hit else None, "reached": len(hit), "of": len(values)}
+
+
+def variants(out: Path, mode: str) -> dict[str, dict[str, Any]]:
+    """label -> its variant.json (schedule, overrides, command), the mode's own schedules first, then by label."""
+    found = {p.parent.name: json.loads(p.read_text()) for p in sorted(out.glob("*/variant.json"))}
+    order = [s for s in MODES[mode]["schedules"] if s in found] + sorted(k for k in found if k not in MODES[mode]["schedules"])
+    return {k: found[k] for k in order}
+
+
+def summarise(mode: str, out: Path, seeds: list[int], command: str) -> dict[str, Any]:
+    spec = MODES[mode]
+    runs: list[dict[str, Any]] = []
+    table: dict[str, Any] = {}
+    found = variants(out, mode)
+    for label, variant in found.items():
+        per: list[dict[str, Any]] = []
+        for seed in seeds:
+            directory = run_dir(out, label, seed)
+            if not (directory / "train_summary.json").is_file():
+                continue
+            curve = curve_of(mode, directory)
+            row = {"variant": label, "schedule": variant["schedule"], "seed": seed, "curve": curve,
+                   "final": curve[-1][spec["metric"]] if curve else None,
+                   "best": max(p[spec["metric"]] for p in curve) if curve else None,
+                   "steps_to": {str(t): steps_to(curve, spec["metric"], t) for t in spec["thresholds"]}}
+            runs.append(row)
+            per.append(row)
+        if not per:
+            continue
+        table[label] = {
+            "schedule": variant["schedule"], "overrides": variant["overrides"], "command": variant["command"],
+            "seeds": [r["seed"] for r in per],
+            "final_mean": round(sum(r["final"] for r in per) / len(per), 4),
+            "best_mean": round(sum(r["best"] for r in per) / len(per), 4),
+            "steps_to": {str(t): reached_stat([r["steps_to"][str(t)] for r in per]) for t in spec["thresholds"]},
+        }
+    budget = max((p["step"] for r in runs for p in r["curve"]), default=0)
+    return {"mode": mode, "metric": spec["metric"], "unit": spec["unit"], "thresholds": spec["thresholds"], "budget": budget,
+            "command": command, "schedules": table, "runs": runs}
+
+
+def markdown(res: Mapping[str, Any]) -> str:
+    """The curriculum table of a results page (rendered from summarise's dict)."""
+    ts = res["thresholds"]
+    head = (f"| variant | seeds | final {res['metric']} | best | " + " | ".join(f"{res['unit']} to {t}" for t in ts) + " |")
+    lines = [head, "|" + "---|" * (4 + len(ts))]
+    for name, s in res["schedules"].items():
+        cells = []
+        for t in ts:
+            d = s["steps_to"][str(t)]
+            cells.append(f"{d['mean']} ({d['reached']}/{d['of']})" if d["mean"] is not None else f"not reached (0/{d['of']})")
+        lines.append(f"| {name} | {len(s['seeds'])} | {s['final_mean']:.2f} | {s['best_mean']:.2f} | "
+                     + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("mode", choices=sorted(MODES))
+    p.add_argument("--config", type=Path, default=None, help="the run config (default: the mode's, module docstring)")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    p.add_argument("--schedules", nargs="+", default=None, help="schedules to compare (default: the mode's)")
+    p.add_argument("--label", default=None, help="run one schedule with the overrides as the variant LABEL (OUT/LABEL/)")
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--data", type=Path, default=None,
+                   help="imitation: directory of per-seed datasets seed<N> (default: OUT/data)")
+    p.add_argument("--report-only", action="store_true", help="only rebuild OUT/curriculum.json from finished runs")
+    add_backend_arguments(p)
+    p.add_argument("overrides", nargs="*", help="key=value overrides applied to every run")
+    a, extra = p.parse_known_args(argv)  # key=value overrides may follow the options
+    unknown = [e for e in extra if "=" not in e or e.startswith("-")]
+    if unknown:
+        p.error(f"unrecognized arguments: {' '.join(unknown)}")
+    a.overrides = [*a.overrides, *extra]
+    check_backend_arguments(p, a)
+    spec = MODES[a.mode]
+    config, out = (a.config or spec["config"]).resolve(), a.out.resolve()
+    data = a.data.resolve() if a.data else None
+    schedules = a.schedules or spec["schedules"]
+    if a.label is not None and len(schedules) != 1:
+        p.error("--label names one variant: give exactly one --schedules value with it")
+    command = "python " + " ".join([sys.argv[0], *(argv if argv is not None else sys.argv[1:])])
+
+    def trial(params: Mapping[str, Any]) -> None:
+        train_one(a.mode, config, out, data, str(params["schedule"]), int(params["seed"]), list(a.overrides), a.label)
+        atomic_write_json(out / "curriculum.json", summarise(a.mode, out, a.seeds, command))
+
+    if not a.report_only:
+        for schedule in schedules:  # what each variant is, for the table (before any of its runs starts)
+            atomic_write_json(out / (a.label or schedule) / "variant.json",
+                              {"schedule": schedule, "overrides": list(a.overrides), "command": command})
+        # seed-major order: every variant of seed 0 first, so a partial sweep compares like with like
+        params = [{"schedule": s, "seed": seed} for seed in a.seeds for s in schedules]
+        run_trials(trial, params, storage=out / "tune", name=f"curriculum-{a.mode}", backend=a.backend, address=a.address,
+                   cpus=a.cpus_per_trial, gpus=a.gpus_per_trial, ship=script_module(__name__))
+    res = summarise(a.mode, out, a.seeds, command)
+    atomic_write_json(out / "curriculum.json", res)
+    print(markdown(res))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
