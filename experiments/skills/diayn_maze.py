@@ -35,7 +35,7 @@ from hirl.rl.config import AlgoSpec
 from hirl.rl.sb3 import build_model
 from hirl.skills.coverage import VisitCounter, maze_cell_fn
 from hirl.skills.diayn import DiaynEnv, DiaynLowLevel, diayn_library, save_diayn, train_diayn
-from hirl.skills.skill_planner import SkillOutcomeModel, SkillPlanner
+from hirl.skills.skill_planner import fit_outcome_model, planner_agent
 from hirl.types import Command, Subgoal
 
 START = (1, 1)
@@ -69,25 +69,6 @@ def coverage(policy: str, act: Any, seed: int, rollouts: int = 20, steps: int = 
     return len(env.visited) / len(free)
 
 
-def outcome_model(low: DiaynLowLevel, n_skills: int, horizon: int, steps: int, seed: int) -> SkillOutcomeModel:
-    model = SkillOutcomeModel(n_skills)
-    env = maze(10 * horizon, continuing=True)
-    rng = np.random.default_rng(seed + 7)
-    used, ep = 0, 0
-    while used < steps:
-        obs, _ = env.reset(seed=seed * 10_000 + ep)
-        ep += 1
-        for _ in range(4):
-            z = int(rng.integers(n_skills))
-            start = np.asarray(obs["achieved_goal"]).copy()
-            onehot = Subgoal("state", np.eye(n_skills)[z])
-            for _ in range(horizon):
-                obs, *_ = env.step(low.act(obs, onehot))
-            used += horizon
-            model.add(start, z, np.asarray(obs["achieved_goal"]))
-    return model
-
-
 def downstream(agent_fn: Any, seed: int) -> float:
     env = maze(400)
     base: Any = env.unwrapped
@@ -111,20 +92,20 @@ def one(seed: int, k: int, out: Path, diayn_steps: int, outcome_steps: int, hori
     library.save(directory / "skills.yaml")
     low = DiaynLowLevel.load(directory)
     diayn_s = time.perf_counter() - t0
-    omodel = outcome_model(low, k, horizon, outcome_steps, seed)
+    omodel = fit_outcome_model(maze(10 * horizon, continuing=True), low, k, horizon, outcome_steps, seed)
 
     def diayn_act(obs: Any, z: int, rng: Any) -> np.ndarray:
         return low.act(obs, Subgoal("state", np.eye(k)[z]))
 
-    def planner_agent() -> HierarchicalAgent:
-        return HierarchicalAgent(SkillPlanner(library, omodel, depth=3), low, library.termination(None))
+    def agent() -> HierarchicalAgent:
+        return planner_agent(library, omodel, low, depth=3)
 
     res: dict[str, Any] = {
         "seed": seed, "skills": k, "horizon": horizon, "diayn_steps": diayn_steps, "outcome_steps": outcome_steps,
         "diayn_seconds": round(diayn_s, 1), "discriminator_accuracy_last": cb.accuracy[-1][1] if cb.accuracy else None,
         "coverage": {"diayn": coverage("diayn", diayn_act, seed, horizon=horizon, n_skills=k),
                      "random": coverage("random", lambda o, z, rng: rng.uniform(-1, 1, 2).astype(np.float32), seed)},
-        "downstream": {"diayn_planner": downstream(planner_agent, seed)},
+        "downstream": {"diayn_planner": downstream(agent, seed)},
     }
     if baseline is not None:
         her, her_s = baseline

@@ -3,7 +3,8 @@ Markdown page FROM that JSON (the page never holds a number the JSON does not).
 
     python experiments/skills/render_results.py tabletop --code-root /work/runs_h14/code \
         --affordance /work/runs_h14/aff/affordance_play50.json /work/runs_h14/aff/affordance.json \
-        --diayn /work/runs_h14/diayn_tt/diayn_tabletop.json
+        --diayn /work/runs_h14/diayn_tt/diayn_tabletop.json \
+        --diayn-downstream /work/runs_h20/diayn_tt_down/diayn_tabletop_downstream.json
     python experiments/skills/render_results.py maze --diayn /work/runs_h14/diayn_maze/diayn_maze.json \
         /work/runs_h14/diayn_maze_k16/diayn_maze.json /work/runs_h14/diayn_maze_long/diayn_maze.json
     python experiments/skills/render_results.py render      # re-render both pages from their committed JSON
@@ -33,7 +34,8 @@ def ms(d: dict[str, float]) -> str:
 
 
 # ---------------------------------------------------------------------------------------------------- tabletop
-def build_tabletop(code_root: Path, affordance: list[Path] | None, diayn: Path | None) -> dict[str, Any]:
+def build_tabletop(code_root: Path, affordance: list[Path] | None, diayn: Path | None,
+                   diayn_downstream: Path | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {"code_policies": {}, "commands": {
         "code_policies": "bash experiments/skills/code_policies.sh /work/bench/tt /work/runs_h14/code 50",
         "failures": "python experiments/skills/code_failures.py --runs /work/bench/tt --out-root /work/runs_h14/code"}}
@@ -100,7 +102,32 @@ def build_tabletop(code_root: Path, affordance: list[Path] | None, diayn: Path |
         out["diayn_gripper"] = {"rows": d["rows"], "voxel_m": d["voxel_m"],
                                 "voxels_diayn": mean_std([r["voxels_diayn"] for r in d["rows"]]),
                                 "voxels_random": mean_std([r["voxels_random"] for r in d["rows"]])}
+    if diayn_downstream is not None:
+        out["commands"]["diayn_gripper_downstream"], out["diayn_gripper_downstream"] = build_downstream(diayn_downstream)
     return out
+
+
+def agent_name(key: str, agent: dict[str, Any]) -> str:
+    """The page's name of a downstream agent (planner variants by the steps each chosen skill runs)."""
+    if key.startswith("planner"):
+        return f"DIAYN skills + planner, a skill choice every {agent['commit']} steps"
+    return {"sac_her": "flat SAC+HER", "p_controller": "proportional controller (reference, no learning)"}[key]
+
+
+def build_downstream(path: Path) -> tuple[str, dict[str, Any]]:
+    """(command, section) of diayn_tabletop.py --downstream's output: per-seed rows without the per-episode detail,
+    and each agent's success / final distance over seeds."""
+    d = json.loads(path.read_text())
+    keep = ("seed", "skills", "horizon", "diayn_steps", "outcome_steps", "heldout_steps", "depth", "goals",
+            "tolerance_m", "episode_steps", "sac_her_steps", "sac_her_stage_eval_success", "seconds")
+    metrics = ("success_rate", "mean_final_distance", "mean_min_distance")
+    extra = ("commit", "outcome_segments", "outcome_model_heldout", "seconds")
+    rows = [{**{k: r[k] for k in keep}, "agents": {a: {m: v[m] for m in (*metrics, *extra) if m in v}
+                                                   for a, v in r["agents"].items()}} for r in d["rows"]]
+    summary = {a: {"name": agent_name(a, v), "success_rate": mean_std([r["agents"][a]["success_rate"] for r in rows]),
+                   "mean_final_distance": mean_std([r["agents"][a]["mean_final_distance"] for r in rows])}
+               for a, v in rows[0]["agents"].items()}
+    return d["command"], {"rows": rows, "summary": summary}
 
 
 def tabletop_findings(r: dict[str, Any]) -> list[str]:
@@ -138,6 +165,33 @@ def tabletop_findings(r: dict[str, Any]) -> list[str]:
                    f"(held-out accuracy {min(acc)}-{max(acc)}) it does not learn that placing needs an open drawer from "
                    "the start state, so on the unseen command it tries the places first and they time out (unseen "
                    f"success, {variants}); the command parsing and relevance are the same as the oracle's.")
+    if "diayn_gripper_downstream" in r:
+        d = r["diayn_gripper_downstream"]
+        summ, r0 = d["summary"], d["rows"][0]
+        h = summ["sac_her"]["success_rate"]["mean"]
+        for key, v in summ.items():
+            if not key.startswith("planner"):
+                continue
+            p = v["success_rate"]["mean"]
+            held = [x["agents"][key]["outcome_model_heldout"] for x in d["rows"]]
+            wins = sum(x["agents"][key]["success_rate"] > x["agents"]["sac_her"]["success_rate"] for x in d["rows"])
+            closest = [x["agents"][key]["mean_min_distance"] for x in d["rows"]]
+            out.append(f"Gripper goals, {v['name']}: success {p:.2f} vs {h:.2f} for flat SAC+HER at the same "
+                       f"{r0['sac_her_steps']} env steps (higher on {wins} of {len(d['rows'])} seeds; final distance "
+                       f"{v['mean_final_distance']['mean']:.3f} vs {summ['sac_her']['mean_final_distance']['mean']:.3f} m, "
+                       f"closest approach {min(closest):.3f}-{max(closest):.3f} m: the gripper passes nearer the goals "
+                       "than it ends, no skill holds still). "
+                       f"Its outcome model's held-out prediction error is {min(x['error'] for x in held):.3f}-"
+                       f"{max(x['error'] for x in held):.3f} m against {min(x['displacement'] for x in held):.3f}-"
+                       f"{max(x['displacement'] for x in held):.3f} m of skill motion (the error of predicting no motion).")
+        out.append(f"The proportional controller reaches {summ['p_controller']['success_rate']['mean']:.2f} of the same "
+                   "goals: they are reachable.")
+        her_sd = summ["sac_her"]["success_rate"]["std"]
+        inside = [v["name"] for k, v in summ.items() if k.startswith("planner")
+                  and abs(v["success_rate"]["mean"] - h) <= her_sd + v["success_rate"]["std"]]
+        out.append(f"Flat SAC+HER's seed spread at this budget is large (std {her_sd:.2f}; its config is tuned for 60k "
+                   "steps, RESULTS-rl.md): " + (f"the difference of {' and of '.join(inside)} to it is within the two "
+                   "stds summed (3 seeds)." if inside else "every planner's difference to it exceeds the two stds summed."))
     return out
 
 
@@ -206,6 +260,8 @@ def render_tabletop(r: dict[str, Any]) -> str:
             lines.append(f"| {s} | {m['outcomes']} | {m['outcome_success_rate']} | {m['val_accuracy']} | "
                          f"{m['val_majority_baseline']} |")
         lines += ["", "Command steps of the unseen command: " + "; ".join(f"\"{s}\"" for s in a["example_steps"]) + "."]
+        lines += ["", "Caveat (selection on test): the relevance temperature (0.1) was chosen after looking at seed 0's "
+                  "unseen-task episode."]
     if "diayn_gripper" in r:
         d = r["diayn_gripper"]
         lines += ["", "## DIAYN on the gripper", "",
@@ -218,11 +274,55 @@ def render_tabletop(r: dict[str, Any]) -> str:
             lines.append(f"| {row['seed']} | {row['skills']} | {row['steps']} | {acc if acc is None else round(acc, 3)} | "
                          f"{row['voxels_diayn']} | {row['voxels_random']} |")
         lines.append(f"| all | | | | {ms(d['voxels_diayn'])} | {ms(d['voxels_random'])} |")
-        lines += ["", "The discovered skills are exported into the skill library format (RUN_OUT/seedN/skills.yaml); no "
-                  "high level over the gripper skills was evaluated on Tabletop (the planner over discovered skills is "
-                  "evaluated on the maze)."]
+        if "diayn_gripper_downstream" in r:
+            lines += ["", "The discovered skills are exported into the skill library format (RUN_OUT/seedN/skills.yaml); "
+                      "a planner over them solving gripper goal tasks follows."]
+            lines += render_downstream(r["diayn_gripper_downstream"])
+        else:
+            lines += ["", "The discovered skills are exported into the skill library format (RUN_OUT/seedN/skills.yaml); "
+                      "no high level over the gripper skills was evaluated on Tabletop (the planner over discovered "
+                      "skills is evaluated on the maze)."]
     lines += ["", "## Findings", ""] + [f"- {t}" for t in tabletop_findings(r)]
     return "\n".join(lines) + "\n"
+
+
+def render_downstream(d: dict[str, Any]) -> list[str]:
+    r0 = d["rows"][0]
+    commits = [v["commit"] for k, v in r0["agents"].items() if k.startswith("planner")]
+    lines = ["", "### High level over the gripper skills vs flat SAC+HER on gripper goals", "",
+             f"The same {r0['goals']} goal-reaching episodes per seed for every agent: stage low's gripper-goal env of "
+             "`experiments/tabletop/rl_low_gripper.yaml` at the curriculum's full radius (xyz goals on the workspace "
+             f"grid within 0.5 m of the start, +-2 cm), in free play, reached within {r0['tolerance_m'] * 100:.0f} cm in "
+             f"{r0['episode_steps']} control steps. DIAYN skills + planner: the coverage run's K={r0['skills']} skills "
+             f"({r0['horizon']} steps each, not retrained) and an outcome model fitted on {r0['outcome_steps']} env steps "
+             f"of random skill chains (gripper xyz); the skill planner (depth {r0['depth']}) chooses the next skill, which "
+             f"runs {' or '.join(map(str, commits))} steps before the next choice (the model fitted on the same chains cut "
+             f"into pieces that long). The variant choosing every {min(commits)} steps was added after seeing seed 0's "
+             f"result with {max(commits)}-step choices; seeds 1 and 2 were first evaluated with both variants together. "
+             "Flat SAC+HER: stage low of that config (its SAC + HER settings, "
+             "goal curriculum and 50-step 3 cm episodes) trained for the DIAYN steps + the outcome steps. The "
+             "proportional controller on the true goal offset shows that the goals are reachable. Final distance: gripper "
+             "to goal at the episode's end (an episode ends when the goal is reached).", "",
+             "| agent | env steps | success rate | mean final distance (m) |", "|---|---|---|---|"]
+    skill_steps = f"{r0['diayn_steps']} + {r0['outcome_steps']}"
+    for a, s in d["summary"].items():
+        steps = {"sac_her": str(r0["sac_her_steps"]), "p_controller": "0"}.get(a, skill_steps)
+        lines.append(f"| {s['name']} | {steps} | {ms(s['success_rate'])} | {ms(s['mean_final_distance'])} |")
+    lines += ["", "Per seed and agent (closest: mean closest approach to the goal; outcome model: held-out prediction "
+              f"error vs skill motion on {r0['heldout_steps']} env steps of other chains; SAC+HER's own stage-low "
+              "evaluation: 50 episodes, 50 steps, 3 cm; its training seconds on the shared 2-core machine):", "",
+              "| seed | agent | success rate | mean final distance (m) | closest (m) | outcome model: segments | "
+              "held-out error (m) | skill motion (m) |", "|---|---|---|---|---|---|---|---|"]
+    for r in d["rows"]:
+        for a, v in r["agents"].items():
+            om = v.get("outcome_model_heldout")
+            model = f"{v['outcome_segments']} | {om['error']:.3f} | {om['displacement']:.3f}" if om else "- | - | -"
+            lines.append(f"| {r['seed']} | {d['summary'][a]['name']} | {v['success_rate']:.2f} | "
+                         f"{v['mean_final_distance']:.3f} | {v['mean_min_distance']:.3f} | {model} |")
+    lines += ["", "SAC+HER per seed: " + "; ".join(
+        f"seed {r['seed']}: stage eval {r['sac_her_stage_eval_success']:.2f}, {r['seconds']['sac_her_train_reported']} s"
+        for r in d["rows"]) + "."]
+    return lines
 
 
 # ---------------------------------------------------------------------------------------------------- maze
@@ -312,12 +412,13 @@ def main() -> None:
     t.add_argument("--code-root", type=Path, required=True)
     t.add_argument("--affordance", type=Path, nargs="*", help="affordance.json files; the first gives every agent")
     t.add_argument("--diayn", type=Path)
+    t.add_argument("--diayn-downstream", type=Path, help="diayn_tabletop.py --downstream's output JSON")
     m = sub.add_parser("maze")
     m.add_argument("--diayn", type=Path, nargs="+", required=True)
     sub.add_parser("render")
     a = p.parse_args()
     if a.page == "tabletop":
-        data = build_tabletop(a.code_root, a.affordance, a.diayn)
+        data = build_tabletop(a.code_root, a.affordance, a.diayn, a.diayn_downstream)
         data["commands"]["render"] = "python " + " ".join(sys.argv)
         write("tabletop", data)
     elif a.page == "maze":
