@@ -33,10 +33,10 @@ from hirl.fileio import atomic_write_json
 HERE = Path(__file__).resolve().parent
 MODES: dict[str, dict[str, Any]] = {
     "imitation": {"config": HERE / "tabletop" / "curriculum.yaml", "schedules": ["shuffled", "staged"],
-                  "key": "curriculum.schedule", "metric": "avg_chain_length", "thresholds": [2.0, 3.0, 4.0],
+                  "key": "curriculum.schedule", "metric": "avg_chain_length", "thresholds": [1.0, 2.0, 3.0],
                   "also": "success_rate", "unit": "gradient steps"},
     "rl": {"config": HERE / "maze" / "curriculum_rl.yaml", "schedules": ["shuffled", "staged", "linear"],
-           "key": "low.curriculum_schedule", "metric": "success_rate", "thresholds": [0.5, 0.7, 0.9],
+           "key": "low.curriculum_schedule", "metric": "success_rate", "thresholds": [0.3, 0.4, 0.5],
            "also": None, "unit": "env steps"},
 }
 
@@ -70,16 +70,30 @@ def train_one(mode: str, config: Path, out: Path, data: Path | None, schedule: s
 
 
 def curve_of(mode: str, directory: Path) -> list[dict[str, float]]:
-    """[{step, metric..., }] of one run: the rollout rows of the low level's metrics.csv / the RL stage's curve.json."""
+    """[{step, metric..., }] of one run: the rollout rows of the low level's metrics.csv (with the validation loss of
+    the same step when there is one) / the RL stage's curve.json."""
     spec = MODES[mode]
     if mode == "imitation":
         path = directory / "train" / "low_language" / "metrics.csv"
         with path.open(newline="") as f:
-            rows = [r for r in csv.DictReader(f) if r["split"] == "rollout"]
-        return [{"step": int(r["step"]), spec["metric"]: float(r[spec["metric"]]), spec["also"]: float(r[spec["also"]])}
-                for r in rows]
+            rows = list(csv.DictReader(f))
+        val = {int(r["step"]): float(r["loss"]) for r in rows if r["split"] == "val"}
+        return [{"step": int(r["step"]), spec["metric"]: float(r[spec["metric"]]), spec["also"]: float(r[spec["also"]]),
+                 **({"val_loss": val[int(r["step"])]} if int(r["step"]) in val else {})}
+                for r in rows if r["split"] == "rollout"]
     curve = json.loads((directory / "train" / "low" / "curve.json").read_text())
     return [{"step": int(p["env_steps"]), "success_rate": float(p["success_rate"])} for p in curve]
+
+
+def schedule_settings(mode: str, directory: Path) -> dict[str, Any]:
+    """What the run's saved config says about its schedule and budget (imitation: curriculum + low budget; rl: low)."""
+    import yaml
+
+    if mode == "imitation":
+        cfg = yaml.safe_load((directory / "config.yaml").read_text())
+        return {"curriculum": cfg["curriculum"], "max_steps": cfg["train"]["low"]["max_steps"]}
+    cfg = yaml.safe_load((directory / "train" / "low" / "config.yaml").read_text())
+    return {"low": cfg["low"], "steps": cfg["steps"]}
 
 
 def steps_to(curve: list[dict[str, float]], metric: str, threshold: float) -> int | None:
@@ -122,6 +136,7 @@ def summarise(mode: str, out: Path, seeds: list[int], command: str) -> dict[str,
             continue
         table[label] = {
             "schedule": variant["schedule"], "overrides": variant["overrides"], "command": variant["command"],
+            "settings": schedule_settings(mode, run_dir(out, label, per[0]["seed"])),
             "seeds": [r["seed"] for r in per],
             "final_mean": round(sum(r["final"] for r in per) / len(per), 4),
             "best_mean": round(sum(r["best"] for r in per) / len(per), 4),
@@ -147,6 +162,36 @@ def markdown(res: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def plot(res: Mapping[str, Any], path: Path) -> Path:
+    """The learning curves: metric vs training steps, mean ± std over seeds per variant (the points all its runs have)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+    from matplotlib.ticker import MaxNLocator
+
+    fig, ax = plt.subplots(figsize=(9, 4))
+    for label in res["schedules"]:
+        curves = [{p["step"]: p[res["metric"]] for p in r["curve"]} for r in res["runs"] if r["variant"] == label]
+        xs = sorted(set.intersection(*[set(c) for c in curves]))
+        ys = np.array([[c[x] for x in xs] for c in curves])
+        ax.plot(xs, ys.mean(0), marker="o", label=f"{label} (n={len(curves)})")
+        ax.fill_between(xs, ys.mean(0) - ys.std(0), ys.mean(0) + ys.std(0), alpha=0.2)
+    for t in res["thresholds"]:
+        ax.axhline(t, color="grey", ls=":", lw=0.8)
+    ax.set_xlabel(res["unit"])
+    ax.set_ylabel(res["metric"])
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # steps are counts
+    ax.set_title(f"Curriculum vs shuffled ({res['mode']}): {res['metric']} vs {res['unit']} (mean ± std over seeds)")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("mode", choices=sorted(MODES))
@@ -158,6 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data", type=Path, default=None,
                    help="imitation: directory of per-seed datasets seed<N> (default: OUT/data)")
     p.add_argument("--report-only", action="store_true", help="only rebuild OUT/curriculum.json from finished runs")
+    p.add_argument("--plot", type=Path, default=None, help="also draw the learning curves into this PNG")
     add_backend_arguments(p)
     p.add_argument("overrides", nargs="*", help="key=value overrides applied to every run")
     a, extra = p.parse_known_args(argv)  # key=value overrides may follow the options
@@ -188,6 +234,8 @@ def main(argv: list[str] | None = None) -> int:
                    cpus=a.cpus_per_trial, gpus=a.gpus_per_trial, ship=script_module(__name__))
     res = summarise(a.mode, out, a.seeds, command)
     atomic_write_json(out / "curriculum.json", res)
+    if a.plot is not None and res["runs"]:
+        print(f"plot: {plot(res, a.plot)}")
     print(markdown(res))
     return 0
 

@@ -7,6 +7,8 @@ Markdown page FROM that JSON (the page never holds a number the JSON does not).
         --diayn-downstream /work/runs_h20/diayn_tt_down/diayn_tabletop_downstream.json
     python experiments/skills/render_results.py maze --diayn /work/runs_h14/diayn_maze/diayn_maze.json \
         /work/runs_h14/diayn_maze_k16/diayn_maze.json /work/runs_h14/diayn_maze_long/diayn_maze.json
+    python experiments/skills/render_results.py curriculum tabletop /work/runs_cur/tt/curriculum.json \
+        /work/runs_cur/tt24k/curriculum.json   # experiments/curriculum_benchmark.py outputs into a page's JSON
     python experiments/skills/render_results.py render      # re-render both pages from their committed JSON
 """
 from __future__ import annotations
@@ -394,6 +396,112 @@ def render_maze(r: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+# ---------------------------------------------------------------------------------------------------- curricula
+def _benchmark() -> Any:
+    """experiments/curriculum_benchmark.py as a module: its table and plot of a study (one renderer of each)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("curriculum_benchmark", EXPERIMENTS / "curriculum_benchmark.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _full_data_start(settings: dict[str, Any]) -> int | None:
+    """The first step at which a staged imitation schedule trains on every skill (None: not staged / not imitation)."""
+    cur = settings.get("curriculum")
+    if not cur or cur["schedule"] != "staged":
+        return None
+    n = len(cur["stages"])
+    return round((n - 1) * cur["fraction"] * settings["max_steps"] / n) + 1
+
+
+def _settings_text(settings: dict[str, Any]) -> str:
+    """The schedule settings of a variant in a few words."""
+    if "curriculum" in settings:
+        cur = settings["curriculum"]
+        stages = f", {len(cur['stages'])} stages over fraction {cur['fraction']}" if cur["schedule"] == "staged" else ""
+        return f"{cur['schedule']}{stages}, {settings['max_steps']} steps"
+    low, schedule = settings["low"], settings["low"]["curriculum_schedule"]
+    radius = (f"radius {low['curriculum_end']} m from the first step" if schedule == "shuffled" else
+              f"radius {low['curriculum_start']} -> {low['curriculum_end']} m over fraction {low['curriculum_fraction']}"
+              + (f" in {low['curriculum_stages']} stages" if schedule == "staged" else ""))
+    return f"{schedule}, {radius}, {low['episode_steps']}-step episodes, {settings['steps']} env steps"
+
+
+def curriculum_findings(study: dict[str, Any]) -> list[str]:
+    out: list[str] = []
+    table, metric = study["schedules"], study["metric"]
+    base = table.get("shuffled")
+    if base is None:
+        return out
+    for name, v in table.items():
+        if name == "shuffled":
+            continue
+        reach = "; ".join(f"to {t}: {v['steps_to'][t]['reached']}/{v['steps_to'][t]['of']} seeds"
+                          f"{' (mean ' + str(v['steps_to'][t]['mean']) + ')' if v['steps_to'][t]['mean'] else ''} vs "
+                          f"{base['steps_to'][t]['reached']}/{base['steps_to'][t]['of']}"
+                          f"{' (mean ' + str(base['steps_to'][t]['mean']) + ')' if base['steps_to'][t]['mean'] else ''}"
+                          for t in v["steps_to"])
+        out.append(f"{name} vs shuffled: final {metric} {v['final_mean']:.2f} vs {base['final_mean']:.2f}; {reach}.")
+        start = _full_data_start(v["settings"])
+        if start is None:
+            continue
+        runs = {(r["variant"], r["seed"]): r for r in study["runs"]}
+        pairs = []
+        for seed in v["seeds"]:
+            mine, ref = runs.get((name, seed)), runs.get(("shuffled", seed))
+            if mine is None or ref is None or "val_loss" not in mine["curve"][-1]:
+                continue
+            last = mine["curve"][-1]
+            same = [q for q in ref["curve"] if "val_loss" in q and q["step"] <= last["step"] - start + 1]
+            if same:
+                pairs.append((last["val_loss"], same[-1]["val_loss"], same[-1]["step"], last["step"] - start + 1))
+        if pairs:
+            a = statistics.fmean(x[0] for x in pairs)
+            b = statistics.fmean(x[1] for x in pairs)
+            out.append(f"{name}: every skill from step {start}; after those {pairs[0][3]} steps its validation loss is "
+                       f"{a:.4f} vs {b:.4f} for shuffled after {pairs[0][2]} steps from scratch (mean of {len(pairs)} "
+                       f"seeds): the earlier stages leave it {'worse' if a > b else 'better'} off than a fresh start "
+                       "(confound: its all-skill steps come later in the cosine schedule, at a lower learning rate).")
+    return out
+
+
+def render_curriculum(studies: list[dict[str, Any]], what: str, command: str, page: Path) -> list[str]:
+    """The curriculum section of a page; draws each study's learning curves next to it (PAGE-curriculum-<i>.png)."""
+    lines = ["", "## Curriculum vs shuffled schedules", "", what, "", f"Gathered into this page by `{command}`."]
+    bench = _benchmark()
+    for i, study in enumerate(studies):
+        figure = bench.plot(study, page.parent / f"{page.name}-curriculum-{i}.png")
+        lines += ["", f"### {study['mode']}: {study['metric']} vs {study['unit']}, budget {study['budget']}", ""]
+        for name, v in study["schedules"].items():
+            lines.append(f"- `{name}` ({_settings_text(v['settings'])}): `{v['command']}`")
+        lines += ["", bench.markdown(study), "", f"![learning curves]({figure.name})", "",
+                  f"Steps to a threshold: the first learning-curve point at or above it, mean over the seeds that reached "
+                  f"it within the budget (reached/of). Per run (final / best {study['metric']}):", ""]
+        by_seed: dict[int, list[str]] = {}
+        for r in study["runs"]:
+            by_seed.setdefault(r["seed"], []).append(f"{r['variant']} {r['final']:.2f} / {r['best']:.2f}")
+        lines += [f"- seed {seed}: " + "; ".join(v) for seed, v in sorted(by_seed.items())]
+        lines += ["", "Findings:", ""] + [f"- {t}" for t in curriculum_findings(study)]
+    return lines
+
+
+CURRICULUM_WHAT = {
+    "tabletop": "The language low level trained by imitation (`curriculum:` of an imitation run, hirl/curriculum.py): "
+                "`staged` trains the stages' skills in order (contact skills, the drawer, grasping, then everything), each "
+                "stage adding skills and continuing from the last one's weights; `shuffled` (the default) trains every skill "
+                "from the first step. Learning curve: oracle_high rollouts during training (10 five-subtask chains on the "
+                "run's eval seeds, the same chains for every run), metric avg_chain_length (subtasks completed, of 5). "
+                "Demonstrations: the issue-18 benchmark's 600 chains per seed (/work/bench/tt/data/seedN).",
+    "maze": "The goal-conditioned RL low level (SAC + HER, stage low, `low.curriculum_schedule`): `staged` samples goals "
+            "within 1 m, then 2 m, then 3 m of the start (equal thirds of the first half of the budget), each stage "
+            "continuing from the last one's policy; `linear` grows the radius continuously (the default); `shuffled` samples "
+            "goals up to the full radius from the first step. Learning curve: goal reaching at the FULL radius (eval.mode "
+            "goals, 30 episodes at the same seeds for every run).",
+}
+
 RENDER = {"tabletop": render_tabletop, "maze": render_maze}
 
 
@@ -401,8 +509,12 @@ def write(page: str, data: dict[str, Any]) -> None:
     from hirl.fileio import atomic_write_json, atomic_write_text
 
     base = PAGES[page]
+    text = RENDER[page](data)
+    if data.get("curriculum"):
+        section = render_curriculum(data["curriculum"], CURRICULUM_WHAT[page], data["curriculum_command"], base)
+        text += "\n".join(section) + "\n"
     atomic_write_json(base.with_suffix(".json"), data)
-    atomic_write_text(base.with_suffix(".md"), RENDER[page](data))
+    atomic_write_text(base.with_suffix(".md"), text)
 
 
 def main() -> None:
@@ -415,6 +527,9 @@ def main() -> None:
     t.add_argument("--diayn-downstream", type=Path, help="diayn_tabletop.py --downstream's output JSON")
     m = sub.add_parser("maze")
     m.add_argument("--diayn", type=Path, nargs="+", required=True)
+    c = sub.add_parser("curriculum", help="put experiments/curriculum_benchmark.py outputs into a page's JSON, re-render")
+    c.add_argument("target", choices=sorted(PAGES))
+    c.add_argument("studies", type=Path, nargs="+", help="OUT/curriculum.json files, one per study")
     sub.add_parser("render")
     a = p.parse_args()
     if a.page == "tabletop":
@@ -425,6 +540,11 @@ def main() -> None:
         data = build_maze(a.diayn)
         data["commands"].append("python " + " ".join(sys.argv))
         write("maze", data)
+    elif a.page == "curriculum":
+        data = json.loads(PAGES[a.target].with_suffix(".json").read_text())
+        data["curriculum"] = [json.loads(f.read_text()) for f in a.studies]
+        data["curriculum_command"] = "python " + " ".join(sys.argv)
+        write(a.target, data)
     else:
         for page, base in PAGES.items():
             write(page, json.loads(base.with_suffix(".json").read_text()))

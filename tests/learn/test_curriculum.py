@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -116,3 +117,23 @@ def test_staged_run_trains_the_low_level_stage_by_stage(tabletop: Path, tmp_path
     with pytest.raises(InputError, match="no stage matches skill"):
         train_run(bad, RunDir(tmp_path / "bad"), progress=False)
     assert not (tmp_path / "bad").exists()  # checked before anything is written
+
+
+def test_staged_with_every_skill_in_the_first_stage_trains_exactly_like_shuffled(tabletop: Path, tmp_path: Path) -> None:
+    """The curriculum path changes which rows are drawn and nothing else: with every skill in stage 0 the pools are all
+    rows, so the weights are bit-identical to the shuffled schedule's."""
+    from safetensors.torch import load_file
+
+    base = TrainerConfig(max_steps=6, batch_size=16, eval_every=6, checkpoint_every=6, progress=False, tensorboard=False)
+    budgets = TrainingBudgets(low=base, high=replace(base, max_steps=1))
+    common: dict[str, Any] = dict(dataset=str(tabletop), collect=CollectSpec(episodes=4, chain_length=3, seed=3),
+                                  agents=["hier_language"], text_encoder="hash", val_fraction=0.0, train=budgets,
+                                  eval=EvalSpec(episodes=1, chain_length=1, videos=0))
+    shuffled = RunConfig(**common, curriculum=CurriculumSpec(schedule="shuffled"))
+    trivial = RunConfig(**common, curriculum=CurriculumSpec(schedule="staged", stages=[["*"], ["*"]]))
+    weights = []
+    for name, cfg in (("shuffled", shuffled), ("trivial", trivial)):
+        train_run(cfg, RunDir(tmp_path / name), progress=False)
+        weights.append(load_file(str(tmp_path / name / "train" / "low_language" / "last.safetensors")))
+    assert weights[0].keys() == weights[1].keys()
+    assert all(np.array_equal(weights[0][k].numpy(), weights[1][k].numpy()) for k in weights[0])
