@@ -85,6 +85,64 @@ def curve_of(mode: str, directory: Path) -> list[dict[str, float]]:
     return [{"step": int(p["env_steps"]), "success_rate": float(p["success_rate"])} for p in curve]
 
 
+def final_eval(directory: Path, episodes: int) -> dict[str, Any]:
+    """Imitation: the finished low level under oracle_high on `episodes` chains of the run's eval protocol (more than
+    the learning curve's points use), cached in RUN/final_eval/report.json; subtasks completed / attempted per stage
+    of the run's curriculum (the skills each stage adds; the same stages for a shuffled run)."""
+    import yaml
+
+    from hirl.curriculum import CurriculumSpec, stage_of_skill
+
+    path = directory / "final_eval" / "report.json"
+    if path.is_file() and json.loads(path.read_text())["episodes"] == episodes:
+        report = json.loads(path.read_text())
+    else:
+        from hirl.eval.evaluate import evaluate_run
+
+        report = evaluate_run(directory, ["oracle_high"], episodes, out=directory / "final_eval",
+                              overrides=["eval.videos=0"])
+    pol = report["policies"]["oracle_high"]
+    stages = yaml.safe_load((directory / "config.yaml").read_text())["curriculum"]["stages"]
+    names = sorted(pol["per_subtask"])
+    of = stage_of_skill(CurriculumSpec(schedule="staged", stages=stages), names)
+    per_stage = [{"skills": [n for n, k in zip(names, of, strict=True) if k == i], "completed": 0, "attempted": 0}
+                 for i in range(len(stages))]
+    for name, k in zip(names, of, strict=True):
+        per_stage[k]["completed"] += pol["per_subtask"][name]["completed"]
+        per_stage[k]["attempted"] += pol["per_subtask"][name]["attempted"]
+    return {"episodes": episodes, "avg_chain_length": pol["avg_chain_length"], "success_rate": pol["success_rate"],
+            "per_stage": per_stage}
+
+
+def dead_units(directory: Path, rows: int = 4096) -> dict[str, Any]:
+    """Imitation: ReLU units of the trained low level that are zero on every one of `rows` training rows (all skills;
+    a unit dead on the data cannot learn: the plasticity a staged start may cost), per layer and in total."""
+    import numpy as np
+    import torch
+
+    from hirl.learn.components import head_of, imitation_component
+    from hirl.learn.run import load_tables
+    from hirl.learn.run_config import RunConfig
+
+    cfg = load_config(RunConfig, directory / "config.yaml")
+    (t, tt), _, _ = load_tables(cfg, Path(cfg.dataset))
+    component = imitation_component("low_language")
+    net: Any = component.load(directory / "models" / "low_language").eval()
+    sampler = component.sampler(t, tt, rows, 0.0, head_of(net))
+    batch = sampler.gather(np.random.default_rng(0).integers(0, sampler.size, size=rows))
+    outputs: list[torch.Tensor] = []
+    hooks = [m.register_forward_hook(lambda _m, _i, o: outputs.append(o.detach().clone()))
+             for m in net.modules() if isinstance(m, torch.nn.ReLU)]
+    with torch.no_grad():
+        net.loss(batch)
+    for h in hooks:
+        h.remove()
+    per_layer = [int((o <= 0).all(dim=0).sum()) for o in outputs]
+    units = [int(o.shape[1]) for o in outputs]
+    return {"rows": rows, "dead_per_layer": per_layer, "units_per_layer": units,
+            "dead_fraction": round(sum(per_layer) / sum(units), 4)}
+
+
 def schedule_settings(mode: str, directory: Path) -> dict[str, Any]:
     """What the run's saved config says about its schedule and budget (imitation: curriculum + low budget; rl: low)."""
     import yaml
@@ -114,7 +172,7 @@ def variants(out: Path, mode: str) -> dict[str, dict[str, Any]]:
     return {k: found[k] for k in order}
 
 
-def summarise(mode: str, out: Path, seeds: list[int], command: str) -> dict[str, Any]:
+def summarise(mode: str, out: Path, seeds: list[int], command: str, final_episodes: int = 0) -> dict[str, Any]:
     spec = MODES[mode]
     runs: list[dict[str, Any]] = []
     table: dict[str, Any] = {}
@@ -130,6 +188,9 @@ def summarise(mode: str, out: Path, seeds: list[int], command: str) -> dict[str,
                    "final": curve[-1][spec["metric"]] if curve else None,
                    "best": max(p[spec["metric"]] for p in curve) if curve else None,
                    "steps_to": {str(t): steps_to(curve, spec["metric"], t) for t in spec["thresholds"]}}
+            if final_episodes and mode == "imitation":
+                row["final_eval"] = final_eval(directory, final_episodes)
+                row["dead_units"] = dead_units(directory)
             runs.append(row)
             per.append(row)
         if not per:
@@ -203,6 +264,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data", type=Path, default=None,
                    help="imitation: directory of per-seed datasets seed<N> (default: OUT/data)")
     p.add_argument("--report-only", action="store_true", help="only rebuild OUT/curriculum.json from finished runs")
+    p.add_argument("--final-episodes", type=int, default=0,
+                   help="imitation: also evaluate each finished low level under oracle_high on this many chains")
     p.add_argument("--plot", type=Path, default=None, help="also draw the learning curves into this PNG")
     add_backend_arguments(p)
     p.add_argument("overrides", nargs="*", help="key=value overrides applied to every run")
@@ -226,13 +289,19 @@ def main(argv: list[str] | None = None) -> int:
 
     if not a.report_only:
         for schedule in schedules:  # what each variant is, for the table (before any of its runs starts)
-            atomic_write_json(out / (a.label or schedule) / "variant.json",
-                              {"schedule": schedule, "overrides": list(a.overrides), "command": command})
+            path = out / (a.label or schedule) / "variant.json"
+            if path.is_file():  # more seeds of a variant: the same schedule and overrides, the first command kept
+                known = json.loads(path.read_text())
+                if (known["schedule"], known["overrides"]) != (schedule, list(a.overrides)):
+                    p.error(f"{path}: variant {a.label or schedule!r} was run as {known['schedule']} with overrides "
+                            f"{known['overrides']}; give it another --label")
+            else:
+                atomic_write_json(path, {"schedule": schedule, "overrides": list(a.overrides), "command": command})
         # seed-major order: every variant of seed 0 first, so a partial sweep compares like with like
         params = [{"schedule": s, "seed": seed} for seed in a.seeds for s in schedules]
         run_trials(trial, params, storage=out / "tune", name=f"curriculum-{a.mode}", backend=a.backend, address=a.address,
                    cpus=a.cpus_per_trial, gpus=a.gpus_per_trial, ship=script_module(__name__))
-    res = summarise(a.mode, out, a.seeds, command)
+    res = summarise(a.mode, out, a.seeds, command, a.final_episodes)
     atomic_write_json(out / "curriculum.json", res)
     if a.plot is not None and res["runs"]:
         print(f"plot: {plot(res, a.plot)}")

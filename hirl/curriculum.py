@@ -11,6 +11,7 @@ stage (every skill) from part n - 1 to the end.
 """
 from __future__ import annotations
 
+import bisect
 import fnmatch
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -57,6 +58,16 @@ class CurriculumSpec:
     def stage_at(self, progress: float) -> int:
         """The last stage in play at `progress` in [0, 1] (all stages, i.e. every skill, when shuffled)."""
         return stage_at(progress, len(self.stages), self.fraction) if self.staged else max(0, len(self.stages) - 1)
+
+    def stage_of_step(self, step: int, max_steps: int) -> int:
+        """The last stage in play at optimizer step `step` (1-based) of a `max_steps` budget."""
+        return self.stage_at((step - 1) / max_steps)
+
+    def stage_starts(self, max_steps: int) -> list[int]:
+        """The first optimizer step (1-based) of each stage in a `max_steps` budget (max_steps + 1: never reached)."""
+        steps = range(1, max_steps + 1)
+        return [bisect.bisect_left(steps, k, key=lambda s: self.stage_of_step(s, max_steps)) + 1
+                for k in range(len(self.stages))]
 
 
 def stage_of_skill(spec: CurriculumSpec, skills: Sequence[str]) -> np.ndarray:

@@ -410,11 +410,12 @@ def _benchmark() -> Any:
 
 def _full_data_start(settings: dict[str, Any]) -> int | None:
     """The first step at which a staged imitation schedule trains on every skill (None: not staged / not imitation)."""
+    from hirl.curriculum import CurriculumSpec
+
     cur = settings.get("curriculum")
     if not cur or cur["schedule"] != "staged":
         return None
-    n = len(cur["stages"])
-    return round((n - 1) * cur["fraction"] * settings["max_steps"] / n) + 1
+    return CurriculumSpec(**cur).stage_starts(settings["max_steps"])[-1]
 
 
 def _settings_text(settings: dict[str, Any]) -> str:
@@ -465,25 +466,60 @@ def curriculum_findings(study: dict[str, Any]) -> list[str]:
                        f"{a:.4f} vs {b:.4f} for shuffled after {pairs[0][2]} steps from scratch (mean of {len(pairs)} "
                        f"seeds): the earlier stages leave it {'worse' if a > b else 'better'} off than a fresh start "
                        "(confound: its all-skill steps come later in the cosine schedule, at a lower learning rate).")
+    evaluated = [r for r in study["runs"] if "final_eval" in r]
+    if evaluated:
+        def rate(variant: str, stage: int) -> str:
+            rows = [r["final_eval"]["per_stage"][stage] for r in evaluated if r["variant"] == variant]
+            done, tried = sum(x["completed"] for x in rows), sum(x["attempted"] for x in rows)
+            return f"{done}/{tried}"
+
+        def dead(variant: str) -> float:
+            return statistics.fmean(r["dead_units"]["dead_fraction"] for r in evaluated if r["variant"] == variant)
+
+        n = len(evaluated[0]["final_eval"]["per_stage"])
+        for name in table:
+            out.append(f"{name}, {evaluated[0]['final_eval']['episodes']}-chain evaluation summed over seeds: "
+                       + ", ".join(f"stage {k} skills {rate(name, k)}" for k in range(n))
+                       + f"; dead ReLU units {100 * dead(name):.1f} %.")
     return out
 
 
+def curriculum_figure(page: Path, i: int) -> Path:
+    """Where study i's learning curves are drawn, next to the page (write() draws them)."""
+    return page.parent / f"{page.name}-curriculum-{i}.png"
+
+
 def render_curriculum(studies: list[dict[str, Any]], what: str, command: str, page: Path) -> list[str]:
-    """The curriculum section of a page; draws each study's learning curves next to it (PAGE-curriculum-<i>.png)."""
+    """The curriculum section of a page (its figures: curriculum_figure)."""
     lines = ["", "## Curriculum vs shuffled schedules", "", what, "", f"Gathered into this page by `{command}`."]
     bench = _benchmark()
     for i, study in enumerate(studies):
-        figure = bench.plot(study, page.parent / f"{page.name}-curriculum-{i}.png")
-        lines += ["", f"### {study['mode']}: {study['metric']} vs {study['unit']}, budget {study['budget']}", ""]
+        figure = curriculum_figure(page, i)
+        lines += ["", f"### {i + 1}. {study['mode']}: {study['metric']} vs {study['unit']}, budget {study['budget']}", ""]
         for name, v in study["schedules"].items():
             lines.append(f"- `{name}` ({_settings_text(v['settings'])}): `{v['command']}`")
         lines += ["", bench.markdown(study), "", f"![learning curves]({figure.name})", "",
                   f"Steps to a threshold: the first learning-curve point at or above it, mean over the seeds that reached "
                   f"it within the budget (reached/of). Per run (final / best {study['metric']}):", ""]
-        by_seed: dict[int, list[str]] = {}
-        for r in study["runs"]:
-            by_seed.setdefault(r["seed"], []).append(f"{r['variant']} {r['final']:.2f} / {r['best']:.2f}")
-        lines += [f"- seed {seed}: " + "; ".join(v) for seed, v in sorted(by_seed.items())]
+        evaluated = [r for r in study["runs"] if "final_eval" in r]
+        if evaluated:
+            n_stages = len(evaluated[0]["final_eval"]["per_stage"])
+            lines += [f"| seed | variant | curve final / best | {evaluated[0]['final_eval']['episodes']}-chain evaluation: "
+                      "avg chain length | " + " | ".join(f"stage {k} skills completed / attempted" for k in range(n_stages))
+                      + " | dead ReLU units (no activation on 4096 training rows) |", "|" + "---|" * (4 + n_stages + 1)]
+            for r in sorted(evaluated, key=lambda r: (r["seed"], list(study["schedules"]).index(r["variant"]))):
+                fe = r["final_eval"]
+                stages = " | ".join(f"{x['completed']} / {x['attempted']}" for x in fe["per_stage"])
+                lines.append(f"| {r['seed']} | {r['variant']} | {r['final']:.2f} / {r['best']:.2f} | "
+                             f"{fe['avg_chain_length']:.2f} | {stages} | {100 * r['dead_units']['dead_fraction']:.1f} % |")
+            per_stage = evaluated[0]["final_eval"]["per_stage"]
+            lines += ["", "Stages (skills each adds): " + "; ".join(f"{k}: {', '.join(x['skills'])}"
+                                                                   for k, x in enumerate(per_stage)) + "."]
+        else:
+            by_seed: dict[int, list[str]] = {}
+            for r in study["runs"]:
+                by_seed.setdefault(r["seed"], []).append(f"{r['variant']} {r['final']:.2f} / {r['best']:.2f}")
+            lines += [f"- seed {seed}: " + "; ".join(v) for seed, v in sorted(by_seed.items())]
         lines += ["", "Findings:", ""] + [f"- {t}" for t in curriculum_findings(study)]
     return lines
 
@@ -495,26 +531,34 @@ CURRICULUM_WHAT = {
                 "from the first step. Learning curve: oracle_high rollouts during training (10 five-subtask chains on the "
                 "run's eval seeds, the same chains for every run), metric avg_chain_length (subtasks completed, of 5). "
                 "Demonstrations: the issue-18 benchmark's 600 chains per seed (/work/bench/tt/data/seedN).",
-    "maze": "The goal-conditioned RL low level (SAC + HER, stage low, `low.curriculum_schedule`): `staged` samples goals "
-            "within 1 m, then 2 m, then 3 m of the start (equal thirds of the first half of the budget), each stage "
-            "continuing from the last one's policy; `linear` grows the radius continuously (the default); `shuffled` samples "
-            "goals up to the full radius from the first step. Learning curve: goal reaching at the FULL radius (eval.mode "
-            "goals, 30 episodes at the same seeds for every run).",
+    "maze": "The goal-conditioned RL low level (SAC + HER, stage low, `low.curriculum_schedule`) on the medium maze: "
+            "`staged` samples goals within a radius of the start that steps from `curriculum_start` to `curriculum_end` "
+            "in 3 stages (1, 2, 3 m in study 1; 1, 3, 5 m in study 2; equal thirds of the first half of the budget), "
+            "each stage continuing from the last one's policy; `linear` grows the radius continuously (the default); "
+            "`shuffled` samples goals up to the full radius from the first step. Learning curve: goal reaching at the FULL "
+            "radius (eval.mode goals, 30 episodes at the same seeds for every run).",
 }
 
 RENDER = {"tabletop": render_tabletop, "maze": render_maze}
+
+
+def render_page(page: str, data: dict[str, Any]) -> str:
+    """The whole Markdown page of `page` from its results JSON (no side effects)."""
+    text = RENDER[page](data)
+    if data.get("curriculum"):
+        text += "\n".join(render_curriculum(data["curriculum"], CURRICULUM_WHAT[page], data["curriculum_command"],
+                                            PAGES[page])) + "\n"
+    return text
 
 
 def write(page: str, data: dict[str, Any]) -> None:
     from hirl.fileio import atomic_write_json, atomic_write_text
 
     base = PAGES[page]
-    text = RENDER[page](data)
-    if data.get("curriculum"):
-        section = render_curriculum(data["curriculum"], CURRICULUM_WHAT[page], data["curriculum_command"], base)
-        text += "\n".join(section) + "\n"
+    for i, study in enumerate(data.get("curriculum") or []):
+        _benchmark().plot(study, curriculum_figure(base, i))
     atomic_write_json(base.with_suffix(".json"), data)
-    atomic_write_text(base.with_suffix(".md"), text)
+    atomic_write_text(base.with_suffix(".md"), render_page(page, data))
 
 
 def main() -> None:

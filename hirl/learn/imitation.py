@@ -61,16 +61,14 @@ def train_component(
 
 
 def stage_curriculum(sampler: GatherSampler, spec: CurriculumSpec, vocab: list[str], max_steps: int, name: str) -> None:
-    """Make sampler draw step s's rows from the skills of stages <= spec.stage_at((s - 1) / max_steps); print the plan."""
+    """Make sampler draw step s's rows from the skills of stages <= spec.stage_of_step(s, max_steps); print the plan."""
     skill_stage = stage_of_skill(spec, vocab)
-    rows = sampler.set_curriculum(skill_stage, lambda step: spec.stage_at((step - 1) / max_steps))
+    rows = sampler.set_curriculum(skill_stage, lambda step: spec.stage_of_step(step, max_steps), len(spec.stages))
     added = [[v for v, s in zip(vocab, skill_stage, strict=True) if s == k] for k in range(len(rows))]
     if not all(rows):
         empty = rows.index(0)
         raise InputError(f"curriculum.stages: stage {empty} has no training rows of {name} (its skills: {added[empty]})")
-    span = spec.fraction * max_steps / len(spec.stages)
-    for k, (n, skills) in enumerate(zip(rows, added, strict=True)):
-        first = round(k * span) + 1
+    for k, (n, skills, first) in enumerate(zip(rows, added, spec.stage_starts(max_steps), strict=True)):
         print(f"curriculum {name}: stage {k} from step {first}: {n} rows in play, adds {skills}")
 
 

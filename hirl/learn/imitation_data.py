@@ -55,13 +55,14 @@ class GatherSampler:
         self._pools: list[np.ndarray] | None = None  # per stage: the sample rows in play (set_curriculum)
         self._stage_of_step: Callable[[int], int] = lambda step: 0
 
-    def set_curriculum(self, skill_stage: np.ndarray, stage_of_step: Callable[[int], int]) -> list[int]:
+    def set_curriculum(self, skill_stage: np.ndarray, stage_of_step: Callable[[int], int], n_stages: int) -> list[int]:
         """Draw training rows only from the skills of stages <= stage_of_step(step) (hirl.curriculum).
-        skill_stage (V,): the stage each vocabulary entry enters at. Returns the rows in play per stage."""
+        skill_stage (V,): the stage (0 .. n_stages - 1) each vocabulary entry enters at. Returns the rows in play per
+        stage (a stage adding no skill of the data keeps the last one's rows)."""
         if self.labels is None:
             raise ValueError("GatherSampler.set_curriculum needs per-sample labels")
         row_stage = np.asarray(skill_stage)[self.labels]
-        self._pools = [np.flatnonzero(row_stage <= k) for k in range(int(np.max(skill_stage)) + 1)]
+        self._pools = [np.flatnonzero(row_stage <= k) for k in range(int(n_stages))]
         self._stage_of_step = stage_of_step
         return [len(p) for p in self._pools]
 

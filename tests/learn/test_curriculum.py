@@ -32,6 +32,10 @@ def test_stage_boundaries_split_the_fraction_equally() -> None:
     assert stage_at(0.0, 3, 0.0) == 2  # no curriculum share: everything from the start
     spec = CurriculumSpec(schedule="shuffled", stages=STAGES)
     assert spec.stage_at(0.0) == 2  # shuffled: every stage (all skills) from the first step
+    staged = CurriculumSpec(schedule="staged", stages=[*STAGES, ["*"]], fraction=0.5)
+    assert staged.stage_starts(12000) == [1, 1501, 3001, 4501]
+    assert [staged.stage_of_step(s, 12000) for s in (1500, 1501, 4500, 4501, 12000)] == [0, 1, 2, 3, 3]
+    assert CurriculumSpec(schedule="staged", stages=STAGES, fraction=0.25).stage_starts(10) == [1, 2, 3]
 
 
 def test_skills_go_to_the_first_matching_stage_and_unmatched_skills_are_named() -> None:
@@ -59,7 +63,7 @@ def test_bad_curriculum_config_is_one_line_naming_the_key(tmp_path: Path) -> Non
 def test_sampler_draws_only_the_skills_in_play() -> None:
     labels = np.array([0, 0, 1, 1, 2, 2, 2, 2])  # vocabulary entries 0, 1, 2 -> stages 0, 1, 1
     sampler = GatherSampler({"x": np.arange(8)}, {}, batch_size=64, labels=labels)
-    sizes = sampler.set_curriculum(np.array([0, 1, 1]), lambda step: 0 if step <= 10 else 1)
+    sizes = sampler.set_curriculum(np.array([0, 1, 1]), lambda step: 0 if step <= 10 else 1, 2)
     assert sizes == [2, 8]
     rng = np.random.default_rng(0)
     early = sampler(1, rng)["x"].numpy()
@@ -68,7 +72,7 @@ def test_sampler_draws_only_the_skills_in_play() -> None:
     assert set(late.tolist()) == set(range(8))
     a, b = GatherSampler({"x": np.arange(8)}, {}, 4, labels=labels), GatherSampler({"x": np.arange(8)}, {}, 4, labels=labels)
     for s in (a, b):
-        s.set_curriculum(np.array([0, 1, 1]), lambda step: 0)
+        s.set_curriculum(np.array([0, 1, 1]), lambda step: 0, 2)
     assert np.array_equal(a(1, np.random.default_rng(5))["x"], b(1, np.random.default_rng(5))["x"])  # rng-only: resumable
 
 

@@ -14,4 +14,6 @@ def test_page_is_the_rendering_of_its_json(page):
     mod = load_experiment_script("skills/render_results.py", "skills_render_results")
     base = mod.PAGES[page]
     data = json.loads(base.with_suffix(".json").read_text())
-    assert base.with_suffix(".md").read_text() == mod.RENDER[page](data)
+    assert base.with_suffix(".md").read_text() == mod.render_page(page, data)
+    for i, _ in enumerate(data.get("curriculum") or []):  # the curriculum figures the page shows are committed
+        assert mod.curriculum_figure(base, i).is_file()
