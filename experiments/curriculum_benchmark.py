@@ -149,7 +149,8 @@ def schedule_settings(mode: str, directory: Path) -> dict[str, Any]:
 
     if mode == "imitation":
         cfg = yaml.safe_load((directory / "config.yaml").read_text())
-        return {"curriculum": cfg["curriculum"], "max_steps": cfg["train"]["low"]["max_steps"]}
+        return {"curriculum": cfg["curriculum"], "max_steps": cfg["train"]["low"]["max_steps"],
+                "lr_schedule": cfg["train"]["low"]["lr_schedule"]}
     cfg = yaml.safe_load((directory / "train" / "low" / "config.yaml").read_text())
     return {"low": cfg["low"], "steps": cfg["steps"]}
 

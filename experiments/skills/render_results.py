@@ -423,7 +423,8 @@ def _settings_text(settings: dict[str, Any]) -> str:
     if "curriculum" in settings:
         cur = settings["curriculum"]
         stages = f", {len(cur['stages'])} stages over fraction {cur['fraction']}" if cur["schedule"] == "staged" else ""
-        return f"{cur['schedule']}{stages}, {settings['max_steps']} steps"
+        lr = f", {settings['lr_schedule']} lr" if "lr_schedule" in settings else ""
+        return f"{cur['schedule']}{stages}, {settings['max_steps']} steps{lr}"
     low, schedule = settings["low"], settings["low"]["curriculum_schedule"]
     radius = (f"radius {low['curriculum_end']} m from the first step" if schedule == "shuffled" else
               f"radius {low['curriculum_start']} -> {low['curriculum_end']} m over fraction {low['curriculum_fraction']}"
@@ -434,25 +435,28 @@ def _settings_text(settings: dict[str, Any]) -> str:
 def curriculum_findings(study: dict[str, Any]) -> list[str]:
     out: list[str] = []
     table, metric = study["schedules"], study["metric"]
-    base = table.get("shuffled")
-    if base is None:
-        return out
     for name, v in table.items():
-        if name == "shuffled":
+        if v["schedule"] == "shuffled":
+            continue
+        # its reference: the shuffled variant of the same label ("staged-constlr" -> "shuffled-constlr"), else "shuffled"
+        ref_name = name.replace(v["schedule"], "shuffled", 1)
+        ref_name = ref_name if ref_name in table else "shuffled"
+        base = table.get(ref_name)
+        if base is None:
             continue
         reach = "; ".join(f"to {t}: {v['steps_to'][t]['reached']}/{v['steps_to'][t]['of']} seeds"
                           f"{' (mean ' + str(v['steps_to'][t]['mean']) + ')' if v['steps_to'][t]['mean'] else ''} vs "
                           f"{base['steps_to'][t]['reached']}/{base['steps_to'][t]['of']}"
                           f"{' (mean ' + str(base['steps_to'][t]['mean']) + ')' if base['steps_to'][t]['mean'] else ''}"
                           for t in v["steps_to"])
-        out.append(f"{name} vs shuffled: final {metric} {v['final_mean']:.2f} vs {base['final_mean']:.2f}; {reach}.")
+        out.append(f"{name} vs {ref_name}: final {metric} {v['final_mean']:.2f} vs {base['final_mean']:.2f}; {reach}.")
         start = _full_data_start(v["settings"])
         if start is None:
             continue
         runs = {(r["variant"], r["seed"]): r for r in study["runs"]}
         pairs = []
         for seed in v["seeds"]:
-            mine, ref = runs.get((name, seed)), runs.get(("shuffled", seed))
+            mine, ref = runs.get((name, seed)), runs.get((ref_name, seed))
             if mine is None or ref is None or "val_loss" not in mine["curve"][-1]:
                 continue
             last = mine["curve"][-1]
@@ -462,10 +466,13 @@ def curriculum_findings(study: dict[str, Any]) -> list[str]:
         if pairs:
             a = statistics.fmean(x[0] for x in pairs)
             b = statistics.fmean(x[1] for x in pairs)
+            lr = v["settings"].get("lr_schedule", "cosine")
+            note = ("confound: its all-skill steps come later in the cosine schedule, at a lower learning rate"
+                    if lr == "cosine" else f"{lr} learning rate: no schedule confound")
             out.append(f"{name}: every skill from step {start}; after those {pairs[0][3]} steps its validation loss is "
-                       f"{a:.4f} vs {b:.4f} for shuffled after {pairs[0][2]} steps from scratch (mean of {len(pairs)} "
+                       f"{a:.4f} vs {b:.4f} for {ref_name} after {pairs[0][2]} steps from scratch (mean of {len(pairs)} "
                        f"seeds): the earlier stages leave it {'worse' if a > b else 'better'} off than a fresh start "
-                       "(confound: its all-skill steps come later in the cosine schedule, at a lower learning rate).")
+                       f"({note}).")
     evaluated = [r for r in study["runs"] if "final_eval" in r]
     if evaluated:
         def rate(variant: str, stage: int) -> str:
