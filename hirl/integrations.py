@@ -4,7 +4,7 @@ in the library that imports hirl_envs."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from collections.abc import Callable, Mapping, Sequence
 
 import gymnasium as gym
@@ -72,30 +72,33 @@ def adapter(env_id: str) -> EnvAdapter:
         raise InputError(f"unknown environment {env_id!r} (adapters: {known}); for an env of your own, {how}")
     return ENVIRONMENTS.get(env_id)()
 
+E = TypeVar("E")  # an unwrapped env class
 
 if TYPE_CHECKING:
     from hirl_envs.maze.env import MazeEnv
     from hirl_envs.tabletop.env import TabletopEnv
 
 
+def unwrapped_as(env: gym.Env, cls: type[E], expected: str) -> E:
+    """env.unwrapped when it is a cls; else one InputError line naming the expected env."""
+    base = env.unwrapped
+    if not isinstance(base, cls):
+        raise InputError(f"expected {expected}, got {type(base).__name__}")
+    return base
+
+
 def _tabletop_base(env: gym.Env) -> TabletopEnv:
     """env's unwrapped TabletopEnv."""
     from hirl_envs.tabletop.env import TabletopEnv
 
-    base = env.unwrapped
-    if not isinstance(base, TabletopEnv):
-        raise InputError(f"expected a hirl/Tabletop-v0 env, got {type(base).__name__}")
-    return base
+    return unwrapped_as(env, TabletopEnv, "a hirl/Tabletop-v0 env")
 
 
 def _maze_base(env: gym.Env) -> MazeEnv:
     """env's unwrapped MazeEnv."""
     from hirl_envs.maze.env import MazeEnv
 
-    base = env.unwrapped
-    if not isinstance(base, MazeEnv):
-        raise InputError(f"expected a hirl/Maze-v0 env, got {type(base).__name__}")
-    return base
+    return unwrapped_as(env, MazeEnv, "a hirl/Maze-v0 env")
 
 
 def _tabletop_command(info: Mapping[str, Any]) -> Command:

@@ -14,6 +14,7 @@ Markdown page FROM that JSON (the page never holds a number the JSON does not).
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import statistics
 import sys
@@ -397,8 +398,10 @@ def render_maze(r: dict[str, Any]) -> str:
 
 
 # ---------------------------------------------------------------------------------------------------- curricula
+@functools.cache
 def _benchmark() -> Any:
-    """experiments/curriculum_benchmark.py as a module: its table and plot of a study (one renderer of each)."""
+    """experiments/curriculum_benchmark.py as a module (loaded once): its table and plot of a study (one renderer of
+    each)."""
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("curriculum_benchmark", EXPERIMENTS / "curriculum_benchmark.py")

@@ -22,8 +22,8 @@ from hirl.data.tables import StepTables, TextTables
 from hirl.hierarchy import HierarchicalAgent
 from hirl.learn.components import ImitationComponent
 from hirl.learn.gc_data import GoalSampler, GoalSampling, check_state_tables
-from hirl.learn.gc_nets import HIDDEN, GCBC, GCBCConfig, GCHierLanguage, GCHierLanguageConfig, GCHierState, GCHierStateConfig
-from hirl.learn.hiql import HIQL, HIQLConfig
+from hirl.learn.gc_nets import HIDDEN, GCBC, GCHierLanguage, GCHierLanguageConfig, GCHierState
+from hirl.learn.hiql import HIQL
 from hirl.policies.base import HighLevelPolicy, LowLevelPolicy
 from hirl.policies.heads import HeadConfig
 from hirl.policies.inference import SubgoalCache, fast_inference, to_tensor
@@ -130,16 +130,18 @@ class GCComponent(ImitationComponent):
         check_state_tables(t, self.name or type(self).__name__)
         return int(t.obs.shape[1]), int(t.action.shape[1]), int(t.achieved.shape[1])
 
+    def build(self, t: StepTables, tt: TextTables, text_encoder: str, obs_keys: tuple[str, ...],
+              head: HeadConfig | None = None) -> PolicyModule:
+        """A fresh network (a StateGoalModule: GCBC, GCHierState, HIQL) sized from t, its normalisers fitted on it."""
+        S, A, G = self.sizes(t)
+        cfg = self.network.config_cls(S, A, G, obs_keys=obs_keys, hidden=self.hidden, subgoal_steps=self.subgoal_steps,
+                                      text_encoder=text_encoder)
+        net: Any = self.network(cfg)
+        return net.fit(t.obs, t.achieved)
+
 
 class GCBCComponent(GCComponent):
     network = GCBC
-
-    def build(self, t: StepTables, tt: TextTables, text_encoder: str, obs_keys: tuple[str, ...],
-              head: HeadConfig | None = None) -> PolicyModule:
-        S, A, G = self.sizes(t)
-        cfg = GCBCConfig(S, A, G, obs_keys=obs_keys, hidden=self.hidden, subgoal_steps=self.subgoal_steps,
-                         text_encoder=text_encoder)
-        return GCBC(cfg).fit(t.obs, t.achieved)
 
     def policy(self, model: Any, ctx: AgentContext) -> GCAgent:
         return GCAgent(model)
@@ -147,13 +149,6 @@ class GCBCComponent(GCComponent):
 
 class HierStateComponent(GCComponent):
     network = GCHierState
-
-    def build(self, t: StepTables, tt: TextTables, text_encoder: str, obs_keys: tuple[str, ...],
-              head: HeadConfig | None = None) -> PolicyModule:
-        S, A, G = self.sizes(t)
-        cfg = GCHierStateConfig(S, A, G, obs_keys=obs_keys, hidden=self.hidden, subgoal_steps=self.subgoal_steps,
-                                text_encoder=text_encoder)
-        return GCHierState(cfg).fit(t.obs, t.achieved)
 
     def policy(self, model: Any, ctx: AgentContext) -> HierarchicalAgent:
         return HierarchicalAgent(VectorHigh(model, f"state {model.config.subgoal_steps} steps ahead"), VectorLow(model),
@@ -177,13 +172,6 @@ class HierLanguageComponent(GCComponent):
 
 class HIQLComponent(GCComponent):
     network = HIQL
-
-    def build(self, t: StepTables, tt: TextTables, text_encoder: str, obs_keys: tuple[str, ...],
-              head: HeadConfig | None = None) -> PolicyModule:
-        S, A, G = self.sizes(t)
-        cfg = HIQLConfig(S, A, G, obs_keys=obs_keys, hidden=self.hidden, subgoal_steps=self.subgoal_steps,
-                         text_encoder=text_encoder)
-        return HIQL(cfg).fit(t.obs, t.achieved)
 
     def policy(self, model: Any, ctx: AgentContext) -> HierarchicalAgent:
         return HierarchicalAgent(VectorHigh(model, "HIQL latent subgoal"), VectorLow(model), ctx.kind.replan_rule(ctx))

@@ -13,6 +13,7 @@ size, A action size, E text-embedding size, V vocabulary size, B batch."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Self
 
 import numpy as np
 import torch
@@ -46,6 +47,21 @@ class StateNorm(nn.Module):
         return (x - self.mean) / self.std
 
 
+class StateGoalModule(PolicyModule):
+    """A goal-conditioned network reading raw states (S,) and goals (G,), normalised inside by StateNorms fitted on
+    the data (fit)."""
+
+    def __init__(self, obs_dim: int, goal_dim: int) -> None:
+        super().__init__()
+        self.norm, self.goal_norm = StateNorm(obs_dim), StateNorm(goal_dim)
+
+    def fit(self, states: np.ndarray, goals: np.ndarray) -> Self:
+        """states (N, S), goals (M, G): the normalisers' statistics."""
+        self.norm.fit(states)
+        self.goal_norm.fit(goals)
+        return self
+
+
 def gaussian_nll(mu: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """(B,) negative log-likelihood, up to a constant, of target (B, D) under N(mu, I): 0.5 ||target - mu||^2."""
     return 0.5 * ((target - mu) ** 2).sum(-1)
@@ -62,22 +78,15 @@ class GCBCConfig:
     text_encoder: str = "text"  # the run's text encoder name (unused: no language input)
 
 
-class GCBC(PolicyModule):
+class GCBC(StateGoalModule):
     """pi(a | s, g): mean action (B, A) from state (B, S) and goal (B, G)."""
 
     config_cls = GCBCConfig
 
     def __init__(self, config: GCBCConfig) -> None:
-        super().__init__()
+        super().__init__(config.obs_dim, config.goal_dim)
         self.config = config
-        self.norm, self.goal_norm = StateNorm(config.obs_dim), StateNorm(config.goal_dim)
         self.actor = mlp(config.obs_dim + config.goal_dim, config.hidden, config.action_dim)
-
-    def fit(self, states: np.ndarray, goals: np.ndarray) -> GCBC:
-        """states (N, S), goals (M, G): the normalisers' statistics."""
-        self.norm.fit(states)
-        self.goal_norm.fit(goals)
-        return self
 
     def forward(self, obs: torch.Tensor, goal: torch.Tensor) -> torch.Tensor:
         return self.actor(torch.cat([self.norm(obs), self.goal_norm(goal)], -1))
@@ -98,24 +107,17 @@ class GCHierStateConfig:
     text_encoder: str = "text"  # the run's text encoder name (unused: no language input)
 
 
-class GCHierState(PolicyModule):
+class GCHierState(StateGoalModule):
     """high(s, g) -> the achieved goal k steps ahead (B, G); low(s, subgoal (B, G)) -> mean action (B, A)."""
 
     config_cls = GCHierStateConfig
 
     def __init__(self, config: GCHierStateConfig) -> None:
-        super().__init__()
+        super().__init__(config.obs_dim, config.goal_dim)
         self.config = config
         S, G = config.obs_dim, config.goal_dim
-        self.norm, self.goal_norm = StateNorm(S), StateNorm(G)
         self.high_net = mlp(S + G, config.hidden, G)
         self.low_net = mlp(S + G, config.hidden, config.action_dim)
-
-    def fit(self, states: np.ndarray, goals: np.ndarray) -> GCHierState:
-        """states (N, S), goals (M, G): the normalisers' statistics."""
-        self.norm.fit(states)
-        self.goal_norm.fit(goals)
-        return self
 
     def high(self, obs: torch.Tensor, goal: torch.Tensor) -> torch.Tensor:
         """The proposed subgoal (B, G), de-normalised."""

@@ -23,12 +23,10 @@ import copy
 import math
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 from torch import nn
 
-from hirl.learn.gc_nets import HIDDEN, StateNorm, gaussian_nll
-from hirl.policies.module import PolicyModule
+from hirl.learn.gc_nets import HIDDEN, StateGoalModule, gaussian_nll
 from hirl.policies.nets import mlp
 
 MAX_AWR_WEIGHT = 100.0  # cap of exp(alpha * advantage) (OGBench's)
@@ -99,26 +97,19 @@ class Value(nn.Module):
         return v1, v2
 
 
-class HIQL(PolicyModule):
+class HIQL(StateGoalModule):
     """The HIQL networks and loss (module docstring); inputs are raw states, normalised inside."""
 
     config_cls = HIQLConfig
 
     def __init__(self, config: HIQLConfig) -> None:
-        super().__init__()
+        super().__init__(config.obs_dim, config.goal_dim)
         self.config = config
         S, G, d = config.obs_dim, config.goal_dim, config.rep_dim
-        self.norm, self.goal_norm = StateNorm(S), StateNorm(G)
         self.value = Value(S, G, config.hidden, d)
         self.target_value = copy.deepcopy(self.value).requires_grad_(False)
         self.low_actor = mlp(S + d, config.hidden, config.action_dim)
         self.high_actor = mlp(S + G, config.hidden, d)
-
-    def fit(self, states: np.ndarray, goals: np.ndarray) -> HIQL:
-        """states (N, S), goals (M, G): the normalisers' statistics."""
-        self.norm.fit(states)
-        self.goal_norm.fit(goals)
-        return self
 
     # ------------------------------------------------------------------ inference
     def high(self, obs: torch.Tensor, goal: torch.Tensor) -> torch.Tensor:

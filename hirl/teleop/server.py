@@ -290,6 +290,13 @@ class Handler(BaseHTTPRequestHandler):
             raise _ClientError(HTTPStatus.SERVICE_UNAVAILABLE, "the session is still starting; retry")
         return self.server.session
 
+    def _session_with(self, method: str, otherwise: str) -> Any:
+        """The live session when it has `method` (a correction or a teleop session); else 404 with `otherwise`."""
+        session = self._session()
+        if not hasattr(session, method):
+            raise _ClientError(HTTPStatus.NOT_FOUND, otherwise)
+        return session
+
     def state(self, query: dict[str, list[str]]) -> None:
         self._json(HTTPStatus.OK, self._session().status())
 
@@ -307,9 +314,7 @@ class Handler(BaseHTTPRequestHandler):
         self._send(HTTPStatus.OK, jpeg, "image/jpeg", {"X-Frame-Id": str(frame_id)})
 
     def correct(self, query: dict[str, list[str]]) -> None:
-        session = self._session()
-        if not hasattr(session, "correct"):
-            raise _ClientError(HTTPStatus.NOT_FOUND, "this is a teleop session: use /api/label")
+        session = self._session_with("correct", "this is a teleop session: use /api/label")
         a = session.correct(self._payload("text"))
         r = a.resolution
         self._json(HTTPStatus.OK, {"ok": True, "message": a.message(), "id": a.id, "episode": a.episode, "step": a.step,
@@ -318,36 +323,28 @@ class Handler(BaseHTTPRequestHandler):
                                    "similarity": round(r.similarity, 3)})
 
     def undo(self, query: dict[str, list[str]]) -> None:
-        session = self._session()
-        if not hasattr(session, "undo"):
-            raise _ClientError(HTTPStatus.NOT_FOUND, "this is a teleop session: nothing to undo")
+        session = self._session_with("undo", "this is a teleop session: nothing to undo")
         rid = self._payload("id")
         if not isinstance(rid, str) or not rid:
             raise _ClientError(HTTPStatus.BAD_REQUEST, '"id" must be a history entry id')
         self._json(HTTPStatus.OK, {"ok": True, "message": session.undo(rid)})
 
     def takeover(self, query: dict[str, list[str]]) -> None:
-        session = self._session()
-        if not hasattr(session, "takeover"):
-            raise _ClientError(HTTPStatus.NOT_FOUND, "this is a teleop session: you drive all the time")
+        session = self._session_with("takeover", "this is a teleop session: you drive all the time")
         on = self._payload("on")
         if not isinstance(on, bool):
             raise _ClientError(HTTPStatus.BAD_REQUEST, '"on" must be true or false')
         self._json(HTTPStatus.OK, {"ok": True, "message": session.takeover(on)})
 
     def label(self, query: dict[str, list[str]]) -> None:
-        session = self._session()
-        if not hasattr(session, "label"):
-            raise _ClientError(HTTPStatus.NOT_FOUND, "this is a correction session: use /api/correct")
+        session = self._session_with("label", "this is a correction session: use /api/correct")
         text, new = self._payload("text"), bool(self._last_body.get("new_skill", False))
         skill = session.label(text, new_skill=new)
         self._json(HTTPStatus.OK, {"ok": True, "message": f"labelled: {skill!r}" + (" (a new skill)" if new else ""),
                                    "text": skill})
 
     def keys(self, query: dict[str, list[str]]) -> None:
-        session = self._session()
-        if not hasattr(session, "keys"):
-            raise _ClientError(HTTPStatus.NOT_FOUND, "this session takes no keys")
+        session = self._session_with("keys", "this session takes no keys")
         held = self._payload("keys")
         if not isinstance(held, list) or not all(isinstance(k, str) for k in held) or len(held) > 16:
             raise _ClientError(HTTPStatus.BAD_REQUEST, '"keys" must be a list of at most 16 key names')

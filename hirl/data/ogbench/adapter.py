@@ -18,7 +18,7 @@ import gymnasium as gym
 import numpy as np
 
 from hirl.errors import InputError
-from hirl.integrations import ENVIRONMENTS, EnvAdapter
+from hirl.integrations import ENVIRONMENTS, EnvAdapter, unwrapped_as
 from hirl.policies.base import HighLevelPolicy, LowLevelPolicy
 from hirl.policies.scripted import ScriptedHighLevel, ScriptedLowLevel
 from hirl.types import Command, Subgoal
@@ -37,10 +37,7 @@ def ogbench_base(env: gym.Env) -> Any:
     """env's unwrapped OgbenchEnv (InputError for another env)."""
     from hirl.data.ogbench.env import OgbenchEnv
 
-    base = env.unwrapped
-    if not isinstance(base, OgbenchEnv):
-        raise InputError(f"expected an ogbench/... env, got {type(base).__name__}")
-    return base
+    return unwrapped_as(env, OgbenchEnv, "an ogbench/... env")
 
 
 def command(info: Mapping[str, Any]) -> Command:
