@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from typing import Any
 
-# id -> (entry point, max_episode_steps, constructor kwargs, outermost wrapper in hirl_envs.goal_api)
-ENV_SPECS: dict[str, tuple[str, int, dict[str, Any], str]] = {
-    "hirl/Tabletop-v0": ("hirl_envs.tabletop.env:TabletopEnv", 1250, {}, "ChainReward"),
-    "hirl/TabletopGoal-v0": ("hirl_envs.tabletop.env:TabletopEnv", 1250, {"reward_type": "goal"}, "GoalReward"),
-    "hirl/Maze-v0": ("hirl_envs.maze.env:MazeEnv", 1000, {}, "GoalReward"),
+# id -> (entry point, max_episode_steps, constructor kwargs); every id's outermost wrapper is goal_api.GoalReward
+ENV_SPECS: dict[str, tuple[str, int, dict[str, Any]]] = {
+    "hirl/Tabletop-v0": ("hirl_envs.tabletop.env:TabletopEnv", 1250, {}),
+    "hirl/TabletopGoal-v0": ("hirl_envs.tabletop.env:TabletopEnv", 1250, {"reward_type": "goal"}),
+    "hirl/Maze-v0": ("hirl_envs.maze.env:MazeEnv", 1000, {}),
 }
 ENV_IDS: tuple[str, ...] = tuple(ENV_SPECS)
 
@@ -26,9 +26,9 @@ def register_envs() -> None:
     """Register every id of ENV_SPECS with Gymnasium (ids already registered are left alone)."""
     from gymnasium.envs.registration import WrapperSpec, register, registry
 
-    for env_id, (entry_point, max_steps, kwargs, wrapper) in ENV_SPECS.items():
+    outer = WrapperSpec("GoalReward", "hirl_envs.goal_api:GoalReward", {})
+    for env_id, (entry_point, max_steps, kwargs) in ENV_SPECS.items():
         if env_id not in registry:
-            outer = WrapperSpec(wrapper, f"hirl_envs.goal_api:{wrapper}", {})
             register(id=env_id, entry_point=entry_point, max_episode_steps=max_steps, kwargs=dict(kwargs),
                      additional_wrappers=(outer,))
 

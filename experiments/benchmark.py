@@ -14,7 +14,8 @@ extra, hirl.benchmarks.tune; --address auto joins a running cluster, none starts
 resources allow; the trials write the same files, so resuming and RESULTS.md / .json are the same as with the local
 backend (docs/scaling.md).
 
-    python experiments/benchmark.py experiments/tabletop/hierarchical.yaml --seeds 0 1 2 --out runs/bench/tt --backend ray
+    python experiments/benchmark.py experiments/tabletop/hierarchical.yaml --seeds 0 1 2 --out runs/bench/tabletop \\
+        --backend ray
 """
 from __future__ import annotations
 

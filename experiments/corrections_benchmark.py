@@ -4,9 +4,8 @@ Per seed S (everything under --out/seedS, each finished piece a JSON file, so a 
   base/        `hirl train experiments/tabletop/corrections.yaml`: 50 demonstrations -> a weak high level (its low
                level is not used)
   composite/   high level of base + the FROZEN low level of an existing trained run (--low-run, default the imitation
-               benchmark's runs/bench/tabletop/seed{S}: 600 demonstrations, 30k steps, single-step MLP head; the
-               committed numbers used those runs at /work/bench/tt/seed{S}); that run is read, never written (its low
-               level is copied)
+               benchmark's runs/bench/tabletop/seed{S}: 600 demonstrations, 30k steps, single-step MLP head, the runs
+               the committed numbers used); that run is read, never written (its low level is copied)
   corrections_<mode>/  run_correction_loop, 10, 20, 70 corrected episodes (cumulative 10, 30, 100) with the scripted
                corrector in mode language (typed corrections -> the high level), takeover (driving -> the low level,
                HG-DAgger) or mixed (both, each training its own level)

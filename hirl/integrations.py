@@ -76,7 +76,16 @@ E = TypeVar("E")  # an unwrapped env class
 
 if TYPE_CHECKING:
     from hirl_envs.maze.env import MazeEnv
+    from hirl_envs.mujoco_base import OffscreenRenderer
     from hirl_envs.tabletop.env import TabletopEnv
+
+
+def offscreen_renderer(model: Any, width: int, height: int) -> OffscreenRenderer:
+    """A lazy MuJoCo renderer of ``model`` at width x height, the envs' own kind: freed by its close(), or at
+    interpreter exit while the GL context is still valid, and closable from any thread (hirl_envs.mujoco_base)."""
+    from hirl_envs.mujoco_base import OffscreenRenderer
+
+    return OffscreenRenderer(model, width, height)
 
 
 def unwrapped_as(env: gym.Env, cls: type[E], expected: str) -> E:

@@ -21,8 +21,8 @@ from hirl_envs.mujoco_base import (
     OffscreenRenderer,
     asset_path,
     check_control_rate,
+    clipped_action,
     step_physics,
-    validate_action,
 )
 
 ENV_NAME = "hirl/Maze-v0"
@@ -197,8 +197,7 @@ class MazeEnv(gym.Env):
 
     def step(self, action: np.ndarray) -> tuple[dict[str, np.ndarray], float, bool, bool, dict[str, Any]]:
         """Apply a (2,) action for one 0.02 s control step. Never raises on physics blow-ups."""
-        a = np.clip(validate_action(action, (2,), ENV_NAME), -1.0, 1.0)
-        self.data.ctrl[:2] = a
+        self.data.ctrl[:2] = clipped_action(action, (2,), ENV_NAME)
         error = step_physics(self.model, self.data, self.frame_skip)
         if error is not None:
             # The state is garbage (or was reset by MuJoCo): report the last valid observation and end the episode.
@@ -206,8 +205,9 @@ class MazeEnv(gym.Env):
             return obs, -1.0, True, False, {"is_success": False, "physics_error": error}
         obs = self._get_obs()
         self._last_obs = obs
-        x, y = obs["achieved_goal"] - obs["desired_goal"]
-        success = math.hypot(x, y) <= self.eps  # scalar form of compute_reward: same rule, a tenth of the cost
+        x, y = obs["achieved_goal"].tolist()
+        gx, gy = self.goal.tolist()
+        success = math.hypot(x - gx, y - gy) <= self.eps  # scalar form of compute_reward: same rule, a tenth of the cost
         return obs, 0.0 if success else -1.0, success and not self.continuing, False, {"is_success": success}
 
     def render(self) -> np.ndarray | None:
@@ -226,10 +226,9 @@ class MazeEnv(gym.Env):
 
     # ------------------------------------------------------------------ internals
     def _get_obs(self) -> dict[str, np.ndarray]:
-        pos = self.data.qpos[:2].astype(np.float64)
-        vel = self.data.qvel[:2].astype(np.float64)
-        return {"observation": np.concatenate([pos, vel]), "achieved_goal": pos.copy(),
-                "desired_goal": self.goal.astype(np.float64)}
+        """{"observation": (4,) [x, y, vx, vy], "achieved_goal": (2,) [x, y], "desired_goal": (2,)}, float64 copies."""
+        state = np.concatenate((self.data.qpos[:2], self.data.qvel[:2]))
+        return {"observation": state, "achieved_goal": state[:2].copy(), "desired_goal": self.goal.astype(np.float64)}
 
     def _option_cell(self, options: dict[str, Any], key: str) -> Cell | None:
         if options.get(key) is None:

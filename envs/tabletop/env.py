@@ -6,8 +6,11 @@ Control: 50 Hz (timestep 0.002 s x frame_skip 10). Action (4,) in [-1, 1]: dx, d
 (+1 fully closed ... -1 fully open, linear in between).
 
 Reward (reward_type="chain", default): sparse, 1.0 on the step where a subtask of the chain
-completes, else 0.0. reward_type="goal": the HER convention, compute_reward(achieved, desired)
-in {0, -1} (use this with SB3's checker / HER, which require reward == compute_reward).
+completes, else 0.0; it is not a function of the goals, so the step's info carries it ("chain_reward")
+and compute_reward reads it from there. reward_type="goal": the HER convention, goal_reward(achieved,
+desired) in {0, -1}, which compute_reward returns. Either way compute_reward(achieved, desired, info)
+of a step is that step's reward (SB3's checker and HER rely on it); use reward_type="goal" for
+goal-reaching HER (relabelled goals leave the chain reward unchanged).
 
 Goal space (14,): [gripper xyz(3), red xyz(3), green xyz(3), blue xyz(3), drawer opening(1), light(1)].
 desired_goal is goal_for(current subtask) taken when the subtask started: the components the
@@ -15,6 +18,7 @@ subtask changes are set to their target (see goal_for), all others keep their va
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import gymnasium as gym
@@ -22,7 +26,8 @@ import mujoco
 import numpy as np
 from gymnasium import spaces
 
-from hirl_envs.mujoco_base import CONTROL_DT, OffscreenRenderer, asset_path, check_control_rate, step_physics, validate_action
+from hirl_envs.goal_api import CHAIN_REWARD_KEY
+from hirl_envs.mujoco_base import CONTROL_DT, OffscreenRenderer, asset_path, check_control_rate, clipped_action, step_physics
 from hirl_envs.tabletop import tasks
 from hirl_envs.tabletop.tasks import COLOURS, SUBTASK_NAMES, SUBTASKS
 
@@ -36,7 +41,7 @@ BUTTON_XY = np.array([0.6, -0.3])  # button centre (m)
 BUTTON_PRESSED, BUTTON_RELEASED = -0.010, -0.004  # button joint hysteresis thresholds (m)
 FINGER_MAX = 0.04  # per-finger opening range (m)
 HELD_GAP = 0.052  # finger gap (m) below which a block between the fingers counts as held by obs["touch"] (4 cm blocks)
-GOAL_TOL = np.array([0.05] * 3 + [0.03] * 9 + [0.03, 0.5])  # per-component tolerance of compute_reward (14,)
+GOAL_TOL = np.array([0.05] * 3 + [0.03] * 9 + [0.03, 0.5])  # per-component tolerance of goal_reward (14,)
 LIGHT_ON_RGBA = np.array([1.0, 0.9, 0.2, 1.0])
 LIGHT_OFF_RGBA = np.array([0.25, 0.25, 0.2, 1.0])
 
@@ -96,7 +101,7 @@ class TabletopEnv(gym.Env):
         max_speed: float = 0.025,  # metres per step for a full-scale dx/dy/dz action
         frame_skip: int = 10,  # physics substeps per control step (timestep x frame_skip must be 0.02 s)
         timestep: float | None = None,  # override the MJCF timestep (None = 0.002 s from the file)
-        reward_type: str = "chain",  # "chain": 1.0 when a subtask completes; "goal": compute_reward (0/-1)
+        reward_type: str = "chain",  # "chain": 1.0 when a subtask completes; "goal": goal_reward (0/-1)
         goal_task: str | None = None,  # a whole-scene task of tasks.GOAL_TASKS instead of chains (None: chains)
     ) -> None:
         if render_mode not in (None, "rgb_array"):
@@ -283,11 +288,27 @@ class TabletopEnv(gym.Env):
         """Euclidean distance over the last axis: (14,) -> scalar, (B, 14) -> (B,)."""
         return np.linalg.norm(np.asarray(achieved) - np.asarray(desired), axis=-1)
 
-    def compute_reward(self, achieved_goal: np.ndarray, desired_goal: np.ndarray, info: Any) -> np.ndarray | float:
-        """0.0 where every component is within GOAL_TOL of the goal, else -1.0. (14,) -> float, (B, 14) -> (B,)."""
+    @staticmethod
+    def goal_reward(achieved_goal: np.ndarray, desired_goal: np.ndarray) -> np.ndarray | float:
+        """The goal-reaching reward (reward_type="goal"): 0.0 where every component is within GOAL_TOL of the goal,
+        else -1.0. (14,) -> float, (B, 14) -> (B,)."""
         ok = np.all(np.abs(np.asarray(achieved_goal) - np.asarray(desired_goal)) <= GOAL_TOL, axis=-1)
         r = ok.astype(np.float64) - 1.0
         return float(r) if r.ndim == 0 else r
+
+    def compute_reward(self, achieved_goal: np.ndarray, desired_goal: np.ndarray, info: Any) -> np.ndarray | float:
+        """The step reward recomputed (the goal-env contract of SB3's checker and HER). reward_type="goal":
+        goal_reward of the goals, info unused; (14,) -> float, (B, 14) -> (B,). reward_type="chain": the chain reward
+        does not depend on the goals, so it is the step's info["chain_reward"] (info one step's dict -> float; a
+        sequence of B dicts -> (B,)); an info without it raises ValueError."""
+        if self.reward_type == "goal":
+            return self.goal_reward(achieved_goal, desired_goal)
+        if isinstance(info, Mapping):
+            return _chain_reward_of(info)
+        if info is None:
+            raise ValueError(f"{ENV_NAME}: the chain reward is read from a step's info, got info=None "
+                             "(use goal_reward, or reward_type='goal', for a reward of the goals)")
+        return np.array([_chain_reward_of(i) for i in np.asarray(info, dtype=object).reshape(-1)])
 
     # ------------------------------------------------------------------ gym API
     def reset(
@@ -354,7 +375,7 @@ class TabletopEnv(gym.Env):
         return self._obs(), self._info()
 
     def step(self, action: np.ndarray) -> tuple[dict[str, np.ndarray], float, bool, bool, dict[str, Any]]:
-        a = np.clip(validate_action(action, (4,), ENV_NAME), -1.0, 1.0)
+        a = clipped_action(action, (4,), ENV_NAME)
         d = self.data
         grip = HOME + d.qpos[self._q_grip:self._q_grip + 3]
         self._target = np.clip(self._target + a[:3] * self.max_speed, WORK_LO, WORK_HI)
@@ -369,6 +390,8 @@ class TabletopEnv(gym.Env):
                 np.nan_to_num(v, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
             info = self._info()
             info["physics_error"] = err
+            if self.reward_type == "chain":
+                info[CHAIN_REWARD_KEY] = 0.0
             return obs, 0.0 if self.reward_type == "chain" else -1.0, True, False, info
 
         bq = float(d.qpos[self._q_button])
@@ -400,9 +423,12 @@ class TabletopEnv(gym.Env):
             elif self._steps_in_subtask >= self.subtask_budget:
                 terminated = True
         obs = self._obs()
+        info = self._info(preds)
         if self.reward_type == "goal":
-            reward = float(self.compute_reward(obs["achieved_goal"], obs["desired_goal"], None))
-        return obs, float(reward), terminated, False, self._info(preds)
+            reward = float(self.goal_reward(obs["achieved_goal"], obs["desired_goal"]))
+        else:
+            info[CHAIN_REWARD_KEY] = float(reward)
+        return obs, float(reward), terminated, False, info
 
     def render(self) -> np.ndarray | None:
         """uint8 (height, width, 3) frame from the fixed "front" camera (render_mode="rgb_array"), else None."""
@@ -488,3 +514,12 @@ class TabletopEnv(gym.Env):
             "is_success": bool(done and len(self._chain) > 0),
             "steps_in_subtask": int(self._steps_in_subtask),
         }
+
+
+def _chain_reward_of(info: Any) -> float:
+    """info["chain_reward"] of one step's info dict; ValueError naming the keys when it is not there."""
+    if not isinstance(info, Mapping) or CHAIN_REWARD_KEY not in info:
+        keys = sorted(info) if isinstance(info, Mapping) else type(info).__name__
+        raise ValueError(f"{ENV_NAME}: compute_reward of the chain reward needs a step's info with {CHAIN_REWARD_KEY!r}, "
+                         f"got {keys}")
+    return float(info[CHAIN_REWARD_KEY])

@@ -12,7 +12,7 @@ levels evaluated through hirl.eval.evaluate.evaluate_agent on
                   closed and the command never says to open it)
 Both high levels get the same command steps (hirl.skills.saycan.split_command) as Command.subtasks.
 
-    python experiments/skills/affordance.py --runs /work/bench/tt --out /work/runs_h14/aff [--episodes 30] [--play 120]
+    python experiments/skills/affordance.py --runs runs/bench/tabletop --out runs/skills/aff [--episodes 30] [--play 120]
 writes OUT/affordance.json (then experiments/skills/tabletop_results.py renders RESULTS-skills).
 """
 from __future__ import annotations
@@ -172,8 +172,8 @@ def oracle(out: Path, runs: Path, episodes: int) -> None:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--runs", default="/work/bench/tt")
-    p.add_argument("--out", default="/work/runs_h14/aff")
+    p.add_argument("--runs", default="runs/bench/tabletop")
+    p.add_argument("--out", default="runs/skills/aff")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--episodes", type=int, default=30)
     p.add_argument("--play", type=int, default=120)

@@ -2,7 +2,7 @@
 the agent's trace kept, counting each skill attempt that ran out of time (the low level failed a skill it was allowed
 to start) and each refused proposal; and how many training chains contain each task (none may).
 
-    python experiments/skills/code_failures.py --runs /work/bench/tt --out-root /work/runs_h14/code
+    python experiments/skills/code_failures.py --runs runs/bench/tabletop --out-root runs/skills/code
 writes OUT_ROOT/failures.json.
 """
 from __future__ import annotations
@@ -75,8 +75,8 @@ def failures(run: Path, report: dict[str, Any], task: str) -> dict[str, Any]:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--runs", default="/work/bench/tt")
-    p.add_argument("--out-root", default="/work/runs_h14/code")
+    p.add_argument("--runs", default="runs/bench/tabletop")
+    p.add_argument("--out-root", default="runs/skills/code")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     a = p.parse_args()
     root, out = Path(a.runs), Path(a.out_root)

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # The two example code policies (examples/skills/) on their unseen Tabletop goal tasks, over each benchmark seed's
 # trained language low level (code:FILE) and over the scripted expert's low level (code_expert:FILE), 50 episodes each.
-# Usage: bash experiments/skills/code_policies.sh [RUNS_ROOT=/work/bench/tt] [OUT=/work/runs_h14/code] [EPISODES=50]
+# Usage: bash experiments/skills/code_policies.sh [RUNS_ROOT=runs/bench/tabletop] [OUT=runs/skills/code] [EPISODES=50]
 # Then: python experiments/skills/code_results.py --out-root OUT   (writes experiments/tabletop/RESULTS-skills.{json,md})
 set -euo pipefail
-ROOT=${1:-/work/bench/tt}
-OUT=${2:-/work/runs_h14/code}
+ROOT=${1:-runs/bench/tabletop}
+OUT=${2:-runs/skills/code}
 EPISODES=${3:-50}
 cd "$(dirname "$0")/../.."
 for seed in 0 1 2; do

@@ -13,7 +13,7 @@ Per seed and skill count K:
     downstream    from cell (1, 1) to every other free cell (25 goals x 2 jitters), 400 steps: the skill planner
                   (depth 3) driving the skills through HierarchicalAgent vs the SAC+HER policy
 
-    python experiments/skills/diayn_maze.py --out /work/runs_h14/diayn_maze [--seeds 0 1 2] [--skills 8]
+    python experiments/skills/diayn_maze.py --out runs/skills/diayn_maze [--seeds 0 1 2] [--skills 8]
 writes OUT/diayn_maze.json (rendered by experiments/skills/maze_results.py).
 """
 from __future__ import annotations
@@ -132,7 +132,7 @@ def train_her(seed: int, steps: int) -> tuple[Any, float]:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--out", default="/work/runs_h14/diayn_maze")
+    p.add_argument("--out", default="runs/skills/diayn_maze")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--skills", type=int, nargs="+", default=[8])
     p.add_argument("--diayn-steps", type=int, default=40_000)

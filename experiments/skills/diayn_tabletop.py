@@ -3,7 +3,7 @@ SAC + DIAYN reward in free play (goal task "play"), exported to a skill library;
 voxels of the gripper workspace visited by 20 rollouts x 200 steps from reset states (a random skill every `horizon`
 steps) vs a uniformly random policy with the same steps.
 
-    python experiments/skills/diayn_tabletop.py --out /work/runs_h14/diayn_tt [--seeds 0 1 2] [--steps 20000]
+    python experiments/skills/diayn_tabletop.py --out runs/skills/diayn_tt [--seeds 0 1 2] [--steps 20000]
 writes OUT/diayn_tabletop.json (rendered into experiments/tabletop/RESULTS-skills.md).
 
 --downstream: a high level over those skills (loaded from SKILLS_DIR/seedN, not retrained) solving goal tasks vs flat
@@ -22,8 +22,8 @@ SAC+HER at equal env steps, per seed:
                `tolerance` m in `episode_steps` control steps, reset seeds 200000 + 1000 * seed + i, in free play
                (goal_task play, as the skills were trained: no chain subtask ends an episode early); run_episode
 
-    python experiments/skills/diayn_tabletop.py --downstream --skills-dir /work/runs_h14/diayn_tt \\
-        --out /work/runs_h20/diayn_tt_down [--seeds 0 1 2] [--outcome-steps 10000] [--goals 50] [--commit 50 10]
+    python experiments/skills/diayn_tabletop.py --downstream --skills-dir runs/skills/diayn_tt \\
+        --out runs/skills/diayn_tt_down [--seeds 0 1 2] [--outcome-steps 10000] [--goals 50] [--commit 50 10]
 writes OUT/diayn_tabletop_downstream.json (rendered into experiments/tabletop/RESULTS-skills.md).
 """
 from __future__ import annotations
@@ -205,8 +205,8 @@ def downstream_seed(a: argparse.Namespace, seed: int) -> dict[str, Any]:
 def downstream(argv: list[str]) -> None:
     p = argparse.ArgumentParser(description="DIAYN gripper skills + planner vs flat SAC+HER on gripper goals")
     p.add_argument("--downstream", action="store_true", required=True)
-    p.add_argument("--skills-dir", default="/work/runs_h14/diayn_tt", help="the coverage run's OUT (seedN/diayn.json ...)")
-    p.add_argument("--out", default="/work/runs_h20/diayn_tt_down")
+    p.add_argument("--skills-dir", default="runs/skills/diayn_tt", help="the coverage run's OUT (seedN/diayn.json ...)")
+    p.add_argument("--out", default="runs/skills/diayn_tt_down")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--diayn-steps", type=int, default=None,
                    help="DIAYN's share of the SAC+HER budget (default: the skills' own steps, SKILLS_DIR/diayn_tabletop.json)")
@@ -235,7 +235,7 @@ def main() -> None:
         downstream(sys.argv[1:])
         return
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--out", default="/work/runs_h14/diayn_tt")
+    p.add_argument("--out", default="runs/skills/diayn_tt")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--skills", type=int, default=8)
     p.add_argument("--steps", type=int, default=20_000)

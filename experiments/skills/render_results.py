@@ -1,14 +1,14 @@
 """RESULTS-skills pages: gather the raw outputs of the skills experiments into one results JSON per env and render the
 Markdown page FROM that JSON (the page never holds a number the JSON does not).
 
-    python experiments/skills/render_results.py tabletop --code-root /work/runs_h14/code \
-        --affordance /work/runs_h14/aff/affordance_play50.json /work/runs_h14/aff/affordance.json \
-        --diayn /work/runs_h14/diayn_tt/diayn_tabletop.json \
-        --diayn-downstream /work/runs_h20/diayn_tt_down/diayn_tabletop_downstream.json
-    python experiments/skills/render_results.py maze --diayn /work/runs_h14/diayn_maze/diayn_maze.json \
-        /work/runs_h14/diayn_maze_k16/diayn_maze.json /work/runs_h14/diayn_maze_long/diayn_maze.json
-    python experiments/skills/render_results.py curriculum tabletop /work/runs_cur/tt/curriculum.json \
-        /work/runs_cur/tt24k/curriculum.json   # experiments/curriculum_benchmark.py outputs into a page's JSON
+    python experiments/skills/render_results.py tabletop --code-root runs/skills/code \
+        --affordance runs/skills/aff/affordance_play50.json runs/skills/aff/affordance.json \
+        --diayn runs/skills/diayn_tt/diayn_tabletop.json \
+        --diayn-downstream runs/skills/diayn_tt_down/diayn_tabletop_downstream.json
+    python experiments/skills/render_results.py maze --diayn runs/skills/diayn_maze/diayn_maze.json \
+        runs/skills/diayn_maze_k16/diayn_maze.json runs/skills/diayn_maze_long/diayn_maze.json
+    python experiments/skills/render_results.py curriculum tabletop runs/curriculum/tt/curriculum.json \
+        runs/curriculum/tt24k/curriculum.json   # experiments/curriculum_benchmark.py outputs into a page's JSON
     python experiments/skills/render_results.py render      # re-render both pages from their committed JSON
 """
 from __future__ import annotations
@@ -40,8 +40,8 @@ def ms(d: dict[str, float]) -> str:
 def build_tabletop(code_root: Path, affordance: list[Path] | None, diayn: Path | None,
                    diayn_downstream: Path | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {"code_policies": {}, "commands": {
-        "code_policies": "bash experiments/skills/code_policies.sh /work/bench/tt /work/runs_h14/code 50",
-        "failures": "python experiments/skills/code_failures.py --runs /work/bench/tt --out-root /work/runs_h14/code"}}
+        "code_policies": "bash experiments/skills/code_policies.sh runs/bench/tabletop runs/skills/code 50",
+        "failures": "python experiments/skills/code_failures.py --runs runs/bench/tabletop --out-root runs/skills/code"}}
     failures = json.loads((code_root / "failures.json").read_text())
     seeds = sorted(p.name for p in code_root.iterdir() if p.name.startswith("seed"))
     for task, (path, text) in TASKS.items():
@@ -201,11 +201,12 @@ def tabletop_findings(r: dict[str, Any]) -> list[str]:
 def render_tabletop(r: dict[str, Any]) -> str:
     lines = ["# Tabletop: skills as options, code policies, affordance-scored selection, gripper DIAYN", "",
              "Rendered by `experiments/skills/render_results.py` from `RESULTS-skills.json` (same directory); the",
-             "benchmark runs are `/work/bench/tt/seed{0,1,2}` (600 demos, 30k-step MLP language low level). Commands:", ""]
+             "benchmark runs are `runs/bench/tabletop/seed{0,1,2}` (600 demos, 30k-step MLP language low level). "
+             "Commands:", ""]
     lines += [f"    {c}" for c in r["commands"].values()]
-    lines += ["", "(code_policies.sh runs, per seed and task, `hirl eval /work/bench/tt/seedN --episodes 50 --agents "
+    lines += ["", "(code_policies.sh runs, per seed and task, `hirl eval runs/bench/tabletop/seedN --episodes 50 --agents "
               "code:examples/skills/TASK.py code_expert:examples/skills/TASK.py env_kwargs.goal_task=TASK eval.videos=0 "
-              "--out /work/runs_h14/code/seedN/TASK`.)"]
+              "--out runs/skills/code/seedN/TASK`.)"]
     lines += ["", "## Code policies on tasks no training chain contains", "",
               "Success over 50 episodes per seed (`hirl eval RUN --agents code:FILE code_expert:FILE "
               "env_kwargs.goal_task=TASK`): the same code policy over the run's trained language low level and over the "
@@ -540,7 +541,7 @@ CURRICULUM_WHAT = {
                 "stage adding skills and continuing from the last one's weights; `shuffled` (the default) trains every skill "
                 "from the first step. Learning curve: oracle_high rollouts during training (10 five-subtask chains on the "
                 "run's eval seeds, the same chains for every run), metric avg_chain_length (subtasks completed, of 5). "
-                "Demonstrations: the issue-18 benchmark's 600 chains per seed (/work/bench/tt/data/seedN).",
+                "Demonstrations: the issue-18 benchmark's 600 chains per seed (runs/bench/tabletop/data/seedN).",
     "maze": "The goal-conditioned RL low level (SAC + HER, stage low, `low.curriculum_schedule`) on the medium maze: "
             "`staged` samples goals within a radius of the start that steps from `curriculum_start` to `curriculum_end` "
             "in 3 stages (1, 2, 3 m in study 1; 1, 3, 5 m in study 2; equal thirds of the first half of the budget), "

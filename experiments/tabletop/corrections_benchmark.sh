@@ -3,7 +3,7 @@
 # the base run (BASE_DEMOS expert chains, default 50; only its high level is used), then language corrections /
 # takeovers / mixed vs extra demonstrations on the FROZEN low level of an existing trained run (LOW_RUN, default the
 # imitation benchmark's runs/bench/tabletop/seed{seed} of experiments/tabletop/RESULTS.md: 600 demos, 30k steps,
-# single-step MLP head; read, never written. The committed numbers used those runs at /work/bench/tt/seed{seed}).
+# single-step MLP head, the runs the committed numbers used; read, never written).
 #   experiments/tabletop/corrections_benchmark.sh [OUT] [SEED ...]      (default: runs/bench/corrections 0 1 2)
 #   BASE_DEMOS=200 LOW_RUN=/path/seed{seed} MODES="language mixed" experiments/tabletop/corrections_benchmark.sh OUT 0
 # The base collection uses the low run's collection seed, so its chains are the first BASE_DEMOS of the low run's

@@ -86,6 +86,17 @@ class RecordingLowLevel(LowLevelPolicy):
         return obs, acts
 
 
+def goal_reaching_reward(task: gym.Env) -> Callable[[np.ndarray, np.ndarray, Any], Any]:
+    """The task's goal-reaching reward (achieved, desired, info) -> reward, from its unwrapped env (Gymnasium 1.x
+    wrappers do not forward attributes): the env's goal_reward where it defines one, i.e. where its step reward, and
+    so its compute_reward, is not a function of the goals (hirl/Tabletop-v0's chain reward); else its compute_reward."""
+    base: Any = task.unwrapped  # a goal env (compute_reward, maybe goal_reward)
+    if hasattr(base, "goal_reward"):
+        goal_reward = base.goal_reward
+        return lambda achieved, desired, info: goal_reward(achieved, desired)
+    return base.compute_reward
+
+
 class HighLevelEnv(gym.Wrapper):
     """SubgoalEnv with the task's goal-reaching reward per high-level step (HER-ready compute_reward delegated to
     the task env, vectorised) and info for transition relabeling: "start" (G,) the achieved goal the subgoal was
@@ -100,9 +111,8 @@ class HighLevelEnv(gym.Wrapper):
         self._start: np.ndarray | None = None
 
     def compute_reward(self, achieved_goal: np.ndarray, desired_goal: np.ndarray, info: Any) -> np.ndarray:
-        """The task's reward, vectorised: (B, G), (B, G) -> (B,)."""
-        task: Any = self.task.unwrapped  # a goal env (compute_reward)
-        return np.asarray(task.compute_reward(achieved_goal, desired_goal, info), dtype=np.float64)
+        """The task's goal-reaching reward, vectorised: (B, G), (B, G) -> (B,)."""
+        return np.asarray(goal_reaching_reward(self.task)(achieved_goal, desired_goal, info), dtype=np.float64)
 
     def reset(self, **kwargs: Any) -> tuple[dict[str, np.ndarray], dict]:
         obs, info = self.env.reset(**kwargs)

@@ -43,6 +43,9 @@ class Views:
         if self.model is not None:
             import mujoco
 
+            from hirl.integrations import offscreen_renderer
+
+            self._new_renderer = offscreen_renderer
             if getattr(self.model, "vis", None) is not None:  # the offscreen buffer must hold the largest view
                 g = self.model.vis.global_
                 tall = int(MAX_SIDE / (1 - FRONT_CROP_TOP)) + 16
@@ -68,10 +71,9 @@ class Views:
             if len(self._renderers) >= MAX_RENDERERS:
                 old = next(iter(self._renderers))
                 self._renderers.pop(old).close()
-            renderer = self._renderers[key] = self._mujoco.Renderer(self.model, height=rows, width=w)
+            renderer = self._renderers[key] = self._new_renderer(self.model, w, rows)
         self._mujoco.mj_forward(self.model, self.data)
-        renderer.update_scene(self.data, camera=self._camera(view))
-        return np.asarray(renderer.render())[rows - h:].copy()
+        return renderer.render(self.data, camera=self._camera(view))[rows - h:]
 
     def _camera(self, view: str) -> Any:
         if view == "front":

@@ -65,8 +65,9 @@ def test_chain_reward_is_compute_reward_of_the_step() -> None:
         assert info[CHAIN_REWARD_KEY] == reward == compute(obs["achieved_goal"], obs["desired_goal"], info)
     batch = compute(np.stack([obs["achieved_goal"]] * 3), np.zeros((3, 14)), [info, dict(info, chain_reward=1.0), info])
     np.testing.assert_array_equal(batch, [reward, 1.0, reward])
-    # the library's goal-reaching reward stays the env's own compute_reward
-    assert env.unwrapped.compute_reward(obs["achieved_goal"], obs["achieved_goal"], None) == 0.0
+    # the unwrapped env's compute_reward is the same chain reward; its goal-reaching reward is goal_reward
+    assert env.unwrapped.compute_reward(obs["achieved_goal"], obs["desired_goal"], info) == reward
+    assert env.unwrapped.goal_reward(obs["achieved_goal"], obs["achieved_goal"]) == 0.0
     env.close()
 
 

@@ -55,9 +55,10 @@ def test_gymnasium_checker() -> None:
 def test_sb3_checker() -> None:
     from stable_baselines3.common.env_checker import check_env
 
-    # SB3 requires step reward == compute_reward(...): that is reward_type="goal" (the default "chain" reward is 1 on
-    # completion). Gymnasium 1.x wrappers no longer forward compute_reward, so SB3's goal-env check needs the unwrapped env.
-    check_env(gym.make("hirl/Tabletop-v0", reward_type="goal").unwrapped)
+    # SB3 requires step reward == compute_reward(...), for both reward types (the chain reward is read from the step's
+    # info). Gymnasium 1.x wrappers no longer forward compute_reward, so SB3's goal-env check needs the unwrapped env.
+    for reward_type in ("chain", "goal"):
+        check_env(gym.make("hirl/Tabletop-v0", reward_type=reward_type).unwrapped)
 
 
 def test_control_rate_checked() -> None:
@@ -93,7 +94,7 @@ def test_determinism() -> None:
 
 
 def test_compute_reward_vectorised() -> None:
-    env = TabletopEnv()
+    env = TabletopEnv(reward_type="goal")  # compute_reward is the goal reward (the chain type's reads the step's info)
     obs, _ = env.reset(seed=1)
     ag, dg = obs["achieved_goal"], obs["desired_goal"]
     assert env.compute_reward(ag, ag, {}) == 0.0

@@ -21,6 +21,10 @@ from hirl.types import Command, Subgoal
 from .helpers import A, CHAINS, E, S, SKILLS, chain_data, encoder
 
 LEGACY = Path(__file__).parent / "data" / "legacy"  # tiny models saved by the code before heads existed (README.md)
+# Outputs saved on another machine: float32 (|x| <= 0.4) from other BLAS kernels / summation orders differ by a few ulps
+# (up to 3e-8 seen); 1e-6 is ~30x that and ~1000x below what a changed weight, layer or head moves them by.
+# Bit-identity is only asked of values computed in the same process.
+CROSS_MACHINE_TOL = {"rtol": 1e-6, "atol": 1e-6}
 C = 16  # conditioning features of the head-only tests
 
 HEADS = {  # a small config of every registered head, and the non-default options worth covering
@@ -154,7 +158,8 @@ def test_networks_with_heads_round_trip(name: str, tmp_path: Path) -> None:
 
 def test_default_head_reproduces_networks_saved_before_heads() -> None:
     """The models in tests/policies/data/legacy were saved by the code before heads existed (config.json without a
-    head section): they load as the mlp head and give bit-identical outputs."""
+    head section): they load as the mlp head, with the same parameters, and give the saved outputs (within
+    CROSS_MACHINE_TOL: those were computed on another machine)."""
     d = np.load(LEGACY / "expected.npz")
     t = torch.from_numpy
     low = GoalConditionedBC.load(LEGACY / "low_language")
@@ -164,9 +169,10 @@ def test_default_head_reproduces_networks_saved_before_heads() -> None:
     assert [k for k in low.state_dict() if k.startswith("head.")] == ["head.0.weight", "head.0.bias", "head.2.weight",
                                                                       "head.2.bias", "head.4.weight", "head.4.bias"]
     with torch.no_grad():
-        np.testing.assert_array_equal(low(t(d["obs"]), t(d["emb"]))[:, 0].numpy(), d["low"])
-        np.testing.assert_array_equal(flat(t(d["obs"]), t(d["cmd"]), t(d["mask"]))[:, 0].numpy(), d["flat"])
-        np.testing.assert_array_equal(cot(t(d["obs"]), t(d["cmd"]), t(d["mask"]), t(d["prev"]))[1][:, 0].numpy(), d["cot"])
+        outputs = {"low": low(t(d["obs"]), t(d["emb"])), "flat": flat(t(d["obs"]), t(d["cmd"]), t(d["mask"])),
+                   "cot": cot(t(d["obs"]), t(d["cmd"]), t(d["mask"]), t(d["prev"]))[1]}
+    for name, out in outputs.items():
+        torch.testing.assert_close(out[:, 0], t(d[name]), **CROSS_MACHINE_TOL, msg=lambda m, name=name: f"{name}: {m}")
 
 
 def test_head_config_errors_are_one_line() -> None:

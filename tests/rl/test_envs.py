@@ -34,3 +34,19 @@ def test_persistent_reset_continues_the_task_episode():
     assert truncated
     fresh, _ = env.reset()
     assert not np.allclose(fresh["achieved_goal"], moved["achieved_goal"])
+
+
+def test_goal_reaching_reward_of_a_chain_reward_task_is_its_goal_reward():
+    import gymnasium as gym
+
+    import hirl_envs  # noqa: F401  (registers the envs)
+    from hirl.rl.envs import goal_reaching_reward
+
+    chain = gym.make("hirl/Tabletop-v0")  # step reward (and compute_reward): the chain reward, not a function of goals
+    obs, _ = chain.reset(seed=0)
+    ag, dg = obs["achieved_goal"], obs["desired_goal"]
+    reward = goal_reaching_reward(chain)
+    assert reward(ag, ag, None) == 0.0 and reward(ag, dg, None) == chain.unwrapped.goal_reward(ag, dg) == -1.0
+    np.testing.assert_array_equal(reward(np.stack([ag, ag]), np.stack([ag, dg]), [{}, {}]), [0.0, -1.0])
+    point = PointGoalEnv()  # no goal_reward: its compute_reward is the goal-reaching reward
+    assert goal_reaching_reward(point) == point.compute_reward

@@ -6,8 +6,8 @@
     python tests/teleop/server_probe.py killweb --tree DIR --run RUN [--corrections 6]
 
 --server-file: a server.py to load instead of hirl.teleop.server (e.g. the pre-fix one: `git show HEAD:hirl/teleop/
-server.py > /tmp/old_server.py`). The server runs in its own process on a stub session (every call it gets is
-counted), so only the HTTP layer is measured; clients are threads of this process, loopback only."""
+server.py > "$OLD/server.py"`, OLD a scratch folder). The server runs in its own process on a stub session (every call
+it gets is counted), so only the HTTP layer is measured; clients are threads of this process, loopback only."""
 from __future__ import annotations
 
 import argparse
@@ -21,6 +21,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -98,7 +99,7 @@ class Served:
     """The stub server in a subprocess."""
 
     def __init__(self, server_file: str | None, token: str | None = None) -> None:
-        self.calls = Path(f"/tmp/hirl-probe-calls-{os.getpid()}-{time.monotonic_ns()}")
+        self.calls = Path(tempfile.gettempdir()) / f"hirl-probe-calls-{os.getpid()}-{time.monotonic_ns()}"
         cmd = [sys.executable, __file__, "serve", "--calls", str(self.calls)]
         if server_file:
             cmd += ["--server-file", server_file]
@@ -378,7 +379,7 @@ def main() -> None:
     p.add_argument("--seconds", type=float, default=None)
     p.add_argument("--tree", default=".")
     p.add_argument("--run", default=None)
-    p.add_argument("--out", default=f"/tmp/hirl-killweb-{os.getpid()}")
+    p.add_argument("--out", default=str(Path(tempfile.gettempdir()) / f"hirl-killweb-{os.getpid()}"))  # a scratch folder
     p.add_argument("--corrections", type=int, default=6)
     args = p.parse_args()
     if args.what == "serve":

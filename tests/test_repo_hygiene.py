@@ -1,0 +1,105 @@
+"""No committed file names a folder of the machine it was written on (a run folder, a home, a scratch dir).
+
+Results pages, docs and argparse defaults state repo-relative paths (``runs/...``); a command that needs scratch
+space makes it (``OLD=$(mktemp -d)``, ``tempfile``, pytest's ``tmp_path``) instead of naming the temp folder. System
+paths (``/usr/bin/chromium``, ``/dev/null``, ``/proc/...``) and URL paths (``/api/state``) are not machine folders
+and are not matched. Every file git tracks or would add (untracked, not ignored) is scanned, text files only.
+"""
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# Folders that only exist on one machine: users' homes, scratch and work areas, temp dirs (macOS's included).
+MACHINE_ROOTS = ("work", "root", "home", "Users", "mnt", "scratch", "tmp", "var/tmp", "var/folders", "private/var")
+# An absolute path starts a token: line start, whitespace, a quote, or a shell/Python/Markdown delimiter before it
+# (``${1:-/x}`` included; ``https://host/home/x`` and ``runs/tmp/x`` are not absolute paths).
+MACHINE_PATH = re.compile(r"(?:^|(?<=[\s\"'`(=:;,\[{<>|-]))/(?:" + "|".join(map(re.escape, MACHINE_ROOTS)) + r")/"
+                          r"|\b[A-Za-z]:\\(?:Users|Documents and Settings)\\")
+# Lines allowed to name such a path anyway: {repo-relative file: substrings of the allowed lines} (keep this small).
+ALLOWED: dict[str, tuple[str, ...]] = {}
+
+
+def machine_paths(text: str, allowed: tuple[str, ...] = ()) -> list[tuple[int, str]]:
+    """``(line number, line)`` of every line of ``text`` naming a machine folder, except lines containing an
+    ``allowed`` substring."""
+    return [(n, line.strip()) for n, line in enumerate(text.splitlines(), start=1)
+            if MACHINE_PATH.search(line) and not any(a in line for a in allowed)]
+
+
+def repo_files() -> list[Path]:
+    """Files git tracks plus the untracked ones it would add (not ignored), relative to the repository root."""
+    out = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
+                         capture_output=True, check=True).stdout.decode()
+    return sorted({Path(p) for p in out.split("\0") if p})
+
+
+def text_of(path: Path) -> str | None:
+    """The file's text, or None for a binary file (a NUL byte or not UTF-8) or a file deleted from the work tree."""
+    full = ROOT / path
+    if not full.is_file():
+        return None
+    data = full.read_bytes()
+    if b"\0" in data[:8192]:
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def _unmask(text: str) -> str:
+    """The samples below are masked with ``@`` so that this file itself names no machine folder."""
+    return text.replace("@", "")
+
+
+@pytest.mark.parametrize("line", [
+    "python experiments/skills/affordance.py --runs @/work/bench/tt --out x",
+    '    p.add_argument("--out", default="@/work/runs_h14/aff")',
+    "git show HEAD:server.py > @/tmp/old_server.py",
+    "PYTHONPATH=@/home/alice/hirl:@/root/x python -m hirl",
+    '"command": "hirl eval @/Users/bob/runs/tt"',
+    "see `@/mnt/data/runs/x`",
+    "cache in @/var/folders/xy/T/",
+    "OUT=${2:-@/work/runs_h14/code}",
+    r"C@:\Users\bob\hirl",
+])
+def test_machine_path_is_found(line: str) -> None:
+    line = _unmask(line)
+    assert machine_paths(f"first line\n{line}\n") == [(2, line.strip())]
+
+
+@pytest.mark.parametrize("line", [
+    'CHROMIUM = "/usr/bin/chromium"',
+    "cmd > /dev/null 2>&1",
+    'open("/proc/net/tcp")',
+    "https://example.org/home/index.html and http://127.0.0.1:8765/tmp/x",
+    'conn.request("GET", "/api/state")',
+    "hirl eval runs/tt --out runs/tmp/eval",
+    "out = tmp_path / 'work' / 'x'",
+    "OLD=$(mktemp -d) && tar -x -C \"$OLD\"",
+])
+def test_system_and_relative_paths_are_not_machine_paths(line: str) -> None:
+    assert machine_paths(line) == []
+
+
+def test_allowed_substring_exempts_its_line() -> None:
+    text = _unmask("a @/work/x line\nanother @/work/y line\n")
+    assert machine_paths(text, allowed=(_unmask("@/work/x"),)) == [(2, _unmask("another @/work/y line"))]
+
+
+@pytest.mark.skipif(shutil.which("git") is None or not (ROOT / ".git").exists(), reason="needs a git checkout of hirl")
+def test_no_committed_file_names_a_machine_folder() -> None:
+    problems = []
+    for path in repo_files():
+        text = text_of(path)
+        if text is None:
+            continue
+        problems += [f"{path}:{n}: {line[:160]}" for n, line in machine_paths(text, ALLOWED.get(path.as_posix(), ()))]
+    assert not problems, "absolute paths of this machine (use runs/..., mktemp or tmp_path):\n" + "\n".join(problems)
