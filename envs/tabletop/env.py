@@ -288,6 +288,12 @@ class TabletopEnv(gym.Env):
         """Euclidean distance over the last axis: (14,) -> scalar, (B, 14) -> (B,)."""
         return np.linalg.norm(np.asarray(achieved) - np.asarray(desired), axis=-1)
 
+    @property
+    def reward_depends_on_goals(self) -> bool:
+        """Whether the step reward is a function of (achieved, desired) goals: the goal reward is, the chain reward
+        is not (HER then keeps each transition's own reward: hirl.rl.sb3.StoredRewardHerReplayBuffer)."""
+        return self.reward_type == "goal"
+
     @staticmethod
     def goal_reward(achieved_goal: np.ndarray, desired_goal: np.ndarray) -> np.ndarray | float:
         """The goal-reaching reward (reward_type="goal"): 0.0 where every component is within GOAL_TOL of the goal,

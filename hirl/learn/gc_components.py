@@ -5,14 +5,22 @@ in COMPONENTS / AGENTS and trained by the imitation run kind with the one Traine
     gcbc                     flat goal-conditioned BC                              GCBC
     gc_hier_state[_k10]      state-subgoal hierarchy (high: state k ahead, BC)     k = 25 (mazes) / 10 (manipulation)
     gc_hier_language         language-subgoal hierarchy on the oracle's labels     (labels: information OGBench lacks)
-    hiql[_k10]               HIQL (hirl.learn.hiql)                                k = 25 / 10, alphas 3 / 3
+    hiql[_k10|_giant]        HIQL (hirl.learn.hiql)                                k 25 / 10, alphas 3; giant: discount 0.995
+    gcivl[_giant|_play|_noisy]   GCIVL (hirl.learn.gcivl)                          hyperparameters.sh per dataset
+    gciql, qrl, crl [same]   GCIQL / QRL / CRL (hirl.learn.gciql, .qrl, .crl)      (hirl.learn.gc_hyperparameters)
     <any of these>_cpu       the same with 256-wide MLPs instead of OGBench's 512 (a CPU budget: ~4x fewer FLOPs)
+
+The four flat value-based methods without a suffix carry OGBench's point-maze navigate settings (pointmaze-medium /
+large / teleport), _giant pointmaze-giant's, _play and _noisy the manipulation datasets'. A component's network
+config is its class defaults (OGBench's get_config()), then its width and k, then its `overrides`; its GoalSampler
+draws goals as that config says (hirl.learn.gc_data.sampling_of).
 
 The hierarchical agents are HierarchicalAgents under the run's replan rule (OGBench re-plans every step:
 replan: {on_completion: false, interval: 1}); every agent reads the goal from obs["desired_goal"] (the evaluation
 task's goal observation) and its state from the model's obs_keys (hirl.learn.gc_data)."""
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
@@ -21,9 +29,14 @@ import numpy as np
 from hirl.data.tables import StepTables, TextTables
 from hirl.hierarchy import HierarchicalAgent
 from hirl.learn.components import ImitationComponent
-from hirl.learn.gc_data import GoalSampler, GoalSampling, check_state_tables
-from hirl.learn.gc_nets import HIDDEN, GCBC, GCHierLanguage, GCHierLanguageConfig, GCHierState
+from hirl.learn.crl import CRL
+from hirl.learn.gc_data import SAMPLING_FIELDS, GoalSampler, GoalSampling, check_state_tables
+from hirl.learn.gc_hyperparameters import GIANT_DISCOUNT, OGBENCH_HYPERPARAMETERS, PRESET_SUFFIX
+from hirl.learn.gc_nets import GCBC, HIDDEN, GCHierLanguage, GCHierLanguageConfig, GCHierState, StateGoalModule
+from hirl.learn.gciql import GCIQL
+from hirl.learn.gcivl import GCIVL
 from hirl.learn.hiql import HIQL
+from hirl.learn.qrl import QRL
 from hirl.policies.base import HighLevelPolicy, LowLevelPolicy
 from hirl.policies.heads import HeadConfig
 from hirl.policies.inference import SubgoalCache, fast_inference, to_tensor
@@ -43,9 +56,10 @@ def _goal(obs: Observation) -> np.ndarray:
 
 
 class GCAgent:
-    """A whole agent around a GCBC model: act(obs) = clip(pi(s, g), -1, 1); no subgoals."""
+    """A whole agent around a flat goal-conditioned model (GCBC, GCIVL, GCIQL, QRL, CRL: model(s, g) is the actor's
+    mean action): act(obs) = clip(model(s, g), -1, 1), OGBench's evaluation at temperature 0; no subgoals."""
 
-    def __init__(self, model: GCBC) -> None:
+    def __init__(self, model: StateGoalModule) -> None:
         self.model = model
         self.step_count = self.num_queries = self.num_replans = 0
         self.subgoal: Subgoal | None = None
@@ -112,18 +126,34 @@ class LanguageLow(LowLevelPolicy):
 
 
 class GCComponent(ImitationComponent):
-    """A goal-conditioned network over GoalSampler batches; `subgoal_steps` is the sampler's (and model's) k."""
+    """A goal-conditioned network over GoalSampler batches; `subgoal_steps` is the sampler's (and model's) k,
+    `overrides` config fields set over the network config's defaults (OGBench's per-dataset hyperparameters)."""
 
     role = "agent"
     budget_field = "baseline"  # one budget for every goal-conditioned method: same data, same gradient steps
     subgoal_steps = 25  # k: the sampler's and the hierarchies' subgoal horizon
     hidden: tuple[int, ...] = HIDDEN  # MLP widths of every network of the component
+    overrides: dict[str, Any] = {}  # network config fields over its defaults (hirl.learn.gc_hyperparameters)
+
+    def config_values(self, **generic: Any) -> dict[str, Any]:
+        """The keyword arguments of the network config: generic run settings (obs_keys, text_encoder, ...) and the
+        component's width and k where the config has such a field, then the overrides."""
+        names = {f.name for f in dataclasses.fields(self.network.config_cls)}
+        base = {"hidden": self.hidden, "subgoal_steps": self.subgoal_steps, **generic}
+        return {**{k: v for k, v in base.items() if k in names}, **self.overrides}
+
+    def sampling(self) -> GoalSampling:
+        """How the sampler draws goals: the network config's sampling fields (discount, goal probabilities, k) at their
+        defaults, then the component's k and overrides; GoalSampling's defaults for the fields the config lacks."""
+        fields = {f.name: f.default for f in dataclasses.fields(self.network.config_cls) if f.name in SAMPLING_FIELDS}
+        values = {**fields, **{k: v for k, v in self.config_values().items() if k in SAMPLING_FIELDS}}
+        return GoalSampling(**values)
 
     def sampler(  # type: ignore[override]  # a GoalSampler has GatherSampler's interface (call, gather, size)
         self, t: StepTables, tt: TextTables, batch_size: int, paraphrase_p: float = 0.0, head: HeadConfig | None = None,
     ) -> GoalSampler:
         check_state_tables(t, self.name or type(self).__name__)
-        return GoalSampler(t, batch_size, GoalSampling(subgoal_steps=self.subgoal_steps))
+        return GoalSampler(t, batch_size, self.sampling())
 
     def sizes(self, t: StepTables) -> tuple[int, int, int]:
         """(S, A, G) of the tables."""
@@ -132,19 +162,23 @@ class GCComponent(ImitationComponent):
 
     def build(self, t: StepTables, tt: TextTables, text_encoder: str, obs_keys: tuple[str, ...],
               head: HeadConfig | None = None) -> PolicyModule:
-        """A fresh network (a StateGoalModule: GCBC, GCHierState, HIQL) sized from t, its normalisers fitted on it."""
+        """A fresh network (a StateGoalModule: GCBC, GCHierState, HIQL, GCIVL, GCIQL, QRL, CRL) sized from t, its
+        normalisers fitted on it."""
         S, A, G = self.sizes(t)
-        cfg = self.network.config_cls(S, A, G, obs_keys=obs_keys, hidden=self.hidden, subgoal_steps=self.subgoal_steps,
-                                      text_encoder=text_encoder)
+        cfg = self.network.config_cls(S, A, G, **self.config_values(obs_keys=obs_keys, text_encoder=text_encoder))
         net: Any = self.network(cfg)
         return net.fit(t.obs, t.achieved)
 
 
-class GCBCComponent(GCComponent):
-    network = GCBC
+class FlatGCComponent(GCComponent):
+    """A flat goal-conditioned method: one network whose forward(s, g) is the mean action (a GCAgent)."""
 
     def policy(self, model: Any, ctx: AgentContext) -> GCAgent:
         return GCAgent(model)
+
+
+class GCBCComponent(FlatGCComponent):
+    network = GCBC
 
 
 class HierStateComponent(GCComponent):
@@ -177,15 +211,39 @@ class HIQLComponent(GCComponent):
         return HierarchicalAgent(VectorHigh(model, "HIQL latent subgoal"), VectorLow(model), ctx.kind.replan_rule(ctx))
 
 
+class GCIVLComponent(FlatGCComponent):
+    network = GCIVL
+
+
+class GCIQLComponent(FlatGCComponent):
+    network = GCIQL
+
+
+class QRLComponent(FlatGCComponent):
+    network = QRL
+
+
+class CRLComponent(FlatGCComponent):
+    network = CRL
+
+
 CPU_HIDDEN = (256, 256, 256)  # the _cpu variants' MLP widths
-GC_COMPONENTS: dict[str, tuple[type[GCComponent], int]] = {  # name -> (class, k), before the _cpu variants
-    "gcbc": (GCBCComponent, 25), "gc_hier_language": (HierLanguageComponent, 25),
-    "gc_hier_state": (HierStateComponent, 25), "gc_hier_state_k10": (HierStateComponent, 10),
-    "hiql": (HIQLComponent, 25), "hiql_k10": (HIQLComponent, 10),
+# name -> (class, k, config overrides), before the _cpu variants
+GC_COMPONENTS: dict[str, tuple[type[GCComponent], int, dict[str, Any]]] = {
+    "gcbc": (GCBCComponent, 25, {}), "gc_hier_language": (HierLanguageComponent, 25, {}),
+    "gc_hier_state": (HierStateComponent, 25, {}), "gc_hier_state_k10": (HierStateComponent, 10, {}),
+    "hiql": (HIQLComponent, 25, {}), "hiql_k10": (HIQLComponent, 10, {}),
+    "hiql_giant": (HIQLComponent, 25, {"discount": GIANT_DISCOUNT}),
 }
-for _base, (_cls, _k) in GC_COMPONENTS.items():
+FLAT_VALUE_METHODS: dict[str, type[GCComponent]] = {"gcivl": GCIVLComponent, "gciql": GCIQLComponent, "qrl": QRLComponent,
+                                                    "crl": CRLComponent}  # OGBench's name -> component class
+for _method, _cls in FLAT_VALUE_METHODS.items():
+    for _preset, _suffix in PRESET_SUFFIX.items():
+        GC_COMPONENTS[_method + _suffix] = (_cls, 25, OGBENCH_HYPERPARAMETERS[_method][_preset])
+for _base, (_cls, _k, _overrides) in GC_COMPONENTS.items():
     for _name, _hidden in ((_base, HIDDEN), (_base + "_cpu", CPU_HIDDEN)):
-        COMPONENTS.register(_name)(type(_cls.__name__, (_cls,), {"subgoal_steps": _k, "hidden": _hidden}))
+        COMPONENTS.register(_name)(type(_cls.__name__, (_cls,), {"subgoal_steps": _k, "hidden": _hidden,
+                                                                 "overrides": dict(_overrides)}))
 
 
 class GCWhole(AgentRecipe):

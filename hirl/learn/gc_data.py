@@ -1,6 +1,7 @@
-"""Goal sampling for offline goal-conditioned learners (GCBC, HIQL, the state- and language-subgoal hierarchies
-trained on OGBench-style data): every batch draws transitions uniformly and relabels them with goals taken from
-the data, as OGBench's GCDataset / HGCDataset do.
+"""Goal sampling for offline goal-conditioned learners (GCBC, GCIVL, GCIQL, QRL, CRL, HIQL, the state- and
+language-subgoal hierarchies trained on OGBench-style data): every batch draws transitions uniformly and relabels them
+with goals taken from the data, as OGBench's GCDataset / HGCDataset do, with the probabilities of the method's config
+(sampling_of).
 
 Goals are achieved goals (obs["achieved_goal"], G values) of the data; for OGBench envs the achieved goal is the
 full observation, as OGBench's goals are. States are the tables' obs (obs_keys, S values).
@@ -11,15 +12,21 @@ Batch (B rows; S state size, G goal size, A action size), all float32 unless sta
     value_goal (B, G)   p_cur: the current achieved goal, p_traj: a future one at a geometric offset (discount),
                         p_random: any achieved goal of the data
     reward (B,)         0 when value_goal is the current state, else -1 (OGBench's gc_negative); mask (B,) 1 - that
-    actor_goal (B, G)   a future achieved goal of the same episode, uniform over the rest of the episode
+    actor_goal (B, G)   actor_p_traj: a future achieved goal of the same episode, uniform over the rest of the episode
+                        (or at a geometric offset: actor_geom_sample), actor_p_cur: the current one, actor_p_random:
+                        any achieved goal of the data (defaults 0 / 1 / 0: every method's setting on non-stitch data)
+    obs_goal (B, G)     the achieved goal of the state (QRL's quasimetric lives in goal space)
+    next_obs_goal (B, G)  the achieved goal after the action (the episode's final observation at its last step)
     subgoal (B, G)      the achieved goal subgoal_steps ahead (capped at the episode's end): the low level's goal
     high_target (B, G)  the achieved goal min(subgoal_steps, steps to actor_goal) ahead: what the high level proposes
+                        (subgoal_steps ahead, capped at the episode's end, for a random actor goal: OGBench's HGCDataset)
     high_target_obs (B, S)  the state there (the episode's last step row when that is the final observation)
     label (B,) int64    the step's segment label (vocabulary index): the language subgoal active at that step
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -29,22 +36,39 @@ from hirl.data.tables import StepTables
 
 @dataclass(frozen=True)
 class GoalSampling:
-    """How goals are drawn (OGBench's defaults for HIQL / GCIVL value learning and its actors)."""
+    """How goals are drawn (OGBench's defaults for HIQL / GCIVL value learning and its actors). OGBench's names:
+    value_p_curgoal / trajgoal / randomgoal, actor_p_curgoal / trajgoal / randomgoal, actor_geom_sample; value goals
+    always use the geometric offset (OGBench's value_geom_sample, True for every method)."""
 
     discount: float = 0.99  # geometric offset of trajectory value goals: P(k) = (1 - discount) discount^(k-1)
     value_p_cur: float = 0.2  # P(value goal = the current state)
     value_p_traj: float = 0.5  # P(value goal = a future state of the episode, geometric offset)
     value_p_random: float = 0.3  # P(value goal = a random state of the data)
     subgoal_steps: int = 25  # k: the low level's goal is the state k steps ahead (OGBench: 25 mazes, 10 manipulation)
+    actor_p_cur: float = 0.0  # P(actor goal = the current state) (OGBench's default for every method)
+    actor_p_traj: float = 1.0  # P(actor goal = a future state of the episode) (OGBench: 0.5 on stitch datasets)
+    actor_p_random: float = 0.0  # P(actor goal = a random state of the data) (OGBench: 0.5 on stitch datasets)
+    actor_geom_sample: bool = False  # future actor goals at a geometric offset (True) or uniform over the rest (False)
 
     def __post_init__(self) -> None:
         if not 0 < self.discount < 1:
             raise ValueError(f"discount must be in (0, 1), got {self.discount}")
-        ps = (self.value_p_cur, self.value_p_traj, self.value_p_random)
-        if min(ps) < 0 or abs(sum(ps) - 1) > 1e-6:
-            raise ValueError(f"value_p_cur + value_p_traj + value_p_random must be 1, got {ps}")
+        for who in ("value", "actor"):
+            ps = tuple(getattr(self, f"{who}_p_{k}") for k in ("cur", "traj", "random"))
+            if min(ps) < 0 or abs(sum(ps) - 1) > 1e-6:
+                raise ValueError(f"{who}_p_cur + {who}_p_traj + {who}_p_random must be 1, each >= 0, got {ps}")
         if self.subgoal_steps < 1:
             raise ValueError(f"subgoal_steps must be >= 1, got {self.subgoal_steps}")
+
+
+SAMPLING_FIELDS = ("discount", "value_p_cur", "value_p_traj", "value_p_random", "subgoal_steps", "actor_p_cur",
+                   "actor_p_traj", "actor_p_random", "actor_geom_sample")  # GoalSampling's fields, by name
+
+
+def sampling_of(config: Any) -> GoalSampling:
+    """The GoalSampling a model config trains with: each GoalSampling field the config has (a method's discount is
+    its geometric goal offset too, as in OGBench), GoalSampling's default for the others."""
+    return GoalSampling(**{k: getattr(config, k) for k in SAMPLING_FIELDS if hasattr(config, k)})
 
 
 def check_state_tables(t: StepTables, name: str) -> None:
@@ -78,21 +102,36 @@ class GoalSampler:
         random_rows = rng.integers(0, len(t.achieved), size=B)
         vg = np.where(u < s.value_p_cur, row, np.where(u < s.value_p_cur + s.value_p_traj, geom, random_rows))
         success = (vg == row).astype(np.float32)
-        # actor goals: uniform over the rest of the episode (row + 1 .. last)
-        ag = row + 1 + np.floor(rng.random(B) * (last - row)).astype(np.int64)
-        ag = np.minimum(ag, last)
+        ag, random_ag = self._actor_goals(row, last, rng)
         sub = np.minimum(row + s.subgoal_steps, last)
-        target = np.minimum(row + s.subgoal_steps, ag)
+        target = np.where(random_ag, sub, np.minimum(row + s.subgoal_steps, ag))
         target_step = rows + np.minimum(target, last - 1) - row  # step row of the state at target (<= the last step)
         a = t.achieved
         out = {
             "obs": t.obs[rows], "next_obs": t.obs[self.next[rows]], "action": t.action[rows],
             "value_goal": a[vg], "reward": success - 1.0, "mask": 1.0 - success,
             "actor_goal": a[ag], "subgoal": a[sub], "high_target": a[target], "high_target_obs": t.obs[target_step],
+            "obs_goal": a[row], "next_obs_goal": a[row + 1],
         }
         batch = {k: torch.from_numpy(np.ascontiguousarray(v, dtype=np.float32)) for k, v in out.items()}
         batch["label"] = torch.from_numpy(np.ascontiguousarray(t.label[rows], dtype=np.int64))
         return batch
+
+    def _actor_goals(self, row: np.ndarray, last: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """(achieved-goal rows of the actor goals (B,), whether each is a random state (B,) bool). Future goals: uniform
+        over row + 1 .. last, or geometric (actor_geom_sample); draws beyond those only when actor_p_cur or
+        actor_p_random is set (the default settings draw exactly what they always drew)."""
+        s, B = self.sampling, len(row)
+        if s.actor_geom_sample:
+            traj = np.minimum(row + rng.geometric(1.0 - s.discount, size=B), last)
+        else:
+            traj = np.minimum(row + 1 + np.floor(rng.random(B) * (last - row)).astype(np.int64), last)
+        if s.actor_p_cur == 0 and s.actor_p_random == 0:
+            return traj, np.zeros(B, bool)
+        u = rng.random(B)
+        random_ag = (u >= s.actor_p_cur + s.actor_p_traj) & (s.actor_p_random > 0)  # never from rounding alone
+        ag = np.where(u < s.actor_p_cur, row, np.where(random_ag, rng.integers(0, len(self.t.achieved), size=B), traj))
+        return ag, random_ag
 
     def __call__(self, step: int, rng: np.random.Generator) -> dict[str, torch.Tensor]:
         return self.gather(rng.integers(0, self.size, size=self.batch_size), rng)

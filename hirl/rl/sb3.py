@@ -85,6 +85,31 @@ class SubgoalTestHerReplayBuffer(HerReplayBuffer):
         return self._penalise(super()._get_virtual_samples(batch_indices, env_indices, env), batch_indices, env_indices)
 
 
+class _StoredRewards:
+    """Stands in for the VecEnv during one virtual-sample draw: env_method("compute_reward", ...) -> [the stored
+    rewards (B,)] (the draw's transitions, in order)."""
+
+    def __init__(self, rewards: np.ndarray) -> None:
+        self.rewards = rewards
+
+    def env_method(self, method_name: str, *args: Any, indices: Any = None, **kwargs: Any) -> list[np.ndarray]:
+        return [self.rewards]
+
+
+class StoredRewardHerReplayBuffer(HerReplayBuffer):
+    """HerReplayBuffer for an env whose reward does not depend on the goals (reward_depends_on_goals False: Tabletop's
+    chain reward, 1.0 on the step a subtask completes): relabelled samples keep the reward stored with their
+    transition, which is exactly what compute_reward gives for any goal, without copying every step's info dict
+    (SB3 passes empty infos to compute_reward unless copy_info_dict, and replay checkpoints keep no infos)."""
+
+    def _get_virtual_samples(self, batch_indices: np.ndarray, env_indices: np.ndarray, env: Any = None) -> Any:
+        vec_env, self.env = self.env, _StoredRewards(self.rewards[batch_indices, env_indices])  # type: ignore[assignment]
+        try:
+            return super()._get_virtual_samples(batch_indices, env_indices, env)
+        finally:
+            self.env = vec_env
+
+
 def build_model(spec: Any, env: gym.Env, seed: int, tensorboard_log: str | None = None,
                 subgoal_penalty: float | None = None) -> Any:
     """A fresh SB3 learner for env (a Dict-observation goal env) from an AlgoSpec; with subgoal_penalty (the high
@@ -98,7 +123,9 @@ def build_model(spec: Any, env: gym.Env, seed: int, tensorboard_log: str | None 
     if spec.her_strategy != "none":
         her = {"n_sampled_goal": spec.her_k, "goal_selection_strategy": spec.her_strategy}
         if subgoal_penalty is None:
-            kwargs.update(replay_buffer_class=HerReplayBuffer, replay_buffer_kwargs=her)
+            goal_reward = getattr(env.unwrapped, "reward_depends_on_goals", True)
+            kwargs.update(replay_buffer_class=HerReplayBuffer if goal_reward else StoredRewardHerReplayBuffer,
+                          replay_buffer_kwargs=her)
         else:
             kwargs.update(replay_buffer_class=SubgoalTestHerReplayBuffer,
                           replay_buffer_kwargs={**her, "penalty": subgoal_penalty})

@@ -63,15 +63,16 @@ def expert(env: gym.Env, noise: float, seed: int) -> tuple[HighLevelPolicy, LowL
 
 @dataclass(frozen=True)
 class OgbenchAdapter(EnvAdapter):
-    """An OGBench env as an EnvAdapter; make() takes collection (None | play | noisy | navigate) and
-    max_episode_steps as env_kwargs (hirl.data.ogbench.env.OgbenchEnv)."""
+    """An OGBench env as an EnvAdapter; make() takes collection (None | play | noisy | navigate),
+    max_episode_steps and p_random_action as env_kwargs (hirl.data.ogbench.env.OgbenchEnv)."""
 
     def make(self, render: bool = False, width: int = 128, height: int = 128, **kwargs: Any) -> gym.Env:
         from hirl.data.ogbench.env import OgbenchEnv
 
-        unknown = sorted(set(kwargs) - {"collection", "max_episode_steps"})
+        unknown = sorted(set(kwargs) - {"collection", "max_episode_steps", "p_random_action"})
         if unknown:
-            raise TypeError(f"unexpected keyword argument {unknown[0]!r} (OGBench envs take collection, max_episode_steps)")
+            raise TypeError(f"unexpected keyword argument {unknown[0]!r} (OGBench envs take collection, max_episode_steps, "
+                            "p_random_action)")
         return OgbenchEnv(self.env_id.removeprefix(PREFIX), render_mode="rgb_array" if render else None, width=width,
                           height=height, **kwargs)
 

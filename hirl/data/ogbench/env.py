@@ -85,11 +85,15 @@ class OgbenchEnv(gym.Env):
     metadata = {"render_modes": ["rgb_array"]}
 
     def __init__(self, name: str, collection: str | None = None, render_mode: str | None = None, width: int = 128,
-                 height: int = 128, max_episode_steps: int | None = None) -> None:
+                 height: int = 128, max_episode_steps: int | None = None, p_random_action: float = 0.0) -> None:
         ogbench = import_ogbench()
         self.name, self.family, self.collection = name, family(name), collection
         if collection is not None and collection not in COLLECTIONS:
             raise ValueError(f"collection must be one of {', '.join(COLLECTIONS)} or null, got {collection!r}")
+        if not 0 <= p_random_action <= 1 or (p_random_action > 0 and collection not in ("play", "noisy")):
+            raise ValueError(f"p_random_action must be in [0, 1] and is for collection play / noisy (OGBench's noisy "
+                             f"datasets), got {p_random_action} with collection {collection!r}")
+        self.p_random_action = float(p_random_action)  # P(a uniformly random action instead of the oracle's) per step
         if collection == "navigate" and self.family != "pointmaze":
             raise ValueError(f"collection 'navigate' is for point mazes; {name} takes 'play' or 'noisy'")
         if collection in ("play", "noisy") and self.family == "pointmaze":
@@ -277,7 +281,8 @@ class OgbenchEnv(gym.Env):
 
     def oracle_action(self) -> np.ndarray:
         """(A,) the oracle's next action in [-1, 1] at the current state: OGBench's oracle of the current target
-        (collection), or, on mazes, the BFS subgoal direction toward the current goal plus Gaussian noise."""
+        (collection; with probability p_random_action a uniformly random action instead, as OGBench's noisy datasets
+        draw), or, on mazes, the BFS subgoal direction toward the current goal plus Gaussian noise."""
         if self.family == "pointmaze":
             xy = np.asarray(self.base.get_xy(), np.float64)
             goal_xy = np.asarray(self.base.cur_goal_xy, np.float64)
@@ -288,6 +293,9 @@ class OgbenchEnv(gym.Env):
         if self._oracle is None:
             raise InputError(f"{self.name}: OGBench ships oracles for its data-collection targets only, not for the "
                              "evaluation tasks; the expert exists with env_kwargs collection: play | noisy")
+        if self.p_random_action > 0 and np.random.rand() < self.p_random_action:  # OGBench's generate_manipspace.py
+            space: Any = self.action_space
+            return np.clip(np.random.uniform(space.low, space.high), -1.0, 1.0)
         action = np.asarray(self._oracle.select_action(self._ob, self._info), np.float64)
         if self.collection == "noisy":
             xi = self._xi
