@@ -5,6 +5,13 @@
 """
 from __future__ import annotations
 
+import os
+
+# Headless EGL unless the user chose a backend: MuJoCo reads MUJOCO_GL once, when `mujoco` is first imported, and
+# OGBench / dm_control import it before hirl_envs.mujoco_base (which sets the same default) when they come first;
+# with the default (GLFW) and no display, every render then fails.
+os.environ.setdefault("MUJOCO_GL", "egl")
+
 from typing import TYPE_CHECKING, Any
 
 from hirl.types import Command, Correction, Subgoal

@@ -93,6 +93,8 @@ class CRL(StateGoalModule):
     """The CRL networks and loss (module docstring); inputs are raw states / goals, normalised inside."""
 
     config_cls = CRLConfig
+    # the GoalSampler entries loss() reads (the sampler gathers only these)
+    batch_keys = frozenset({"obs", "action", "value_goal", "actor_goal"})
 
     def __init__(self, config: CRLConfig) -> None:
         super().__init__(config.obs_dim, config.goal_dim)

@@ -153,7 +153,7 @@ class GCComponent(ImitationComponent):
         self, t: StepTables, tt: TextTables, batch_size: int, paraphrase_p: float = 0.0, head: HeadConfig | None = None,
     ) -> GoalSampler:
         check_state_tables(t, self.name or type(self).__name__)
-        return GoalSampler(t, batch_size, self.sampling())
+        return GoalSampler(t, batch_size, self.sampling(), keys=getattr(self.network, "batch_keys", None))
 
     def sizes(self, t: StepTables) -> tuple[int, int, int]:
         """(S, A, G) of the tables."""

@@ -25,6 +25,7 @@ Batch (B rows; S state size, G goal size, A action size), all float32 unless sta
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -81,8 +82,12 @@ class GoalSampler:
     """Trainer batch source (step, rng) -> batch (module docstring) over StepTables; gather(rows) draws the goals of
     fixed rows with a fixed generator (validation batches that do not change between evaluations)."""
 
-    def __init__(self, t: StepTables, batch_size: int, sampling: GoalSampling) -> None:
-        self.t, self.batch_size, self.sampling = t, int(batch_size), sampling
+    def __init__(self, t: StepTables, batch_size: int, sampling: GoalSampling,
+                 keys: frozenset[str] | None = None) -> None:
+        """keys: the batch entries to gather (a network's batch_keys; None: all). The random draws are the same
+        either way, so a batch's shared entries do not depend on keys; gathering rows of the (N, S) / (N, G) tables
+        is most of a batch's cost, and GCBC reads 3 of its 14 entries."""
+        self.t, self.batch_size, self.sampling, self.keys = t, int(batch_size), sampling, keys
         self.size = len(t.obs)
         self.row = t.obs_row.astype(np.int64)  # (N,) row of each step's state in achieved
         self.last = t.episode_window[:, 1].astype(np.int64)  # (N,) row of the episode's final observation
@@ -106,15 +111,17 @@ class GoalSampler:
         sub = np.minimum(row + s.subgoal_steps, last)
         target = np.where(random_ag, sub, np.minimum(row + s.subgoal_steps, ag))
         target_step = rows + np.minimum(target, last - 1) - row  # step row of the state at target (<= the last step)
-        a = t.achieved
-        out = {
-            "obs": t.obs[rows], "next_obs": t.obs[self.next[rows]], "action": t.action[rows],
-            "value_goal": a[vg], "reward": success - 1.0, "mask": 1.0 - success,
-            "actor_goal": a[ag], "subgoal": a[sub], "high_target": a[target], "high_target_obs": t.obs[target_step],
-            "obs_goal": a[row], "next_obs_goal": a[row + 1],
+        a, obs = t.achieved, t.obs
+        fields: dict[str, Callable[[], np.ndarray]] = {  # the gathers, run only for the keys asked for
+            "obs": lambda: obs[rows], "next_obs": lambda: obs[self.next[rows]], "action": lambda: t.action[rows],
+            "value_goal": lambda: a[vg], "reward": lambda: success - 1.0, "mask": lambda: 1.0 - success,
+            "actor_goal": lambda: a[ag], "subgoal": lambda: a[sub], "high_target": lambda: a[target],
+            "high_target_obs": lambda: obs[target_step], "obs_goal": lambda: a[row], "next_obs_goal": lambda: a[row + 1],
         }
-        batch = {k: torch.from_numpy(np.ascontiguousarray(v, dtype=np.float32)) for k, v in out.items()}
-        batch["label"] = torch.from_numpy(np.ascontiguousarray(t.label[rows], dtype=np.int64))
+        batch = {k: torch.from_numpy(np.ascontiguousarray(f(), dtype=np.float32)) for k, f in fields.items()
+                 if self.keys is None or k in self.keys}
+        if self.keys is None or "label" in self.keys:
+            batch["label"] = torch.from_numpy(np.ascontiguousarray(t.label[rows], dtype=np.int64))
         return batch
 
     def _actor_goals(self, row: np.ndarray, last: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:

@@ -82,6 +82,8 @@ class GCBC(StateGoalModule):
     """pi(a | s, g): mean action (B, A) from state (B, S) and goal (B, G)."""
 
     config_cls = GCBCConfig
+    # the GoalSampler entries loss() reads (the sampler gathers only these)
+    batch_keys = frozenset({"obs", "action", "actor_goal"})
 
     def __init__(self, config: GCBCConfig) -> None:
         super().__init__(config.obs_dim, config.goal_dim)
@@ -111,6 +113,8 @@ class GCHierState(StateGoalModule):
     """high(s, g) -> the achieved goal k steps ahead (B, G); low(s, subgoal (B, G)) -> mean action (B, A)."""
 
     config_cls = GCHierStateConfig
+    # the GoalSampler entries loss() reads (the sampler gathers only these)
+    batch_keys = frozenset({"obs", "action", "actor_goal", "subgoal", "high_target"})
 
     def __init__(self, config: GCHierStateConfig) -> None:
         super().__init__(config.obs_dim, config.goal_dim)
@@ -153,6 +157,8 @@ class GCHierLanguage(PolicyModule):
     vocab_emb (V, E) buffer: the embeddings of the vocabulary the low level is trained on."""
 
     config_cls = GCHierLanguageConfig
+    # the GoalSampler entries loss() reads (the sampler gathers only these)
+    batch_keys = frozenset({"obs", "action", "actor_goal", "label"})
     vocab_emb: torch.Tensor
 
     def __init__(self, config: GCHierLanguageConfig) -> None:

@@ -64,6 +64,8 @@ class GCIQL(StateGoalModule):
     """The GCIQL networks and loss (module docstring); inputs are raw states / goals, normalised inside."""
 
     config_cls = GCIQLConfig
+    # the GoalSampler entries loss() reads (the sampler gathers only these)
+    batch_keys = frozenset({"obs", "next_obs", "action", "value_goal", "reward", "mask", "actor_goal"})
 
     def __init__(self, config: GCIQLConfig) -> None:
         super().__init__(config.obs_dim, config.goal_dim)

@@ -92,6 +92,9 @@ class HIQL(StateGoalModule):
     """The HIQL networks and loss (module docstring); inputs are raw states, normalised inside."""
 
     config_cls = HIQLConfig
+    # the GoalSampler entries loss() reads (the sampler gathers only these)
+    batch_keys = frozenset({"obs", "next_obs", "action", "value_goal", "reward", "mask", "actor_goal", "subgoal",
+                            "high_target", "high_target_obs"})
 
     def __init__(self, config: HIQLConfig) -> None:
         super().__init__(config.obs_dim, config.goal_dim)

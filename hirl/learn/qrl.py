@@ -131,6 +131,8 @@ class QRL(StateGoalModule):
     """The QRL networks and loss (module docstring); inputs are raw states / goals, normalised inside."""
 
     config_cls = QRLConfig
+    # the GoalSampler entries loss() reads (the sampler gathers only these)
+    batch_keys = frozenset({"obs", "action", "value_goal", "actor_goal", "obs_goal", "next_obs_goal"})
 
     def __init__(self, config: QRLConfig) -> None:
         super().__init__(config.obs_dim, config.goal_dim)

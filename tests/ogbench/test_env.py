@@ -73,3 +73,20 @@ def test_maze_vertex_cells_exclude_corridor_middles() -> None:
     free, vertex = maze_cells(m)
     assert free == [(1, 1), (1, 2), (1, 3), (2, 3)]
     assert vertex == [(1, 1), (1, 3), (2, 3)]  # (1, 2) is the middle of a horizontal corridor
+
+
+def test_hirl_renders_headless_when_ogbench_imports_mujoco_first() -> None:
+    """OGBench (through dm_control) imports mujoco before hirl_envs sets MUJOCO_GL: hirl's own import sets it, so a
+    process that never set it still renders without a display (it picked GLFW and failed before)."""
+    import os
+    import subprocess
+    import sys
+
+    script = ("from hirl.integrations import adapter\nimport hirl.learn.gc_plugin\n"
+              "e = adapter('ogbench/pointmaze-medium-v0').make(); e.reset(seed=0); e.close()\n"
+              "import gymnasium as gym\nt = gym.make('hirl/Tabletop-v0', render_mode='rgb_array', width=32, height=32)\n"
+              "t.reset(seed=0); print(t.render().shape); t.close()\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("MUJOCO_GL", "PYOPENGL_PLATFORM", "DISPLAY")}
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr.strip().splitlines()[-1]
+    assert out.stdout.strip().endswith("(32, 32, 3)")

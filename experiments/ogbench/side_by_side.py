@@ -1,0 +1,304 @@
+"""hirl's OGBench baselines beside OGBench's own JAX implementations (seohongpark/ogbench impls/), at an equal budget:
+the same dataset file, batch size, MLP widths, gradient steps, seeds and evaluation (OGBench's 5 tasks, deterministic
+actions, the same number of episodes per task), one table of method x budget x seed with steps/s.
+
+The reference runs in its own venv and is never a dependency of hirl (docs/ogbench.md, "Side by side with the JAX
+reference", says how to make it); this file's `reference` mode imports nothing of hirl, only numpy and the checkout.
+
+    # one (method, dataset, seed) on each side; --steps are the evaluated checkpoints (training continues between them)
+    REF/bin/python experiments/ogbench/side_by_side.py reference --impls OGBENCH/impls --method gcbc --seed 0
+    .venv/bin/python experiments/ogbench/side_by_side.py hirl --method gcbc --seed 0
+    # every missing pair of a plan, the two sides of a pair at once on cores 0 and 1, then the table
+    .venv/bin/python experiments/ogbench/side_by_side.py plan --ref-python REF/bin/python --impls OGBENCH/impls \\
+        --methods gcbc gcivl gciql qrl crl hiql --datasets pointmaze-large-navigate-v0 --seeds 0 1 2 3
+    .venv/bin/python experiments/ogbench/side_by_side.py render     # SIDE_BY_SIDE.json + .md beside this file
+
+Data: OGBench's own generator writes DATA/<dataset>.npz and DATA/<dataset>-val.npz (docs/ogbench.md); the
+reference reads them with ogbench.make_env_and_datasets(dataset_dir=DATA), hirl imports the training file once with
+hirl.data.ogbench.npz (DATA/hirl/<dataset>). Every result is one JSON per (side, method, dataset, seed) under --runs
+(default runs/side_by_side); a finished one is skipped when the plan runs again.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.metadata
+import importlib.util
+import json
+import os
+import random
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+TASKS = (1, 2, 3, 4, 5)  # OGBench's evaluation task ids
+DEFAULT_STEPS = (10_000, 30_000)  # evaluated checkpoints (gradient steps)
+DEFAULTS = {"batch": 256, "hidden": 256, "episodes": 50}  # equal budget on both sides: batch, MLP width (x3), per task
+
+
+def _hyperparameters() -> Any:
+    """hirl/learn/gc_hyperparameters.py loaded by path (it imports nothing of hirl): the one table of OGBench's
+    per-dataset settings, read by both sides."""
+    spec = importlib.util.spec_from_file_location("gc_hyperparameters", ROOT / "hirl" / "learn" / "gc_hyperparameters.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def preset(dataset: str) -> tuple[str, str]:
+    """('pointmaze-large-navigate-v0') -> (hirl's OGBench env 'pointmaze-large-v0', preset 'navigate')."""
+    stem = dataset.removesuffix("-v0")
+    env, style = stem.rsplit("-", 1)
+    return f"{env}-v0", _hyperparameters().preset_of(f"{env}-v0", style)
+
+
+def overrides(method: str, dataset: str) -> dict[str, Any]:
+    """OGBench's hyperparameters.sh flags of (method, dataset), e.g. {'alpha': 0.003}."""
+    return dict(_hyperparameters().OGBENCH_HYPERPARAMETERS.get(method, {}).get(preset(dataset)[1], {}))
+
+
+def result_path(runs: Path, side: str, method: str, dataset: str, seed: int) -> Path:
+    return runs / side / dataset / f"{method}-seed{seed}.json"
+
+
+def _write(path: Path, data: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=1))
+    os.replace(tmp, path)
+
+
+# ---------------------------------------------------------------------------------------------------- reference side
+def run_reference(args: argparse.Namespace) -> dict[str, Any]:
+    """Train OGBench's agent with its own Dataset / GCDataset and update, evaluate with its evaluate() at each step."""
+    sys.path.insert(0, str(Path(args.impls).resolve()))
+    import jax
+    import ogbench
+    from agents import agents  # type: ignore[import-not-found]  # OGBench's impls/, on sys.path above
+    from utils.datasets import Dataset, GCDataset, HGCDataset  # type: ignore[import-not-found]
+    from utils.evaluation import evaluate  # type: ignore[import-not-found]
+
+    config = importlib.import_module(f"agents.{args.method}").get_config()
+    config["batch_size"] = args.batch
+    hidden = (args.hidden,) * 3
+    for key in ("actor_hidden_dims", "value_hidden_dims"):
+        if key in config:
+            config[key] = hidden
+    for key, value in overrides(args.method, args.dataset).items():
+        config[key] = value
+    env, train, _ = ogbench.make_env_and_datasets(args.dataset, dataset_dir=args.data, compact_dataset=True)
+    data_class = {"GCDataset": GCDataset, "HGCDataset": HGCDataset}[config["dataset_class"]]
+    train = data_class(Dataset.create(**train), config)
+    random.seed(args.seed)
+    np.random.seed(args.seed)
+    example = train.sample(1)
+    agent = agents[config["agent_name"]].create(args.seed, example["observations"], example["actions"], config)
+    checkpoints, done, train_seconds, steady = [], 0, 0.0, None
+    for target in sorted(args.steps):
+        t0 = time.perf_counter()
+        for step in range(done + 1, target + 1):
+            agent, info = agent.update(train.sample(config["batch_size"]))
+            if step == 1000:  # the JIT compilation is over: steady-state timing starts here
+                jax.block_until_ready(info)
+                steady = (time.perf_counter() - t0 + train_seconds, step)
+        jax.block_until_ready(agent)
+        train_seconds += time.perf_counter() - t0
+        done = target
+        eval_agent = jax.device_put(agent, device=jax.devices("cpu")[0])
+        per_task = {}
+        for task in TASKS:
+            stats, _, _ = evaluate(agent=eval_agent, env=env, task_id=task, config=config,
+                                   num_eval_episodes=args.episodes, num_video_episodes=0)
+            per_task[str(task)] = float(stats["success"])
+        checkpoints.append({"steps": target, "per_task": per_task, "success": float(np.mean(list(per_task.values()))),
+                            "train_seconds": round(train_seconds, 1)})
+    return {"side": "reference", "config": {k: (list(v) if isinstance(v, tuple) else v) for k, v in config.items()},
+            "checkpoints": checkpoints, "steady_steps_per_s": _steady_rate(steady, train_seconds, done),
+            "versions": {"jax": jax.__version__, "ogbench": importlib.metadata.version("ogbench")}}
+
+
+def _steady_rate(steady: tuple[float, int] | None, seconds: float, steps: int) -> float | None:
+    """Steps/s after the first 1000 (compilation, warm-up) up to the last checkpoint, training time only."""
+    if steady is None or steps <= steady[1]:
+        return None
+    return round((steps - steady[1]) / (seconds - steady[0]), 1)
+
+
+# --------------------------------------------------------------------------------------------------------- hirl side
+def hirl_agent(method: str, dataset: str) -> str:
+    """hirl's registered agent for (method, dataset) at 256-wide MLPs: gcbc_cpu, gciql_play_cpu, hiql_k10_cpu, ..."""
+    kind = preset(dataset)[1]
+    if method == "gcbc":
+        return "gcbc_cpu"
+    if method == "hiql":
+        return "hiql_k10_cpu" if kind in ("play", "noisy") else f"hiql{'_giant' if kind == 'giant' else ''}_cpu"
+    return f"{method}{_hyperparameters().PRESET_SUFFIX[kind]}_cpu"
+
+
+def imported_dataset(data: Path, dataset: str) -> Path:
+    """DATA/hirl/<dataset>: the training file imported once (hirl.data.ogbench.npz)."""
+    from hirl.data.ogbench.npz import import_npz
+
+    out = data / "hirl" / dataset
+    if not (out / "data").exists():
+        import_npz(data / f"{dataset}.npz", preset(dataset)[0], out)
+    return out
+
+
+def run_hirl(args: argparse.Namespace) -> dict[str, Any]:
+    """hirl's one training path (train_run, continued checkpoint to checkpoint) and one evaluation path
+    (evaluate_run: episode i runs task (seed + i) % 5 + 1, so 5 x episodes gives `episodes` per task)."""
+    from hirl.config import load_config
+    from hirl.eval.evaluate import evaluate_run
+    from hirl.learn.run import train_run
+    from hirl.learn.run_config import RunConfig
+    from hirl.plugins import import_plugins
+
+    if args.hidden != 256:
+        raise SystemExit("hirl side: --hidden must be 256 (the _cpu agents); 512 is the agents without _cpu")
+    import_plugins(["hirl.learn.gc_plugin"])
+    agent = hirl_agent(args.method, args.dataset)
+    env = preset(args.dataset)[0]
+    dataset = imported_dataset(Path(args.data), args.dataset)
+    run_dir = Path(args.runs) / "hirl-runs" / args.dataset / f"{args.method}-seed{args.seed}"
+    checkpoints, train_seconds = [], 0.0
+    for target in sorted(args.steps):
+        cfg = load_config(RunConfig, HERE / "side_by_side.yaml", [
+            f"env=ogbench/{env}", f"dataset={dataset}", f"agents=[{agent}]", f"seed={args.seed}",
+            f"train.baseline.max_steps={target}", f"train.baseline.batch_size={args.batch}",
+            f"eval.episodes={args.episodes * len(TASKS)}"])
+        summary = train_run(cfg, run_dir, progress=False)
+        report = evaluate_run(run_dir, [agent], out=run_dir / f"eval-{target}", cfg=cfg)
+        policy = report["policies"][agent]
+        per_task = {_task_id(name): float(v["success"]) for name, v in policy["per_subtask"].items()}
+        train_seconds += float(summary["components"][agent]["seconds"])
+        checkpoints.append({"steps": target, "per_task": per_task, "success": float(policy["success_rate"]),
+                            "train_seconds": round(train_seconds, 1)})
+    return {"side": "hirl", "agent": agent, "checkpoints": checkpoints, "steady_steps_per_s": _hirl_rate(run_dir, agent)}
+
+
+def _task_id(name: str) -> str:
+    """'task3_...' (OGBench's task names, hirl's per-subtask keys) -> '3'."""
+    if not name.startswith("task"):
+        raise ValueError(f"not an OGBench evaluation task name: {name!r}")
+    return name[4:].split("_")[0]
+
+
+def _hirl_rate(run_dir: Path, agent: str) -> float | None:
+    """Steps/s of the last training segment (the Trainer's metrics.csv: step, split, time since that segment's start),
+    from its first logged row to its last, checkpoints and logging included."""
+    import csv
+
+    path = next(run_dir.rglob(f"{agent}/metrics.csv"), None)
+    if path is None:
+        return None
+    with open(path) as f:
+        rows = [r for r in csv.DictReader(f) if r["split"] == "train"]
+    start = max((i for i in range(1, len(rows)) if float(rows[i]["time"]) < float(rows[i - 1]["time"])), default=0)
+    first, last = rows[start], rows[-1]
+    if first is last:
+        return None
+    return round((int(last["step"]) - int(first["step"])) / (float(last["time"]) - float(first["time"])), 1)
+
+
+# ------------------------------------------------------------------------------------------------------- plan, render
+def run_plan(args: argparse.Namespace) -> None:
+    """Every missing (side, method, dataset, seed) of the plan; a pair's two sides run at once, pinned to cores 0
+    and 1 with one thread each, so their steps/s are measured side by side."""
+    runs = Path(args.runs)
+    common = ["--data", args.data, "--runs", args.runs, "--batch", str(args.batch), "--hidden", str(args.hidden),
+              "--episodes", str(args.episodes), "--steps", *map(str, args.steps)]
+    single = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "MUJOCO_GL": "egl",
+              "XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"}
+    for seed in args.seeds:
+        for dataset in args.datasets:
+            for method in args.methods:
+                jobs = []
+                for side, python, core in (("reference", args.ref_python, "0"), ("hirl", sys.executable, "1")):
+                    if result_path(runs, side, method, dataset, seed).is_file():
+                        continue
+                    cmd = ["taskset", "-c", core, python, __file__, side, "--method", method, "--dataset", dataset,
+                           "--seed", str(seed), *common, *(["--impls", args.impls] if side == "reference" else [])]
+                    log = result_path(runs, side, method, dataset, seed).with_suffix(".log")
+                    log.parent.mkdir(parents=True, exist_ok=True)
+                    with open(log, "w") as out:  # the child keeps its own copy of the descriptor
+                        jobs.append((side, subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT,
+                                                            env={**os.environ, **single})))
+                for side, job in jobs:
+                    print(f"{dataset} {method} seed {seed} {side}: exit {job.wait()}", flush=True)
+
+
+def render(runs: Path) -> dict[str, Any]:
+    """SIDE_BY_SIDE.json from every finished result under runs: per (dataset, method, steps), each side's per-seed
+    success (overall and per task), mean and 95 % interval over seeds, and steps/s."""
+    table: dict[str, Any] = {}
+    for path in sorted(runs.glob("*/*/*-seed*.json")):
+        side, dataset = path.parent.parent.name, path.parent.name
+        method, seed = path.stem.rsplit("-seed", 1)
+        data = json.loads(path.read_text())
+        for ck in data["checkpoints"]:
+            cell = table.setdefault(dataset, {}).setdefault(method, {}).setdefault(str(ck["steps"]), {})
+            side_cell = cell.setdefault(side, {"per_seed": {}, "per_task": {}, "steps_per_s": {}})
+            side_cell["per_seed"][seed] = round(100 * ck["success"], 1)
+            side_cell["per_task"][seed] = {t: round(100 * v, 1) for t, v in ck["per_task"].items()}
+            side_cell["steps_per_s"][seed] = data.get("steady_steps_per_s")
+    for dataset in table.values():
+        for method in dataset.values():
+            for cell in method.values():
+                for side_cell in cell.values():
+                    xs = np.array(list(side_cell["per_seed"].values()), dtype=float)
+                    half = 1.96 * xs.std(ddof=1) / np.sqrt(len(xs)) if len(xs) > 1 else float("nan")
+                    side_cell.update(mean=round(float(xs.mean()), 1), ci95=[round(float(xs.mean() - half), 1),
+                                                                             round(float(xs.mean() + half), 1)])
+    return table
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("mode", choices=("reference", "hirl", "plan", "render"))
+    parser.add_argument("--method", default="gcbc", help="gcbc | gcivl | gciql | qrl | crl | hiql (reference / hirl)")
+    parser.add_argument("--methods", nargs="+", default=["gcbc"], help="plan: methods")
+    parser.add_argument("--dataset", default="pointmaze-large-navigate-v0", help="OGBench dataset name")
+    parser.add_argument("--datasets", nargs="+", default=["pointmaze-large-navigate-v0"], help="plan: datasets")
+    parser.add_argument("--seed", type=int, default=0, help="training seed (reference / hirl)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3], help="plan: seeds")
+    parser.add_argument("--steps", type=int, nargs="+", default=list(DEFAULT_STEPS), help="evaluated checkpoints")
+    parser.add_argument("--batch", type=int, default=DEFAULTS["batch"], help="batch size, both sides")
+    parser.add_argument("--hidden", type=int, default=DEFAULTS["hidden"], help="MLP width (3 layers), both sides")
+    parser.add_argument("--episodes", type=int, default=DEFAULTS["episodes"], help="evaluation episodes per task")
+    parser.add_argument("--data", default="runs/ogbench-data", help="folder of OGBench's <dataset>.npz / -val.npz")
+    parser.add_argument("--runs", default="runs/side_by_side", help="results folder")
+    parser.add_argument("--impls", default=None, help="reference / plan: a checkout's impls/ folder")
+    parser.add_argument("--ref-python", default=None, help="plan: the reference venv's python")
+    args = parser.parse_args(argv)
+    if args.mode == "plan":
+        if not (args.impls and args.ref_python):
+            parser.error("plan needs --impls and --ref-python")
+        run_plan(args)
+        return
+    if args.mode == "render":
+        budget = {"batch": args.batch, "hidden": [args.hidden] * 3, "episodes_per_task": args.episodes}
+        results = {"command": "python experiments/ogbench/side_by_side.py render", "budget": budget,
+                   "table": render(Path(args.runs))}
+        _write(HERE / "SIDE_BY_SIDE.json", results)
+        print(json.dumps(results["table"], indent=1)[:2000])
+        return
+    if args.mode == "reference" and not args.impls:
+        parser.error("reference needs --impls (a checkout's impls/ folder)")
+    out = result_path(Path(args.runs), args.mode, args.method, args.dataset, args.seed)
+    result = run_reference(args) if args.mode == "reference" else run_hirl(args)
+    result.update(method=args.method, dataset=args.dataset, seed=args.seed, batch=args.batch, hidden=args.hidden,
+                  episodes_per_task=args.episodes)
+    _write(out, result)
+    print(json.dumps(result["checkpoints"]))
+
+
+if __name__ == "__main__":
+    main()
