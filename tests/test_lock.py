@@ -2,12 +2,11 @@
 tests holds exactly the lock's versions (`pip check` clean, no package moved, none installed beside it)."""
 from __future__ import annotations
 
+import importlib.util
 import re
 import subprocess
 import sys
-import sysconfig
 import tomllib
-from importlib import metadata
 from pathlib import Path
 
 import pytest
@@ -17,33 +16,11 @@ from packaging.version import Version
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCK = ROOT / "requirements" / "lock.txt"
-PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==(\S+)")
-# Installed but never in the lock: the project itself, and what a CUDA build of torch brings on a GPU machine (the
-# lock is resolved against the CPU wheel, whose metadata has none of these).
-UNLOCKED = re.compile(r"^(hirl|nvidia-.*|triton|cuda-.*)$")
-
-
-def lock_pins(text: str) -> dict[str, str]:
-    """{canonical name: version} of every `name==version` line of a pip-compile output."""
-    pins = {}
-    for line in text.splitlines():
-        match = PIN.match(line)
-        if match:
-            pins[canonicalize_name(match.group(1))] = match.group(2)
-    return pins
-
-
-def venv_differences(pins: dict[str, str], installed: dict[str, str]) -> list[str]:
-    """One line per package where the installed set departs from the lock: another version, or not in the lock.
-    A local label (2.13.0+cpu, the wheel on disk) matches its public version (2.13.0)."""
-    lines = []
-    for name, version in sorted(installed.items()):
-        if name in pins:
-            if Version(version).public != Version(pins[name]).public:
-                lines.append(f"{name}: installed {version}, lock {LOCK.relative_to(ROOT)} says {pins[name]}")
-        elif not UNLOCKED.match(name):
-            lines.append(f"{name}: installed {version}, not in {LOCK.relative_to(ROOT)} (run `make lock` or remove it)")
-    return lines
+_spec = importlib.util.spec_from_file_location("venv_vs_lock", ROOT / "requirements" / "venv_vs_lock.py")
+assert _spec is not None and _spec.loader is not None
+venv_vs_lock = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(venv_vs_lock)  # requirements/ is not a package: the one lock-comparison code, loaded by path
+lock_pins, venv_differences = venv_vs_lock.lock_pins, venv_vs_lock.venv_differences
 
 
 def pyproject_requirements() -> list[tuple[str, Requirement]]:
@@ -86,10 +63,7 @@ def test_venv_differences_name_the_package() -> None:
 def test_venv_matches_the_lock() -> None:
     if sys.prefix == sys.base_prefix:
         pytest.skip("not in a virtual environment: the lock describes the project's venv")
-    # the venv's site-packages only: Ray puts its vendored copies (ray/thirdparty_files: psutil, colorama) on sys.path
-    site = sorted({sysconfig.get_path("purelib"), sysconfig.get_path("platlib")})
-    installed = {canonicalize_name(d.metadata["Name"]): d.version for d in metadata.distributions(path=site)}
-    differences = venv_differences(lock_pins(LOCK.read_text()), installed)
+    differences = venv_differences(lock_pins(LOCK.read_text()), venv_vs_lock.installed())
     assert not differences, "\n".join(differences)
     check = subprocess.run([sys.executable, "-m", "pip", "check"], capture_output=True, text=True)
     assert check.returncode == 0, check.stdout.strip().splitlines()[0]

@@ -152,8 +152,11 @@ class QRL(StateGoalModule):
         c, gn = self.config, self.goal_norm
         x, x2, g, ga = gn(batch["obs_goal"]), gn(batch["next_obs_goal"]), gn(batch["value_goal"]), gn(batch["actor_goal"])
         a = batch["action"]
+        # phi of the state, its random goal and its next state in one pass (trained by the value and dynamics losses;
+        # OGBench calls phi once per use and XLA merges the repeats, eager PyTorch would not)
+        z, z_goal, z2 = self.value.phi(torch.cat([x, g, x2])).split(len(x))
         # value: random pairs apart, one step within 1, under the dual variable
-        d_neg, d_pos = self.value(x, g), self.value(x, x2)
+        d_neg, d_pos = self.value.metric(z, z_goal), self.value.metric(z, z2)
         lam = self.log_lam.exp()
         d_neg_loss = (100 * nn.functional.softplus(5 - d_neg / 100)).mean()
         d_pos_loss = (torch.relu(d_pos - 1) ** 2).mean()
@@ -164,8 +167,8 @@ class QRL(StateGoalModule):
         mean = self.actor(torch.cat([self.norm(batch["obs"]), ga], -1))
         log_prob = GCActor.log_prob(mean, a)
         if self.dynamics is not None:
-            dynamics_loss = self._dynamics_loss(x, x2, a)
-            actor_loss, q = self._ddpgbc_loss(x, ga, mean, log_prob)
+            dynamics_loss = self._dynamics_loss(z, z2, a)
+            actor_loss, q = self._ddpgbc_loss(z.detach(), ga, mean, log_prob)
             total = value_loss + lam_loss + dynamics_loss + actor_loss
             metrics.update(dynamics_loss=dynamics_loss.item(), q_mean=q.mean().item())
         else:
@@ -177,19 +180,19 @@ class QRL(StateGoalModule):
         return total, {**metrics, "actor_loss": actor_loss.item(), "bc_log_prob": log_prob.mean().item(),
                        "mse": ((mean - a) ** 2).mean().item()}
 
-    def _dynamics_loss(self, x: torch.Tensor, x2: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
-        """mean(d(phi(s'), z') + d(z', phi(s'))) / 2 with z' = phi(s) + f([phi(s); a]); x, x2 (B, G) normalised."""
+    def _dynamics_loss(self, z: torch.Tensor, z2: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+        """mean(d(phi(s'), z') + d(z', phi(s'))) / 2 with z' = phi(s) + f([phi(s); a]); z = phi(s), z2 = phi(s') (B, L)."""
         assert self.dynamics is not None
-        z, z2 = self.value.phi(x), self.value.phi(x2)
         pred = z + self.dynamics(torch.cat([z, a], -1))
         return (self.value.metric(z2, pred) + self.value.metric(pred, z2)).mean() / 2
 
-    def _ddpgbc_loss(self, x: torch.Tensor, ga: torch.Tensor, mean: torch.Tensor,
+    def _ddpgbc_loss(self, z: torch.Tensor, ga: torch.Tensor, mean: torch.Tensor,
                      log_prob: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(actor loss, q (B,)): q = -d(phi(s) + f([phi(s); clip(mu)]), phi(g)), gradient to the actor only."""
+        """(actor loss, q (B,)): q = -d(phi(s) + f([phi(s); clip(mu)]), phi(g)), gradient to the actor only; z = phi(s)
+        (B, L) without gradient, ga (B, G) normalised actor goals."""
         assert self.dynamics is not None
         with torch.no_grad():
-            z, zg = self.value.phi(x), self.value.phi(ga)
+            zg = self.value.phi(ga)
         pred = z + frozen(self.dynamics, torch.cat([z, mean.clamp(-1.0, 1.0)], -1))
         q = -frozen(self.value.metric, pred, zg)
         loss, _, _ = ddpgbc_loss(q, log_prob, self.config.alpha)
