@@ -55,20 +55,20 @@ def text_of(path: Path) -> str | None:
 
 
 def _unmask(text: str) -> str:
-    """The samples below are masked with ``@`` so that this file itself names no machine folder."""
+    """The samples below carry an ``@`` inside each folder name so that this file itself names no machine folder."""
     return text.replace("@", "")
 
 
 @pytest.mark.parametrize("line", [
-    "python experiments/skills/affordance.py --runs @/work/bench/tt --out x",
-    '    p.add_argument("--out", default="@/work/runs_h14/aff")',
-    "git show HEAD:server.py > @/tmp/old_server.py",
-    "PYTHONPATH=@/home/alice/hirl:@/root/x python -m hirl",
-    '"command": "hirl eval @/Users/bob/runs/tt"',
-    "see `@/mnt/data/runs/x`",
-    "cache in @/var/folders/xy/T/",
-    "OUT=${2:-@/work/runs_h14/code}",
-    r"C@:\Users\bob\hirl",
+    "python experiments/skills/affordance.py --runs /w@ork/bench/tt --out x",
+    '    p.add_argument("--out", default="/w@ork/runs_h14/aff")',
+    "git show HEAD:server.py > /t@mp/old_server.py",
+    "PYTHONPATH=/h@ome/alice/hirl:/r@oot/x python -m hirl",
+    '"command": "hirl eval /U@sers/bob/runs/tt"',
+    "see `/m@nt/data/runs/x`",
+    "cache in /v@ar/folders/xy/T/",
+    "OUT=${2:-/w@ork/runs_h14/code}",
+    r"C:\U@sers\bob\hirl",
 ])
 def test_machine_path_is_found(line: str) -> None:
     line = _unmask(line)
