@@ -22,19 +22,19 @@ Shapes: S state, G goal, A action, L latent, B batch."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import torch
 from torch import nn
 
 from hirl.learn.gc_blocks import Ensemble, GCActor, awr_loss, check_actor_loss, ddpgbc_loss, frozen
-from hirl.learn.gc_data import sampling_of
+from hirl.learn.gc_data import GoalSamplingConfig, sampling_of
 from hirl.learn.gc_nets import HIDDEN, StateGoalModule
 
 
 @dataclass
-class CRLConfig:
+class CRLConfig(GoalSamplingConfig):
     obs_dim: int  # S: state size
     action_dim: int  # A
     goal_dim: int  # G: goal size (achieved goals)
@@ -44,14 +44,9 @@ class CRLConfig:
     latent_dim: int = 512  # L: phi / psi output size (OGBench's)
     actor_loss: Literal["ddpgbc", "awr"] = "ddpgbc"  # DDPG+BC or AWR actor (OGBench's default: ddpgbc)
     alpha: float = 0.1  # BC coefficient (ddpgbc) or AWR inverse temperature (OGBench's default; per env: gc_hyperparameters)
-    discount: float = 0.99  # geometric offset of the future value goals (OGBench's; 0.995 on giant mazes)
-    value_p_cur: float = 0.0  # P(value goal = current state) (OGBench's)
-    value_p_traj: float = 1.0  # P(value goal = future state, geometric offset) (OGBench's: the positives)
-    value_p_random: float = 0.0  # P(value goal = random state) (OGBench's)
-    actor_p_cur: float = 0.0  # P(actor goal = current state) (OGBench's)
-    actor_p_traj: float = 1.0  # P(actor goal = future state) (OGBench's; 0.5 on stitch datasets)
-    actor_p_random: float = 0.0  # P(actor goal = random state) (OGBench's; 0.5 on stitch datasets)
-    actor_geom_sample: bool = False  # future actor goals uniform over the rest of the episode (OGBench's)
+    value_p_cur: float = field(default=0.0, kw_only=True)  # P(value goal = current state) (OGBench's)
+    value_p_traj: float = field(default=1.0, kw_only=True)  # P(value goal = future state) (OGBench's: positives)
+    value_p_random: float = field(default=0.0, kw_only=True)  # P(value goal = random state) (OGBench's)
     text_encoder: str = "text"  # the run's text encoder name (unused: no language input)
 
     def __post_init__(self) -> None:

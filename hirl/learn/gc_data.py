@@ -66,6 +66,22 @@ SAMPLING_FIELDS = ("discount", "value_p_cur", "value_p_traj", "value_p_random", 
                    "actor_p_traj", "actor_p_random", "actor_geom_sample")  # GoalSampling's fields, by name
 
 
+@dataclass(kw_only=True)
+class GoalSamplingConfig:
+    """The goal-sampling fields of a method's config (GoalSampling's but subgoal_steps), keyword-only, with OGBench's
+    GCIVL / GCIQL defaults; a method whose OGBench defaults differ redeclares the field with
+    field(default=..., kw_only=True). sampling_of(config) turns them into the sampler's GoalSampling (and checks them)."""
+
+    discount: float = 0.99  # gamma, also the geometric offset of future value goals (OGBench: 0.995 on giant mazes)
+    value_p_cur: float = 0.2  # P(value goal = current state) (OGBench's)
+    value_p_traj: float = 0.5  # P(value goal = future state, geometric offset) (OGBench's)
+    value_p_random: float = 0.3  # P(value goal = random state) (OGBench's)
+    actor_p_cur: float = 0.0  # P(actor goal = current state) (OGBench's)
+    actor_p_traj: float = 1.0  # P(actor goal = future state) (OGBench's; 0.5 on stitch datasets)
+    actor_p_random: float = 0.0  # P(actor goal = random state) (OGBench's; 0.5 on stitch datasets)
+    actor_geom_sample: bool = False  # future actor goals uniform over the rest of the episode (OGBench's)
+
+
 def sampling_of(config: Any) -> GoalSampling:
     """The GoalSampling a model config trains with: each GoalSampling field the config has (a method's discount is
     its geometric goal offset too, as in OGBench), GoalSampling's default for the others."""

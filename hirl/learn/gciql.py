@@ -28,12 +28,12 @@ import torch
 
 from hirl.learn.gc_blocks import (GCActor, GCValue, awr_loss, check_actor_loss, check_expectile_tau, ddpgbc_loss, ema_,
                                   expectile_loss, frozen)
-from hirl.learn.gc_data import sampling_of
+from hirl.learn.gc_data import GoalSamplingConfig, sampling_of
 from hirl.learn.gc_nets import HIDDEN, StateGoalModule
 
 
 @dataclass
-class GCIQLConfig:
+class GCIQLConfig(GoalSamplingConfig):
     obs_dim: int  # S: state size
     action_dim: int  # A
     goal_dim: int  # G: goal size (achieved goals)
@@ -43,15 +43,7 @@ class GCIQLConfig:
     expectile: float = 0.9  # value expectile (OGBench's)
     actor_loss: Literal["ddpgbc", "awr"] = "ddpgbc"  # DDPG+BC or AWR actor (OGBench's default: ddpgbc)
     alpha: float = 0.3  # BC coefficient (ddpgbc) or AWR inverse temperature (OGBench's default; per env: gc_hyperparameters)
-    discount: float = 0.99  # gamma, also the geometric value-goal offset (OGBench: 0.995 on giant mazes)
     tau: float = 0.005  # EMA rate of the target critic (OGBench's)
-    value_p_cur: float = 0.2  # P(value goal = current state) (OGBench's)
-    value_p_traj: float = 0.5  # P(value goal = future state, geometric offset) (OGBench's)
-    value_p_random: float = 0.3  # P(value goal = random state) (OGBench's)
-    actor_p_cur: float = 0.0  # P(actor goal = current state) (OGBench's)
-    actor_p_traj: float = 1.0  # P(actor goal = future state) (OGBench's; 0.5 on stitch datasets)
-    actor_p_random: float = 0.0  # P(actor goal = random state) (OGBench's; 0.5 on stitch datasets)
-    actor_geom_sample: bool = False  # future actor goals uniform over the rest of the episode (OGBench's)
     text_encoder: str = "text"  # the run's text encoder name (unused: no language input)
 
     def __post_init__(self) -> None:

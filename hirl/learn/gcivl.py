@@ -25,12 +25,12 @@ import torch
 
 from hirl.config import at_least
 from hirl.learn.gc_blocks import GCActor, GCValue, awr_loss, check_expectile_tau, ema_, expectile_loss
-from hirl.learn.gc_data import sampling_of
+from hirl.learn.gc_data import GoalSamplingConfig, sampling_of
 from hirl.learn.gc_nets import HIDDEN, StateGoalModule
 
 
 @dataclass
-class GCIVLConfig:
+class GCIVLConfig(GoalSamplingConfig):
     obs_dim: int  # S: state size
     action_dim: int  # A
     goal_dim: int  # G: goal size (achieved goals)
@@ -39,15 +39,7 @@ class GCIVLConfig:
     layer_norm: bool = True  # LayerNorm in the value MLPs (OGBench's)
     expectile: float = 0.9  # value expectile (OGBench's)
     alpha: float = 10.0  # AWR inverse temperature (OGBench's; 10 on every env)
-    discount: float = 0.99  # gamma, also the geometric value-goal offset (OGBench: 0.995 on giant mazes)
     tau: float = 0.005  # EMA rate of the target value (OGBench's)
-    value_p_cur: float = 0.2  # P(value goal = current state) (OGBench's)
-    value_p_traj: float = 0.5  # P(value goal = future state, geometric offset) (OGBench's)
-    value_p_random: float = 0.3  # P(value goal = random state) (OGBench's)
-    actor_p_cur: float = 0.0  # P(actor goal = current state) (OGBench's)
-    actor_p_traj: float = 1.0  # P(actor goal = future state) (OGBench's; 0.5 on stitch datasets)
-    actor_p_random: float = 0.0  # P(actor goal = random state) (OGBench's; 0.5 on stitch datasets)
-    actor_geom_sample: bool = False  # future actor goals uniform over the rest of the episode (OGBench's)
     text_encoder: str = "text"  # the run's text encoder name (unused: no language input)
 
     def __post_init__(self) -> None:

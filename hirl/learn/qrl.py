@@ -31,7 +31,7 @@ puzzle-3x3-play, cube-single-play and scene-play, 0.03 for noisy datasets. Delib
 normalised by the data's mean / std (OGBench feeds them raw). Shapes: S state, G goal, A action, L latent, B batch."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import torch
@@ -39,12 +39,12 @@ from torch import nn
 
 from hirl.config import FieldError
 from hirl.learn.gc_blocks import GCActor, awr_loss, check_actor_loss, ddpgbc_loss, frozen, ogbench_mlp
-from hirl.learn.gc_data import sampling_of
+from hirl.learn.gc_data import GoalSamplingConfig, sampling_of
 from hirl.learn.gc_nets import HIDDEN, StateGoalModule
 
 
 @dataclass
-class QRLConfig:
+class QRLConfig(GoalSamplingConfig):
     obs_dim: int  # S: state size
     action_dim: int  # A
     goal_dim: int  # G: goal size (achieved goals; phi's input)
@@ -57,14 +57,9 @@ class QRLConfig:
     eps: float = 0.05  # margin of the one-step constraint (OGBench's)
     actor_loss: Literal["ddpgbc", "awr"] = "ddpgbc"  # DDPG+BC through the latent dynamics, or AWR (OGBench: ddpgbc)
     alpha: float = 0.003  # BC coefficient (ddpgbc) or AWR inverse temperature (OGBench's default; per env: gc_hyperparameters)
-    discount: float = 0.99  # only the geometric goal offset (unused with the default random value goals) (OGBench's)
-    value_p_cur: float = 0.0  # P(value goal = current state) (OGBench's)
-    value_p_traj: float = 0.0  # P(value goal = future state) (OGBench's)
-    value_p_random: float = 1.0  # P(value goal = random state) (OGBench's: QRL contrasts random pairs)
-    actor_p_cur: float = 0.0  # P(actor goal = current state) (OGBench's)
-    actor_p_traj: float = 1.0  # P(actor goal = future state) (OGBench's; 0.5 on stitch datasets)
-    actor_p_random: float = 0.0  # P(actor goal = random state) (OGBench's; 0.5 on stitch datasets)
-    actor_geom_sample: bool = False  # future actor goals uniform over the rest of the episode (OGBench's)
+    value_p_cur: float = field(default=0.0, kw_only=True)  # P(value goal = current state) (OGBench's)
+    value_p_traj: float = field(default=0.0, kw_only=True)  # P(value goal = future state) (OGBench's)
+    value_p_random: float = field(default=1.0, kw_only=True)  # P(value goal = random state) (OGBench's: random pairs)
     text_encoder: str = "text"  # the run's text encoder name (unused: no language input)
 
     def __post_init__(self) -> None:
