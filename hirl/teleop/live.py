@@ -299,15 +299,23 @@ class LiveSession:
         view, w, h = self._frame_wanted
         if self.views is None:
             self.views = Views(self.env)
-        frame = self.views.render(view, w, h)
+        # render and encode without the lock: only this thread touches the env, and the page's state polls, undos
+        # and corrections must not queue behind a frame (a large view takes tens of ms, more on a loaded machine)
+        self.lock.release()
+        try:
+            frame = self.views.render(view, w, h)
+            jpeg = encode_jpeg(frame) if isinstance(frame, np.ndarray) else None  # frame: (H, W, 3) uint8
+        finally:
+            self.lock.acquire()
         now = time.monotonic()
-        if isinstance(frame, np.ndarray):  # (H, W, 3) uint8
+        if jpeg is not None:
             self._frame_id += 1
-            self._frames[view] = (encode_jpeg(frame), now, self._frame_id)
+            self._frames[view] = (jpeg, now, self._frame_id)
             self._sizes[view] = (w, h)
             if view == "front":
                 self._frame, self._frame_time = self._frames[view][0], now
-        self._frame_wanted = None
+        if self._frame_wanted == (view, w, h):  # not replaced by another view's request while rendering
+            self._frame_wanted = None
         self.lock.notify_all()
 
     def _tick(self) -> None:

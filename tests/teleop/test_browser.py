@@ -105,9 +105,10 @@ def test_a_whole_session_in_the_browser(tiny_run, tmp_path):
             # 6. undo: the correction leaves the training data (and is withdrawn before it acts)
             page.keyboard.press("u")
             try:
-                page.wait_for_function("document.querySelector('#history tbody tr').className === 'undone'", timeout=5000)
+                page.wait_for_function("document.querySelector('#history tbody tr').className === 'undone'", timeout=15000)
             except Exception:
-                raise AssertionError(page.inner_text("#message") + " | " + page.inner_html("#history")) from None
+                raise AssertionError(" | ".join((page.inner_text("#phase"), page.inner_text("#message"),
+                                                 page.inner_html("#history"), str(session.status())))) from None
             assert session.journal.read() == [] and session.status()["corrections"] == 0
             page.keyboard.press("c")
             page.keyboard.type(typed)
