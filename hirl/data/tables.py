@@ -147,6 +147,33 @@ def tables_from_rows(obs: np.ndarray, action: np.ndarray, label: np.ndarray, pre
     )
 
 
+def tables_from_state_episodes(states: list[np.ndarray], actions: list[np.ndarray]) -> StepTables:
+    """StepTables of unlabelled episodes whose achieved goals are their states (OGBench-style data): states[i]
+    (T_i + 1, S) float32 (every observation, the last one after the last action), actions[i] (T_i, A). Each episode
+    is one segment with label 0 of vocab ["-"] and command 0 of ["-"]; goal_state zeros; no images."""
+    if len(states) != len(actions) or not states:
+        raise ValueError(f"states and actions: one array per episode, got {len(states)} and {len(actions)}")
+    rows, windows = [], []
+    offset = 0
+    for i, (x, a) in enumerate(zip(states, actions, strict=True)):
+        if len(x) != len(a) + 1:
+            raise ValueError(f"episode {i}: states must have one row more than actions, got {len(x)} and {len(a)}")
+        rows.append(offset + np.arange(len(a), dtype=np.int64))
+        windows.append(np.tile(np.array([offset, offset + len(a)], np.int64), (len(a), 1)))
+        offset += len(x)
+    n, goal_dim = sum(len(a) for a in actions), states[0].shape[1]
+    zeros = np.zeros(n, np.int64)
+    window = np.concatenate(windows)
+    return StepTables(
+        obs=np.concatenate([x[:-1] for x in states]).astype(np.float32), action=np.concatenate(actions).astype(np.float32),
+        label=zeros, prev_label=np.full(n, NO_INDEX, np.int64), command=zeros,
+        goal_state=np.zeros((n, goal_dim), np.float32), prev_goal_state=np.zeros((n, goal_dim), np.float32),
+        end_frame=np.full(n, NO_INDEX, np.int64), vocab=["-"], commands=["-"], **_no_frames(),
+        achieved=np.concatenate(states).astype(np.float32), obs_row=np.concatenate(rows), segment_window=window,
+        episode_window=window.copy(),
+    )
+
+
 def _shift(rows: np.ndarray, by: int) -> np.ndarray:
     """rows + by, leaving NO_INDEX entries as they are."""
     return np.where(rows == NO_INDEX, rows, rows + by)

@@ -70,17 +70,17 @@ class BilinearValue(nn.Module):
         return (phi * psi).sum(-1) / self.scale, phi, psi
 
 
-def contrastive_loss(phi: torch.Tensor, psi: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
+def contrastive_loss(phi: torch.Tensor, psi: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """Binary NCE over the batch: phi, psi (n, B, L) -> (loss, metrics); logits (B, B, n), positives on the diagonal."""
     logits = torch.einsum("eik,ejk->ije", phi, psi) / math.sqrt(phi.shape[-1])
     eye = torch.eye(logits.shape[0], dtype=logits.dtype, device=logits.device)
     loss = nn.functional.binary_cross_entropy_with_logits(logits, eye[..., None].expand_as(logits))
     with torch.no_grad():
         mean_logits = logits.mean(-1)
-        metrics = {"binary_accuracy": ((mean_logits > 0).to(eye.dtype) == eye).float().mean().item(),
-                   "categorical_accuracy": (mean_logits.argmax(1) == torch.arange(len(eye))).float().mean().item(),
-                   "logits_pos": ((mean_logits * eye).sum() / eye.sum()).item(),
-                   "logits_neg": ((mean_logits * (1 - eye)).sum() / (1 - eye).sum()).item()}
+        metrics = {"binary_accuracy": ((mean_logits > 0).to(eye.dtype) == eye).float().mean().detach(),
+                   "categorical_accuracy": (mean_logits.argmax(1) == torch.arange(len(eye))).float().mean().detach(),
+                   "logits_pos": ((mean_logits * eye).sum() / eye.sum()).detach(),
+                   "logits_neg": ((mean_logits * (1 - eye)).sum() / (1 - eye).sum()).detach()}
     return loss, metrics
 
 
@@ -103,13 +103,13 @@ class CRL(StateGoalModule):
         """(B, A) the actor's mean action for raw states (B, S) and goals (B, G)."""
         return self.actor(torch.cat([self.norm(obs), self.goal_norm(goal)], -1))
 
-    def loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
+    def loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         c = self.config
         s, a = self.norm(batch["obs"]), batch["action"]
         g, ga = self.goal_norm(batch["value_goal"]), self.goal_norm(batch["actor_goal"])
         q, phi, psi = self.critic(torch.cat([s, a], -1), g)
         critic_loss, critic_metrics = contrastive_loss(phi, psi)
-        metrics = {"critic_loss": critic_loss.item(), "q_mean": q.mean().item(),
+        metrics = {"critic_loss": critic_loss.detach(), "q_mean": q.mean().detach(),
                    **{f"critic_{k}": v for k, v in critic_metrics.items()}}
         total = critic_loss
         mean = self.actor(torch.cat([s, ga], -1))
@@ -117,7 +117,7 @@ class CRL(StateGoalModule):
         if self.value is None:
             q_pi = frozen(self.critic, torch.cat([s, mean.clamp(-1.0, 1.0)], -1), ga)[0].min(0).values
             actor_loss, q_loss, bc_loss = ddpgbc_loss(q_pi, log_prob, c.alpha)
-            metrics.update(q_loss=q_loss.item(), bc_loss=bc_loss.item(), q_pi_mean=q_pi.mean().item())
+            metrics.update(q_loss=q_loss.detach(), bc_loss=bc_loss.detach(), q_pi_mean=q_pi.mean().detach())
         else:
             _, vphi, vpsi = self.value(s, g)
             value_loss, _ = contrastive_loss(vphi, vpsi)
@@ -125,7 +125,7 @@ class CRL(StateGoalModule):
             with torch.no_grad():
                 adv = self.critic(torch.cat([s, a], -1), ga)[0].min(0).values - self.value(s, ga)[0][0]
             actor_loss, w = awr_loss(adv, log_prob, c.alpha)
-            metrics.update(value_loss=value_loss.item(), adv=adv.mean().item(), w_mean=w.mean().item())
+            metrics.update(value_loss=value_loss.detach(), adv=adv.mean().detach(), w_mean=w.mean().detach())
         total = total + actor_loss
-        return total, {**metrics, "actor_loss": actor_loss.item(), "bc_log_prob": log_prob.mean().item(),
-                       "mse": ((mean - a) ** 2).mean().item()}
+        return total, {**metrics, "actor_loss": actor_loss.detach(), "bc_log_prob": log_prob.mean().detach(),
+                       "mse": ((mean - a) ** 2).mean().detach()}

@@ -93,9 +93,9 @@ class GCBC(StateGoalModule):
     def forward(self, obs: torch.Tensor, goal: torch.Tensor) -> torch.Tensor:
         return self.actor(torch.cat([self.norm(obs), self.goal_norm(goal)], -1))
 
-    def loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
+    def loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         nll = gaussian_nll(self(batch["obs"], batch["actor_goal"]), batch["action"]).mean()
-        return nll, {"actor_nll": nll.item()}
+        return nll, {"actor_nll": nll.detach()}
 
 
 @dataclass
@@ -131,12 +131,12 @@ class GCHierState(StateGoalModule):
     def low(self, obs: torch.Tensor, subgoal: torch.Tensor) -> torch.Tensor:
         return self.low_net(torch.cat([self.norm(obs), self.goal_norm(subgoal)], -1))
 
-    def loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
+    def loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         obs, gn = self.norm(batch["obs"]), self.goal_norm
         pred = self.high_net(torch.cat([obs, gn(batch["actor_goal"])], -1))
         high = gaussian_nll(pred, gn(batch["high_target"])).mean()  # in normalised units
         low = gaussian_nll(self.low_net(torch.cat([obs, gn(batch["subgoal"])], -1)), batch["action"]).mean()
-        return high + low, {"high_nll": high.item(), "low_nll": low.item()}
+        return high + low, {"high_nll": high.detach(), "low_nll": low.detach()}
 
 
 @dataclass
@@ -183,9 +183,9 @@ class GCHierLanguage(PolicyModule):
     def low(self, obs: torch.Tensor, text_emb: torch.Tensor) -> torch.Tensor:
         return self.low_net(torch.cat([self.norm(obs), text_emb], -1))
 
-    def loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
+    def loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         logits = self.high(batch["obs"], batch["actor_goal"])
         high = nn.functional.cross_entropy(logits, batch["label"])
         low = gaussian_nll(self.low(batch["obs"], self.vocab_emb[batch["label"]]), batch["action"]).mean()
         acc = (logits.argmax(-1) == batch["label"]).float().mean()
-        return high + low, {"high_ce": high.item(), "high_acc": acc.item(), "low_nll": low.item()}
+        return high + low, {"high_ce": high.detach(), "high_acc": acc.detach(), "low_nll": low.detach()}

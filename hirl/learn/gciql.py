@@ -72,7 +72,7 @@ class GCIQL(StateGoalModule):
         """(B, A) the actor's mean action for raw states (B, S) and goals (B, G)."""
         return self.actor(torch.cat([self.norm(obs), self.goal_norm(goal)], -1))
 
-    def loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
+    def loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         c = self.config
         s, s2, a = self.norm(batch["obs"]), self.norm(batch["next_obs"]), batch["action"]
         g, ga = self.goal_norm(batch["value_goal"]), self.goal_norm(batch["actor_goal"])
@@ -85,20 +85,20 @@ class GCIQL(StateGoalModule):
         critic_loss = ((q - y) ** 2).sum(0).mean()
         mean = self.actor(torch.cat([s, ga], -1))
         log_prob = GCActor.log_prob(mean, a)
-        metrics: dict[str, float] = {}
+        metrics: dict[str, torch.Tensor] = {}
         if c.actor_loss == "ddpgbc":
             q_pi = frozen(self.critic, s, ga, mean.clamp(-1.0, 1.0)).min(0).values
             actor_loss, q_loss, bc_loss = ddpgbc_loss(q_pi, log_prob, c.alpha)
-            metrics.update(q_loss=q_loss.item(), bc_loss=bc_loss.item(), q_pi_mean=q_pi.mean().item())
+            metrics.update(q_loss=q_loss.detach(), bc_loss=bc_loss.detach(), q_pi_mean=q_pi.mean().detach())
         else:
             with torch.no_grad():
                 adv = self.critic(s, ga, a).min(0).values - self.value(s, ga)
             actor_loss, w = awr_loss(adv, log_prob, c.alpha)
-            metrics.update(adv=adv.mean().item(), w_mean=w.mean().item())
+            metrics.update(adv=adv.mean().detach(), w_mean=w.mean().detach())
         total = value_loss + critic_loss + actor_loss
-        return total, {"value_loss": value_loss.item(), "critic_loss": critic_loss.item(), "v_mean": v.mean().item(),
-                       "q_mean": q.mean().item(), "actor_loss": actor_loss.item(), "bc_log_prob": log_prob.mean().item(),
-                       "mse": ((mean - a) ** 2).mean().item(), **metrics}
+        return total, {"value_loss": value_loss.detach(), "critic_loss": critic_loss.detach(), "v_mean": v.mean().detach(),
+                       "q_mean": q.mean().detach(), "actor_loss": actor_loss.detach(), "bc_log_prob": log_prob.mean().detach(),
+                       "mse": ((mean - a) ** 2).mean().detach(), **metrics}
 
     def after_step(self) -> None:
         """target critic <- (1 - tau) target + tau critic (called by the Trainer after every optimizer step)."""

@@ -67,7 +67,7 @@ class GCIVL(StateGoalModule):
         """(B, A) the actor's mean action for raw states (B, S) and goals (B, G)."""
         return self.actor(torch.cat([self.norm(obs), self.goal_norm(goal)], -1))
 
-    def loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
+    def loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         c = self.config
         s, s2, a = self.norm(batch["obs"]), self.norm(batch["next_obs"]), batch["action"]
         g, ga = self.goal_norm(batch["value_goal"]), self.goal_norm(batch["actor_goal"])
@@ -84,9 +84,9 @@ class GCIVL(StateGoalModule):
         log_prob = GCActor.log_prob(mean, a)
         actor_loss, w = awr_loss(adv_actor, log_prob, c.alpha)
         total = value_loss + actor_loss
-        return total, {"value_loss": value_loss.item(), "v_mean": v.mean().item(), "actor_loss": actor_loss.item(),
-                       "adv": adv_actor.mean().item(), "w_mean": w.mean().item(), "bc_log_prob": log_prob.mean().item(),
-                       "mse": ((mean - a) ** 2).mean().item()}
+        return total, {"value_loss": value_loss.detach(), "v_mean": v.mean().detach(), "actor_loss": actor_loss.detach(),
+                       "adv": adv_actor.mean().detach(), "w_mean": w.mean().detach(), "bc_log_prob": log_prob.mean().detach(),
+                       "mse": ((mean - a) ** 2).mean().detach()}
 
     def after_step(self) -> None:
         """target <- (1 - tau) target + tau online (called by the Trainer after every optimizer step)."""

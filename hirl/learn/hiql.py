@@ -116,7 +116,7 @@ class HIQL(StateGoalModule):
         return self.low_actor(torch.cat([self.norm(obs), rep], -1))
 
     # ------------------------------------------------------------------ training
-    def loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
+    def loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         c = self.config
         s, s2 = self.norm(batch["obs"]), self.norm(batch["next_obs"])
         r, m = batch["reward"], batch["mask"]
@@ -142,10 +142,10 @@ class HIQL(StateGoalModule):
         w_high = awr_weights(adv_high, c.high_alpha)
         high_loss = (w_high * gaussian_nll(self.high_actor(torch.cat([s, ag], -1)), reps[1])).mean()
         total = value_loss + low_loss + high_loss
-        return total, {"value_loss": value_loss.item(), "v_mean": _mean((v1, v2)).mean().item(),
-                       "low_actor_loss": low_loss.item(), "high_actor_loss": high_loss.item(),
-                       "adv_low": float(adv_low.mean()), "adv_high": float(adv_high.mean()),
-                       "w_low": float(w_low.mean()), "w_high": float(w_high.mean())}
+        return total, {"value_loss": value_loss.detach(), "v_mean": _mean((v1, v2)).mean().detach(),
+                       "low_actor_loss": low_loss.detach(), "high_actor_loss": high_loss.detach(),
+                       "adv_low": adv_low.mean().detach(), "adv_high": adv_high.mean().detach(),
+                       "w_low": w_low.mean().detach(), "w_high": w_high.mean().detach()}
 
     @torch.no_grad()
     def after_step(self) -> None:

@@ -143,7 +143,7 @@ class QRL(StateGoalModule):
         """(B, A) the actor's mean action for raw states (B, S) and goals (B, G)."""
         return self.actor(torch.cat([self.norm(obs), self.goal_norm(goal)], -1))
 
-    def loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
+    def loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         c, gn = self.config, self.goal_norm
         x, x2, g, ga = gn(batch["obs_goal"]), gn(batch["next_obs_goal"]), gn(batch["value_goal"]), gn(batch["actor_goal"])
         a = batch["action"]
@@ -157,23 +157,23 @@ class QRL(StateGoalModule):
         d_pos_loss = (torch.relu(d_pos - 1) ** 2).mean()
         value_loss = d_neg_loss + d_pos_loss * lam.detach()
         lam_loss = lam * (c.eps - d_pos_loss.detach())
-        metrics = {"value_loss": value_loss.item(), "lam_loss": lam_loss.item(), "lam": lam.item(),
-                   "d_neg_mean": d_neg.mean().item(), "d_pos_mean": d_pos.mean().item(), "d_pos_loss": d_pos_loss.item()}
+        metrics = {"value_loss": value_loss.detach(), "lam_loss": lam_loss.detach(), "lam": lam.detach(),
+                   "d_neg_mean": d_neg.mean().detach(), "d_pos_mean": d_pos.mean().detach(), "d_pos_loss": d_pos_loss.detach()}
         mean = self.actor(torch.cat([self.norm(batch["obs"]), ga], -1))
         log_prob = GCActor.log_prob(mean, a)
         if self.dynamics is not None:
             dynamics_loss = self._dynamics_loss(z, z2, a)
             actor_loss, q = self._ddpgbc_loss(z.detach(), ga, mean, log_prob)
             total = value_loss + lam_loss + dynamics_loss + actor_loss
-            metrics.update(dynamics_loss=dynamics_loss.item(), q_mean=q.mean().item())
+            metrics.update(dynamics_loss=dynamics_loss.detach(), q_mean=q.mean().detach())
         else:
             with torch.no_grad():
                 adv = self.value(x, ga) - self.value(x2, ga)  # V(s', g) - V(s, g) with V = -d
             actor_loss, w = awr_loss(adv, log_prob, c.alpha)
             total = value_loss + lam_loss + actor_loss
-            metrics.update(adv=adv.mean().item(), w_mean=w.mean().item())
-        return total, {**metrics, "actor_loss": actor_loss.item(), "bc_log_prob": log_prob.mean().item(),
-                       "mse": ((mean - a) ** 2).mean().item()}
+            metrics.update(adv=adv.mean().detach(), w_mean=w.mean().detach())
+        return total, {**metrics, "actor_loss": actor_loss.detach(), "bc_log_prob": log_prob.mean().detach(),
+                       "mse": ((mean - a) ** 2).mean().detach()}
 
     def _dynamics_loss(self, z: torch.Tensor, z2: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
         """mean(d(phi(s'), z') + d(z', phi(s'))) / 2 with z' = phi(s) + f([phi(s); a]); z = phi(s), z2 = phi(s') (B, L)."""

@@ -84,6 +84,7 @@ class TrainerConfig:
     rollout_episodes: int = 5  # episodes per rollout evaluation (seeds: the run's eval seeds)
     tracking: TrackingConfig = field(default_factory=TrackingConfig)  # W&B and rollout videos (hirl.tracking)
     torch_threads: int | None = None  # if set, call configure_torch_threads(n) before training; None = leave torch as is
+    compile: bool = False  # torch.compile the model's loss (fuses elementwise ops; tens of seconds to compile at start)
 
     def __post_init__(self) -> None:
         try:
@@ -214,8 +215,9 @@ def to_device(batch: Any, device: str | torch.device) -> Any:
 class Trainer:
     """Supervised training loop for a torch.nn.Module with `loss(batch) -> (loss, metrics)`.
 
-    model          nn.Module; model.loss(batch) returns a scalar loss tensor and a dict of float metrics
-                   (a bare loss tensor is accepted too). Its own shapes are its business. An optional
+    model          nn.Module; model.loss(batch) returns a scalar loss tensor and a dict of metrics, floats or
+                   0-d tensors (detached; read after the step, so a compiled loss has no graph break) (a bare
+                   loss tensor is accepted too). Its own shapes are its business. An optional
                    model.after_step() runs after every optimizer step (e.g. an EMA target-network update).
     config         TrainerConfig
     run_dir        folder for checkpoints, weights and logs (created); an existing checkpoint there is resumed
@@ -237,7 +239,8 @@ class Trainer:
         loss_fn = getattr(model, "loss", None)
         if not callable(loss_fn):
             raise TypeError(f"{type(model).__name__} has no loss(batch) method")
-        self._loss: Callable[[Any], Any] = loss_fn  # model.loss (bound)
+        # model.loss (bound), compiled when config.compile: metrics returned as 0-d tensors keep it one graph
+        self._loss: Callable[[Any], Any] = torch.compile(loss_fn) if config.compile else loss_fn
         if val_batches is not None and not callable(val_batches):
             raise TypeError("val_batches must be a callable returning an iterable of batches (or None)")
         self.device = resolve_device(config.device, "train device")  # InputError (one line) for an absent GPU

@@ -10,7 +10,8 @@ import pytest
 
 from hirl.data import load_dataset
 from hirl.data.relabel import HindsightConfig
-from hirl.data.tables import NO_INDEX, build_tables, concat_tables, hindsight_goal_state, tables_from_rows
+from hirl.data.tables import (NO_INDEX, build_tables, concat_tables, hindsight_goal_state, tables_from_rows,
+                              tables_from_state_episodes)
 from hirl.data.assemble import write_dataset
 from hirl.data.journal import Journal
 from hirl.data.recorder import EpisodeRecorder
@@ -274,3 +275,18 @@ def test_journal_records_round_trip_without_pickle(tmp_path):
     j.episode_path(0).write_bytes(b"\x80\x04not an npz")  # e.g. an old pickle journal or a tampered file
     with pytest.raises(InputError, match=r"episode_000000\.npz: unreadable"):
         j.read(0)
+
+
+def test_tables_from_state_episodes_rows_windows_and_errors():
+    states = [np.arange(8, dtype=np.float32).reshape(4, 2), 10 + np.arange(6, dtype=np.float32).reshape(3, 2)]
+    actions = [np.ones((3, 1)), np.zeros((2, 1))]
+    t = tables_from_state_episodes(states, actions)
+    assert t.obs.shape == (5, 2) and t.action.dtype == np.float32 and t.achieved.shape == (7, 2)
+    np.testing.assert_array_equal(t.obs_row, [0, 1, 2, 4, 5])  # each episode's T + 1 achieved rows
+    np.testing.assert_array_equal(t.achieved[t.obs_row], t.obs)
+    np.testing.assert_array_equal(t.episode_window, [[0, 3]] * 3 + [[4, 6]] * 2)
+    assert (t.prev_label == NO_INDEX).all() and t.frames is None
+    with pytest.raises(ValueError, match="episode 1: states must have one row more than actions"):
+        tables_from_state_episodes(states, [actions[0], np.zeros((3, 1))])
+    with pytest.raises(ValueError, match="one array per episode"):
+        tables_from_state_episodes(states, actions[:1])

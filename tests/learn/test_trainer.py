@@ -209,3 +209,27 @@ def test_second_trainer_on_same_run_dir_is_refused(tmp_path):
     (tmp_path / "r" / ".ckpt-00000005.pt.abc.tmp").write_bytes(b"partial")
     assert run(tmp_path / "r", max_steps=5).steps_done == 5
     assert not list((tmp_path / "r").glob("*.tmp"))
+
+
+@pytest.mark.slow  # torch.compile takes 20-45 s on 2 cores
+def test_compiled_loss_trains_like_eager_and_logs_tensor_metrics(tmp_path):
+    """compile: true runs torch.compile(model.loss): the same weights as eager (to float tolerance); a loss returning
+    0-d tensor metrics (no .item() inside, so no graph break) logs them as numbers."""
+    from hirl.learn.gciql import GCIQL, GCIQLConfig
+    from hirl.learn.gc_data import GoalSampler, sampling_of
+    from tests.ogbench.test_hiql import _tables
+
+    t = _tables()
+    runs = {}
+    for compiled in (False, True):
+        torch.manual_seed(0)
+        model = GCIQL(GCIQLConfig(3, 2, 3, hidden=(16, 16))).fit(t.obs, t.achieved)
+        cfg = TrainerConfig(max_steps=6, batch_size=32, lr=1e-3, grad_clip=None, tensorboard=False, progress=False,
+                            checkpoint_every=6, log_every=3, compile=compiled)
+        res = Trainer(model, cfg, tmp_path / str(compiled), GoalSampler(t, 32, sampling_of(model.config))).fit()
+        runs[compiled] = (model, csv_rows(res.metrics_csv))
+    (eager, eager_rows), (comp, comp_rows) = runs[False], runs[True]
+    for a, b in zip(eager.parameters(), comp.parameters(), strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+    assert [r["step"] for r in comp_rows] == ["3", "6"]
+    assert float(comp_rows[-1]["critic_loss"]) == pytest.approx(float(eager_rows[-1]["critic_loss"]), rel=1e-3)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from hirl.data.tables import StepTables
+from hirl.data.tables import StepTables, tables_from_state_episodes
 from hirl.learn.gc_data import GoalSampler, GoalSampling
 from hirl.learn.gc_nets import GCBC, GCBCConfig
 from hirl.learn.hiql import HIQL, MAX_AWR_WEIGHT, HIQLConfig, awr_weights, expectile_loss
@@ -30,23 +30,10 @@ def test_awr_weights_by_hand() -> None:
 
 def _tables(T: int = 30, episodes: int = 2, S: int = 3) -> StepTables:
     """Episodes of T steps whose state is (episode, t, t^2 / 100); achieved goal = state."""
-    obs, achieved, row, win = [], [], [], []
-    off = 0
-    for e in range(episodes):
-        states = np.stack([np.full(T + 1, e), np.arange(T + 1), np.arange(T + 1) ** 2 / 100], 1).astype(np.float32)[:, :S]
-        obs.append(states[:T])
-        achieved.append(states)
-        row.append(off + np.arange(T))
-        win.append(np.tile([off, off + T], (T, 1)))
-        off += T + 1
-    N = T * episodes
-    z = np.zeros(N, np.int64)
-    return StepTables(obs=np.concatenate(obs), action=np.random.default_rng(0).uniform(-1, 1, (N, 2)).astype(np.float32),
-                      label=z, prev_label=z - 1, command=z, goal_state=np.zeros((N, S), np.float32),
-                      prev_goal_state=np.zeros((N, S), np.float32), end_frame=z - 1, vocab=["x"], commands=["c"],
-                      frames=None, frame_row=z[:0], frame_label=z[:0], frame_prev_label=z[:0], frame_command=z[:0],
-                      frame_end=z[:0], achieved=np.concatenate(achieved), obs_row=np.concatenate(row),
-                      segment_window=np.concatenate(win), episode_window=np.concatenate(win))
+    states = [np.stack([np.full(T + 1, e), np.arange(T + 1), np.arange(T + 1) ** 2 / 100], 1).astype(np.float32)[:, :S]
+              for e in range(episodes)]
+    actions = np.random.default_rng(0).uniform(-1, 1, (T * episodes, 2)).astype(np.float32)
+    return tables_from_state_episodes(states, np.split(actions, episodes))
 
 
 def test_goal_sampler_relabels_within_the_episode() -> None:
