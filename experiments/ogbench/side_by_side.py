@@ -8,6 +8,9 @@ reference", says how to make it); this file's `reference` mode imports nothing o
     # one (method, dataset, seed) on each side; --steps are the evaluated checkpoints (training continues between them)
     REF/bin/python experiments/ogbench/side_by_side.py reference --impls OGBENCH/impls --method gcbc --seed 0
     .venv/bin/python experiments/ogbench/side_by_side.py hirl --method gcbc --seed 0
+    # a hirl variant beside them (its own side in the table): GCBC with OGBench's network on raw inputs
+    .venv/bin/python experiments/ogbench/side_by_side.py hirl --method gcbc --agent gcbc_ogbench_cpu \
+        --side hirl-ogbench-net --seed 0
     # every missing pair of a plan, the two sides of a pair at once on cores 0 and 1, then the table
     .venv/bin/python experiments/ogbench/side_by_side.py plan --ref-python REF/bin/python --impls OGBENCH/impls \\
         --methods gcbc gcivl gciql qrl crl hiql --datasets pointmaze-large-navigate-v0 --seeds 0 1 2 3
@@ -164,10 +167,10 @@ def run_hirl(args: argparse.Namespace) -> dict[str, Any]:
     if args.hidden != 256:
         raise SystemExit("hirl side: --hidden must be 256 (the _cpu agents); 512 is the agents without _cpu")
     import_plugins(["hirl.learn.gc_plugin"])
-    agent = hirl_agent(args.method, args.dataset)
+    agent = args.agent or hirl_agent(args.method, args.dataset)
     env = preset(args.dataset)[0]
     dataset = imported_dataset(Path(args.data), args.dataset)
-    run_dir = Path(args.runs) / "hirl-runs" / args.dataset / f"{args.method}-seed{args.seed}"
+    run_dir = Path(args.runs) / f"{args.side}-runs" / args.dataset / f"{args.method}-seed{args.seed}"
     checkpoints, train_seconds = [], 0.0
     for target in sorted(args.steps):
         cfg = load_config(RunConfig, HERE / "side_by_side.yaml", [
@@ -294,6 +297,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--dataset", default="pointmaze-large-navigate-v0", help="OGBench dataset name")
     parser.add_argument("--datasets", nargs="+", default=["pointmaze-large-navigate-v0"], help="plan: datasets")
     parser.add_argument("--seed", type=int, default=0, help="training seed (reference / hirl)")
+    parser.add_argument("--agent", default=None, help="hirl: a variant's agent instead of the method's (e.g. "
+                        "gcbc_ogbench_cpu); give it its own --side")
+    parser.add_argument("--side", default=None, help="hirl: the results' side name (default: hirl; a variant's, e.g. "
+                        "hirl-ogbench-net)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3], help="plan: seeds")
     parser.add_argument("--steps", type=int, nargs="+", default=list(DEFAULT_STEPS), help="evaluated checkpoints")
     parser.add_argument("--batch", type=int, default=DEFAULTS["batch"], help="batch size, both sides")
@@ -323,7 +330,12 @@ def main(argv: list[str] | None = None) -> None:
         return
     if args.mode == "reference" and not args.impls:
         parser.error("reference needs --impls (a checkout's impls/ folder)")
-    out = result_path(Path(args.runs), args.mode, args.method, args.dataset, args.seed)
+    if args.mode == "reference" and (args.agent or args.side):
+        parser.error("--agent and --side are for the hirl side")
+    if args.agent and not args.side:
+        parser.error("--agent needs its own --side (the method's results stay under 'hirl')")
+    args.side = args.side or args.mode
+    out = result_path(Path(args.runs), args.side, args.method, args.dataset, args.seed)
     result = run_reference(args) if args.mode == "reference" else run_hirl(args)
     result.update(method=args.method, dataset=args.dataset, seed=args.seed, batch=args.batch, hidden=args.hidden,
                   episodes_per_task=args.episodes)

@@ -2,7 +2,8 @@
 in COMPONENTS / AGENTS and trained by the imitation run kind with the one Trainer (budget: train.baseline).
 
     component / agent        what                                                  OGBench setting
-    gcbc                     flat goal-conditioned BC                              GCBC
+    gcbc                     flat goal-conditioned BC (hirl's ReLU MLP, normalised inputs)  GCBC
+    gcbc_ogbench             the same with OGBench's network (GELU, Xavier, 0.01 head) on raw inputs
     gc_hier_state[_k10]      state-subgoal hierarchy (high: state k ahead, BC)     k = 25 (mazes) / 10 (manipulation)
     gc_hier_language         language-subgoal hierarchy on the oracle's labels     (labels: information OGBench lacks)
     hiql[_k10|_giant]        HIQL (hirl.learn.hiql)                                k 25 / 10, alphas 3; giant: discount 0.995
@@ -230,7 +231,8 @@ class CRLComponent(FlatGCComponent):
 CPU_HIDDEN = (256, 256, 256)  # the _cpu variants' MLP widths
 # name -> (class, k, config overrides), before the _cpu variants
 GC_COMPONENTS: dict[str, tuple[type[GCComponent], int, dict[str, Any]]] = {
-    "gcbc": (GCBCComponent, 25, {}), "gc_hier_language": (HierLanguageComponent, 25, {}),
+    "gcbc": (GCBCComponent, 25, {}), "gcbc_ogbench": (GCBCComponent, 25, {"actor": "ogbench", "normalize": False}),
+    "gc_hier_language": (HierLanguageComponent, 25, {}),
     "gc_hier_state": (HierStateComponent, 25, {}), "gc_hier_state_k10": (HierStateComponent, 10, {}),
     "hiql": (HIQLComponent, 25, {}), "hiql_k10": (HIQLComponent, 10, {}),
     "hiql_giant": (HIQLComponent, 25, {"discount": GIANT_DISCOUNT}),

@@ -13,12 +13,14 @@ size, A action size, E text-embedding size, V vocabulary size, B batch."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Self
+from typing import Literal, Self
 
 import numpy as np
 import torch
 from torch import nn
 
+from hirl.config import FieldError
+from hirl.learn.gc_blocks import GCActor
 from hirl.policies.module import PolicyModule
 from hirl.policies.nets import mlp
 
@@ -76,10 +78,17 @@ class GCBCConfig:
     hidden: tuple[int, ...] = HIDDEN  # actor MLP widths
     subgoal_steps: int = 25  # k of the goal sampler (unused by GCBC itself; kept for one sampler config)
     text_encoder: str = "text"  # the run's text encoder name (unused: no language input)
+    actor: Literal["mlp", "ogbench"] = "mlp"  # mlp: hirl's ReLU MLP; ogbench: OGBench's GCActor (GELU, Xavier, 0.01 head)
+    normalize: bool = True  # inputs by the data's mean / std (hirl's); False: raw states and goals (OGBench's)
+
+    def __post_init__(self) -> None:
+        if self.actor not in ("mlp", "ogbench"):
+            raise FieldError("actor", f"must be 'mlp' or 'ogbench', got {self.actor!r}")
 
 
 class GCBC(StateGoalModule):
-    """pi(a | s, g): mean action (B, A) from state (B, S) and goal (B, G)."""
+    """pi(a | s, g): mean action (B, A) from state (B, S) and goal (B, G). With actor "ogbench" and normalize False it
+    is OGBench's GCBC network exactly (hirl.learn.gc_blocks.GCActor on raw inputs)."""
 
     config_cls = GCBCConfig
     # the GoalSampler entries loss() reads (the sampler gathers only these)
@@ -88,7 +97,13 @@ class GCBC(StateGoalModule):
     def __init__(self, config: GCBCConfig) -> None:
         super().__init__(config.obs_dim, config.goal_dim)
         self.config = config
-        self.actor = mlp(config.obs_dim + config.goal_dim, config.hidden, config.action_dim)
+        in_dim = config.obs_dim + config.goal_dim
+        self.actor = (mlp(in_dim, config.hidden, config.action_dim) if config.actor == "mlp"
+                      else GCActor(in_dim, config.hidden, config.action_dim))
+
+    def fit(self, states: np.ndarray, goals: np.ndarray) -> Self:
+        """The normalisers' statistics (identity when config.normalize is False)."""
+        return super().fit(states, goals) if self.config.normalize else self
 
     def forward(self, obs: torch.Tensor, goal: torch.Tensor) -> torch.Tensor:
         return self.actor(torch.cat([self.norm(obs), self.goal_norm(goal)], -1))

@@ -345,3 +345,22 @@ def test_crl_loss_by_hand(actor_loss: str) -> None:
     assert metrics["critic_loss"] == pytest.approx(float(critic_loss), rel=1e-5)
     assert metrics["actor_loss"] == pytest.approx(float(actor), rel=1e-5)
     assert total.item() == pytest.approx(float(critic_loss + value_loss + actor), rel=1e-5)
+
+
+def test_gcbc_ogbench_variant_is_ogbenchs_network_on_raw_inputs() -> None:
+    from hirl.config import FieldError
+    from hirl.learn.gc_nets import GCBC, GCBCConfig
+    from hirl.runs.components import COMPONENTS
+    from tests.ogbench.test_hiql import _tables
+
+    t = _tables()
+    model = COMPONENTS.get("gcbc_ogbench_cpu")().build(t, None, "text", ("observation",))
+    assert isinstance(model.actor, GCActor) and model.config.hidden == (256, 256, 256) and not model.config.normalize
+    assert torch.equal(model.norm.mean, torch.zeros(3)) and torch.equal(model.goal_norm.std, torch.ones(3))  # raw
+    s, g = torch.as_tensor(t.obs[:4]), torch.as_tensor(t.achieved[:4])
+    torch.testing.assert_close(model(s, g), model.actor(torch.cat([s, g], -1)))
+    plain = COMPONENTS.get("gcbc_cpu")().build(t, None, "text", ("observation",))
+    assert not isinstance(plain.actor, GCActor) and not torch.equal(plain.norm.std, torch.ones(3))  # hirl's default
+    with pytest.raises(FieldError, match="actor"):
+        GCBCConfig(3, 2, 3, actor="gelu")  # type: ignore[arg-type]
+    assert isinstance(GCBC(GCBCConfig(3, 2, 3, hidden=(8,))).fit(t.obs, t.achieved), GCBC)
