@@ -9,8 +9,8 @@ reference", says how to make it); this file's `reference` mode imports nothing o
     REF/bin/python experiments/ogbench/side_by_side.py reference --impls OGBENCH/impls --method gcbc --seed 0
     .venv/bin/python experiments/ogbench/side_by_side.py hirl --method gcbc --seed 0
     # a hirl variant beside them (its own side in the table): GCBC with OGBench's network on raw inputs
-    .venv/bin/python experiments/ogbench/side_by_side.py hirl --method gcbc --agent gcbc_ogbench_cpu \
-        --side hirl-ogbench-net --seed 0
+    .venv/bin/python experiments/ogbench/side_by_side.py hirl --method gcbc --network actor=ogbench \\
+        --network normalize=false --side hirl-ogbench-net --seed 0
     # every missing pair of a plan, the two sides of a pair at once on cores 0 and 1, then the table
     .venv/bin/python experiments/ogbench/side_by_side.py plan --ref-python REF/bin/python --impls OGBENCH/impls \\
         --methods gcbc gcivl gciql qrl crl hiql --datasets pointmaze-large-navigate-v0 --seeds 0 1 2 3
@@ -167,7 +167,9 @@ def run_hirl(args: argparse.Namespace) -> dict[str, Any]:
     if args.hidden != 256:
         raise SystemExit("hirl side: --hidden must be 256 (the _cpu agents); 512 is the agents without _cpu")
     import_plugins(["hirl.learn.gc_plugin"])
-    agent = args.agent or hirl_agent(args.method, args.dataset)
+    agent = hirl_agent(args.method, args.dataset)
+    fields = dict(kv.split("=", 1) for kv in args.network)  # the run config's networks: {agent: {field: value}}
+    networks = "{" + ", ".join(f"{k}: {v}" for k, v in fields.items()) + "}"
     env = preset(args.dataset)[0]
     dataset = imported_dataset(Path(args.data), args.dataset)
     run_dir = Path(args.runs) / f"{args.side}-runs" / args.dataset / f"{args.method}-seed{args.seed}"
@@ -176,7 +178,7 @@ def run_hirl(args: argparse.Namespace) -> dict[str, Any]:
         cfg = load_config(RunConfig, HERE / "side_by_side.yaml", [
             f"env=ogbench/{env}", f"dataset={dataset}", f"agents=[{agent}]", f"seed={args.seed}",
             f"train.baseline.max_steps={target}", f"train.baseline.batch_size={args.batch}",
-            f"eval.episodes={args.episodes * len(TASKS)}"])
+            f"eval.episodes={args.episodes * len(TASKS)}", f"networks={{{agent}: {networks}}}"])
         summary = train_run(cfg, run_dir, progress=False)
         report = evaluate_run(run_dir, [agent], out=run_dir / f"eval-{target}", cfg=cfg)
         policy = report["policies"][agent]
@@ -297,10 +299,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--dataset", default="pointmaze-large-navigate-v0", help="OGBench dataset name")
     parser.add_argument("--datasets", nargs="+", default=["pointmaze-large-navigate-v0"], help="plan: datasets")
     parser.add_argument("--seed", type=int, default=0, help="training seed (reference / hirl)")
-    parser.add_argument("--agent", default=None, help="hirl: a variant's agent instead of the method's (e.g. "
-                        "gcbc_ogbench_cpu); give it its own --side")
+    parser.add_argument("--network", action="append", default=[], metavar="FIELD=VALUE",
+                        help="hirl: a network config field of the method's agent (the run config's networks:), e.g. "
+                        "normalize=false; a variant: give it its own --side")
     parser.add_argument("--side", default=None, help="hirl: the results' side name (default: hirl; a variant's, e.g. "
-                        "hirl-ogbench-net)")
+                        "hirl-raw)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3], help="plan: seeds")
     parser.add_argument("--steps", type=int, nargs="+", default=list(DEFAULT_STEPS), help="evaluated checkpoints")
     parser.add_argument("--batch", type=int, default=DEFAULTS["batch"], help="batch size, both sides")
@@ -330,10 +333,12 @@ def main(argv: list[str] | None = None) -> None:
         return
     if args.mode == "reference" and not args.impls:
         parser.error("reference needs --impls (a checkout's impls/ folder)")
-    if args.mode == "reference" and (args.agent or args.side):
-        parser.error("--agent and --side are for the hirl side")
-    if args.agent and not args.side:
-        parser.error("--agent needs its own --side (the method's results stay under 'hirl')")
+    if args.mode == "reference" and (args.network or args.side):
+        parser.error("--network and --side are for the hirl side")
+    if args.network and not args.side:
+        parser.error("--network needs its own --side (the method's results stay under 'hirl')")
+    if any("=" not in kv for kv in args.network):
+        parser.error("--network takes FIELD=VALUE")
     args.side = args.side or args.mode
     out = result_path(Path(args.runs), args.side, args.method, args.dataset, args.seed)
     result = run_reference(args) if args.mode == "reference" else run_hirl(args)

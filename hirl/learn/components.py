@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from hirl.config import FieldError
 from hirl.data.tables import NO_INDEX, StepTables, TextTables
 from hirl.learn.imitation_data import GatherSampler, ParaphraseSampler, action_samples, command_lookups, two_families
 from hirl.learn.run_config import TrainingBudgets
@@ -55,6 +56,12 @@ class ImitationComponent(Component):
 
     def budget(self, budgets: TrainingBudgets) -> TrainerConfig:
         return getattr(budgets, self.budget_field)
+
+    def set_network_fields(self, fields: dict[str, Any]) -> None:
+        """Network config fields from the run config (`networks: {name: {...}}`) over the component's own; FieldError
+        for a component whose network takes none (the goal-conditioned components take them)."""
+        if fields:
+            raise FieldError(f"networks.{self.name}", "this component's network takes no fields from the run config")
 
     @abc.abstractmethod
     def build(self, t: StepTables, tt: TextTables, text_encoder: str, obs_keys: tuple[str, ...],

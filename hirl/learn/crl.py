@@ -48,6 +48,7 @@ class CRLConfig(GoalSamplingConfig):
     value_p_traj: float = field(default=1.0, kw_only=True)  # P(value goal = future state) (OGBench's: positives)
     value_p_random: float = field(default=0.0, kw_only=True)  # P(value goal = random state) (OGBench's)
     text_encoder: str = "text"  # the run's text encoder name (unused: no language input)
+    normalize: bool = True  # states and goals by the data's mean / std (hirl's); False: raw inputs (OGBench's)
 
     def __post_init__(self) -> None:
         check_actor_loss(self.actor_loss, self.alpha)
@@ -92,7 +93,7 @@ class CRL(StateGoalModule):
     batch_keys = frozenset({"obs", "action", "value_goal", "actor_goal"})
 
     def __init__(self, config: CRLConfig) -> None:
-        super().__init__(config.obs_dim, config.goal_dim)
+        super().__init__(config.obs_dim, config.goal_dim, config.normalize)
         self.config = config
         S, G, A, L = config.obs_dim, config.goal_dim, config.action_dim, config.latent_dim
         self.critic = BilinearValue(S + A, G, config.hidden, L, 2, config.layer_norm)

@@ -2,8 +2,7 @@
 in COMPONENTS / AGENTS and trained by the imitation run kind with the one Trainer (budget: train.baseline).
 
     component / agent        what                                                  OGBench setting
-    gcbc                     flat goal-conditioned BC (hirl's ReLU MLP, normalised inputs)  GCBC
-    gcbc_ogbench             the same with OGBench's network (GELU, Xavier, 0.01 head) on raw inputs
+    gcbc                     flat goal-conditioned BC (hirl's ReLU MLP; actor: ogbench for OGBench's)  GCBC
     gc_hier_state[_k10]      state-subgoal hierarchy (high: state k ahead, BC)     k = 25 (mazes) / 10 (manipulation)
     gc_hier_language         language-subgoal hierarchy on the oracle's labels     (labels: information OGBench lacks)
     hiql[_k10|_giant]        HIQL (hirl.learn.hiql)                                k 25 / 10, alphas 3; giant: discount 0.995
@@ -14,7 +13,8 @@ in COMPONENTS / AGENTS and trained by the imitation run kind with the one Traine
 The four flat value-based methods without a suffix carry OGBench's point-maze navigate settings (pointmaze-medium /
 large / teleport), _giant pointmaze-giant's, _play and _noisy the manipulation datasets'. A component's network
 config is its class defaults (OGBench's get_config()), then its width and k, then its `overrides`; its GoalSampler
-draws goals as that config says (hirl.learn.gc_data.sampling_of).
+draws goals as that config says (hirl.learn.gc_data.sampling_of). A run config's `networks: {<component>: {field:
+value}}` sets further fields (e.g. normalize: false, OGBench's raw inputs; GCBC's actor: ogbench).
 
 The hierarchical agents are HierarchicalAgents under the run's replan rule (OGBench re-plans every step:
 replan: {on_completion: false, interval: 1}); every agent reads the goal from obs["desired_goal"] (the evaluation
@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from hirl.config import FieldError
 from hirl.data.tables import StepTables, TextTables
 from hirl.hierarchy import HierarchicalAgent
 from hirl.learn.components import ImitationComponent
@@ -143,6 +144,16 @@ class GCComponent(ImitationComponent):
         base = {"hidden": self.hidden, "subgoal_steps": self.subgoal_steps, **generic}
         return {**{k: v for k, v in base.items() if k in names}, **self.overrides}
 
+    def set_network_fields(self, fields: dict[str, Any]) -> None:
+        """Fields of the network config (and its goal sampling) over this component's overrides; FieldError naming
+        networks.<component>.<field> for a field the config lacks."""
+        names = {f.name for f in dataclasses.fields(self.network.config_cls)} - {"obs_dim", "action_dim", "goal_dim"}
+        for key in fields:
+            if key not in names:
+                raise FieldError(f"networks.{self.name}.{key}", f"not a field of {self.network.config_cls.__name__} "
+                                 f"(fields: {', '.join(sorted(names))})")
+        self.overrides = {**self.overrides, **fields}
+
     def sampling(self) -> GoalSampling:
         """How the sampler draws goals: the network config's sampling fields (discount, goal probabilities, k) at their
         defaults, then the component's k and overrides; GoalSampling's defaults for the fields the config lacks."""
@@ -231,8 +242,7 @@ class CRLComponent(FlatGCComponent):
 CPU_HIDDEN = (256, 256, 256)  # the _cpu variants' MLP widths
 # name -> (class, k, config overrides), before the _cpu variants
 GC_COMPONENTS: dict[str, tuple[type[GCComponent], int, dict[str, Any]]] = {
-    "gcbc": (GCBCComponent, 25, {}), "gcbc_ogbench": (GCBCComponent, 25, {"actor": "ogbench", "normalize": False}),
-    "gc_hier_language": (HierLanguageComponent, 25, {}),
+    "gcbc": (GCBCComponent, 25, {}), "gc_hier_language": (HierLanguageComponent, 25, {}),
     "gc_hier_state": (HierStateComponent, 25, {}), "gc_hier_state_k10": (HierStateComponent, 10, {}),
     "hiql": (HIQLComponent, 25, {}), "hiql_k10": (HIQLComponent, 10, {}),
     "hiql_giant": (HIQLComponent, 25, {"discount": GIANT_DISCOUNT}),

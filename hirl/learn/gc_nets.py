@@ -53,14 +53,16 @@ class StateGoalModule(PolicyModule):
     """A goal-conditioned network reading raw states (S,) and goals (G,), normalised inside by StateNorms fitted on
     the data (fit)."""
 
-    def __init__(self, obs_dim: int, goal_dim: int) -> None:
+    def __init__(self, obs_dim: int, goal_dim: int, normalize: bool = True) -> None:
         super().__init__()
         self.norm, self.goal_norm = StateNorm(obs_dim), StateNorm(goal_dim)
+        self.normalize = normalize  # False: fit() leaves the normalisers the identity (OGBench feeds raw inputs)
 
     def fit(self, states: np.ndarray, goals: np.ndarray) -> Self:
-        """states (N, S), goals (M, G): the normalisers' statistics."""
-        self.norm.fit(states)
-        self.goal_norm.fit(goals)
+        """states (N, S), goals (M, G): the normalisers' statistics (none when normalize is False)."""
+        if self.normalize:
+            self.norm.fit(states)
+            self.goal_norm.fit(goals)
         return self
 
 
@@ -79,7 +81,7 @@ class GCBCConfig:
     subgoal_steps: int = 25  # k of the goal sampler (unused by GCBC itself; kept for one sampler config)
     text_encoder: str = "text"  # the run's text encoder name (unused: no language input)
     actor: Literal["mlp", "ogbench"] = "mlp"  # mlp: hirl's ReLU MLP; ogbench: OGBench's GCActor (GELU, Xavier, 0.01 head)
-    normalize: bool = True  # inputs by the data's mean / std (hirl's); False: raw states and goals (OGBench's)
+    normalize: bool = True  # states and goals by the data's mean / std (hirl's); False: raw inputs (OGBench's)
 
     def __post_init__(self) -> None:
         if self.actor not in ("mlp", "ogbench"):
@@ -95,15 +97,11 @@ class GCBC(StateGoalModule):
     batch_keys = frozenset({"obs", "action", "actor_goal"})
 
     def __init__(self, config: GCBCConfig) -> None:
-        super().__init__(config.obs_dim, config.goal_dim)
+        super().__init__(config.obs_dim, config.goal_dim, config.normalize)
         self.config = config
         in_dim = config.obs_dim + config.goal_dim
         self.actor = (mlp(in_dim, config.hidden, config.action_dim) if config.actor == "mlp"
                       else GCActor(in_dim, config.hidden, config.action_dim))
-
-    def fit(self, states: np.ndarray, goals: np.ndarray) -> Self:
-        """The normalisers' statistics (identity when config.normalize is False)."""
-        return super().fit(states, goals) if self.config.normalize else self
 
     def forward(self, obs: torch.Tensor, goal: torch.Tensor) -> torch.Tensor:
         return self.actor(torch.cat([self.norm(obs), self.goal_norm(goal)], -1))

@@ -45,6 +45,7 @@ class GCIQLConfig(GoalSamplingConfig):
     alpha: float = 0.3  # BC coefficient (ddpgbc) or AWR inverse temperature (OGBench's default; per env: gc_hyperparameters)
     tau: float = 0.005  # EMA rate of the target critic (OGBench's)
     text_encoder: str = "text"  # the run's text encoder name (unused: no language input)
+    normalize: bool = True  # states and goals by the data's mean / std (hirl's); False: raw inputs (OGBench's)
 
     def __post_init__(self) -> None:
         check_expectile_tau(self.expectile, self.tau)
@@ -60,7 +61,7 @@ class GCIQL(StateGoalModule):
     batch_keys = frozenset({"obs", "next_obs", "action", "value_goal", "reward", "mask", "actor_goal"})
 
     def __init__(self, config: GCIQLConfig) -> None:
-        super().__init__(config.obs_dim, config.goal_dim)
+        super().__init__(config.obs_dim, config.goal_dim, config.normalize)
         self.config = config
         S, G, A = config.obs_dim, config.goal_dim, config.action_dim
         self.value = GCValue(S + G, config.hidden, ensemble=False, layer_norm=config.layer_norm)

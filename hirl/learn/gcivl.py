@@ -41,6 +41,7 @@ class GCIVLConfig(GoalSamplingConfig):
     alpha: float = 10.0  # AWR inverse temperature (OGBench's; 10 on every env)
     tau: float = 0.005  # EMA rate of the target value (OGBench's)
     text_encoder: str = "text"  # the run's text encoder name (unused: no language input)
+    normalize: bool = True  # states and goals by the data's mean / std (hirl's); False: raw inputs (OGBench's)
 
     def __post_init__(self) -> None:
         check_expectile_tau(self.expectile, self.tau)
@@ -56,7 +57,7 @@ class GCIVL(StateGoalModule):
     batch_keys = frozenset({"obs", "next_obs", "action", "value_goal", "reward", "mask", "actor_goal"})
 
     def __init__(self, config: GCIVLConfig) -> None:
-        super().__init__(config.obs_dim, config.goal_dim)
+        super().__init__(config.obs_dim, config.goal_dim, config.normalize)
         self.config = config
         S, G = config.obs_dim, config.goal_dim
         self.value = GCValue(S + G, config.hidden, ensemble=True, layer_norm=config.layer_norm)

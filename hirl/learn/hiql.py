@@ -49,6 +49,7 @@ class HIQLConfig:
     tau: float = 0.005  # EMA rate of the target value (OGBench's)
     subgoal_steps: int = 25  # k (OGBench: 25 mazes, 10 manipulation)
     text_encoder: str = "text"  # the run's text encoder name (unused: no language input)
+    normalize: bool = True  # states and goals by the data's mean / std (hirl's); False: raw inputs (OGBench's)
 
     def __post_init__(self) -> None:
         if not 0 < self.expectile < 1:
@@ -97,7 +98,7 @@ class HIQL(StateGoalModule):
                             "high_target", "high_target_obs"})
 
     def __init__(self, config: HIQLConfig) -> None:
-        super().__init__(config.obs_dim, config.goal_dim)
+        super().__init__(config.obs_dim, config.goal_dim, config.normalize)
         self.config = config
         S, G, d = config.obs_dim, config.goal_dim, config.rep_dim
         self.value = Value(S, G, config.hidden, d)

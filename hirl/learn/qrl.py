@@ -61,6 +61,7 @@ class QRLConfig(GoalSamplingConfig):
     value_p_traj: float = field(default=0.0, kw_only=True)  # P(value goal = future state) (OGBench's)
     value_p_random: float = field(default=1.0, kw_only=True)  # P(value goal = random state) (OGBench's: random pairs)
     text_encoder: str = "text"  # the run's text encoder name (unused: no language input)
+    normalize: bool = True  # states and goals by the data's mean / std (hirl's); False: raw inputs (OGBench's)
 
     def __post_init__(self) -> None:
         if self.quasimetric not in ("iqe", "mrn"):
@@ -130,7 +131,7 @@ class QRL(StateGoalModule):
     batch_keys = frozenset({"obs", "action", "value_goal", "actor_goal", "obs_goal", "next_obs_goal"})
 
     def __init__(self, config: QRLConfig) -> None:
-        super().__init__(config.obs_dim, config.goal_dim)
+        super().__init__(config.obs_dim, config.goal_dim, config.normalize)
         self.config = config
         S, G, A, L = config.obs_dim, config.goal_dim, config.action_dim, config.latent_dim
         self.value = QuasimetricValue(G, config.hidden, L, config.quasimetric, config.dim_per_component, config.layer_norm)

@@ -11,7 +11,7 @@ from typing import Any
 
 import torch
 
-from hirl.config import save_config
+from hirl.config import FieldError, save_config
 from hirl.curriculum import stage_of_skill
 from hirl.data.collect import collect
 from hirl.data.collect_config import CollectConfig, CollectSettings
@@ -87,7 +87,14 @@ def train_run(cfg: RunConfig, run: str | Path | RunDir, progress: bool = True) -
     summary: dict[str, Any] = {"dataset": str(path), "train_steps": len(train[0].obs), "vocabulary": train[0].vocab,
                                "components": {}}
     trained: list[str] = []
-    for component in components_for(cfg.agents):
+    components = components_for(cfg.agents)
+    names = [c.name for c in components]
+    for name in cfg.networks:
+        if name not in names:
+            raise FieldError(f"networks.{name}", f"not a component of the run's agents ({', '.join(names)})")
+    for component in components:
+        component.set_network_fields(cfg.networks.get(component.name, {}))
+    for component in components:
         torch.manual_seed(init_seed(cfg.seed, component.name))  # the network's initial weights: whatever ran before
         net = component.build(train[0], train[1], cfg.text_encoder, tuple(cfg.obs_keys), cfg.head)
         t0 = time.perf_counter()

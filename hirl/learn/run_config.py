@@ -81,6 +81,8 @@ class RunConfig:
     seed: int = 0  # seed of splits and training
     train: TrainingBudgets = field(default_factory=TrainingBudgets)  # optimizer budgets per network kind
     head: HeadConfig = field(default_factory=HeadConfig)  # action head of the low levels, flat and cot (hirl.policies.heads)
+    # network config fields per component, over its own (e.g. {gciql_cpu: {normalize: false}}); goal-conditioned ones
+    networks: dict[str, dict[str, Any]] = field(default_factory=dict)
     curriculum: CurriculumSpec = field(default_factory=CurriculumSpec)  # low levels' skill schedule (hirl.curriculum)
     # the hierarchical agents' replan rule
     replan: ReplanConfig = field(default_factory=lambda: ReplanConfig(detector="chain_progress", timeout=300))

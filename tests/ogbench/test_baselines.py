@@ -347,19 +347,23 @@ def test_crl_loss_by_hand(actor_loss: str) -> None:
     assert total.item() == pytest.approx(float(critic_loss + value_loss + actor), rel=1e-5)
 
 
-def test_gcbc_ogbench_variant_is_ogbenchs_network_on_raw_inputs() -> None:
+def test_gcbc_ogbench_actor_on_raw_inputs_is_ogbenchs_network() -> None:
+    """GCBC with actor: ogbench and normalize: false (a run config's networks: {gcbc_cpu: {...}}) is OGBench's GCBC
+    network on raw inputs; the defaults are hirl's ReLU MLP on normalised inputs."""
     from hirl.config import FieldError
     from hirl.learn.gc_nets import GCBC, GCBCConfig
-    from hirl.runs.components import COMPONENTS
+    from hirl.runs.agents import component
     from tests.ogbench.test_hiql import _tables
 
     t = _tables()
-    model = COMPONENTS.get("gcbc_ogbench_cpu")().build(t, None, "text", ("observation",))
+    comp = component("gcbc_cpu")
+    comp.set_network_fields({"actor": "ogbench", "normalize": False})
+    model = comp.build(t, None, "text", ("observation",))
     assert isinstance(model.actor, GCActor) and model.config.hidden == (256, 256, 256) and not model.config.normalize
     assert torch.equal(model.norm.mean, torch.zeros(3)) and torch.equal(model.goal_norm.std, torch.ones(3))  # raw
     s, g = torch.as_tensor(t.obs[:4]), torch.as_tensor(t.achieved[:4])
     torch.testing.assert_close(model(s, g), model.actor(torch.cat([s, g], -1)))
-    plain = COMPONENTS.get("gcbc_cpu")().build(t, None, "text", ("observation",))
+    plain = component("gcbc_cpu").build(t, None, "text", ("observation",))
     assert not isinstance(plain.actor, GCActor) and not torch.equal(plain.norm.std, torch.ones(3))  # hirl's default
     with pytest.raises(FieldError, match="actor"):
         GCBCConfig(3, 2, 3, actor="gelu")  # type: ignore[arg-type]

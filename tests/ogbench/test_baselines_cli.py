@@ -54,3 +54,42 @@ eval: {{episodes: 5, chain_length: 1, videos: 0}}
     per_task = json.loads((run / "eval" / "report.json").read_text())["policies"][agent]["per_subtask"]
     assert sorted(per_task) == [f"task{i}" for i in range(1, 6)]  # OGBench's 5 evaluation tasks, one episode each
     assert all(v["attempted"] == 1 for v in per_task.values())
+
+
+def test_run_config_networks_sets_a_components_fields(tmp_path: Path, maze_data: Path) -> None:
+    """`networks: {gciql_cpu: {normalize: false, alpha: 0.5}}` reaches the trained network's saved config; a field the
+    network lacks, or a component the agents do not use, is one line naming the key."""
+    from hirl.config import load_config
+    from hirl.errors import InputError
+    from hirl.learn.gciql import GCIQL
+    from hirl.learn.run import train_run
+    from hirl.learn.run_config import RunConfig
+    from hirl.runs.agents import component
+
+    def config(networks: str) -> Path:
+        path = tmp_path / "run.yaml"
+        path.write_text(f"""imports: [hirl.learn.gc_plugin]
+env: {ENV}
+dataset: {maze_data}
+agents: [gciql_cpu]
+obs_keys: [observation]
+text_encoder: hash
+paraphrase_augment: 0.0
+val_fraction: 0.0
+networks: {networks}
+train:
+  baseline: {{max_steps: 2, batch_size: 16, checkpoint_every: 2, eval_every: 1000, torch_threads: 1}}
+""")
+        return path
+
+    run = tmp_path / "run"
+    assert main(["train", str(config("{gciql_cpu: {normalize: false, alpha: 0.5}}")), "--out", str(run)]) == 0
+    model = GCIQL.load(run / "models" / "gciql_cpu")
+    assert model.config.normalize is False and model.config.alpha == 0.5
+    assert float(model.norm.std.min()) == 1.0 and float(model.norm.mean.abs().max()) == 0.0  # raw inputs
+    with pytest.raises(InputError, match=r"networks\.gciql_cpu\.width: not a field of GCIQLConfig"):
+        train_run(load_config(RunConfig, config("{gciql_cpu: {width: 3}}")), tmp_path / "r2", progress=False)
+    with pytest.raises(InputError, match=r"networks\.gcbc_cpu: not a component of the run's agents \(gciql_cpu\)"):
+        train_run(load_config(RunConfig, config("{gcbc_cpu: {normalize: false}}")), tmp_path / "r3", progress=False)
+    with pytest.raises(InputError, match=r"networks\.low_language: this component's network takes no fields"):
+        component("low_language").set_network_fields({"hidden": [8]})
