@@ -71,6 +71,19 @@ def result_path(runs: Path, side: str, method: str, dataset: str, seed: int) -> 
     return runs / side / dataset / f"{method}-seed{seed}.json"
 
 
+def finished_steps(path: Path) -> set[int]:
+    """The evaluated checkpoints (gradient steps) of a result file, final or partial (empty when there is none)."""
+    if not path.is_file():
+        return set()
+    return {int(c["steps"]) for c in json.loads(path.read_text())["checkpoints"]}
+
+
+def partial_path(path: Path) -> Path:
+    """Where hirl's side keeps the checkpoints evaluated so far while its run continues (a run longer than a session
+    resumes from its training checkpoint and skips the evaluations already done)."""
+    return path.with_name(path.stem + ".partial.json")
+
+
 def _write(path: Path, data: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
@@ -173,8 +186,15 @@ def run_hirl(args: argparse.Namespace) -> dict[str, Any]:
     env = preset(args.dataset)[0]
     dataset = imported_dataset(Path(args.data), args.dataset)
     run_dir = Path(args.runs) / f"{args.side}-runs" / args.dataset / f"{args.method}-seed{args.seed}"
-    checkpoints, train_seconds = [], 0.0
-    for target in sorted(args.steps):
+    out = result_path(Path(args.runs), args.side, args.method, args.dataset, args.seed)
+    done = next((json.loads(p.read_text()) for p in (partial_path(out), out) if p.is_file()), {"checkpoints": []})
+    checkpoints = [c for c in done["checkpoints"] if c["steps"] in args.steps]  # evaluated before: kept, not redone
+    train_seconds = max((c["train_seconds"] for c in checkpoints), default=0.0)
+    todo = sorted(set(args.steps) - {c["steps"] for c in checkpoints})
+    trained = max((c["steps"] for c in done["checkpoints"]), default=0)
+    if todo and todo[0] < trained:  # the run's weights are past it: evaluating them would mislabel the checkpoint
+        raise SystemExit(f"hirl side: {run_dir} is trained to {trained} steps; --steps {todo[0]} is below it")
+    for target in todo:
         cfg = load_config(RunConfig, HERE / "side_by_side.yaml", [
             f"env=ogbench/{env}", f"dataset={dataset}", f"agents=[{agent}]", f"seed={args.seed}",
             f"train.baseline.max_steps={target}", f"train.baseline.batch_size={args.batch}",
@@ -186,7 +206,10 @@ def run_hirl(args: argparse.Namespace) -> dict[str, Any]:
         train_seconds += float(summary["components"][agent]["seconds"])
         checkpoints.append({"steps": target, "per_task": per_task, "success": float(policy["success_rate"]),
                             "train_seconds": round(train_seconds, 1)})
-    return {"side": "hirl", "agent": agent, "checkpoints": checkpoints, "steady_steps_per_s": _hirl_rate(run_dir, agent)}
+        checkpoints.sort(key=lambda c: c["steps"])
+        _write(partial_path(out), {"side": args.side, "agent": agent, "checkpoints": checkpoints})
+    return {"side": args.side, "agent": agent, "checkpoints": checkpoints, "steady_steps_per_s": _hirl_rate(run_dir, agent),
+            "networks": fields}
 
 
 def _task_id(name: str) -> str:
@@ -227,7 +250,7 @@ def run_plan(args: argparse.Namespace) -> None:
             for method in args.methods:
                 jobs = []
                 for side, python, core in (("reference", args.ref_python, "0"), ("hirl", sys.executable, "1")):
-                    if result_path(runs, side, method, dataset, seed).is_file():
+                    if set(args.steps) <= finished_steps(result_path(runs, side, method, dataset, seed)):
                         continue
                     cmd = ["taskset", "-c", core, python, __file__, side, "--method", method, "--dataset", dataset,
                            "--seed", str(seed), *common, *(["--impls", args.impls] if side == "reference" else [])]
@@ -244,7 +267,7 @@ def render(runs: Path) -> dict[str, Any]:
     """The table of RESULTS-side-by-side.json from every finished result under runs: per (dataset, method, steps),
     each side's per-seed success (overall and per task), mean and 95 % interval over seeds, and steps/s."""
     table: dict[str, Any] = {}
-    for path in sorted(runs.glob("*/*/*-seed*.json")):
+    for path in sorted(p for p in runs.glob("*/*/*-seed*.json") if not p.name.endswith(".partial.json")):
         side, dataset = path.parent.parent.name, path.parent.name
         method, seed = path.stem.rsplit("-seed", 1)
         data = json.loads(path.read_text())
@@ -345,6 +368,7 @@ def main(argv: list[str] | None = None) -> None:
     result.update(method=args.method, dataset=args.dataset, seed=args.seed, batch=args.batch, hidden=args.hidden,
                   episodes_per_task=args.episodes)
     _write(out, result)
+    partial_path(out).unlink(missing_ok=True)
     print(json.dumps(result["checkpoints"]))
 
 

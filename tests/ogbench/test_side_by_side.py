@@ -1,0 +1,56 @@
+"""experiments/ogbench/side_by_side.py's bookkeeping (no training): which results are finished, partial results kept
+out of the table, the table's per-seed numbers and intervals, and the hirl side's argument checks."""
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[2] / "experiments" / "ogbench" / "side_by_side.py"
+
+
+@pytest.fixture(scope="module")
+def sbs():
+    spec = importlib.util.spec_from_file_location("side_by_side", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["side_by_side"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _result(path: Path, side: str, checkpoints: list[tuple[int, float]], rate: float = 100.0) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"side": side, "steady_steps_per_s": rate, "checkpoints": [
+        {"steps": s, "success": v, "per_task": {"1": v, "2": 0.0}, "train_seconds": 1.0} for s, v in checkpoints]}))
+
+
+def test_finished_steps_partial_results_and_the_table(sbs, tmp_path: Path) -> None:
+    runs, ds = tmp_path / "runs", "pointmaze-large-navigate-v0"
+    final = sbs.result_path(runs, "hirl", "gcbc", ds, 0)
+    assert sbs.finished_steps(final) == set()
+    _result(final, "hirl", [(10_000, 0.2), (30_000, 0.4)])
+    _result(sbs.result_path(runs, "hirl", "gcbc", ds, 1), "hirl", [(10_000, 0.4), (30_000, 0.6)])
+    _result(sbs.result_path(runs, "reference", "gcbc", ds, 0), "reference", [(30_000, 0.1)], rate=250.0)
+    _result(sbs.partial_path(sbs.result_path(runs, "hirl", "gciql", ds, 0)), "hirl", [(10_000, 0.9)])  # running
+    assert sbs.finished_steps(final) == {10_000, 30_000}
+    assert sbs.partial_path(final).name == "gcbc-seed0.partial.json"
+    table = sbs.render(runs)
+    assert set(table[ds]) == {"gcbc"}  # the partial gciql result is not in the table
+    cell = table[ds]["gcbc"]["30000"]["hirl"]
+    assert cell["per_seed"] == {"0": 40.0, "1": 60.0} and cell["mean"] == 50.0
+    assert cell["ci95"] == [pytest.approx(50 - 19.6, abs=0.1), pytest.approx(50 + 19.6, abs=0.1)]  # 1.96 s / sqrt(2)
+    assert table[ds]["gcbc"]["30000"]["reference"]["steps_per_s"] == {"0": 250.0}
+    assert "| gcbc | 30000 | reference | 10.0 |" in sbs.markdown({"command": "c", "table": table, "budget": {
+        "batch": 256, "hidden": [256] * 3, "episodes_per_task": 50}})
+
+
+def test_hirl_side_argument_checks(sbs) -> None:
+    with pytest.raises(SystemExit):
+        sbs.main(["hirl", "--network", "normalize=false"])  # a variant needs its own --side
+    with pytest.raises(SystemExit):
+        sbs.main(["hirl", "--network", "normalize", "--side", "hirl-raw"])  # FIELD=VALUE
+    with pytest.raises(SystemExit):
+        sbs.main(["reference", "--impls", "x", "--side", "hirl-raw"])  # the reference has no variants
