@@ -282,9 +282,9 @@ def render(runs: Path) -> dict[str, Any]:
             for cell in method.values():
                 for side_cell in cell.values():
                     xs = np.array(list(side_cell["per_seed"].values()), dtype=float)
-                    half = 1.96 * xs.std(ddof=1) / np.sqrt(len(xs)) if len(xs) > 1 else float("nan")
-                    side_cell.update(mean=round(float(xs.mean()), 1), ci95=[round(float(xs.mean() - half), 1),
-                                                                             round(float(xs.mean() + half), 1)])
+                    half = 1.96 * xs.std(ddof=1) / np.sqrt(len(xs)) if len(xs) > 1 else None  # None: one seed
+                    side_cell.update(mean=round(float(xs.mean()), 1), ci95=None if half is None else [
+                        round(float(xs.mean() - half), 1), round(float(xs.mean() + half), 1)])
     return table
 
 
@@ -308,10 +308,43 @@ def markdown(results: dict[str, Any]) -> str:
                     tasks = sorted({t for per in c["per_task"].values() for t in per})
                     task_means = " / ".join(f"{np.mean([per[t] for per in c['per_task'].values()]):.0f}" for t in tasks)
                     rates = ", ".join(f"{v:.0f}" if v is not None else "-" for v in c["steps_per_s"].values())
+                    interval = "- (1 seed)" if c["ci95"] is None else f"[{c['ci95'][0]:.1f}, {c['ci95'][1]:.1f}]"
                     lines.append(f"| {method} | {steps} | {side} | {', '.join(f'{v:.1f}' for v in c['per_seed'].values())} "
-                                 f"| {c['mean']:.1f} | [{c['ci95'][0]:.1f}, {c['ci95'][1]:.1f}] | {task_means} | {rates} |")
+                                 f"| {c['mean']:.1f} | {interval} | {task_means} | {rates} |")
         lines.append("")
     return "\n".join(lines)
+
+
+CURVES = "RESULTS-side-by-side-curves.png"  # the learning curves beside this file (rendered from the JSON's table)
+
+
+def plot_curves(table: dict[str, Any], path: Path) -> bool:
+    """Success vs gradient steps for every (dataset, method, side) with >= 2 evaluated budgets: seed means as lines,
+    seeds as dots, one panel per (dataset, method). False (nothing written) when no cell has two budgets."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    panels = [(d, m, cells) for d, methods in table.items() for m, cells in methods.items() if len(cells) >= 2]
+    if not panels:
+        return False
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.4), squeeze=False)
+    for ax, (dataset, method, cells) in zip(axes[0], panels, strict=True):
+        steps = sorted(cells, key=int)
+        for side in sorted({side for c in cells.values() for side in c}, reverse=True):
+            xs = [int(s) for s in steps if side in cells[s]]
+            line, = ax.plot(xs, [cells[str(x)][side]["mean"] for x in xs], marker="o", label=side)
+            for x in xs:
+                seeds = list(cells[str(x)][side]["per_seed"].values())
+                ax.scatter([x] * len(seeds), seeds, s=10, alpha=0.4, color=line.get_color())
+        ax.set(title=f"{method}, {dataset.removesuffix('-v0')}", xlabel="gradient steps", ylabel="success (%)",
+               xscale="log", ylim=(-3, 103))
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -347,6 +380,8 @@ def main(argv: list[str] | None = None) -> None:
         results = {"command": "python experiments/ogbench/side_by_side.py render", "budget": budget,
                    "table": render(Path(args.runs))}
         page = markdown(results)
+        if plot_curves(results["table"], HERE / CURVES):
+            page += f"\nLearning curves (seed means as lines, seeds as dots): ![curves]({CURVES})\n"
         sys.path.insert(0, str(HERE.parent))
         from results_tables import markdown_tables  # experiments/results_tables.py: the page's cells, kept in its JSON
 

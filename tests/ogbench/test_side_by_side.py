@@ -43,7 +43,10 @@ def test_finished_steps_partial_results_and_the_table(sbs, tmp_path: Path) -> No
     assert cell["per_seed"] == {"0": 40.0, "1": 60.0} and cell["mean"] == 50.0
     assert cell["ci95"] == [pytest.approx(50 - 19.6, abs=0.1), pytest.approx(50 + 19.6, abs=0.1)]  # 1.96 s / sqrt(2)
     assert table[ds]["gcbc"]["30000"]["reference"]["steps_per_s"] == {"0": 250.0}
-    assert "| gcbc | 30000 | reference | 10.0 |" in sbs.markdown({"command": "c", "table": table, "budget": {
+    assert table[ds]["gcbc"]["30000"]["reference"]["ci95"] is None  # one seed: no interval
+    assert sbs.plot_curves(table, tmp_path / "curves.png") and (tmp_path / "curves.png").stat().st_size > 1000
+    assert not sbs.plot_curves({ds: {"gcbc": {"30000": table[ds]["gcbc"]["30000"]}}}, tmp_path / "none.png")
+    assert "| gcbc | 30000 | reference | 10.0 | 10.0 | - (1 seed) |" in sbs.markdown({"command": "c", "table": table, "budget": {
         "batch": 256, "hidden": [256] * 3, "episodes_per_task": 50}})
 
 
