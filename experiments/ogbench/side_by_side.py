@@ -11,6 +11,9 @@ reference", says how to make it); this file's `reference` mode imports nothing o
     # a hirl variant beside them (its own side in the table): GCBC with OGBench's network on raw inputs
     .venv/bin/python experiments/ogbench/side_by_side.py hirl --method gcbc --network actor=ogbench \\
         --network normalize=false --side hirl-ogbench-net --seed 0
+    # where the two sides differ: the reference's GCBC weights evaluated by hirl's evaluation path
+    REF/bin/python experiments/ogbench/side_by_side.py reference --impls OGBENCH/impls --method gcbc --seed 0 --save-params
+    .venv/bin/python experiments/ogbench/side_by_side.py crosseval --method gcbc --seed 0
     # every missing pair of a plan, the two sides of a pair at once on cores 0 and 1, then the table
     .venv/bin/python experiments/ogbench/side_by_side.py plan --ref-python REF/bin/python --impls OGBENCH/impls \\
         --methods gcbc gcivl gciql qrl crl hiql --datasets pointmaze-large-navigate-v0 --seeds 0 1 2 3
@@ -135,6 +138,13 @@ def run_reference(args: argparse.Namespace) -> dict[str, Any]:
             per_task[str(task)] = float(stats["success"])
         checkpoints.append({"steps": target, "per_task": per_task, "success": float(np.mean(list(per_task.values()))),
                             "train_seconds": round(train_seconds, 1)})
+        if args.save_params:  # plain arrays (no pickle), keyed by the flax parameter path
+            from flax.traverse_util import flatten_dict
+
+            flat = flatten_dict(jax.device_get(agent.network.params), sep="/")
+            path = params_path(Path(args.runs), args.method, args.dataset, args.seed, target)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            np.savez(path, **{k: np.asarray(v) for k, v in flat.items()})
     return {"side": "reference", "config": {k: (list(v) if isinstance(v, tuple) else v) for k, v in config.items()},
             "checkpoints": checkpoints, "steady_steps_per_s": _steady_rate(steady, train_seconds, done),
             "versions": {"jax": jax.__version__, "ogbench": importlib.metadata.version("ogbench")}}
@@ -145,6 +155,11 @@ def _steady_rate(steady: tuple[float, int] | None, seconds: float, steps: int) -
     if steady is None or steps <= steady[1]:
         return None
     return round((steps - steady[1]) / (seconds - steady[0]), 1)
+
+
+def params_path(runs: Path, method: str, dataset: str, seed: int, steps: int) -> Path:
+    """Where `reference --save-params` keeps the reference's weights at a checkpoint (for `crosseval`)."""
+    return runs / "reference-params" / dataset / f"{method}-seed{seed}-{steps}.npz"
 
 
 # --------------------------------------------------------------------------------------------------------- hirl side
@@ -210,6 +225,51 @@ def run_hirl(args: argparse.Namespace) -> dict[str, Any]:
         _write(partial_path(out), {"side": args.side, "agent": agent, "checkpoints": checkpoints})
     return {"side": args.side, "agent": agent, "checkpoints": checkpoints, "steady_steps_per_s": _hirl_rate(run_dir, agent),
             "networks": fields}
+
+
+def run_crosseval(args: argparse.Namespace) -> dict[str, Any]:
+    """The reference's GCBC weights (reference --save-params) in hirl's GCBC with OGBench's network on raw inputs,
+    evaluated by hirl's one evaluation path on the same tasks and episodes per task: where the two sides' success
+    differs, this says whether the evaluation or the training differs."""
+    import torch
+
+    from hirl.config import load_config
+    from hirl.eval.evaluate import evaluate_run
+    from hirl.learn.gc_nets import GCBC
+    from hirl.learn.run import train_run
+    from hirl.learn.run_config import RunConfig
+    from hirl.plugins import import_plugins
+
+    if args.method != "gcbc":
+        raise SystemExit("crosseval: only gcbc (one network whose layout both sides share)")
+    import_plugins(["hirl.learn.gc_plugin"])
+    agent, env = hirl_agent(args.method, args.dataset), preset(args.dataset)[0]
+    run_dir = Path(args.runs) / "crosseval-runs" / args.dataset / f"{args.method}-seed{args.seed}"
+    checkpoints = []
+    for target in sorted(args.steps):
+        flat = dict(np.load(params_path(Path(args.runs), args.method, args.dataset, args.seed, target), allow_pickle=False))
+        cfg = load_config(RunConfig, HERE / "side_by_side.yaml", [
+            f"env=ogbench/{env}", f"dataset={imported_dataset(Path(args.data), args.dataset)}", f"agents=[{agent}]",
+            f"seed={args.seed}", "train.baseline.max_steps=1", f"eval.episodes={args.episodes * len(TASKS)}",
+            f"networks={{{agent}: {{actor: ogbench, normalize: false}}}}"])
+        train_run(cfg, run_dir, progress=False)  # the run folder and its config; the weights are replaced below
+        model = GCBC.load(run_dir / "models" / agent)
+        dense = sorted({k.rsplit("/", 1)[0] for k in flat if "/actor_net/Dense_" in k}, key=lambda k: int(k.split("_")[-1]))
+        mean = next(k.rsplit("/", 1)[0] for k in flat if k.endswith("mean_net/kernel"))
+        linears = [m for m in model.actor.trunk if isinstance(m, torch.nn.Linear)] + [model.actor.mean_net]
+        if len(linears) != len(dense) + 1:
+            raise SystemExit(f"crosseval: {len(dense)} hidden layers in the reference's weights, {len(linears) - 1} in hirl's")
+        with torch.no_grad():
+            for layer, key in zip(linears, [*dense, mean], strict=True):
+                layer.weight.copy_(torch.from_numpy(flat[f"{key}/kernel"]).T)  # flax (in, out) -> torch (out, in)
+                layer.bias.copy_(torch.from_numpy(flat[f"{key}/bias"]))
+        model.save(run_dir / "models" / agent)
+        report = evaluate_run(run_dir, [agent], out=run_dir / f"eval-{target}", cfg=cfg)
+        policy = report["policies"][agent]
+        per_task = {_task_id(name): float(v["success"]) for name, v in policy["per_subtask"].items()}
+        checkpoints.append({"steps": target, "per_task": per_task, "success": float(policy["success_rate"]),
+                            "train_seconds": 0.0})
+    return {"side": "crosseval", "agent": agent, "checkpoints": checkpoints, "steady_steps_per_s": None}
 
 
 def _task_id(name: str) -> str:
@@ -349,7 +409,7 @@ def plot_curves(table: dict[str, Any], path: Path) -> bool:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("mode", choices=("reference", "hirl", "plan", "render"))
+    parser.add_argument("mode", choices=("reference", "hirl", "crosseval", "plan", "render"))
     parser.add_argument("--method", default="gcbc", help="gcbc | gcivl | gciql | qrl | crl | hiql (reference / hirl)")
     parser.add_argument("--methods", nargs="+", default=["gcbc"], help="plan: methods")
     parser.add_argument("--dataset", default="pointmaze-large-navigate-v0", help="OGBench dataset name")
@@ -358,6 +418,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--network", action="append", default=[], metavar="FIELD=VALUE",
                         help="hirl: a network config field of the method's agent (the run config's networks:), e.g. "
                         "normalize=false; a variant: give it its own --side")
+    parser.add_argument("--save-params", action="store_true",
+                        help="reference: keep the weights at each checkpoint (runs/reference-params/; for crosseval)")
     parser.add_argument("--side", default=None, help="hirl: the results' side name (default: hirl; a variant's, e.g. "
                         "hirl-raw)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3], help="plan: seeds")
@@ -399,7 +461,7 @@ def main(argv: list[str] | None = None) -> None:
         parser.error("--network takes FIELD=VALUE")
     args.side = args.side or args.mode
     out = result_path(Path(args.runs), args.side, args.method, args.dataset, args.seed)
-    result = run_reference(args) if args.mode == "reference" else run_hirl(args)
+    result = {"reference": run_reference, "hirl": run_hirl, "crosseval": run_crosseval}[args.mode](args)
     result.update(method=args.method, dataset=args.dataset, seed=args.seed, batch=args.batch, hidden=args.hidden,
                   episodes_per_task=args.episodes)
     _write(out, result)
