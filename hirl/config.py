@@ -41,6 +41,8 @@ INT_LIMIT = 2**63  # |int| in a config: beyond it numpy and torch overflow
 SEED_MAX = 2**32 - 1  # fields named seed / *_seed must be in 0..SEED_MAX (numpy, torch and gymnasium all take it)
 PLUGINS_KEY = "imports"  # a config field of this name lists plugin modules, imported before the rest is built
 GENERIC_MINIMUM = {"episodes": 1, "final_episodes": 1, "workers": 1, "batch_size": 1, "max_steps": 1}  # counts by name
+MAX_EPISODES = 1_000_000  # most episodes a config or flag may ask for (per-episode records are allocated up front)
+GENERIC_MAXIMUM = {"episodes": MAX_EPISODES, "final_episodes": MAX_EPISODES, "eval_episodes": MAX_EPISODES}  # by name
 
 
 class ConfigError(InputError):
@@ -95,7 +97,13 @@ class _Builder:
         self.source, self.override_keys = source, override_keys
 
     def fail(self, key: str, message: str) -> typing.NoReturn:
-        where = "command-line override" if key in self.override_keys else self.source
+        """ConfigError naming where the key came from: the override that set it (or set a key inside it, or the
+        section holding it), else the source."""
+        if key in self.override_keys:
+            where = "command-line override"
+        else:
+            near = [k for k in self.override_keys if k.startswith(key + ".") or key.startswith(k + ".")]
+            where = f"command-line override '{near[0]}'" if near else self.source
         raise ConfigError(f"{where}: key '{key}': {message}")
 
     def build(self, cls: type, raw: Any, prefix: str) -> Any:
@@ -139,6 +147,8 @@ class _Builder:
             return
         if name in GENERIC_MINIMUM and value < GENERIC_MINIMUM[name]:
             self.fail(key, f"must be >= {GENERIC_MINIMUM[name]}, got {value}")
+        if name in GENERIC_MAXIMUM and value > GENERIC_MAXIMUM[name]:
+            self.fail(key, f"must be <= {GENERIC_MAXIMUM[name]}, got {value}")
         if (name == "seed" or name.endswith("_seed")) and not 0 <= value <= SEED_MAX:
             self.fail(key, f"must be in 0..{SEED_MAX}, got {value}")
 
@@ -260,6 +270,18 @@ class _BoundedLoader(yaml.SafeLoader):
         super().__init__(stream)
         self._depth = 0
 
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        """PyYAML's mapping, refusing a key that appears twice in one mapping (YAML 1.2 requires unique keys; PyYAML
+        would keep the last one silently)."""
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if isinstance(key, typing.Hashable) and key in seen:
+                raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
+            if isinstance(key, typing.Hashable):
+                seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
     def compose_node(self, parent: Any, index: Any) -> Any:
         self._depth += 1
         try:
@@ -352,8 +374,8 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
         where = f" at line {mark.line + 1}" if mark is not None else ""
         problem = str(getattr(exc, "problem", None) or exc).replace("\n", " ")
         raise ConfigError(f"{path}: invalid YAML{where}: {problem}") from None
-    if data is None:
-        return {}
+    if data is None:  # empty or comments only: most likely the wrong file; `{}` asks for every default explicitly
+        raise ConfigError(f"{path}: config file has no keys (empty or comments only); write {{}} for all defaults")
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: top level must be a mapping, got {type(data).__name__}")
     return data

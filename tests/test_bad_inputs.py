@@ -157,6 +157,23 @@ CASES: list[Case] = [
          "command-line override 'env_kwargs.x", ""),
     Case("config", "demo: eval.episodes=0", ("demo", "--out", "{out}", "eval.episodes=0"),
          "key 'eval.episodes'"),
+    Case("config", "duplicate key", TRAIN, "duplicate key 'seed'", "seed: 1\nseed: 2\n"),
+    Case("config", "duplicate key in a section", TRAIN, "duplicate key 'episodes'", "eval: {episodes: 1, episodes: 2}\n"),
+    Case("config", "comment-only config file", TRAIN, "{cfg}: config file has no keys", "# nothing here\n",
+         whole_file=True),
+    Case("config", "agents listed twice", TRAIN, "{cfg}: key 'agents'", "agents: [flat, flat]\n"),
+    Case("config", "obs_keys repeated", TRAIN, "{cfg}: key 'obs_keys'", "obs_keys: [observation, observation]\n"),
+    Case("config", "eval.videos: -1", TRAIN, "{cfg}: key 'eval.videos'", "eval: {videos: -1}\n"),
+    Case("config", "eval.chain_length: 0", TRAIN, "{cfg}: key 'eval.chain_length'", "eval: {chain_length: 0}\n"),
+    Case("config", "eval.chain_length: 99", TRAIN, "{cfg}: key 'eval.chain_length'", "eval: {chain_length: 99}\n"),
+    Case("config", "text_encoder: nope", TRAIN, "{cfg}: key 'text_encoder'", "text_encoder: nope\n"),
+    Case("config", "batch_size 10**12", TRAIN, "{cfg}: key 'train.baseline.batch_size'",
+         "train:\n  baseline: {batch_size: 1000000000000}\n"),
+    Case("config", "override inside a scalar (seed.x=1)", (*TRAIN, "seed.x=1"), "command-line override 'seed.x'", ""),
+    Case("config", "session speed=-1", ("correct", "{run}", "speed=-1", "--out", "{out}"),
+         "command-line override: key 'speed'"),
+    Case("config", "session image_size=100000", ("correct", "{run}", "image_size=100000", "--out", "{out}"),
+         "command-line override: key 'image_size'"),
     # -- command-line arguments (one line naming the flag)
     Case("cli", "collect --chain-length 0", ("collect", *TT, "--chain-length", "0", "--out", "{out}"), "--chain-length"),
     Case("cli", "collect --chain-length 99", ("collect", *TT, "--chain-length", "99", "--out", "{out}"), "--chain-length"),
@@ -195,6 +212,13 @@ CASES: list[Case] = [
     Case("cli", "bench envs --out under a file", ("bench", "envs", "--episodes", "1", "--out", "{file}/b.md"),
          "--out {file}/b.md"),
     Case("cli", "demo --out is a file", ("demo", "--out", "{file}"), "--out {file}"),
+    Case("cli", "migrate an imitation run", ("migrate", "{run}"), "run kind 'imitation'; hirl migrate only moves RL runs"),
+    Case("cli", "bench envs --out a FIFO", ("bench", "envs", "--episodes", "1", "--out", "{fifo}"),
+         "--out {fifo}: exists and is not a regular file"),
+    Case("cli", "train --out /", ("train", "{cfg}", "--out", "/"), "--out /: is the filesystem root", ""),
+    Case("cli", "eval --episodes 10**30", ("eval", "{run}", "--episodes", str(10**30), "--out", "{out}"), "--episodes"),
+    Case("cli", "collect --episodes 4294967295", ("collect", *TT, "--episodes", "4294967295", "--out", "{out}"),
+         "--episodes"),
     Case("cli", "demo --out under a file", ("demo", "--out", "{file}/demo"), "--out {file}/demo"),
     Case("cli", "correct --port 99999", ("correct", "{run}", "--port", "99999"), "--port"),
     Case("cli", "correct --out is a file", ("correct", "{run}", "--out", "{file}"), "--out {file}"),
@@ -273,10 +297,12 @@ class Workspace:
         names = {"out": str(where / "out"), "file": str(where / "a_file"), "tt": str(self.tt), "cfg": str(where / "cfg.yaml"),
                  "ds": str(where / "ds"), "run": str(self.run), "newdata": str(where / "newdata")}
         (where / "a_file").write_text("not a folder\n")
+        os.mkfifo(where / "a_fifo")  # a non-regular file: never opened, never replaced
+        names["fifo"] = str(where / "a_fifo")
         if case.name == "5 MB config file":
             write_big(where / "cfg.yaml")
         elif case.config is not None:
-            base = "" if case.whole_file else RUN_YAML.format(tt=self.tt)
+            base = "" if case.whole_file else without_keys(RUN_YAML.format(tt=self.tt), top_keys(case.config))
             (where / "cfg.yaml").write_text(base + fill(case.config, names))
         if "{ds}" in " ".join(case.argv):
             shutil.copytree(self.tt, where / "ds")
@@ -286,6 +312,23 @@ class Workspace:
         if case.mutate is not None:
             case.mutate(Path(names["ds"] if "{ds}" in " ".join(case.argv) else names["run"]))
         return [fill(a, names) for a in case.argv], fill(case.expect, names), where / "out"
+
+
+def top_keys(yaml_text: str) -> set[str]:
+    """The top-level keys a YAML text sets (lines starting in column 0 with `key:`)."""
+    return {line.split(":", 1)[0] for line in yaml_text.splitlines() if line[:1].isalpha() and ":" in line}
+
+
+def without_keys(yaml_text: str, keys: set[str]) -> str:
+    """yaml_text without the top-level entries (and their indented lines) of keys: a case's config replaces them
+    (duplicate keys are refused)."""
+    out, skipping = [], False
+    for line in yaml_text.splitlines(keepends=True):
+        if line[:1].isalpha():
+            skipping = line.split(":", 1)[0] in keys
+        if not skipping:
+            out.append(line)
+    return "".join(out)
 
 
 def fill(text: str, names: dict[str, str]) -> str:

@@ -160,9 +160,9 @@ def test_overrides_after_a_list_option_are_overrides(monkeypatch):
 
 
 @pytest.mark.parametrize("argv, expected", [
-    (["bench", "envs", "--episodes", "0"], "hirl bench: error: --episodes: must be >= 1, got 0"),
+    (["bench", "envs", "--episodes", "0"], "hirl bench: error: --episodes: must be in 1..1000000, got 0"),
     (["bench", "envs", "--seed", "-1"], "hirl bench: error: --seed: must be in 0..4294967295, got -1"),
-    (["eval", "RUN", "--episodes", "-1"], "hirl eval: error: --episodes: must be >= 1, got -1"),
+    (["eval", "RUN", "--episodes", "-1"], "hirl eval: error: --episodes: must be in 1..1000000, got -1"),
     (["correct", "RUN", "--port", "99999"], "hirl correct: error: --port: must be in 0..65535, got 99999"),
 ])
 def test_numeric_limits(argv, expected, capsys):

@@ -19,15 +19,15 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from hirl.config import SEED_MAX, FieldError
+from hirl.config import MAX_EPISODES, SEED_MAX, FieldError
 from hirl.errors import InputError
 
 PORT_MAX = 65535  # TCP ports are 16-bit (0: any free port)
 
 # numeric arguments: (command, argument) -> inclusive (minimum, maximum or None); a None value (flag not given) passes
 LIMITS: dict[tuple[str, str], tuple[float, float | None]] = {
-    ("eval", "episodes"): (1, None),
-    ("bench", "episodes"): (1, None),
+    ("eval", "episodes"): (1, MAX_EPISODES),
+    ("bench", "episodes"): (1, MAX_EPISODES),
     ("bench", "seed"): (0, SEED_MAX),
     ("correct", "port"): (0, PORT_MAX),
     ("teleop", "port"): (0, PORT_MAX),
@@ -98,8 +98,12 @@ def check_output(value: str, kind: str, flag: str = "--out") -> None:
     path = Path(value)
     if kind == "dir" and path.exists() and not path.is_dir():
         raise InputError(f"{flag} {value}: exists and is not a folder")
+    if kind == "dir" and path.exists() and path.resolve() == path.resolve().parent:
+        raise InputError(f"{flag} {value}: is the filesystem root; name a folder for the output")
     if kind == "file" and path.is_dir():
         raise InputError(f"{flag} {value}: is a folder, expected a file path")
+    if kind == "file" and path.exists() and not path.is_file():  # a device, FIFO or socket is never replaced
+        raise InputError(f"{flag} {value}: exists and is not a regular file (a device, pipe or socket)")
     folder = path if kind == "dir" else path.absolute().parent
     missing = []
     p = folder.absolute()

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from hirl.config import SEED_MAX, at_least, in_range
+from hirl.config import MAX_EPISODES, SEED_MAX, at_least, in_range
 from hirl.data import schema
 from hirl.hierarchy.replan import ReplanConfig
 
@@ -32,7 +32,7 @@ class CollectSettings:
 
     def __post_init__(self) -> None:
         """Every field in range (FieldError naming it: the config loader reports the key, `hirl collect` the flag)."""
-        at_least("episodes", self.episodes, 1)
+        in_range("episodes", self.episodes, 1, MAX_EPISODES)
         in_range("seed", self.seed, 0, SEED_MAX - self.episodes + 1)  # episode i uses seed + i
         at_least("workers", self.workers, 1)
         at_least("image_every", self.image_every, 0)

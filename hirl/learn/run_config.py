@@ -6,11 +6,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from hirl.config import FieldError, at_least, in_range
 from hirl.curriculum import CurriculumSpec
-from hirl.data.collect_config import CollectSettings
+from hirl.data.collect_config import MAX_CHAIN_LENGTH, MAX_IMAGE_SIZE, CollectSettings
 from hirl.hierarchy.replan import ReplanConfig
 from hirl.learn.trainer import TrainerConfig
 from hirl.policies.heads import HeadConfig
+from hirl.registry import ENCODERS
 from hirl.runs.agents import AGENTS, component, recipe
 from hirl.runs.catalog import load_builtins
 
@@ -45,6 +47,12 @@ class EvalSpec:
     videos: int = 1  # episodes filmed per agent
     frame_every: int = 4  # control steps between video frames
     video_size: int = 160  # camera size for videos (image agents render at the dataset's image size)
+
+    def __post_init__(self) -> None:
+        in_range("chain_length", self.chain_length, 1, MAX_CHAIN_LENGTH)
+        at_least("videos", self.videos, 0)
+        at_least("frame_every", self.frame_every, 1)
+        in_range("video_size", self.video_size, 8, MAX_IMAGE_SIZE)
 
 
 def _budget(max_steps: int, batch_size: int) -> Callable[[], TrainerConfig]:
@@ -95,11 +103,18 @@ class RunConfig:
         trainable = trainable_agents()
         unknown = [a for a in self.agents if a not in trainable]
         if unknown:
-            raise ValueError(f"agents: unknown {unknown} (known: {', '.join(trainable)})")
+            raise FieldError("agents", f"unknown {unknown} (known: {', '.join(trainable)})")
         if not self.obs_keys:
-            raise ValueError("obs_keys: name at least one observation entry")
+            raise FieldError("obs_keys", "name at least one observation entry")
         if not self.agents:
-            raise ValueError("agents: name at least one agent")
+            raise FieldError("agents", "name at least one agent")
+        for name in ("agents", "obs_keys"):
+            twice = sorted({x for x in getattr(self, name) if getattr(self, name).count(x) > 1})
+            if twice:
+                raise FieldError(name, f"{', '.join(map(repr, twice))} listed more than once")
+        encoders = ENCODERS.names()
+        if self.text_encoder not in encoders:
+            raise FieldError("text_encoder", f"unknown text encoder {self.text_encoder!r} (known: {', '.join(encoders)})")
         if not 0 <= self.paraphrase_augment <= 1:
             raise ValueError(f"paraphrase_augment must be in [0, 1], got {self.paraphrase_augment}")
         if not 0 <= self.val_fraction < 0.5:

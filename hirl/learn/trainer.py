@@ -60,6 +60,9 @@ def configure_torch_threads(num_threads: int | None = None) -> int:
     return n
 
 
+MAX_BATCH_SIZE = 1 << 20  # largest batch a config may ask for (a million rows; far beyond what fits a step)
+
+
 @dataclass
 class TrainerConfig:
     """Every knob of the supervised trainer (YAML-loadable with hirl.config.load_config)."""
@@ -91,6 +94,8 @@ class TrainerConfig:
             check_device_spec(self.device)
         except ValueError as exc:
             raise FieldError("device", str(exc).removeprefix("device ")) from None
+        if self.batch_size > MAX_BATCH_SIZE:
+            raise FieldError("batch_size", f"must be <= {MAX_BATCH_SIZE} (a batch is allocated whole), got {self.batch_size}")
         positive = ("max_steps", "batch_size", "eval_every", "checkpoint_every", "log_every", "rollout_episodes")
         for name in positive:
             if getattr(self, name) < 1:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from hirl.errors import InputError
 from hirl.runs import RunDir
+from hirl.runs.rundir import config_kind
 
 OLD_MODELS = {"low": "rl_low", "high": "rl_high", "flat": "rl_flat", "language": "rl_language", "plan": "rl_plan"}
 
@@ -25,6 +26,10 @@ def migrate_rl_run(path: str | Path) -> list[str]:
     old = run.path / "stages"
     if not run.config_path.is_file():
         raise InputError(f"{run.path}: not a run directory (no config.yaml)")
+    kind = config_kind(run.config_path)
+    if kind != "rl":  # an imitation run's models/flat is its own flat agent, not an old RL model
+        raise InputError(f"{run.path}: run kind '{kind}'; hirl migrate only moves RL runs written before hirl 0.2 "
+                         "(kind: rl), nothing was changed")
     moves: list[str] = []
 
     def move(src: Path, dst: Path) -> None:

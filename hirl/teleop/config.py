@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from hirl.errors import InputError
+from hirl.config import FieldError, at_least, in_range
+from hirl.data.collect_config import MAX_CHAIN_LENGTH, MAX_IMAGE_SIZE
 
 
 MODES = ("language", "takeover", "mixed")  # what kinds of intervention the scripted corrector makes
@@ -22,15 +23,13 @@ class ScriptedCorrectorConfig:
     takeover_steps: int = 200  # longest takeover (steps); it also ends when the chain advances
 
     def __post_init__(self) -> None:
-        if self.reaction_steps < 0:
-            raise InputError(f"corrector.reaction_steps must be >= 0, got {self.reaction_steps}")
+        at_least("reaction_steps", self.reaction_steps, 0)
         if self.mode not in MODES:
-            raise InputError(f"corrector.mode: {self.mode!r} is not one of {', '.join(MODES)}")
-        if self.stall_steps < 1 or self.takeover_steps < 1:
-            raise InputError("corrector.stall_steps and corrector.takeover_steps must be >= 1")
+            raise FieldError("mode", f"{self.mode!r} is not one of {', '.join(MODES)}")
+        at_least("stall_steps", self.stall_steps, 1)
+        at_least("takeover_steps", self.takeover_steps, 1)
         for name in ("miss_rate", "paraphrase"):
-            if not 0.0 <= getattr(self, name) <= 1.0:
-                raise InputError(f"corrector.{name} must be in [0, 1], got {getattr(self, name)}")
+            in_range(name, getattr(self, name), 0.0, 1.0)
 
 
 @dataclass(frozen=True)
@@ -46,12 +45,13 @@ class FinetuneSpec:
     low_steps: int = 400  # optimizer steps per low-level fine-tune (only when there are takeovers)
 
     def __post_init__(self) -> None:
-        if not 0.0 < self.ratio < 1.0 or not 0.0 < self.low_ratio < 1.0:
-            raise InputError(f"finetune.ratio and finetune.low_ratio must be in (0, 1), got {self.ratio}, {self.low_ratio}")
-        if self.low_steps < 1:
-            raise InputError(f"finetune.low_steps must be >= 1, got {self.low_steps}")
-        if self.context_steps < 0 or self.steps < 1 or self.batch_size < 1 or not self.lr > 0:
-            raise InputError("finetune: context_steps >= 0, steps >= 1, batch_size >= 1 and lr > 0 are required")
+        for name in ("ratio", "low_ratio"):
+            if not 0.0 < getattr(self, name) < 1.0:
+                raise FieldError(name, f"must be in (0, 1), got {getattr(self, name)}")
+        for name, minimum in (("low_steps", 1), ("steps", 1), ("batch_size", 1), ("context_steps", 0)):
+            at_least(name, getattr(self, name), minimum)
+        if not self.lr > 0:
+            raise FieldError("lr", f"must be > 0, got {self.lr}")
 
 
 @dataclass(frozen=True)
@@ -68,9 +68,9 @@ class CorrectionLoopConfig:
 
     def __post_init__(self) -> None:
         if not self.episodes or min(self.episodes) < 1:
-            raise InputError(f"episodes: list at least one round, each >= 1 episode, got {self.episodes}")
-        if not 1 <= self.chain_length <= 5 or self.eval_episodes < 0:
-            raise InputError("chain_length must be in 1..5 and eval_episodes >= 0")
+            raise FieldError("episodes", f"list at least one round, each >= 1 episode, got {self.episodes}")
+        in_range("chain_length", self.chain_length, 1, MAX_CHAIN_LENGTH)
+        at_least("eval_episodes", self.eval_episodes, 0)
 
 
 @dataclass(frozen=True)
@@ -93,9 +93,13 @@ class SessionConfig:
     allowed_hosts: list[str] = field(default_factory=list)  # more Host names the page may be reached by (e.g. a tunnel's)
 
     def __post_init__(self) -> None:
-        if not self.speed > 0 or not self.max_fps > 0 or self.image_size < 16 or self.max_text < 1:
-            raise InputError("session: speed > 0, max_fps > 0, image_size >= 16 and max_text >= 1 are required")
+        for name in ("speed", "max_fps"):
+            if not getattr(self, name) > 0:
+                raise FieldError(name, f"must be > 0, got {getattr(self, name)}")
+        in_range("image_size", self.image_size, 16, MAX_IMAGE_SIZE)
+        in_range("chain_length", self.chain_length, 1, MAX_CHAIN_LENGTH)
+        at_least("max_text", self.max_text, 1)
         if not 0.0 < self.match_threshold <= 1.0:
-            raise InputError(f"session.match_threshold must be in (0, 1], got {self.match_threshold}")
+            raise FieldError("match_threshold", f"must be in (0, 1], got {self.match_threshold}")
         if not 0.0 <= self.match_margin < 1.0:
-            raise InputError(f"session.match_margin must be in [0, 1), got {self.match_margin}")
+            raise FieldError("match_margin", f"must be in [0, 1), got {self.match_margin}")

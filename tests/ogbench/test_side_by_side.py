@@ -46,8 +46,9 @@ def test_finished_steps_partial_results_and_the_table(sbs, tmp_path: Path) -> No
     assert table[ds]["gcbc"]["30000"]["reference"]["ci95"] is None  # one seed: no interval
     assert sbs.plot_curves(table, tmp_path / "curves.png") and (tmp_path / "curves.png").stat().st_size > 1000
     assert not sbs.plot_curves({ds: {"gcbc": {"30000": table[ds]["gcbc"]["30000"]}}}, tmp_path / "none.png")
-    assert "| gcbc | 30000 | reference | 10.0 | 10.0 | - (1 seed) |" in sbs.markdown({"command": "c", "table": table, "budget": {
-        "batch": 256, "hidden": [256] * 3, "episodes_per_task": 50}})
+    budget = {"batch": 256, "hidden": [256] * 3, "episodes_per_task": 50}
+    page = sbs.markdown({"command": "c", "table": table, "budget": budget})
+    assert "| gcbc | 30000 | reference | 10.0 | 10.0 | - (1 seed) |" in page
 
 
 def test_hirl_side_argument_checks(sbs) -> None:
