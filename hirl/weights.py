@@ -33,6 +33,9 @@ def load_weights(model: torch.nn.Module, path: str | Path, strict: bool = True) 
         raise InputError(f"{path}: weight file not found") from None
     except Exception as exc:  # safetensors raises its own error types on truncated/garbage files
         raise InputError(f"{path}: corrupt or truncated weight file ({exc.__class__.__name__})") from None
+    for name, tensor in tensors.items():  # a NaN / inf weight would surface only as a refused action, much later
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise InputError(f"{path}: tensor '{name}' holds NaN or infinite values (a diverged or damaged model)")
     load_state_dict_checked(model, tensors, path, strict)
     return model
 

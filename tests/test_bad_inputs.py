@@ -119,6 +119,18 @@ def json_edit(rel: str, **changes: object) -> Callable[[Path], None]:
     return mutate
 
 
+def nan_weight(run: Path) -> None:
+    """One NaN in the flat model's first weight tensor."""
+    from safetensors.numpy import load_file, save_file
+
+    path = run / "models" / "flat" / "weights.safetensors"
+    tensors = load_file(str(path))
+    first = sorted(tensors)[0]
+    tensors[first] = tensors[first].copy()
+    tensors[first].reshape(-1)[0] = np.nan
+    save_file(tensors, str(path))
+
+
 def write_big(path: Path) -> None:
     path.write_text("seed: 0\n" + "# padding\n" * 500_000)
 
@@ -161,6 +173,7 @@ CASES: list[Case] = [
     Case("config", "duplicate key in a section", TRAIN, "duplicate key 'episodes'", "eval: {episodes: 1, episodes: 2}\n"),
     Case("config", "comment-only config file", TRAIN, "{cfg}: config file has no keys", "# nothing here\n",
          whole_file=True),
+    Case("config", "dataset: ''", TRAIN, "{cfg}: key 'dataset': empty path", "dataset: ''\n"),
     Case("config", "agents listed twice", TRAIN, "{cfg}: key 'agents'", "agents: [flat, flat]\n"),
     Case("config", "obs_keys repeated", TRAIN, "{cfg}: key 'obs_keys'", "obs_keys: [observation, observation]\n"),
     Case("config", "eval.videos: -1", TRAIN, "{cfg}: key 'eval.videos'", "eval: {videos: -1}\n"),
@@ -269,6 +282,10 @@ CASES: list[Case] = [
          mutate=json_edit(MODEL, config__obs_keys=["nope"])),
     Case("checkpoint", "config.json truncated", EVAL, f"{MODEL}",
          mutate=lambda run: (run / MODEL).write_text((run / MODEL).read_text()[:40])),
+    Case("checkpoint", "NaN in the weights", EVAL, "weights.safetensors: tensor", mutate=nan_weight),
+    Case("checkpoint", "checkpoint step 10**30", RESUME, f"{CKPT}: key 'step'", mutate=json_edit(CKPT, step=10**30)),
+    Case("checkpoint", "checkpoint step beyond max_steps", RESUME, f"{CKPT}: key 'step'",
+         mutate=json_edit(CKPT, step=1000)),
     Case("checkpoint", "weights truncated", EVAL, "weights.safetensors",
          mutate=lambda run: (run / "models/flat/weights.safetensors").write_bytes(b"\x10")),
     Case("checkpoint", "checkpoint step 'lots'", RESUME, f"{CKPT}: key 'step'", mutate=json_edit(CKPT, step="lots")),

@@ -112,7 +112,7 @@ def _is_int(v: Any) -> bool:
 
 # checkpoint.json keys: (check, what it must be); the trainer's progress fields are checked when present
 _RECORD_KEYS: dict[str, tuple[Any, str]] = {
-    "step": (lambda v: _is_int(v) and v >= 0, "a non-negative int"),
+    "step": (lambda v: _is_int(v) and 0 <= v < 2**63, "a non-negative 64-bit int"),
     "file": (lambda v: isinstance(v, str) and bool(v) and "/" not in v and "\\" not in v and v not in (".", ".."),
              "a file name in the run folder"),
     "size": (lambda v: _is_int(v) and v >= 0, "a non-negative int"),

@@ -33,12 +33,17 @@ from hirl.encoders.text_factory import make_text_encoder
 
 
 def ensure_dataset(cfg: RunConfig, progress: bool = True) -> Path:
-    """The dataset at cfg.dataset, collected with cfg.collect first if the path does not exist."""
+    """The dataset at cfg.dataset, collected with cfg.collect first if the path does not exist; an unfinished
+    collection there (its journal left by a kill or Ctrl-C, beside the partial dataset it saved) is resumed first,
+    never trained on as it is."""
     path = Path(cfg.dataset)
-    if not (path / "data").exists():
+    unfinished = (path / "journal").exists()
+    if not (path / "data").exists() or unfinished:
+        if unfinished:
+            print(f"{path}: an unfinished collection (its journal is there); resuming it before training")
         settings = {f.name: getattr(cfg.collect, f.name) for f in dataclasses.fields(CollectSettings)}
-        collect(CollectConfig(env=cfg.env, env_kwargs=dict(cfg.env_kwargs), **settings), path,
-                resume=(path / "journal").exists(), progress=progress)
+        collect(CollectConfig(env=cfg.env, env_kwargs=dict(cfg.env_kwargs), **settings), path, resume=unfinished,
+                progress=progress)
     return path
 
 

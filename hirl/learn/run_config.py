@@ -104,6 +104,8 @@ class RunConfig:
         unknown = [a for a in self.agents if a not in trainable]
         if unknown:
             raise FieldError("agents", f"unknown {unknown} (known: {', '.join(trainable)})")
+        if not self.dataset.strip():
+            raise FieldError("dataset", "empty path (it would collect into the working folder); name the dataset folder")
         if not self.obs_keys:
             raise FieldError("obs_keys", "name at least one observation entry")
         if not self.agents:

@@ -38,8 +38,10 @@ import torch
 from tqdm.auto import tqdm
 
 from hirl.config import FieldError
+from hirl.errors import InputError
 from hirl.devices import check_device_spec, resolve_device
-from hirl.learn.checkpoint import CsvLog, RunLock, has_checkpoint, load_checkpoint, remove_stale_temp_files, save_checkpoint
+from hirl.learn.checkpoint import (CHECKPOINT_JSON, CsvLog, RunLock, has_checkpoint, load_checkpoint, read_checkpoint_record,
+                                   remove_stale_temp_files, save_checkpoint)
 from hirl.tracking import RolloutSource, Tracker, TrackingConfig, make_tracker
 from hirl.weights import save_weights
 
@@ -397,6 +399,10 @@ class Trainer:
         states) from run_dir's checkpoint, or a fresh, freshly seeded start (step None)."""
         st = _Progress()
         if has_checkpoint(self.run_dir):
+            record = read_checkpoint_record(self.run_dir)
+            if record["step"] > self.config.max_steps:  # trained further than asked: a wrong folder or a damaged record
+                raise InputError(f"{self.run_dir / CHECKPOINT_JSON}: key 'step': the checkpoint is at step {record['step']}, "
+                                 f"beyond max_steps {self.config.max_steps} (raise max_steps or train into another folder)")
             st.restore(load_checkpoint(self.run_dir, self.model, self.optimizer, self.rng))
             return st, st.step
         self._seed_fresh()
