@@ -78,12 +78,15 @@ def _static(name: str) -> bytes:
     return resources.files("hirl.teleop").joinpath("static", name).read_bytes()
 
 
+# name[:port], [v6][:port], or a bare v6 address (no port)
+_HOST = re.compile(r"(?:\[(?P<v6>[0-9a-f:.]+)\]|(?P<name>[a-z0-9._-]+))(?::\d{1,5})?|(?P<bare>[0-9a-f]*:[0-9a-f:]+)")
+
+
 def host_name(value: str) -> str:
-    """A Host header value -> its lower-case name without the port ("[::1]:8765" -> "::1")."""
-    value = value.strip().lower()
-    if value.startswith("["):
-        return value[1:value.index("]")] if "]" in value else value
-    return value.rsplit(":", 1)[0] if value.count(":") == 1 else value
+    """A Host header value -> its lower-case name without the port ("[::1]:8765" -> "::1"); "" when the value is not
+    exactly a host name or bracketed IPv6 address with an optional port ("[::1]evil.example", "127.0.0.1:1@evil")."""
+    m = _HOST.fullmatch(value.strip().lower())
+    return "" if m is None else (m["v6"] or m["name"] or m["bare"])
 
 
 def machine_names() -> set[str]:
@@ -95,6 +98,17 @@ def machine_names() -> set[str]:
         except OSError:
             pass
     return {n for n in names if n}
+
+
+def _has_surrogate(obj: Any) -> bool:
+    """Whether a decoded JSON value holds a lone surrogate code point in any string (key or value)."""
+    if isinstance(obj, str):
+        return any("\ud800" <= c <= "\udfff" for c in obj)
+    if isinstance(obj, dict):
+        return any(_has_surrogate(k) or _has_surrogate(v) for k, v in obj.items())
+    if isinstance(obj, list):
+        return any(_has_surrogate(v) for v in obj)
+    return False
 
 
 class _ClientError(Exception):
@@ -198,6 +212,9 @@ class Handler(BaseHTTPRequestHandler):
 
     def _check_origin(self) -> None:
         """A state-changing request from a browser carries Origin (or at least Referer): it must be this server."""
+        for header in ("Origin", "Referer"):
+            if len(self.headers.get_all(header) or []) > 1:
+                raise _ClientError(HTTPStatus.BAD_REQUEST, f"more than one {header} header")
         served = "http://" + (self.headers.get("Host") or "").strip().lower()
         origin = self.headers.get("Origin")
         if origin is not None:
@@ -243,6 +260,8 @@ class Handler(BaseHTTPRequestHandler):
             raise _ClientError(HTTPStatus.BAD_REQUEST, "body is not valid JSON") from None
         if not isinstance(obj, dict) or key not in obj:
             raise _ClientError(HTTPStatus.BAD_REQUEST, f'body must be a JSON object with "{key}"')
+        if _has_surrogate(obj):  # JSON's \ud800 escapes decode to strings that cannot be written as UTF-8
+            raise _ClientError(HTTPStatus.BAD_REQUEST, "body holds an unpaired UTF-16 surrogate (\\ud800-\\udfff)")
         self._last_body = obj
         return obj[key]
 
@@ -251,6 +270,8 @@ class Handler(BaseHTTPRequestHandler):
         self._body_done = not has_body
         try:
             self._check_host()
+            if not self.path.startswith("/"):  # absolute-form (http://host/...) or asterisk targets: not a proxy
+                raise _ClientError(HTTPStatus.BAD_REQUEST, "request target must be a path starting with /")
             url = urlsplit(self.path)
             query = parse_qs(url.query)
             self._check_token(url.path, query)

@@ -7,6 +7,7 @@ the purple block" is 0.76 to the blue and 0.72 to the green one), and no word of
 (a word in some known skills but not all, e.g. "red", "drawer", "push") may be missing from the matched skill."""
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from collections.abc import Callable, Sequence
 
@@ -46,8 +47,11 @@ def decode_text(raw: bytes | str, max_chars: int, what: str = "correction") -> s
         raise InputError(f"{what}: empty; type an instruction such as one of the suggestions")
     if len(text) > max_chars:
         raise InputError(f"{what}: {len(text)} characters, the limit is {max_chars}")
-    if any(ord(c) < 32 for c in text):
-        raise InputError(f"{what}: contains control characters")
+    for c in text:  # what is journaled is what a person can read back: no control, format or surrogate code points
+        kind = unicodedata.category(c)
+        if kind in ("Cc", "Cf", "Cs", "Co", "Cn"):  # control (incl. DEL), format (bidi overrides, zero width), ...
+            raise InputError(f"{what}: contains the invisible or unprintable character U+{ord(c):04X} "
+                             f"({unicodedata.name(c, kind)}); type plain text")
     return text
 
 

@@ -173,6 +173,24 @@ def test_host_given_with_host_and_allowed_hosts_is_accepted(served):
 def test_host_name_parsing():
     assert host_name("127.0.0.1:8765") == "127.0.0.1" and host_name("[::1]:8765") == "::1"
     assert host_name("LocalHost") == "localhost" and host_name("::1") == "::1"
+    for bad in ("[::1]evil.example", "127.0.0.1:1@evil.example", "127.0.0.1:99999999", "local host", "[::1", "a/b"):
+        assert host_name(bad) == "", bad  # not exactly a host (and port): matches no allowed name
+
+
+def test_smuggled_hosts_origins_and_targets_are_refused(served):
+    stub, srv = served()
+    port = srv.server_address[1]
+    for host in ("[::1]evil.example", f"127.0.0.1:{port}@evil.example", "127.0.0.1:1@evil.example"):
+        assert get(srv, "/api/state", host=host)[0] in (400, 421), host
+    same = f"http://127.0.0.1:{port}"
+    two_origins = (f"POST /api/control HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nOrigin: {same}\r\nOrigin: http://evil.example"
+                   f"\r\nContent-Type: application/json\r\nContent-Length: {len(STEP)}\r\nConnection: close\r\n\r\n")
+    assert exchange(srv, two_origins.encode() + STEP)[9:12] == b"400"
+    absolute = f"GET http://evil.example/api/state HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
+    assert exchange(srv, absolute.encode())[9:12] == b"400"
+    status, out = post(srv, "/api/correct", b'{"text": "open the \\ud800 drawer"}')
+    assert status == 400 and b"surrogate" in out
+    assert stub.calls == [] and srv.errors == []  # nothing reached the session, no 500
 
 
 # ---------------------------------------------------------------------------------------------- smuggling

@@ -40,7 +40,9 @@ def test_exact_paraphrase_and_embedding_matches(resolver):
 
 @pytest.mark.parametrize("raw, match", [
     ("", "empty"), ("   \n\t", "empty"), ("x" * 51, "51 characters, the limit is 50"),
-    (b"open the \xff drawer", "not valid UTF-8"), ("open\x07 drawer", "control characters"),
+    (b"open the \xff drawer", "not valid UTF-8"), ("open\x07 drawer", "unprintable character U\\+0007"),
+    ("open\x7f the drawer", "U\\+007F"), ("open the \u202edrawer", "U\\+202E \\(RIGHT-TO-LEFT OVERRIDE\\)"),
+    ("open the\u200b drawer", "U\\+200B"), ("open the \ud800 drawer", "U\\+D800"),
     ("dance a little jig", "not a known skill .*closest"),
 ])
 def test_bad_corrections_get_one_clear_message(resolver, raw, match):
