@@ -47,6 +47,47 @@ OUTPUTS: dict[str, tuple[str, str, str | None]] = {
 }
 
 
+# what each command's output folder holds: an existing folder of another kind is refused (never mixed into)
+OUTPUT_KINDS: dict[str, str] = {"collect": "dataset", "train": "run", "eval": "evaluation", "demo": "demo",
+                                "correct": "session", "teleop": "dataset"}
+
+
+def folder_kind(path: Path) -> str | None:
+    """What an existing hirl folder holds, from the files its writers put there first: session | dataset | run | demo |
+    evaluation; None for a missing folder or anything else (an empty folder, someone else's files)."""
+    if (path / "session.json").is_file():
+        return "session"
+    if (path / "data" / "metadata.json").is_file() or (path / "journal").is_dir():
+        return "dataset"
+    if (path / "config.yaml").is_file() and ((path / "models").is_dir() or (path / "train").is_dir()):
+        return "run"
+    if (path / "report.json").is_file():  # hirl demo's folder: its report beside the run it trained
+        return "demo" if (path / "run" / "config.yaml").is_file() else "evaluation"
+    return None
+
+
+def check_output_kind(command: str, value: str, flag: str = "--out", env: str | None = None) -> None:
+    """InputError naming flag when the output folder of `command` is a hirl folder of another kind, lies inside a
+    dataset (or inside a run or session, except an evaluation), or is a dataset of another env (env given)."""
+    expected = OUTPUT_KINDS.get(command)
+    if expected is None:
+        return
+    path = Path(value).absolute()
+    kind = folder_kind(path)
+    if kind is not None and kind != expected:
+        raise InputError(f"{flag} {value}: is a {kind} folder; hirl {command} writes a {expected} (choose another {flag})")
+    for parent in path.parents:
+        outer = folder_kind(parent)
+        if outer == "dataset" or (outer in ("run", "session") and expected != "evaluation"):
+            raise InputError(f"{flag} {value}: inside the {outer} folder {parent}; choose a folder outside it")
+    if env is not None and kind == "dataset" and (path / "data" / "metadata.json").is_file():
+        from hirl.data.metadata import read_minari_metadata
+
+        stored = read_minari_metadata(path).get("hirl", {}).get("env_id")
+        if stored not in (None, env):
+            raise InputError(f"{flag} {value}: a dataset of {stored!r}, not of --env {env!r} (choose another {flag})")
+
+
 def check_arguments(args: argparse.Namespace) -> None:
     """Validate (and complete) parsed arguments in place; InputError naming the flag on the first bad one."""
     _overrides_from_lists(args)
@@ -63,6 +104,8 @@ def check_arguments(args: argparse.Namespace) -> None:
     name, kind, _ = OUTPUTS.get(args.command, ("out", "dir", None))
     if args.command in OUTPUTS and getattr(args, name, None):
         check_output(getattr(args, name), kind, "--out" if name == "out" else name.upper())
+        if name == "out":
+            check_output_kind(args.command, args.out, env=getattr(args, "env", None) if args.command == "teleop" else None)
 
 
 def _overrides_from_lists(args: argparse.Namespace) -> None:

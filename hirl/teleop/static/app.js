@@ -268,8 +268,10 @@ document.addEventListener("keydown", (ev) => {
     if (!held.has(k)) { held.add(k); sendKeys(); }
     return;
   }
-  if (k === "Enter" && state && state.phase === "ready") { ev.preventDefault(); control("start"); }
-  else if (k === " ") { ev.preventDefault(); control(state && state.phase === "ready" ? "start" : state && state.paused ? "resume" : "pause"); }
+  // started (set by the start control itself), not phase (set by the simulation thread at its next step): a key
+  // pressed right after start must not start again
+  if (k === "Enter" && state && !state.started) { ev.preventDefault(); control("start"); }
+  else if (k === " ") { ev.preventDefault(); control(state && !state.started ? "start" : state && state.paused ? "resume" : "pause"); }
   else if (k === ".") control("step");
   else if (k === "[") control("slower");
   else if (k === "]") control("faster");
