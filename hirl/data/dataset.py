@@ -108,6 +108,11 @@ def load_dataset(path: str | Path, obs_keys: Sequence[str] | None = None, images
         raise schema.dataset_failure(h5, f"truncated or corrupt HDF5 file ({exc})") from None
     episodes: list[Episode] = []
     spaces = (space_shapes(minari_meta.get("observation_space")), space_shapes(minari_meta.get("action_space")))
+    for key, shape in zip(("observation_space", "action_space"), spaces, strict=True):
+        if shape is None:  # every episode is checked against these: a dataset without them cannot be trusted
+            shown = repr(minari_meta.get(key))
+            raise schema.dataset_failure(root / schema.DATA_DIR / schema.METADATA_FILE,
+                                         f"key '{key}': not a Box or Dict space ({shown[:60]})")
     try:
         with fh:
             names = [k for k in fh.keys() if k.startswith("episode_")]

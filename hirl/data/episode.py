@@ -82,6 +82,9 @@ def space_shapes(spec: Any) -> SpaceShapes:
     return None
 
 
+MAX_ABS_ACTION = 1e6  # a stored action beyond this is a damaged file (hirl's envs act in [-1, 1])
+
+
 def _check_array(a: Any, field: str, rows: int | None, shape: Shape | None) -> str | None:
     """What is wrong with the stored array a (numbers, (rows, *shape), finite), or None."""
     a = np.asarray(a)
@@ -106,6 +109,12 @@ def check_step_arrays(observations: Any, actions: Any, rewards: Any, spaces: tup
     problem = _check_array(actions, "actions", None, act_shape if isinstance(act_shape, tuple) else None)
     if problem:
         return problem
+    a = np.asarray(actions)
+    if a.dtype not in (np.float32, np.float64):  # hirl writes float32; bool / ints / float16 are a damaged or foreign file
+        return f"actions hold {a.dtype} values, expected float32 or float64"
+    if a.size and float(np.abs(a).max()) > MAX_ABS_ACTION:
+        row = int(np.argwhere(np.abs(a) > MAX_ABS_ACTION)[0][0])
+        return f"actions hold {float(np.abs(a).max()):.3g} at row {row}, beyond any action space (|a| <= {MAX_ABS_ACTION:g})"
     T = int(np.asarray(actions).shape[0])
     if isinstance(observations, dict):
         if isinstance(obs_shape, tuple):
