@@ -131,6 +131,20 @@ def nan_weight(run: Path) -> None:
     save_file(tensors, str(path))
 
 
+def pickled_checkpoint(run: Path) -> None:
+    """The checkpoint file replaced by a plain pickle (protocol 4, naming a function), its size and sha256 forged in
+    checkpoint.json so that only the weights-only unpickler stands in the way."""
+    import hashlib
+    import pickle
+
+    record_path = run / CKPT
+    record = json.loads(record_path.read_text())
+    data = pickle.dumps(os.system, protocol=4)
+    (record_path.parent / record["file"]).write_bytes(data)
+    record.update(size=len(data), sha256=hashlib.sha256(data).hexdigest())
+    record_path.write_text(json.dumps(record))
+
+
 def write_big(path: Path) -> None:
     path.write_text("seed: 0\n" + "# padding\n" * 500_000)
 
@@ -302,6 +316,8 @@ CASES: list[Case] = [
     Case("checkpoint", "checkpoint step 10**30", RESUME, f"{CKPT}: key 'step'", mutate=json_edit(CKPT, step=10**30)),
     Case("checkpoint", "checkpoint step beyond max_steps", RESUME, f"{CKPT}: key 'step'",
          mutate=json_edit(CKPT, step=1000)),
+    Case("checkpoint", "checkpoint a pickle (checksums forged)", RESUME, "unreadable checkpoint (UnpicklingError)",
+         mutate=pickled_checkpoint, subprocess=True),  # a subprocess: torch's warning would reach stderr there
     Case("checkpoint", "weights truncated", EVAL, "weights.safetensors",
          mutate=lambda run: (run / "models/flat/weights.safetensors").write_bytes(b"\x10")),
     Case("checkpoint", "checkpoint step 'lots'", RESUME, f"{CKPT}: key 'step'", mutate=json_edit(CKPT, step="lots")),

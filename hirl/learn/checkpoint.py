@@ -23,6 +23,7 @@ import io
 import json
 import os
 import random
+import warnings
 from pathlib import Path
 from typing import Any
 from collections.abc import Mapping
@@ -163,7 +164,9 @@ def load_checkpoint(run_dir: str | Path, model: torch.nn.Module, optimizer: torc
         raise InputError(f"{path}: truncated or corrupt checkpoint ({len(data)} bytes, expected {record['size']}, "
                          "checksum mismatch)")
     try:
-        state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch's note on a foreign pickle protocol would precede hirl's one line
+            warnings.simplefilter("ignore", UserWarning)
+            state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
         model_state, optim_state, torch_rng = state["model"], state["optimizer"], state["torch_rng"]
     except Exception as exc:  # unpickling errors come in many types; weights_only refuses anything but tensors/containers
         raise InputError(f"{path}: unreadable checkpoint ({exc.__class__.__name__})") from None
