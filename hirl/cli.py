@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import errno
 import importlib
 import inspect
 import io
@@ -222,6 +223,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"hirl {args.command}: interrupted", file=sys.stderr)
         return 130
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        # every hirl write is atomic (temp file, then rename) or journaled: what was written before stays valid; the
+        # line starts on a line of its own (a progress bar may be half drawn)
+        where = f"{exc.filename}: " if exc.filename else ""
+        said = exc.strerror if exc.strerror and exc.strerror != os.strerror(exc.errno) else "no space left on device"
+        print(f"\nhirl {args.command}: error: {where}{said} (what was written before stays valid; free space, then run "
+              "the command again -- hirl collect with --resume -- or choose another --out)", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

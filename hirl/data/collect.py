@@ -25,6 +25,7 @@ import gymnasium as gym
 from hirl.config import FieldError
 from hirl.data import schema
 from hirl.data.assemble import ASSEMBLE_PREFIX, write_dataset
+from hirl.fileio import need_free_space
 from hirl.data.collect_config import CollectConfig, default_replan
 from hirl.data.journal import REMOVED_PREFIX, Journal
 from hirl.data.recorder import EpisodeRecorder
@@ -50,6 +51,8 @@ def env_adapter(env_id: str) -> EnvAdapter:
         return adapter(env_id)
     except InputError as exc:
         raise FieldError("env", str(exc)) from None
+
+ASSEMBLE_SPACE_FACTOR = 1.5  # free space asked before assembling: the journal's bytes x this (HDF5 overhead)
 
 
 def unknown_env_kwargs(env_id: str, kwargs: Mapping[str, Any]) -> list[str]:
@@ -278,7 +281,10 @@ def _collect(cfg: CollectConfig, out: Path, runner: _EpisodeRunner, resume: bool
     obs_space, act_space, env_spec = runner.env.observation_space, runner.env.action_space, runner.env.spec
 
     def save(records: Iterable[Mapping[str, Any]]) -> None:
-        """Write records as the dataset at out, with the runner env's spaces and spec."""
+        """Write records as the dataset at out, with the runner env's spaces and spec; refused before writing when the
+        disk cannot hold it (HDF5 failing mid-write on a full disk can take the process down)."""
+        journal_bytes = sum(p.stat().st_size for p in journal.root.glob("episode_*.npz"))
+        need_free_space(out, int(journal_bytes * ASSEMBLE_SPACE_FACTOR) + (1 << 20), "assembling the dataset")
         write_dataset(out, records, meta=meta_out, observation_space=obs_space, action_space=act_space, env_spec=env_spec)
 
     done = set(journal.done())
