@@ -37,10 +37,10 @@ def bind(args: argparse.Namespace, cfg: SessionConfig) -> SessionServer | None:
         raise InputError(f"--host {args.host} --port {args.port}: cannot listen ({exc.strerror or exc})") from None
 
 
-def serve(session: LiveSession, server: SessionServer | None, keep_open: bool = False) -> None:
-    """Run the web page (or the terminal without a server) until the person finishes or presses Ctrl-C. keep_open:
-    the server stays up afterwards (the caller finishes the session while the page shows its progress and report,
-    then calls close_server)."""
+def serve(session: LiveSession, server: SessionServer | None, keep_open: bool = False) -> bool:
+    """Run the web page (or the terminal without a server) until the person finishes or presses Ctrl-C; True when it
+    ended by Ctrl-C (the server is then closed). keep_open: after a finish in the page the server stays up (the caller
+    finishes the session while the page shows its progress and report, then calls close_server)."""
     if server is None:
         from hirl.teleop.terminal import run_terminal
 
@@ -48,20 +48,22 @@ def serve(session: LiveSession, server: SessionServer | None, keep_open: bool = 
         try:
             run_terminal(session)
         except KeyboardInterrupt:
-            pass
-        return
+            return True
+        return False
     server.session = session
     server.serve_in_thread()
     session.start()
     print(f"session page: {server.url}  (finish in the page, or Ctrl-C)", flush=True)
+    interrupted = False
     try:
         while not server.finish_requested.wait(0.5):
             pass
     except KeyboardInterrupt:
-        keep_open = False
+        interrupted, keep_open = True, False
     finally:
         if not keep_open:
             close_server(server)
+    return interrupted
 
 
 def close_server(server: SessionServer | None) -> None:
@@ -105,14 +107,18 @@ def run(args: argparse.Namespace) -> int:
         raise
     try:
         print(f"session directory: {out}" + ("" if autostart else "  (waiting for start in the page)"), flush=True)
-        serve(session, server, keep_open=True)
-        print("finishing: writing the dataset, fine-tuning on the corrections and takeovers, evaluating before / after ...",
-              flush=True)
-        report = session.finish(retrain=not args.no_retrain)
+        interrupted = serve(session, server, keep_open=True)
+        if interrupted:  # one Ctrl-C ends the command: save what was recorded, no fine-tune, no lingering page
+            print("interrupted: writing the dataset of what was recorded (no fine-tuning; continue this session with "
+                  f"`hirl correct {run_dir} --out {out}` to fine-tune) ...", flush=True)
+        else:
+            print("finishing: writing the dataset, fine-tuning on the corrections and takeovers, evaluating before / "
+                  "after ...", flush=True)
+        report = session.finish(retrain=not args.no_retrain and not interrupted)
         from hirl.fileio import atomic_write_json
 
         atomic_write_json(out / "session_report.json", report)
-        linger(server, 0 if autostart else LINGER_SECONDS)
+        linger(server, 0 if autostart or interrupted else LINGER_SECONDS)
     finally:
         close_server(server)  # idempotent: a second shutdown returns at once
         session.close()
