@@ -358,7 +358,11 @@ def markdown(results: dict[str, Any]) -> str:
              f"batch {b['batch']}, MLPs {'x'.join(map(str, b['hidden']))}, lr 3e-4, OGBench's per-dataset "
              f"hyperparameters, {b['episodes_per_task']} deterministic episodes per task on its 5 tasks. Success in %; "
              "95 % interval = mean +- 1.96 s / sqrt(seeds). Steps/s: training only, the two sides of a seed at once on "
-             "cores 0 and 1, one thread each.", ""]
+             "cores 0 and 1, one thread each.", "",
+             "Sides: `reference` is OGBench's JAX code; `hirl` is hirl's registered agent; `hirl-<variant>` is hirl with "
+             "network fields changed (`--network`, kept in each result's `networks`; `hirl-ogbench-net`: GCBC with "
+             "OGBench's GCActor on raw inputs); `crosseval` is the reference's own weights of the same seed evaluated by "
+             "hirl's evaluation path.", ""]
     for dataset, methods in results["table"].items():
         lines += [f"## {dataset}", "", "| method | steps | side | per seed | mean | 95 % interval | per task (seed mean) "
                   "| steps/s per seed |", "|---|---|---|---|---|---|---|---|"]
