@@ -3,6 +3,7 @@ physics stepping that reports blow-ups instead of raising, and lazy offscreen re
 from __future__ import annotations
 
 import atexit
+import copy
 import math
 import os
 import sys
@@ -154,3 +155,42 @@ class OffscreenRenderer:
             _LIVE_RENDERERS.discard(self)
             self._renderer.close()
             self._renderer = None
+
+
+# env attributes a snapshot leaves alone: the model (restore() re-applies what an env writes into it), the physics
+# data (copied whole with mj_copyData instead) and the renderer (GL resources: never copied)
+SNAPSHOT_SHARED = frozenset({"model", "data", "_renderer", "action_space", "observation_space", "spec", "metadata"})
+
+
+class EnvSnapshot:
+    """An env's exact state at one moment: a copy of its whole MjData (state and derived quantities: contacts, sensor
+    values, warm start) and a deep copy of its Python-side attributes (counters, chain, random generator, ...).
+    Taken by SnapshotMixin.snapshot()."""
+
+    def __init__(self, data: mujoco.MjData, attributes: dict[str, Any]) -> None:
+        self.data, self.attributes = data, attributes
+
+
+class SnapshotMixin:
+    """snapshot() / restore(snapshot) for a MuJoCo gym env holding `model` and `data`: a look-ahead (the scripted
+    expert run k steps further to see where it goes) steps the env itself and then puts it back exactly, so the
+    episode continues bit for bit as if nothing had happened (tests/envs/test_snapshot.py).
+
+    An env whose step writes into its model (Tabletop's light colour) re-applies that in _after_restore()."""
+
+    model: mujoco.MjModel
+    data: mujoco.MjData
+
+    def snapshot(self) -> EnvSnapshot:
+        attributes = {k: v for k, v in vars(self).items() if k not in SNAPSHOT_SHARED}
+        return EnvSnapshot(copy.copy(self.data), copy.deepcopy(attributes))
+
+    def restore(self, snapshot: EnvSnapshot) -> None:
+        """Put the env back into the state `snapshot` was taken in (the snapshot stays usable; self.data stays the
+        same object, so whatever holds it -- a renderer -- keeps working)."""
+        mujoco.mj_copyData(self.data, self.model, snapshot.data)
+        vars(self).update(copy.deepcopy(snapshot.attributes))
+        self._after_restore()
+
+    def _after_restore(self) -> None:
+        """Re-apply what the env's step writes into its model (default: nothing)."""

@@ -40,6 +40,10 @@ from hirl.hierarchy import ReplanConfig
 from hirl.learn.run import train_run
 from hirl.learn.run_config import RunConfig
 from hirl.runs import RunDir, run_kind
+from hirl.runs.agents import available_agents, recipe
+
+# reference agents evaluated beside the run's own (each where the run trained the components it drives)
+ORACLES = ("oracle_high", "oracle_high_paraphrase", "oracle_state", "oracle_image", "oracle_state_ahead")
 
 # The replan-rule study: one trained hierarchical agent, the same chains, only the rule changes.
 REPLAN_RULES: dict[str, dict[str, Any]] = {
@@ -68,7 +72,8 @@ def run_seed(config: Path, seed: int, out: Path, overrides: list[str], replan_ag
     if not (run_dir / "report.json").is_file():
         t0 = time.perf_counter()
         summary = train_run(cfg, run_dir)
-        agents = [*run_kind("imitation").default_agents(cfg, RunDir(run_dir)), *references]
+        refs = available_references(run_dir, references)
+        agents = [*run_kind("imitation").default_agents(cfg, RunDir(run_dir)), *refs]
         report = evaluate_run(run_dir, agents, out=run_dir / "eval", cfg=cfg)
         report["train_summary"] = summary
         report["wall_seconds"] = round(time.perf_counter() - t0, 1)
@@ -82,6 +87,12 @@ def run_seed(config: Path, seed: int, out: Path, overrides: list[str], replan_ag
         variant = dataclasses.replace(cfg, replan=ReplanConfig(**kwargs), eval=dataclasses.replace(cfg.eval, videos=0))
         rep = evaluate_run(run_dir, [replan_agent], replan_episodes, out=run_dir / "replan" / _slug(name), cfg=variant)
         atomic_write_json(path, {"rule": name, "replan": kwargs, **rep["policies"][replan_agent]})
+
+
+def available_references(run_dir: Path, references: list[str]) -> list[str]:
+    """The reference agents the run can build: those made of no trained component (the expert) and those whose
+    components the run trained (oracle_high needs low_language, oracle_state low_state, ...)."""
+    return [r for r in references if not recipe(r).components or available_agents(run_dir, [r])]
 
 
 def run_seeds_ray(config: Path, seeds: list[int], out: Path, overrides: list[str], replan_agent: str | None,
@@ -167,6 +178,8 @@ def collect_results(config: Path, out: Path, command: str) -> dict[str, Any]:
                                   for k in range(1, 6)},
             "high_level_queries_per_episode": _stat([m["high_level_queries_per_episode"] for m in ms]),
             "subgoal_reach_rate": _stat([m["subgoal_reach_rate"] for m in ms if m.get("subgoal_reach_rate") is not None]),
+            "state_subgoal_reach_rate": _stat([m["state_subgoal_reach_rate"] for m in ms
+                                               if m.get("state_subgoal_reach_rate") is not None]),
             "per_subtask": _per_subtask(ms),
             "latency_ms": {k: _latency(lat, k) for k in ("control_step_ms", "low_level_step_ms", "inference_step_ms",
                                                          "high_level_query_ms")},
@@ -215,12 +228,13 @@ def results_markdown(res: dict[str, Any]) -> str:
     lines += [f"Evaluation: {res['episodes']} chains per agent and seed (seeds {res['eval_seed']}...).", "",
               "## Average chain length and success at each length", "",
               "| agent | avg chain length | success (5/5) | " + " | ".join(f"len>={k}" for k in range(1, 6))
-              + " | HL queries/ep | subgoal reach |",
-              "|---|---|---|" + "---|" * 5 + "---|---|"]
+              + " | HL queries/ep | subgoal reach | state subgoal reach |",
+              "|---|---|---|" + "---|" * 5 + "---|---|---|"]
     for n, a in agents.items():
         lines.append(f"| {n} | {_ms(a['avg_chain_length'])} | {_ms(a['success_rate'])} | "
                      + " | ".join(_ms(a["success_at_length"][str(k)]) for k in range(1, 6))
-                     + f" | {_ms(a['high_level_queries_per_episode'])} | {_ms(a['subgoal_reach_rate'])} |")
+                     + f" | {_ms(a['high_level_queries_per_episode'])} | {_ms(a['subgoal_reach_rate'])} "
+                     f"| {_ms(a.get('state_subgoal_reach_rate'))} |")
     flat, hier = agents.get("flat"), agents.get("hier_language")
     if flat and hier and flat["avg_chain_length"]["mean"]:
         lines += ["", f"hier_language / flat average chain length: "
@@ -228,9 +242,16 @@ def results_markdown(res: dict[str, Any]) -> str:
     lines += ["", "`expert`: the scripted expert through the same runtime (upper reference). `oracle_high`: the expert's "
               "high level (canonical instructions) driving the learned language low level; `oracle_high_paraphrase`: "
               "the same emitting each instruction's held-out paraphrase, never used in training (the low level's "
-              "generalisation). `+adapt`: after the adapt stage (DAgger against the expert). `subgoal reach`: the fraction of "
-              "subgoals (each start, replan or override) during which the low level completed a subtask — for "
-              "`hier_image`, how often a generated goal image was reachable by the low level."]
+              "generalisation). `oracle_state` / `oracle_image`: the expert run ahead in the env (then put back) to the"
+              " end of its current subtask, its achieved goal / camera frame there given to the learned low_state / "
+              "low_image (the low level's goal reaching alone); `oracle_state_ahead`: the expert's achieved goal "
+              "`subgoals.horizon` steps ahead given to low_state_ahead; `hier_state_ahead`: a learned high level "
+              "proposing that (HIQL's short-horizon subgoals). `+adapt`: after the adapt stage (DAgger against the "
+              "expert). `subgoal reach`: the fraction of subgoals (each start, replan or override) during which the low"
+              " level completed a subtask — for `hier_image`, how often a generated goal image was reachable by the low"
+              " level. `state subgoal reach`: the fraction of state subgoals whose every component the achieved goal "
+              "came within the env's goal tolerance of (Tabletop: 5 cm gripper, 3 cm blocks and drawer) while it was "
+              "active."]
     with_subtasks = [n for n, a in agents.items() if a["per_subtask"]]
     if with_subtasks:
         subtasks = sorted({s for n in with_subtasks for s in agents[n]["per_subtask"]})
@@ -307,7 +328,7 @@ def main(argv: list[str] | None = None) -> int:
     check_backend_arguments(p, args)
     command = "python " + " ".join([sys.argv[0], *(argv if argv is not None else sys.argv[1:])])
     results = args.results or args.config.parent / "RESULTS.md"
-    refs = ["expert"] if args.no_references else ["expert", "oracle_high", "oracle_high_paraphrase"]
+    refs = ["expert"] if args.no_references else ["expert", *ORACLES]
     replan_agent = None if args.replan_agent == "none" else args.replan_agent
     if not args.report_only and args.backend == "ray":
         run_seeds_ray(args.config, args.seeds, args.out, args.overrides, replan_agent, args.replan_episodes, refs,

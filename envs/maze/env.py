@@ -19,6 +19,7 @@ from hirl_envs.maze.layouts import Cell, get_layout
 from hirl_envs.mujoco_base import (
     CONTROL_DT,
     OffscreenRenderer,
+    SnapshotMixin,
     asset_path,
     check_control_rate,
     clipped_action,
@@ -40,7 +41,7 @@ def goal_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray | float:
     return float(d) if np.ndim(d) == 0 else d
 
 
-class MazeEnv(gym.Env):
+class MazeEnv(SnapshotMixin, gym.Env):
     """Point-mass maze navigation at 50 Hz with a goal-conditioned Dict observation.
 
     Observation (dict, all float64):

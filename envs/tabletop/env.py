@@ -27,7 +27,9 @@ import numpy as np
 from gymnasium import spaces
 
 from hirl_envs.goal_api import CHAIN_REWARD_KEY
-from hirl_envs.mujoco_base import CONTROL_DT, OffscreenRenderer, asset_path, check_control_rate, clipped_action, step_physics
+from hirl_envs.mujoco_base import (
+    CONTROL_DT, OffscreenRenderer, SnapshotMixin, asset_path, check_control_rate, clipped_action, step_physics,
+)
 from hirl_envs.tabletop import tasks
 from hirl_envs.tabletop.tasks import COLOURS, SUBTASK_NAMES, SUBTASKS
 
@@ -69,7 +71,7 @@ TOUCH_DIM = 3
 GOAL_DIM = 14
 
 
-class TabletopEnv(gym.Env):
+class TabletopEnv(SnapshotMixin, gym.Env):
     """Tabletop chains env.
 
     observation (Dict):
@@ -454,6 +456,9 @@ class TabletopEnv(gym.Env):
     def _set_light(self, on: int) -> None:
         self._light = int(on)
         self.model.geom_rgba[self._bulb] = LIGHT_ON_RGBA if on else LIGHT_OFF_RGBA
+
+    def _after_restore(self) -> None:
+        self._set_light(self._light)  # the bulb's colour lives in the model
 
     def _begin_subtask(self) -> None:
         self._steps_in_subtask = 0

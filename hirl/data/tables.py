@@ -6,6 +6,7 @@
     goal, relabelled = hindsight_goal_state(t, HindsightConfig("future"), rng)   # HER goals for state low levels
     tt = text_tables(t, text_encoder, max_subtasks)        # embeddings of t's vocabulary and commands
     ahead, behind = segment_steps_ahead(t), episode_steps_behind(t)   # run lengths for chunk / history samplers
+    goal = goal_state_ahead(t, k)                          # achieved goal k steps ahead (short-horizon subgoals)
 
 Every StepTables is built in this module; the learners' samplers (hirl.learn.imitation_data) only read them."""
 from __future__ import annotations
@@ -236,6 +237,18 @@ def hindsight_goal_state(t: StepTables, cfg: HindsightConfig, rng: np.random.Gen
     goal = t.goal_state[idx].copy()
     goal[relabelled] = t.achieved[goal_rows[relabelled]]
     return goal, relabelled
+
+
+def goal_state_ahead(t: StepTables, k: int) -> np.ndarray:
+    """(N, G) float32: for each row, the achieved goal k steps after its observation in its episode (the episode's
+    last observation when fewer than k steps remain) -- HIQL's subgoal target; rows not from an episode keep
+    t.goal_state. k >= 1."""
+    if k < 1:
+        raise ValueError(f"goal_state_ahead: k must be >= 1, got {k}")
+    goal = t.goal_state.copy()
+    ok = t.obs_row != NO_INDEX
+    goal[ok] = t.achieved[np.minimum(t.obs_row[ok] + k, t.episode_window[ok, 1])]
+    return goal
 
 
 def _run_ahead(cont: np.ndarray) -> np.ndarray:

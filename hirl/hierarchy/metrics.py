@@ -19,6 +19,8 @@ def chain_metrics(results: Sequence[EpisodeResult], max_length: int = 5) -> dict
     mean_steps_to_subtask      mean control steps per completed subtask
     subgoal_reach_rate         fraction of subgoal segments during which the low level completed a subtask
                                (None for agents without subgoals)
+    state_subgoal_reach_rate   fraction of state-subgoal segments during which the achieved goal came within the env's
+                               goal tolerance of the subgoal (None without state subgoals)
     replans / high_level_queries / interventions per episode, and physics errors."""
     if not results:
         raise ValueError("chain_metrics: no episodes")
@@ -37,6 +39,7 @@ def chain_metrics(results: Sequence[EpisodeResult], max_length: int = 5) -> dict
             at_length[str(k)] = float(np.mean([len(r.completed) >= k for r in eligible]))
     steps = [s for r in results for s in r.subtask_steps]
     segments = sum(r.subgoals for r in results)
+    state_segments = sum(r.state_subgoals for r in results)
     return {
         "episodes": len(results),
         "success_rate": float(np.mean([r.success for r in results])),
@@ -47,6 +50,8 @@ def chain_metrics(results: Sequence[EpisodeResult], max_length: int = 5) -> dict
                         for name in sorted(attempted)},
         "mean_steps_to_subtask": float(np.mean(steps)) if steps else None,
         "subgoal_reach_rate": sum(r.subgoals_reached for r in results) / segments if segments else None,
+        "state_subgoal_reach_rate": (sum(r.state_subgoals_reached for r in results) / state_segments
+                                     if state_segments else None),
         "replans_per_episode": float(np.mean([r.replans for r in results])),
         "high_level_queries_per_episode": float(np.mean([r.high_level_queries for r in results])),
         "interventions_per_episode": float(np.mean([r.interventions for r in results])),

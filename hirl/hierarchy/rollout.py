@@ -116,6 +116,9 @@ class EpisodeResult:
     subgoals        subgoal segments the agent started (each start, replan or override); 0 for flat agents
     subgoals_reached  segments during which the chain advanced, i.e. the low level completed a subtask while
                     pursuing that subgoal (for image subgoals: how often a generated goal was reachable)
+    state_subgoals  segments whose subgoal was a state (G,) in the env's achieved-goal layout (envs with goal_reward)
+    state_subgoals_reached  of those, the segments during which the achieved goal came within the env's goal
+                    tolerance of the subgoal (goal_reward(achieved, subgoal) == 0: Tabletop's GOAL_TOL per component)
     refusals        proposals the agent refused as outside their skill's initiation set (TraceEntry.refused)
     frames          video frames (only when frames were requested)
     """
@@ -132,6 +135,8 @@ class EpisodeResult:
     subtask_steps: list[int] = field(default_factory=list)
     subgoals: int = 0
     subgoals_reached: int = 0
+    state_subgoals: int = 0
+    state_subgoals_reached: int = 0
     refusals: int = 0
     physics_error: str | None = None
     frames: list[np.ndarray] = field(default_factory=list)
@@ -170,6 +175,9 @@ def run_episode(
     last_completion = 0
     subgoals = subgoals_reached = 0
     segment_reached = False
+    goal_reward = getattr(env.unwrapped, "goal_reward", None)  # (achieved, goal) -> 0.0 within tolerance, else < 0
+    state_subgoals = state_reached = 0
+    state_goal: np.ndarray | None = None  # the active state subgoal until the achieved goal reaches it
     t, terminated, truncated = 0, False, False
     while not (terminated or truncated):
         if on_step is not None:
@@ -178,6 +186,11 @@ def run_episode(
         trace = getattr(agent, "trace", None)
         if trace and trace[-1].reason is not None:  # a new subgoal segment starts at this step
             subgoals, segment_reached = subgoals + 1, False
+            g = trace[-1].subgoal
+            state_goal = None
+            if (goal_reward is not None and g.kind == "state" and isinstance(obs, Mapping) and "achieved_goal" in obs
+                    and np.shape(g.value) == np.shape(obs["achieved_goal"])):
+                state_subgoals, state_goal = state_subgoals + 1, np.asarray(g.value)
         if frame_every and t % frame_every == 0:
             assert frame_fn is not None
             frames.append(frame_fn(env, agent, command))
@@ -186,6 +199,8 @@ def run_episode(
             on_transition(t, agent, obs, action, float(reward), next_obs, bool(terminated), bool(truncated), info)
         obs = next_obs
         t += 1
+        if state_goal is not None and goal_reward is not None and float(goal_reward(obs["achieved_goal"], state_goal)) >= 0:
+            state_reached, state_goal = state_reached + 1, None
         completed_now = len(info.get("completed_subtasks", ()))
         if completed_now > completed_before:
             subtask_steps.extend([t - last_completion] * (completed_now - completed_before))
@@ -208,6 +223,8 @@ def run_episode(
         subtask_steps=subtask_steps,
         subgoals=subgoals,
         subgoals_reached=subgoals_reached,
+        state_subgoals=state_subgoals,
+        state_subgoals_reached=state_reached,
         refusals=sum(len(getattr(e, "refused", ())) for e in getattr(agent, "trace", ())),
         physics_error=info.get("physics_error"),
         frames=frames,

@@ -13,15 +13,16 @@ Batch conventions are documented in hirl/policies/obs.py and hirl/learn/imitatio
 from __future__ import annotations
 
 import abc
+import dataclasses
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from hirl.config import FieldError
-from hirl.data.tables import NO_INDEX, StepTables, TextTables
+from hirl.data.tables import NO_INDEX, StepTables, TextTables, goal_state_ahead
 from hirl.learn.imitation_data import GatherSampler, ParaphraseSampler, action_samples, command_lookups, two_families
-from hirl.learn.run_config import TrainingBudgets
+from hirl.learn.run_config import RunConfig, TrainingBudgets
 from hirl.learn.trainer import TrainerConfig
 from hirl.policies.flat import ChainOfThoughtAgent, ChainOfThoughtPolicy, CoTConfig, FlatAgent, FlatConfig, FlatPolicy
 from hirl.policies.high.image import ImageGenConfig, ImageGoalGenerator, ImageHighLevel
@@ -56,6 +57,9 @@ class ImitationComponent(Component):
 
     def budget(self, budgets: TrainingBudgets) -> TrainerConfig:
         return getattr(budgets, self.budget_field)
+
+    def configure(self, cfg: RunConfig) -> None:
+        """Read what the component needs from the run config before build() / sampler() (default: nothing)."""
 
     def set_network_fields(self, fields: dict[str, Any]) -> None:
         """Network config fields from the run config (`networks: {name: {...}}`) over the component's own; FieldError
@@ -139,6 +143,32 @@ class LowState(LowLevelBC):
         return GatherSampler(samples, lookups, batch_size, labels=t.label)
 
 
+class Ahead:
+    """Mixin of the `*_ahead` components: their tables' goal_state is the achieved goal cfg.subgoals.horizon steps
+    ahead (hirl.data.tables.goal_state_ahead) instead of the segment's end."""
+
+    horizon: int = 10  # set from the run config by configure()
+
+    def configure(self, cfg: RunConfig) -> None:
+        self.horizon = cfg.subgoals.horizon
+
+    def ahead(self, t: StepTables) -> StepTables:
+        return dataclasses.replace(t, goal_state=goal_state_ahead(t, self.horizon))
+
+
+@COMPONENTS.register("low_state_ahead")
+class LowStateAhead(Ahead, LowState):
+    """low_state trained to reach the achieved goal k = subgoals.horizon steps ahead (HIQL's low level)."""
+
+    def build(self, t: StepTables, tt: TextTables, text_encoder: str, obs_keys: tuple[str, ...],
+              head: HeadConfig | None = None) -> PolicyModule:
+        return super().build(self.ahead(t), tt, text_encoder, obs_keys, head)
+
+    def sampler(self, t: StepTables, tt: TextTables, batch_size: int, paraphrase_p: float = 0.0,
+                head: HeadConfig | None = None) -> GatherSampler:
+        return super().sampler(self.ahead(t), tt, batch_size, paraphrase_p, head)
+
+
 @COMPONENTS.register("low_image")
 class LowImage(LowLevelBC):
     subgoal = "image"
@@ -197,6 +227,25 @@ class HighState(ImitationComponent):
 
     def policy(self, model: Any, ctx: AgentContext) -> StateHighLevel:
         return StateHighLevel(model, ctx.encoder())
+
+
+@COMPONENTS.register("high_state_ahead")
+class HighStateAhead(Ahead, HighState):
+    """high_state regressing the achieved goal k = subgoals.horizon steps ahead. Its previous-subgoal input is, in
+    training, the achieved goal now (what the previous query, k steps earlier, aimed at) or zeros (the first query)."""
+
+    def build(self, t: StepTables, tt: TextTables, text_encoder: str, obs_keys: tuple[str, ...],
+              head: HeadConfig | None = None) -> PolicyModule:
+        return super().build(self.ahead(t), tt, text_encoder, obs_keys, head)
+
+    def sampler(self, t: StepTables, tt: TextTables, batch_size: int, paraphrase_p: float = 0.0,
+                head: HeadConfig | None = None) -> GatherSampler:
+        target = goal_state_ahead(t, self.horizon)
+        now = np.where((t.obs_row != NO_INDEX)[:, None], t.achieved[np.maximum(t.obs_row, 0)], t.goal_state)
+        s = {"obs": np.concatenate([t.obs, t.obs]), "command": np.concatenate([t.command, t.command]),
+             "prev_state": np.concatenate([np.zeros_like(now), now]).astype(np.float32),
+             "target_state": np.concatenate([target, target])}
+        return GatherSampler(s, command_lookups(tt), batch_size)
 
 
 @COMPONENTS.register("high_image")

@@ -98,6 +98,7 @@ def train_run(cfg: RunConfig, run: str | Path | RunDir, progress: bool = True) -
         if name not in names:
             raise FieldError(f"networks.{name}", f"not a component of the run's agents ({', '.join(names)})")
     for component in components:
+        component.configure(cfg)
         component.set_network_fields(cfg.networks.get(component.name, {}))
     for component in components:
         torch.manual_seed(init_seed(cfg.seed, component.name))  # the network's initial weights: whatever ran before

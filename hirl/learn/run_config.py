@@ -55,6 +55,29 @@ class EvalSpec:
         in_range("video_size", self.video_size, 8, MAX_IMAGE_SIZE)
 
 
+MAX_SUBGOAL_HORIZON = 1000  # steps: longer than any Tabletop chain (5 subtasks x 250-step budgets)
+
+
+@dataclass(frozen=True)
+class SubgoalSpec:
+    """Short-horizon state subgoals (the `*_ahead` components and agents; HIQL's k): the high level proposes the
+    achieved goal `horizon` steps ahead, the low level is trained to reach goals that far ahead, and the agent asks
+    its high level again every `replan_every` steps (and whenever the run's replan rule fires)."""
+
+    horizon: int = 10  # k: steps ahead of a subgoal (HIQL: 10 for manipulation, 25 for mazes)
+    replan_every: int | None = None  # control steps between high-level queries; null = every `horizon` steps
+
+    def __post_init__(self) -> None:
+        in_range("horizon", self.horizon, 1, MAX_SUBGOAL_HORIZON)
+        if self.replan_every is not None:
+            in_range("replan_every", self.replan_every, 1, MAX_SUBGOAL_HORIZON)
+
+    @property
+    def interval(self) -> int:
+        """Control steps between the high level's queries."""
+        return self.replan_every if self.replan_every is not None else self.horizon
+
+
 def _budget(max_steps: int, batch_size: int) -> Callable[[], TrainerConfig]:
     """default_factory of a TrainingBudgets entry: lr 1e-3, validation and a checkpoint every 500 steps."""
     return lambda: TrainerConfig(max_steps=max_steps, batch_size=batch_size, lr=1e-3, eval_every=500, checkpoint_every=500)
@@ -92,6 +115,7 @@ class RunConfig:
     # network config fields per component, over its own (e.g. {gciql_cpu: {normalize: false}}); goal-conditioned ones
     networks: dict[str, dict[str, Any]] = field(default_factory=dict)
     curriculum: CurriculumSpec = field(default_factory=CurriculumSpec)  # low levels' skill schedule (hirl.curriculum)
+    subgoals: SubgoalSpec = field(default_factory=SubgoalSpec)  # k-steps-ahead state subgoals (the *_ahead agents)
     # the hierarchical agents' replan rule
     replan: ReplanConfig = field(default_factory=lambda: ReplanConfig(detector="chain_progress", timeout=300))
     adapt: AdaptSpec = field(default_factory=AdaptSpec)  # separate only vs separate + adapt

@@ -5,6 +5,11 @@
     expert                  the scripted expert (noise-free) through the same runtime; nothing trained
     oracle_high             the expert's high level (canonical instructions) driving the run's language low level
     oracle_high_paraphrase  the same, emitting held-out paraphrases the low level never saw
+    oracle_state, oracle_image   the expert's own achieved goal / camera frame at the end of its current subtask
+                            (ExpertLookahead) driving the run's low_state / low_image: the low level's goal reaching alone
+    hier_state_ahead        high_state_ahead + low_state_ahead: state subgoals subgoals.horizon steps ahead, asked
+                            every subgoals.interval steps (and when the run's rule fires)
+    oracle_state_ahead      the expert's achieved goal subgoals.horizon steps ahead driving low_state_ahead
     (OracleHighPhrasing)    the same, emitting a user's phrasings (hirl eval --instruction-map; not registered)
 
 Both rewordings are one mechanism: a Rephrasing high level over the expert's, with a wording map (canonical
@@ -20,6 +25,7 @@ from hirl.errors import InputError
 from hirl.hierarchy import HierarchicalAgent, ReplanContext, ReplanRule
 from hirl.integrations import EnvAdapter
 from hirl.policies.base import HighLevelPolicy
+from hirl.policies.high.lookahead import ExpertLookahead, LookaheadKind
 from hirl.runs.agents import AGENTS, AgentContext, AgentRecipe
 from hirl.types import Command, Subgoal
 
@@ -54,6 +60,47 @@ class Whole(AgentRecipe):
 
 for _kind in ("language", "state", "image"):
     AGENTS.register(f"hier_{_kind}")(lambda k=_kind: Hierarchical(f"high_{k}", f"low_{k}"))
+
+
+def ahead_rule(ctx: AgentContext) -> ReplanRule:
+    """The run's replan rule plus a query every cfg.subgoals.interval steps (the *_ahead agents)."""
+    replan = dataclasses.replace(ctx.cfg.replan, interval=ctx.cfg.subgoals.interval)
+    return ctx.kind.replan_rule(dataclasses.replace(ctx, cfg=dataclasses.replace(ctx.cfg, replan=replan)))
+
+
+@AGENTS.register("hier_state_ahead")
+class HierarchicalAhead(Hierarchical):
+    """high_state_ahead + low_state_ahead under ahead_rule."""
+
+    def __init__(self) -> None:
+        super().__init__("high_state_ahead", "low_state_ahead")
+
+    def build(self, ctx: AgentContext) -> HierarchicalAgent:
+        low, high = self.components
+        return HierarchicalAgent(ctx.policy(high), ctx.policy(low), ahead_rule(ctx))
+
+
+class OracleLookahead(AgentRecipe):
+    """The scripted expert run ahead in the env (ExpertLookahead) as the high level of the run's `low` component:
+    subgoals of `kind` at `horizon` steps ahead (cfg.subgoals.horizon, under ahead_rule) or at the end of the expert's
+    current subtask (horizon None, under the run's rule)."""
+
+    trainable = False
+    adaptable = False
+
+    def __init__(self, low: str, kind: LookaheadKind, ahead: bool) -> None:
+        self.components, self.kind, self.ahead = (low,), kind, ahead
+
+    def build(self, ctx: AgentContext) -> HierarchicalAgent:
+        expert_high, expert_low = ctx.adapter.expert(ctx.env, 0.0, ctx.seed)
+        horizon = ctx.cfg.subgoals.horizon if self.ahead else None
+        high = ExpertLookahead(ctx.env, expert_high, expert_low, self.kind, horizon, max_steps=ctx.cfg.replan.timeout)
+        return HierarchicalAgent(high, ctx.policy(self.components[0]), ahead_rule(ctx) if self.ahead else replan_rule(ctx))
+
+
+AGENTS.register("oracle_state")(lambda: OracleLookahead("low_state", "state", ahead=False))
+AGENTS.register("oracle_image")(lambda: OracleLookahead("low_image", "image", ahead=False))
+AGENTS.register("oracle_state_ahead")(lambda: OracleLookahead("low_state_ahead", "state", ahead=True))
 AGENTS.register("flat")(lambda: Whole("flat"))
 AGENTS.register("cot")(lambda: Whole("cot"))
 

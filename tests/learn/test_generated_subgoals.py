@@ -1,0 +1,158 @@
+"""Short-horizon state subgoals and the expert look-ahead oracles: goal_state_ahead against the episodes, the look-ahead
+leaving the episode untouched, what it proposes (k steps ahead = the expert's own future; segment end = where its
+subtask ended), and a tiny train + eval of hier_state_ahead and the oracle agents (hash text encoder: plumbing only;
+experiments/tabletop/hierarchical.yaml measures the learning)."""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from hirl.config import FieldError
+from hirl.data import load_dataset
+from hirl.data.collect import collect
+from hirl.data.collect_config import CollectConfig
+from hirl.data.tables import build_tables, goal_state_ahead
+from hirl.eval.evaluate import evaluate_run
+from hirl.hierarchy import FixedInterval, HierarchicalAgent
+from hirl.hierarchy.rollout import run_episode
+from hirl.integrations import adapter
+from hirl.learn.run import train_run
+from hirl.learn.run_config import CollectSpec, EvalSpec, RunConfig, SubgoalSpec, TrainingBudgets
+from hirl.learn.trainer import TrainerConfig
+from hirl.policies.high.lookahead import ExpertLookahead
+from hirl.policies.obs import DEFAULT_OBS_KEYS
+from hirl.runs import RunDir
+from hirl.runs.agents import component
+
+
+@pytest.fixture(scope="module")
+def tabletop(tmp_path_factory):
+    path = tmp_path_factory.mktemp("tt") / "data"
+    collect(CollectConfig(env="hirl/Tabletop-v0", episodes=3, workers=1, seed=5, chain_length=2, image_every=5,
+                          image_size=16), path, progress=False)
+    return path
+
+
+def test_goal_state_ahead_is_the_achieved_goal_k_steps_later(tabletop):
+    ds = load_dataset(tabletop, obs_keys=DEFAULT_OBS_KEYS)
+    t = build_tables(ds, DEFAULT_OBS_KEYS)
+    goal = goal_state_ahead(t, 7)
+    offset = 0
+    for e in ds.episodes:  # brute force over each episode's achieved goals (T + 1 observations)
+        achieved = e.achieved().reshape(e.T + 1, -1)
+        for step in range(e.T):
+            np.testing.assert_array_equal(goal[offset + step], achieved[min(step + 7, e.T)].astype(np.float32))
+        offset += e.T
+    with pytest.raises(ValueError, match="k must be >= 1"):
+        goal_state_ahead(t, 0)
+
+
+def _expert_trajectory(ad, seed: int) -> list[np.ndarray]:
+    """The noise-free expert's achieved goals after each step of a 2-subtask chain (no look-ahead)."""
+    env = ad.make()
+    agent = HierarchicalAgent(*ad.expert(env, 0.0, 0), FixedInterval(1))
+    out: list[np.ndarray] = []
+    run_episode(env, agent, ad.command, seed=seed, options=ad.reset_options(2),
+                on_transition=lambda t, agent, obs, action, reward, nxt, *rest: out.append(
+                    np.asarray(nxt["achieved_goal"]).copy()))
+    env.close()
+    return out
+
+
+def test_lookahead_proposes_the_experts_future_and_leaves_the_episode_alone():
+    ad = adapter("hirl/Tabletop-v0")
+    plain = _expert_trajectory(ad, seed=11)
+    env = ad.make()
+    oracle = ExpertLookahead(env, *ad.expert(env, 0.0, 0), kind="state", horizon=10)
+    expert = HierarchicalAgent(*ad.expert(env, 0.0, 0), FixedInterval(1))
+    proposals: dict[int, np.ndarray] = {}
+    seen: list[np.ndarray] = []
+
+    def look(t, agent, obs, action, reward, nxt, *rest):
+        seen.append(np.asarray(nxt["achieved_goal"]).copy())
+        if t % 5 == 0:  # from the observation after step t
+            proposals[t] = oracle.propose(nxt, agent.command).value
+
+    run_episode(env, expert, ad.command, seed=11, options=ad.reset_options(2), on_transition=look)
+    env.close()
+    assert len(seen) == len(plain)
+    for a, b in zip(seen, plain, strict=True):  # the look-ahead left the episode bit for bit as it was
+        np.testing.assert_array_equal(a, b)
+    # 10 expert steps after step t: the achieved goal after step t + 10 of the same expert's episode
+    for t, goal in proposals.items():
+        if t + 10 < len(plain):
+            np.testing.assert_array_equal(goal, plain[t + 10])
+    assert oracle.lookahead_steps == sum(min(10, len(plain) - 1 - t) for t in proposals)  # it stops when the chain ends
+
+
+def test_lookahead_to_the_segment_end_and_images():
+    ad = adapter("hirl/Tabletop-v0")
+    env = ad.make(render=True, width=16, height=16)
+    obs, info = env.reset(seed=4, options=ad.reset_options(2))
+    command = ad.command(info)
+    state = ExpertLookahead(env, *ad.expert(env, 0.0, 0), kind="state", horizon=None)
+    goal = state.propose(obs, command)
+    assert goal.kind == "state" and goal.label == info["current_subtask"]
+    # run the expert itself to the end of its first subtask: the oracle saw exactly that state
+    high, low = ad.expert(env, 0.0, 0)
+    while True:
+        obs, _, _, _, info = env.step(low.act(obs, high.propose(obs, command)))
+        if info["subtask_index"] == 1:
+            break
+    np.testing.assert_array_equal(goal.value, obs["achieved_goal"])
+    image = ExpertLookahead(env, *ad.expert(env, 0.0, 0), kind="image", horizon=3).propose(obs, command)
+    assert image.kind == "image" and image.value.shape == (16, 16, 3) and image.value.dtype == np.uint8
+    env.close()
+    with pytest.raises(ValueError, match="horizon must be >= 1"):
+        ExpertLookahead(env, high, low, kind="state", horizon=0)
+
+
+def test_subgoal_spec_bounds():
+    assert SubgoalSpec(horizon=10).interval == 10 and SubgoalSpec(horizon=10, replan_every=1).interval == 1
+    with pytest.raises(FieldError, match="horizon"):
+        SubgoalSpec(horizon=0)
+    with pytest.raises(FieldError, match="replan_every"):
+        SubgoalSpec(replan_every=0)
+
+
+def test_ahead_components_train_on_k_ahead_targets(tabletop):
+    ds = load_dataset(tabletop, obs_keys=DEFAULT_OBS_KEYS)
+    t = build_tables(ds, DEFAULT_OBS_KEYS)
+    c = component("high_state_ahead")
+    c.configure(RunConfig(subgoals=SubgoalSpec(horizon=4), text_encoder="hash"))
+    assert c.horizon == 4
+    from hirl.data.tables import text_tables
+    from hirl.encoders.text_factory import make_text_encoder
+
+    sampler = c.sampler(t, text_tables(t, make_text_encoder("hash", 384), 5), 8)
+    n = len(t.obs)
+    batch = sampler.gather(np.array([3, n + 3]))  # row 3 from both families: no previous subgoal / the state now
+    np.testing.assert_array_equal(batch["target_state"][0].numpy(), goal_state_ahead(t, 4)[3])
+    assert not batch["prev_state"][0].any()
+    np.testing.assert_array_equal(batch["prev_state"][1].numpy(), t.achieved[t.obs_row[3]])
+
+
+def test_train_and_eval_hier_state_ahead_and_oracles(tabletop, tmp_path):
+    tiny = TrainerConfig(max_steps=6, batch_size=16, eval_every=3, checkpoint_every=3, progress=False, tensorboard=False)
+    cfg = RunConfig(
+        dataset=str(tabletop), collect=CollectSpec(episodes=3, chain_length=2, seed=5, image_every=5, image_size=16),
+        agents=["hier_state", "hier_image", "hier_state_ahead"], text_encoder="hash", val_fraction=0.0,
+        subgoals=SubgoalSpec(horizon=5),
+        train=TrainingBudgets(low=tiny, high=tiny, baseline=tiny, image=tiny, low_image=tiny),
+        eval=EvalSpec(episodes=1, chain_length=1, videos=0),
+    )
+    run = tmp_path / "run"
+    summary = train_run(cfg, RunDir(run), progress=False)
+    assert {"low_state_ahead", "high_state_ahead"} <= set(summary["components"])
+    report = evaluate_run(run, ["hier_state_ahead", "oracle_state", "oracle_image", "oracle_state_ahead"],
+                          out=tmp_path / "eval", cfg=cfg)
+    assert set(report["policies"]) == {"hier_state_ahead", "oracle_state", "oracle_image", "oracle_state_ahead"}
+    for m in report["policies"].values():
+        assert m["episodes"] == 1
+    # the ahead agents ask every subgoals.interval steps: a 5-step interval means many queries per episode
+    fast = evaluate_run(run, ["oracle_state_ahead"], out=tmp_path / "eval2",
+                        cfg=dataclasses.replace(cfg, subgoals=SubgoalSpec(horizon=5, replan_every=1)))
+    assert fast["policies"]["oracle_state_ahead"]["high_level_queries_per_episode"] > \
+        report["policies"]["oracle_state_ahead"]["high_level_queries_per_episode"]
