@@ -28,6 +28,7 @@ from hirl.policies.flat import ChainOfThoughtAgent, ChainOfThoughtPolicy, CoTCon
 from hirl.policies.high.image import ImageGenConfig, ImageGoalGenerator, ImageHighLevel
 from hirl.policies.high.language import LanguageGoalNet, LanguageHighLevel, LanguageHLConfig
 from hirl.policies.heads import HeadConfig
+from hirl.policies.high.goal_index import GoalIndex, GoalIndexConfig
 from hirl.policies.high.state import StateGoalNet, StateHighLevel, StateHLConfig
 from hirl.policies.low.bc import BCConfig, BCLowLevel, GoalConditionedBC
 from hirl.policies.module import CONFIG_FILE, PolicyModule
@@ -44,6 +45,7 @@ class ImitationComponent(Component):
     network: type[PolicyModule] = PolicyModule
     budget_field: str = "low"
     paraphrases: bool = False
+    trained: bool = True  # False: build() fits it from the data and it is saved as built (no optimizer steps)
 
     def exists(self, directory: Path) -> bool:
         """config.json is written after the weights (PolicyModule.save): its presence marks a complete save."""
@@ -78,6 +80,9 @@ class ImitationComponent(Component):
                 head: HeadConfig | None = None) -> GatherSampler:
         """The batch source of this network over the tables (paraphrase_p: see ParaphraseSampler; head: the
         network's action head, hirl.learn.imitation_data.action_samples; None: single-step)."""
+
+
+MAX_INDEX_ROWS = 65_536  # dataset steps a GoalIndex keeps at most (an even subsample; a model size's upper bound)
 
 
 def head_of(net: PolicyModule) -> HeadConfig | None:
@@ -246,6 +251,42 @@ class HighStateAhead(Ahead, HighState):
              "prev_state": np.concatenate([np.zeros_like(now), now]).astype(np.float32),
              "target_state": np.concatenate([target, target])}
         return GatherSampler(s, command_lookups(tt), batch_size)
+
+
+@COMPONENTS.register("goal_index")
+class GoalIndexComponent(ImitationComponent):
+    """The futures of dataset states (GoalIndex): candidate state subgoals the snapped high levels choose from;
+    fitted from the training steps, not trained. goal_index: the segment's end goal; goal_index_ahead: the goal
+    subgoals.horizon steps ahead."""
+
+    role = "high"
+    subgoal = "state"
+    network = GoalIndex
+    budget_field = "high"
+    trained = False
+
+    def build(self, t: StepTables, tt: TextTables, text_encoder: str, obs_keys: tuple[str, ...],
+              head: HeadConfig | None = None) -> PolicyModule:
+        rows = min(len(t.obs), MAX_INDEX_ROWS)
+        cfg = GoalIndexConfig(obs_dim=t.obs.shape[1], goal_dim=t.goal_state.shape[1], rows=rows, obs_keys=obs_keys)
+        return GoalIndex(cfg).fit(t.obs, self.goals(t))
+
+    def goals(self, t: StepTables) -> np.ndarray:
+        """(N, G) the goal each training step led to."""
+        return t.goal_state
+
+    def sampler(self, t: StepTables, tt: TextTables, batch_size: int, paraphrase_p: float = 0.0,
+                head: HeadConfig | None = None) -> GatherSampler:
+        raise TypeError(f"{self.name} is fitted from the data, not trained: it has no sampler")
+
+    def policy(self, model: Any, ctx: AgentContext) -> GoalIndex:
+        return model
+
+
+@COMPONENTS.register("goal_index_ahead")
+class GoalIndexAhead(Ahead, GoalIndexComponent):
+    def goals(self, t: StepTables) -> np.ndarray:
+        return goal_state_ahead(t, self.horizon)
 
 
 @COMPONENTS.register("high_image")

@@ -104,10 +104,14 @@ def train_run(cfg: RunConfig, run: str | Path | RunDir, progress: bool = True) -
         torch.manual_seed(init_seed(cfg.seed, component.name))  # the network's initial weights: whatever ran before
         net = component.build(train[0], train[1], cfg.text_encoder, tuple(cfg.obs_keys), cfg.head)
         t0 = time.perf_counter()
-        trainer_cfg = component.budget(cfg.train)
-        result = train_component(component, net, train, val, trainer_cfg, run, paraphrase_p=cfg.paraphrase_augment,
-                                 rollouts=component_rollouts(cfg, run, component, net, trainer_cfg, trained),
-                                 curriculum=cfg.curriculum)
+        if not component.trained:  # fitted by build(): saved as it is
+            net.save(run.model_dir(component.name))
+            result: dict[str, Any] = {"steps": 0}
+        else:
+            trainer_cfg = component.budget(cfg.train)
+            result = train_component(component, net, train, val, trainer_cfg, run, paraphrase_p=cfg.paraphrase_augment,
+                                     rollouts=component_rollouts(cfg, run, component, net, trainer_cfg, trained),
+                                     curriculum=cfg.curriculum)
         trained.append(component.name)
         result["seconds"] = round(time.perf_counter() - t0, 1)
         result["parameters"] = net.num_parameters()

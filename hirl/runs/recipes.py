@@ -10,6 +10,8 @@
     hier_state_ahead        high_state_ahead + low_state_ahead: state subgoals subgoals.horizon steps ahead, asked
                             every subgoals.interval steps (and when the run's rule fires)
     oracle_state_ahead      the expert's achieved goal subgoals.horizon steps ahead driving low_state_ahead
+    hier_state[_ahead]_snap  hier_state[_ahead] with each proposal snapped to the nearest goal that a demonstration
+                            reached from a nearby state (goal_index[_ahead]: SnappedStateHighLevel)
     (OracleHighPhrasing)    the same, emitting a user's phrasings (hirl eval --instruction-map; not registered)
 
 Both rewordings are one mechanism: a Rephrasing high level over the expert's, with a wording map (canonical
@@ -25,6 +27,7 @@ from hirl.errors import InputError
 from hirl.hierarchy import HierarchicalAgent, ReplanContext, ReplanRule
 from hirl.integrations import EnvAdapter
 from hirl.policies.base import HighLevelPolicy
+from hirl.policies.high.goal_index import SnappedStateHighLevel
 from hirl.policies.high.lookahead import ExpertLookahead, LookaheadKind
 from hirl.runs.agents import AGENTS, AgentContext, AgentRecipe
 from hirl.types import Command, Subgoal
@@ -78,6 +81,25 @@ class HierarchicalAhead(Hierarchical):
     def build(self, ctx: AgentContext) -> HierarchicalAgent:
         low, high = self.components
         return HierarchicalAgent(ctx.policy(high), ctx.policy(low), ahead_rule(ctx))
+
+
+class SnappedHierarchical(AgentRecipe):
+    """A state high level snapped to the goal index's candidates (SnappedStateHighLevel) + its low level; `ahead`:
+    the *_ahead components under ahead_rule, else the segment-end ones under the run's rule."""
+
+    def __init__(self, ahead: bool) -> None:
+        suffix = "_ahead" if ahead else ""
+        self.components = (f"low_state{suffix}", f"high_state{suffix}", f"goal_index{suffix}")
+        self.ahead = ahead
+
+    def build(self, ctx: AgentContext) -> HierarchicalAgent:
+        low, high, index = self.components
+        snapped = SnappedStateHighLevel(ctx.policy(high), ctx.policy(index))
+        return HierarchicalAgent(snapped, ctx.policy(low), ahead_rule(ctx) if self.ahead else replan_rule(ctx))
+
+
+AGENTS.register("hier_state_snap")(lambda: SnappedHierarchical(ahead=False))
+AGENTS.register("hier_state_ahead_snap")(lambda: SnappedHierarchical(ahead=True))
 
 
 class OracleLookahead(AgentRecipe):

@@ -109,6 +109,30 @@ def test_lookahead_to_the_segment_end_and_images():
         ExpertLookahead(env, high, low, kind="state", horizon=0)
 
 
+def test_goal_index_snaps_to_the_future_of_a_nearby_state_nearest_the_proposal(tmp_path):
+    """Two demonstrations left the same state two ways (goals +1 and -1 on dim 0); a third far away went to 5. A
+    proposal of 0.2 (the regression's mean, reached by nobody) near the first state snaps to +1; near the far state,
+    whatever the proposal, the candidates are that state's own futures only."""
+    from hirl.policies.high.goal_index import GoalIndex, GoalIndexConfig
+
+    obs = np.array([[0.0, 0.0], [0.01, 0.0], [10.0, 10.0], [10.0, 10.01]])
+    goals = np.array([[1.0, 0.0], [-1.0, 0.0], [5.0, 0.0], [5.0, 0.1]])
+    index = GoalIndex(GoalIndexConfig(obs_dim=2, goal_dim=2, rows=4, neighbours=2)).fit(obs, goals)
+    import torch
+
+    near = torch.tensor([0.0, 0.005])
+    assert sorted(index.candidates(near)[:, 0].tolist()) == [-1.0, 1.0]
+    np.testing.assert_array_equal(index.snap(near, torch.tensor([0.2, 0.0])).numpy(), [1.0, 0.0])
+    np.testing.assert_array_equal(index.snap(near, torch.tensor([-0.3, 0.0])).numpy(), [-1.0, 0.0])
+    far = index.snap(torch.tensor([10.0, 10.0]), torch.tensor([1.0, 0.0]))
+    assert far[0].item() == 5.0
+    index.save(tmp_path / "index")  # save / load round trip (buffers only)
+    again = GoalIndex.load(tmp_path / "index")
+    np.testing.assert_array_equal(again.snap(near, torch.tensor([0.2, 0.0])).numpy(), [1.0, 0.0])
+    with pytest.raises(ValueError, match="N >= 5"):
+        GoalIndex(GoalIndexConfig(obs_dim=2, goal_dim=2, rows=5)).fit(obs, goals)
+
+
 def test_subgoal_spec_bounds():
     assert SubgoalSpec(horizon=10).interval == 10 and SubgoalSpec(horizon=10, replan_every=1).interval == 1
     with pytest.raises(FieldError, match="horizon"):
@@ -138,17 +162,20 @@ def test_train_and_eval_hier_state_ahead_and_oracles(tabletop, tmp_path):
     tiny = TrainerConfig(max_steps=6, batch_size=16, eval_every=3, checkpoint_every=3, progress=False, tensorboard=False)
     cfg = RunConfig(
         dataset=str(tabletop), collect=CollectSpec(episodes=3, chain_length=2, seed=5, image_every=5, image_size=16),
-        agents=["hier_state", "hier_image", "hier_state_ahead"], text_encoder="hash", val_fraction=0.0,
+        agents=["hier_state", "hier_image", "hier_state_ahead", "hier_state_snap", "hier_state_ahead_snap"],
+        text_encoder="hash", val_fraction=0.0,
         subgoals=SubgoalSpec(horizon=5),
         train=TrainingBudgets(low=tiny, high=tiny, baseline=tiny, image=tiny, low_image=tiny),
         eval=EvalSpec(episodes=1, chain_length=1, videos=0),
     )
     run = tmp_path / "run"
     summary = train_run(cfg, RunDir(run), progress=False)
-    assert {"low_state_ahead", "high_state_ahead"} <= set(summary["components"])
-    report = evaluate_run(run, ["hier_state_ahead", "oracle_state", "oracle_image", "oracle_state_ahead"],
-                          out=tmp_path / "eval", cfg=cfg)
-    assert set(report["policies"]) == {"hier_state_ahead", "oracle_state", "oracle_image", "oracle_state_ahead"}
+    assert {"low_state_ahead", "high_state_ahead", "goal_index", "goal_index_ahead"} <= set(summary["components"])
+    assert summary["components"]["goal_index"]["steps"] == 0  # fitted, not trained
+    agents = ["hier_state_ahead", "hier_state_snap", "hier_state_ahead_snap", "oracle_state", "oracle_image",
+              "oracle_state_ahead"]
+    report = evaluate_run(run, agents, out=tmp_path / "eval", cfg=cfg)
+    assert set(report["policies"]) == set(agents)
     for m in report["policies"].values():
         assert m["episodes"] == 1
     # the ahead agents ask every subgoals.interval steps: a 5-step interval means many queries per episode
