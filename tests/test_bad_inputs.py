@@ -91,9 +91,9 @@ def scaled(key: str, fill: float) -> Callable[[h5py.File], None]:
 
 def flipped_byte(key: str) -> Callable[[Path], None]:
     """One bit flipped inside the stored data of array key (a bad disk or copy)."""
-    from tests.fixtures.corrupt import flip_data_byte
-
     def mutate(ds: Path) -> None:
+        from tests.fixtures.corrupt import flip_data_byte  # here: run as a script, the repository joins sys.path late
+
         flip_data_byte(ds / "data" / "main_data.hdf5", key)
     return mutate
 
