@@ -20,11 +20,9 @@ A web page the person visits must not be able to drive the robot, so every reque
      must be application/json (415) with a Content-Length of at most MAX_BODY (411 / 413 / 400).
 Every error answers JSON {"error": ...} and closes the connection (an unread body can never be parsed as the
 next request). Each connection has REQUEST_TIMEOUT seconds to deliver a whole request (slow or half-open clients
-are dropped) and at most MAX_CONNECTIONS are served at once. When all are busy, a new connection takes the place of
-the one that has waited longest without delivering a request's headers (a slow, half-open or idle keep-alive one,
-closed unanswered: it has sent nothing a handler acted on), so a local process holding slow connections cannot
-lock a real client out; only when every connection has a request under way does the new one get 503 at once. An
-HTTP/0.9 request line gets a 400 right away. A handler failure is a 500, never a crash."""
+are dropped) and at most MAX_CONNECTIONS are served at once: then a newcomer takes the place of the one that has
+waited longest for a request's headers, or, when every one has a request under way, gets 503 at once
+(hirl.teleop.slots). An HTTP/0.9 request line gets a 400 right away. A handler failure is a 500, never a crash."""
 from __future__ import annotations
 
 import hmac
@@ -44,6 +42,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from hirl.errors import InputError
 from hirl.teleop.live import LiveSession, NotApplied
+from hirl.teleop.slots import ConnectionSlots
 
 MAX_BODY = 16 * 1024  # bytes: the largest request body accepted (a correction is capped far below this)
 MAX_CONNECTIONS = 64  # connections served at once; then a newcomer evicts the longest-waiting one, or gets 503
@@ -156,7 +155,7 @@ class Handler(BaseHTTPRequestHandler):
     def handle_one_request(self) -> None:
         self._reader.deadline = time.monotonic() + REQUEST_TIMEOUT
         self._body_done = False
-        if not self.server.waiting_for_request(self.connection):  # evicted: its place went to a newer connection
+        if not self.server.slots.waiting(self.connection):  # evicted: its place went to a newer connection
             self.close_connection = True
             return
         try:
@@ -178,7 +177,7 @@ class Handler(BaseHTTPRequestHandler):
             return False
         if not super().parse_request():
             return False
-        if not self.server.request_received(self.connection):  # evicted while the headers came in: not acted on
+        if not self.server.slots.received(self.connection):  # evicted while the headers came in: not acted on
             self.close_connection = True
             return False
         return True
@@ -452,13 +451,7 @@ class SessionServer(ThreadingHTTPServer):
         self.allowed_hosts = {*LOOPBACK_NAMES, host_name(host), *(host_name(h) for h in allowed_hosts)}
         if host.strip("[]") in ("0.0.0.0", "::"):
             self.allowed_hosts |= machine_names()
-        self.max_connections = max_connections
-        self.active = 0  # connections being served now (evicted ones no longer count)
-        self.refused = 0  # connections answered 503 because max_connections had a request under way
-        self.evicted = 0  # connections closed to make room for a newer one (they had not delivered a request's headers)
-        self._waiting: dict[Any, float] = {}  # served connections waiting for a request's line and headers -> since when
-        self._evicting: set[Any] = set()  # evicted connections whose handler thread has not ended yet
-        self._count = threading.Lock()
+        self.slots = ConnectionSlots(max_connections)  # at most max_connections served; the longest-waiting evicted
         self.address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
         super().__init__((host.strip("[]"), port), Handler)
 
@@ -469,51 +462,14 @@ class SessionServer(ThreadingHTTPServer):
         host = f"[{host}]" if ":" in host else host
         return f"http://{host}:{port}/" + (f"?token={self.token}" if self.token else "")
 
-    def waiting_for_request(self, connection: Any) -> bool:
-        """A handler starts reading a request on connection: it may be evicted until request_received. False when
-        the connection was already evicted (the handler closes it)."""
-        with self._count:
-            if connection in self._evicting:
-                return False
-            self._waiting[connection] = time.monotonic()
-            return True
-
-    def request_received(self, connection: Any) -> bool:
-        """A handler has the whole request line and headers: the connection is no longer evictable. False when it
-        was evicted first (the request must not be acted on)."""
-        with self._count:
-            self._waiting.pop(connection, None)
-            return connection not in self._evicting
-
-    def _evict_longest_waiting(self) -> Any:
-        """Under self._count, with every slot taken: free the slot of the connection that has waited longest for a
-        request's headers and return its socket (to be shut down), or None when every connection has a request."""
-        if not self._waiting:
-            return None
-        victim = min(self._waiting, key=self._waiting.__getitem__)
-        del self._waiting[victim]
-        self._evicting.add(victim)
-        self.active -= 1
-        self.evicted += 1
-        return victim
-
     def process_request(self, request: Any, client_address: Any) -> None:
-        victim = None
-        with self._count:
-            if self.active >= self.max_connections:
-                victim = self._evict_longest_waiting()
-            busy = self.active >= self.max_connections
-            if busy:
-                self.refused += 1
-            else:
-                self.active += 1
-                self._waiting[request] = time.monotonic()
+        admitted, victim = self.slots.admit(request)
         if victim is not None:
             try:  # its handler thread wakes up from recv with end of stream, sees it was evicted and closes it
                 victim.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
-        if not busy:
+        if admitted:
             super().process_request(request, client_address)
             return
         try:  # a fresh socket's send buffer is empty: this never blocks the accepting thread
@@ -528,12 +484,7 @@ class SessionServer(ThreadingHTTPServer):
         try:
             super().process_request_thread(request, client_address)
         finally:
-            with self._count:
-                self._waiting.pop(request, None)
-                if request in self._evicting:
-                    self._evicting.discard(request)  # its slot was freed when it was evicted
-                else:
-                    self.active -= 1
+            self.slots.ended(request)
 
     def serve_in_thread(self) -> threading.Thread:
         t = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True, name="hirl-http")
