@@ -298,8 +298,8 @@ def test_a_loop_resumed_after_a_kill_mid_episode_journals_each_correction_once(t
 
 
 def test_the_loop_holds_its_folder(tiny_run, tmp_path):
-    with FolderLock(tmp_path / "session", "correction session"):
-        with pytest.raises(InputError, match=r"in use by another correction loop \(pid \d+"):
+    with FolderLock(tmp_path / "session", "correction session"):  # named as what holds it, not as the loop
+        with pytest.raises(InputError, match=r"in use by a correction session \(pid \d+"):
             run_correction_loop(tiny_run, tmp_path / "session", CorrectionLoopConfig(episodes=[1], eval_episodes=0),
                                 progress=lambda m: None)
 
