@@ -89,6 +89,15 @@ def scaled(key: str, fill: float) -> Callable[[h5py.File], None]:
     return edit
 
 
+def flipped_byte(key: str) -> Callable[[Path], None]:
+    """One bit flipped inside the stored data of array key (a bad disk or copy)."""
+    def mutate(ds: Path) -> None:
+        from tests.fixtures.corrupt import flip_data_byte  # here: run as a script, the repository joins sys.path late
+
+        flip_data_byte(ds / "data" / "main_data.hdf5", key)
+    return mutate
+
+
 def widened(key: str) -> Callable[[h5py.File], None]:
     return lambda f: replace(key, np.zeros((f[key].shape[0], f[key].shape[1] + 1), f[key].dtype))(f)
 
@@ -294,6 +303,12 @@ CASES: list[Case] = [
          mutate=lambda ds: (ds / "data/metadata.json").write_text("{")),
     Case("dataset", "train on a NaN dataset", ("train", "{cfg}", "--out", "{out}", "dataset={ds}"),
          "episode_1: actions", "", mutate=h5_edit(scaled("episode_1/actions", np.nan))),
+    Case("dataset", "flipped byte in an episode's actions", ("data", "info", "{ds}"),
+         "{ds}/data/main_data.hdf5: checksum mismatch in episode_1 (actions): the file is corrupted",
+         mutate=flipped_byte("episode_1/actions")),
+    Case("dataset", "train on a dataset with a flipped byte", ("train", "{cfg}", "--out", "{out}", "dataset={ds}"),
+         "{ds}/data/main_data.hdf5: checksum mismatch in episode_0 (observations/observation): the file is corrupted", "",
+         mutate=flipped_byte("episode_0/observations/observation")),
     Case("dataset", "obs_keys names a missing entry", ("train", "{cfg}", "--out", "{out}", "dataset={ds}", "obs_keys=[nope]"),
          "key 'obs_keys'", ""),
     # -- checkpoints and model configs (hirl eval loads models, hirl train resumes checkpoints)

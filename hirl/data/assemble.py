@@ -58,6 +58,15 @@ def _datasets_root(root: Path) -> Iterator[None]:
             os.environ["MINARI_DATASETS_PATH"] = old
 
 
+def _add_checksums(h5: Path) -> None:
+    """Replace the HDF5 file Minari wrote by its copy with checksums on every array (hirl.data.checksums)."""
+    from hirl.data.checksums import copy_with_checksums
+
+    checked = h5.with_name(h5.name + ".checked")
+    copy_with_checksums(h5, checked)
+    os.replace(checked, h5)
+
+
 def write_dataset(
     out: str | Path,
     records: Iterable[Mapping[str, Any]],
@@ -70,7 +79,8 @@ def write_dataset(
     """Write records (journal dicts, in dataset order) as the Minari dataset at out/data; returns out.
 
     The dataset is built in a temporary directory inside `out` and swapped in whole (atomic exchange when the
-    OS supports it), so `out/data` is always either the previous complete dataset or the new one.
+    OS supports it), so `out/data` is always either the previous complete dataset or the new one. Every array of
+    every episode carries a checksum that the loader verifies (hirl.data.checksums).
     meta: the metadata["hirl"] section without episode_indices / predicate_names (filled in here)."""
     import minari
 
@@ -103,16 +113,18 @@ def write_dataset(
             raise ValueError("episodes disagree on the env's predicate names (info['subtask_success'] keys)")
         if episode_attrs:
             ds.storage.update_episode_metadata(episode_attrs)
+        data_dir = tmp_root / dataset_id / schema.DATA_DIR
+        _add_checksums(data_dir / schema.MAIN_FILE)
         hirl_meta = dict(meta)
         hirl_meta.update(schema_version=schema.SCHEMA_VERSION, predicate_names=names, episode_indices=indices)
-        extra: dict[str, Any] = {schema.HIRL_KEY: schema.to_json_safe(hirl_meta)}
+        extra: dict[str, Any] = {schema.HIRL_KEY: schema.to_json_safe(hirl_meta), "dataset_size": ds.storage.get_size()}
         if env_spec is not None:
             try:
                 extra["env_spec"] = env_spec.to_json()
             except (TypeError, ValueError):
                 pass
         ds.storage.update_metadata(extra)
-        swap_in(tmp_root / dataset_id / schema.DATA_DIR, out / schema.DATA_DIR, tmp_root)
+        swap_in(data_dir, out / schema.DATA_DIR, tmp_root)
     finally:
         shutil.rmtree(tmp_root, ignore_errors=True)
     return out

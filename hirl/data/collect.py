@@ -52,7 +52,7 @@ def env_adapter(env_id: str) -> EnvAdapter:
     except InputError as exc:
         raise FieldError("env", str(exc)) from None
 
-ASSEMBLE_SPACE_FACTOR = 1.5  # free space asked before assembling: the journal's bytes x this (HDF5 overhead)
+ASSEMBLE_SPACE_FACTOR = 3.0  # free space asked before assembling: journal bytes x this (Minari's HDF5 + its checksummed copy)
 
 
 def unknown_env_kwargs(env_id: str, kwargs: Mapping[str, Any]) -> list[str]:

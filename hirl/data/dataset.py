@@ -27,7 +27,9 @@ class Dataset:
     """Episodes in collection order.
 
     vocabulary  sorted subgoal texts; commands: sorted episode commands
-    obs_keys    Dict observation keys concatenated into the flat observation (sorted unless given)"""
+    obs_keys    Dict observation keys concatenated into the flat observation (sorted unless given)
+    checksummed_episodes  how many of the file's episodes carry checksums, all verified when they were read (0: a
+                dataset written before hirl stored them; hirl.data.checksums)"""
 
     def __init__(self, episodes: list[Episode], meta: dict[str, Any], path: Path | None = None,
                  obs_keys: Sequence[str] | None = None, vocabulary: Sequence[str] | None = None,
@@ -38,6 +40,7 @@ class Dataset:
         self.vocabulary = (list(vocabulary) if vocabulary is not None
                            else sorted({str(s) for e in episodes for s in e.subgoal_text}))
         self.commands = list(commands) if commands is not None else sorted({e.command for e in episodes})
+        self.checksummed_episodes = 0  # set by load_dataset
 
     def __len__(self) -> int:
         return len(self.episodes)
@@ -93,8 +96,11 @@ class Dataset:
 
 
 def load_dataset(path: str | Path, obs_keys: Sequence[str] | None = None, images: bool = True) -> Dataset:
-    """Read and validate the hirl dataset at path (PATH, PATH/data or the .hdf5 file). images=False skips frames."""
+    """Read and validate the hirl dataset at path (PATH, PATH/data or the .hdf5 file). images=False skips frames.
+    Every stored checksum is verified on the way (a mismatch is one InputError naming the file and episode)."""
     import h5py
+
+    from hirl.data.checksums import has_checksums
 
     root = resolve(path)
     minari_meta = read_minari_metadata(root)
@@ -107,6 +113,7 @@ def load_dataset(path: str | Path, obs_keys: Sequence[str] | None = None, images
     except OSError as exc:
         raise schema.dataset_failure(h5, f"truncated or corrupt HDF5 file ({exc})") from None
     episodes: list[Episode] = []
+    checksummed = 0
     spaces = (space_shapes(minari_meta.get("observation_space")), space_shapes(minari_meta.get("action_space")))
     for key, shape in zip(("observation_space", "action_space"), spaces, strict=True):
         if shape is None:  # every episode is checked against these: a dataset without them cannot be trusted
@@ -127,6 +134,7 @@ def load_dataset(path: str | Path, obs_keys: Sequence[str] | None = None, images
                 if name not in fh:
                     raise schema.dataset_failure(h5, f"schema mismatch: {name} missing")
                 ep = read_episode(fh[name], name, h5, meta, spaces)
+                checksummed += int(has_checksums(fh[name]))
                 if not images:
                     ep.frames = ep.frame_steps = None
                 episodes.append(ep)
@@ -140,4 +148,6 @@ def load_dataset(path: str | Path, obs_keys: Sequence[str] | None = None, images
         if unknown:
             raise schema.dataset_failure(root, f"has no observation {unknown[0]!r} (obs_keys asks for it; "
                                                f"stored: {', '.join(sorted(stored))})")
-    return Dataset(episodes, meta, root, obs_keys)
+    ds = Dataset(episodes, meta, root, obs_keys)
+    ds.checksummed_episodes = checksummed
+    return ds

@@ -140,23 +140,27 @@ def check_step_arrays(observations: Any, actions: Any, rewards: Any, spaces: tup
 def read_episode(grp: Any, name: str, where: Path, meta: dict[str, Any],
                  spaces: tuple[SpaceShapes, SpaceShapes] = (None, None)) -> Episode:
     """The episode stored in HDF5 group grp (named name in file where), checked against metadata["hirl"] meta and
-    the dataset's (observation, action) space shapes (space_shapes; None: not checked)."""
+    the dataset's (observation, action) space shapes (space_shapes; None: not checked). Every array is read through
+    hirl.data.checksums: a stored checksum that does not match is one InputError naming the file and episode."""
+    from hirl.data import checksums
+
     def arr(g: Any, key: str) -> np.ndarray:
         if key not in g:
             raise schema.dataset_failure(where, f"schema mismatch: {name} has no {g.name}/{key}")
-        return g[key][()]
+        return checksums.read_array(g[key], where, name)
 
     def strings(g: Any, key: str) -> np.ndarray:
         if key not in g:
             raise schema.dataset_failure(where, f"schema mismatch: {name} has no {g.name}/{key}")
-        return np.asarray(g[key].asstr()[()], dtype=object)
+        return checksums.read_strings(g[key], where, name)
 
     obs_node = grp["observations"] if "observations" in grp else None
     if obs_node is None:
         raise schema.dataset_failure(where, f"schema mismatch: {name} has no observations")
-    observations = {k: obs_node[k][()] for k in obs_node} if hasattr(obs_node, "keys") else obs_node[()]
-    actions = arr(grp, "actions")
-    problem = check_step_arrays(observations, actions, arr(grp, "rewards"), spaces)
+    observations = ({k: checksums.read_array(obs_node[k], where, name) for k in obs_node} if hasattr(obs_node, "keys")
+                    else checksums.read_array(obs_node, where, name))
+    actions, rewards = arr(grp, "actions"), arr(grp, "rewards")
+    problem = check_step_arrays(observations, actions, rewards, spaces)
     if problem:
         raise schema.dataset_failure(where, f"{name}: {problem}")
     T = int(actions.shape[0])
@@ -165,7 +169,7 @@ def read_episode(grp: Any, name: str, where: Path, meta: dict[str, Any],
     inf = grp["infos"]
     ep = Episode(
         index=int(grp.attrs.get("hirl_index", -1)), seed=int(grp.attrs.get("seed", -1)), observations=observations,
-        actions=actions, rewards=arr(grp, "rewards"), terminations=arr(grp, "terminations"),
+        actions=actions, rewards=rewards, terminations=arr(grp, "terminations"),
         truncations=arr(grp, "truncations"),
         subgoal_text=strings(inf, "subgoal_text")[:T], subgoal_source=strings(inf, "subgoal_source")[:T],
         subgoal_reason=strings(inf, "subgoal_reason")[:T], segment=arr(inf, "segment")[:T].astype(np.int64),

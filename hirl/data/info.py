@@ -46,9 +46,19 @@ def describe(path: str | Path) -> dict[str, Any]:
         "images": int(sum(len(ep.frames) for ep in ds.episodes if ep.frames is not None)),
         "image_shape": next((list(ep.frames.shape[1:]) for ep in ds.episodes if ep.frames is not None), None),
         "predicates": len(meta["predicate_names"]),
+        "checksummed_episodes": ds.checksummed_episodes,
         "size_bytes": size_on_disk(path),
         "hirl_version": meta["hirl_version"],
     }
+
+
+def checksum_line(checksummed: int, episodes: int) -> str:
+    """What `hirl data info` says about the dataset's checksums (hirl.data.checksums)."""
+    if checksummed == episodes:
+        return f"every array of all {episodes} episodes, verified (HDF5 fletcher32; SHA-256 on text)"
+    if checksummed == 0:
+        return "none (written before hirl stored checksums: a damaged byte would be read as data; collect again to add them)"
+    return f"{checksummed} of {episodes} episodes, verified; the other {episodes - checksummed} carry none"
 
 
 def format_info(d: dict[str, Any], max_vocab: int = 25) -> str:
@@ -66,6 +76,7 @@ def format_info(d: dict[str, Any], max_vocab: int = 25) -> str:
         f"images       {d['images']}" + images,
         "sources      " + sources + f"   interventions {d['interventions']}",
         f"size         {d['size_bytes'] / 1e6:.2f} MB on disk ({per_1000:.2f} MB per 1000 steps)",
+        "checksums    " + checksum_line(d["checksummed_episodes"], d["episodes"]),
         f"vocabulary   {len(d['vocabulary'])} {d['subgoal_kind']} subgoals (segments per label):",
     ]
     items = list(d["vocabulary"].items())

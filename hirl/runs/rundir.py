@@ -114,24 +114,41 @@ def config_kind(path: str | Path) -> str:
 LOCK_FILE = ".lock"  # in the locked folder (training's RunLock uses the same name for RUN/train/<name>)
 
 
-def describe_holder(text: str) -> str:
-    """A lock file's holder record (JSON) -> 'pid 123 on host (`hirl collect ...`, since 2025-01-01 12:00:00)'."""
+def _holder_record(text: str) -> dict[str, Any] | None:
+    """A lock file's holder record (JSON object), None when unreadable."""
     try:
         h = json.loads(text)
-        if not isinstance(h, dict):
-            raise ValueError(text)
     except ValueError:
+        return None
+    return h if isinstance(h, dict) else None
+
+
+def describe_holder(text: str) -> str:
+    """A lock file's holder record (JSON) -> 'pid 123 on host (`hirl collect ...`, since 2025-01-01 12:00:00)'."""
+    h = _holder_record(text)
+    if h is None:
         return "another process"
     where = f" on {h['host']}" if h.get("host") else ""
     cmd = f"`{str(h['command'])[:120]}`, " if h.get("command") else ""
     return f"pid {h.get('pid', '?')}{where} ({cmd}since {h.get('since', '?')})"
 
 
-def _holder() -> dict[str, Any]:
+def holder_kind(text: str, asking: str) -> str:
+    """Who holds a folder, for the refusal of an `asking` writer: "another <what>" when the holder record names the
+    same kind of writer (or none: older records), else "a <what>" / "an <what>" of the kind it names ("a correction
+    session" to a teleop session)."""
+    h = _holder_record(text)
+    what = h.get("what") if h is not None else None
+    if not isinstance(what, str) or not what or what == asking:
+        return f"another {asking}"
+    return f"{'an' if what[0] in 'aeiou' else 'a'} {what}"
+
+
+def _holder(what: str) -> dict[str, Any]:
     prog = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else "python"
     prog = "hirl" if prog in ("hirl", "cli.py", "__main__.py") else prog
     return {"pid": os.getpid(), "host": socket.gethostname(), "command": " ".join([prog, *sys.argv[1:]]),
-            "since": time.strftime("%Y-%m-%d %H:%M:%S")}
+            "since": time.strftime("%Y-%m-%d %H:%M:%S"), "what": what}
 
 
 class FolderLock:
@@ -140,8 +157,9 @@ class FolderLock:
         with FolderLock(out, "collection"):     # InputError naming the holder (pid, host, command) if another has it
             ...
 
-    The OS releases the flock when the holder exits, even on kill -9; the holder writes who it is into the file so a
-    second writer's one-line error names it. Release removes the lock file, and (remove_created) the folders that
+    The OS releases the flock when the holder exits, even on kill -9; the holder writes who it is (pid, host, command,
+    and `what` it is) into the file so a second writer's one-line error names it: "in use by another collection", or,
+    for a writer of another kind, "in use by a correction session" (never the asking writer's own kind). Release removes the lock file, and (remove_created) the folders that
     acquire created when they are still empty, so a command that fails after taking the lock leaves the disk as it
     found it.
     Not re-entrant: a second acquire of a held folder fails, also in the holding process."""
@@ -208,11 +226,11 @@ class FolderLock:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError:
-                holder = describe_holder(os.pread(fd, 4096, 0).decode("utf-8", "replace"))
+                record = os.pread(fd, 4096, 0).decode("utf-8", "replace")
                 os.close(fd)
                 self._remove_created()
-                raise InputError(f"{self.folder}: in use by another {self.what} ({holder}); wait for it to finish "
-                                 "or use another --out") from None
+                raise InputError(f"{self.folder}: in use by {holder_kind(record, self.what)} ({describe_holder(record)}); "
+                                 "wait for it to finish or use another --out") from None
             try:  # a releasing holder may have unlinked the file between our open and flock: lock the current one
                 same = os.fstat(fd).st_ino == os.stat(self.path).st_ino
             except FileNotFoundError:
@@ -221,7 +239,7 @@ class FolderLock:
                 break
             os.close(fd)
         os.ftruncate(fd, 0)
-        os.pwrite(fd, (json.dumps(_holder()) + "\n").encode("utf-8"), 0)
+        os.pwrite(fd, (json.dumps(_holder(self.what)) + "\n").encode("utf-8"), 0)
         self._fd = fd
         return self
 

@@ -20,8 +20,9 @@ A web page the person visits must not be able to drive the robot, so every reque
      must be application/json (415) with a Content-Length of at most MAX_BODY (411 / 413 / 400).
 Every error answers JSON {"error": ...} and closes the connection (an unread body can never be parsed as the
 next request). Each connection has REQUEST_TIMEOUT seconds to deliver a whole request (slow or half-open clients
-are dropped) and at most MAX_CONNECTIONS are served at once (the rest get 503 at once). An HTTP/0.9 request line
-gets a 400 right away. A handler failure is a 500, never a crash."""
+are dropped) and at most MAX_CONNECTIONS are served at once: then a newcomer takes the place of the one that has
+waited longest for a request's headers, or, when every one has a request under way, gets 503 at once
+(hirl.teleop.slots). An HTTP/0.9 request line gets a 400 right away. A handler failure is a 500, never a crash."""
 from __future__ import annotations
 
 import hmac
@@ -41,9 +42,10 @@ from urllib.parse import parse_qs, urlsplit
 
 from hirl.errors import InputError
 from hirl.teleop.live import LiveSession, NotApplied
+from hirl.teleop.slots import ConnectionSlots
 
 MAX_BODY = 16 * 1024  # bytes: the largest request body accepted (a correction is capped far below this)
-MAX_CONNECTIONS = 64  # connections served at once; more get 503 (a browser page uses at most 6)
+MAX_CONNECTIONS = 64  # connections served at once; then a newcomer evicts the longest-waiting one, or gets 503
 REQUEST_TIMEOUT = 10.0  # seconds a connection has to deliver a whole request (line, headers, body), idle included
 WRITE_TIMEOUT = 10.0  # seconds to send a response
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")  # Host names always accepted
@@ -153,7 +155,13 @@ class Handler(BaseHTTPRequestHandler):
     def handle_one_request(self) -> None:
         self._reader.deadline = time.monotonic() + REQUEST_TIMEOUT
         self._body_done = False
-        super().handle_one_request()
+        if not self.server.slots.waiting(self.connection):  # evicted: its place went to a newer connection
+            self.close_connection = True
+            return
+        try:
+            super().handle_one_request()
+        except ConnectionError:  # the client reset or dropped the connection between requests: nothing to answer
+            self.close_connection = True
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet unless asked
         if self.server.verbose:
@@ -167,7 +175,12 @@ class Handler(BaseHTTPRequestHandler):
             self.requestline = str(raw, "iso-8859-1").rstrip("\r\n")
             self.send_error(HTTPStatus.BAD_REQUEST, "HTTP/0.9 requests are not supported; send HTTP/1.1")
             return False
-        return super().parse_request()
+        if not super().parse_request():
+            return False
+        if not self.server.slots.received(self.connection):  # evicted while the headers came in: not acted on
+            self.close_connection = True
+            return False
+        return True
 
     # ------------------------------------------------------------------ plumbing
     def _send(self, status: int, body: bytes, ctype: str, extra: dict[str, str] | None = None) -> None:
@@ -438,10 +451,7 @@ class SessionServer(ThreadingHTTPServer):
         self.allowed_hosts = {*LOOPBACK_NAMES, host_name(host), *(host_name(h) for h in allowed_hosts)}
         if host.strip("[]") in ("0.0.0.0", "::"):
             self.allowed_hosts |= machine_names()
-        self.max_connections = max_connections
-        self.active = 0  # connections being served now
-        self.refused = 0  # connections answered 503 because max_connections were busy
-        self._count = threading.Lock()
+        self.slots = ConnectionSlots(max_connections)  # at most max_connections served; the longest-waiting evicted
         self.address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
         super().__init__((host.strip("[]"), port), Handler)
 
@@ -453,13 +463,13 @@ class SessionServer(ThreadingHTTPServer):
         return f"http://{host}:{port}/" + (f"?token={self.token}" if self.token else "")
 
     def process_request(self, request: Any, client_address: Any) -> None:
-        with self._count:
-            busy = self.active >= self.max_connections
-            if busy:
-                self.refused += 1
-            else:
-                self.active += 1
-        if not busy:
+        admitted, victim = self.slots.admit(request)
+        if victim is not None:
+            try:  # its handler thread wakes up from recv with end of stream, sees it was evicted and closes it
+                victim.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        if admitted:
             super().process_request(request, client_address)
             return
         try:  # a fresh socket's send buffer is empty: this never blocks the accepting thread
@@ -474,8 +484,7 @@ class SessionServer(ThreadingHTTPServer):
         try:
             super().process_request_thread(request, client_address)
         finally:
-            with self._count:
-                self.active -= 1
+            self.slots.ended(request)
 
     def serve_in_thread(self) -> threading.Thread:
         t = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True, name="hirl-http")

@@ -2,6 +2,7 @@
 
     python tests/teleop/server_probe.py bench  [--server-file F] [--clients 50] [--seconds 20]
     python tests/teleop/server_probe.py halfopen [--server-file F] [--clients 200] [--seconds 30]
+    python tests/teleop/server_probe.py flood [--server-file F] [--clients 80] [--seconds 30]
     python tests/teleop/server_probe.py probes [--server-file F]
     python tests/teleop/server_probe.py killweb --tree DIR --run RUN [--corrections 6]
 
@@ -207,6 +208,69 @@ def halfopen(args: argparse.Namespace) -> dict[str, Any]:
             "legit_request_ok": ok, "legit_request_ms": legit_ms}
 
 
+# ------------------------------------------------------------------------------------------------- flood
+def flood(args: argparse.Namespace) -> dict[str, Any]:
+    """One local process keeps `clients` slow connections open (each sends part of a request line and stalls; one
+    closed by the server is opened again at once) while a real client asks GET /api/state every 0.5 s."""
+    srv = Served(args.server_file)
+    stop = time.monotonic() + args.seconds
+    answers: list[tuple[float, int, float]] = []  # (when, status or 0 for no answer, seconds taken)
+
+    def slow() -> None:
+        socks: list[socket.socket] = []
+        while time.monotonic() < stop:
+            for s in list(socks):
+                try:
+                    if s.recv(65536, socket.MSG_DONTWAIT) == b"":
+                        raise ConnectionError
+                except BlockingIOError:
+                    continue
+                except OSError:
+                    pass
+                s.close()  # answered (503) or closed by the server: open another
+                socks.remove(s)
+            while len(socks) < args.clients:
+                s = socket.create_connection(("127.0.0.1", srv.port), timeout=5)
+                s.sendall(b"GET /api/sta")
+                socks.append(s)
+            time.sleep(0.02)
+        for s in socks:
+            s.close()
+
+    flooder = threading.Thread(target=slow, daemon=True)
+    flooder.start()
+    time.sleep(1.0)  # the slow connections are in place first
+    while time.monotonic() < stop:
+        t0 = time.monotonic()
+        status = 0
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=10)
+            c.request("GET", "/api/state", headers={"Host": "127.0.0.1", "Connection": "close"})
+            r = c.getresponse()
+            r.read()
+            status = r.status
+            c.close()
+        except (OSError, http.client.HTTPException):
+            pass
+        answers.append((t0, status, time.monotonic() - t0))
+        time.sleep(max(0.0, 0.5 - (time.monotonic() - t0)))
+    flooder.join(15)
+    srv.close()
+    worst, since = 0.0, None
+    for when, status, _took in answers:
+        if status != 200 and since is None:
+            since = when
+        if status == 200 and since is not None:
+            worst, since = max(worst, when - since), None
+    if since is not None:
+        worst = max(worst, answers[-1][0] + answers[-1][2] - since)
+    taken = sorted(a[2] for a in answers if a[1] == 200)
+    return {"slow_connections": args.clients, "seconds": args.seconds, "real_requests": len(answers),
+            "real_200": sum(a[1] == 200 for a in answers), "real_503": sum(a[1] == 503 for a in answers),
+            "real_no_answer": sum(a[1] == 0 for a in answers), "longest_without_200_s": round(worst, 1),
+            "p50_ms_of_200": round(1000 * statistics.median(taken), 1) if taken else None}
+
+
 # ------------------------------------------------------------------------------------------------- probes
 HIDDEN = (b"POST /api/control HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
           b"Content-Length: 20\r\n\r\n" + b'{"action":"finish"}\n')
@@ -371,7 +435,7 @@ def killweb(args: argparse.Namespace) -> dict[str, Any]:
 
 def main() -> None:
     p = argparse.ArgumentParser()
-    p.add_argument("what", choices=["serve", "bench", "halfopen", "probes", "killweb"])
+    p.add_argument("what", choices=["serve", "bench", "halfopen", "flood", "probes", "killweb"])
     p.add_argument("--server-file", default=None)
     p.add_argument("--calls", default="/dev/null")
     p.add_argument("--token", default=None)
@@ -389,7 +453,9 @@ def main() -> None:
         args.clients, args.seconds = args.clients or 50, args.seconds or 20.0
     if args.what == "halfopen":
         args.clients, args.seconds = args.clients or 200, args.seconds or 30.0
-    result = {"bench": bench, "halfopen": halfopen, "probes": probes, "killweb": killweb}[args.what](args)
+    if args.what == "flood":
+        args.clients, args.seconds = args.clients or 80, args.seconds or 30.0
+    result = {"bench": bench, "halfopen": halfopen, "flood": flood, "probes": probes, "killweb": killweb}[args.what](args)
     print(json.dumps(result, indent=1))
 
 

@@ -83,13 +83,48 @@ def test_a_second_writer_is_refused_naming_the_holder(tmp_path):
     holder = subprocess.Popen([sys.executable, "-c", HOLD, str(tmp_path / "s")], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "held"
-        with pytest.raises(InputError, match=rf"in use by another teleop session \(pid {holder.pid} .*since"):
-            FolderLock(tmp_path / "s", "teleop session").acquire()
+        with pytest.raises(InputError, match=rf"in use by another correction session \(pid {holder.pid} .*since"):
+            FolderLock(tmp_path / "s", "correction session").acquire()
+        with pytest.raises(InputError, match=rf"in use by a correction session \(pid {holder.pid} .*since"):
+            FolderLock(tmp_path / "s", "teleop session").acquire()  # the holder's kind, not the asking one's
+        with pytest.raises(InputError, match=r"in use by an? correction session"):
+            FolderLock(tmp_path / "s", "evaluation").acquire()
     finally:
         holder.kill()
         holder.wait()
     with FolderLock(tmp_path / "s"):  # released by the OS when the holder died (even kill -9)
         pass
+
+
+def test_hirl_teleop_on_a_correction_sessions_folder_names_the_correction_session(tmp_path):
+    """The issue's case through the command: `hirl teleop --out S` while a correction session holds S."""
+    import contextlib
+    import io
+
+    from hirl.cli import main
+
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(tmp_path / "s")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+            rc = main(["teleop", "--out", str(tmp_path / "s"), "--port", "0", "image_size=48"])
+    finally:
+        holder.kill()
+        holder.wait()
+    lines = err.getvalue().strip().splitlines()
+    assert rc == 2 and len(lines) == 1, err.getvalue()
+    assert f"{tmp_path / 's'}: in use by a correction session (pid {holder.pid} " in lines[0]
+    assert "teleop session" not in lines[0]
+
+
+def test_lock_records_of_older_writers_name_the_asking_kind(tmp_path):
+    """A lock file written before holders recorded their kind (no "what"): the message falls back to "another"."""
+    from hirl.runs.rundir import holder_kind
+
+    assert holder_kind('{"pid": 1}', "teleop session") == "another teleop session"
+    assert holder_kind("not json", "collection") == "another collection"
+    assert holder_kind('{"pid": 1, "what": "evaluation"}', "training run") == "an evaluation"
 
 
 def test_two_sessions_on_one_folder_and_a_session_of_another_run(tiny_run, tmp_path):
@@ -263,8 +298,8 @@ def test_a_loop_resumed_after_a_kill_mid_episode_journals_each_correction_once(t
 
 
 def test_the_loop_holds_its_folder(tiny_run, tmp_path):
-    with FolderLock(tmp_path / "session", "correction session"):
-        with pytest.raises(InputError, match=r"in use by another correction loop \(pid \d+"):
+    with FolderLock(tmp_path / "session", "correction session"):  # named as what holds it, not as the loop
+        with pytest.raises(InputError, match=r"in use by a correction session \(pid \d+"):
             run_correction_loop(tiny_run, tmp_path / "session", CorrectionLoopConfig(episodes=[1], eval_episodes=0),
                                 progress=lambda m: None)
 

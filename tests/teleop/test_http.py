@@ -223,6 +223,9 @@ def test_a_request_hidden_behind_an_error_is_never_executed(served, name, first,
     assert b"Connection: close" in out and ("control", "step") not in stub.calls
 
 
+GET_STATE = b"GET /api/state HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+
+
 def test_keep_alive_still_serves_several_good_requests(served):
     stub, srv = served()
     one = b"POST /api/control HTTP/1.1\r\n" + _h(b"Content-Length: 17\r\n\r\n") + STEP
@@ -243,12 +246,13 @@ def test_half_open_and_slow_clients_are_dropped_and_capped(served, monkeypatch):
                 s.sendall(b"GET /api/state HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # headers never finished
             held.append(s)
         end = time.monotonic() + 5
-        while srv.active < 6 and time.monotonic() < end:
+        while srv.slots.active < 6 and time.monotonic() < end:
             time.sleep(0.01)
-        assert srv.active == 6
-        t0 = time.monotonic()
-        assert exchange(srv, b"", timeout=3)[9:12] == b"503"
-        assert time.monotonic() - t0 < 1.0 and srv.refused >= 1  # refused at once, not queued behind the idle ones
+        assert srv.slots.active == 6
+        t0 = time.monotonic()  # all 6 places taken, none with a request: the newcomer takes the oldest one's place
+        assert exchange(srv, GET_STATE, timeout=3)[9:12] == b"200"
+        assert time.monotonic() - t0 < 0.5 and srv.slots.refused == 0 and srv.slots.evicted == 1
+        assert closed_by_server(held[0])  # the longest-waiting (silent) connection, closed unanswered
 
         stop = threading.Event()
         loris_closed = []
@@ -265,16 +269,79 @@ def test_half_open_and_slow_clients_are_dropped_and_capped(served, monkeypatch):
                     loris_closed.append(True)
 
         end = time.monotonic() + 5
-        while srv.active and time.monotonic() < end:  # the idle and half-open ones time out
+        while srv.slots.active and time.monotonic() < end:  # the idle and half-open ones time out
             time.sleep(0.02)
-        assert srv.active == 0
-        assert all(closed_by_server(s) for s in held)
+        assert srv.slots.active == 0
+        assert all(closed_by_server(s) for s in held[1:])
         loris = threading.Thread(target=slowloris, daemon=True)
         loris.start()
         loris.join(5)
         stop.set()
         assert loris_closed, "a slowloris client kept its connection past the request deadline"
         assert exchange(srv, b"GET /api/state HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")[9:12] == b"200"
+    finally:
+        for s in held:
+            s.close()
+
+
+def wait_for(predicate, seconds: float = 5.0) -> bool:
+    end = time.monotonic() + seconds
+    while not predicate() and time.monotonic() < end:
+        time.sleep(0.01)
+    return predicate()
+
+
+def stalled(port: int, first_bytes: bytes) -> socket.socket:
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    s.sendall(first_bytes)
+    return s
+
+
+def test_slow_connections_cannot_lock_a_real_client_out(served):
+    """The issue's probe, small: one process holds every place with connections that sent part of a request line
+    and stalled, and keeps opening more; a real client is still answered at once (not at REQUEST_TIMEOUT)."""
+    _, srv = served(max_connections=4)
+    port = srv.server_address[1]
+    held = [stalled(port, b"GET /api/sta") for _ in range(4)]
+    stop = threading.Event()
+    try:
+        assert wait_for(lambda: srv.slots.active == 4)
+
+        def flood():  # one more stalled connection every 50 ms, as a reconnecting slowloris would
+            while not stop.is_set():
+                held.append(stalled(port, b"GET /api/sta"))
+                time.sleep(0.05)
+
+        flooding = threading.Thread(target=flood, daemon=True)
+        flooding.start()
+        for _ in range(3):
+            assert wait_for(lambda: srv.slots.active == 4)  # every place held by a stalled connection again
+            t0 = time.monotonic()
+            assert exchange(srv, GET_STATE, timeout=3)[9:12] == b"200"
+            assert time.monotonic() - t0 < 1.0 < server_mod.REQUEST_TIMEOUT
+        stop.set()
+        flooding.join(5)
+        assert srv.slots.refused == 0 and srv.slots.evicted >= 3 and srv.slots.active <= 4
+        assert closed_by_server(held[0])  # evicted without an answer: nothing of its request was acted on
+    finally:
+        stop.set()
+        for s in held:
+            s.close()
+
+
+def test_503_only_when_every_connection_has_a_request_under_way(served):
+    stub, srv = served(max_connections=2)
+    port = srv.server_address[1]
+    partial_post = b"POST /api/control HTTP/1.1\r\n" + _h(b"Content-Length: 17\r\n\r\n") + STEP[:5]  # body stalls
+    held = [stalled(port, partial_post) for _ in range(2)]
+    try:
+        assert wait_for(lambda: srv.slots.active == 2 and srv.slots.waiting_count == 0)
+        t0 = time.monotonic()
+        assert exchange(srv, GET_STATE, timeout=3)[9:12] == b"503"
+        assert time.monotonic() - t0 < 1.0 and srv.slots.refused == 1 and srv.slots.evicted == 0
+        held[0].sendall(STEP[5:])  # the requests under way were left alone and finish normally
+        held[0].settimeout(3)
+        assert held[0].recv(65536)[9:12] == b"200" and stub.calls == [("control", "step")]
     finally:
         for s in held:
             s.close()
