@@ -251,6 +251,13 @@ def goal_state_ahead(t: StepTables, k: int) -> np.ndarray:
     return goal
 
 
+def achieved_now(t: StepTables) -> np.ndarray:
+    """(N, G) float32: the achieved goal at each row's observation; rows not from an episode get their goal_state
+    (a residual target of zero)."""
+    ok = (t.obs_row != NO_INDEX)[:, None]
+    return np.where(ok, t.achieved[np.maximum(t.obs_row, 0)], t.goal_state).astype(np.float32)
+
+
 def _run_ahead(cont: np.ndarray) -> np.ndarray:
     """cont (N,) bool: row i+1 continues row i's run -> (N,) int64 rows of the run from row i on (row i included)."""
     n = len(cont)

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from hirl.config import FieldError
-from hirl.data.tables import NO_INDEX, StepTables, TextTables, goal_state_ahead
+from hirl.data.tables import NO_INDEX, StepTables, TextTables, achieved_now, goal_state_ahead
 from hirl.learn.imitation_data import GatherSampler, ParaphraseSampler, action_samples, command_lookups, two_families
 from hirl.learn.run_config import RunConfig, TrainingBudgets
 from hirl.learn.trainer import TrainerConfig
@@ -212,22 +212,47 @@ class HighLanguage(ImitationComponent):
 
 @COMPONENTS.register("high_state")
 class HighState(ImitationComponent):
+    """Goal-state regressor of the segment's end goal. Network fields from the run config (`networks: {high_state:
+    {residual: true}}`): any StateHLConfig field but those taken from the data and the run."""
+
     role = "high"
     subgoal = "state"
     network = StateGoalNet
     budget_field = "high"
+    residual = False  # the default of StateHLConfig.residual for this component
+
+    def __init__(self) -> None:
+        self.fields: dict[str, Any] = {}  # StateHLConfig fields from the run config
+
+    def set_network_fields(self, fields: dict[str, Any]) -> None:
+        fixed = {"obs_dim", "goal_dim", "text_dim", "obs_keys", "text_encoder"}
+        allowed = {f.name for f in dataclasses.fields(StateHLConfig)} - fixed
+        for name in fields:
+            if name not in allowed:
+                raise FieldError(f"networks.{self.name}.{name}", f"not a field of this network ({', '.join(sorted(allowed))})")
+        self.fields = dict(fields)
+
+    def is_residual(self) -> bool:
+        return bool(self.fields.get("residual", self.residual))
 
     def build(self, t: StepTables, tt: TextTables, text_encoder: str, obs_keys: tuple[str, ...],
               head: HeadConfig | None = None) -> PolicyModule:
-        cfg = StateHLConfig(obs_dim=t.obs.shape[1], goal_dim=t.goal_state.shape[1], text_dim=tt.vocab_emb.shape[1],
-                            text_encoder=text_encoder, obs_keys=obs_keys)
-        return StateGoalNet(cfg).fit(t.obs, t.goal_state, tt.vocab_emb)
+        fields = {"residual": self.residual, **self.fields}
+        try:
+            cfg = StateHLConfig(obs_dim=t.obs.shape[1], goal_dim=t.goal_state.shape[1], text_dim=tt.vocab_emb.shape[1],
+                                text_encoder=text_encoder, obs_keys=obs_keys, **fields)
+        except (TypeError, ValueError) as exc:
+            raise FieldError(f"networks.{self.name}", str(exc)) from None
+        return StateGoalNet(cfg).fit(t.obs, t.goal_state, tt.vocab_emb, achieved_now(t) if cfg.residual else None)
 
     def sampler(self, t: StepTables, tt: TextTables, batch_size: int, paraphrase_p: float = 0.0,
                 head: HeadConfig | None = None) -> GatherSampler:
         s = {"obs": np.concatenate([t.obs, t.obs]), "command": np.concatenate([t.command, t.command]),
              "prev_state": np.concatenate([t.prev_goal_state, t.goal_state]),
              "target_state": np.concatenate([t.goal_state, t.goal_state])}
+        if self.is_residual():
+            now = achieved_now(t)
+            s["achieved"] = np.concatenate([now, now])
         return GatherSampler(s, command_lookups(tt), batch_size)
 
     def policy(self, model: Any, ctx: AgentContext) -> StateHighLevel:
@@ -236,8 +261,11 @@ class HighState(ImitationComponent):
 
 @COMPONENTS.register("high_state_ahead")
 class HighStateAhead(Ahead, HighState):
-    """high_state regressing the achieved goal k = subgoals.horizon steps ahead. Its previous-subgoal input is, in
-    training, the achieved goal now (what the previous query, k steps earlier, aimed at) or zeros (the first query)."""
+    """high_state regressing the achieved goal k = subgoals.horizon steps ahead, as a residual from the achieved goal
+    now (StateHLConfig.residual). Its previous-subgoal input is, in training, the achieved goal now (what the
+    previous query, k steps earlier, aimed at) or zeros (the first query)."""
+
+    residual = True
 
     def build(self, t: StepTables, tt: TextTables, text_encoder: str, obs_keys: tuple[str, ...],
               head: HeadConfig | None = None) -> PolicyModule:
@@ -245,11 +273,12 @@ class HighStateAhead(Ahead, HighState):
 
     def sampler(self, t: StepTables, tt: TextTables, batch_size: int, paraphrase_p: float = 0.0,
                 head: HeadConfig | None = None) -> GatherSampler:
-        target = goal_state_ahead(t, self.horizon)
-        now = np.where((t.obs_row != NO_INDEX)[:, None], t.achieved[np.maximum(t.obs_row, 0)], t.goal_state)
+        target, now = goal_state_ahead(t, self.horizon), achieved_now(t)
         s = {"obs": np.concatenate([t.obs, t.obs]), "command": np.concatenate([t.command, t.command]),
-             "prev_state": np.concatenate([np.zeros_like(now), now]).astype(np.float32),
+             "prev_state": np.concatenate([np.zeros_like(now), now]),
              "target_state": np.concatenate([target, target])}
+        if self.is_residual():
+            s["achieved"] = np.concatenate([now, now])
         return GatherSampler(s, command_lookups(tt), batch_size)
 
 
@@ -268,8 +297,9 @@ class GoalIndexComponent(ImitationComponent):
     def build(self, t: StepTables, tt: TextTables, text_encoder: str, obs_keys: tuple[str, ...],
               head: HeadConfig | None = None) -> PolicyModule:
         rows = min(len(t.obs), MAX_INDEX_ROWS)
-        cfg = GoalIndexConfig(obs_dim=t.obs.shape[1], goal_dim=t.goal_state.shape[1], rows=rows, obs_keys=obs_keys)
-        return GoalIndex(cfg).fit(t.obs, self.goals(t))
+        cfg = GoalIndexConfig(obs_dim=t.obs.shape[1], goal_dim=t.goal_state.shape[1], rows=rows, obs_keys=obs_keys,
+                              residual=True)
+        return GoalIndex(cfg).fit(t.obs, self.goals(t), achieved_now(t))
 
     def goals(self, t: StepTables) -> np.ndarray:
         """(N, G) the goal each training step led to."""

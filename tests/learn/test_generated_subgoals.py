@@ -117,7 +117,7 @@ def test_goal_index_snaps_to_the_future_of_a_nearby_state_nearest_the_proposal(t
 
     obs = np.array([[0.0, 0.0], [0.01, 0.0], [10.0, 10.0], [10.0, 10.01]])
     goals = np.array([[1.0, 0.0], [-1.0, 0.0], [5.0, 0.0], [5.0, 0.1]])
-    index = GoalIndex(GoalIndexConfig(obs_dim=2, goal_dim=2, rows=4, neighbours=2)).fit(obs, goals)
+    index = GoalIndex(GoalIndexConfig(obs_dim=2, goal_dim=2, rows=4, neighbours=2, residual=False)).fit(obs, goals)
     import torch
 
     near = torch.tensor([0.0, 0.005])
@@ -130,7 +130,14 @@ def test_goal_index_snaps_to_the_future_of_a_nearby_state_nearest_the_proposal(t
     again = GoalIndex.load(tmp_path / "index")
     np.testing.assert_array_equal(again.snap(near, torch.tensor([0.2, 0.0])).numpy(), [1.0, 0.0])
     with pytest.raises(ValueError, match="N >= 5"):
-        GoalIndex(GoalIndexConfig(obs_dim=2, goal_dim=2, rows=5)).fit(obs, goals)
+        GoalIndex(GoalIndexConfig(obs_dim=2, goal_dim=2, rows=5, residual=False)).fit(obs, goals)
+    # residual: a future is kept as where things went from where they were, and sent from where they are now
+    achieved = np.array([[0.0, 3.0], [0.0, 3.0], [4.0, 0.0], [4.0, 0.0]])
+    moved = GoalIndex(GoalIndexConfig(obs_dim=2, goal_dim=2, rows=4, neighbours=2)).fit(obs, goals, achieved)
+    now = torch.tensor([0.5, 7.0])  # the same state, but the second dim (another block) is somewhere else now
+    np.testing.assert_allclose(moved.snap(near, torch.tensor([1.4, 4.0]), now).numpy(), [1.5, 4.0])
+    with pytest.raises(ValueError, match="achieved goal now"):
+        moved.snap(near, torch.tensor([1.4, 4.0]))
 
 
 def test_subgoal_spec_bounds():
@@ -183,3 +190,27 @@ def test_train_and_eval_hier_state_ahead_and_oracles(tabletop, tmp_path):
                         cfg=dataclasses.replace(cfg, subgoals=SubgoalSpec(horizon=5, replan_every=1)))
     assert fast["policies"]["oracle_state_ahead"]["high_level_queries_per_episode"] > \
         report["policies"]["oracle_state_ahead"]["high_level_queries_per_episode"]
+
+
+def test_residual_state_high_level_predicts_from_the_achieved_goal_now():
+    """A residual StateGoalNet's targets are goal - achieved: a network that outputs zeros (normalised) predicts
+    achieved + the mean difference; without the achieved goal it refuses."""
+    import torch
+
+    from hirl.policies.high.state import StateGoalNet, StateHLConfig
+
+    rng = np.random.default_rng(0)
+    obs, achieved = rng.normal(size=(50, 6)), rng.normal(size=(50, 3))
+    goals = achieved + np.array([0.1, 0.0, -0.2])
+    net = StateGoalNet(StateHLConfig(obs_dim=6, goal_dim=3, text_dim=8, max_subtasks=2, residual=True))
+    net.fit(obs, goals, achieved=achieved)
+    np.testing.assert_allclose(net.goal_mean.numpy(), [0.1, 0.0, -0.2], atol=1e-6)
+    torch.nn.init.zeros_(net.head[-1].weight)
+    torch.nn.init.zeros_(net.head[-1].bias)
+    args = (torch.zeros(2, 6), torch.zeros(2, 2, 8), torch.ones(2, 2, dtype=torch.bool), torch.zeros(2, 3))
+    now = torch.tensor([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]])
+    np.testing.assert_allclose(net.predict(*args, now).detach().numpy(), now.numpy() + np.array([0.1, 0.0, -0.2]), atol=1e-6)
+    with pytest.raises(ValueError, match="achieved goal now"):
+        net.predict(*args)
+    with pytest.raises(ValueError, match="achieved goals"):
+        StateGoalNet(StateHLConfig(obs_dim=6, goal_dim=3, text_dim=8, residual=True)).fit(obs, goals)

@@ -9,9 +9,9 @@ later reached; SnappedStateHighLevel asks the learned high level for its goal, t
 nearest to it among the futures of the `neighbours` dataset states nearest to the current observation: a state some
 demonstration actually reached from here, the one the high level meant.
 
-    index = GoalIndex(GoalIndexConfig(obs_dim=55, goal_dim=14, rows=60000)).fit(obs, goals)   # (N, S), (N, G)
-    cands = index.candidates(obs_vec)           # (neighbours, G) futures of the nearest dataset states
-    goal = index.snap(obs_vec, proposal)        # (G,) the candidate nearest to proposal (goal-std units)
+    index = GoalIndex(GoalIndexConfig(obs_dim=55, goal_dim=14, rows=60000)).fit(obs, goals, achieved)   # (N, .)
+    cands = index.candidates(obs_vec)           # (neighbours, G) futures (residual: goal - achieved then)
+    goal = index.snap(obs_vec, proposal, achieved_now)   # (G,) the candidate nearest to proposal (goal-std units)
     high = SnappedStateHighLevel(StateHighLevel(...), index)
 """
 from __future__ import annotations
@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from hirl.policies.base import HighLevelPolicy
-from hirl.policies.high.state import StateHighLevel
+from hirl.policies.high.state import StateHighLevel, achieved_of
 from hirl.policies.inference import fast_inference, to_tensor
 from hirl.policies.module import PolicyModule
 from hirl.policies.obs import DEFAULT_OBS_KEYS, obs_vector
@@ -39,6 +39,8 @@ class GoalIndexConfig:
     neighbours: int = 64  # dataset states nearest to now whose futures are the candidates
     obs_keys: tuple[str, ...] = DEFAULT_OBS_KEYS  # Dict obs entries concatenated into the state vector
     eps: float = 1e-3  # floor on the per-dimension std used to scale distances (constant dims)
+    residual: bool = True  # keep each future as goal - achieved goal then, sent as achieved goal now + that
+    achieved_key: str = "achieved_goal"  # observation entry holding the achieved goal now (residual only)
 
 
 class GoalIndex(PolicyModule):
@@ -64,11 +66,17 @@ class GoalIndex(PolicyModule):
         self.register_buffer("goal_std", torch.ones(c.goal_dim))
 
     @torch.no_grad()
-    def fit(self, obs: np.ndarray, goals: np.ndarray) -> GoalIndex:
+    def fit(self, obs: np.ndarray, goals: np.ndarray, achieved: np.ndarray | None = None) -> GoalIndex:
         """Keep config.rows evenly spaced rows of obs (N, S) and goals (N, G) (N >= rows; the goal each row's step
-        led to), with the per-dimension std of all N rows for the distances."""
+        led to), with the per-dimension std of all N rows for the distances; residual: achieved (N, G), the achieved
+        goal at each row (the index keeps goals - achieved: a future is where things went from where they were, so
+        blocks another demonstration had elsewhere are not carried over)."""
         c = self.config
         o, g = np.asarray(obs, dtype=np.float64), np.asarray(goals, dtype=np.float64)
+        if c.residual:
+            if achieved is None or np.shape(achieved) != g.shape:
+                raise ValueError(f"GoalIndex.fit: a residual index needs achieved goals of the goals' shape {g.shape}")
+            g = g - np.asarray(achieved, dtype=np.float64)
         if o.ndim != 2 or o.shape[1] != c.obs_dim or g.shape != (len(o), c.goal_dim) or len(o) < c.rows:
             raise ValueError(f"GoalIndex.fit: obs (N, {c.obs_dim}) and goals (N, {c.goal_dim}) with N >= {c.rows}, got "
                              f"{o.shape} and {g.shape}")
@@ -91,9 +99,14 @@ class GoalIndex(PolicyModule):
         k = min(self.config.neighbours, self.config.rows)
         return self.goals[torch.topk(dist, k, largest=False).indices]
 
-    def snap(self, obs: torch.Tensor, proposal: torch.Tensor) -> torch.Tensor:
-        """(G,): the candidate goal nearest to proposal (G,) in goal-std units."""
+    def snap(self, obs: torch.Tensor, proposal: torch.Tensor, achieved: torch.Tensor | None = None) -> torch.Tensor:
+        """(G,): the candidate goal nearest to proposal (G,) in goal-std units; residual: the candidates are achieved
+        (G,), the achieved goal now, + the stored futures."""
         cands = self.candidates(obs)
+        if self.config.residual:
+            if achieved is None:
+                raise ValueError("GoalIndex.snap: a residual index needs the achieved goal now")
+            cands = cands + achieved.reshape(1, -1).float()
         d = (((cands - proposal.reshape(1, -1).float()) / self.goal_std) ** 2).sum(-1)
         return cands[int(torch.argmin(d))]
 
@@ -116,9 +129,11 @@ class SnappedStateHighLevel(HighLevelPolicy):
 
     def propose(self, obs: Observation, command: Command) -> Subgoal:
         proposal = self.inner.propose(obs, command)
+        c = self.index.config
+        achieved = torch.as_tensor(achieved_of(obs, c.achieved_key)) if c.residual else None
         with fast_inference():
-            goal = self.index.snap(to_tensor(obs_vector(obs, self.index.config.obs_keys))[0],
-                                   torch.tensor(np.asarray(proposal.value), dtype=torch.float32))
+            goal = self.index.snap(to_tensor(obs_vector(obs, c.obs_keys))[0],
+                                   torch.tensor(np.asarray(proposal.value), dtype=torch.float32), achieved)
         snapped = Subgoal("state", goal.numpy().astype(np.float64), proposal.source, proposal.label)
         self.inner.observe(snapped)
         return snapped

@@ -7,10 +7,16 @@
 
 Batch keys read by loss(): obs (B, S), command_emb (B, K, E), command_mask (B, K), prev_state (B, G) (the
 state subgoal active at the previous control step, zeros at t = 0 -- same convention as prev_emb),
-target_state (B, G). Loss: MSE on targets standardised by a normaliser fitted from data (fit()).
+target_state (B, G), and with `residual` achieved (B, G) (the achieved goal now). Loss: MSE on targets standardised
+by a normaliser fitted from data (fit()).
+
+residual: the network predicts goal - achieved goal now (read from the observation's `achieved_key` entry at
+inference), so what a subgoal leaves alone (the blocks a pick does not touch) is exactly the state now, not a
+regression of it; the previous subgoal is given relative to now as well.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,6 +50,8 @@ class StateHLConfig:
     hidden: tuple[int, ...] = (256, 256)  # trunk widths
     head_hidden: tuple[int, ...] = (256,)  # regression-head hidden widths
     eps: float = 1e-3  # floor on the target std (constant goal dims)
+    residual: bool = False  # predict goal - achieved goal now (False: the goal itself)
+    achieved_key: str = "achieved_goal"  # observation entry holding the achieved goal now (G,) (residual only)
 
     def __post_init__(self) -> None:
         if min(self.obs_dim, self.goal_dim, self.text_dim, self.max_subtasks) < 1:
@@ -67,41 +75,71 @@ class StateGoalNet(PolicyModule):
         self.register_buffer("goal_std", torch.ones(c.goal_dim))
 
     @torch.no_grad()
-    def fit(self, obs: np.ndarray, goal_states: np.ndarray, text_emb: np.ndarray | None = None) -> StateGoalNet:
-        """Fit normalisers: obs (N, S), goal_states (N, G) (the targets; also used for prev_state), and the
-        command text centering from the vocabulary's embeddings text_emb (V, E) when given."""
+    def fit(self, obs: np.ndarray, goal_states: np.ndarray, text_emb: np.ndarray | None = None,
+            achieved: np.ndarray | None = None) -> StateGoalNet:
+        """Fit normalisers: obs (N, S), goal_states (N, G) (the targets; also used for prev_state), the command text
+        centering from the vocabulary's embeddings text_emb (V, E) when given; residual: achieved (N, G), the
+        achieved goal at each row (the targets are then goal_states - achieved)."""
         self.trunk.fit(obs, text_emb)
         g = np.asarray(goal_states, dtype=np.float64)
         if g.ndim != 2 or g.shape[1] != self.config.goal_dim or not len(g) or not np.all(np.isfinite(g)):
             raise ValueError(f"goal_states must be a finite non-empty (N, {self.config.goal_dim}) array, got {g.shape}")
+        if self.config.residual:
+            if achieved is None or np.shape(achieved) != g.shape:
+                raise ValueError(f"a residual StateGoalNet fits on achieved goals (N, G) beside the targets {g.shape}")
+            g = g - np.asarray(achieved, dtype=np.float64)
         self.goal_mean.copy_(torch.as_tensor(g.mean(0), dtype=torch.float32))
         self.goal_std.copy_(torch.as_tensor(np.maximum(g.std(0), self.config.eps), dtype=torch.float32))
         return self
 
-    def _prev_input(self, prev_state: torch.Tensor) -> torch.Tensor:
+    def _prev_input(self, prev_state: torch.Tensor, achieved: torch.Tensor | None) -> torch.Tensor:
         prev = prev_state.float()
         has = (prev.abs().sum(-1, keepdim=True) > 0).float()
+        if achieved is not None:
+            prev = prev - achieved.float()
         return torch.cat([(prev - self.goal_mean) / self.goal_std * has, has], dim=-1)
 
+    def _achieved(self, achieved: torch.Tensor | None) -> torch.Tensor | None:
+        """achieved (B, G) for a residual net (ValueError when missing), None otherwise."""
+        if not self.config.residual:
+            return None
+        if achieved is None:
+            raise ValueError("a residual StateGoalNet needs the achieved goal now (B, G)")
+        return achieved.float()
+
     def forward(self, obs: torch.Tensor, command_emb: torch.Tensor, command_mask: torch.Tensor,
-                prev_state: torch.Tensor) -> torch.Tensor:
-        """-> normalised goal prediction (B, G); see predict() for state units."""
-        trunk = self.trunk(obs, command_emb, command_mask, self._prev_input(prev_state))[0]
+                prev_state: torch.Tensor, achieved: torch.Tensor | None = None) -> torch.Tensor:
+        """-> normalised prediction (B, G) of the goal (residual: of goal - achieved); see predict() for state units."""
+        trunk = self.trunk(obs, command_emb, command_mask, self._prev_input(prev_state, self._achieved(achieved)))[0]
         return self.head(trunk)
 
     def predict(self, obs: torch.Tensor, command_emb: torch.Tensor, command_mask: torch.Tensor,
-                prev_state: torch.Tensor) -> torch.Tensor:
-        """-> goal state (B, G) in the units of the data."""
-        return self(obs, command_emb, command_mask, prev_state) * self.goal_std + self.goal_mean
+                prev_state: torch.Tensor, achieved: torch.Tensor | None = None) -> torch.Tensor:
+        """-> goal state (B, G) in the units of the data (achieved (B, G): the achieved goal now, residual nets)."""
+        goal = self(obs, command_emb, command_mask, prev_state, achieved) * self.goal_std + self.goal_mean
+        base = self._achieved(achieved)
+        return goal if base is None else goal + base
 
     def loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
-        require_keys(batch, ("obs", "command_emb", "command_mask", "prev_state", "target_state"), type(self).__name__)
-        pred = self(batch["obs"], batch["command_emb"], batch["command_mask"], batch["prev_state"])
-        target = (batch["target_state"].float() - self.goal_mean) / self.goal_std
+        keys = ("obs", "command_emb", "command_mask", "prev_state", "target_state")
+        require_keys(batch, (*keys, "achieved") if self.config.residual else keys, type(self).__name__)
+        achieved = batch.get("achieved") if self.config.residual else None
+        pred = self(batch["obs"], batch["command_emb"], batch["command_mask"], batch["prev_state"], achieved)
+        target_state = batch["target_state"].float()
+        if achieved is not None:
+            target_state = target_state - achieved.float()
+        target = (target_state - self.goal_mean) / self.goal_std
         loss = ((pred - target) ** 2).mean()
         with torch.no_grad():
             dist = ((pred - target) * self.goal_std).norm(dim=-1).mean()
         return loss, {"goal_dist": float(dist)}
+
+
+def achieved_of(obs: Observation, key: str) -> np.ndarray:
+    """obs[key] as float32 (G,); ValueError naming the key when the observation has no such entry."""
+    if not isinstance(obs, Mapping) or key not in obs:
+        raise ValueError(f"a residual state high level reads the observation's {key!r} entry, which it does not have")
+    return np.asarray(obs[key], dtype=np.float32)
 
 
 class StateHighLevel(HighLevelPolicy):
@@ -131,8 +169,10 @@ class StateHighLevel(HighLevelPolicy):
 
     def propose(self, obs: Observation, command: Command) -> Subgoal:
         emb, mask = self.commands(command)
-        x = to_tensor(obs_vector(obs, self.model.config.obs_keys))
+        cfg = self.model.config
+        x = to_tensor(obs_vector(obs, cfg.obs_keys))
+        achieved = to_tensor(achieved_of(obs, cfg.achieved_key)) if cfg.residual else None
         with fast_inference():
-            goal = self.model.predict(x, to_tensor(emb), to_tensor(mask), self.prev_state)
+            goal = self.model.predict(x, to_tensor(emb), to_tensor(mask), self.prev_state, achieved)
         self.prev_state = goal.clone()
         return Subgoal("state", goal[0].numpy().astype(np.float64), "policy")
