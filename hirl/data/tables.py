@@ -258,6 +258,20 @@ def achieved_now(t: StepTables) -> np.ndarray:
     return np.where(ok, t.achieved[np.maximum(t.obs_row, 0)], t.goal_state).astype(np.float32)
 
 
+def segment_index(t: StepTables) -> np.ndarray:
+    """(N,) int64: how many segments of the row's episode came before the row's segment (the subtasks a demonstration
+    had completed: the chain's progress); 0 for rows not from an episode."""
+    out = np.zeros(len(t.obs), np.int64)
+    ok = t.obs_row != NO_INDEX
+    if not ok.any():
+        return out
+    episode, start = t.episode_window[ok, 0], t.segment_window[ok, 0]
+    pairs, inverse = np.unique(np.stack([episode, start], axis=1), axis=0, return_inverse=True)  # sorted by episode
+    first = np.searchsorted(pairs[:, 0], pairs[:, 0], side="left")  # each episode's first segment
+    out[ok] = (np.arange(len(pairs)) - first)[inverse.reshape(-1)]
+    return out
+
+
 def _run_ahead(cont: np.ndarray) -> np.ndarray:
     """cont (N,) bool: row i+1 continues row i's run -> (N,) int64 rows of the run from row i on (row i included)."""
     n = len(cont)

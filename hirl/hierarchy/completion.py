@@ -100,24 +100,27 @@ class ChainProgress(CompletionDetector):
     """Done when the env's task chain advanced since this subgoal became active: len(info[key]) grew.
 
     Works for any subgoal kind (image and state subgoals have no instruction to look up), on envs that report
-    completed subtasks (Tabletop's "completed_subtasks"). The count is taken the first time a subgoal is seen.
+    completed subtasks (Tabletop's "completed_subtasks"). A subgoal's baseline is the count at the previous call (the
+    step it was proposed at), so a subtask completed by the very first step of a new subgoal still counts (with a
+    replan every few steps, 1 in k completions would otherwise go unseen).
     """
 
     def __init__(self, key: str = "completed_subtasks") -> None:
         self.key = key
         self._subgoal: Subgoal | None = None
         self._start = 0
+        self._last: int | None = None  # the count at the previous call (None: no call since reset)
 
     def reset(self) -> None:
-        self._subgoal, self._start = None, 0
+        self._subgoal, self._start, self._last = None, 0, None
 
     def done(self, obs: Observation, subgoal: Subgoal, info: Mapping[str, Any]) -> bool:
         if self.key not in info:
             raise KeyError(f"chain_progress detector: info has no {self.key!r} entry (keys: {sorted(info)})")
         count = len(info[self.key])
         if subgoal is not self._subgoal:
-            self._subgoal, self._start = subgoal, count
-            return False
+            self._subgoal, self._start = subgoal, count if self._last is None else self._last
+        self._last = count
         return count > self._start
 
 

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from hirl.config import FieldError
-from hirl.data.tables import NO_INDEX, StepTables, TextTables, achieved_now, goal_state_ahead
+from hirl.data.tables import NO_INDEX, StepTables, TextTables, achieved_now, goal_state_ahead, segment_index
 from hirl.learn.imitation_data import GatherSampler, ParaphraseSampler, action_samples, command_lookups, two_families
 from hirl.learn.run_config import RunConfig, TrainingBudgets
 from hirl.learn.trainer import TrainerConfig
@@ -220,6 +220,7 @@ class HighState(ImitationComponent):
     network = StateGoalNet
     budget_field = "high"
     residual = False  # the default of StateHLConfig.residual for this component
+    progress = False  # the default of StateHLConfig.progress for this component
 
     def __init__(self) -> None:
         self.fields: dict[str, Any] = {}  # StateHLConfig fields from the run config
@@ -235,9 +236,18 @@ class HighState(ImitationComponent):
     def is_residual(self) -> bool:
         return bool(self.fields.get("residual", self.residual))
 
+    def inputs(self, t: StepTables, rows: int = 2) -> dict[str, np.ndarray]:
+        """The optional batch entries of its network (achieved goal now, subtasks done), `rows` families stacked."""
+        out: dict[str, np.ndarray] = {}
+        if self.is_residual():
+            out["achieved"] = np.concatenate([achieved_now(t)] * rows)
+        if self.fields.get("progress", self.progress):
+            out["progress"] = np.concatenate([segment_index(t)] * rows)
+        return out
+
     def build(self, t: StepTables, tt: TextTables, text_encoder: str, obs_keys: tuple[str, ...],
               head: HeadConfig | None = None) -> PolicyModule:
-        fields = {"residual": self.residual, **self.fields}
+        fields = {"residual": self.residual, "progress": self.progress, **self.fields}
         try:
             cfg = StateHLConfig(obs_dim=t.obs.shape[1], goal_dim=t.goal_state.shape[1], text_dim=tt.vocab_emb.shape[1],
                                 text_encoder=text_encoder, obs_keys=obs_keys, **fields)
@@ -249,10 +259,7 @@ class HighState(ImitationComponent):
                 head: HeadConfig | None = None) -> GatherSampler:
         s = {"obs": np.concatenate([t.obs, t.obs]), "command": np.concatenate([t.command, t.command]),
              "prev_state": np.concatenate([t.prev_goal_state, t.goal_state]),
-             "target_state": np.concatenate([t.goal_state, t.goal_state])}
-        if self.is_residual():
-            now = achieved_now(t)
-            s["achieved"] = np.concatenate([now, now])
+             "target_state": np.concatenate([t.goal_state, t.goal_state]), **self.inputs(t)}
         return GatherSampler(s, command_lookups(tt), batch_size)
 
     def policy(self, model: Any, ctx: AgentContext) -> StateHighLevel:
@@ -262,10 +269,12 @@ class HighState(ImitationComponent):
 @COMPONENTS.register("high_state_ahead")
 class HighStateAhead(Ahead, HighState):
     """high_state regressing the achieved goal k = subgoals.horizon steps ahead, as a residual from the achieved goal
-    now (StateHLConfig.residual). Its previous-subgoal input is, in training, the achieved goal now (what the
-    previous query, k steps earlier, aimed at) or zeros (the first query)."""
+    now (StateHLConfig.residual), reading the command's current subtask (StateHLConfig.progress). Its
+    previous-subgoal input is, in training, the achieved goal now (what the previous query, k steps earlier, aimed
+    at) or zeros (the first query)."""
 
     residual = True
+    progress = True
 
     def build(self, t: StepTables, tt: TextTables, text_encoder: str, obs_keys: tuple[str, ...],
               head: HeadConfig | None = None) -> PolicyModule:
@@ -276,9 +285,7 @@ class HighStateAhead(Ahead, HighState):
         target, now = goal_state_ahead(t, self.horizon), achieved_now(t)
         s = {"obs": np.concatenate([t.obs, t.obs]), "command": np.concatenate([t.command, t.command]),
              "prev_state": np.concatenate([np.zeros_like(now), now]),
-             "target_state": np.concatenate([target, target])}
-        if self.is_residual():
-            s["achieved"] = np.concatenate([now, now])
+             "target_state": np.concatenate([target, target]), **self.inputs(t)}
         return GatherSampler(s, command_lookups(tt), batch_size)
 
 

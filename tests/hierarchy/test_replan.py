@@ -117,6 +117,9 @@ def test_chain_progress_fires_when_the_chain_advances_under_this_subgoal():
     assert not det.done({}, a, {"completed_subtasks": ["x"]})
     assert det.done({}, a, {"completed_subtasks": ["x", "a"]})
     assert not det.done({}, b, {"completed_subtasks": ["x", "a"]})  # a new subgoal starts counting afresh
+    # a subgoal proposed at the step before: a subtask completed by its very first step counts for it
+    c = Subgoal("language", "c")
+    assert det.done({}, c, {"completed_subtasks": ["x", "a", "b"]})
     det.reset()
     with pytest.raises(KeyError, match="completed_subtasks"):
         det.done({}, a, {})

@@ -214,3 +214,47 @@ def test_residual_state_high_level_predicts_from_the_achieved_goal_now():
         net.predict(*args)
     with pytest.raises(ValueError, match="achieved goals"):
         StateGoalNet(StateHLConfig(obs_dim=6, goal_dim=3, text_dim=8, residual=True)).fit(obs, goals)
+
+
+def test_segment_index_counts_the_segments_before(tabletop):
+    from hirl.data.tables import segment_index
+
+    ds = load_dataset(tabletop, obs_keys=DEFAULT_OBS_KEYS)
+    t = build_tables(ds, DEFAULT_OBS_KEYS)
+    got, offset = segment_index(t), 0
+    for e in ds.episodes:
+        expected = np.searchsorted(e.seg_start, np.arange(e.T), side="right") - 1
+        np.testing.assert_array_equal(got[offset:offset + e.T], expected)
+        offset += e.T
+    assert got.max() >= 1  # 2-subtask chains: both segments seen
+
+
+def test_progress_net_reads_the_current_subtask_and_the_high_level_counts_completions():
+    """A progress StateGoalNet's output depends on which command token the progress index points at; past the last
+    subtask the token input is zero. StateHighLevel counts completed() calls (reset clears them)."""
+    import torch
+
+    from hirl.encoders.text_factory import make_text_encoder
+    from hirl.policies.high.state import StateGoalNet, StateHighLevel, StateHLConfig
+    from hirl.types import Command
+
+    torch.manual_seed(0)
+    net = StateGoalNet(StateHLConfig(obs_dim=4, goal_dim=2, text_dim=384, max_subtasks=3, progress=True,
+                                     obs_keys=("observation",), text_encoder="hash"))
+    net.fit(np.random.default_rng(0).normal(size=(20, 4)), np.random.default_rng(1).normal(size=(20, 2)))
+    emb = torch.randn(1, 3, 384)
+    mask = torch.tensor([[True, True, False]])
+    args = (torch.zeros(1, 4), emb, mask, torch.zeros(1, 2))
+    first, second, past = (net.predict(*args, progress=torch.tensor([i])) for i in (0, 1, 2))
+    assert not torch.allclose(first, second)  # a different current subtask, a different goal
+    assert not torch.allclose(second, past)  # index 2 is masked out: no current-subtask input
+    with pytest.raises(ValueError, match="subtasks done"):
+        net.predict(*args)
+    high = StateHighLevel(net, make_text_encoder("hash", 384))
+    obs, command = {"observation": np.zeros(4)}, Command("a, then b", ("a", "b"))
+    g0 = high.propose(obs, command).value
+    high.completed(None)
+    high.observe(None)  # same previous-subgoal input as at the start
+    assert high.done == 1 and not np.allclose(high.propose(obs, command).value, g0)
+    high.reset()
+    assert high.done == 0

@@ -127,6 +127,9 @@ class SnappedStateHighLevel(HighLevelPolicy):
     def observe(self, subgoal: Subgoal) -> None:
         self.inner.observe(subgoal)
 
+    def completed(self, subgoal: Subgoal) -> None:
+        self.inner.completed(subgoal)
+
     def propose(self, obs: Observation, command: Command) -> Subgoal:
         proposal = self.inner.propose(obs, command)
         c = self.index.config

@@ -10,6 +10,11 @@ state subgoal active at the previous control step, zeros at t = 0 -- same conven
 target_state (B, G), and with `residual` achieved (B, G) (the achieved goal now). Loss: MSE on targets standardised
 by a normaliser fitted from data (fit()).
 
+progress: the network also reads the command's current subtask (batch key progress (B,) int64: how many subtasks
+are done; at inference StateHighLevel counts the completions the replan rule tells it, completed()), as an input
+and as the text its command attention matches: the memory of where the chain is that the language high level has in
+its previous instruction.
+
 residual: the network predicts goal - achieved goal now (read from the observation's `achieved_key` entry at
 inference), so what a subgoal leaves alone (the blocks a pick does not touch) is exactly the state now, not a
 regression of it; the previous subgoal is given relative to now as well.
@@ -51,6 +56,7 @@ class StateHLConfig:
     head_hidden: tuple[int, ...] = (256,)  # regression-head hidden widths
     eps: float = 1e-3  # floor on the target std (constant goal dims)
     residual: bool = False  # predict goal - achieved goal now (False: the goal itself)
+    progress: bool = False  # also read the command's current subtask: the one after those completed so far
     achieved_key: str = "achieved_goal"  # observation entry holding the achieved goal now (G,) (residual only)
 
     def __post_init__(self) -> None:
@@ -68,7 +74,8 @@ class StateGoalNet(PolicyModule):
     def __init__(self, config: StateHLConfig) -> None:
         super().__init__()
         self.config = c = config
-        self.trunk = CommandTrunk(c.obs_dim, c.goal_dim + 1, c.text_dim, c.obs_feat, c.cmd_dim, c.encoder_hidden,
+        prev_dim = c.goal_dim + 1 + (c.text_dim + 1 if c.progress else 0)
+        self.trunk = CommandTrunk(c.obs_dim, prev_dim, c.text_dim, c.obs_feat, c.cmd_dim, c.encoder_hidden,
                                   c.hidden, c.max_subtasks)
         self.head = mlp(self.trunk.out_dim, c.head_hidden, c.goal_dim)
         self.register_buffer("goal_mean", torch.zeros(c.goal_dim))
@@ -107,24 +114,50 @@ class StateGoalNet(PolicyModule):
             raise ValueError("a residual StateGoalNet needs the achieved goal now (B, G)")
         return achieved.float()
 
+    def _current(self, command_emb: torch.Tensor, command_mask: torch.Tensor,
+                 progress: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """(current subtask embedding (B, E), 1.0 where there is one (B, 1)) of a progress net (ValueError when
+        progress (B,) is missing), None otherwise. Past the command's last subtask: zeros, 0.0."""
+        if not self.config.progress:
+            return None
+        if progress is None:
+            raise ValueError("a progress StateGoalNet needs the number of subtasks done (B,)")
+        k = command_emb.shape[1]
+        idx = progress.long().reshape(-1)
+        rows = torch.arange(len(idx), device=idx.device)
+        inside = (idx >= 0) & (idx < k)
+        at = idx.clamp(0, k - 1)
+        valid = (command_mask[rows, at].bool() & inside).float().unsqueeze(-1)
+        return command_emb[rows, at].float() * valid, valid
+
     def forward(self, obs: torch.Tensor, command_emb: torch.Tensor, command_mask: torch.Tensor,
-                prev_state: torch.Tensor, achieved: torch.Tensor | None = None) -> torch.Tensor:
-        """-> normalised prediction (B, G) of the goal (residual: of goal - achieved); see predict() for state units."""
-        trunk = self.trunk(obs, command_emb, command_mask, self._prev_input(prev_state, self._achieved(achieved)))[0]
+                prev_state: torch.Tensor, achieved: torch.Tensor | None = None,
+                progress: torch.Tensor | None = None) -> torch.Tensor:
+        """-> normalised prediction (B, G) of the goal (residual: of goal - achieved); see predict() for state units.
+        achieved (B, G): the achieved goal now (residual nets); progress (B,) int64: subtasks done (progress nets)."""
+        prev = self._prev_input(prev_state, self._achieved(achieved))
+        current = self._current(command_emb, command_mask, progress)
+        if current is None:
+            trunk = self.trunk(obs, command_emb, command_mask, prev)[0]
+        else:
+            trunk = self.trunk(obs, command_emb, command_mask, torch.cat([prev, *current], dim=-1), match=current[0])[0]
         return self.head(trunk)
 
     def predict(self, obs: torch.Tensor, command_emb: torch.Tensor, command_mask: torch.Tensor,
-                prev_state: torch.Tensor, achieved: torch.Tensor | None = None) -> torch.Tensor:
-        """-> goal state (B, G) in the units of the data (achieved (B, G): the achieved goal now, residual nets)."""
-        goal = self(obs, command_emb, command_mask, prev_state, achieved) * self.goal_std + self.goal_mean
+                prev_state: torch.Tensor, achieved: torch.Tensor | None = None,
+                progress: torch.Tensor | None = None) -> torch.Tensor:
+        """-> goal state (B, G) in the units of the data (achieved, progress: as forward)."""
+        goal = self(obs, command_emb, command_mask, prev_state, achieved, progress) * self.goal_std + self.goal_mean
         base = self._achieved(achieved)
         return goal if base is None else goal + base
 
     def loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
         keys = ("obs", "command_emb", "command_mask", "prev_state", "target_state")
-        require_keys(batch, (*keys, "achieved") if self.config.residual else keys, type(self).__name__)
+        keys += ("achieved",) * self.config.residual + ("progress",) * self.config.progress
+        require_keys(batch, keys, type(self).__name__)
         achieved = batch.get("achieved") if self.config.residual else None
-        pred = self(batch["obs"], batch["command_emb"], batch["command_mask"], batch["prev_state"], achieved)
+        progress = batch.get("progress") if self.config.progress else None
+        pred = self(batch["obs"], batch["command_emb"], batch["command_mask"], batch["prev_state"], achieved, progress)
         target_state = batch["target_state"].float()
         if achieved is not None:
             target_state = target_state - achieved.float()
@@ -156,14 +189,21 @@ class StateHighLevel(HighLevelPolicy):
         check_text_encoder(self.text_encoder, cfg.text_dim, "StateHighLevel")
         self.commands = CommandFeaturizer(self.text_encoder, cfg.max_subtasks)
         self.prev_state = torch.zeros(1, cfg.goal_dim)
+        self.done = 0  # subtasks the replan rule judged completed this episode (the progress input)
 
     def reset(self) -> None:
         self.prev_state = torch.zeros(1, self.model.config.goal_dim)
+        self.done = 0
+
+    def completed(self, subgoal: Subgoal) -> None:
+        """The replan rule judged the active subgoal's subtask done: the next proposal is for the next subtask."""
+        self.done += 1
 
     def observe(self, subgoal: Subgoal | None) -> None:
-        """Tell the policy which state subgoal is active now (e.g. a correction); it becomes prev_state."""
+        """Tell the policy which state subgoal is active now (e.g. a correction); it becomes prev_state (None or
+        another kind: no previous state subgoal). The count of completed subtasks is kept."""
         if subgoal is None or subgoal.kind != "state":
-            self.reset()
+            self.prev_state = torch.zeros(1, self.model.config.goal_dim)
         else:
             self.prev_state = to_tensor(np.asarray(subgoal.value, dtype=np.float32))
 
@@ -172,7 +212,8 @@ class StateHighLevel(HighLevelPolicy):
         cfg = self.model.config
         x = to_tensor(obs_vector(obs, cfg.obs_keys))
         achieved = to_tensor(achieved_of(obs, cfg.achieved_key)) if cfg.residual else None
+        progress = torch.tensor([self.done]) if cfg.progress else None
         with fast_inference():
-            goal = self.model.predict(x, to_tensor(emb), to_tensor(mask), self.prev_state, achieved)
+            goal = self.model.predict(x, to_tensor(emb), to_tensor(mask), self.prev_state, achieved, progress)
         self.prev_state = goal.clone()
         return Subgoal("state", goal[0].numpy().astype(np.float64), "policy")
