@@ -1,0 +1,113 @@
+"""What each part of the generated-state-subgoal high levels bought, on one seed: RESULTS-subgoals-ablation.{json,md}.
+
+Every row is one agent of one evaluation report (100 chains, the same demonstrations, the same evaluation chains, so
+rows are paired): the benchmark runs of experiments/tabletop/RESULTS-subgoals.md at successive commits, kept under
+--runs. `collect` reads the reports into the JSON; `render` writes the Markdown from the JSON only.
+
+    python experiments/tabletop/subgoal_ablation.py collect --runs runs/bench
+    python experiments/tabletop/subgoal_ablation.py render
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from hirl.fileio import atomic_write_json, atomic_write_text
+
+HERE = Path(__file__).resolve().parent
+JSON, MD = HERE / "RESULTS-subgoals-ablation.json", HERE / "RESULTS-subgoals-ablation.md"
+BENCH = ("python experiments/benchmark.py experiments/tabletop/hierarchical.yaml --seeds 0 --replan-agent none "
+         "'agents=[hier_state,hier_image,hier_state_ahead,hier_state_snap,hier_state_ahead_snap]'")
+
+# (group, agent, what changed, report under --runs, how it was made)
+ROWS: tuple[tuple[str, str, str, str, str], ...] = (
+    ("low level alone", "oracle_state", "expert's goal at its subtask's end -> low_state",
+     "tabletop-subgoals/seed0/report-v1-absolute.json", f"{BENCH} --out runs/bench/tabletop-subgoals (b64988d)"),
+    ("low level alone", "oracle_state_ahead", "expert's goal 10 steps ahead -> low_state_ahead",
+     "tabletop-subgoals/seed0/report-v1-absolute.json", f"{BENCH} --out runs/bench/tabletop-subgoals (b64988d)"),
+    ("low level alone", "oracle_image", "expert's camera frame at its subtask's end -> low_image (32x32)",
+     "tabletop-subgoals/seed0/report-v1-absolute.json", f"{BENCH} --out runs/bench/tabletop-subgoals (b64988d)"),
+    ("segment-end goal", "hier_state", "regression of the goal (as committed)",
+     "tabletop-subgoals/seed0/report-v1-absolute.json", f"{BENCH} --out runs/bench/tabletop-subgoals (b64988d)"),
+    ("segment-end goal", "hier_state", "+ residual (goal - achieved goal now)",
+     "tabletop-subgoals-res/seed0/report-v1-residual.json",
+     "same, 'agents=[hier_state,hier_state_snap]' networks.high_state.residual=true --out "
+     "runs/bench/tabletop-subgoals-res (215ed24)"),
+    ("segment-end goal", "hier_state", "+ residual + progress (the command's current subtask)",
+     "tabletop-subgoals-res/seed0/report.json",
+     "same, + networks.high_state.progress=true (172d7a5)"),
+    ("segment-end goal", "hier_state_snap", "regression snapped to dataset futures (absolute)",
+     "tabletop-subgoals/seed0/report-v1-absolute.json", f"{BENCH} --out runs/bench/tabletop-subgoals (b64988d)"),
+    ("segment-end goal", "hier_state_snap", "residual + progress, snapped to residual dataset futures",
+     "tabletop-subgoals-res/seed0/report.json", "as the residual + progress row (172d7a5)"),
+    ("10 steps ahead", "hier_state_ahead", "regression of the goal 10 steps ahead (absolute)",
+     "tabletop-subgoals/seed0/report-v1-absolute.json", f"{BENCH} --out runs/bench/tabletop-subgoals (b64988d)"),
+    ("10 steps ahead", "hier_state_ahead", "+ residual",
+     "tabletop-subgoals/seed0/report-v2-residual.json", f"{BENCH} --out runs/bench/tabletop-subgoals (215ed24)"),
+    ("10 steps ahead", "hier_state_ahead", "+ residual, asked every step (subgoals.replan_every=1)",
+     "tabletop-subgoals/seed0/eval-every1/report.json",
+     "hirl eval runs/bench/tabletop-subgoals/seed0 --agents hier_state_ahead hier_state_ahead_snap --episodes 100 "
+     "--out runs/bench/tabletop-subgoals/seed0/eval-every1 eval.videos=0 subgoals.replan_every=1 (215ed24)"),
+    ("10 steps ahead", "hier_state_ahead", "+ residual + progress",
+     "tabletop-subgoals/seed0/report.json", "experiments/tabletop/RESULTS-subgoals.md's run, seed 0 (172d7a5)"),
+    ("10 steps ahead", "hier_state_ahead_snap", "residual + progress, snapped to residual dataset futures",
+     "tabletop-subgoals/seed0/eval-snap/report.json",
+     "hirl eval runs/bench/tabletop-subgoals/seed0 --agents hier_state_ahead_snap --episodes 100 "
+     "--out runs/bench/tabletop-subgoals/seed0/eval-snap eval.videos=0 (172d7a5)"),
+)
+
+
+def collect(runs: Path) -> dict[str, Any]:
+    rows = []
+    for group, agent, change, report, how in ROWS:
+        path = runs / report
+        if not path.is_file():
+            print(f"{path}: not there, row skipped ({agent}: {change})", file=sys.stderr)
+            continue
+        m = json.loads(path.read_text())["policies"][agent]
+        rows.append({"group": group, "agent": agent, "change": change, "how": how,
+                     "avg_chain_length": round(m["avg_chain_length"], 2), "success_rate": round(m["success_rate"], 2),
+                     "subgoal_reach_rate": m.get("subgoal_reach_rate"),
+                     "state_subgoal_reach_rate": m.get("state_subgoal_reach_rate"),
+                     "high_level_queries_per_episode": round(m["high_level_queries_per_episode"], 1),
+                     "episodes": m["episodes"]})
+    return {"seed": 0, "command": "python experiments/tabletop/subgoal_ablation.py collect --runs runs/bench", "rows": rows}
+
+
+def _f(x: float | None) -> str:
+    return "-" if x is None else f"{x:.2f}"
+
+
+def render(res: dict[str, Any]) -> str:
+    lines = ["# Generated state subgoals on Tabletop: what each part bought (seed 0)", "",
+             f"Generated by `python experiments/tabletop/subgoal_ablation.py render` from `{JSON.name}` (collected by "
+             f"`{res['command']}`). One seed, 100 evaluation chains per row, the same 600 demonstrations and the same "
+             "chains in every row (paired). 3-seed numbers of the final agents: `RESULTS-subgoals.md`.", "",
+             "| what | agent | change | avg chain | success | subgoal reach | state subgoal reach | HL queries/ep |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in res["rows"]:
+        lines.append(f"| {r['group']} | {r['agent']} | {r['change']} | {r['avg_chain_length']:.2f} | "
+                     f"{r['success_rate']:.2f} | {_f(r['subgoal_reach_rate'])} | {_f(r['state_subgoal_reach_rate'])} | "
+                     f"{r['high_level_queries_per_episode']:.1f} |")
+    lines += ["", "How each row was made (the benchmark command, its `--out` and the commit):", ""]
+    lines += [f"- {r['group']}, `{r['agent']}`, {r['change']}: `{r['how']}`" for r in res["rows"]]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("mode", choices=("collect", "render"))
+    p.add_argument("--runs", type=Path, default=Path("runs/bench"), help="folder holding the benchmark runs")
+    args = p.parse_args(argv)
+    if args.mode == "collect":
+        atomic_write_json(JSON, collect(args.runs))
+    atomic_write_text(MD, render(json.loads(JSON.read_text())))
+    print(MD.read_text())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
