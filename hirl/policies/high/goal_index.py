@@ -130,6 +130,9 @@ class SnappedStateHighLevel(HighLevelPolicy):
     def completed(self, subgoal: Subgoal) -> None:
         self.inner.completed(subgoal)
 
+    def refused(self, subgoal: Subgoal, why: str) -> None:
+        self.inner.refused(subgoal, why)
+
     def propose(self, obs: Observation, command: Command) -> Subgoal:
         proposal = self.inner.propose(obs, command)
         c = self.index.config
