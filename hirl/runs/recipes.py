@@ -114,10 +114,12 @@ class OracleLookahead(AgentRecipe):
         self.components, self.kind, self.ahead = (low,), kind, ahead
 
     def build(self, ctx: AgentContext) -> HierarchicalAgent:
+        low = ctx.policy(self.components[0])  # first: a run without the component is one InputError line
+        rule = ahead_rule(ctx) if self.ahead else replan_rule(ctx)
         expert_high, expert_low = ctx.adapter.expert(ctx.env, 0.0, ctx.seed)
         horizon = ctx.cfg.subgoals.horizon if self.ahead else None
         high = ExpertLookahead(ctx.env, expert_high, expert_low, self.kind, horizon, max_steps=ctx.cfg.replan.timeout)
-        return HierarchicalAgent(high, ctx.policy(self.components[0]), ahead_rule(ctx) if self.ahead else replan_rule(ctx))
+        return HierarchicalAgent(high, low, rule)
 
 
 AGENTS.register("oracle_state")(lambda: OracleLookahead("low_state", "state", ahead=False))
