@@ -44,7 +44,9 @@ def test_which_agent_tracks_which_network() -> None:
     assert tracking_agent(cfg, "high_language", ["low_language"]) == "hier_language"
     assert tracking_agent(cfg, "flat", ["low_language", "high_language"]) == "flat"
     state = RunConfig(agents=["hier_state"], text_encoder="hash")
-    assert tracking_agent(state, "low_state", []) is None  # no agent drives a state low level alone
+    # the expert's own goals (run ahead in the env) drive a state low level alone
+    assert tracking_agent(state, "low_state", []) == "oracle_state"
+    assert tracking_agent(state, "high_language", []) is None  # not without its low level
     assert tracking_agent(state, "high_state", ["low_state"]) == "hier_state"
 
 
