@@ -166,6 +166,13 @@ def test_imitation_component_builds_trains_saves_loads_and_acts(name: str, table
     torch.manual_seed(0)
     net = c.build(*tables, TEXT_ENCODER, OBS_KEYS)
     assert isinstance(net, c.network)
+    if not c.trained:  # fitted from the data by build() (a goal index): no sampler, no loss; saved and loaded the same
+        with pytest.raises(TypeError, match="not trained"):
+            c.sampler(*tables, BATCH)
+        loaded_index = c.load(net.save(tmp_path / "models" / name))
+        for key, value in net.state_dict().items():
+            assert torch.equal(value, loaded_index.state_dict()[key]), f"{name}: {key} differs after save/load"
+        return  # it acts inside a snapped high level: tests/learn/test_generated_subgoals.py
     assert net.config.text_encoder == TEXT_ENCODER
 
     # a batch of its sampler trains it: finite scalar loss, finite gradients, some non-zero
