@@ -17,10 +17,13 @@ import os
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hirl.config import MAX_EPISODES, SEED_MAX, FieldError
 from hirl.errors import InputError
+
+if TYPE_CHECKING:
+    from hirl.runs.kinds import RunKind
 
 PORT_MAX = 65535  # TCP ports are 16-bit (0: any free port)
 
@@ -186,10 +189,11 @@ def output_lock(args: argparse.Namespace) -> Iterator[None]:
         yield
 
 
-def check_run_config(cfg: Any, source: str | Path, overrides: Sequence[str] = ()) -> None:
+def check_run_config(cfg: Any, source: str | Path, overrides: Sequence[str] = (), kind: RunKind | None = None) -> None:
     """What a run config names outside itself, checked before the command writes anything: its env and env_kwargs (by
-    making the env once) and, when its dataset exists, obs_keys against the dataset's observation space. InputError
-    naming the config file (or the command-line override) and the key."""
+    making the env once), when its dataset exists, obs_keys against the dataset's observation space, and what the run
+    kind checks (kind.check: registry names training looks up later). InputError naming the config file (or the
+    command-line override) and the key."""
     from hirl.data.collect import check_env
 
     def where(key: str) -> str:
@@ -200,6 +204,11 @@ def check_run_config(cfg: Any, source: str | Path, overrides: Sequence[str] = ()
     if env is not None:
         try:
             check_env(env, env_kwargs)
+        except FieldError as exc:
+            raise InputError(f"{where(exc.field)}: key '{exc.field}': {exc.problem}") from None
+    if kind is not None:
+        try:
+            kind.check(cfg)
         except FieldError as exc:
             raise InputError(f"{where(exc.field)}: key '{exc.field}': {exc.problem}") from None
     dataset, obs_keys = getattr(cfg, "dataset", None), getattr(cfg, "obs_keys", None)

@@ -14,7 +14,7 @@ from hirl.runs import RunDir, config_kind, run_kind
 def run(args: argparse.Namespace) -> int:
     kind = run_kind(config_kind(args.config))
     cfg = kind.read_config(args.config, args.overrides)
-    check_run_config(cfg, args.config, args.overrides)
+    check_run_config(cfg, args.config, args.overrides, kind)
     run_dir = RunDir(args.out)
     print(kind.describe(cfg, kind.train(cfg, run_dir), run_dir))
     return 0

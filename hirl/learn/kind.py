@@ -48,6 +48,11 @@ class ImitationKind(RunKind):
         """cfg.replan with the env's detector arguments (e.g. canonicalize)."""
         return build_replan_rule(ctx.cfg.replan, ctx.adapter.detector_extra(ctx.env), seed=ctx.seed)
 
+    def check(self, cfg: RunConfig) -> None:
+        from hirl.learn.run import check_before_work
+
+        check_before_work(cfg)
+
     def text_encoder(self, cfg: RunConfig) -> TextEncoder:
         return make_text_encoder(cfg.text_encoder, TEXT_DIM)
 

@@ -22,7 +22,9 @@ from hirl.encoders.text import TEXT_DIM, TextEncoder
 from hirl.errors import InputError
 from hirl.fileio import atomic_write_json
 from hirl.integrations import adapter as env_adapter
+from hirl.learn.components import ImitationComponent
 from hirl.learn.imitation import components_for, split_dataset, train_component
+from hirl.registry import COMPLETION_DETECTORS
 from hirl.learn.rollouts import component_rollouts
 from hirl.learn.run_config import RunConfig
 from hirl.runs import RunDir
@@ -77,12 +79,32 @@ def init_seed(seed: int, component: str) -> int:
     return (int(seed) * 1_000_003 + zlib.crc32(component.encode())) % 2**31
 
 
+def check_before_work(cfg: RunConfig) -> list[ImitationComponent]:
+    """The components of cfg.agents, configured from cfg, after checking the names the run looks up later: the replan
+    rule's detector, the `networks:` entries and their fields (FieldError naming the key), so a typo fails before a
+    collection or a training starts (`hirl train` runs it first through ImitationKind.check; the env is checked by
+    hirl.commands.arguments.check_run_config)."""
+    if cfg.replan.on_completion and cfg.replan.detector not in COMPLETION_DETECTORS:
+        raise FieldError("replan.detector", f"unknown {cfg.replan.detector!r} (known: "
+                                            f"{', '.join(COMPLETION_DETECTORS.names())})")
+    components = components_for(cfg.agents)
+    names = [c.name for c in components]
+    for name in cfg.networks:
+        if name not in names:
+            raise FieldError(f"networks.{name}", f"not a component of the run's agents ({', '.join(names)})")
+    for component in components:
+        component.configure(cfg)
+        component.set_network_fields(cfg.networks.get(component.name, {}))
+    return components
+
+
 def train_run(cfg: RunConfig, run: str | Path | RunDir, progress: bool = True) -> dict[str, Any]:
     """Train every component of cfg.agents into RUN/models; resumable (each network's Trainer resumes)."""
     run = as_run_dir(run)
     start = time.perf_counter()
     for budget in dataclasses.fields(cfg.train):  # an absent GPU is one line now, not after the collection
         resolve_device(getattr(cfg.train, budget.name).device, f"train.{budget.name}.device")
+    components = check_before_work(cfg)  # every name in the config, before minutes of collection
     path = ensure_dataset(cfg, progress)
     train, val, encoder = load_tables(cfg, path)  # a bad dataset fails here, before anything is written to the run
     if cfg.curriculum.staged:  # every skill of the dataset in one stage, checked before anything is written
@@ -92,14 +114,6 @@ def train_run(cfg: RunConfig, run: str | Path | RunDir, progress: bool = True) -
     summary: dict[str, Any] = {"dataset": str(path), "train_steps": len(train[0].obs), "vocabulary": train[0].vocab,
                                "components": {}}
     trained: list[str] = []
-    components = components_for(cfg.agents)
-    names = [c.name for c in components]
-    for name in cfg.networks:
-        if name not in names:
-            raise FieldError(f"networks.{name}", f"not a component of the run's agents ({', '.join(names)})")
-    for component in components:
-        component.configure(cfg)
-        component.set_network_fields(cfg.networks.get(component.name, {}))
     for component in components:
         torch.manual_seed(init_seed(cfg.seed, component.name))  # the network's initial weights: whatever ran before
         net = component.build(train[0], train[1], cfg.text_encoder, tuple(cfg.obs_keys), cfg.head)

@@ -85,6 +85,9 @@ class RunKind(abc.ABC):
     def replan_rule(self, ctx: AgentContext) -> ReplanRule:
         """The replan rule of the run's agents that are built from a high level and a low level (ctx: the agent's)."""
 
+    def check(self, cfg: Any) -> None:
+        """FieldError naming the key for a name in cfg that training would only look up later (default: none)."""
+
     def text_encoder(self, cfg: Any) -> TextEncoder | None:
         """The text encoder the run's language components were trained with (None: the kind has none)."""
         return None
