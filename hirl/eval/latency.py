@@ -14,7 +14,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from hirl.hierarchy.rollout import Agent, AgentWrapper
-from hirl.policies.base import HighLevelPolicy
+from hirl.policies.base import HighLevelPolicy, HighLevelWrapper
 from hirl.types import Command, Observation, Subgoal
 
 CONTROL_BUDGET_MS = 20.0  # 1 / 50 Hz
@@ -27,22 +27,10 @@ def _pct(a: np.ndarray) -> dict[str, float] | None:
     return {"p50": round(float(np.percentile(a, 50)), 3), "p99": round(float(np.percentile(a, 99)), 3)}
 
 
-class _TimedHighLevel(HighLevelPolicy):
+class _TimedHighLevel(HighLevelWrapper):
     def __init__(self, inner: HighLevelPolicy) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.times_ms: list[float] = []
-
-    def reset(self) -> None:
-        self.inner.reset()
-
-    def observe(self, subgoal: Subgoal) -> None:
-        self.inner.observe(subgoal)
-
-    def completed(self, subgoal: Subgoal) -> None:
-        self.inner.completed(subgoal)
-
-    def refused(self, subgoal: Subgoal, why: str) -> None:
-        self.inner.refused(subgoal, why)
 
     def propose(self, obs: Observation, command: Command) -> Subgoal:
         t0 = time.perf_counter()

@@ -30,6 +30,26 @@ class HighLevelPolicy(abc.ABC):
         just before the agent asks again in the same step. Default: ignored."""
 
 
+class HighLevelWrapper(HighLevelPolicy):
+    """A high level around another (`inner`): reset and the three notifications are forwarded; subclasses define
+    propose (e.g. timing it, or changing what it proposes)."""
+
+    def __init__(self, inner: HighLevelPolicy) -> None:
+        self.inner = inner
+
+    def reset(self) -> None:
+        self.inner.reset()
+
+    def observe(self, subgoal: Subgoal) -> None:
+        self.inner.observe(subgoal)
+
+    def completed(self, subgoal: Subgoal) -> None:
+        self.inner.completed(subgoal)
+
+    def refused(self, subgoal: Subgoal, why: str) -> None:
+        self.inner.refused(subgoal, why)
+
+
 class LowLevelPolicy(abc.ABC):
     """pi_LL(a | o, g): a goal-conditioned controller run at the env's 50 Hz control rate."""
 

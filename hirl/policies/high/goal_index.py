@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from hirl.policies.base import HighLevelPolicy
+from hirl.policies.base import HighLevelWrapper
 from hirl.policies.high.state import StateHighLevel, achieved_of
 from hirl.policies.inference import fast_inference, to_tensor
 from hirl.policies.module import PolicyModule
@@ -111,27 +111,18 @@ class GoalIndex(PolicyModule):
         return cands[int(torch.argmin(d))]
 
 
-class SnappedStateHighLevel(HighLevelPolicy):
+class SnappedStateHighLevel(HighLevelWrapper):
     """A state high level whose every proposal is replaced by the nearest goal a demonstration reached from a
     nearby state (GoalIndex.snap); the inner high level is told the goal actually sent (its previous-subgoal input)."""
 
+    inner: StateHighLevel
+
     def __init__(self, inner: StateHighLevel, index: GoalIndex) -> None:
-        self.inner, self.index = inner, index
+        super().__init__(inner)
+        self.index = index
         self.index.eval()
         if index.config.obs_keys != inner.model.config.obs_keys or index.config.goal_dim != inner.model.config.goal_dim:
             raise ValueError("SnappedStateHighLevel: the index and the high level read different observations or goals")
-
-    def reset(self) -> None:
-        self.inner.reset()
-
-    def observe(self, subgoal: Subgoal) -> None:
-        self.inner.observe(subgoal)
-
-    def completed(self, subgoal: Subgoal) -> None:
-        self.inner.completed(subgoal)
-
-    def refused(self, subgoal: Subgoal, why: str) -> None:
-        self.inner.refused(subgoal, why)
 
     def propose(self, obs: Observation, command: Command) -> Subgoal:
         proposal = self.inner.propose(obs, command)
