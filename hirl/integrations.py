@@ -29,7 +29,9 @@ class EnvAdapter:
     goal_points        env -> (N, G) reachable achieved-goal points (RL goal curricula); None when the env has none
     skills             () -> {skill name: language instruction} of the env's subtask vocabulary (skill libraries)
     can_start          (skill name, obs) -> None when the skill may start from obs, else the reason it may not
-    facts              obs -> the env's symbolic state as a dict (what code policies over skills read)"""
+    facts              obs -> the env's symbolic state as a dict (what code policies over skills read)
+    scene_attributes   object word -> attribute words the scene's object has ({"button": ("red",)}): typed text
+                       that names them ("press the red button") grounds to the object's skill (hirl.hierarchy.grounding)"""
 
     env_id: str
     subgoal_kind: str
@@ -42,6 +44,7 @@ class EnvAdapter:
     skills: Callable[[], dict[str, str]] | None = None
     can_start: Callable[[str, Any], str | None] | None = None
     facts: Callable[[Any], dict[str, Any]] | None = None
+    scene_attributes: Mapping[str, tuple[str, ...]] | None = None
 
     def paraphrase_split(self, text: str) -> tuple[list[str], list[str]]:
         """(training, held-out) paraphrases of an instruction: the last shipped one is held out, never trained on,
@@ -214,6 +217,11 @@ def _tabletop_facts(obs: Any) -> dict[str, Any]:
     return {"drawer": s.drawer, "light": s.light, "held": s.held, "loc": dict(s.loc)}
 
 
+# What Tabletop's objects look like (assets/tabletop.xml): the button's cap is a red disc, the light a bulb on a post.
+TABLETOP_SCENE_ATTRIBUTES: dict[str, tuple[str, ...]] = {"button": ("red", "round", "big"), "light": ("bulb",),
+                                                         "drawer": ("wooden", "big")}
+
+
 def _tabletop_adapter(env_id: str) -> EnvAdapter:
     """Tabletop under either registered id (hirl/Tabletop-v0: chain reward; hirl/TabletopGoal-v0: goal reward, HER)."""
     return EnvAdapter(
@@ -222,7 +230,7 @@ def _tabletop_adapter(env_id: str) -> EnvAdapter:
         lambda chain_length: {"chain_length": chain_length},
         _tabletop_paraphrases,
         goal_points=_tabletop_goal_points, skills=_tabletop_skills, can_start=_tabletop_can_start,
-        facts=_tabletop_facts,
+        facts=_tabletop_facts, scene_attributes=TABLETOP_SCENE_ATTRIBUTES,
     )
 
 

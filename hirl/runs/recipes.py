@@ -5,6 +5,7 @@
     expert                  the scripted expert (noise-free) through the same runtime; nothing trained
     oracle_high             the expert's high level (canonical instructions) driving the run's language low level
     oracle_high_paraphrase  the same, emitting held-out paraphrases the low level never saw
+    oracle_high_paraphrase_grounded  the same, each paraphrase grounded to a known skill first (hirl.hierarchy.grounding)
     oracle_state, oracle_image   the expert's own achieved goal / camera frame at the end of its current subtask
                             (ExpertLookahead) driving the run's low_state / low_image: the low level's goal reaching alone
     hier_state_ahead        high_state_ahead + low_state_ahead: state subgoals subgoals.horizon steps ahead, asked
@@ -25,6 +26,7 @@ from collections.abc import Callable, Mapping
 
 from hirl.errors import InputError
 from hirl.hierarchy import HierarchicalAgent, ReplanContext, ReplanRule
+from hirl.hierarchy.grounding import SkillGrounder, question
 from hirl.integrations import EnvAdapter
 from hirl.policies.base import HighLevelPolicy
 from hirl.policies.high.goal_index import SnappedStateHighLevel
@@ -167,6 +169,42 @@ class OracleHighParaphrase(OracleHigh):
 
     def wording(self, ctx: AgentContext) -> Wording:
         return held_out_paraphrases(ctx.adapter)
+
+
+@AGENTS.register("oracle_high_paraphrase_grounded")
+class OracleHighParaphraseGrounded(OracleHigh):
+    """oracle_high_paraphrase with each held-out paraphrase grounded to one of the env's known instructions before the
+    low level sees it (a text the grounder is unsure of is passed on as worded, and logged once)."""
+
+    def wording(self, ctx: AgentContext) -> Wording:
+        return grounded(held_out_paraphrases(ctx.adapter), skill_grounder(ctx))
+
+
+def skill_grounder(ctx: AgentContext) -> SkillGrounder:
+    """A grounder over the env's known instructions, with the run's text encoder and what the env's adapter knows."""
+    if ctx.adapter.skills is None:
+        raise InputError(f"{ctx.adapter.env_id} lists no skills: grounding instructions needs them")
+    return SkillGrounder.for_env(ctx.adapter, list(ctx.adapter.skills().values()), ctx.encoder())
+
+
+def grounded(wording: Wording, grounder: SkillGrounder) -> Wording:
+    """wording followed by grounding: the known skill the reworded text stands for; when the grounder is unsure,
+    the reworded text itself (the low level gets what it was given) and one logged line per distinct text."""
+    import logging
+
+    unsure: set[str] = set()
+
+    def ground(text: str) -> str | None:
+        worded = wording(text)
+        g = grounder.ground(text if worded is None else worded)
+        if g.skill is not None:
+            return g.skill
+        if g.text not in unsure:
+            unsure.add(g.text)
+            logging.getLogger(__name__).warning("%s; passed on as worded", question(g))
+        return worded
+
+    return ground
 
 
 class OracleHighPhrasing(OracleHigh):

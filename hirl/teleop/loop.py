@@ -68,7 +68,7 @@ def corrected_rollouts(session: Path, cfg: RunConfig, loop: CorrectionLoopConfig
     agent = load_agent(session, AFTER, env, cfg=cfg, text_encoder=encoder, seed=cfg.seed)
     assert isinstance(agent, HierarchicalAgent) and isinstance(agent.high, LanguageHighLevel)
     canonical = ad.detector_extra(env)["canonicalize"]
-    resolver = SkillResolver(agent.high.candidates, encoder, canonical)
+    resolver = SkillResolver.for_env(ad, agent.high.candidates, encoder, canonical=canonical)
     recorder = CorrectionRecorder(journal, tuple(cfg.obs_keys), loop.finetune.context_steps,
                                   {"round": r, "session": str(session), "corrector": "scripted"}, id_prefix=f"r{r}-")
     takeovers = takeovers or CorrectionJournal(session / TAKEOVERS)

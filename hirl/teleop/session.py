@@ -105,8 +105,9 @@ class CorrectionSession(LiveSession):
             encoder = text_encoder or make_text_encoder(run_cfg.text_encoder, TEXT_DIM)
             agent = load_agent(out, AFTER, env, cfg=run_cfg, text_encoder=encoder, seed=run_cfg.seed)
             assert isinstance(agent, HierarchicalAgent) and isinstance(agent.high, LanguageHighLevel)
-            resolver = SkillResolver(agent.high.candidates, encoder, ad.detector_extra(env).get("canonicalize"),
-                                     cfg.match_threshold, cfg.max_text, cfg.match_margin)
+            resolver = SkillResolver.for_env(ad, agent.high.candidates, encoder,
+                                             canonical=ad.detector_extra(env).get("canonicalize"),
+                                             threshold=cfg.match_threshold, max_chars=cfg.max_text, margin=cfg.match_margin)
             encoder.encode(resolver.skills)  # load the encoder now, not on the first correction
             session = cls(run_dir, out, run_cfg, agent, env, resolver, encoder, cfg, paused)
         except BaseException:

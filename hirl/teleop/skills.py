@@ -1,26 +1,25 @@
-"""Correction text -> a known skill: validation (empty, too long, not UTF-8) and matching (exact instruction,
-the env's shipped paraphrases, or the nearest known skill by text embedding).
-
-An embedding match is a guess, so it must be a confident one: the similarity at least `threshold`, ahead of the
-second-closest skill by at least `margin` (skills that differ only in an object or a colour score alike: "pick up
-the purple block" is 0.76 to the blue and 0.72 to the green one), and no word of the text that tells skills apart
-(a word in some known skills but not all, e.g. "red", "drawer", "push") may be missing from the matched skill."""
+"""Correction text -> a known skill: validation (empty, too long, not UTF-8) and grounding (exact instruction, the
+env's shipped paraphrases, then hirl.hierarchy.grounding.SkillGrounder: spelling-tolerant, aware of the scene's
+attributes and of argument order, never the opposite skill; a text it cannot place on one skill is answered with
+"which of these?" and the candidates, a GroundingError carrying them)."""
 from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from hirl.encoders.text import TextEncoder
 from hirl.errors import InputError
+from hirl.hierarchy.grounding import GroundingError, SkillGrounder, env_knowledge, question
 
 
 @dataclass(frozen=True)
 class Resolution:
     """text        the correction as typed (whitespace-normalised)
     skill       the known skill (a candidate instruction of the high level) it stands for
-    how         "exact" | "paraphrase" (the env knows the wording) | "embedding" (nearest skill by cosine)
-    similarity  cosine similarity of text and skill embeddings (1.0 for exact)"""
+    how         "exact" | "paraphrase" (the env knows the wording) | "grounded" (hirl.hierarchy.grounding)
+    similarity  the grounder's score for the skill (1.0 for exact and paraphrase)"""
 
     text: str
     skill: str
@@ -55,40 +54,48 @@ def decode_text(raw: bytes | str, max_chars: int, what: str = "correction") -> s
     return text
 
 
-def _words(text: str) -> list[str]:
-    return "".join(c if c.isalnum() else " " for c in text.lower()).split()
-
-
 class SkillResolver:
     """Matches corrections against the high level's known skills.
 
     skills       candidate instructions of the high level (what it can be trained to emit)
-    encoder      text encoder with encode(list[str]) -> (N, E) (the run's encoder); None: no embedding matches
+    encoder      text encoder with encode(list[str]) -> (N, E) (the run's encoder); None: structure-only grounding
     canonical    env-specific text -> canonical instruction or None (shipped paraphrases), optional
-    threshold    minimum cosine similarity for an embedding match
-    margin       minimum lead of the best skill's similarity over the second best's"""
+    threshold    minimum grounding score to accept a skill
+    margin       minimum lead of the best skill's score over the next one's
+    exemplars    skill -> the env's training paraphrases of it (matched as the skill)
+    attributes   object word -> attribute words the scene's object has (EnvAdapter.scene_attributes)"""
 
     def __init__(self, skills: Sequence[str], encoder: TextEncoder | None,
                  canonical: Callable[[str], str | None] | None = None, threshold: float = 0.6, max_chars: int = 200,
-                 margin: float = 0.05) -> None:
+                 margin: float = 0.05, exemplars: Mapping[str, Sequence[str]] | None = None,
+                 attributes: Mapping[str, Sequence[str]] | None = None) -> None:
         self.skills = list(dict.fromkeys(str(s) for s in skills))
         if not self.skills:
             raise ValueError("SkillResolver needs at least one known skill")
-        self.encoder, self.canonical, self.threshold, self.max_chars = encoder, canonical, float(threshold), int(max_chars)
-        self.margin = float(margin)
-        self._index()
+        self.encoder, self.canonical, self.max_chars = encoder, canonical, int(max_chars)
+        self.grounder = SkillGrounder(self.skills, encoder, exemplars=exemplars, canonical=canonical,
+                                      attributes=attributes, threshold=threshold, margin=margin)
 
-    def _index(self) -> None:
-        self._words = {s: set(_words(s)) for s in self.skills}
-        everywhere = set.intersection(*self._words.values())
-        self.distinguishing = set().union(*self._words.values()) - everywhere  # words that tell skills apart
+    @classmethod
+    def for_env(cls, ad: Any, skills: Sequence[str], encoder: TextEncoder | None, **kwargs: Any) -> SkillResolver:
+        """A resolver with what the env's adapter knows: canonicalisation (kwargs "canonical"), its training
+        paraphrases as exemplars and its scene attributes."""
+        return cls(skills, encoder, **env_knowledge(ad, skills), **kwargs)
+
+    @property
+    def threshold(self) -> float:
+        return self.grounder.threshold
+
+    @property
+    def margin(self) -> float:
+        return self.grounder.margin
 
     def add(self, skill: str) -> str:
         """Make `skill` (validated text) known: a person explicitly adds a new skill. Returns it."""
         text = decode_text(skill, self.max_chars, "new skill")
         if text not in self.skills:
             self.skills.append(text)
-            self._index()
+            self.grounder.add(text)
         return text
 
     def suggestions(self, prefix: str = "") -> list[str]:
@@ -96,43 +103,10 @@ class SkillResolver:
         return [s for s in self.skills if p in s.lower()] if p else list(self.skills)
 
     def resolve(self, raw: bytes | str, what: str = "correction") -> Resolution:
-        """Resolution for raw text; InputError with the reason (and the closest skill) when it is not accepted."""
+        """Resolution for raw text; InputError with the reason when it is not accepted, a GroundingError (its
+        .candidates the skills offered) when it could be one of several."""
         text = decode_text(raw, self.max_chars, what)
-        lower = {s.lower(): s for s in self.skills}
-        if text.lower() in lower:
-            return Resolution(text, lower[text.lower()], "exact", 1.0)
-        canon = self.canonical(text) if self.canonical is not None else None
-        if canon is not None and canon in self.skills:
-            return Resolution(text, canon, "paraphrase", self._similarity(text, canon))
-        if self.encoder is None:
-            raise InputError(f"{what} {text!r}: not a known skill (type one of the suggestions, or add it as a new skill)")
-        ranked = self.ranked(text)
-        (skill, sim), (second, sim2) = ranked[0], ranked[1] if len(ranked) > 1 else (None, -1.0)
-        if sim < self.threshold:
-            raise InputError(f"{what} {text!r}: not a known skill (closest: {skill!r}, similarity {sim:.2f} < "
-                             f"{self.threshold:.2f}); pick a suggestion or rephrase")
-        if second is not None and sim - sim2 < self.margin:
-            raise InputError(f"{what} {text!r}: ambiguous, {skill!r} ({sim:.2f}) and {second!r} ({sim2:.2f}) are "
-                             f"too close (margin {sim - sim2:.2f} < {self.margin:.2f}); type the skill you mean")
-        clash = sorted(w for w in set(_words(text)) & self.distinguishing if w not in self._words[skill])
-        if clash:
-            raise InputError(f"{what} {text!r}: closest skill {skill!r} ({sim:.2f}) does not contain "
-                             f"{', '.join(repr(w) for w in clash)}; type the skill you mean")
-        return Resolution(text, str(skill), "embedding", float(sim))
-
-    def ranked(self, text: str) -> list[tuple[str, float]]:
-        """(skill, cosine similarity) of every known skill to text, best first."""
-        import numpy as np
-
-        assert self.encoder is not None
-        sims = np.asarray(self.encoder.nearest(text, self.skills)[2], dtype=np.float64)
-        return [(self.skills[i], float(sims[i])) for i in np.argsort(-sims, kind="stable")]
-
-    def _similarity(self, a: str, b: str) -> float:
-        import numpy as np
-
-        if self.encoder is None:
-            return 1.0  # a shipped paraphrase needs no embedding to be trusted
-        e = np.asarray(self.encoder.encode([a, b]), dtype=np.float64)
-        n = np.linalg.norm(e, axis=1)
-        return float(e[0] @ e[1] / max(n[0] * n[1], 1e-12))
+        g = self.grounder.ground(text)
+        if g.skill is None:
+            raise GroundingError(question(g, what), [s for s, _ in g.candidates])
+        return Resolution(text, g.skill, g.how, g.score)

@@ -17,6 +17,7 @@ from hirl.teleop.corrector import ScriptedCorrector
 from hirl.teleop.journal import CorrectionJournal, live_records
 from hirl.teleop.loop import TAKEOVERS, run_correction_loop
 from hirl.teleop.recorder import CorrectionRecorder
+from hirl.hierarchy.grounding import GroundingError
 from hirl.teleop.skills import SkillResolver
 from hirl.teleop.takeover import TakeoverAgent, TakeoverRecorder
 from hirl.types import Subgoal
@@ -103,9 +104,10 @@ def test_a_near_miss_across_colours_is_refused():
 
     enc = make_text_encoder("text", 384)
     r = SkillResolver([s.instruction for s in tasks.SUBTASKS.values()], enc)
-    with pytest.raises(InputError, match=r"ambiguous|does not contain"):
-        r.resolve("pick up the purple block")  # 0.76 to blue, 0.72 to green: not confident
-    with pytest.raises(InputError, match=r"ambiguous|does not contain"):
+    with pytest.raises(InputError, match=r"the scene has no purple"):
+        r.resolve("pick up the purple block")  # 0.76 to blue, 0.72 to green by embedding: never either of them
+    with pytest.raises(GroundingError, match=r"which of these\?") as asked:
         r.resolve("push the red block")  # 'push' belongs to another skill
+    assert "pick up the red block" in asked.value.candidates
     assert r.resolve("lift the red block").skill == "pick up the red block"
     assert r.resolve("turn the light off").skill == "turn off the light"
