@@ -1,6 +1,6 @@
 """Grounding of typed corrections on Tabletop: experiments/tabletop/typed_corrections.json (236 texts written before
-the grounder was tuned) through hirl.hierarchy.grounding.SkillGrounder (and, for comparison, the correction session's
-previous matcher: exact / paraphrase / nearest embedding with a margin and a word clash check).
+the grounder existed) and typed_corrections_after.json (56 texts written after its first measurement, before the
+tuning that followed) through hirl.hierarchy.grounding.SkillGrounder, the matcher of the correction session.
 
     python experiments/tabletop/grounding_benchmark.py            # -> GROUNDING.json + GROUNDING.md beside this file
 
@@ -52,7 +52,6 @@ def run(matcher: str, set_name: str) -> dict[str, Any]:
     from hirl.errors import InputError
     from hirl.integrations import adapter
     from hirl.hierarchy.grounding import GroundingError, SkillGrounder
-    from hirl.teleop.skills import SkillResolver
     from hirl_envs.tabletop import tasks
 
     ad = adapter("hirl/Tabletop-v0")
@@ -66,15 +65,11 @@ def run(matcher: str, set_name: str) -> dict[str, Any]:
     items = json.loads((HERE / SETS[set_name]).read_text())["items"]
     rows = []
     grounder = SkillGrounder.for_env(ad, skills, encoder, canonical=canonical)
-    resolver = SkillResolver(skills, encoder, canonical)
     t0 = time.perf_counter()
     for it in items:
         skill, offered, note = None, [], ""
         try:
-            if matcher == "grounder":
-                skill = grounder.resolve(it["text"], "correction")
-            else:
-                skill = resolver.resolve(it["text"]).skill
+            skill = grounder.resolve(it["text"], "correction")
         except GroundingError as exc:
             offered, note = list(exc.candidates), str(exc)
         except InputError as exc:
@@ -99,8 +94,8 @@ def render(results: dict[str, Any]) -> str:
     cols = ("right", "asked", "refused", "wrong", "opposite")
     lines = ["# Grounding typed corrections (Tabletop)", "",
              f"Rendered from GROUNDING.json by `{results['command']}`: hirl.hierarchy.grounding.SkillGrounder (MiniLM "
-             "text encoder; the env's training paraphrases as exemplars, its held-out ones unused) and the correction "
-             "session's previous matcher, on two sets of typed corrections: `before` "
+             "text encoder; the env's training paraphrases as exemplars, its held-out ones unused), the correction "
+             "session's matcher, on two sets of typed corrections: `before` "
              "(experiments/tabletop/typed_corrections.json, written before the grounder existed; the grounder was then "
              "tuned on what it showed) and `after` (experiments/tabletop/typed_corrections_after.json, written after "
              "the first measurement and before that tuning: it shows whether the tuning generalises).", "",
@@ -129,13 +124,12 @@ def render(results: dict[str, Any]) -> str:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--matchers", nargs="+", default=["grounder", "previous"], choices=["grounder", "previous"])
     p.add_argument("--sets", nargs="+", default=list(SETS), choices=list(SETS))
     p.add_argument("--out", default=str(HERE / "GROUNDING"), help="writes OUT.json and OUT.md")
     a = p.parse_args()
     matchers = []
     for set_name in a.sets:
-        for m in a.matchers:
+        for m in ["grounder"]:
             res = run(m, set_name)
             res["summary"] = summarise(res)
             matchers.append(res)
