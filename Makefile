@@ -12,7 +12,7 @@ export MUJOCO_GL ?= egl
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup demo test test-all bench lint lock upgrade-check clean
+.PHONY: setup demo test test-all bench lint docs lock upgrade-check clean clean-runs
 
 setup: $(STAMP)
 
@@ -37,8 +37,15 @@ test-all: setup
 # ruff (rules in pyproject.toml [tool.ruff]) and mypy (files and settings in [tool.mypy]); both come from the dev
 # extra at the lock's versions. Any finding fails the target.
 lint: setup
-	$(VENV)/bin/ruff check hirl envs tests experiments examples setup.py
+	$(VENV)/bin/ruff check hirl envs tests experiments examples setup.py docs/_hooks
 	$(VENV)/bin/mypy
+
+# The user guide (mkdocs.yml) into site/, warnings (broken links included) as errors; needs the docs extra, which this
+# target adds to the venv. Read it with `python -m http.server -d site` or open site/index.html.
+DOCS_EXTRAS ?= dev,docs
+docs:
+	$(MAKE) setup EXTRAS=$(DOCS_EXTRAS)
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir site
 
 bench: setup
 	$(VENV)/bin/hirl bench envs
@@ -67,5 +74,15 @@ upgrade-check:
 	$(UPGRADE_VENV)/bin/python requirements/venv_vs_lock.py  # what moved past the lock (or was added)
 	$(UPGRADE_VENV)/bin/python -m pytest -q -m "not slow" --ignore=tests/test_lock.py; rc=$$?; [ $$rc -eq 5 ] && rc=0; exit $$rc
 
+# Build artefacts only: the venvs, the built site, caches. Runs, datasets and evaluations under runs/ are kept;
+# `make clean-runs CONFIRM=1` deletes them.
 clean:
-	rm -rf $(VENV) $(LOCK_VENV) $(UPGRADE_VENV) runs .pytest_cache
+	rm -rf $(VENV) $(LOCK_VENV) $(UPGRADE_VENV) site .pytest_cache
+
+# Deletes every run, dataset and evaluation under runs/ (trained models included): says what it would delete and
+# stops unless CONFIRM=1.
+clean-runs:
+	@if [ "$(CONFIRM)" != "1" ]; then \
+	  echo "make clean-runs deletes everything under runs/:"; du -sh runs/* 2>/dev/null || echo "  (runs/ is empty or absent)"; \
+	  echo "run 'make clean-runs CONFIRM=1' to delete it"; exit 1; fi
+	rm -rf runs

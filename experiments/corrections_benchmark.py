@@ -232,13 +232,14 @@ def render(res: dict[str, Any], json_name: str = "CORRECTIONS.json") -> str:
     rows = res["rows"]
     loop = res["loop"]
     c = loop["corrector"]
-    lines = ["# Interventions vs expert demonstrations (Tabletop, frozen issue-18 low level)", "",
+    lines = ["# Interventions vs expert demonstrations (Tabletop, frozen benchmark low level)", "",
              f"Rendered from [{json_name}]({json_name}) by `experiments/corrections_benchmark.py` "
              f"(command: `{res['command']}`; end to end: `{res['reproduce']}`). Seeds: {res['seeds']}; "
              "mean ± std over the seeds in each row's `seeds` column.", "",
              f"Setup per seed: the high level is trained on {res.get('base_demos', 50)} expert chains "
              "(`experiments/tabletop/corrections.yaml`); "
-             f"the low level is the trained issue-18 low level (`{res['low_run']}`: 600 chains, 30k steps, single-step "
+             "the low level is the imitation benchmark's trained language low level "
+             f"(`{res['low_run']}`: 600 chains, 30k steps, single-step "
              "MLP head), copied and frozen except where takeovers fine-tune it. Rows `language N`, `takeover N`, "
              "`mixed N`: N episodes (cumulative, rounds of 10, 20, 70) rolled out with the scripted corrector "
              f"(`experiments/tabletop/corrections_loop.yaml`: reaction {c['reaction_steps']} steps, miss rate "

@@ -1,4 +1,4 @@
-"""Curriculum vs shuffled schedules (issue 14 item 5): training steps until a success threshold, per schedule and seed.
+"""Curriculum vs shuffled schedules: training steps until a success threshold, per schedule and seed.
 
     imitation  the Tabletop language low level (experiments/tabletop/curriculum.yaml): curriculum.schedule staged vs
                shuffled; its learning curve = oracle_high rollouts during training (TrainerConfig.rollout_every, the

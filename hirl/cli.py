@@ -25,8 +25,8 @@ from hirl.errors import InputError, NotLandedError
 # name -> (help line, "module:function" that runs it or None when it has not landed, what it lands with)
 SUBCOMMANDS: dict[str, tuple[str, str | None, str]] = {
     "collect": ("collect demonstrations with the scripted expert into a Minari-compatible dataset",
-                "hirl.commands.collect:run", "issue #4 (demonstration datasets)"),
-    "data": ("inspect a dataset: hirl data info PATH", "hirl.commands.data:run", "issue #4 (demonstration datasets)"),
+                "hirl.commands.collect:run", ""),
+    "data": ("inspect a dataset: hirl data info PATH", "hirl.commands.data:run", ""),
     "train": ("train a hierarchical agent or a baseline from a YAML config (imitation, or an RL stage: kind: rl)",
               "hirl.commands.train:run", ""),
     "eval": ("evaluate a trained run (imitation or RL) on chained tasks: report.json, plots, videos",

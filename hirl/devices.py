@@ -44,7 +44,7 @@ def resolve_device(spec: str, where: str = "device") -> torch.device:
     if not available:
         build = "a CPU-only torch build" if torch.version.cuda is None else f"torch built for CUDA {torch.version.cuda}"
         raise InputError(f"{where}: {spec!r} asked for, but torch sees no CUDA GPU here ({build} {torch.__version__}); "
-                         f"use device: auto or cpu, or install a CUDA build of torch (README, GPU)")
+                         f"use device: auto or cpu, or install a CUDA build of torch (docs/install.md, GPU)")
     index = int(spec.partition(":")[2] or 0)
     count = torch.cuda.device_count()
     if index >= count:

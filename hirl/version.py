@@ -1,3 +1,3 @@
 """The package version (one place; pyproject.toml's version is kept equal by tests/test_packaging.py)."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

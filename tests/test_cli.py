@@ -30,10 +30,10 @@ def test_each_subcommand_has_help(name, capsys):
 def test_a_capability_that_has_not_landed_says_so_and_exits_2(capsys, monkeypatch):
     # every subcommand has landed; the mechanism stays for the next one, checked on a patched table
     help_line, _, _ = SUBCOMMANDS["bench"]
-    monkeypatch.setitem(SUBCOMMANDS, "bench", (help_line, None, "issue #99 (a future benchmark)"))
+    monkeypatch.setitem(SUBCOMMANDS, "bench", (help_line, None, "a later release (a future benchmark)"))
     assert main(["bench", "envs"]) == 2
     err = capsys.readouterr().err.strip()
-    assert err == "hirl bench: error: 'hirl bench' is not available yet: it lands with issue #99 (a future benchmark)"
+    assert err == "hirl bench: error: 'hirl bench' is not available yet: it lands with a later release (a future benchmark)"
 
 
 def test_train_and_eval_reject_a_missing_config_in_one_line(tmp_path, capsys):

@@ -1,4 +1,4 @@
-"""Every code example in README.md and docs/*.md is a tested example.
+"""Every code example in README.md, CHANGELOG.md and docs/**/*.md (the user guide's pages) is a tested example.
 
 - each ```python block runs as written, in a fresh namespace, with the working directory set to a temporary tree
   that holds what the blocks refer to: a tiny trained imitation run at runs/demo/run (agents hier_language and flat,
@@ -29,7 +29,7 @@ import pytest
 from hirl.cli import SUBCOMMANDS, build_parser
 
 ROOT = Path(__file__).resolve().parents[1]
-DOC_FILES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+DOC_FILES = [ROOT / "README.md", ROOT / "CHANGELOG.md", *sorted((ROOT / "docs").rglob("*.md"))]
 SHELL_LANGS = ("bash", "sh", "shell", "console")
 
 

@@ -103,3 +103,57 @@ def test_no_committed_file_names_a_machine_folder() -> None:
             continue
         problems += [f"{path}:{n}: {line[:160]}" for n, line in machine_paths(text, ALLOWED.get(path.as_posix(), ()))]
     assert not problems, "absolute paths of this machine (use runs/..., mktemp or tmp_path):\n" + "\n".join(problems)
+
+
+# Project history is not documentation: no committed file cites a tracker's issue ("issue 18", "issues 14, 15",
+# "issue-18 low level"), a commit by its hash ("commit 854472d") or the design brief kept outside the repository.
+# A statement says what is; a reproduction that needs an older version says which in words.
+HISTORY_CITATION = re.compile(r"\bissues?[\s-]+#?\d+|\bcommits?\s+[0-9a-f]{7,40}\b|shared/DESIGN", re.IGNORECASE)
+# Files allowed to keep such citations for now: {repo-relative file: reason}. Keep it empty; an entry is a to-do.
+ALLOWED_CITATIONS: dict[str, str] = {
+    "experiments/ogbench/RESULTS.json": "OGBench results: notes are being re-rendered",
+    "experiments/ogbench/RESULTS.md": "OGBench results: rendered from RESULTS.json, being re-rendered",
+    "experiments/ogbench/notes.md": "OGBench results: notes are being re-rendered",
+    "experiments/ogbench/profile_steps.py": "OGBench results: being regenerated",
+}
+
+
+def history_citations(text: str) -> list[tuple[int, str]]:
+    """``(line number, line)`` of every line of ``text`` citing an issue number, a commit hash or shared/DESIGN."""
+    return [(n, line.strip()) for n, line in enumerate(text.splitlines(), start=1) if HISTORY_CITATION.search(line)]
+
+
+@pytest.mark.parametrize("line", [
+    "the low level of i@ssue 18",
+    "Issues 14, 15, 17 (in progress)",
+    "goal missed on the i@ssue-18 low level",
+    "see i@ssue #30",
+    "before = commit 8@54472d",
+    "the design brief `../shared/D@ESIGN.md`",
+])
+def test_history_citation_is_found(line: str) -> None:
+    line = _unmask(line)
+    assert history_citations(f"ok\n{line}\n") == [(2, line)]
+
+
+@pytest.mark.parametrize("line", [
+    "open the issue tracker", "an issue with 3 seeds", "committed 854 files", "sha256: 854472d0e1f2",
+    "the commit before the server hardening",
+])
+def test_plain_words_are_not_history_citations(line: str) -> None:
+    assert history_citations(line) == []
+
+
+@pytest.mark.skipif(shutil.which("git") is None or not (ROOT / ".git").exists(), reason="needs a git checkout of hirl")
+def test_no_committed_file_cites_issues_commits_or_the_design_brief() -> None:
+    this = Path(__file__).resolve().relative_to(ROOT).as_posix()
+    problems = []
+    for path in repo_files():
+        if path.as_posix() in ALLOWED_CITATIONS or path.as_posix() == this:
+            continue
+        text = text_of(path)
+        if text is None:
+            continue
+        problems += [f"{path}:{n}: {line[:160]}" for n, line in history_citations(text)]
+    assert not problems, ("project history cited (say what is, not which issue or commit changed it):\n"
+                          + "\n".join(problems))

@@ -393,7 +393,7 @@ def render_maze(r: dict[str, Any]) -> str:
     lines.append("- At these budgets (DIAYN papers train for millions of steps) the discriminator tells the skills apart "
                  "only partly (accuracy in the per-run table, chance 1/K), the skills move a fraction of a cell to a few "
                  "cells and often into the walls around the start cell, so the planner's chains of them rarely reach a "
-                 "goal; the issue's claim (discovered skills + a high level beat flat SAC+HER at equal steps) is not "
+                 "goal; the claim that discovered skills + a high level beat flat SAC+HER at equal steps is not "
                  "shown here.")
     return "\n".join(lines) + "\n"
 
@@ -541,7 +541,7 @@ CURRICULUM_WHAT = {
                 "stage adding skills and continuing from the last one's weights; `shuffled` (the default) trains every skill "
                 "from the first step. Learning curve: oracle_high rollouts during training (10 five-subtask chains on the "
                 "run's eval seeds, the same chains for every run), metric avg_chain_length (subtasks completed, of 5). "
-                "Demonstrations: the issue-18 benchmark's 600 chains per seed (runs/bench/tabletop/data/seedN).",
+                "Demonstrations: the imitation benchmark's 600 chains per seed (runs/bench/tabletop/data/seedN).",
     "maze": "The goal-conditioned RL low level (SAC + HER, stage low, `low.curriculum_schedule`) on the medium maze: "
             "`staged` samples goals within a radius of the start that steps from `curriculum_start` to `curriculum_end` "
             "in 3 stages (1, 2, 3 m in study 1; 1, 3, 5 m in study 2; equal thirds of the first half of the budget), "

@@ -1,4 +1,4 @@
-"""The low-level head study (issue 18): train the language low level once per head variant on the same dataset, evaluate
+"""The low-level head study: train the language low level once per head variant on the same dataset, evaluate
 each under the expert's high level (`oracle_high`: the low level alone), and write heads.json + the Markdown table
 rendered from it (docs/imitation.md, "Low-level heads").
 
@@ -139,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         for name in args.only or VARIANTS:
             run_variant(name, args.data, args.out)
     rows = [r for name, (_, evals) in VARIANTS.items() for tag in evals if (r := row(name, tag, args.out))]
-    what = "issue 18 head study: the language low level under oracle_high, one row per head variant, same data and budget"
+    what = "head study: the language low level under oracle_high, one row per head variant, same data and budget"
     rows_made_by = ("per row: hirl train experiments/tabletop/heads.yaml --out OUT/<variant> dataset=DATA <train_overrides>; "
                     "hirl eval OUT/<variant> --agents oracle_high --episodes 100 [--out OUT/<variant>/eval-<tag>] "
                     "<eval_overrides> (what this script runs without --report-only)")

@@ -6,7 +6,7 @@
 
 Outputs pass through tanh (the action box is [-1, 1]). With head.grip binary the last action dimension is instead a
 logit trained with BCE against (target > 0) and thresholded at 0 (-> +-1) at inference: the gripper is open or
-closed, and regressing +-1 with MSE averages the two near a switch (the stacking failures of issue 18).
+closed, and regressing +-1 with MSE averages the two near a switch (the stacking failures the heads study measured).
 Loss: head.loss (mse | l1) over the continuous dims, masked where the chunk ran past the segment end.
 """
 from __future__ import annotations

@@ -181,7 +181,7 @@ class LanguageHighLevel(HighLevelPolicy):
     completed(g) (called by HierarchicalAgent on a completion replan) excludes g's instruction from the next proposal:
     the net was trained with both "keep going with g" (prev = g, mid-segment) and "g is done, next" (prev = g at the
     next segment's start) on states a step apart at a segment's end, and re-proposed the instruction just completed
-    after 13 of 77 completion replans (issue 18; the next subtask then times out).
+    after 13 of 77 completion replans (the next subtask then times out).
     """
 
     def __init__(self, model: LanguageGoalNet | str | Path, text_encoder: TextEncoder | None = None, emit_any: bool = False,
