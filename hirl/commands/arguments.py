@@ -180,7 +180,7 @@ def _default_outputs(args: argparse.Namespace) -> None:
         raise InputError(f"{args.run}: a config file, not a run directory; train it, then evaluate the run: "
                          f"hirl train {args.run} --out {run} && hirl eval {run}")
     elif args.command == "eval" and not args.out:
-        args.out = str(RunDir(args.run).require().eval_dir)
+        args.out = str(RunDir(args.run).eval_dir)
     elif args.command == "compare" and not args.out:
         args.out = str(Path("runs") / f"compare-{time.strftime('%Y%m%d-%H%M%S')}")
 

@@ -257,8 +257,12 @@ class StageTrainer:
         self.bar = tqdm(total=self.cfg.steps, initial=done, desc=f"stage {self.cfg.stage}", unit="step",
                         disable=not self.cfg.progress, mininterval=2.0)
         if done < self.cfg.steps:
-            self.model.learn(total_timesteps=10**12, callback=[StageCallback(self), *self.setup.callbacks],
-                             reset_num_timesteps=not resumed, tb_log_name="tb", log_interval=10)
+            try:
+                self.model.learn(total_timesteps=10**12, callback=[StageCallback(self), *self.setup.callbacks],
+                                 reset_num_timesteps=not resumed, tb_log_name="tb", log_interval=10)
+            except BaseException:  # Ctrl-C, a crash: what was logged reaches the event files (a resume cuts them)
+                self.model.logger.close()
+                raise
         else:  # already finished (a re-run): reloading and re-saving is not training time
             self._t0, self._eval_seconds = time.perf_counter(), 0.0
         steps = self.env_steps()
