@@ -331,14 +331,19 @@ def diagnose_run(run: str | Path, agent: str = "oracle_high", episodes: int = 10
 
 def main(argv: Sequence[str] | None = None) -> None:
     p = argparse.ArgumentParser(prog="python -m hirl.eval.diagnose", description=__doc__.splitlines()[0])
-    p.add_argument("run", help="a trained imitation run directory (Tabletop)")
+    p.add_argument("run", nargs="?", help="a trained imitation run directory (Tabletop)")
     p.add_argument("--agent", default="oracle_high", help="agent to diagnose (default: oracle_high)")
     p.add_argument("--episodes", type=int, default=100, help="evaluation chains (default 100)")
     p.add_argument("--seed", type=int, default=None, help="first chain's seed (default: the run's eval.seed)")
     p.add_argument("--chain-length", type=int, default=None, help="subtasks per chain (default: the run's eval.chain_length)")
     p.add_argument("--out", type=Path, default=None, help="directory for diagnosis.json and diagnosis.md (compare two "
                                                           "with: hirl compare before=DIR1 after=DIR2)")
+    p.add_argument("--compare", nargs="+", default=None, help=argparse.SUPPRESS)  # moved to `hirl compare`
     a = p.parse_args(argv)
+    if a.compare:
+        raise SystemExit(f"error: diagnoses are compared by: hirl compare {' '.join(a.compare)}")
+    if a.run is None:
+        p.error("give a RUN to diagnose (compare diagnoses with: hirl compare LABEL=DIR ...)")
     try:
         summary = diagnose_run(a.run, a.agent, a.episodes, a.out, a.seed, a.chain_length)
     except InputError as exc:

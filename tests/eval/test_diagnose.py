@@ -78,6 +78,8 @@ def test_diagnose_run_writes_json_and_markdown(language_run: RunDir, tmp_path: P
     assert table.startswith("| kind | before success | before failures by phase | after success |")
     assert f"| avg chain length | **{summary['avg_chain_length']:.2f}** |" in table
     assert (cmp / "compare.md").read_text() == table.split("table: ")[0]
+    with pytest.raises(SystemExit, match=r"^error: diagnoses are compared by: hirl compare before=D$"):
+        main(["--compare", "before=D"])
     assert hirl(["compare", f"before={tmp_path / 'd'}", str(language_run.path), "--out", str(tmp_path / "c2")]) == 2
     assert capsys.readouterr().err.strip() == (f"hirl compare: error: {language_run.path}: not a diagnosis (no "
                                                "diagnosis.json); diagnoses compare only with diagnoses")
