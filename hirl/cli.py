@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import difflib
 import errno
 import importlib
 import inspect
@@ -38,6 +39,8 @@ SUBCOMMANDS: dict[str, tuple[str, str | None, str]] = {
              "hirl.commands.demo:run", ""),
     "migrate": ("move an RL run directory written before hirl 0.2 (stages/) into the current layout, in place",
                 "hirl.commands.migrate:run", ""),
+    "compare": ("compare evaluation reports of runs, demos or benchmark seed folders: one table and one plot "
+                "(mean +- std over seeds, and each seed)", "hirl.commands.compare:run", ""),
 }
 
 
@@ -104,15 +107,22 @@ def _add_data(p: argparse.ArgumentParser) -> None:
     p.add_argument("path", help="dataset path")
 
 
+def _add_overrides(p: argparse.ArgumentParser, help_text: str) -> None:
+    """The optional key=value words of a command (default [], so argparse never lists them as required)."""
+    p.add_argument("overrides", nargs="*", default=[], metavar="KEY=VALUE", help=help_text)
+
+
 def _add_train(p: argparse.ArgumentParser) -> None:
-    p.add_argument("config", help="YAML run config (e.g. experiments/tabletop/hierarchical.yaml)")
-    p.add_argument("overrides", nargs="*", help="dotted key=value overrides, e.g. train.low.max_steps=500")
+    p.add_argument("config", metavar="CONFIG_OR_RUN",
+                   help="YAML run config (e.g. experiments/tabletop/hierarchical.yaml), or a run directory to resume "
+                        "(an interrupted training continues from its checkpoints)")
+    _add_overrides(p, "dotted key=value overrides, e.g. train.low.max_steps=500")
     p.add_argument("--out", default=None, help="run directory (default: runs/<config>-<time>); an existing one resumes")
 
 
 def _add_eval(p: argparse.ArgumentParser) -> None:
-    p.add_argument("run", help="run directory of a trained agent")
-    p.add_argument("overrides", nargs="*", help="dotted key=value overrides of the run's config, e.g. replan.interval=50")
+    p.add_argument("run", metavar="RUN", help="run directory of a trained agent")
+    _add_overrides(p, "dotted key=value overrides of the run's config, e.g. replan.interval=50")
     p.add_argument("--episodes", type=int, default=None, help="number of evaluation chains (default: the run's eval.episodes)")
     p.add_argument("--agents", nargs="+", default=None, help="agents to evaluate (default: all of the run's)")
     p.add_argument("--out", default=None, help="output directory (default: RUN/eval)")
@@ -145,7 +155,7 @@ def _add_teleop(p: argparse.ArgumentParser) -> None:
 
 def _add_session(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", default=None, help="YAML SessionConfig (speed, max_fps, image_size, finetune, ...)")
-    p.add_argument("overrides", nargs="*", help="dotted key=value overrides of the session config, e.g. speed=0.5")
+    _add_overrides(p, "dotted key=value overrides of the session config, e.g. speed=0.5")
     p.add_argument("--autostart", action="store_true",
                    help="run episodes at once (for scripts); by default the session waits for start in the page")
 
@@ -164,12 +174,23 @@ def _add_migrate(p: argparse.ArgumentParser) -> None:
 def _add_demo(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", default="runs/demo", help="output directory (report.json, summary.md, plot, videos, run/, data/)")
     p.add_argument("--config", default=None, help="YAML config (default: the embedded demo config)")
-    p.add_argument("overrides", nargs="*", help="dotted key=value overrides, e.g. eval.episodes=10 collect.episodes=200")
+    _add_overrides(p, "dotted key=value overrides, e.g. eval.episodes=10 collect.episodes=200")
+
+
+def _add_compare(p: argparse.ArgumentParser) -> None:
+    p.add_argument("sources", nargs="+", metavar="SOURCE",
+                   help="[LABEL=]PATH: a report.json, an evaluation folder, a run directory (its eval/), a demo folder, "
+                        "or a benchmark folder of seed<N>/ runs (each seed one sample); LABEL= names it in the table "
+                        "(a label given twice pools its sources as seeds); diagnosis folders (diagnosis.json) compare "
+                        "side by side")
+    p.add_argument("--agents", nargs="+", default=None, help="agents to compare (default: every agent of the reports)")
+    p.add_argument("--out", default=None, help="folder for compare.md, compare.json and compare.png "
+                                               "(default: runs/compare-<time>)")
 
 
 _ARGUMENTS: dict[str, Callable[[argparse.ArgumentParser], None]] = {
     "collect": _add_collect, "data": _add_data, "train": _add_train, "eval": _add_eval, "correct": _add_correct,
-    "teleop": _add_teleop, "bench": _add_bench, "demo": _add_demo, "migrate": _add_migrate,
+    "teleop": _add_teleop, "bench": _add_bench, "demo": _add_demo, "migrate": _add_migrate, "compare": _add_compare,
 }
 
 
@@ -179,6 +200,19 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> typing.NoReturn:
         self.exit(2, f"{self.prog}: error: {' '.join(message.split())} (see {self.prog} --help)\n")
+
+    def _check_value(self, action: argparse.Action, value: Any) -> None:
+        """A value outside an argument's choices names the closest choice: `hirl trian` -> unknown command 'trian';
+        did you mean 'train'?"""
+        choices = action.choices
+        if choices is None or value in choices:
+            return
+        names = [str(c) for c in choices]
+        close = difflib.get_close_matches(str(value), names, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else f" (choose from {', '.join(names)})"
+        if isinstance(action, argparse._SubParsersAction):
+            raise argparse.ArgumentError(None, f"unknown command {value!r}{hint}")
+        raise argparse.ArgumentError(action, f"invalid choice: {value!r}{hint}")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -180,3 +180,54 @@ def test_an_output_folder_has_one_writer(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "in use by another training run" in err and f"pid {os.getpid()}" in err
     assert not (tmp_path / "run").exists()  # the lock's folder is removed with it: nothing left behind
+
+
+@pytest.mark.parametrize("argv, line", [
+    (["train"], "hirl train: error: the following arguments are required: CONFIG_OR_RUN (see hirl train --help)"),
+    (["eval"], "hirl eval: error: the following arguments are required: RUN (see hirl eval --help)"),
+    (["trian", "x.yaml"], "hirl: error: unknown command 'trian'; did you mean 'train'? (see hirl --help)"),
+    (["evl"], "hirl: error: unknown command 'evl'; did you mean 'eval'? (see hirl --help)"),
+    (["xyzzy"], "hirl: error: unknown command 'xyzzy' (choose from collect, data, train, eval, correct, teleop, bench, "
+                "demo, migrate, compare) (see hirl --help)"),
+    (["correct", "RUN", "--ui", "webb"],
+     "hirl correct: error: argument --ui: invalid choice: 'webb'; did you mean 'web'? (see hirl correct --help)"),
+    (["eval", "experiments/tabletop/hierarchical.yaml"],
+     "hirl eval: error: experiments/tabletop/hierarchical.yaml: a config file, not a run directory; train it, then "
+     "evaluate the run: hirl train experiments/tabletop/hierarchical.yaml --out runs/hierarchical && "
+     "hirl eval runs/hierarchical"),
+    (["eval", "RUN", "episodes=5"],
+     "hirl eval: error: episodes=5: --episodes is an option of hirl eval, not a config key; write --episodes 5"),
+    (["eval", "RUN", "--agents", "flat", "instruction-map=m.tsv"],
+     "hirl eval: error: instruction-map=m.tsv: --instruction-map is an option of hirl eval, not a config key; write "
+     "--instruction-map m.tsv"),
+    (["train", "c.yaml", "out=runs/x"],
+     "hirl train: error: out=runs/x: --out is an option of hirl train, not a config key; write --out runs/x"),
+    (["demo", "config=my.yaml"],
+     "hirl demo: error: config=my.yaml: --config is an option of hirl demo, not a config key; write --config my.yaml"),
+    (["correct", "RUN", "autostart=true"],
+     "hirl correct: error: autostart=true: --autostart is an option of hirl correct, not a config key; write --autostart"),
+])
+def test_cli_edges_are_one_exact_line(argv, line, capsys):
+    """Optional overrides are never 'required'; misspelled commands and choices name the closest; a config given to
+    eval says how to train then evaluate; key=value naming an option (and no config key) points to the --flag."""
+    with pytest.raises(SystemExit) as exit_info:
+        sys.exit(main(argv))
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.splitlines() == [line]
+
+
+def test_a_config_key_that_is_also_an_option_stays_an_override(monkeypatch):
+    """`agents=[flat]` changes the run config's agents (a key of RunConfig): not mistaken for --agents."""
+    from hirl.commands import arguments
+
+    ns = __import__("argparse").Namespace(command="eval", run="RUN", overrides=["agents=[flat]"], agents=None,
+                                          episodes=None, out=None, instruction_map=None)
+    arguments._flags_written_as_overrides(ns)  # no error
+
+
+def test_usage_shows_overrides_as_optional(capsys):
+    for name, usage in (("train", "usage: hirl train [-h] [--out OUT] CONFIG_OR_RUN [KEY=VALUE ...]"),
+                        ("demo", "usage: hirl demo [-h] [--out OUT] [--config CONFIG] [KEY=VALUE ...]")):
+        with pytest.raises(SystemExit):
+            main([name, "--help"])
+        assert capsys.readouterr().out.splitlines()[0] == usage

@@ -47,17 +47,19 @@ OUTPUTS: dict[str, tuple[str, str, str | None]] = {
     "migrate": ("run", "dir", "run migration"),
     "correct": ("out", "dir", None),
     "teleop": ("out", "dir", None),
+    "compare": ("out", "dir", "comparison"),
 }
 
 
 # what each command's output folder holds: an existing folder of another kind is refused (never mixed into)
 OUTPUT_KINDS: dict[str, str] = {"collect": "dataset", "train": "run", "eval": "evaluation", "demo": "demo",
-                                "correct": "session", "teleop": "dataset"}
+                                "correct": "session", "teleop": "dataset", "compare": "comparison"}
+COMPARISON_FILE = "compare.json"  # what marks a `hirl compare` output folder (hirl.eval.compare writes it)
 
 
 def folder_kind(path: Path) -> str | None:
     """What an existing hirl folder holds, from the files its writers put there first: session | dataset | run | demo |
-    evaluation; None for a missing folder or anything else (an empty folder, someone else's files)."""
+    evaluation | comparison; None for a missing folder or anything else (an empty folder, someone else's files)."""
     if (path / "session.json").is_file():
         return "session"
     if (path / "data" / "metadata.json").is_file() or (path / "journal").is_dir():
@@ -66,6 +68,8 @@ def folder_kind(path: Path) -> str | None:
         return "run"
     if (path / "report.json").is_file():  # hirl demo's folder: its report beside the run it trained
         return "demo" if (path / "run" / "config.yaml").is_file() else "evaluation"
+    if (path / COMPARISON_FILE).is_file():
+        return "comparison"
     return None
 
 
@@ -94,6 +98,7 @@ def check_output_kind(command: str, value: str, flag: str = "--out", env: str | 
 def check_arguments(args: argparse.Namespace) -> None:
     """Validate (and complete) parsed arguments in place; InputError naming the flag on the first bad one."""
     _overrides_from_lists(args)
+    _flags_written_as_overrides(args)
     for (command, name), (low, high) in LIMITS.items():
         value = getattr(args, name, None) if args.command == command else None
         if value is None:
@@ -128,14 +133,76 @@ def _overrides_from_lists(args: argparse.Namespace) -> None:
             args.overrides = list(args.overrides or []) + late
 
 
-def _default_outputs(args: argparse.Namespace) -> None:
-    """The output folder a command writes when --out is not given, named here so it is checked and locked too."""
-    if args.command == "train" and not args.out:
-        args.out = str(Path("runs") / f"{Path(args.config).stem}-{time.strftime('%Y%m%d-%H%M%S')}")
-    elif args.command == "eval" and not args.out:
-        from hirl.runs.rundir import RunDir
+# the positional arguments of the commands that take key=value overrides (never hinted at as --flags)
+POSITIONALS: dict[str, tuple[str, ...]] = {"train": ("config",), "eval": ("run",), "correct": ("run",)}
 
+
+def _flags_written_as_overrides(args: argparse.Namespace) -> None:
+    """InputError for an override `name=value` whose name is an option of the command and no config key
+    (`hirl eval RUN episodes=5` -> write --episodes 5)."""
+    flags = {name for name in vars(args) if name not in ("command", "overrides", *POSITIONALS.get(args.command, ()))}
+    for item in getattr(args, "overrides", None) or []:
+        key, _, value = item.partition("=")
+        name = key.strip().lstrip("-").replace("-", "_")
+        if name not in flags or "." in name or name in _config_keys(args.command):
+            continue
+        flag = "--" + name.replace("_", "-")
+        written = flag if isinstance(getattr(args, name), bool) else f"{flag} {value}"
+        raise InputError(f"{item}: {flag} is an option of hirl {args.command}, not a config key; write {written}")
+
+
+def _config_keys(command: str) -> set[str]:
+    """The top-level keys of the configs a command's key=value overrides change (every run kind's, or the session's)."""
+    import dataclasses
+
+    if command in ("correct", "teleop"):
+        from hirl.teleop.config import SessionConfig
+
+        return {f.name for f in dataclasses.fields(SessionConfig)}
+    from hirl.runs.catalog import load_builtins
+    from hirl.runs.kinds import RUN_KINDS
+
+    load_builtins()
+    return {f.name for kind in RUN_KINDS.names() for f in dataclasses.fields(RUN_KINDS.build(kind).config_cls)}
+
+
+def _default_outputs(args: argparse.Namespace) -> None:
+    """The output folder a command writes when --out is not given, named here so it is checked and locked too
+    (`hirl train RUN` resumes RUN in place)."""
+    from hirl.runs.rundir import RunDir
+
+    if args.command == "train" and Path(args.config).is_dir():
+        args.out = _resumed_run(args.config, args.out)
+    elif args.command == "train" and not args.out:
+        args.out = str(Path("runs") / f"{Path(args.config).stem}-{time.strftime('%Y%m%d-%H%M%S')}")
+    elif args.command == "eval" and Path(args.run).is_file():
+        run = f"runs/{Path(args.run).stem}"
+        raise InputError(f"{args.run}: a config file, not a run directory; train it, then evaluate the run: "
+                         f"hirl train {args.run} --out {run} && hirl eval {run}")
+    elif args.command == "eval" and not args.out:
         args.out = str(RunDir(args.run).eval_dir)
+    elif args.command == "compare" and not args.out:
+        args.out = str(Path("runs") / f"compare-{time.strftime('%Y%m%d-%H%M%S')}")
+
+
+def _resumed_run(path: str, out: str | None) -> str:
+    """The run directory `hirl train PATH` resumes (PATH, a folder): InputError unless it is a run directory, and
+    when --out names another folder."""
+    from hirl.runs.rundir import RunDir
+
+    folder = Path(path)
+    if folder_kind(folder) == "demo":
+        raise InputError(f"{path}: a demo folder; its run directory is {folder / 'run'} (resume it with: "
+                         f"hirl train {folder / 'run'})")
+    if not RunDir(folder).config_path.is_file():
+        kind = folder_kind(folder)
+        raise InputError(f"{path}: a {kind + ' ' if kind else ''}folder, neither a run directory (no config.yaml) nor a "
+                         "config file; train a run with: hirl train CONFIG.yaml --out RUN, resume one with: hirl train RUN")
+    RunDir(folder).require()  # an RL run in the layout before hirl 0.2: the `hirl migrate` line
+    if out and Path(out).resolve() != folder.resolve():
+        raise InputError(f"--out {out}: hirl train {path} resumes that run in place; drop --out "
+                         "(or train a new run from a config: hirl train CONFIG.yaml --out NEW)")
+    return path
 
 
 def check_output(value: str, kind: str, flag: str = "--out") -> None:

@@ -10,11 +10,14 @@ from hirl.eval.evaluate import evaluate_run
 from hirl.eval.report import summary_markdown
 from hirl.fileio import atomic_write_text
 from hirl.runs import RunDir
+from hirl.runs.agents import check_agent_names
 
 
 def run(args: argparse.Namespace) -> int:
     run_dir = RunDir(args.run).require()
     out = Path(args.out) if args.out else run_dir.eval_dir
+    if args.agents:
+        check_agent_names(run_dir, args.agents)
     report = evaluate_run(run_dir, args.agents or None, args.episodes, out, args.overrides,
                           instruction_map=args.instruction_map)
     summary = summary_markdown(report)

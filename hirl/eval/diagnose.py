@@ -2,7 +2,7 @@
 phase machine the task was in (Tabletop).
 
     python -m hirl.eval.diagnose RUN --agent oracle_high --episodes 100 --out DIR   # DIR/diagnosis.{json,md}
-    python -m hirl.eval.diagnose --compare before=DIR1 after=DIR2                   # a side-by-side table
+    hirl compare before=DIR1 after=DIR2                                            # a side-by-side table
 
 An agent (default oracle_high: the expert's high level driving the run's language low level) runs chains through the
 one rollout path (hirl.hierarchy.rollout.run_episode). A noise-free shadow TabletopExpert is stepped on the same
@@ -266,7 +266,8 @@ def markdown(summary: Mapping[str, Any], title: str = "") -> str:
 
 
 def side_by_side(summaries: Mapping[str, Mapping[str, Any]]) -> str:
-    """One Markdown table comparing diagnoses (label -> summary, e.g. from diagnosis.json files): per subtask kind
+    """One Markdown table comparing diagnoses (label -> summary, e.g. from diagnosis.json files; `hirl compare`
+    prints it for diagnosis folders): per subtask kind
     the success rate (successes/attempts) and the failures by phase at failure of each, then the chain length."""
     labels = list(summaries)
     kinds = sorted({k for s in summaries.values() for k in s["per_kind"]})
@@ -335,17 +336,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     p.add_argument("--episodes", type=int, default=100, help="evaluation chains (default 100)")
     p.add_argument("--seed", type=int, default=None, help="first chain's seed (default: the run's eval.seed)")
     p.add_argument("--chain-length", type=int, default=None, help="subtasks per chain (default: the run's eval.chain_length)")
-    p.add_argument("--out", type=Path, default=None, help="directory for diagnosis.json and diagnosis.md")
-    p.add_argument("--compare", nargs="+", metavar="LABEL=DIR", default=None,
-                   help="instead of running: print a side-by-side table of earlier diagnoses (DIR/diagnosis.json)")
+    p.add_argument("--out", type=Path, default=None, help="directory for diagnosis.json and diagnosis.md (compare two "
+                                                          "with: hirl compare before=DIR1 after=DIR2)")
+    p.add_argument("--compare", nargs="+", default=None, help=argparse.SUPPRESS)  # moved to `hirl compare`
     a = p.parse_args(argv)
+    if a.compare:
+        raise SystemExit(f"error: diagnoses are compared by: hirl compare {' '.join(a.compare)}")
+    if a.run is None:
+        p.error("give a RUN to diagnose (compare diagnoses with: hirl compare LABEL=DIR ...)")
     try:
-        if a.compare:
-            pairs = [item.split("=", 1) if "=" in item else [Path(item).name, item] for item in a.compare]
-            print(side_by_side({label: read_summary(path) for label, path in pairs}), end="")
-            return
-        if a.run is None:
-            p.error("give a RUN to diagnose, or --compare LABEL=DIR ...")
         summary = diagnose_run(a.run, a.agent, a.episodes, a.out, a.seed, a.chain_length)
     except InputError as exc:
         raise SystemExit(f"error: {exc}") from None

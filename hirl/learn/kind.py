@@ -48,6 +48,13 @@ class ImitationKind(RunKind):
         """cfg.replan with the env's detector arguments (e.g. canonicalize)."""
         return build_replan_rule(ctx.cfg.replan, ctx.adapter.detector_extra(ctx.env), seed=ctx.seed)
 
+    def longer(self, cfg: RunConfig) -> list[str]:
+        """Twice the steps of every budget that trains one of the run's networks."""
+        from hirl.learn.imitation import components_for
+
+        fields = dict.fromkeys(c.budget_field for c in components_for(cfg.agents) if c.trained)
+        return [f"train.{f}.max_steps={2 * getattr(cfg.train, f).max_steps}" for f in fields]
+
     def check(self, cfg: RunConfig) -> None:
         from hirl.learn.run import check_before_work
 

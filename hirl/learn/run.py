@@ -111,6 +111,7 @@ def train_run(cfg: RunConfig, run: str | Path | RunDir, progress: bool = True) -
         stage_of_skill(cfg.curriculum, train[0].vocab)
     run.path.mkdir(parents=True, exist_ok=True)
     save_config(cfg, run.config_path)
+    run.summary_path.unlink(missing_ok=True)  # written again at the end: its presence says the training finished
     summary: dict[str, Any] = {"dataset": str(path), "train_steps": len(train[0].obs), "vocabulary": train[0].vocab,
                                "components": {}}
     trained: list[str] = []

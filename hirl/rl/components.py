@@ -199,6 +199,14 @@ class RLKind(RunKind):
         """The task env (eval.mode = goals: stage low's goal-reaching MDP at the curriculum's full radius)."""
         return evaluation_env(cfg, render, size)
 
+    def trained(self, cfg: RLRunConfig, run: RunDir) -> bool:
+        """The stage of cfg (the stage trained last) finished: its summary.json (removed when the stage starts)."""
+        return run.stage_summary_path(cfg.stage).is_file()
+
+    def longer(self, cfg: RLRunConfig) -> list[str]:
+        """Twice the env steps of an env-stepping stage (the plan stage takes none)."""
+        return [] if cfg.stage == "plan" else [f"steps={2 * cfg.steps}"]
+
     def replan_rule(self, ctx: AgentContext) -> ReplanRule:
         """Agents of an RL run that bring their own high level (the expert) replan as the RL high level does."""
         return subgoal_rule(high_stage_config(ctx))

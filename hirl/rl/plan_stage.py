@@ -62,5 +62,5 @@ class PlanStage(Stage):
         summary = {"stage": "plan", "env_steps": 0, "train_seconds": round(build_s, 1), "env_steps_per_s": 0.0,
                    "final_success_rate": rate, "curve": [{"env_steps": 0, "success_rate": rate}],
                    "nodes": len(graph.paths), "connected_pairs": float(np.isfinite(graph.paths).mean()), "model": str(out)}
-        atomic_write_json(run.train_dir("plan") / "summary.json", summary)
+        atomic_write_json(run.stage_summary_path("plan"), summary)
         return summary

@@ -47,6 +47,7 @@ class Stage(ABC):
         torch.set_num_threads(1)
         save_config(cfg, run.stage_config_path(cfg.stage))
         save_config(cfg, run.config_path)
+        run.stage_summary_path(cfg.stage).unlink(missing_ok=True)  # written again when the stage finishes
 
 
 STAGES: Registry[Stage] = Registry("RL stage")  # `stage:` name -> Stage class (built without arguments)

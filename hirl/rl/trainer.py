@@ -37,7 +37,7 @@ from hirl.rl.stage import Stage
 from hirl.integrations import adapter as env_adapter
 from hirl.rl.task import evaluation_env
 from hirl.runs import RunDir
-from hirl.tracking import RolloutResult, Tracker, Trackers, make_tracker, rollouts
+from hirl.tracking import RolloutResult, Tracker, Trackers, make_tracker, rollouts, truncate_events
 
 
 
@@ -160,6 +160,8 @@ class StageTrainer:
         load_buffer(self.model.replay_buffer, self.ckpt / "buffer.npz")
         if hasattr(self.model.replay_buffer, "truncate_last_trajectory"):
             self.model.replay_buffer.truncate_last_trajectory()
+        # SB3 logs on into the same tb/tb_<n> folder: what it logged past the checkpoint would come twice
+        truncate_events(self.dir / "tb", self.model.num_timesteps + 1)
         self.state = state
         self.state["env_steps_offset"] = state["env_steps"] - self.setup.count_steps(self.model)
         if self.setup.relabeler is not None:
@@ -255,8 +257,12 @@ class StageTrainer:
         self.bar = tqdm(total=self.cfg.steps, initial=done, desc=f"stage {self.cfg.stage}", unit="step",
                         disable=not self.cfg.progress, mininterval=2.0)
         if done < self.cfg.steps:
-            self.model.learn(total_timesteps=10**12, callback=[StageCallback(self), *self.setup.callbacks],
-                             reset_num_timesteps=not resumed, tb_log_name="tb", log_interval=10)
+            try:
+                self.model.learn(total_timesteps=10**12, callback=[StageCallback(self), *self.setup.callbacks],
+                                 reset_num_timesteps=not resumed, tb_log_name="tb", log_interval=10)
+            except BaseException:  # Ctrl-C, a crash: what was logged reaches the event files (a resume cuts them)
+                self.model.logger.close()
+                raise
         else:  # already finished (a re-run): reloading and re-saving is not training time
             self._t0, self._eval_seconds = time.perf_counter(), 0.0
         steps = self.env_steps()
@@ -273,5 +279,5 @@ class StageTrainer:
                    "env_steps_per_s": round(steps / max(self._train_seconds(), 1e-9), 1),
                    "final_success_rate": self.state["curve"][-1]["success_rate"], "curve": self.state["curve"],
                    "relabel_counts": self._counts(), "model": str(out)}
-        atomic_write_json(self.dir / "summary.json", summary)
+        atomic_write_json(self.rundir.stage_summary_path(self.cfg.stage), summary)
         return summary

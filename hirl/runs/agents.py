@@ -145,6 +145,29 @@ def available_agents(run: str | Path | RunDir, names: Sequence[str] | None = Non
     return out
 
 
+def run_agents(run: str | Path | RunDir) -> list[str]:
+    """Every agent the run can evaluate: those whose components it trained, their "+adapt" versions where it holds the
+    adapted components, and the agents that need no trained component (the scripted expert)."""
+    load_builtins()
+    own = [n for n in AGENTS.names() if not AGENTS.build(n).components]
+    return available_agents(run) + available_agents(run, adapted=True) + own
+
+
+def check_agent_names(run: str | Path | RunDir, names: Sequence[str], flag: str = "--agents") -> None:
+    """InputError naming the first of `names` the run cannot evaluate, with the closest name it can ("did you mean")
+    and the agents it has (run_agents); `<family>:<argument>` names (code:FILE, ...) are left to their family."""
+    import difflib
+
+    have = run_agents(run)
+    for name in names:
+        family = name.partition(":")[0]
+        if name in have or (":" in name and family in AGENT_FAMILIES):
+            continue
+        close = difflib.get_close_matches(name, have, n=1)
+        hint = f"; did you mean {close[0]}?" if close else ""
+        raise InputError(f"{flag} {name}: not an agent of {as_run_dir(run).path}{hint} (it has: {', '.join(have)})")
+
+
 def load_agent(run: str | Path | RunDir, name: str, env: gym.Env | None = None, *, seed: int | None = None,
                overrides: Sequence[str] = (), cfg: Any = None, text_encoder: TextEncoder | None = None,
                models: Mapping[str, Any] | None = None) -> Any:

@@ -5,6 +5,7 @@
     cfg = kind.read_config(path, overrides)     # the kind's config dataclass
     kind.train(cfg, RunDir(out))                # -> summary dict (also RUN/train_summary.json or the stage's)
     kind.eval_setup(cfg)                        # the evaluation protocol (EvalSetup)
+    kind.trained(cfg, run)                      # the training finished (`hirl train RUN` resumes it otherwise)
 """
 from __future__ import annotations
 
@@ -84,6 +85,15 @@ class RunKind(abc.ABC):
     @abc.abstractmethod
     def replan_rule(self, ctx: AgentContext) -> ReplanRule:
         """The replan rule of the run's agents that are built from a high level and a low level (ctx: the agent's)."""
+
+    def trained(self, cfg: Any, run: RunDir) -> bool:
+        """Whether the training cfg asks for has finished in the run (default: RUN/train_summary.json, written last
+        and removed when a training starts)."""
+        return run.summary_path.is_file()
+
+    def longer(self, cfg: Any) -> list[str]:
+        """key=value overrides that train the run further than cfg (`hirl train RUN` shows them for a finished run)."""
+        return []
 
     def check(self, cfg: Any) -> None:
         """FieldError naming the key for a name in cfg that training would only look up later (default: none)."""

@@ -50,6 +50,10 @@ class RunDir:
 
     def require(self) -> RunDir:
         """self, or InputError in one line when the folder is not a run directory (no config.yaml)."""
+        if self.path.is_file():
+            run = f"runs/{self.path.stem}"
+            raise InputError(f"{self.path}: a file, not a run directory; train a run from a config first: "
+                             f"hirl train {self.path} --out {run} (then give {run})")
         if not self.config_path.is_file():
             raise InputError(f"{self.path}: not a run directory (no {CONFIG_FILE}); "
                              f"train one with: hirl train CONFIG --out {self.path}")
@@ -79,6 +83,10 @@ class RunDir:
     def train_dir(self, name: str, stage: str | None = None) -> Path:
         """RUN/train/<name> (a component's or an RL stage's training state), or RUN/train/<stage>/<name>."""
         return self.path / "train" / (stage or "") / name
+
+    def stage_summary_path(self, stage: str) -> Path:
+        """RUN/train/<stage>/summary.json: written when an RL stage finishes (removed when it starts)."""
+        return self.train_dir(stage) / "summary.json"
 
     def stage_config_path(self, stage: str) -> Path:
         """RUN/train/<stage>/config.yaml: the resolved config an RL stage was trained with."""

@@ -20,7 +20,7 @@ import numpy as np
 
 from hirl.config import FieldError, at_least
 from hirl.errors import InputError
-from hirl.fileio import atomic_write_text
+from hirl.fileio import atomic_write_bytes, atomic_write_text
 
 WANDB_MODES = ("online", "offline")
 WANDB_ID_FILE = "wandb_id.txt"  # beside the W&B files of a training folder: the id a resumed training continues
@@ -79,10 +79,37 @@ def gif_bytes(frames: np.ndarray, fps: float) -> bytes:
     return buf.getvalue()
 
 
+EVENT_FILES = "events.out.tfevents.*"  # TensorBoard's event file names (one per writer; time-ordered names)
+
+
+def truncate_events(log_dir: str | Path, purge_step: int) -> int:
+    """Remove every event at or after purge_step from the event files in log_dir and its subfolders (a resumed training
+    logs those steps again), so each tag's steps keep increasing over the files in name order and TensorBoard has
+    nothing out of order to discard. A record cut by a kill ends its file's reading and goes too. Files are rewritten
+    atomically; returns the number of events removed."""
+    from tensorboard.backend.event_processing.event_file_loader import RawEventFileLoader
+    from tensorboard.compat.proto.event_pb2 import Event
+    from tensorboard.summary.writer.record_writer import RecordWriter
+
+    removed = 0
+    for path in sorted(Path(log_dir).rglob(EVENT_FILES)):
+        records = list(RawEventFileLoader(str(path)).Load())
+        kept = [r for r in records if Event.FromString(r).step < purge_step]
+        if len(kept) == len(records) and path.stat().st_size == sum(len(r) + 16 for r in records):
+            continue  # nothing at or past purge_step, and no cut record at the end (16 bytes of framing per record)
+        buf = io.BytesIO()
+        writer = RecordWriter(buf)
+        for record in kept:
+            writer.write(record)
+        atomic_write_bytes(path, buf.getvalue())
+        removed += len(records) - len(kept)
+    return removed
+
+
 class TensorBoardTracker:
-    """TensorBoard event files in log_dir (purge_step: drop events at or after it, for a resumed training), or an
-    existing torch SummaryWriter (e.g. SB3's) that stays its owner's. Videos are animated GIFs in the images tab
-    (torch's add_video needs moviepy; this encodes with Pillow)."""
+    """TensorBoard event files in log_dir (purge_step: events at or after it are removed from the files already there,
+    for a resumed training: truncate_events), or an existing torch SummaryWriter (e.g. SB3's) that stays its owner's.
+    Videos are animated GIFs in the images tab (torch's add_video needs moviepy; this encodes with Pillow)."""
 
     def __init__(self, log_dir: str | Path | None = None, purge_step: int | None = None, writer: Any = None) -> None:
         if (log_dir is None) == (writer is None):
@@ -90,6 +117,10 @@ class TensorBoardTracker:
         self._owned = writer is None
         if writer is None:
             from torch.utils.tensorboard import SummaryWriter
+
+            assert log_dir is not None  # checked above: exactly one of log_dir and writer
+            if purge_step is not None and Path(log_dir).is_dir():
+                truncate_events(log_dir, purge_step)
 
             writer = SummaryWriter(str(log_dir), purge_step=purge_step)
         self.writer = writer

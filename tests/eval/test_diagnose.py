@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import hirl_envs  # noqa: F401  (registers the envs)
+from hirl.cli import main as hirl
 from hirl.errors import InputError
 from hirl.eval.diagnose import diagnose_agent, diagnose_run, main, markdown, summarize
 from hirl.hierarchy import HierarchicalAgent, build_replan_rule
@@ -71,12 +72,17 @@ def test_diagnose_run_writes_json_and_markdown(language_run: RunDir, tmp_path: P
     assert "| kind | attempts | success |" in (tmp_path / "d" / "diagnosis.md").read_text()
     main([str(language_run.path), "--episodes", "1"])
     assert "1 chains, avg chain length" in capsys.readouterr().out
-    main(["--compare", f"before={tmp_path / 'd'}", f"after={tmp_path / 'd' / 'diagnosis.json'}"])
+    cmp = tmp_path / "cmp"
+    assert hirl(["compare", f"before={tmp_path / 'd'}", f"after={tmp_path / 'd' / 'diagnosis.json'}", "--out", str(cmp)]) == 0
     table = capsys.readouterr().out
     assert table.startswith("| kind | before success | before failures by phase | after success |")
     assert f"| avg chain length | **{summary['avg_chain_length']:.2f}** |" in table
-    with pytest.raises(SystemExit, match=r"not a readable diagnosis\.json"):
-        main(["--compare", f"x={tmp_path / 'nothing'}"])
+    assert (cmp / "compare.md").read_text() == table.split("table: ")[0]
+    with pytest.raises(SystemExit, match=r"^error: diagnoses are compared by: hirl compare before=D$"):
+        main(["--compare", "before=D"])
+    assert hirl(["compare", f"before={tmp_path / 'd'}", str(language_run.path), "--out", str(tmp_path / "c2")]) == 2
+    assert capsys.readouterr().err.strip() == (f"hirl compare: error: {language_run.path}: not a diagnosis (no "
+                                               "diagnosis.json); diagnoses compare only with diagnoses")
 
 
 def test_diagnose_run_refuses_unknown_agents(language_run: RunDir) -> None:

@@ -73,6 +73,37 @@ def test_flat_stage_and_cli_train_eval(tmp_path, capsys):
     assert report["policies"]["rl_flat"]["episodes"] == 2
 
 
+def test_an_interrupted_stage_resumes_with_increasing_tensorboard_steps(tmp_path, capsys, monkeypatch):
+    """Ctrl-C at 200 env steps (checkpoint at 100, an evaluation logged at 150), then `hirl train RUN`: the events past
+    the checkpoint are cut, so the evaluation at 150 is in TensorBoard once; a finished stage says what to type."""
+    from hirl.rl.trainer import StageCallback
+    from tests.fixtures.tensorboard import out_of_order, tb_scalars
+
+    config = tmp_path / "flat.yaml"
+    config.write_text("kind: rl\nstage: flat\nalgo: {algo: td3}\n")
+    out = tmp_path / "flat"
+    on_step = StageCallback._on_step
+
+    def interrupt(self: StageCallback) -> bool:
+        if self.t.env_steps() >= 200:
+            raise KeyboardInterrupt
+        return on_step(self)
+
+    monkeypatch.setattr(StageCallback, "_on_step", interrupt)
+    assert main(["train", str(config), "--out", str(out), *FAST, "algo.learning_starts=100", "checkpoint_every=100"]) == 130
+    monkeypatch.undo()
+    tb = out / "train" / "flat" / "tb"
+    assert [s for s, _ in tb_scalars(tb)["eval/success_rate"]] == [150]
+    assert main(["train", str(out)]) == 0
+    scalars = tb_scalars(tb)
+    assert out_of_order(scalars) == {}
+    assert [s for s, _ in scalars["eval/success_rate"]] == [150, 300]
+    capsys.readouterr()
+    assert main(["train", str(out)]) == 0
+    assert capsys.readouterr().out.strip() == (f"{out}: training is complete; evaluate it with: hirl eval {out}; "
+                                               f"to train further: hirl train {out} steps=600")
+
+
 def test_cli_eval_of_the_hierarchical_run(run_dir):
     assert main(["eval", str(run_dir), "--episodes", "2", "--out", str(run_dir / "ev")]) == 0
     report = json.loads((run_dir / "ev" / "report.json").read_text())
