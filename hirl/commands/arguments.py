@@ -47,12 +47,13 @@ OUTPUTS: dict[str, tuple[str, str, str | None]] = {
     "migrate": ("run", "dir", "run migration"),
     "correct": ("out", "dir", None),
     "teleop": ("out", "dir", None),
+    "export": ("out", "dir", "export"),
 }
 
 
 # what each command's output folder holds: an existing folder of another kind is refused (never mixed into)
 OUTPUT_KINDS: dict[str, str] = {"collect": "dataset", "train": "run", "eval": "evaluation", "demo": "demo",
-                                "correct": "session", "teleop": "dataset"}
+                                "correct": "session", "teleop": "dataset", "data": "dataset"}
 
 
 def folder_kind(path: Path) -> str | None:

@@ -46,7 +46,7 @@ class ImportedEpisode:
 
     @property
     def T(self) -> int:
-        return int(len(self.actions))
+        return len(self.actions)
 
 
 def achieved_rows(observations: ObsRows) -> np.ndarray:
@@ -66,7 +66,7 @@ def episode_record(index: int, ep: ImportedEpisode) -> dict[str, Any]:
     starts = np.asarray(ep.seg_start, np.int64)
     ends = np.append(starts[1:], T)
     segment = np.repeat(np.arange(len(starts), dtype=np.int64), ends - starts)  # (T,)
-    text = [str(ep.labels[s]) for s in segment]
+    text = [str(ep.labels[int(s)]) for s in segment]
     reason = ["start" if t == 0 else ("completion" if t in set(starts.tolist()) else "") for t in range(T)]
 
     def pad(rows: list[Any]) -> list[Any]:  # T -> T + 1 rows: row T repeats row T-1
