@@ -80,6 +80,7 @@ def _trace(module: nn.Module, inputs: tuple[torch.Tensor, ...], path: Path) -> N
     module = module.eval()
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore", torch.jit.TracerWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)  # torch 2.13 deprecates TorchScript; it still loads anywhere
         traced = torch.jit.trace(module, inputs, check_trace=False)
         if not torch.allclose(traced(*inputs), module(*inputs), atol=1e-6):
             raise RuntimeError(f"{path.name}: the traced network disagrees with the eager one")
