@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import re
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -86,8 +87,10 @@ class Policy:
         self.obs_keys = list(self.manifest["observation"]["keys"])
         self.obs_dim = int(self.manifest["observation"]["dim"])
         self.texts = Texts(self.folder, self.manifest)
-        self.nets = {name: torch.jit.load(str(self.folder / file), map_location="cpu").eval()
-                     for name, file in self.manifest["networks"].items()}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # torch >= 2.13 deprecates TorchScript; it still loads
+            self.nets = {name: torch.jit.load(str(self.folder / file), map_location="cpu").eval()
+                         for name, file in self.manifest["networks"].items()}
         self.instructions: list[str] = list(self.manifest["instructions"])
         replan = self.manifest.get("replan", {})
         self.on_completion, self.timeout = bool(replan.get("on_completion", True)), int(replan.get("timeout", 0))
