@@ -27,7 +27,8 @@ from hirl.errors import InputError, NotLandedError
 SUBCOMMANDS: dict[str, tuple[str, str | None, str]] = {
     "collect": ("collect demonstrations with the scripted expert into a Minari-compatible dataset",
                 "hirl.commands.collect:run", ""),
-    "data": ("inspect a dataset: hirl data info PATH", "hirl.commands.data:run", ""),
+    "data": ("inspect a dataset (hirl data info PATH) or import your own demonstrations (hirl data import FILE)",
+             "hirl.commands.data:run", ""),
     "train": ("train a hierarchical agent or a baseline from a YAML config (imitation, or an RL stage: kind: rl)",
               "hirl.commands.train:run", ""),
     "eval": ("evaluate a trained run (imitation or RL) on chained tasks: report.json, plots, videos",
@@ -41,6 +42,8 @@ SUBCOMMANDS: dict[str, tuple[str, str | None, str]] = {
                 "hirl.commands.migrate:run", ""),
     "compare": ("compare evaluation reports of runs, demos or benchmark seed folders: one table and one plot "
                 "(mean +- std over seeds, and each seed)", "hirl.commands.compare:run", ""),
+    "export": ("export a trained agent as TorchScript + a standalone loader (torch and numpy only) for deployment",
+               "hirl.commands.export:run", ""),
 }
 
 
@@ -103,8 +106,24 @@ def _add_collect(p: argparse.ArgumentParser) -> None:
 
 
 def _add_data(p: argparse.ArgumentParser) -> None:
-    p.add_argument("action", choices=["info"], help="what to do with the dataset")
-    p.add_argument("path", help="dataset path")
+    actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    info = actions.add_parser("info", help="describe a dataset", description="describe a dataset")
+    info.add_argument("path", help="dataset path")
+    imp = actions.add_parser("import", help="your own demonstrations (npz / HDF5 / Minari) as a hirl dataset",
+                             description="your own demonstrations (npz / HDF5 / Minari) as a hirl dataset; the file "
+                                         "schema: docs/tutorials/import.md")
+    imp.add_argument("file", help="a .npz or .h5/.hdf5 file, or a Minari dataset directory")
+    imp.add_argument("--env", required=True, help="registered env the demonstrations were recorded in, e.g. hirl/Tabletop-v0")
+    imp.add_argument("--out", required=True, help="dataset path to write")
+    imp.add_argument("--format", choices=["npz", "hdf5", "minari"], default=None, help="file format (default: from the path)")
+    imp.add_argument("--segment", default=None, metavar="HEURISTIC",
+                     help="segments of a file without segment_ids / language labels: none (default: one per episode) | "
+                          "gripper (split where the last action dimension changes sign) | fixed:N (N-step windows)")
+    imp.add_argument("--command", dest="episode_command", default=None, metavar="TEXT",
+                     help="task command of episodes without commands or labels (default: 'imported demonstration')")
+    imp.add_argument("--env-kwargs", default=None, help="extra gym.make arguments of --env, as a JSON object")
+    imp.add_argument("--import", dest="imports", action="append", default=[], metavar="MODULE",
+                     help="plugin module to import first, e.g. one registering the adapter of --env (repeatable)")
 
 
 def _add_overrides(p: argparse.ArgumentParser, help_text: str) -> None:
@@ -171,6 +190,14 @@ def _add_migrate(p: argparse.ArgumentParser) -> None:
     p.add_argument("run", help="RL run directory in the layout before hirl 0.2 (RUN/stages/, RUN/models/low, ...)")
 
 
+def _add_export(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run", help="run directory of a trained agent")
+    p.add_argument("agent", help="agent to export: hier_language or flat (each also +adapt)")
+    p.add_argument("--out", required=True, help="folder to write (manifest.json, *.pt, hirl_policy.py, embeddings)")
+    p.add_argument("--instruction", dest="instructions", action="append", default=[], metavar="TEXT",
+                   help="a command or instruction the policy will get beyond the run dataset's (repeatable)")
+
+
 def _add_demo(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", default="runs/demo", help="output directory (report.json, summary.md, plot, videos, run/, data/)")
     p.add_argument("--config", default=None, help="YAML config (default: the embedded demo config)")
@@ -191,6 +218,7 @@ def _add_compare(p: argparse.ArgumentParser) -> None:
 _ARGUMENTS: dict[str, Callable[[argparse.ArgumentParser], None]] = {
     "collect": _add_collect, "data": _add_data, "train": _add_train, "eval": _add_eval, "correct": _add_correct,
     "teleop": _add_teleop, "bench": _add_bench, "demo": _add_demo, "migrate": _add_migrate, "compare": _add_compare,
+    "export": _add_export,
 }
 
 

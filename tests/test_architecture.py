@@ -21,7 +21,7 @@ LAYERS: dict[str, int] = {
     "runs": 7,
     "data": 8,
     "learn": 9, "rl": 9, "eval": 9,
-    "teleop": 10, "skills": 10,
+    "teleop": 10, "skills": 10, "export": 10,
     "configs": 11, "commands": 11, "cli": 11, "benchmarks": 11,
     "__init__": 12,
 }

@@ -48,12 +48,13 @@ OUTPUTS: dict[str, tuple[str, str, str | None]] = {
     "correct": ("out", "dir", None),
     "teleop": ("out", "dir", None),
     "compare": ("out", "dir", "comparison"),
+    "export": ("out", "dir", "export"),
 }
 
 
 # what each command's output folder holds: an existing folder of another kind is refused (never mixed into)
 OUTPUT_KINDS: dict[str, str] = {"collect": "dataset", "train": "run", "eval": "evaluation", "demo": "demo",
-                                "correct": "session", "teleop": "dataset", "compare": "comparison"}
+                                "correct": "session", "teleop": "dataset", "compare": "comparison", "data": "dataset"}
 COMPARISON_FILE = "compare.json"  # what marks a `hirl compare` output folder (hirl.eval.compare writes it)
 
 

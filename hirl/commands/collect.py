@@ -5,6 +5,7 @@ import argparse
 import dataclasses
 import json
 import sys
+from typing import Any
 
 from hirl.config import FieldError
 from hirl.errors import InputError
@@ -15,6 +16,17 @@ def flag(field: str) -> str:
     return "--" + field.replace("_", "-")
 
 
+def parse_env_kwargs(text: str | None) -> dict[str, Any]:
+    """The --env-kwargs JSON object ({} when not given); InputError naming the flag otherwise."""
+    try:
+        env_kwargs = json.loads(text) if text else {}
+    except (ValueError, RecursionError) as exc:
+        raise InputError(f"--env-kwargs: not valid JSON ({str(exc)[:120]})") from None
+    if not isinstance(env_kwargs, dict):
+        raise InputError("--env-kwargs: must be a JSON object, e.g. '{\"layout\": \"u\"}'")
+    return env_kwargs
+
+
 def run(args: argparse.Namespace) -> int:
     from hirl.data.collect import collect
     from hirl.data.collect_config import CollectConfig
@@ -22,12 +34,7 @@ def run(args: argparse.Namespace) -> int:
 
     import_plugins(args.imports, "--import")
 
-    try:
-        env_kwargs = json.loads(args.env_kwargs) if args.env_kwargs else {}
-    except (ValueError, RecursionError) as exc:
-        raise InputError(f"--env-kwargs: not valid JSON ({str(exc)[:120]})") from None
-    if not isinstance(env_kwargs, dict):
-        raise InputError("--env-kwargs: must be a JSON object, e.g. '{\"layout\": \"u\"}'")
+    env_kwargs = parse_env_kwargs(args.env_kwargs)
     flags = {f.name: getattr(args, f.name) for f in dataclasses.fields(CollectConfig) if hasattr(args, f.name)}
     try:
         cfg = CollectConfig(**{**flags, "env_kwargs": env_kwargs})  # the flags are generated from CollectConfig (hirl.cli)

@@ -17,7 +17,9 @@ from hirl.types import Command
 
 MAX_SUBTASKS = 5  # K: the longest command chain a model accepts
 
-_THEN = re.compile(r"\s*(?:,\s*and then|,\s*then|;\s*then|\band then\b|\bthen\b|;)\s*", re.IGNORECASE)
+# where a command's text splits into subtasks (case-insensitive), and what is stripped around each subtask
+SUBTASK_SPLIT = re.compile(r"\s*(?:,\s*and then|,\s*then|;\s*then|\band then\b|\bthen\b|;)\s*", re.IGNORECASE)
+SUBTASK_STRIP = " ,."
 
 
 def command_subtasks(command: Command | str | Sequence[str]) -> tuple[str, ...]:
@@ -30,7 +32,7 @@ def command_subtasks(command: Command | str | Sequence[str]) -> tuple[str, ...]:
         text = command
     else:
         return tuple(command)
-    parts = tuple(p.strip(" ,.") for p in _THEN.split(text) if p and p.strip(" ,."))
+    parts = tuple(p.strip(SUBTASK_STRIP) for p in SUBTASK_SPLIT.split(text) if p and p.strip(SUBTASK_STRIP))
     return parts or (text.strip(),)
 
 

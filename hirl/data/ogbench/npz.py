@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from hirl.data.imported import ImportedEpisode
 from hirl.errors import InputError
 
 IMPORTED_LABEL = "OGBench dataset episode"  # the one segment label of imported episodes
@@ -57,37 +58,24 @@ def episode_bounds(terminals: np.ndarray) -> list[tuple[int, int]]:
     return [(int(a), int(b)) for a, b in zip(starts, ends, strict=True)]
 
 
-def records(arrays: dict[str, np.ndarray], command: str) -> Iterator[dict[str, Any]]:
-    """hirl journal records (hirl.data.recorder's format) of every episode with at least one transition."""
+def episodes(arrays: dict[str, np.ndarray], command: str) -> Iterator[ImportedEpisode]:
+    """Every episode with at least one transition, as one segment labelled IMPORTED_LABEL (goal: its last state)."""
     obs, act = arrays["observations"].astype(np.float64), arrays["actions"].astype(np.float32)
-    index = 0
     for first, last in episode_bounds(arrays["terminals"]):
         o = obs[first:last + 1]  # (T + 1, S)
-        T = len(o) - 1
-        if T < 1:
+        if len(o) < 2:
             continue
-        goal = np.zeros_like(o)
-        observations = {"observation": o, "achieved_goal": o.copy(), "desired_goal": goal}
-        infos = {
-            "subgoal_text": [IMPORTED_LABEL] * (T + 1), "subgoal_source": ["expert"] * (T + 1),
-            "subgoal_reason": ["start"] + [""] * T, "segment": np.zeros(T + 1, np.int64),
-            "intervention": np.zeros(T + 1, bool), "is_success": np.zeros(T + 1, bool),
-            "segments": {"start": np.array([0], np.int64), "end": np.array([T], np.int64), "goal_state": o[T:T + 1]},
-        }
-        yield {"index": index, "seed": first, "options": None, "observations": observations, "actions": act[first:last],
-               "rewards": np.zeros(T), "terminations": np.zeros(T, bool), "truncations": np.r_[np.zeros(T - 1, bool), True],
-               "infos": infos, "predicate_names": [], "attrs": {"command": command, "success": False, "task": [],
-                                                                 "physics_error": "", "source_row": first}}
-        index += 1
+        observations = {"observation": o, "achieved_goal": o.copy(), "desired_goal": np.zeros_like(o)}
+        yield ImportedEpisode(observations, act[first:last], np.zeros(1, np.int64), [IMPORTED_LABEL], command,
+                              source_row=first)
 
 
 def import_npz(path: str | Path, env: str, out: str | Path) -> dict[str, Any]:
     """Write the OGBench file at path as the hirl dataset at out, for OGBench env `env` (e.g. 'scene-v0': its
     spaces, control rate and id ogbench/<env>); returns {episodes, steps, path}."""
-    from hirl.data.assemble import write_dataset
+    from hirl.data.imported import imported_meta, write_imported
     from hirl.data.ogbench.adapter import PREFIX, command, register
     from hirl.data.ogbench.env import OgbenchEnv
-    from hirl.version import __version__
 
     arrays = read_npz(path)
     register(env)
@@ -98,25 +86,12 @@ def import_npz(path: str | Path, env: str, out: str | Path) -> dict[str, Any]:
         if arrays["observations"].shape[1] != S or arrays["actions"].shape[1] != A:
             raise InputError(f"{path}: key 'observations': {arrays['observations'].shape[1]} state and "
                              f"{arrays['actions'].shape[1]} action values, but {env} has {S} and {A}")
-        meta = {"hirl_version": __version__, "env_id": PREFIX + env, "env_kwargs": {},
-                "control_rate_hz": round(1 / base.dt, 6), "image_every": 0, "image_size": 0, "image_rate_hz": 0.0,
-                "subgoal_kind": "state",
-                "collection": {"env": PREFIX + env, "policy": "ogbench_npz", "source": str(Path(path).resolve())}}
-        n_steps = 0
-        n_eps = 0
-
-        def counted() -> Iterator[dict[str, Any]]:
-            nonlocal n_steps, n_eps
-            for r in records(arrays, command({}).text):
-                n_steps += len(r["actions"])
-                n_eps += 1
-                yield r
-
-        write_dataset(out, counted(), meta=meta, observation_space=base.observation_space,
-                      action_space=base.action_space, env_spec=None)
+        meta = imported_meta(PREFIX + env, {}, 1 / base.dt, "state",
+                             {"env": PREFIX + env, "policy": "ogbench_npz", "source": str(Path(path).resolve())})
+        return write_imported(out, episodes(arrays, command({}).text), meta=meta,
+                              observation_space=base.observation_space, action_space=base.action_space)
     finally:
         base.close()
-    return {"episodes": n_eps, "steps": n_steps, "path": str(out)}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
