@@ -188,7 +188,7 @@ def test_an_output_folder_has_one_writer(tmp_path, capsys):
     (["trian", "x.yaml"], "hirl: error: unknown command 'trian'; did you mean 'train'? (see hirl --help)"),
     (["evl"], "hirl: error: unknown command 'evl'; did you mean 'eval'? (see hirl --help)"),
     (["xyzzy"], "hirl: error: unknown command 'xyzzy' (choose from collect, data, train, eval, correct, teleop, bench, "
-                "demo, migrate, compare) (see hirl --help)"),
+                "demo, migrate, compare, export) (see hirl --help)"),
     (["correct", "RUN", "--ui", "webb"],
      "hirl correct: error: argument --ui: invalid choice: 'webb'; did you mean 'web'? (see hirl correct --help)"),
     (["eval", "experiments/tabletop/hierarchical.yaml"],

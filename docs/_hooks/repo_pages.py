@@ -21,7 +21,7 @@ from mkdocs.structure.files import File, Files
 # Pages outside docs/ by their repository path -> their path in the site (docs_dir-relative).
 FIXED_PAGES = {"README.md": "index.md", "CHANGELOG.md": "changelog.md"}
 # Results pages, found by these globs under the repository root; each keeps its repository path in the site.
-RESULT_GLOBS = ("experiments/**/RESULTS*.md", "experiments/**/CORRECTIONS*.md")
+RESULT_GLOBS = ("experiments/**/RESULTS*.md", "experiments/**/CORRECTIONS*.md", "experiments/**/GROUNDING*.md")
 # A Markdown link or image: [text](target "title") or ![alt](target); group 2 is the target.
 LINK = re.compile(r"(!?\[[^\]\n]*\]\()([^)\s]+)((?:\s+\"[^\"\n]*\")?\))")
 FENCE = re.compile(r"^\s*(```|~~~)")
