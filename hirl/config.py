@@ -5,6 +5,9 @@
 Unknown keys, missing required keys, wrong types and out-of-range values raise ConfigError with one line
 naming the file (or the command-line override), the dotted key and the expected value.
 
+A dataclass with a classmethod `config_variant(raw) -> subclass` is a tagged union: the loader builds the subclass it
+picks from the raw keys (e.g. `replan: {rule: any_of, ...}`, hirl.hierarchy.replan.ReplanSpec).
+
 A config class with an `imports: list[str]` field (the run configs) imports those plugin modules before building the
 rest, so names they register (env adapters, components, replan rules, detectors) are valid in the same file.
 
@@ -90,6 +93,18 @@ def _type_name(tp: Any) -> str:
     return getattr(tp, "__name__", str(tp))
 
 
+def located_error(key: str, message: str, source: str, override_keys: typing.Iterable[str] = ()) -> ConfigError:
+    """ConfigError naming where the key came from: the override that set it (or set a key inside it, or the section
+    holding it), else the source (a file path)."""
+    keys = set(override_keys)
+    if key in keys:
+        where = "command-line override"
+    else:
+        near = sorted(k for k in keys if k.startswith(key + ".") or key.startswith(k + "."))
+        where = f"command-line override '{near[0]}'" if near else source
+    return ConfigError(f"{where}: key '{key}': {message}")
+
+
 class _Builder:
     """Walks a dataclass schema and a raw mapping together, reporting the first mismatch."""
 
@@ -97,18 +112,19 @@ class _Builder:
         self.source, self.override_keys = source, override_keys
 
     def fail(self, key: str, message: str) -> typing.NoReturn:
-        """ConfigError naming where the key came from: the override that set it (or set a key inside it, or the
-        section holding it), else the source."""
-        if key in self.override_keys:
-            where = "command-line override"
-        else:
-            near = [k for k in self.override_keys if k.startswith(key + ".") or key.startswith(k + ".")]
-            where = f"command-line override '{near[0]}'" if near else self.source
-        raise ConfigError(f"{where}: key '{key}': {message}")
+        raise located_error(key, message, self.source, self.override_keys)
 
     def build(self, cls: type, raw: Any, prefix: str) -> Any:
         if not isinstance(raw, dict):
             self.fail(prefix.rstrip(".") or "<root>", f"expected a mapping for {cls.__name__}, got {type(raw).__name__}")
+        variant = getattr(cls, "config_variant", None)  # a tagged union: the class picks its subclass from the keys
+        if variant is not None:
+            try:
+                chosen = variant(raw)
+            except FieldError as exc:
+                self.fail(f"{prefix}{exc.field}", exc.problem)
+            if chosen is not cls:
+                return self.build(chosen, raw, prefix)
         hints = get_type_hints(cls)
         fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
         for key in raw:

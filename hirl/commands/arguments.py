@@ -160,10 +160,8 @@ def _config_keys(command: str) -> set[str]:
         from hirl.teleop.config import SessionConfig
 
         return {f.name for f in dataclasses.fields(SessionConfig)}
-    from hirl.runs.catalog import load_builtins
     from hirl.runs.kinds import RUN_KINDS
 
-    load_builtins()
     return {f.name for kind in RUN_KINDS.names() for f in dataclasses.fields(RUN_KINDS.build(kind).config_cls)}
 
 
@@ -262,7 +260,7 @@ def check_run_config(cfg: Any, source: str | Path, overrides: Sequence[str] = ()
     making the env once), when its dataset exists, obs_keys against the dataset's observation space, and what the run
     kind checks (kind.check: registry names training looks up later). InputError naming the config file (or the
     command-line override) and the key."""
-    from hirl.data.collect import check_env
+    from hirl.data.episode_runner import check_env
 
     def where(key: str) -> str:
         overridden = any(o.split("=", 1)[0].strip().split(".")[0] == key for o in overrides)

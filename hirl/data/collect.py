@@ -7,7 +7,6 @@ journal in episode order at the end, or on Ctrl-C from the episodes finished so 
 episodes missing from the journal."""
 from __future__ import annotations
 
-import inspect
 import os
 import shutil
 import signal
@@ -18,121 +17,27 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from dataclasses import asdict
 from multiprocessing import get_context
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-import gymnasium as gym
+from typing import Any
 
 from hirl.config import FieldError
 from hirl.data import schema
 from hirl.data.assemble import ASSEMBLE_PREFIX, write_dataset
 from hirl.fileio import need_free_space
 from hirl.data.collect_config import CollectConfig, default_replan
+from hirl.data.episode_runner import EpisodeRunner
 from hirl.data.journal import REMOVED_PREFIX, Journal
-from hirl.data.recorder import EpisodeRecorder
 from hirl.errors import InputError
-from hirl.hierarchy import HierarchicalAgent, build_replan_rule
-from hirl.hierarchy.rollout import run_episode
 from hirl.runs.rundir import FolderLock
 from hirl.plugins import import_plugins, imported_plugins
 
-if TYPE_CHECKING:
-    from hirl.integrations import EnvAdapter
+ASSEMBLE_SPACE_FACTOR = 3.0  # free space asked before assembling: journal bytes x this (Minari's HDF5 + its checksummed copy)
 
 # Keys of the collection config that must match for --resume to continue a journal / dataset.
 _RESUME_KEYS = ("env", "seed", "image_every", "image_size", "noise", "chain_length", "env_kwargs", "replan")
 
 
-# ------------------------------------------------------------------- the env, checked
-def env_adapter(env_id: str) -> EnvAdapter:
-    """The registered adapter of env_id; FieldError("env") naming the known ones otherwise."""
-    from hirl.integrations import adapter
-
-    try:
-        return adapter(env_id)
-    except InputError as exc:
-        raise FieldError("env", str(exc)) from None
-
-ASSEMBLE_SPACE_FACTOR = 3.0  # free space asked before assembling: journal bytes x this (Minari's HDF5 + its checksummed copy)
-
-
-def unknown_env_kwargs(env_id: str, kwargs: Mapping[str, Any]) -> list[str]:
-    """Keys of kwargs that neither gym.make nor env_id's constructor accepts (sorted); [] when the constructor takes
-    **kwargs or env_id is not registered with gymnasium yet (then the constructor has the last word)."""
-    try:
-        params = list(inspect.signature(_env_creator(env_id)).parameters.values())
-    except (gym.error.Error, ValueError, TypeError, ImportError, AttributeError):
-        return []
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
-        return []
-    known = {p.name for p in params} | {p.name for p in inspect.signature(gym.make).parameters.values()
-                                        if p.kind is not inspect.Parameter.VAR_KEYWORD} - {"id"}
-    return sorted(str(k) for k in kwargs if k not in known)
-
-
-def make_env(ad: EnvAdapter, env_kwargs: Mapping[str, Any], render: bool = False, size: int = 128) -> gym.Env:
-    """ad.make(**env_kwargs) with the kwargs checked against the env constructor's signature first: an unknown key
-    or a value the constructor rejects is FieldError("env_kwargs") (the caller names the file key or flag)."""
-    unknown = unknown_env_kwargs(ad.env_id, env_kwargs)
-    if not unknown:
-        try:
-            return ad.make(render=render, width=size, height=size, **env_kwargs)
-        except (TypeError, ValueError) as exc:
-            unknown = unknown_env_kwargs(ad.env_id, env_kwargs)  # registered now (make imported the env package)
-            if not unknown:
-                why = (str(exc).splitlines() or [type(exc).__name__])[0][:200]
-                raise FieldError("env_kwargs", f"{ad.env_id} refused {schema.to_json_safe(dict(env_kwargs))}: {why}") from None
-    takes = ", ".join(_env_params(ad.env_id))
-    raise FieldError("env_kwargs", f"unknown key {unknown[0]!r} for {ad.env_id} (it takes: {takes})")
-
-
-def _env_creator(env_id: str) -> Callable[..., Any]:
-    """The constructor gym.make(env_id) calls (gymnasium.error.Error when env_id is not registered)."""
-    entry = gym.spec(env_id).entry_point
-    if entry is None:
-        raise gym.error.Error(f"{env_id}: no entry point")
-    return entry if callable(entry) else gym.envs.registration.load_env_creator(entry)
-
-
-def _env_params(env_id: str) -> list[str]:
-    creator = _env_creator(env_id)
-    skip = {"self", "render_mode", "width", "height"}  # set by hirl from --image-every / --image-size
-    return [p for p in inspect.signature(creator).parameters if p not in skip] + ["max_episode_steps"]
-
-
-def check_env(env_id: str, env_kwargs: Mapping[str, Any]) -> None:
-    """Make (and close) the env once, so an unknown env id or a bad env_kwargs is one FieldError before anything is
-    written; the caller names the key (`env`, `env_kwargs`) in its own terms."""
-    make_env(env_adapter(env_id), env_kwargs).close()
-
-
-# ------------------------------------------------------------------- one episode
-class _EpisodeRunner:
-    """Owns one env (made once) and runs episode i of a collection on it."""
-
-    def __init__(self, cfg: CollectConfig) -> None:
-        self.cfg = cfg
-        self.adapter = env_adapter(cfg.env)
-        self.env = make_env(self.adapter, cfg.env_kwargs, render=cfg.image_every > 0, size=cfg.image_size)
-        self.replan = cfg.resolved_replan(self.adapter.subgoal_kind)
-        self.recorder = EpisodeRecorder(self.env, cfg.image_every)
-
-    def run(self, index: int) -> dict[str, Any]:
-        cfg = self.cfg
-        seed = cfg.seed + index
-        high, low = self.adapter.expert(self.env, cfg.noise, seed)
-        rule = build_replan_rule(self.replan, self.adapter.detector_extra(self.env), seed=seed)
-        agent = HierarchicalAgent(high, low, rule)
-        options = self.adapter.reset_options(cfg.chain_length)
-        result = run_episode(self.env, agent, self.adapter.command, seed=seed, options=options,
-                             on_step=self.recorder.on_step, on_transition=self.recorder.on_transition)
-        return self.recorder.finish(index=index, seed=seed, options=options, attrs=schema.episode_attrs(result))
-
-    def close(self) -> None:
-        self.env.close()
-
-
 BACKENDS = ("local", "ray")  # where collection episodes run (collect(backend=...), `hirl collect --backend`)
-_RUNNER: _EpisodeRunner | None = None
+_RUNNER: EpisodeRunner | None = None
 _JOURNAL: Journal | None = None
 
 
@@ -148,7 +53,7 @@ def _worker_init(cfg_dict: dict[str, Any], journal_dir: str, plugins: tuple[str,
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops handing out episodes
     threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True).start()
     import_plugins(plugins, "plugins")  # the parent's plugin modules (a spawned worker starts without them)
-    _RUNNER = _EpisodeRunner(CollectConfig.from_dict(cfg_dict))
+    _RUNNER = EpisodeRunner(CollectConfig.from_dict(cfg_dict))
     _JOURNAL = Journal(journal_dir)
 
 
@@ -244,7 +149,7 @@ def collect(cfg: CollectConfig, out: str | Path, *, resume: bool = False, progre
     if backend not in BACKENDS:
         raise FieldError("backend", f"must be one of {', '.join(BACKENDS)}, got {backend!r}")
     out = Path(out)
-    runner = _EpisodeRunner(cfg)  # the spaces, env spec and control rate come from this env (also used when workers=1)
+    runner = EpisodeRunner(cfg)  # the spaces, env spec and control rate come from this env (also used when workers=1)
     try:
         with FolderLock(out, "collection"):
             return _collect(cfg, out, runner, resume, progress, on_episode, backend, address)
@@ -252,7 +157,7 @@ def collect(cfg: CollectConfig, out: str | Path, *, resume: bool = False, progre
         runner.close()
 
 
-def _collect(cfg: CollectConfig, out: Path, runner: _EpisodeRunner, resume: bool, progress: bool,
+def _collect(cfg: CollectConfig, out: Path, runner: EpisodeRunner, resume: bool, progress: bool,
              on_episode: Callable[[int], None] | None, backend: str = "local", address: str | None = None) -> dict[str, Any]:
     from hirl.version import __version__
     from tqdm import tqdm

@@ -13,11 +13,12 @@ from collections.abc import Callable
 from typing import Any
 
 from hirl.data.collect_config import CollectConfig
+from hirl.data.episode_runner import EpisodeRunner
 from hirl.data.journal import Journal
 from hirl.errors import InputError
 from hirl.plugins import import_plugins, imported_plugins
 
-_CACHED: tuple[str, Any] | None = None  # (config JSON, _EpisodeRunner) of this Ray worker process
+_CACHED: tuple[str, Any] | None = None  # (config JSON, EpisodeRunner) of this Ray worker process
 
 
 def ray_module() -> Any:
@@ -46,14 +47,12 @@ def _episode(cfg_dict: dict[str, Any], plugins: tuple[str, ...], index: int) -> 
     global _CACHED
     import json
 
-    from hirl.data.collect import _EpisodeRunner
-
     key = json.dumps(cfg_dict, sort_keys=True)
     if _CACHED is None or _CACHED[0] != key:
         import_plugins(plugins, "plugins")
         if _CACHED is not None:
             _CACHED[1].close()
-        _CACHED = (key, _EpisodeRunner(CollectConfig.from_dict(cfg_dict)))
+        _CACHED = (key, EpisodeRunner(CollectConfig.from_dict(cfg_dict)))
     return _CACHED[1].run(index)
 
 

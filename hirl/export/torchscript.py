@@ -31,6 +31,7 @@ from hirl.encoders.commands import SUBTASK_SPLIT, SUBTASK_STRIP, command_subtask
 from hirl.errors import InputError
 from hirl.fileio import atomic_write_json, atomic_write_text
 from hirl.hierarchy import HierarchicalAgent
+from hirl.hierarchy.replan import ReplanConfig
 from hirl.policies.flat import FlatAgent
 from hirl.policies.high.language import LanguageHighLevel
 from hirl.policies.low.bc import BCLowLevel
@@ -152,6 +153,10 @@ def export_agent(run: str | Path, agent_name: str, out: str | Path, instructions
         _trace(_High(high), (x, emb, mask, prev), out / "high.pt")
         _trace(_Low(low), (x, prev), out / "low.pt")
         networks, export_kind = {"high": "high.pt", "low": "low.pt"}, "hierarchical"
+        if not isinstance(cfg.replan, ReplanConfig):
+            raise InputError(f"agent {agent_name!r}: the run's replan rule ({type(cfg.replan).__name__}) is not one the "
+                             "standalone loader runs; hirl export needs the shorthand replan: section (on_completion, "
+                             "timeout, interval)")
         replan = {"on_completion": cfg.replan.on_completion, "timeout": cfg.replan.timeout,
                   "interval": cfg.replan.interval}
     elif isinstance(agent, FlatAgent):

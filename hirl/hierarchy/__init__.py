@@ -11,17 +11,23 @@ from hirl.hierarchy.completion import (
 )
 from hirl.hierarchy.replan import (
     AnyOf,
+    AnyOfConfig,
     FixedInterval,
+    FixedIntervalConfig,
     OnCompletion,
+    OnCompletionConfig,
     OnOverride,
     ReplanConfig,
     ReplanContext,
     ReplanRule,
+    ReplanSpec,
+    RuleConfig,
     build_replan_rule,
 )
 
 __all__ = [
-    "AnyOf", "ChainProgress", "CompletionDetector", "EnvPredicate", "FixedInterval", "HierarchicalAgent", "LearnedCompletion",
-    "NoisyDetector", "OnCompletion", "OnOverride", "ReplanConfig", "ReplanContext", "ReplanRule", "StateDistance",
-    "SuccessClassifier", "TraceEntry", "build_replan_rule",
+    "AnyOf", "AnyOfConfig", "ChainProgress", "CompletionDetector", "EnvPredicate", "FixedInterval",
+    "FixedIntervalConfig", "HierarchicalAgent", "LearnedCompletion", "NoisyDetector", "OnCompletion",
+    "OnCompletionConfig", "OnOverride", "ReplanConfig", "ReplanContext", "ReplanRule", "ReplanSpec", "RuleConfig",
+    "StateDistance", "SuccessClassifier", "TraceEntry", "build_replan_rule",
 ]

@@ -33,7 +33,7 @@ from hirl.policies.high.state import StateGoalNet, StateHighLevel, StateHLConfig
 from hirl.policies.low.bc import BCConfig, BCLowLevel, GoalConditionedBC
 from hirl.policies.module import CONFIG_FILE, PolicyModule
 from hirl.runs.agents import AgentContext
-from hirl.runs.components import COMPONENTS, Component
+from hirl.runs.components import Component, component
 
 
 class ImitationComponent(Component):
@@ -123,7 +123,6 @@ class LowLevelBC(ImitationComponent):
         return BCLowLevel(model, ctx.encoder() if self.subgoal == "language" else None, head=run_head(ctx))
 
 
-@COMPONENTS.register("low_language")
 class LowLanguage(LowLevelBC):
     subgoal = "language"
     paraphrases = True
@@ -137,7 +136,6 @@ class LowLanguage(LowLevelBC):
         return GatherSampler(samples, lookups, batch_size, labels=t.label)
 
 
-@COMPONENTS.register("low_state")
 class LowState(LowLevelBC):
     subgoal = "state"
 
@@ -161,7 +159,6 @@ class Ahead:
         return dataclasses.replace(t, goal_state=goal_state_ahead(t, self.horizon))
 
 
-@COMPONENTS.register("low_state_ahead")
 class LowStateAhead(Ahead, LowState):
     """low_state trained to reach the achieved goal k = subgoals.horizon steps ahead (HIQL's low level)."""
 
@@ -174,7 +171,6 @@ class LowStateAhead(Ahead, LowState):
         return super().sampler(self.ahead(t), tt, batch_size, paraphrase_p, head)
 
 
-@COMPONENTS.register("low_image")
 class LowImage(LowLevelBC):
     subgoal = "image"
     budget_field = "low_image"
@@ -189,7 +185,6 @@ class LowImage(LowLevelBC):
         return GatherSampler(samples, lookups, batch_size, labels=t.label[ok])
 
 
-@COMPONENTS.register("high_language")
 class HighLanguage(ImitationComponent):
     role = "high"
     subgoal = "language"
@@ -210,7 +205,6 @@ class HighLanguage(ImitationComponent):
         return LanguageHighLevel(model, ctx.encoder())
 
 
-@COMPONENTS.register("high_state")
 class HighState(ImitationComponent):
     """Goal-state regressor of the segment's end goal. Network fields from the run config (`networks: {high_state:
     {residual: true}}`): any StateHLConfig field but those taken from the data and the run."""
@@ -266,7 +260,6 @@ class HighState(ImitationComponent):
         return StateHighLevel(model, ctx.encoder())
 
 
-@COMPONENTS.register("high_state_ahead")
 class HighStateAhead(Ahead, HighState):
     """high_state regressing the achieved goal k = subgoals.horizon steps ahead, as a residual from the achieved goal
     now (StateHLConfig.residual), reading the command's current subtask (StateHLConfig.progress). Its
@@ -289,7 +282,6 @@ class HighStateAhead(Ahead, HighState):
         return GatherSampler(s, command_lookups(tt), batch_size)
 
 
-@COMPONENTS.register("goal_index")
 class GoalIndexComponent(ImitationComponent):
     """The futures of dataset states (GoalIndex): candidate state subgoals the snapped high levels choose from;
     fitted from the training steps, not trained. goal_index: the segment's end goal; goal_index_ahead: the goal
@@ -320,13 +312,11 @@ class GoalIndexComponent(ImitationComponent):
         return model
 
 
-@COMPONENTS.register("goal_index_ahead")
 class GoalIndexAhead(Ahead, GoalIndexComponent):
     def goals(self, t: StepTables) -> np.ndarray:
         return goal_state_ahead(t, self.horizon)
 
 
-@COMPONENTS.register("high_image")
 class HighImage(ImitationComponent):
     role = "high"
     subgoal = "image"
@@ -357,7 +347,6 @@ class HighImage(ImitationComponent):
         return ImageHighLevel(model, render=render, text_encoder=ctx.encoder())
 
 
-@COMPONENTS.register("flat")
 class Flat(ImitationComponent):
     role = "agent"
     network = FlatPolicy
@@ -379,7 +368,6 @@ class Flat(ImitationComponent):
         return FlatAgent(model, ctx.encoder(), head=run_head(ctx))
 
 
-@COMPONENTS.register("cot")
 class ChainOfThought(ImitationComponent):
     role = "agent"
     network = ChainOfThoughtPolicy
@@ -407,8 +395,6 @@ class ChainOfThought(ImitationComponent):
 
 def imitation_component(name: str) -> ImitationComponent:
     """The registered imitation component `name` (ValueError for an unknown or non-imitation one)."""
-    from hirl.runs.agents import component
-
     c = component(name)
     if not isinstance(c, ImitationComponent):
         raise ValueError(f"component {name!r} is not trained by imitation")

@@ -13,11 +13,10 @@ from hirl.integrations import adapter as env_adapter
 from hirl.learn.run_config import RunConfig
 from hirl.hierarchy import ReplanRule, build_replan_rule
 from hirl.runs.agents import ADAPTED_SUFFIX, AgentContext
-from hirl.runs.kinds import RUN_KINDS, EvalSetup, RunKind
+from hirl.runs.kinds import EvalSetup, RunKind
 from hirl.runs.rundir import RunDir
 
 
-@RUN_KINDS.register("imitation")
 class ImitationKind(RunKind):
     """Imitation runs: a dataset (collected if missing) -> every network cfg.agents need -> RUN/models."""
 
@@ -54,6 +53,11 @@ class ImitationKind(RunKind):
 
         fields = dict.fromkeys(c.budget_field for c in components_for(cfg.agents) if c.trained)
         return [f"train.{f}.max_steps={2 * getattr(cfg.train, f).max_steps}" for f in fields]
+
+    def validate(self, cfg: RunConfig) -> None:
+        from hirl.learn.validate import validate
+
+        validate(cfg)
 
     def check(self, cfg: RunConfig) -> None:
         from hirl.learn.run import check_before_work

@@ -24,9 +24,9 @@ from hirl.fileio import atomic_write_json
 from hirl.integrations import adapter as env_adapter
 from hirl.learn.components import ImitationComponent
 from hirl.learn.imitation import components_for, split_dataset, train_component
-from hirl.registry import COMPLETION_DETECTORS
 from hirl.learn.rollouts import component_rollouts
 from hirl.learn.run_config import RunConfig
+from hirl.learn.validate import validate
 from hirl.runs import RunDir
 from hirl.runs.rundir import as_run_dir
 from hirl.runs.agents import recipe
@@ -80,13 +80,11 @@ def init_seed(seed: int, component: str) -> int:
 
 
 def check_before_work(cfg: RunConfig) -> list[ImitationComponent]:
-    """The components of cfg.agents, configured from cfg, after checking the names the run looks up later: the replan
-    rule's detector, the `networks:` entries and their fields (FieldError naming the key), so a typo fails before a
-    collection or a training starts (`hirl train` runs it first through ImitationKind.check; the env is checked by
-    hirl.commands.arguments.check_run_config)."""
-    if cfg.replan.on_completion and cfg.replan.detector not in COMPLETION_DETECTORS:
-        raise FieldError("replan.detector", f"unknown {cfg.replan.detector!r} (known: "
-                                            f"{', '.join(COMPLETION_DETECTORS.names())})")
+    """The components of cfg.agents, configured from cfg, after checking the names the run looks up later: the
+    registry names (hirl.learn.validate), the `networks:` entries and their fields (FieldError naming the key), so a
+    typo fails before a collection or a training starts (`hirl train` runs it first through ImitationKind.check; the
+    env is checked by hirl.commands.arguments.check_run_config)."""
+    validate(cfg)
     components = components_for(cfg.agents)
     names = [c.name for c in components]
     for name in cfg.networks:

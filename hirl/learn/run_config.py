@@ -1,5 +1,6 @@
 """The config of an imitation run (`hirl train`, `hirl eval`, `hirl demo`): data, agents, budgets, replanning,
-evaluation."""
+evaluation. The constructors check the fields themselves; the names the config looks up in registries (agents, text
+encoder, replan rule) are checked by hirl.learn.validate.validate, which the commands call."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -9,12 +10,9 @@ from typing import Any
 from hirl.config import FieldError, at_least, in_range
 from hirl.curriculum import CurriculumSpec
 from hirl.data.collect_config import MAX_CHAIN_LENGTH, MAX_IMAGE_SIZE, CollectSettings
-from hirl.hierarchy.replan import ReplanConfig
+from hirl.hierarchy.replan import ReplanConfig, ReplanSpec
 from hirl.learn.trainer import TrainerConfig
 from hirl.policies.heads import HeadConfig
-from hirl.registry import ENCODERS
-from hirl.runs.agents import AGENTS, component, recipe
-from hirl.runs.catalog import load_builtins
 
 
 @dataclass(frozen=True)
@@ -116,18 +114,14 @@ class RunConfig:
     networks: dict[str, dict[str, Any]] = field(default_factory=dict)
     curriculum: CurriculumSpec = field(default_factory=CurriculumSpec)  # low levels' skill schedule (hirl.curriculum)
     subgoals: SubgoalSpec = field(default_factory=SubgoalSpec)  # k-steps-ahead state subgoals (the *_ahead agents)
-    # the hierarchical agents' replan rule
-    replan: ReplanConfig = field(default_factory=lambda: ReplanConfig(detector="chain_progress", timeout=300))
+    # the hierarchical agents' replan rule: today's fields (ReplanConfig), or {rule: NAME, ...} of any registered rule
+    replan: ReplanSpec = field(default_factory=lambda: ReplanConfig(detector="chain_progress", timeout=300))
     adapt: AdaptSpec = field(default_factory=AdaptSpec)  # separate only vs separate + adapt
     eval: EvalSpec = field(default_factory=EvalSpec)  # evaluation protocol
 
     def __post_init__(self) -> None:
         if self.kind != "imitation":
             raise ValueError(f"kind must be 'imitation' for an imitation config, got {self.kind!r}")
-        trainable = trainable_agents()
-        unknown = [a for a in self.agents if a not in trainable]
-        if unknown:
-            raise FieldError("agents", f"unknown {unknown} (known: {', '.join(trainable)})")
         if not self.dataset.strip():
             raise FieldError("dataset", "empty path (it would collect into the working folder); name the dataset folder")
         if not self.obs_keys:
@@ -138,28 +132,7 @@ class RunConfig:
             twice = sorted({x for x in getattr(self, name) if getattr(self, name).count(x) > 1})
             if twice:
                 raise FieldError(name, f"{', '.join(map(repr, twice))} listed more than once")
-        encoders = ENCODERS.names()
-        if self.text_encoder not in encoders:
-            raise FieldError("text_encoder", f"unknown text encoder {self.text_encoder!r} (known: {', '.join(encoders)})")
         if not 0 <= self.paraphrase_augment <= 1:
             raise ValueError(f"paraphrase_augment must be in [0, 1], got {self.paraphrase_augment}")
         if not 0 <= self.val_fraction < 0.5:
             raise ValueError(f"val_fraction must be in [0, 0.5), got {self.val_fraction}")
-        if self.adapt.enabled:
-            from hirl.learn.adapt import adaptable_agents
-
-            if not adaptable_agents(self):
-                raise ValueError(f"adapt.enabled: none of agents {self.agents} is a two-level hierarchy whose subgoals the "
-                                 f"env's scripted expert labels (e.g. hier_language on Tabletop, hier_state on the maze)")
-        seeing = [a for a in self.agents if recipe(a).renders()]
-        if seeing and self.collect.image_every < 1:
-            raise ValueError(f"agents: {', '.join(seeing)} need images: set collect.image_every >= 1")
-
-
-def trainable_agents() -> list[str]:
-    """The registered agents an imitation run can train: every component they need is an imitation component."""
-    from hirl.learn.components import ImitationComponent
-
-    load_builtins()
-    return [a for a in AGENTS.names() if recipe(a).trainable and recipe(a).components
-            and all(isinstance(component(c), ImitationComponent) for c in recipe(a).components)]

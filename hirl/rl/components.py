@@ -16,6 +16,7 @@
 """
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -32,9 +33,9 @@ from hirl.rl.planner import GraphPlanner, LowLevelDistance, WaypointGraph
 from hirl.rl.sb3 import MODEL_FILE, load_model
 from hirl.rl.sb3_policies import SB3FlatAgent, SB3HighLevel, SB3LowLevel
 from hirl.rl.task import evaluation_env
-from hirl.runs.agents import AGENTS, AgentContext, AgentRecipe, available_agents
-from hirl.runs.components import COMPONENTS, Component
-from hirl.runs.kinds import RUN_KINDS, EvalSetup, RunKind
+from hirl.runs.agents import AgentContext, AgentRecipe, available_agents
+from hirl.runs.components import Component
+from hirl.runs.kinds import EvalSetup, RunKind
 from hirl.runs.rundir import RunDir
 
 GRAPH_FILE = "graph.npz"  # the planner's waypoint graph inside RUN/models/rl_plan
@@ -50,7 +51,6 @@ class SB3Component(Component):
         return load_model(directory / MODEL_FILE)
 
 
-@COMPONENTS.register("rl_low")
 class Low(SB3Component):
     role = "low"
     subgoal = "state"
@@ -59,7 +59,6 @@ class Low(SB3Component):
         return SB3LowLevel(model)
 
 
-@COMPONENTS.register("rl_high")
 class High(SB3Component):
     role = "high"
     subgoal = "state"
@@ -68,7 +67,6 @@ class High(SB3Component):
         return high_policy(model, SB3LowLevel(ctx.model("rl_low")), ctx.env, high_stage_config(ctx))
 
 
-@COMPONENTS.register("rl_flat")
 class Flat(SB3Component):
     role = "agent"
 
@@ -76,7 +74,6 @@ class Flat(SB3Component):
         return SB3FlatAgent(model)
 
 
-@COMPONENTS.register("rl_language")
 class Language(SB3Component):
     """The language-conditioned low level of stage language: acts on LanguageSubtaskEnv's observations
     (task entries + the instruction embedding), as that stage evaluates it."""
@@ -89,7 +86,6 @@ class Language(SB3Component):
         return PredictAgent(model)
 
 
-@COMPONENTS.register("rl_plan")
 class Plan(Component):
     role = "high"
     subgoal = "state"
@@ -149,11 +145,10 @@ class FlatModel(AgentRecipe):
         return SB3FlatAgent(ctx.model(self.components[0]))
 
 
-AGENTS.register("rl_low")(lambda: FlatModel("rl_low"))
-AGENTS.register("rl_flat")(lambda: FlatModel("rl_flat"))
+rl_low_agent = partial(FlatModel, "rl_low")  # AGENTS "rl_low" (hirl.runs.catalog)
+rl_flat_agent = partial(FlatModel, "rl_flat")  # AGENTS "rl_flat"
 
 
-@AGENTS.register("rl_hier")
 class RLHierarchical(AgentRecipe):
     components = ("rl_high", "rl_low")
 
@@ -161,7 +156,6 @@ class RLHierarchical(AgentRecipe):
         return hierarchical_agent(ctx.model("rl_high"), ctx.model("rl_low"), ctx.env, high_stage_config(ctx))
 
 
-@AGENTS.register("rl_plan")
 class RLPlanning(AgentRecipe):
     components = ("rl_plan", "rl_low")
     adaptable = False
@@ -173,11 +167,15 @@ class RLPlanning(AgentRecipe):
 RL_AGENTS = ("rl_low", "rl_hier", "rl_flat", "rl_plan")  # the agents of an RL run, in report order
 
 
-@RUN_KINDS.register("rl")
 class RLKind(RunKind):
     """RL runs: one run directory trained stage by stage (hirl.rl.stage, `stage:` in the config)."""
 
     config_cls = RLRunConfig
+
+    def validate(self, cfg: RLRunConfig) -> None:
+        from hirl.rl.config import validate
+
+        validate(cfg)
 
     def train(self, cfg: RLRunConfig, run: RunDir, progress: bool = True) -> dict[str, Any]:
         from hirl.rl.stages import train_rl

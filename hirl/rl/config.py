@@ -10,7 +10,9 @@ A hierarchical RL run is one run directory trained by several stage configs in t
     stage plan   a planning high level over stage low's replay buffer and critic (SoRB), 0 env steps -> RUN/models/rl_plan
     (training state of each stage: RUN/train/<stage>/, hirl.runs.RunDir)
 
-Every budget is in environment (control) steps, whatever the level that acts.
+Every budget is in environment (control) steps, whatever the level that acts. The constructors check the fields
+themselves; validate(cfg) checks the names looked up in registries (stage, high.relabel) and is called by the commands
+(hirl.runs.kinds.RunKind.read_config) and by train_rl.
 """
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ from hirl.config import FieldError
 from hirl.curriculum import GOAL_SCHEDULES
 from hirl.devices import check_device_spec
 from hirl.rl.relabel import RELABELERS
+from hirl.rl.stage import STAGES
 from hirl.tracking import TrackingConfig
 
 ALGOS = ("sac", "td3")
@@ -106,8 +109,6 @@ class HighSpec:
     def __post_init__(self) -> None:
         if self.horizon < 1 or self.relative_scale <= 0:
             raise ValueError("high.horizon must be >= 1 and high.relative_scale > 0")
-        if self.relabel not in RELABELERS:
-            raise ValueError(f"high.relabel must be one of {RELABELERS.names()}, got {self.relabel!r}")
         if not 0 <= self.subgoal_test <= 1:
             raise ValueError(f"high.subgoal_test must be in [0, 1], got {self.subgoal_test}")
         if self.hiro_candidates < 0 or self.hiro_sigma <= 0:
@@ -178,9 +179,13 @@ class RLRunConfig:
     def __post_init__(self) -> None:
         if self.kind != "rl":
             raise ValueError(f"kind must be 'rl' for an RL config, got {self.kind!r}")
-        from hirl.rl.stages import stage_names  # the registered stages (their modules import this one)
-
-        if self.stage not in stage_names():
-            raise ValueError(f"stage must be one of {stage_names()}, got {self.stage!r}")
         if self.steps < 1 or self.checkpoint_every < 1:
             raise ValueError("steps and checkpoint_every must be >= 1")
+
+
+def validate(cfg: RLRunConfig) -> None:
+    """FieldError naming the key of the first name in cfg that its registry does not know (imports no stage module)."""
+    if cfg.stage not in STAGES:
+        raise FieldError("stage", f"must be one of {', '.join(STAGES.names())}, got {cfg.stage!r}")
+    if cfg.high.relabel not in RELABELERS:
+        raise FieldError("high.relabel", f"must be one of {', '.join(RELABELERS.names())}, got {cfg.high.relabel!r}")

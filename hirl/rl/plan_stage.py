@@ -14,7 +14,7 @@ from hirl.rl.components import GRAPH_FILE, planning_agent
 from hirl.rl.config import RLRunConfig
 from hirl.rl.planner import LowLevelDistance, WaypointGraph, buffer_states, replay_states
 from hirl.rl.sb3 import MODEL_FILE, load_model
-from hirl.rl.stage import STAGES, Stage
+from hirl.rl.stage import Stage
 from hirl.rl.task import evaluate_success
 from hirl.runs import RunDir
 
@@ -37,7 +37,6 @@ def planner_metrics(cfg: RLRunConfig, low_model: Any) -> dict[str, float]:
     return {"plan_success_rate": plan_success(cfg, graph, low_model)}
 
 
-@STAGES.register("plan")
 class PlanStage(Stage):
     """Builds the graph from RUN/models/rl_low and RUN/train/low/checkpoint/buffer.npz (0 env steps)."""
 

@@ -5,8 +5,9 @@
 
     summary = STAGES.build(cfg.stage).train(cfg, run)
 
-Adding a stage is one decorated class (here, hirl.rl.stage_setup or its own module imported by hirl.rl.stages) plus
-its config section; `output` names the component it trains (hirl.rl.components), saved in RUN/models/<output>/
+The built-in stages are declared below by name ("module:attr", imported when the stage is first looked up, so this
+module and hirl.rl.config import none of them); a plugin's stage is one decorated class. Each comes with its config
+section; `output` names the component it trains (hirl.rl.components), saved in RUN/models/<output>/
 (RUN/models/adapted/<output>/ when `adapted`).
 """
 from __future__ import annotations
@@ -50,4 +51,12 @@ class Stage(ABC):
         run.stage_summary_path(cfg.stage).unlink(missing_ok=True)  # written again when the stage finishes
 
 
-STAGES: Registry[Stage] = Registry("RL stage")  # `stage:` name -> Stage class (built without arguments)
+# `stage:` name -> Stage class (built without arguments)
+STAGES: Registry[Stage] = Registry("RL stage", lazy={
+    "low": "hirl.rl.stage_setup:LowStage",
+    "high": "hirl.rl.stage_setup:HighStage",
+    "adapt": "hirl.rl.stage_setup:AdaptStage",
+    "flat": "hirl.rl.stage_setup:FlatStage",
+    "language": "hirl.rl.stage_setup:LanguageStage",
+    "plan": "hirl.rl.plan_stage:PlanStage",
+})

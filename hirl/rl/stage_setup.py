@@ -24,7 +24,6 @@ from hirl.rl.plan_stage import planner_metrics
 from hirl.rl.relabel import relabeler_class
 from hirl.rl.sb3 import MODEL_FILE, build_model, load_model
 from hirl.rl.sb3_policies import SB3FlatAgent, SB3HighLevel, SB3LowLevel
-from hirl.rl.stage import STAGES
 from hirl.rl.task import goal_curriculum, make_task
 from hirl.rl.trainer import LearnerStage, StageSetup
 from hirl.runs import RunDir
@@ -42,7 +41,6 @@ def _num_timesteps(model: Any) -> int:
     return int(model.num_timesteps)
 
 
-@STAGES.register("flat")
 class FlatStage(LearnerStage):
     """The flat baseline: the algo's learner on the task env itself."""
 
@@ -54,7 +52,6 @@ class FlatStage(LearnerStage):
                           lambda m, e: SB3FlatAgent(m))
 
 
-@STAGES.register("low")
 class LowStage(LearnerStage):
     """The low level on goals from the curriculum (plan.eval_during_low: also the planner at every curve point)."""
 
@@ -69,7 +66,6 @@ class LowStage(LearnerStage):
                           lambda m, e: SB3FlatAgent(m), curriculum=cur, extra_eval=extra)
 
 
-@STAGES.register("high")
 class HighStage(LearnerStage):
     """The high level over the frozen low level; its transitions pass through the high.relabel strategy."""
 
@@ -88,7 +84,6 @@ class HighStage(LearnerStage):
                           lambda m, e: hierarchical_agent(m, low_model, e, cfg), relabeler=relabeler)
 
 
-@STAGES.register("adapt")
 class AdaptStage(LearnerStage):
     """Stage 1's low-level learner, continued on the subgoals the frozen high level emits; saved beside a copy of
     the high level in RUN/models/adapted/ (agent rl_hier+adapt)."""
@@ -129,7 +124,6 @@ class AdaptStage(LearnerStage):
                           lambda m, e: hierarchical_agent(high_model, m, e, cfg))
 
 
-@STAGES.register("language")
 class LanguageStage(LearnerStage):
     """The language-conditioned low level (hirl.rl.language), evaluated by its own success rate on attempts."""
 

@@ -9,7 +9,6 @@ name may carry the suffix "+adapt", which loads every component from RUN/models/
 from __future__ import annotations
 
 import abc
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from collections.abc import Mapping, Sequence
@@ -17,62 +16,19 @@ from collections.abc import Mapping, Sequence
 import gymnasium as gym
 
 from hirl.errors import InputError
-from hirl.integrations import EnvAdapter
-from hirl.integrations import adapter as env_adapter
 from hirl.registry import Registry
-from hirl.runs.catalog import load_builtins
-from hirl.runs.components import COMPONENTS, Component
+from hirl.runs import catalog
+from hirl.runs.components import component
+from hirl.runs.kinds import AgentContext, run_kind
 from hirl.runs.rundir import RunDir, as_run_dir
 
 if TYPE_CHECKING:
     from hirl.encoders.text import TextEncoder
-    from hirl.runs.kinds import RunKind
+
+__all__ = ["ADAPTED_SUFFIX", "AGENTS", "AGENT_FAMILIES", "AgentContext", "AgentRecipe", "available_agents",
+           "check_agent_names", "component", "load_agent", "parse_agent_name", "recipe", "run_agents"]
 
 ADAPTED_SUFFIX = "+adapt"  # agent-name suffix: the components after the adapt stage (RUN/models/adapted)
-
-
-@dataclass
-class AgentContext:
-    """What a recipe builds an agent from.
-
-    run       the run directory; cfg its config (the run kind's config class); kind the RunKind
-    env       the env the agent will act in (image agents render it at high-level ticks)
-    adapted   load components from RUN/models/adapted/
-    seed      seed of anything random in the agent (noisy detectors, paraphrase choice)"""
-
-    run: RunDir
-    cfg: Any
-    kind: RunKind
-    env: gym.Env
-    adapted: bool = False
-    seed: int = 0
-    text_encoder: TextEncoder | None = None
-    _models: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def adapter(self) -> EnvAdapter:
-        return env_adapter(self.cfg.env)
-
-    def encoder(self) -> TextEncoder:
-        """The run's text encoder (built once, shared by every component of the agent)."""
-        if self.text_encoder is None:
-            self.text_encoder = self.kind.text_encoder(self.cfg)
-            if self.text_encoder is None:
-                raise InputError(f"{self.run.path}: runs of this kind have no text encoder")
-        return self.text_encoder
-
-    def model(self, name: str) -> Any:
-        """The trained model of component `name` (loaded once)."""
-        if name not in self._models:
-            c, directory = component(name), self.run.require_model(name, self.adapted)
-            model = c.load(directory)
-            c.check_env(model, self.env, directory)
-            self._models[name] = model
-        return self._models[name]
-
-    def policy(self, name: str) -> Any:
-        """The inference wrapper of component `name` (a high level, a low level or a whole agent)."""
-        return component(name).policy(self.model(name), self)
 
 
 class AgentRecipe(abc.ABC):
@@ -95,21 +51,12 @@ class AgentRecipe(abc.ABC):
         """The agent (hirl.hierarchy.rollout.Agent: reset(command), act(obs, info), ...) acting in ctx.env."""
 
 
-AGENTS: Registry[AgentRecipe] = Registry("agent")
+AGENTS: Registry[AgentRecipe] = Registry("agent", lazy=catalog.AGENTS)
 # parameterised agents named "<family>:<argument>" (e.g. "code:examples/skills/tower.py"): family -> recipe(arg)
-AGENT_FAMILIES: Registry[AgentRecipe] = Registry("agent family")
-
-
-def component(name: str) -> Component:
-    """The registered component `name` (its `name` attribute set)."""
-    load_builtins()
-    c = COMPONENTS.build(name)
-    c.name = name
-    return c
+AGENT_FAMILIES: Registry[AgentRecipe] = Registry("agent family", lazy=catalog.AGENT_FAMILIES)
 
 
 def recipe(name: str) -> AgentRecipe:
-    load_builtins()
     family, sep, arg = name.partition(":")
     if sep and family in AGENT_FAMILIES:
         return AGENT_FAMILIES.build(family, arg=arg)
@@ -118,7 +65,6 @@ def recipe(name: str) -> AgentRecipe:
 
 def parse_agent_name(name: str) -> tuple[str, bool]:
     """"hier_language+adapt" -> ("hier_language", True); InputError naming the known agents otherwise."""
-    load_builtins()
     base, adapted = (name[: -len(ADAPTED_SUFFIX)], True) if name.endswith(ADAPTED_SUFFIX) else (name, False)
     family, sep, arg = name.partition(":")
     if sep and family in AGENT_FAMILIES:  # "<family>:<argument>" (never adapted: the argument may end in anything)
@@ -135,7 +81,6 @@ def parse_agent_name(name: str) -> tuple[str, bool]:
 def available_agents(run: str | Path | RunDir, names: Sequence[str] | None = None, adapted: bool = False) -> list[str]:
     """The agents (of `names`, default all registered) whose components all exist in the run, in that order."""
     run = as_run_dir(run)
-    load_builtins()
     out = []
     for name in names if names is not None else AGENTS.names():
         r = AGENTS.build(name)
@@ -148,7 +93,6 @@ def available_agents(run: str | Path | RunDir, names: Sequence[str] | None = Non
 def run_agents(run: str | Path | RunDir) -> list[str]:
     """Every agent the run can evaluate: those whose components it trained, their "+adapt" versions where it holds the
     adapted components, and the agents that need no trained component (the scripted expert)."""
-    load_builtins()
     own = [n for n in AGENTS.names() if not AGENTS.build(n).components]
     return available_agents(run) + available_agents(run, adapted=True) + own
 
@@ -178,8 +122,6 @@ def load_agent(run: str | Path | RunDir, name: str, env: gym.Env | None = None, 
     cfg: a config of the run's kind to use instead of RUN/config.yaml. text_encoder: share one encoder between
     several agents (default: the run's, built when a component needs it). models: {component: model} used instead of
     loading those components from the run (e.g. a network while it trains: rollouts during training)."""
-    from hirl.runs.kinds import run_kind
-
     run = as_run_dir(run).require()
     kind = run_kind(run.kind())
     cfg = cfg if cfg is not None else kind.load_config(run, overrides)

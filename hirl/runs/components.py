@@ -4,21 +4,20 @@ A component is stored at RUN/models/<name>/ (RunDir.model_dir) and knows how to 
 loaded model into what an agent is made of: a high level, a low level, or a whole agent (flat baselines).
 Training hooks live with the learner that trains it (hirl.learn.components for imitation networks: network
 class, config builder from the data, sampler, budget; hirl.rl.components for SB3 models: the stage that
-trains them). Adding one is one decorated class:
+trains them). The built-in ones are named in hirl.runs.catalog ("module:attr", imported on first lookup); a plugin
+registers its own with the decorator:
 
-    @COMPONENTS.register("low_state")
-    class LowState(ImitationComponent): ...
+    @COMPONENTS.register("low_mine")
+    class LowMine(ImitationComponent): ...
 """
 from __future__ import annotations
 
 import abc
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from hirl.registry import Registry
-
-if TYPE_CHECKING:  # the context type only; runs.agents imports this module
-    from hirl.runs.agents import AgentContext
+from hirl.runs import catalog
 
 Role = Literal["high", "low", "agent"]  # what policy() returns: HighLevelPolicy | LowLevelPolicy | a whole Agent
 
@@ -48,8 +47,16 @@ class Component(abc.ABC):
         missing); the default checks nothing."""
 
     @abc.abstractmethod
-    def policy(self, model: Any, ctx: AgentContext) -> Any:
-        """The inference wrapper of a loaded model, acting in ctx.env (numpy in, numpy out)."""
+    def policy(self, model: Any, ctx: Any) -> Any:
+        """The inference wrapper of a loaded model, acting in ctx.env (numpy in, numpy out); ctx is the agent's
+        hirl.runs.kinds.AgentContext (typed Any here: that module builds on this one)."""
 
 
-COMPONENTS: Registry[Component] = Registry("component")
+COMPONENTS: Registry[Component] = Registry("component", lazy=catalog.COMPONENTS)
+
+
+def component(name: str) -> Component:
+    """The registered component `name` (its `name` attribute set)."""
+    c = COMPONENTS.build(name)
+    c.name = name
+    return c

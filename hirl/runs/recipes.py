@@ -21,17 +21,19 @@ instruction -> text): the env's held-out paraphrases, or one variant of an instr
 from __future__ import annotations
 
 import dataclasses
+from functools import partial
 from typing import Any
 from collections.abc import Callable, Mapping
 
 from hirl.errors import InputError
 from hirl.hierarchy import HierarchicalAgent, ReplanContext, ReplanRule
 from hirl.hierarchy.grounding import SkillGrounder, question
+from hirl.hierarchy.replan import DEFAULT_TIMEOUT
 from hirl.integrations import EnvAdapter
 from hirl.policies.base import HighLevelPolicy
 from hirl.policies.high.goal_index import SnappedStateHighLevel
 from hirl.policies.high.lookahead import ExpertLookahead, LookaheadKind
-from hirl.runs.agents import AGENTS, AgentContext, AgentRecipe
+from hirl.runs.agents import AgentContext, AgentRecipe
 from hirl.types import Command, Subgoal
 
 Wording = Callable[[str], "str | None"]  # instruction the high level proposed -> the text to emit (None: unchanged)
@@ -63,17 +65,18 @@ class Whole(AgentRecipe):
         return ctx.policy(self.components[0])
 
 
-for _kind in ("language", "state", "image"):
-    AGENTS.register(f"hier_{_kind}")(lambda k=_kind: Hierarchical(f"high_{k}", f"low_{k}"))
+# the factories the catalog names (hirl.runs.catalog.AGENTS) where one class serves several agents
+hier_language = partial(Hierarchical, "high_language", "low_language")
+hier_state = partial(Hierarchical, "high_state", "low_state")
+hier_image = partial(Hierarchical, "high_image", "low_image")
 
 
 def ahead_rule(ctx: AgentContext) -> ReplanRule:
     """The run's replan rule plus a query every cfg.subgoals.interval steps (the *_ahead agents)."""
-    replan = dataclasses.replace(ctx.cfg.replan, interval=ctx.cfg.subgoals.interval)
+    replan = ctx.cfg.replan.with_interval(ctx.cfg.subgoals.interval)
     return ctx.kind.replan_rule(dataclasses.replace(ctx, cfg=dataclasses.replace(ctx.cfg, replan=replan)))
 
 
-@AGENTS.register("hier_state_ahead")
 class HierarchicalAhead(Hierarchical):
     """high_state_ahead + low_state_ahead under ahead_rule."""
 
@@ -100,8 +103,8 @@ class SnappedHierarchical(AgentRecipe):
         return HierarchicalAgent(snapped, ctx.policy(low), ahead_rule(ctx) if self.ahead else replan_rule(ctx))
 
 
-AGENTS.register("hier_state_snap")(lambda: SnappedHierarchical(ahead=False))
-AGENTS.register("hier_state_ahead_snap")(lambda: SnappedHierarchical(ahead=True))
+hier_state_snap = partial(SnappedHierarchical, ahead=False)
+hier_state_ahead_snap = partial(SnappedHierarchical, ahead=True)
 
 
 class OracleLookahead(AgentRecipe):
@@ -120,18 +123,17 @@ class OracleLookahead(AgentRecipe):
         rule = ahead_rule(ctx) if self.ahead else replan_rule(ctx)
         expert_high, expert_low = ctx.adapter.expert(ctx.env, 0.0, ctx.seed)
         horizon = ctx.cfg.subgoals.horizon if self.ahead else None
-        high = ExpertLookahead(ctx.env, expert_high, expert_low, self.kind, horizon, max_steps=ctx.cfg.replan.timeout)
+        high = ExpertLookahead(ctx.env, expert_high, expert_low, self.kind, horizon, max_steps=ctx.cfg.replan.subgoal_steps() or DEFAULT_TIMEOUT)
         return HierarchicalAgent(high, low, rule)
 
 
-AGENTS.register("oracle_state")(lambda: OracleLookahead("low_state", "state", ahead=False))
-AGENTS.register("oracle_image")(lambda: OracleLookahead("low_image", "image", ahead=False))
-AGENTS.register("oracle_state_ahead")(lambda: OracleLookahead("low_state_ahead", "state", ahead=True))
-AGENTS.register("flat")(lambda: Whole("flat"))
-AGENTS.register("cot")(lambda: Whole("cot"))
+oracle_state = partial(OracleLookahead, "low_state", "state", ahead=False)
+oracle_image = partial(OracleLookahead, "low_image", "image", ahead=False)
+oracle_state_ahead = partial(OracleLookahead, "low_state_ahead", "state", ahead=True)
+flat = partial(Whole, "flat")
+cot = partial(Whole, "cot")
 
 
-@AGENTS.register("expert")
 class Expert(AgentRecipe):
     """The env's scripted expert split into its two levels, noise-free, under the run's replan rule."""
 
@@ -142,7 +144,6 @@ class Expert(AgentRecipe):
         return HierarchicalAgent(*ctx.adapter.expert(ctx.env, 0.0, ctx.seed), replan_rule(ctx))
 
 
-@AGENTS.register("oracle_high")
 class OracleHigh(AgentRecipe):
     """The expert's high level (canonical instructions) driving the run's language low level."""
 
@@ -163,7 +164,6 @@ class OracleHigh(AgentRecipe):
         return HierarchicalAgent(high, low, ProposedSubgoalRule(rule, high))
 
 
-@AGENTS.register("oracle_high_paraphrase")
 class OracleHighParaphrase(OracleHigh):
     """oracle_high emitting held-out paraphrases the low level never saw in training."""
 
@@ -171,7 +171,6 @@ class OracleHighParaphrase(OracleHigh):
         return held_out_paraphrases(ctx.adapter)
 
 
-@AGENTS.register("oracle_high_paraphrase_grounded")
 class OracleHighParaphraseGrounded(OracleHigh):
     """oracle_high_paraphrase with each held-out paraphrase grounded to one of the env's known instructions before the
     low level sees it (a text the grounder is unsure of is passed on as worded, and logged once)."""

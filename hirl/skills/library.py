@@ -29,6 +29,7 @@ from hirl.errors import InputError
 from hirl.fileio import atomic_write_text
 from hirl.integrations import adapter as env_adapter
 from hirl.registry import Registry
+from hirl.skills.termination import SkillTermination
 from hirl.types import Observation, Subgoal
 
 INITIATIONS: Registry[Any] = Registry("skill initiation")
@@ -196,8 +197,6 @@ class SkillLibrary:
 
     def termination(self, env: Any, default_timeout: int = DEFAULT_TIMEOUT) -> Any:
         """The replan rule ending each skill by its own detector and timeout (hirl.skills.termination)."""
-        from hirl.skills.termination import SkillTermination
-
         extra = env_adapter(self.env_id).detector_extra(env) if self.env_id else {}
         return SkillTermination(self, extra, default_timeout)
 

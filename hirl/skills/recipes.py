@@ -11,6 +11,7 @@ own detector and timeout, and a proposal outside its skill's initiation set is r
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -18,7 +19,7 @@ import numpy as np
 from hirl.errors import InputError
 from hirl.hierarchy import HierarchicalAgent
 from hirl.policies.base import LowLevelPolicy
-from hirl.runs.agents import AGENT_FAMILIES, AgentContext, AgentRecipe
+from hirl.runs.agents import AgentContext, AgentRecipe
 from hirl.skills.code_policy import CodeHighLevel, facts_fn, load_code_policy
 from hirl.skills.library import SkillLibrary
 from hirl.types import Observation
@@ -78,8 +79,8 @@ class CodePolicyAgent(AgentRecipe):
         return skill_agent(ctx, high, self.low, self.skill_timeout)
 
 
-AGENT_FAMILIES.register("code")(lambda arg: CodePolicyAgent(arg, "run"))
-AGENT_FAMILIES.register("code_expert")(lambda arg: CodePolicyAgent(arg, "expert"))
+code_agent = partial(CodePolicyAgent, low="run")  # AGENT_FAMILIES "code" (hirl.runs.catalog)
+code_expert_agent = partial(CodePolicyAgent, low="expert")  # AGENT_FAMILIES "code_expert"
 
 
 class AffordanceAgent(AgentRecipe):
@@ -103,5 +104,3 @@ class AffordanceAgent(AgentRecipe):
                                    admissible=ctx.adapter.can_start)
         return SkillAgent(high, skill_low_level(ctx, "run"), library.termination(ctx.env, self.skill_timeout))
 
-
-AGENT_FAMILIES.register("affordance")(AffordanceAgent)

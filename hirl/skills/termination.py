@@ -3,15 +3,22 @@ timeout (an option's beta, always bounded in time). Subgoals of no skill end aft
 from __future__ import annotations
 
 import inspect
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterator, Mapping
+from typing import Any, Protocol
 
 from hirl.hierarchy.completion import CompletionDetector
 from hirl.hierarchy.replan import ReplanContext, ReplanRule
 from hirl.registry import COMPLETION_DETECTORS
+from hirl.types import Subgoal
 
-if TYPE_CHECKING:
-    from hirl.skills.library import SkillLibrary
+
+class Skills(Protocol):
+    """What the rule reads of a skill library (hirl.skills.library.SkillLibrary): its skills (name, detector,
+    detector_args, timeout) and the skill a subgoal belongs to."""
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+    def of(self, subgoal: Subgoal) -> Any: ...
 
 
 class SkillTermination(ReplanRule):
@@ -20,7 +27,7 @@ class SkillTermination(ReplanRule):
     extra: non-config detector arguments (EnvAdapter.detector_extra, e.g. Tabletop's canonicalize), each passed only to
     detectors whose constructor takes it."""
 
-    def __init__(self, library: SkillLibrary, extra: Mapping[str, Any] | None = None, default_timeout: int = 300) -> None:
+    def __init__(self, library: Skills, extra: Mapping[str, Any] | None = None, default_timeout: int = 300) -> None:
         if default_timeout < 1:
             raise ValueError(f"SkillTermination.default_timeout must be >= 1, got {default_timeout}")
         self.library, self.default_timeout = library, int(default_timeout)

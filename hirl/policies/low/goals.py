@@ -18,7 +18,7 @@ Adding a subgoal kind: one decorated GoalEncoding subclass here.
 from __future__ import annotations
 
 import abc
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 import torch
@@ -32,8 +32,25 @@ from hirl.policies.nets import TextCentering
 from hirl.registry import GOAL_ENCODERS
 from hirl.types import Subgoal
 
-if TYPE_CHECKING:
-    from hirl.policies.low.bc import BCConfig
+
+
+class BCConfig(Protocol):
+    """The fields of a goal-conditioned BC network's config (hirl.policies.low.bc.BCConfig) a goal encoding reads."""
+
+    @property
+    def goal_feat(self) -> int: ...  # goal-encoder output size
+
+    @property
+    def goal_dim(self) -> int: ...  # G, size of a state subgoal
+
+    @property
+    def text_dim(self) -> int: ...  # E, text-embedding size
+
+    @property
+    def encoder_hidden(self) -> tuple[int, ...]: ...  # hidden widths of the state goal encoder
+
+    @property
+    def image_channels(self) -> tuple[int, int, int, int]: ...  # conv widths of the goal-image CNN
 
 
 class GoalEncoding(abc.ABC):
