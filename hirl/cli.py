@@ -54,14 +54,18 @@ _FLAG_TYPES: dict[Any, Callable[[str], Any]] = {int: int, float: float, str: str
 
 def field_comments(cls: type) -> dict[str, str]:
     """{field name: the one-line comment after its declaration} over the dataclass cls and its dataclass bases
-    (a subclass's redeclaration wins)."""
+    (a subclass's redeclaration wins). A field without one, or a class whose source cannot be read (an install
+    without .py files), is simply absent: its flag gets a generic help text (tests/test_cli.py requires the comments)."""
     comments: dict[str, str] = {}
     for klass in reversed(cls.__mro__):
         if not dataclasses.is_dataclass(klass):
             continue
-        source = textwrap.dedent(inspect.getsource(klass))
-        by_line = {tok.start[0]: tok.string.lstrip("#").strip()
-                   for tok in tokenize.generate_tokens(io.StringIO(source).readline) if tok.type == tokenize.COMMENT}
+        try:
+            source = textwrap.dedent(inspect.getsource(klass))
+            tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
+        except (OSError, TypeError, tokenize.TokenError, SyntaxError):
+            continue
+        by_line = {tok.start[0]: tok.string.lstrip("#").strip() for tok in tokens if tok.type == tokenize.COMMENT}
         for number, line in enumerate(source.splitlines(), start=1):
             match = re.match(r"    (\w+)\s*:", line)
             if match and number in by_line:
@@ -71,16 +75,15 @@ def field_comments(cls: type) -> dict[str, str]:
 
 def add_dataclass_flags(p: argparse.ArgumentParser, cls: type, skip: Sequence[str] = ()) -> None:
     """One --flag per init field of the dataclass cls (minus skip): --name-with-dashes, the field's type and default
-    (a field without default is a required flag), help = the field's comment. A dict field takes a JSON object
-    (default None: the command parses it)."""
+    (a field without default is a required flag), help = the field's comment (else "<Class>.<field>" and its type).
+    A dict field takes a JSON object (default None: the command parses it)."""
     hints = typing.get_type_hints(cls)
     comments = field_comments(cls)
     for f in dataclasses.fields(cls):
         if not f.init or f.name in skip:
             continue
-        flag, help_text = "--" + f.name.replace("_", "-"), comments.get(f.name, "").replace("%", "%%")
-        if not help_text:
-            raise TypeError(f"{cls.__name__}.{f.name}: no one-line comment to use as the help of {flag}")
+        generic = f"{cls.__name__}.{f.name} ({getattr(hints[f.name], '__name__', hints[f.name])})"
+        flag, help_text = "--" + f.name.replace("_", "-"), (comments.get(f.name) or generic).replace("%", "%%")
         required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
         if typing.get_origin(hints[f.name]) is dict:
             p.add_argument(flag, default=None, required=required, help=f"{help_text}, as a JSON object")

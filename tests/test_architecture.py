@@ -1,8 +1,12 @@
-"""The dependency direction of docs/architecture.md holds: every import inside hirl/ (module level or inside a
-function) goes to the same subpackage or to a lower layer, and learn / rl never import eval (nor eval them)."""
+"""The dependency direction of docs/architecture.md holds: every import inside hirl/ (module level, inside a function,
+under `if TYPE_CHECKING:`, or an importlib load of a literal module name) goes to the same subpackage or to a lower
+layer, learn / rl never import eval (nor eval them), and no module imports itself back through others, inside a
+package either. Registry entries declared lazily as "module:attr" strings are names, not imports: each must name an
+existing module attribute."""
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -34,13 +38,34 @@ def unit_of(module: str) -> str:
     return parts[1] if len(parts) > 1 else "__init__"
 
 
-def imports_of(path: Path) -> list[tuple[int, str]]:
-    """(line, imported hirl module) for every import statement in the file, wherever it stands."""
-    module = "hirl." + ".".join(path.relative_to(ROOT).with_suffix("").parts)
-    module = module.removesuffix(".__init__")
+LAZY_TARGET = re.compile(r"hirl(\.\w+)+:\w+(\.\w+)*")  # a registry entry declared by name ("module:attr")
+
+
+def module_of(path: Path) -> str:
+    """hirl/policies/low/bc.py -> 'hirl.policies.low.bc'; hirl/runs/__init__.py -> 'hirl.runs'."""
+    return ("hirl." + ".".join(path.relative_to(ROOT).with_suffix("").parts)).removesuffix(".__init__")
+
+
+MODULES = {module_of(p): p for p in ROOT.rglob("*.py")} | {"hirl": ROOT / "__init__.py"}
+
+
+def _loads_by_name(tree: ast.AST) -> bool:
+    """True when the module calls importlib.import_module / __import__ (its literal module names count as imports)."""
+    return any(isinstance(n, ast.Call) and (getattr(n.func, "attr", None) == "import_module"
+                                            or getattr(n.func, "id", None) in ("import_module", "__import__"))
+               for n in ast.walk(tree))
+
+
+def imports_of(path: Path, source: str | None = None) -> list[tuple[int, str]]:
+    """(line, imported hirl module) for every import in the file (its text: source, default read from path), wherever
+    it stands: import statements (the submodule for `from package import submodule`) and, in a module that loads
+    modules by name, every string literal naming a hirl module (or a "module:attr" in it)."""
+    module = module_of(path)
     package = module if path.name == "__init__.py" else module.rsplit(".", 1)[0]
+    tree = ast.parse(source if source is not None else path.read_text(encoding="utf-8"))
+    by_name = _loads_by_name(tree)
     out = []
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             out += [(node.lineno, a.name) for a in node.names if a.name == "hirl" or a.name.startswith("hirl.")]
         elif isinstance(node, ast.ImportFrom):
@@ -51,7 +76,11 @@ def imports_of(path: Path) -> list[tuple[int, str]]:
             else:
                 name = node.module or ""
             if name == "hirl" or name.startswith("hirl."):
-                out.append((node.lineno, name if name != "hirl" else "hirl." + node.names[0].name))
+                out += [(node.lineno, f"{name}.{a.name}" if f"{name}.{a.name}" in MODULES else name) for a in node.names]
+        elif by_name and isinstance(node, ast.Constant) and isinstance(node.value, str):
+            name = node.value.partition(":")[0]
+            if name != "hirl" and name in MODULES:
+                out.append((node.lineno, name))
     return out
 
 
@@ -99,6 +128,92 @@ def test_no_import_cycle_between_subpackages():
 
 def test_imports_follow_the_layers():
     assert violations() == []
+
+
+def module_cycles() -> list[list[str]]:
+    """The import cycles between modules (strongly connected components of more than one module), sorted."""
+    graph = {m: {t for _, t in imports_of(p) if t in MODULES and t != m} for m, p in MODULES.items()}
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    cycles: list[list[str]] = []
+
+    def connect(node: str) -> None:  # Tarjan's algorithm
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for nxt in graph[node]:
+            if nxt not in index:
+                connect(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in stack:
+                low[node] = min(low[node], index[nxt])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                cycles.append(sorted(component))
+
+    for module in sorted(graph):
+        if module not in index:
+            connect(module)
+    return sorted(cycles)
+
+
+def test_no_import_cycle_between_modules():
+    """Inside a package too: a cycle through function-level or type-only imports is still a cycle."""
+    assert module_cycles() == []
+
+
+def test_the_import_scan_sees_importlib_loads_and_type_only_imports():
+    """The old run catalog's pattern (module names in a tuple, imported in a loop) and a type-only import count."""
+    source = ("import importlib\nfrom typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from hirl.runs import agents\n"
+              "MODULES = ('hirl.learn.components', 'hirl.rl.components:RLKind')\n"
+              "def load():\n    for name in MODULES:\n        importlib.import_module(name)\n")
+    found = {t for _, t in imports_of(ROOT / "runs" / "probe.py", source)}
+    assert found == {"hirl.runs.agents", "hirl.learn.components", "hirl.rl.components"}
+
+
+def lazy_targets() -> list[tuple[str, int, str]]:
+    """(file, line, "module:attr") of every registry entry declared by name in hirl/."""
+    out = []
+    for path in sorted(ROOT.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        if _loads_by_name(tree):
+            continue  # a loader's names are imports (imports_of), not declarations
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and LAZY_TARGET.fullmatch(node.value):
+                out.append((str(path.relative_to(ROOT)), node.lineno, node.value))
+            elif isinstance(node, ast.JoinedStr):  # f"{_LEARN}:LowLanguage": resolved through the module's constants
+                consts = {t.id: v.value for n in tree.body if isinstance(n, ast.Assign) and isinstance(v := n.value, ast.Constant)
+                          for t in n.targets if isinstance(t, ast.Name)}
+                parts = [v.value if isinstance(v, ast.Constant) else consts.get(getattr(v.value, "id", ""), "?")
+                         for v in node.values]
+                text = "".join(str(p) for p in parts)
+                if LAZY_TARGET.fullmatch(text):
+                    out.append((str(path.relative_to(ROOT)), node.lineno, text))
+    return out
+
+
+def test_every_lazy_registry_entry_names_an_existing_attribute():
+    targets = lazy_targets()
+    assert len(targets) >= 40  # the run registries' built-ins (hirl/runs/catalog.py) and the RL stages
+    missing = []
+    for where, line, target in targets:
+        module, _, attr = target.partition(":")
+        path = MODULES.get(module)
+        top = attr.split(".")[0]
+        defined = set() if path is None else {
+            n.name if isinstance(n, (ast.ClassDef, ast.FunctionDef)) else t.id
+            for n in ast.parse(path.read_text(encoding="utf-8")).body
+            for t in ([n] if isinstance(n, (ast.ClassDef, ast.FunctionDef)) else getattr(n, "targets", []))
+            if isinstance(n, (ast.ClassDef, ast.FunctionDef)) or isinstance(t, ast.Name)}
+        if top not in defined:
+            missing.append(f"hirl/{where}:{line}: {target}")
+    assert missing == []
 
 
 @pytest.mark.parametrize("path", sorted(str(p.relative_to(ROOT)) for p in ROOT.rglob("*.py")))

@@ -92,6 +92,25 @@ def test_collect_flags_cannot_drift_from_collect_config():
             assert action.default == (f.default if has_default else None), name
 
 
+def test_a_field_without_comment_gets_a_generic_help_text():
+    """A settings dataclass whose field has no comment (or whose source is unreadable) still builds its flags."""
+    import argparse
+    import dataclasses
+
+    from hirl.cli import add_dataclass_flags
+
+    @dataclasses.dataclass
+    class Settings:
+        count: int = 3
+        name: str = "x"  # what it is called
+
+    parser = argparse.ArgumentParser()
+    add_dataclass_flags(parser, Settings)
+    helps = {a.dest: a.help for a in parser._actions}
+    assert helps["count"] == "Settings.count (int)" and helps["name"] == "what it is called"
+    assert parser.parse_args(["--count", "5"]).count == 5
+
+
 def test_collect_flags_keep_their_defaults():
     defaults = {name: (a.default, a.required) for name, a in _collect_actions().items()}
     assert defaults == {

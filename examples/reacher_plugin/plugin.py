@@ -3,6 +3,8 @@ registers, in hirl's registries,
 
     ENVIRONMENTS["Reacher-v5"]             how hirl makes the env, the episode's command and the scripted expert
     COMPLETION_DETECTORS["fingertip_near"]  a completion detector the run config's `replan:` can name
+    REPLAN_RULES["stalled"]                 a replan rule (config class StalledConfig) `replan: {rule: stalled, ...}`
+                                            names, alone or inside `rule: any_of`
 
 Name it in a run config (`imports: [reacher_plugin.plugin]`) or on the command line
 (`hirl collect --env Reacher-v5 --import reacher_plugin.plugin ...`), with examples/ on PYTHONPATH.
@@ -19,6 +21,7 @@ level is a Jacobian-transpose PD controller towards the subgoal (about 95% of ep
 """
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, SupportsFloat
@@ -27,11 +30,13 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from hirl.config import FieldError
 from hirl.hierarchy.completion import CompletionDetector, achieved_state
+from hirl.hierarchy.replan import ReplanContext, ReplanRule, RuleConfig
 from hirl.integrations import ENVIRONMENTS, EnvAdapter
 from hirl.policies.base import HighLevelPolicy, LowLevelPolicy
 from hirl.policies.scripted import ScriptedHighLevel, ScriptedLowLevel
-from hirl.registry import COMPLETION_DETECTORS
+from hirl.registry import COMPLETION_DETECTORS, REPLAN_RULES
 from hirl.types import Command, Observation, Subgoal
 
 ENV_ID = "Reacher-v5"
@@ -113,6 +118,43 @@ class FingertipNear(CompletionDetector):
 
     def done(self, obs: Observation, subgoal: Subgoal, info: Mapping[str, Any]) -> bool:
         return bool(np.linalg.norm(achieved_state(obs) - np.asarray(subgoal.value)) <= self.radius)
+
+
+@dataclass(frozen=True, kw_only=True)
+class StalledConfig(RuleConfig):
+    """`replan: {rule: stalled, window: W, min_progress: P}`: the keys YAML gives the stalled rule."""
+
+    rule: str = "stalled"  # REPLAN_RULES name
+    window: int = 10  # control steps over which the fingertip must get closer to the subgoal
+    min_progress: float = 0.002  # metres it must have closed over the window, else the high level is asked again
+
+    def __post_init__(self) -> None:
+        if self.window < 1:
+            raise FieldError("window", f"must be >= 1 control step, got {self.window}")
+        if not self.min_progress >= 0:
+            raise FieldError("min_progress", f"must be >= 0 m, got {self.min_progress}")
+
+
+@REPLAN_RULES.register("stalled")
+class Stalled(ReplanRule):
+    """Replan (reason "stalled") when the fingertip came less than `min_progress` m closer to the state subgoal over
+    the last `window` control steps: the arm is stuck, ask the high level again."""
+
+    config_cls = StalledConfig
+
+    def __init__(self, window: int = 10, min_progress: float = 0.002) -> None:
+        self.window, self.min_progress = int(window), float(min_progress)
+        self._distances: deque[float] = deque(maxlen=self.window + 1)
+
+    def reset(self) -> None:
+        self._distances.clear()
+
+    def decide(self, ctx: ReplanContext) -> str | None:
+        if ctx.steps_since_replan == 1:  # a new subgoal: progress is measured from here
+            self._distances.clear()
+        self._distances.append(float(np.linalg.norm(achieved_state(ctx.obs) - np.asarray(ctx.subgoal.value))))
+        full = len(self._distances) > self.window
+        return "stalled" if full and self._distances[0] - self._distances[-1] < self.min_progress else None
 
 
 if ENV_ID not in ENVIRONMENTS:

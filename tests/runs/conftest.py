@@ -28,7 +28,8 @@ from hirl.encoders.text_factory import make_text_encoder
 from hirl.integrations import adapter
 from hirl.learn.adapt import adaptable_agents
 from hirl.learn.components import ImitationComponent
-from hirl.learn.run_config import EvalSpec, RunConfig, trainable_agents
+from hirl.learn.run_config import EvalSpec, RunConfig
+from hirl.learn.validate import trainable_agents
 from hirl.rl.config import RLRunConfig
 from hirl.rl.stages import train_rl
 from hirl.runs import RunDir

@@ -14,7 +14,6 @@ from hirl.learn.components import ImitationComponent
 from hirl.learn.run_config import CollectSpec
 from hirl.runs import COMPONENTS, RunDir, run_kind
 from hirl.runs.agents import AgentContext, component
-from hirl.runs.catalog import load_builtins
 
 TABLETOP = "hirl/Tabletop-v0"
 TEXT_ENCODER = "hash"  # the test text encoder (no MiniLM download), TEXT_DIM-d like the real one
@@ -38,7 +37,6 @@ LANGUAGE_FAST = ["stage=language", f"env={TABLETOP}", "steps=100", "eval.every=0
 
 def imitation_components() -> list[str]:
     """Every registered component trained by imitation (what the imitation fixture run holds)."""
-    load_builtins()
     return [n for n in COMPONENTS.names() if isinstance(component(n), ImitationComponent)]
 
 

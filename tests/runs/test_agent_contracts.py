@@ -22,10 +22,8 @@ from hirl.hierarchy import HierarchicalAgent
 from hirl.hierarchy.rollout import EpisodeResult, run_episode
 from hirl.runs import ADAPTED_SUFFIX, AGENTS, available_agents
 from hirl.runs.agents import component, recipe
-from hirl.runs.catalog import load_builtins
 from tests.runs.helpers import RUN_FIXTURES, FixtureRun, with_known_bugs
 
-load_builtins()
 NAMES = AGENTS.names()
 
 # Bugs these contracts found in hirl/ (reported, not fixed here): (agent, fixture run) -> what is wrong

@@ -31,11 +31,9 @@ from hirl.rl.language import LanguageSubtaskEnv, language_env
 from hirl.rl.planner import WaypointGraph
 from hirl.runs import COMPONENTS
 from hirl.runs.agents import component
-from hirl.runs.catalog import load_builtins
 from hirl.types import SUBGOAL_KINDS, Command, Subgoal
 from tests.runs.helpers import OBS_KEYS, TEXT_ENCODER, FixtureRun, check_action, imitation_components, with_known_bugs
 
-load_builtins()
 NAMES = COMPONENTS.names()
 IMITATION = imitation_components()
 BATCH = 8  # rows per sampler batch

@@ -40,12 +40,10 @@ from hirl.rl.relabel import RELABELERS, TransitionRelabeler, relabeler_class
 from hirl.rl.stage import STAGES, Stage
 from hirl.runs import COMPONENTS, RUN_KINDS, EvalSetup, config_kind, run_kind
 from hirl.runs.agents import component, parse_agent_name
-from hirl.runs.catalog import load_builtins
 from hirl.runs.rundir import RunDir
 from hirl.types import Command, Subgoal
 from tests.runs.helpers import TABLETOP, FixtureRun, with_known_bugs
 
-load_builtins()
 
 # -- RELABELERS: HighSpec fields of a minimal valid strategy ------------------------------------------------------
 RELABELER_ARGS: dict[str, dict[str, Any]] = {
