@@ -6,7 +6,9 @@ Unknown keys, missing required keys, wrong types and out-of-range values raise C
 naming the file (or the command-line override), the dotted key and the expected value.
 
 A dataclass with a classmethod `config_variant(raw) -> subclass` is a tagged union: the loader builds the subclass it
-picks from the raw keys (e.g. `replan: {rule: any_of, ...}`, hirl.hierarchy.replan.ReplanSpec).
+picks from the raw keys (e.g. `replan: {rule: any_of, ...}`, hirl.hierarchy.replan.ReplanSpec; `head: {kind: ...}`,
+hirl.policies.heads.config.HeadConfig), and `config_upgrade(raw) -> raw` drops what an older hirl wrote and this one
+no longer reads.
 
 A config class with an `imports: list[str]` field (the run configs) imports those plugin modules before building the
 rest, so names they register (env adapters, components, replan rules, detectors) are valid in the same file.
@@ -125,6 +127,9 @@ class _Builder:
                 self.fail(f"{prefix}{exc.field}", exc.problem)
             if chosen is not cls:
                 return self.build(chosen, raw, prefix)
+        upgrade = getattr(cls, "config_upgrade", None)  # keys an older hirl wrote that this version drops
+        if upgrade is not None:
+            raw = upgrade(raw)
         hints = get_type_hints(cls)
         fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
         for key in raw:

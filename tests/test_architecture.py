@@ -188,7 +188,8 @@ def lazy_targets() -> list[tuple[str, int, str]]:
             if isinstance(node, ast.Constant) and isinstance(node.value, str) and LAZY_TARGET.fullmatch(node.value):
                 out.append((str(path.relative_to(ROOT)), node.lineno, node.value))
             elif isinstance(node, ast.JoinedStr):  # f"{_LEARN}:LowLanguage": resolved through the module's constants
-                consts = {t.id: v.value for n in tree.body if isinstance(n, ast.Assign) and isinstance(v := n.value, ast.Constant)
+                consts = {t.id: v.value for n in tree.body
+                          if isinstance(n, ast.Assign) and isinstance(v := n.value, ast.Constant)
                           for t in n.targets if isinstance(t, ast.Name)}
                 parts = [v.value if isinstance(v, ast.Constant) else consts.get(getattr(v.value, "id", ""), "?")
                          for v in node.values]

@@ -15,6 +15,7 @@ from hirl.learn.run import train_run
 from hirl.learn.run_config import AdaptSpec, CollectSpec, EvalSpec, RunConfig, TrainingBudgets
 from hirl.learn.trainer import TrainerConfig
 from hirl.policies.heads import HeadConfig
+from hirl.policies.heads.diffusion import DiffusionHeadConfig
 from hirl.runs import RunDir, load_agent
 
 
@@ -58,7 +59,7 @@ def test_chunk_head_trains_adapts_and_evaluates(tabletop: Path, tmp_path: Path) 
 
 
 def test_diffusion_head_trains_and_evaluates(tabletop: Path, tmp_path: Path) -> None:
-    head = HeadConfig(kind="diffusion", horizon=4, execute=4, diffusion_train_steps=20, diffusion_steps=3,
+    head = DiffusionHeadConfig(kind="diffusion", horizon=4, execute=4, diffusion_train_steps=20, diffusion_steps=3,
                       denoiser_width=32, denoiser_blocks=1)
     cfg = config(tabletop, head, ["hier_language"])
     run = tmp_path / "run"

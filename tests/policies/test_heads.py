@@ -10,10 +10,11 @@ import numpy as np
 import pytest
 import torch
 
-from hirl.config import from_dict
+from hirl.config import from_dict, to_dict
 from hirl.errors import InputError
 from hirl.policies.flat import ChainOfThoughtAgent, ChainOfThoughtPolicy, CoTConfig, FlatAgent, FlatConfig, FlatPolicy
 from hirl.policies.heads import ChunkExecutor, HeadConfig, HeadRunner, ObsHistory, build_head
+from hirl.policies.heads.diffusion import DiffusionHeadConfig
 from hirl.policies.low import BCConfig, BCLowLevel, GoalConditionedBC
 from hirl.registry import ACTION_HEADS
 from hirl.types import Command, Subgoal
@@ -32,7 +33,7 @@ HEADS = {  # a small config of every registered head, and the non-default option
     "mlp_binary": HeadConfig(grip="binary"),
     "chunk": HeadConfig(kind="chunk", horizon=4, execute=2),
     "chunk_l1_binary": HeadConfig(kind="chunk", horizon=4, loss="l1", grip="binary", execution="ensemble"),
-    "diffusion": HeadConfig(kind="diffusion", horizon=4, execute=2, diffusion_train_steps=20, diffusion_steps=4,
+    "diffusion": DiffusionHeadConfig(kind="diffusion", horizon=4, execute=2, diffusion_train_steps=20, diffusion_steps=4,
                             denoiser_width=64, denoiser_blocks=2),
 }
 
@@ -177,11 +178,35 @@ def test_default_head_reproduces_networks_saved_before_heads() -> None:
 
 def test_head_config_errors_are_one_line() -> None:
     for bad, match in (({"kind": "mlp", "horizon": 10}, "use kind chunk"), ({"kind": "chunk", "horizon": 3, "execute": 4},
-                       "execute"), ({"kind": "transformer"}, "head.kind must be one of"), ({"history": 0}, "history"),
+                       "execute"), ({"kind": "transformer"}, "key 'kind': unknown action head 'transformer'"),
+                       ({"history": 0}, "history"),
                        ({"loss": "huber"}, "loss")):
         with pytest.raises(InputError, match=match) as err:
             from_dict(HeadConfig, bad, "cfg.yaml")
         assert "\n" not in str(err.value)
+
+
+def test_head_kind_picks_the_config_class_declared_beside_the_head() -> None:
+    assert type(from_dict(HeadConfig, {"kind": "chunk", "horizon": 3})) is HeadConfig
+    diffusion = from_dict(HeadConfig, {"kind": "diffusion", "horizon": 4, "diffusion_steps": 5})
+    assert type(diffusion) is DiffusionHeadConfig and diffusion.diffusion_steps == 5
+    with pytest.raises(InputError, match=r"cfg.yaml: key 'diffusion_steps': unknown key"):  # a diffusion field on a chunk
+        from_dict(HeadConfig, {"kind": "chunk", "horizon": 3, "diffusion_steps": 5}, "cfg.yaml")
+    with pytest.raises(ValueError, match=r"head\.kind diffusion is configured by DiffusionHeadConfig"):
+        HeadConfig(kind="diffusion")
+
+
+def test_a_flat_head_config_written_before_the_split_loads_as_before() -> None:
+    """A network's config.json (or a run's config.yaml) of the one flat HeadConfig: every field of every kind."""
+    flat_mlp = {"kind": "mlp", "horizon": 1, "execution": "receding", "execute": 1, "ensemble_decay": 0.01, "loss": "mse",
+                "grip": "regress", "grip_weight": 1.0, "history": 1, "history_pad": "edge", "pad_loss": False,
+                "diffusion_train_steps": 100, "diffusion_steps": 10, "diffusion_sampler": "ddim",
+                "beta_schedule": "squaredcos_cap_v2", "prediction": "epsilon", "denoiser_width": 128, "denoiser_blocks": 3,
+                "time_dim": 32}
+    assert from_dict(HeadConfig, flat_mlp) == HeadConfig()
+    assert from_dict(HeadConfig, dict(flat_mlp, kind="diffusion", horizon=4, diffusion_steps=3)) == DiffusionHeadConfig(
+        horizon=4, diffusion_steps=3)
+    assert "diffusion_steps" not in to_dict(HeadConfig()) and to_dict(HeadConfig()).items() <= flat_mlp.items()
 
 
 def test_run_as_takes_only_inference_fields_of_the_same_head() -> None:

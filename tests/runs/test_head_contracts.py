@@ -7,13 +7,14 @@ import torch
 
 import hirl.policies.heads  # noqa: F401  (registers the heads)
 from hirl.policies.heads.base import build_head
+from hirl.policies.heads.diffusion import DiffusionHeadConfig
 from hirl.policies.heads.config import HeadConfig
 from hirl.registry import ACTION_HEADS
 
 HEAD_CONFIGS = {  # name -> a small valid config of it
     "mlp": HeadConfig(kind="mlp"),
     "chunk": HeadConfig(kind="chunk", horizon=4, execute=2),
-    "diffusion": HeadConfig(kind="diffusion", horizon=4, execute=2, diffusion_train_steps=20, diffusion_steps=4,
+    "diffusion": DiffusionHeadConfig(kind="diffusion", horizon=4, execute=2, diffusion_train_steps=20, diffusion_steps=4,
                             denoiser_width=32, denoiser_blocks=1),
 }
 

@@ -9,8 +9,8 @@ conditioning features; HeadRunner holds the observation history and pending acti
 from hirl.policies.heads.config import INFERENCE_FIELDS, HeadConfig
 from hirl.policies.heads.base import ActionHead, build_head
 from hirl.policies.heads.chunk import ChunkHead, MLPHead
-from hirl.policies.heads.diffusion import DiffusionHead
+from hirl.policies.heads.diffusion import DiffusionHead, DiffusionHeadConfig
 from hirl.policies.heads.execution import ChunkExecutor, HeadRunner, ObsHistory
 
-__all__ = ["INFERENCE_FIELDS", "ActionHead", "ChunkExecutor", "ChunkHead", "DiffusionHead", "HeadConfig", "HeadRunner",
-           "MLPHead", "ObsHistory", "build_head"]
+__all__ = ["INFERENCE_FIELDS", "ActionHead", "ChunkExecutor", "ChunkHead", "DiffusionHead", "DiffusionHeadConfig",
+           "HeadConfig", "HeadRunner", "MLPHead", "ObsHistory", "build_head"]

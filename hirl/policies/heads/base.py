@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Sequence
+from typing import ClassVar
 
 import torch
 from torch import nn
@@ -31,6 +32,8 @@ class ActionHead(nn.Module, abc.ABC):
                               1 where the target is a real action of the segment, None = all real
     predict(cond, generator, run)  (B, H, A) in [-1, 1]; deterministic heads ignore generator; run: a HeadConfig whose
                               inference fields (INFERENCE_FIELDS, e.g. diffusion_steps) replace the trained ones"""
+
+    config_cls: ClassVar[type[HeadConfig]] = HeadConfig  # the `head:` config of this kind (a subclass adds its fields)
 
     def __init__(self, config: HeadConfig, cond_dim: int, action_dim: int) -> None:
         super().__init__()

@@ -1,4 +1,7 @@
-"""HeadConfig: the `head:` section of a run config and of every action-predicting network's config.json.
+"""HeadConfig: the `head:` section of a run config and of every action-predicting network's config.json, a tagged
+union on `kind:`: the fields every head shares live here; a head with its own fields declares a HeadConfig subclass
+beside it (the head class's config_cls, e.g. hirl.policies.heads.diffusion.DiffusionHeadConfig), which the config
+loader builds when `kind:` names that head (config_variant).
 
     head:
       kind: chunk            # mlp | chunk | diffusion (hirl.registry.ACTION_HEADS)
@@ -8,15 +11,19 @@
       history: 2             # the net sees the current and the previous observation
 
 The defaults are today's single-step MLP (one action, MSE, grip regressed like the other dimensions, no history):
-a network saved before heads existed loads as exactly that.
+a network saved before heads existed loads as exactly that. A file written while every head shared one flat config
+(all fields of every kind) still loads: another kind's fields at their defaults are dropped (config_upgrade); one set
+to something else is an error naming the key (it never had an effect; remove it).
 """
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
-from hirl.registry import ACTION_HEADS
+from hirl.config import FieldError
+from hirl.registry import ACTION_HEADS, RegistryError
 
 # fields that only change how a trained head is run (an eval may override them; the weights do not depend on them)
 INFERENCE_FIELDS = ("execution", "execute", "ensemble_decay", "diffusion_steps", "diffusion_sampler")
@@ -39,20 +46,35 @@ class HeadConfig:
     history: int = 1  # k, observations the net sees: the current one and the k-1 before it in the episode
     history_pad: Literal["edge", "zero"] = "edge"  # before the episode's first observation: repeat it | zeros
     pad_loss: bool = False  # chunk steps past the segment end (its last action repeated): False not in the loss, True fitted
-    diffusion_train_steps: int = 100  # DDPM noise levels at training (diffusers scheduler num_train_timesteps)
-    diffusion_steps: int = 10  # denoising steps per inference
-    diffusion_sampler: Literal["ddim", "ddpm"] = "ddim"  # inference scheduler (diffusers DDIMScheduler | DDPMScheduler)
-    beta_schedule: Literal["squaredcos_cap_v2", "linear", "scaled_linear"] = "squaredcos_cap_v2"  # diffusers noise schedule
-    prediction: Literal["epsilon", "sample"] = "epsilon"  # what the denoiser predicts: the noise | the clean chunk
-    denoiser_width: int = 128  # width of the denoiser's residual blocks (256: ~2.5x the training time on CPU)
-    denoiser_blocks: int = 3  # residual FiLM blocks of the denoiser
-    time_dim: int = 32  # sinusoidal embedding size of the noise level
+
+    @classmethod
+    def config_variant(cls, raw: Mapping[str, Any]) -> type:
+        """The config class of the head raw's `kind:` names (its head class's config_cls; HeadConfig by default)."""
+        if cls is not HeadConfig:
+            return cls
+        kind = raw.get("kind", "mlp")
+        if not isinstance(kind, str):
+            raise FieldError("kind", f"expected an action head name, got {type(kind).__name__} {kind!r}")
+        try:
+            return head_config_class(kind)
+        except RegistryError as exc:
+            raise FieldError("kind", str(exc)) from None
+
+    @classmethod
+    def config_upgrade(cls, raw: Mapping[str, Any]) -> dict[str, Any]:
+        """raw without the fields of other heads' configs that hold their defaults (a config written when every head
+        shared one flat config carries them all); the builder reports any other unknown key."""
+        own = {f.name for f in dataclasses.fields(cls)}
+        defaults = {f.name: f.default for c in _head_config_classes() for f in dataclasses.fields(c)}
+        return {k: v for k, v in raw.items() if k in own or k not in defaults or v != defaults[k]}
 
     def __post_init__(self) -> None:
         if self.kind not in ACTION_HEADS:
             raise ValueError(f"head.kind must be one of {ACTION_HEADS.names()}, got {self.kind!r}")
-        for name in ("horizon", "execute", "history", "diffusion_train_steps", "diffusion_steps", "denoiser_width",
-                     "denoiser_blocks", "time_dim"):
+        if head_config_class(self.kind) is not type(self):
+            raise ValueError(f"head.kind {self.kind} is configured by {head_config_class(self.kind).__name__}, "
+                             f"not {type(self).__name__}")
+        for name in ("horizon", "execute", "history"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"head.{name} must be >= 1, got {getattr(self, name)}")
         if self.kind == "mlp" and self.horizon != 1:
@@ -61,9 +83,6 @@ class HeadConfig:
             raise ValueError(f"head.execute ({self.execute}) must be <= head.horizon ({self.horizon})")
         if self.ensemble_decay < 0 or self.grip_weight < 0:
             raise ValueError("head.ensemble_decay and head.grip_weight must be >= 0")
-        if self.diffusion_steps > self.diffusion_train_steps:
-            raise ValueError(f"head.diffusion_steps ({self.diffusion_steps}) must be <= head.diffusion_train_steps "
-                             f"({self.diffusion_train_steps})")
 
     @property
     def single_step(self) -> bool:
@@ -75,4 +94,14 @@ class HeadConfig:
         when other describes the same head (kind and horizon); else unchanged."""
         if other is None or other.kind != self.kind or other.horizon != self.horizon:
             return self
-        return dataclasses.replace(self, **{f: getattr(other, f) for f in INFERENCE_FIELDS})
+        return dataclasses.replace(self, **{f: getattr(other, f) for f in INFERENCE_FIELDS if hasattr(self, f)})
+
+
+def head_config_class(kind: str) -> type[HeadConfig]:
+    """The config class of the registered action head `kind` (its config_cls; HeadConfig when it declares none)."""
+    return getattr(ACTION_HEADS.get(kind), "config_cls", HeadConfig)
+
+
+def _head_config_classes() -> list[type[HeadConfig]]:
+    """The config classes of every registered head (HeadConfig first)."""
+    return list(dict.fromkeys([HeadConfig, *(head_config_class(k) for k in ACTION_HEADS.names())]))

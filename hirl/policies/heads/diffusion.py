@@ -19,7 +19,8 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import torch
 from torch import nn
@@ -85,7 +86,7 @@ class Denoiser(nn.Module):
         return self.denoise(x, self.modulation(t, cond))
 
 
-def make_scheduler(config: HeadConfig, sampler: str = "ddpm", steps: int | None = None) -> Any:
+def make_scheduler(config: DiffusionHeadConfig, sampler: str = "ddpm", steps: int | None = None) -> Any:
     """A diffusers scheduler of the head's noise schedule: DDPMScheduler (sampler ddpm) or DDIMScheduler (ddim),
     with its inference timesteps set when steps is given."""
     from diffusers import DDIMScheduler, DDPMScheduler  # imported on first use (~2 s): only diffusion heads need it
@@ -99,12 +100,39 @@ def make_scheduler(config: HeadConfig, sampler: str = "ddpm", steps: int | None 
     return scheduler
 
 
+@dataclass(frozen=True)
+class DiffusionHeadConfig(HeadConfig):
+    """`head: {kind: diffusion, ...}`: the shared head fields and the denoiser's own."""
+
+    kind: str = "diffusion"  # action head (ACTION_HEADS)
+    diffusion_train_steps: int = 100  # DDPM noise levels at training (diffusers scheduler num_train_timesteps)
+    diffusion_steps: int = 10  # denoising steps per inference
+    diffusion_sampler: Literal["ddim", "ddpm"] = "ddim"  # inference scheduler (diffusers DDIMScheduler | DDPMScheduler)
+    beta_schedule: Literal["squaredcos_cap_v2", "linear", "scaled_linear"] = "squaredcos_cap_v2"  # diffusers noise schedule
+    prediction: Literal["epsilon", "sample"] = "epsilon"  # what the denoiser predicts: the noise | the clean chunk
+    denoiser_width: int = 128  # width of the denoiser's residual blocks (256: ~2.5x the training time on CPU)
+    denoiser_blocks: int = 3  # residual FiLM blocks of the denoiser
+    time_dim: int = 32  # sinusoidal embedding size of the noise level
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        for name in ("diffusion_train_steps", "diffusion_steps", "denoiser_width", "denoiser_blocks", "time_dim"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"head.{name} must be >= 1, got {getattr(self, name)}")
+        if self.diffusion_steps > self.diffusion_train_steps:
+            raise ValueError(f"head.diffusion_steps ({self.diffusion_steps}) must be <= head.diffusion_train_steps "
+                             f"({self.diffusion_train_steps})")
+
+
 @ACTION_HEADS.register("diffusion")
 class DiffusionHead(ActionHead):
     """Conditional denoiser over (H, A) action chunks with diffusers' DDPM / DDIM schedulers (see the module doc).
     `hidden` (the network's MLP-head widths) is not used: the denoiser's size is head.denoiser_width / _blocks."""
 
-    def __init__(self, config: HeadConfig, cond_dim: int, action_dim: int, hidden: Sequence[int] = ()) -> None:
+    config_cls = DiffusionHeadConfig
+    config: DiffusionHeadConfig
+
+    def __init__(self, config: DiffusionHeadConfig, cond_dim: int, action_dim: int, hidden: Sequence[int] = ()) -> None:
         super().__init__(config, cond_dim, action_dim)
         self.denoiser = Denoiser((self.horizon, self.action_dim), self.cond_dim, config.denoiser_width,
                                  config.denoiser_blocks, config.time_dim)
@@ -114,7 +142,7 @@ class DiffusionHead(ActionHead):
 
     def sampler(self, run: HeadConfig | None = None) -> Any:
         """The inference scheduler of run's (default: the trained config's) diffusion_sampler and diffusion_steps."""
-        c = run or self.config
+        c = run if isinstance(run, DiffusionHeadConfig) else self.config
         key = (c.diffusion_sampler, int(c.diffusion_steps))
         if key not in self._samplers:
             self._samplers[key] = make_scheduler(self.config, *key)
@@ -154,7 +182,7 @@ class DiffusionHead(ActionHead):
 
     def predict(self, cond: torch.Tensor, generator: torch.Generator | None = None,
                 run: HeadConfig | None = None) -> torch.Tensor:
-        c = run or self.config
+        c = run if isinstance(run, DiffusionHeadConfig) else self.config
         scheduler = self.sampler(c)
         b, levels = cond.shape[0], scheduler.timesteps
         mods = self.denoiser.modulation(levels.repeat_interleave(b), cond.repeat(len(levels), 1))  # (S * B, ...)
