@@ -109,13 +109,6 @@ def test_no_committed_file_names_a_machine_folder() -> None:
 # "issue-18 low level"), a commit by its hash ("commit 854472d") or the design brief kept outside the repository.
 # A statement says what is; a reproduction that needs an older version says which in words.
 HISTORY_CITATION = re.compile(r"\bissues?[\s-]+#?\d+|\bcommits?\s+[0-9a-f]{7,40}\b|shared/DESIGN", re.IGNORECASE)
-# Files allowed to keep such citations for now: {repo-relative file: reason}. Keep it empty; an entry is a to-do.
-ALLOWED_CITATIONS: dict[str, str] = {
-    "experiments/ogbench/RESULTS.json": "OGBench results: notes are being re-rendered",
-    "experiments/ogbench/RESULTS.md": "OGBench results: rendered from RESULTS.json, being re-rendered",
-    "experiments/ogbench/notes.md": "OGBench results: notes are being re-rendered",
-    "experiments/ogbench/profile_steps.py": "OGBench results: being regenerated",
-}
 
 
 def history_citations(text: str) -> list[tuple[int, str]]:
@@ -149,7 +142,7 @@ def test_no_committed_file_cites_issues_commits_or_the_design_brief() -> None:
     this = Path(__file__).resolve().relative_to(ROOT).as_posix()
     problems = []
     for path in repo_files():
-        if path.as_posix() in ALLOWED_CITATIONS or path.as_posix() == this:
+        if path.as_posix() == this:
             continue
         text = text_of(path)
         if text is None:

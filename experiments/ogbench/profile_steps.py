@@ -1,4 +1,4 @@
-"""Where a gradient step of hirl's OGBench baselines spends its time, on one CPU thread (issue 26, item 4).
+"""Where a gradient step of hirl's OGBench baselines spends its time, on one CPU thread.
 
 For each method's `_cpu` component (256 x 3 MLPs, OGBench's settings), on synthetic episodes shaped like a dataset
 (S state, A action sizes; the values do not change the cost), the script times the phases of a step in a loop of its

@@ -1,7 +1,8 @@
 """What each part of the generated-state-subgoal high levels bought, on one seed: RESULTS-subgoals-ablation.{json,md}.
 
 Every row is one agent of one evaluation report (100 chains, the same demonstrations, the same evaluation chains, so
-rows are paired): the benchmark runs of experiments/tabletop/RESULTS-subgoals.md at successive commits, kept under
+rows are paired): the benchmark runs of experiments/tabletop/RESULTS-subgoals.md with successive versions of the code
+(named in each row), kept under
 --runs. `collect` reads the reports into the JSON; `render` writes the Markdown from the JSON only.
 
     python experiments/tabletop/subgoal_ablation.py collect --runs runs/bench
@@ -19,44 +20,46 @@ from hirl.fileio import atomic_write_json, atomic_write_text
 
 HERE = Path(__file__).resolve().parent
 JSON, MD = HERE / "RESULTS-subgoals-ablation.json", HERE / "RESULTS-subgoals-ablation.md"
+BEFORE_RESIDUAL = " (code before the residual option)"  # which version of the code made a row
+BEFORE_PROGRESS = " (code before the progress option)"
 BENCH = ("python experiments/benchmark.py experiments/tabletop/hierarchical.yaml --seeds 0 --replan-agent none "
          "'agents=[hier_state,hier_image,hier_state_ahead,hier_state_snap,hier_state_ahead_snap]'")
 
 # (group, agent, what changed, report under --runs, how it was made)
 ROWS: tuple[tuple[str, str, str, str, str], ...] = (
     ("low level alone", "oracle_state", "expert's goal at its subtask's end -> low_state",
-     "tabletop-subgoals/seed0/report-v1-absolute.json", f"{BENCH} --out runs/bench/tabletop-subgoals (b64988d)"),
+     "tabletop-subgoals/seed0/report-v1-absolute.json", f"{BENCH} --out runs/bench/tabletop-subgoals" + BEFORE_RESIDUAL),
     ("low level alone", "oracle_state_ahead", "expert's goal 10 steps ahead -> low_state_ahead",
-     "tabletop-subgoals/seed0/report-v1-absolute.json", f"{BENCH} --out runs/bench/tabletop-subgoals (b64988d)"),
+     "tabletop-subgoals/seed0/report-v1-absolute.json", f"{BENCH} --out runs/bench/tabletop-subgoals" + BEFORE_RESIDUAL),
     ("low level alone", "oracle_image", "expert's camera frame at its subtask's end -> low_image (32x32)",
-     "tabletop-subgoals/seed0/report-v1-absolute.json", f"{BENCH} --out runs/bench/tabletop-subgoals (b64988d)"),
+     "tabletop-subgoals/seed0/report-v1-absolute.json", f"{BENCH} --out runs/bench/tabletop-subgoals" + BEFORE_RESIDUAL),
     ("segment-end goal", "hier_state", "regression of the goal (as committed)",
-     "tabletop-subgoals/seed0/report-v1-absolute.json", f"{BENCH} --out runs/bench/tabletop-subgoals (b64988d)"),
+     "tabletop-subgoals/seed0/report-v1-absolute.json", f"{BENCH} --out runs/bench/tabletop-subgoals" + BEFORE_RESIDUAL),
     ("segment-end goal", "hier_state", "+ residual (goal - achieved goal now)",
      "tabletop-subgoals-res/seed0/report-v1-residual.json",
      "same, 'agents=[hier_state,hier_state_snap]' networks.high_state.residual=true --out "
-     "runs/bench/tabletop-subgoals-res (215ed24)"),
+     "runs/bench/tabletop-subgoals-res (code before the progress option)"),
     ("segment-end goal", "hier_state", "+ residual + progress (the command's current subtask)",
      "tabletop-subgoals-res/seed0/report.json",
-     "same, + networks.high_state.progress=true (172d7a5)"),
+     "same, + networks.high_state.progress=true"),
     ("segment-end goal", "hier_state_snap", "regression snapped to dataset futures (absolute)",
-     "tabletop-subgoals/seed0/report-v1-absolute.json", f"{BENCH} --out runs/bench/tabletop-subgoals (b64988d)"),
+     "tabletop-subgoals/seed0/report-v1-absolute.json", f"{BENCH} --out runs/bench/tabletop-subgoals" + BEFORE_RESIDUAL),
     ("segment-end goal", "hier_state_snap", "residual + progress, snapped to residual dataset futures",
-     "tabletop-subgoals-res/seed0/report.json", "as the residual + progress row (172d7a5)"),
+     "tabletop-subgoals-res/seed0/report.json", "as the residual + progress row"),
     ("10 steps ahead", "hier_state_ahead", "regression of the goal 10 steps ahead (absolute)",
-     "tabletop-subgoals/seed0/report-v1-absolute.json", f"{BENCH} --out runs/bench/tabletop-subgoals (b64988d)"),
+     "tabletop-subgoals/seed0/report-v1-absolute.json", f"{BENCH} --out runs/bench/tabletop-subgoals" + BEFORE_RESIDUAL),
     ("10 steps ahead", "hier_state_ahead", "+ residual",
-     "tabletop-subgoals/seed0/report-v2-residual.json", f"{BENCH} --out runs/bench/tabletop-subgoals (215ed24)"),
+     "tabletop-subgoals/seed0/report-v2-residual.json", f"{BENCH} --out runs/bench/tabletop-subgoals" + BEFORE_PROGRESS),
     ("10 steps ahead", "hier_state_ahead", "+ residual, asked every step (subgoals.replan_every=1)",
      "tabletop-subgoals/seed0/eval-every1/report.json",
      "hirl eval runs/bench/tabletop-subgoals/seed0 --agents hier_state_ahead hier_state_ahead_snap --episodes 100 "
-     "--out runs/bench/tabletop-subgoals/seed0/eval-every1 eval.videos=0 subgoals.replan_every=1 (215ed24)"),
+     "--out runs/bench/tabletop-subgoals/seed0/eval-every1 eval.videos=0 subgoals.replan_every=1" + BEFORE_PROGRESS),
     ("10 steps ahead", "hier_state_ahead", "+ residual + progress",
-     "tabletop-subgoals/seed0/report.json", "experiments/tabletop/RESULTS-subgoals.md's run, seed 0 (172d7a5)"),
+     "tabletop-subgoals/seed0/report.json", "experiments/tabletop/RESULTS-subgoals.md's run, seed 0"),
     ("10 steps ahead", "hier_state_ahead_snap", "residual + progress, snapped to residual dataset futures",
      "tabletop-subgoals/seed0/eval-snap/report.json",
      "hirl eval runs/bench/tabletop-subgoals/seed0 --agents hier_state_ahead_snap --episodes 100 "
-     "--out runs/bench/tabletop-subgoals/seed0/eval-snap eval.videos=0 (172d7a5)"),
+     "--out runs/bench/tabletop-subgoals/seed0/eval-snap eval.videos=0"),
 )
 
 

@@ -6,6 +6,8 @@
     oracle_high             the expert's high level (canonical instructions) driving the run's language low level
     oracle_high_paraphrase  the same, emitting held-out paraphrases the low level never saw
     oracle_high_paraphrase_grounded  the same, each paraphrase grounded to a known skill first (hirl.hierarchy.grounding)
+    hier_language_paraphrase  hier_language given the command as a person would type it: text only, each subtask in
+                            its held-out paraphrase ([_grounded]: each subtask grounded to a known skill first)
     oracle_state, oracle_image   the expert's own achieved goal / camera frame at the end of its current subtask
                             (ExpertLookahead) driving the run's low_state / low_image: the low level's goal reaching alone
     hier_state_ahead        high_state_ahead + low_state_ahead: state subgoals subgoals.horizon steps ahead, asked
@@ -30,7 +32,8 @@ from hirl.hierarchy import HierarchicalAgent, ReplanContext, ReplanRule
 from hirl.hierarchy.grounding import SkillGrounder, question
 from hirl.hierarchy.replan import DEFAULT_TIMEOUT
 from hirl.integrations import EnvAdapter
-from hirl.policies.base import HighLevelPolicy
+from hirl.encoders.commands import command_subtasks
+from hirl.policies.base import HighLevelPolicy, HighLevelWrapper
 from hirl.policies.high.goal_index import SnappedStateHighLevel
 from hirl.policies.high.lookahead import ExpertLookahead, LookaheadKind
 from hirl.runs.agents import AgentContext, AgentRecipe
@@ -177,6 +180,45 @@ class OracleHighParaphraseGrounded(OracleHigh):
 
     def wording(self, ctx: AgentContext) -> Wording:
         return grounded(held_out_paraphrases(ctx.adapter), skill_grounder(ctx))
+
+
+class HierLanguageParaphrase(AgentRecipe):
+    """hier_language whose command arrives as text only, each subtask in its held-out paraphrase (as a person types
+    it: no decomposition given); grounded: each subtask grounded to a known skill before the high level reads it."""
+
+    components = ("low_language", "high_language")
+    trainable = False
+
+    def __init__(self, grounded: bool) -> None:
+        self.grounded = grounded
+
+    def build(self, ctx: AgentContext) -> HierarchicalAgent:
+        wording = held_out_paraphrases(ctx.adapter)
+        if self.grounded:
+            wording = grounded(wording, skill_grounder(ctx))
+        high = CommandRewording(ctx.policy("high_language"), wording)
+        return HierarchicalAgent(high, ctx.policy("low_language"), replan_rule(ctx))
+
+
+AGENTS.register("hier_language_paraphrase")(lambda: HierLanguageParaphrase(grounded=False))
+AGENTS.register("hier_language_paraphrase_grounded")(lambda: HierLanguageParaphrase(grounded=True))
+
+
+class CommandRewording(HighLevelWrapper):
+    """A high level given each command as text only, every subtask reworded (wording None: unchanged) and joined
+    with ", then " — the command a person would type, without the env's decomposition."""
+
+    def __init__(self, inner: HighLevelPolicy, wording: Wording) -> None:
+        super().__init__(inner)
+        self.wording = wording
+        self._cache: dict[Command, Command] = {}
+
+    def propose(self, obs: Any, command: Command) -> Subgoal:
+        said = self._cache.get(command)
+        if said is None:
+            parts = [self.wording(t) or t for t in command_subtasks(command)]
+            said = self._cache[command] = Command(", then ".join(parts))
+        return self.inner.propose(obs, said)
 
 
 def skill_grounder(ctx: AgentContext) -> SkillGrounder:

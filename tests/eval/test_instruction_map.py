@@ -19,7 +19,9 @@ from hirl.integrations import adapter
 from hirl.policies.scripted import ScriptedHighLevel
 from hirl.runs import RunDir, load_agent, run_kind
 from hirl.runs.agents import AgentContext
-from hirl.runs.recipes import OracleHighPhrasing, ProposedSubgoalRule, Rephrasing
+from hirl.encoders.text_factory import make_text_encoder
+from hirl.hierarchy.grounding import SkillGrounder
+from hirl.runs.recipes import CommandRewording, OracleHighPhrasing, ProposedSubgoalRule, Rephrasing, grounded
 from hirl.types import Command, Subgoal
 from hirl_envs.tabletop import tasks
 from tests.eval.conftest import write
@@ -138,6 +140,36 @@ def test_oracle_high_rewordings_emit_the_phrasing_and_the_held_out_paraphrase(la
         r = run_episode(env, agent, setup.command, seed=setup.seed, options=setup.options(1))
         emitted = [e.subgoal.value for e in agent.trace]
         assert emitted and set(emitted) == {expected(r.task[0])}
+    env.close()
+
+
+def test_grounded_wording_gives_the_known_skill_or_the_worded_text_when_unsure(caplog):
+    grounder = SkillGrounder(["turn on the light", "turn off the light", "open the drawer"], make_text_encoder("hash", 384))
+    sure = grounded({"turn off the light": "switch the lamp off"}.get, grounder)
+    assert sure("turn off the light") == "turn off the light"  # the paraphrase grounded back to the known skill
+    unsure = grounded({"turn off the light": "do the light thing"}.get, grounder)
+    assert unsure("turn off the light") == "do the light thing"  # not sure: passed on as worded, and said once
+    assert unsure("turn off the light") == "do the light thing"
+    said = [r.getMessage() for r in caplog.records if "passed on as worded" in r.getMessage()]
+    assert len(said) == 1 and "instruction 'do the light thing'" in said[0]
+
+
+def test_command_rewording_gives_the_high_level_text_only_with_each_subtask_reworded():
+    seen: list[Command] = []
+    inner = ScriptedHighLevel(lambda obs, command: seen.append(command) or Subgoal("language", "open the drawer"))
+    high = CommandRewording(inner, {"open the drawer": "yank the drawer open"}.get)
+    high.propose({}, Command("open the drawer, then push the button", ("open the drawer", "push the button")))
+    assert seen == [Command("yank the drawer open, then push the button")]  # no decomposition given
+
+
+def test_oracle_high_paraphrase_grounded_emits_known_skills(language_run: RunDir):
+    env = run_kind(language_run.kind()).make_env(run_kind(language_run.kind()).load_config(language_run))
+    agent = load_agent(language_run, "oracle_high_paraphrase_grounded", env)
+    setup = run_kind(language_run.kind()).eval_setup(run_kind(language_run.kind()).load_config(language_run))
+    r = run_episode(env, agent, setup.command, seed=setup.seed, options=setup.options(1))
+    held_out = adapter(ENV).paraphrase_split(r.task[0])[1][0]
+    emitted = {e.subgoal.value for e in agent.trace}
+    assert emitted and emitted <= {r.task[0], held_out}  # grounded back to the instruction, or passed on when unsure
     env.close()
 
 
