@@ -1,7 +1,7 @@
 """The RL stage interface and its registry: `stage: <name>` in an RL config names a registered Stage.
 
-    @STAGES.register("low")
-    class LowStage(LearnerStage): ...          # an env-stepping stage: setup() builds its StageSetup (hirl.rl.trainer)
+    @STAGES.register("mine")                   # a plugin's stage (the built-ins are declared by name below)
+    class MyStage(LearnerStage): ...           # an env-stepping stage: setup() builds its StageSetup (hirl.rl.trainer)
 
     summary = STAGES.build(cfg.stage).train(cfg, run)
 

@@ -49,6 +49,8 @@ AGENTS = {  # agent recipes over those components (hirl.runs.agents.AgentRecipe 
     "oracle_high": f"{_RECIPES}:OracleHigh",
     "oracle_high_paraphrase": f"{_RECIPES}:OracleHighParaphrase",
     "oracle_high_paraphrase_grounded": f"{_RECIPES}:OracleHighParaphraseGrounded",
+    "hier_language_paraphrase": f"{_RECIPES}:hier_language_paraphrase",
+    "hier_language_paraphrase_grounded": f"{_RECIPES}:hier_language_paraphrase_grounded",
     "rl_low": f"{_RL}:rl_low_agent",
     "rl_flat": f"{_RL}:rl_flat_agent",
     "rl_hier": f"{_RL}:RLHierarchical",

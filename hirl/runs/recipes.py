@@ -200,8 +200,8 @@ class HierLanguageParaphrase(AgentRecipe):
         return HierarchicalAgent(high, ctx.policy("low_language"), replan_rule(ctx))
 
 
-AGENTS.register("hier_language_paraphrase")(lambda: HierLanguageParaphrase(grounded=False))
-AGENTS.register("hier_language_paraphrase_grounded")(lambda: HierLanguageParaphrase(grounded=True))
+hier_language_paraphrase = partial(HierLanguageParaphrase, grounded=False)
+hier_language_paraphrase_grounded = partial(HierLanguageParaphrase, grounded=True)
 
 
 class CommandRewording(HighLevelWrapper):
