@@ -3,6 +3,7 @@ rule, built recursively from REPLAN_RULES; a plugin's rule (examples/reacher_plu
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -83,9 +84,26 @@ def test_validate_names_the_unknown_detector_inside_a_tree() -> None:
         RuleConfig(rule="fixed_interval").validate()
 
 
-def test_the_reacher_plugins_rule_is_named_from_yaml(monkeypatch: pytest.MonkeyPatch) -> None:
-    """examples/reacher_plugin/reacher.yaml names the plugin's `stalled` rule inside `rule: any_of`."""
+@pytest.fixture
+def reacher_plugin(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """examples/ on the path; what importing the plugin registers (and the plugin list that collection workers import)
+    is undone afterwards, so later tests see hirl's own registries."""
+    import hirl.plugins
+    from hirl.integrations import ENVIRONMENTS
+    from hirl.registry import COMPLETION_DETECTORS, REPLAN_RULES
+
     monkeypatch.syspath_prepend(str(ROOT / "examples"))
+    for registry in (ENVIRONMENTS, COMPLETION_DETECTORS, REPLAN_RULES):
+        monkeypatch.setattr(registry, "_entries", dict(registry._entries))
+    monkeypatch.setattr(hirl.plugins, "_imported", list(hirl.plugins._imported))
+    yield
+    for name in [m for m in sys.modules if m == "reacher_plugin" or m.startswith("reacher_plugin.")]:
+        del sys.modules[name]
+
+
+@pytest.mark.usefixtures("reacher_plugin")
+def test_the_reacher_plugins_rule_is_named_from_yaml() -> None:
+    """examples/reacher_plugin/reacher.yaml names the plugin's `stalled` rule inside `rule: any_of`."""
     cfg = load_config(RunConfig, ROOT / "examples" / "reacher_plugin" / "reacher.yaml")
     plugin = sys.modules["reacher_plugin.plugin"]
     assert isinstance(cfg.replan, AnyOfConfig) and isinstance(cfg.replan.rules[1], plugin.StalledConfig)
