@@ -86,8 +86,8 @@ class TrainerConfig:
     device: str = "auto"  # auto | cpu | cuda | cuda:N (hirl.devices): the model and its batches; auto = a GPU if any
     progress: bool = True  # show a tqdm bar (only when stderr is a terminal)
     tensorboard: bool = True  # write TensorBoard event files under run_dir/tb
-    # steps between rollout evaluations (success, chain length -> TensorBoard rollout/*) of the network's agent, and at
-    # the last step of a run at least this long; 0 = off. Cost: 10 Tabletop chains ~XX s each, +YY s on the demo (2 cores)
+    # steps between rollout evaluations of the network's agent (TensorBoard rollout/success_rate, ...), and at the last
+    # step of a run at least this long; 0 = off. 10 Tabletop 5-chains: 3-6 s each, ~1 min on `hirl demo` (2 cores)
     rollout_every: int = 5000
     rollout_episodes: int = 10  # episodes per rollout evaluation (seeds: the run's eval seeds)
     tracking: TrackingConfig = field(default_factory=TrackingConfig)  # W&B and rollout videos (hirl.tracking)
