@@ -135,15 +135,24 @@ def chain_markdown(report: dict[str, Any]) -> str:
     """A Markdown table comparing the chain metrics of the agents of a report."""
     lines = [f"# {report['env']}: {report['episodes']} chains of {report['chain_length']} subtasks", "",
              "| agent | success rate | avg chain length | " + " | ".join(f"len>={k}" for k in range(1, 6)) +
-             " | high-level queries/ep | replans/ep | step ms p50/p99 | head-step ms p50/p99 | HL query ms p50/p99 |",
-             "|---|---|---|" + "---|" * 5 + "---|---|---|---|---|"]
+             " | high-level queries/ep | replans/ep | step ms p50/p99 | head-step ms p50/p99 | HL query ms p50/p99 "
+             "| warm-up ms |",
+             "|---|---|---|" + "---|" * 5 + "---|---|---|---|---|---|"]
     for name, m in report["policies"].items():
         lat = m.get("latency") or {}
         lines.append(f"| {name} | {m['success_rate']:.3f} | {m['avg_chain_length']:.2f} | " + " | ".join(_at_length(m)) +
                      f" | {m['high_level_queries_per_episode']:.1f} | {m['replans_per_episode']:.1f} | "
                      f"{_p50_p99(lat.get('control_step_ms'))} | {_p50_p99(lat.get('inference_step_ms'))} | "
-                     f"{_p50_p99(lat.get('high_level_query_ms'))} |")
+                     f"{_p50_p99(lat.get('high_level_query_ms'))} | {_warmup(lat.get('warmup_ms'))} |")
     return "\n".join(lines) + "\n"
+
+
+def _warmup(d: dict[str, float] | None) -> str:
+    """warmup_ms {"control_step", "high_level_query"?} as "step" or "step (query)" in ms; "-" without one."""
+    if not d:
+        return "-"
+    query = d.get("high_level_query")
+    return f"{d['control_step']:.0f}" + (f" (HL {query:.0f})" if query is not None else "")
 
 
 def _at_length(m: dict[str, Any]) -> list[str]:

@@ -86,9 +86,9 @@ class TrainerConfig:
     device: str = "auto"  # auto | cpu | cuda | cuda:N (hirl.devices): the model and its batches; auto = a GPU if any
     progress: bool = True  # show a tqdm bar (only when stderr is a terminal)
     tensorboard: bool = True  # write TensorBoard event files under run_dir/tb
-    # steps between rollout evaluations of the network's agent (TensorBoard rollout/success_rate, ...), and at the last
-    # step of a run at least this long; 0 = off. 10 Tabletop 5-chains: 3-6 s each, ~1 min on `hirl demo` (2 cores)
-    rollout_every: int = 5000
+    # rollout_every: an evaluation also follows the last step of a run at least that long. 10 Tabletop 5-subtask chains:
+    # 3-6 s per evaluation, about 40-60 s added to `hirl demo` on 2 CPU cores (docs/tutorials/outputs.md)
+    rollout_every: int = 5000  # steps between rollout evaluations of the network's agent (TensorBoard rollout/*); 0 = off
     rollout_episodes: int = 10  # episodes per rollout evaluation (seeds: the run's eval seeds)
     tracking: TrackingConfig = field(default_factory=TrackingConfig)  # W&B and rollout videos (hirl.tracking)
     torch_threads: int | None = None  # if set, call configure_torch_threads(n) before training; None = leave torch as is
