@@ -44,6 +44,8 @@ def plot_chain_success(reports: Sequence[dict[str, Any]], path: Path) -> Path:
     for name in _agents(reports):
         runs = [r["policies"][name] for r in reports if name in r["policies"]]
         ks = sorted({int(k) for m in runs for k in m["success_at_length"]})
+        if not ks:  # no chain lengths (an env without chains): nothing to draw for this agent
+            continue
         rates = np.array([[m["success_at_length"].get(str(k), np.nan) for k in ks] for m in runs])  # (seeds, K)
         mean = np.nanmean(rates, axis=0)
         if len(runs) > 1:
