@@ -7,7 +7,8 @@ latency table on the trained agents, and write RESULTS.md (mean +- std over seed
 Every finished piece is a JSON file under --out (seed<S>/report.json, seed<S>/replan/<rule>.json), so an
 interrupted benchmark resumes where it stopped (training resumes from its checkpoints) and --report-only
 rebuilds RESULTS.md from whatever has finished. Each seed collects its own demonstrations (collect.seed =
-1000 * seed) and trains with that seed.
+1000 * seed) and trains with that seed. --out also gets the seeds' plots together: chain_success.png (mean over seeds,
+band: min-max) and subtask_success.png (counts summed over seeds, 95 % Wilson intervals).
 
 --backend ray runs each seed as a Ray Tune trial declaring --cpus-per-trial CPUs and --gpus-per-trial GPUs (the `ray`
 extra, hirl.benchmarks.tune; --address auto joins a running cluster, none starts a local Ray), concurrently as the
@@ -35,6 +36,7 @@ import numpy as np
 from hirl.benchmarks.tune import add_backend_arguments, check_backend_arguments
 from hirl.config import load_config
 from hirl.eval.evaluate import evaluate_run
+from hirl.eval.report import plot_chain_success, plot_subtask_success
 from hirl.fileio import atomic_write_json, atomic_write_text
 from hirl.hierarchy import ReplanConfig
 from hirl.learn.run import train_run
@@ -296,7 +298,12 @@ def results_markdown(res: dict[str, Any]) -> str:
 
 def write_results(config: Path, out: Path, command: str, results: Path, notes: Path | None = None) -> None:
     """RESULTS.json (collect_results) and RESULTS.md rendered from it, side by side (same stem); `notes`: a Markdown
-    file appended to RESULTS.md as its last section (what the numbers mean, how the seeds were run)."""
+    file appended to RESULTS.md as its last section (what the numbers mean, how the seeds were run); the finished
+    seeds' plots together in out/ (chain_success.png, subtask_success.png)."""
+    reports = [json.loads(p.read_text()) for p in sorted(out.glob("seed*/report.json"))]
+    if reports:
+        plot_chain_success(reports, out / "chain_success.png")
+        plot_subtask_success(reports, out / "subtask_success.png")
     res = collect_results(config, out, command)
     res["json"] = str(results.with_suffix(".json"))
     atomic_write_json(results.with_suffix(".json"), res)

@@ -3,7 +3,8 @@
 1. one rollout evaluation: 5 Tabletop chains of 5 by the scripted expert (full-length, successful episodes), without
    and with one filmed episode (96 px, every 4th control step, annotated) and its GIF;
 2. a tiny imitation run (20 demonstrations, hier_language: low level 200 steps, high level 100, hash text encoder)
-   trained three times: rollouts off (the default) / 5 episodes every 100 steps / the same with 1 video.
+   trained three times: rollouts off (none: the run is shorter than the default rollout_every) / 5 episodes every
+   100 steps / the same with 1 video.
 
     python experiments/tracking_cost.py --out runs/tracking_cost          # writes OUT/tracking_cost.json
 """

@@ -30,7 +30,8 @@ def test_results_json_beside_markdown_holds_its_numbers(tmp_path: Path) -> None:
     for seed, (avg, done, p99) in enumerate([(4.0, 9, 0.4), (3.0, 7, 0.6)]):
         d = out / f"seed{seed}"
         d.mkdir(parents=True)
-        report = {"episodes": 100, "seed": 100_000, "chain_length": 5, "wall_seconds": 10.0 * (seed + 1),
+        report = {"env": "hirl/Tabletop-v0", "episodes": 100, "seed": 100_000, "chain_length": 5,
+                  "wall_seconds": 10.0 * (seed + 1),
                   "policies": {"hier_language": _metrics(avg, done, 10, p99)},
                   "train_summary": {"components": {"low_language": {"seconds": 0.1}}}}  # a resumed run's last invocation
         (d / "report.json").write_text(json.dumps(report))
@@ -56,3 +57,5 @@ def test_results_json_beside_markdown_holds_its_numbers(tmp_path: Path) -> None:
     assert "0.30 / 0.50" in md and "| low_language | 100.50 ± 0.50 |" in md
     assert "RESULTS-x.json" in md and md.rstrip().endswith("how the seeds ran")
     assert bench.results_markdown(res) in md  # the table is rendered from the JSON alone
+    # the seeds' plots together (bands over seeds: tests/eval/test_plots.py)
+    assert (out / "chain_success.png").stat().st_size > 0 and (out / "subtask_success.png").stat().st_size > 0

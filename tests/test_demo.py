@@ -1,5 +1,6 @@
 """`hirl demo` end to end at toy size (hash text encoder, a few optimizer steps): the report's contract."""
 import json
+from pathlib import Path
 
 from hirl.cli import main
 
@@ -20,6 +21,11 @@ def test_demo_writes_the_report_contract(tmp_path, capsys):
     assert report["run_dir"] == str((out / "run").resolve())
     rows = [line for line in (out / "summary.md").read_text().splitlines() if line.startswith("| hier_language |")]
     assert len(rows) == 1  # one row of the comparison table (the per-subtask table has agents as columns)
-    assert (out / "chain_success.png").is_file() and len(list((out / "videos").glob("*.mp4"))) == 3
+    assert report["plots"] == [str(out / "chain_success.png"), str(out / "subtask_success.png")]
+    assert all(Path(p).stat().st_size > 0 for p in report["plots"])
+    videos = sorted(p.name for p in (out / "videos").glob("*.mp4"))
+    # the expert's 1-subtask chain is a success; the 8-step networks fail theirs: that failure is on film
+    assert videos == ["expert_ep000_success.mp4", "flat_ep000_failure.mp4", "hier_language_ep000_failure.mp4"]
+    assert {m["videos"][0] for m in report["policies"].values()} == {str(out / "videos" / v) for v in videos}
     assert (out / "data" / "data").is_dir() and (out / "run" / "config.yaml").is_file()
     assert "report:" in capsys.readouterr().out

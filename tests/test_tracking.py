@@ -103,6 +103,23 @@ def test_rollout_every_zero_or_no_source_runs_no_rollouts(tmp_path: Path) -> Non
         assert not [r for r in csv.DictReader(fh) if r["split"] == "rollout"]
 
 
+def test_default_rollout_every_logs_success_to_tensorboard(tmp_path: Path) -> None:
+    """Rollouts are on by default: a run as long as the default rollout_every logs rollout/success_rate (and the
+    rollout's wall time) at its last step; a shorter run (a smoke test) has none."""
+    every = TrainerConfig().rollout_every
+    assert every > 0
+    source = FakeRollouts(videos=0)
+    res, _ = fit(tmp_path / "default", source, max_steps=every, eval_every=every, checkpoint_every=every,
+                 log_every=every, tensorboard=True)  # rollout_every left at its default
+    assert source.calls == [every]
+    acc = tb_events(res.tensorboard_dir)
+    assert [(e.step, e.value) for e in acc.Scalars("rollout/success_rate")] == [(every, 0.5)]
+    assert acc.Scalars("rollout/seconds")[0].value >= 0
+    short = FakeRollouts(videos=0)
+    fit(tmp_path / "short", short, max_steps=every - 1, eval_every=every, checkpoint_every=every)
+    assert short.calls == []
+
+
 def test_gif_and_tensorboard_tracker_write_what_tensorboard_reads(tmp_path: Path) -> None:
     frames = np.zeros((3, 8, 10, 3), np.uint8)
     frames[1, :, :, 0] = 255

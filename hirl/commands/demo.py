@@ -7,8 +7,11 @@ scripted expert as the reference, on the same CALVIN-style 5-subtask chains. Wri
     DIR/report.json   {"policies": {name: {"success_rate", "avg_chain_length", "success_at_length", ...}},
                        "run_dir": DIR/run, "timings_s": {...}, ...}
     DIR/summary.md    the comparison table;  DIR/chain_success.png  success rate at each chain length
-    DIR/videos/       one MP4 per agent with the command and the active subgoal drawn on the frames
-    DIR/run/          the run directory (config.yaml, models/, train/ logs with TensorBoard + CSV)
+    DIR/subtask_success.png  success rate per subtask and agent
+    DIR/videos/       per agent its first episode and its first failed one, <agent>_ep<N>_<success|failure>.mp4, with
+                      the command, the subtasks ticked off, the active subgoal and the outcome drawn on the frames
+    DIR/run/          the run directory (config.yaml, models/, train/ logs with TensorBoard + CSV: losses and
+                      rollout success curves)
     DIR/data/         the dataset (reused when present)
 
 The config is a RunConfig (the same schema as `hirl train`); a relative `dataset` path is taken inside DIR. The config
@@ -62,6 +65,6 @@ def _demo(kind: Any, cfg: Any, out: Path, run_dir: RunDir) -> int:
     atomic_write_text(out / "summary.md",
                       table + f"\nTotal wall time {report['timings_s']['total']:.0f} s. Run: {run_dir.path}\n")
     print(table)
-    print(f"report: {out / 'report.json'}  summary: {out / 'summary.md'}  plot: {out / 'chain_success.png'}  "
-          f"videos: {out / 'videos'}")
+    print(f"report: {out / 'report.json'}  summary: {out / 'summary.md'}  plots: {', '.join(report['plots'])}  "
+          f"videos: {out / 'videos'}  TensorBoard: tensorboard --logdir {run_dir.path / 'train'}")
     return 0

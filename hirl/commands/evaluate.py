@@ -1,6 +1,7 @@
 """`hirl eval RUN [--episodes N] [--agents A ...] [--instruction-map FILE] [key=value ...]`: every agent of a trained
 run (imitation or RL) on the same episodes; report.json, summary.md (chain metrics, per-subtask success, the
-per-phrasing table of an instruction map), chain_success.png and videos in RUN/eval (or --out)."""
+per-phrasing table of an instruction map), chain_success.png, subtask_success.png and videos (each agent's first
+episode and first failed one) in RUN/eval (or --out)."""
 from __future__ import annotations
 
 import argparse
@@ -23,5 +24,5 @@ def run(args: argparse.Namespace) -> int:
     summary = summary_markdown(report)
     atomic_write_text(out / "summary.md", summary)
     print(summary)
-    print(f"report: {out / 'report.json'}")
+    print(f"report: {out / 'report.json'}  plots: {', '.join(report['plots'])}  videos: {out / 'videos'}")
     return 0

@@ -1,4 +1,4 @@
-"""`hirl eval`: every agent of a run on the same CALVIN-style chains; report.json, a plot, MP4s with overlays.
+"""`hirl eval`: every agent of a run on the same CALVIN-style chains; report.json, plots, MP4s with overlays.
 With an instruction map (hirl.eval.instruction_map), oracle_high is also run once per variant of the map."""
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from tqdm import tqdm
 from hirl.errors import InputError
 from hirl.eval.instruction_map import InstructionMap, instruction_map_section, read_instruction_map
 from hirl.eval.latency import LatencyProbe
-from hirl.eval.report import plot_report
-from hirl.eval.video import annotated_frame, write_mp4
+from hirl.eval.report import plot_chain_success, plot_subtask_success
+from hirl.eval.video import write_mp4
 from hirl.fileio import atomic_write_json
 from hirl.hierarchy.metrics import chain_metrics
 from hirl.hierarchy.rollout import Agent, EpisodeResult, run_episode
@@ -22,26 +22,47 @@ from hirl.runs import AgentContext, RunDir, available_agents, load_agent, parse_
 from hirl.runs.agents import recipe
 from hirl.runs.recipes import OracleHighPhrasing
 from hirl.runs.rundir import as_run_dir
+from hirl.tracking.frames import EpisodeFilm
+from hirl.tracking.rollouts import CONTROL_HZ
 
 MAPPED_AGENT = "oracle_high"  # the agent an instruction map rewords (the expert's high level: the low level alone)
+MAX_REPLAYS = 3  # filmed replays of failed episodes per agent while none has failed on film (a stochastic agent may succeed)
 
 
 def evaluate_agent(
     agent: Agent, env: Any, command_fn: Any, episodes: int, chain_length: int, seed: int, videos: int, frame_every: int,
     out: Path, name: str, options_fn: Any,
 ) -> tuple[dict[str, Any], list[EpisodeResult]]:
-    """Run `episodes` chains (seed + i) and return (metrics, results); the first `videos` episodes are filmed.
+    """Run `episodes` chains (seed + i) and return (metrics, results). The first `videos` episodes are filmed and,
+    when videos > 0, the first failed one too: an unfilmed episode that fails is replayed filmed with its seed (a
+    deterministic agent fails the same way again; at most MAX_REPLAYS replays; the replay is not counted twice) ->
+    out/videos/<name>_ep<NNN>_<success|failure>.mp4, named by what the film shows.
     metrics: chain_metrics (incl. "per_subtask" counts), "videos", and "latency": control-step and high-level-query
-    latency (filmed episodes excluded: rendering)."""
+    latency (filmed episodes and replays excluded: rendering; the first step apart as warm-up)."""
     results, files = [], []
     probe = LatencyProbe(agent)
-    for i in tqdm(range(episodes), desc=f"eval {name}", unit="chain", leave=False):
-        film = i < videos
-        r = run_episode(env, agent if film else probe, command_fn, seed=seed + i, options=options_fn(chain_length),
-                        frame_every=frame_every if film else 0, frame_fn=annotated_frame)
-        if film and r.frames:
-            files.append(str(write_mp4(out / "videos" / f"{name}_{i:03d}.mp4", r.frames, fps=50 / frame_every)))
+    fps = CONTROL_HZ / frame_every
+    failure_filmed, replays = False, 0
+
+    def episode(i: int, film: bool) -> EpisodeResult:
+        """Episode i (seed + i), filmed into out/videos when film."""
+        probe.timing = not film
+        films = EpisodeFilm(fps) if film else None
+        r = run_episode(env, probe, command_fn, seed=seed + i, options=options_fn(chain_length),
+                        frame_every=frame_every if films else 0, frame_fn=films)
+        if films is not None and r.frames:
+            path = out / "videos" / f"{name}_ep{i:03d}_{'success' if r.success else 'failure'}.mp4"
+            files.append(str(write_mp4(path, films.finish(r), fps=fps)))
             r.frames = []
+        return r
+
+    for i in tqdm(range(episodes), desc=f"eval {name}", unit="chain", leave=False):
+        r = episode(i, film=i < videos)
+        if not r.success and i < videos:
+            failure_filmed = True
+        elif not r.success and videos and not failure_filmed and replays < MAX_REPLAYS:
+            replays += 1
+            failure_filmed = not episode(i, film=True).success
         results.append(r)
     metrics = chain_metrics(results)
     metrics["videos"] = files
@@ -53,7 +74,8 @@ def evaluate_run(run: str | Path | RunDir, agents: Sequence[str] | None = None, 
                  out: Path | None = None, overrides: Sequence[str] = (), cfg: Any = None,
                  instruction_map: str | Path | None = None) -> dict[str, Any]:
     """Evaluate agents (default: the run kind's default agents) of a run, imitation or RL, on the same episodes
-    (seeds eval seed + i); writes out/report.json (+ plot) and returns the report.
+    (seeds eval seed + i); writes out/report.json, out/chain_success.png, out/subtask_success.png (when the env has
+    subtask chains; report["plots"] lists the plots written) and out/videos/, and returns the report.
 
     cfg: a config of the run's kind to use instead of RUN/config.yaml (e.g. a replan-rule variant); overrides:
     dotted key=value changes of it. instruction_map: a TSV of phrasings (hirl.eval.instruction_map); oracle_high is
@@ -113,8 +135,10 @@ def evaluate_run(run: str | Path | RunDir, agents: Sequence[str] | None = None, 
                   f"avg_chain_length {metrics['avg_chain_length']:.2f}")
         report["instruction_map"] = instruction_map_section(imap, variants, report["policies"][MAPPED_AGENT]["per_subtask"],
                                                             MAPPED_AGENT)
+    plots = [plot_chain_success([report], out / "chain_success.png"),
+             plot_subtask_success([report], out / "subtask_success.png")]
+    report["plots"] = [str(p) for p in plots if p is not None]
     atomic_write_json(out / "report.json", report)
-    plot_report(report, out / "chain_success.png")
     return report
 
 

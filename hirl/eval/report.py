@@ -1,31 +1,106 @@
-"""What `hirl eval` writes besides report.json: the chain-success plot and summary.md (chain metrics, per-subtask
-success, the instruction-map table)."""
+"""What `hirl eval` writes besides report.json: the chain-success and per-subtask plots and summary.md (chain
+metrics, per-subtask success, the instruction-map table)."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 
-def plot_report(report: dict[str, Any], path: Path) -> Path:
-    """Success rate at each chain length, one line per agent."""
+
+def wilson(successes: int, trials: int, confidence: float = 0.95) -> tuple[float, float]:
+    """The Wilson score interval (low, high) of a success rate of successes / trials (scipy's binomtest)."""
+    from scipy.stats import binomtest
+
+    ci = binomtest(successes, trials).proportion_ci(confidence_level=confidence, method="wilson")
+    return float(ci.low), float(ci.high)
+
+
+def _pyplot() -> Any:
+    """matplotlib.pyplot on the Agg backend (no display needed)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    return plt
+
+
+def _agents(reports: Sequence[dict[str, Any]]) -> list[str]:
+    """The agents of the reports, in order of first appearance."""
+    return list(dict.fromkeys(name for r in reports for name in r["policies"]))
+
+
+def plot_chain_success(reports: Sequence[dict[str, Any]], path: Path) -> Path:
+    """Success rate at each chain length, one line per agent. One report: the band is the 95 % Wilson interval over
+    its chains; several (one per seed, same protocol): the line is the mean over seeds, the band their min-max."""
     from matplotlib.ticker import MaxNLocator
 
+    if not reports:
+        raise ValueError(f"{path}: no reports to plot")
+    plt, first = _pyplot(), reports[0]
     fig, ax = plt.subplots(figsize=(6, 4))
-    for name, m in report["policies"].items():
-        ks = sorted(m["success_at_length"], key=int)
-        ax.plot([int(k) for k in ks], [m["success_at_length"][k] for k in ks], marker="o",
-                label=f"{name} (avg len {m['avg_chain_length']:.2f})")
+    for name in _agents(reports):
+        runs = [r["policies"][name] for r in reports if name in r["policies"]]
+        ks = sorted({int(k) for m in runs for k in m["success_at_length"]})
+        if not ks:  # no chain lengths (an env without chains): nothing to draw for this agent
+            continue
+        rates = np.array([[m["success_at_length"].get(str(k), np.nan) for k in ks] for m in runs])  # (seeds, K)
+        mean = np.nanmean(rates, axis=0)
+        if len(runs) > 1:
+            low, high = np.nanmin(rates, axis=0), np.nanmax(rates, axis=0)
+        else:
+            n = first["episodes"]  # every chain is eligible at every length up to the chain length
+            low, high = np.array([wilson(round(r * n), n) for r in mean]).T
+        line, = ax.plot(ks, mean, marker="o",
+                        label=f"{name} (avg len {np.mean([m['avg_chain_length'] for m in runs]):.2f})")
+        ax.fill_between(ks, low, high, color=line.get_color(), alpha=0.15, linewidth=0)
     ax.set_xlabel("subtasks completed in a row (chain length)")
     ax.set_ylabel("success rate (chains completing at least that many)")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # chain lengths are whole numbers of subtasks
     ax.set_ylim(0, 1.05)
-    ax.set_title(f"{report['env']}: success vs chain length, {report['episodes']} chains per agent")
+    band = (f"mean of {len(reports)} seeds, band: min-max over seeds" if len(reports) > 1
+            else "band: 95 % Wilson interval")
+    ax.set_title(f"{first['env']}: success vs chain length, {first['episodes']} chains per agent\n({band})", fontsize=10)
     ax.grid(alpha=0.3)
+    legend_outside(ax)
+    return save_figure(fig, path)
+
+
+def plot_subtask_success(reports: Sequence[dict[str, Any]], path: Path) -> Path | None:
+    """Per-subtask success rate (completed / attempted, summed over the reports: seeds) as horizontal bars, one per
+    agent in each subtask's group, with the 95 % Wilson interval of the pooled counts; None (nothing written) when no
+    agent attempted any subtask (envs without chains)."""
+    counts: dict[str, dict[str, list[int]]] = {}  # agent -> subtask -> [completed, attempted]
+    for r in reports:
+        for name, m in r["policies"].items():
+            for subtask, c in (m.get("per_subtask") or {}).items():
+                pair = counts.setdefault(name, {}).setdefault(subtask, [0, 0])
+                pair[0] += c["completed"]
+                pair[1] += c["attempted"]
+    subtasks = sorted({s for per in counts.values() for s in per})
+    if not subtasks:
+        return None
+    plt, names = _pyplot(), [a for a in _agents(reports) if a in counts]
+    height = 0.8 / len(names)
+    fig, ax = plt.subplots(figsize=(7, 0.5 + len(subtasks) * (0.25 + 0.2 * len(names))))
+    for j, name in enumerate(names):
+        y = np.arange(len(subtasks)) + (j - (len(names) - 1) / 2) * height
+        done, tried = (np.array([counts[name].get(s, [0, 0])[i] for s in subtasks]) for i in (0, 1))
+        rate = np.where(tried > 0, done / np.maximum(tried, 1), 0.0)
+        ci = np.array([wilson(int(d), int(t)) if t else (0.0, 0.0) for d, t in zip(done, tried, strict=True)])
+        ax.barh(y, rate, height, xerr=np.abs(ci.T - rate), capsize=2, label=name)
+        for yi, d, t in zip(y, done, tried, strict=True):
+            ax.text(1.02, yi, f"{d}/{t}" if t else "-", va="center", fontsize=6)
+    ax.set_yticks(np.arange(len(subtasks)), subtasks, fontsize=8)
+    ax.invert_yaxis()  # first subtask on top
+    ax.set_xlim(0, 1.12)
+    ax.set_xlabel("success rate (completed / attempted; bars: 95 % Wilson interval)")
+    seeds = f" x {len(reports)} seeds" if len(reports) > 1 else ""
+    ax.set_title(f"{reports[0]['env']}: per-subtask success, {reports[0]['episodes']} chains per agent{seeds}",
+                 fontsize=10)
+    ax.grid(axis="x", alpha=0.3)
     legend_outside(ax)
     return save_figure(fig, path)
 
@@ -37,8 +112,7 @@ def legend_outside(ax: Any, fontsize: float = 8) -> None:
 
 def save_figure(fig: Any, path: Path) -> Path:
     """Write a matplotlib figure as PNG atomically (temp file + rename) and close it."""
-    import matplotlib.pyplot as plt
-
+    plt = _pyplot()
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.png")
     fig.savefig(tmp, dpi=100, bbox_inches="tight")
@@ -63,15 +137,24 @@ def chain_markdown(report: dict[str, Any]) -> str:
     """A Markdown table comparing the chain metrics of the agents of a report."""
     lines = [f"# {report['env']}: {report['episodes']} chains of {report['chain_length']} subtasks", "",
              "| agent | success rate | avg chain length | " + " | ".join(f"len>={k}" for k in range(1, 6)) +
-             " | high-level queries/ep | replans/ep | step ms p50/p99 | head-step ms p50/p99 | HL query ms p50/p99 |",
-             "|---|---|---|" + "---|" * 5 + "---|---|---|---|---|"]
+             " | high-level queries/ep | replans/ep | step ms p50/p99 | head-step ms p50/p99 | HL query ms p50/p99 "
+             "| warm-up ms |",
+             "|---|---|---|" + "---|" * 5 + "---|---|---|---|---|---|"]
     for name, m in report["policies"].items():
         lat = m.get("latency") or {}
         lines.append(f"| {name} | {m['success_rate']:.3f} | {m['avg_chain_length']:.2f} | " + " | ".join(_at_length(m)) +
                      f" | {m['high_level_queries_per_episode']:.1f} | {m['replans_per_episode']:.1f} | "
                      f"{_p50_p99(lat.get('control_step_ms'))} | {_p50_p99(lat.get('inference_step_ms'))} | "
-                     f"{_p50_p99(lat.get('high_level_query_ms'))} |")
+                     f"{_p50_p99(lat.get('high_level_query_ms'))} | {_warmup(lat.get('warmup_ms'))} |")
     return "\n".join(lines) + "\n"
+
+
+def _warmup(d: dict[str, float] | None) -> str:
+    """warmup_ms {"control_step", "high_level_query"?} as "step" or "step (query)" in ms; "-" without one."""
+    if not d:
+        return "-"
+    query = d.get("high_level_query")
+    return f"{d['control_step']:.0f}" + (f" (HL {query:.0f})" if query is not None else "")
 
 
 def _at_length(m: dict[str, Any]) -> list[str]:

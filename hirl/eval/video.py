@@ -1,6 +1,6 @@
-"""MP4 writing of evaluation videos. The frames and their overlays (command, active subgoal, goal image) come from
-hirl.tracking.frames, shared with the videos written to TensorBoard / W&B during training; annotate and
-annotated_frame are re-exported here."""
+"""MP4 writing of evaluation videos. The frames and their overlays (command, subtasks ticked off, active subgoal,
+goal image, outcome) come from hirl.tracking.frames (EpisodeFilm), shared with the videos written to TensorBoard /
+W&B during training."""
 from __future__ import annotations
 
 import os
@@ -10,17 +10,17 @@ from collections.abc import Sequence
 import numpy as np
 
 from hirl.fileio import temp_file_beside
-from hirl.tracking.frames import annotate, annotated_frame, pad_frames
 
 
 def write_mp4(path: str | Path, frames: Sequence[np.ndarray], fps: float) -> Path:
-    """Write frames ((H, W, 3) uint8) as an H.264 MP4, atomically (temp file + rename). Frames of different
-    sizes (a caption that wraps onto more lines) are padded at the bottom/right to the largest one."""
+    """Write frames ((H, W, 3) uint8, all of one size) as an H.264 MP4, atomically (temp file + rename)."""
     import imageio.v2 as imageio
 
     if not frames:
         raise ValueError(f"{path}: no frames to write")
-    frames = pad_frames(frames)
+    sizes = {np.shape(f) for f in frames}
+    if len(sizes) > 1:
+        raise ValueError(f"{path}: frames of different sizes {sorted(sizes)}")
     path = Path(path)
     fd, tmp = temp_file_beside(path, suffix=".mp4")
     os.close(fd)
@@ -36,4 +36,4 @@ def write_mp4(path: str | Path, frames: Sequence[np.ndarray], fps: float) -> Pat
     return path
 
 
-__all__ = ["annotate", "annotated_frame", "write_mp4"]
+__all__ = ["write_mp4"]

@@ -93,7 +93,8 @@ class AgentWrapper:
 A = TypeVar("A", bound=Agent)  # the agent run_episode drives; its hooks receive that same agent
 A_contra = TypeVar("A_contra", bound=Agent, contravariant=True)
 StepHook = Callable[[int, A, Observation, Mapping[str, Any]], None]  # (t, agent, obs, info) before each action
-FrameFn = Callable[[gym.Env, Agent, Command], np.ndarray]  # (env, agent, command) -> one video frame (H, W, 3) uint8
+# (env, agent, command, info) -> one video frame (H, W, 3) uint8; info: the env's latest info (reset's, then each step's)
+FrameFn = Callable[[gym.Env, Agent, Command, Mapping[str, Any]], np.ndarray]
 
 
 class TransitionHook(Protocol[A_contra]):
@@ -120,6 +121,7 @@ class EpisodeResult:
     state_subgoals_reached  of those, the segments during which the achieved goal came within the env's goal
                     tolerance of the subgoal (goal_reward(achieved, subgoal) == 0: Tabletop's GOAL_TOL per component)
     refusals        proposals the agent refused as outside their skill's initiation set (TraceEntry.refused)
+    timed_out       the episode ended by truncation (the env's time limit), not by its own termination
     frames          video frames (only when frames were requested)
     """
 
@@ -139,6 +141,7 @@ class EpisodeResult:
     state_subgoals_reached: int = 0
     refusals: int = 0
     physics_error: str | None = None
+    timed_out: bool = False
     frames: list[np.ndarray] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
@@ -159,8 +162,8 @@ def run_episode(
     on_transition: TransitionHook[A] | None = None,
 ) -> EpisodeResult:
     """Reset env with seed/options (seed None continues the env's RNG), give the agent the command built from the
-    reset info, and step until the episode ends. frame_every > 0 calls frame_fn(env, agent, command) every that
-    many control steps and once at the end (e.g. hirl.eval.video.annotated_frame; the env must render);
+    reset info, and step until the episode ends. frame_every > 0 calls frame_fn(env, agent, command, info) every that
+    many control steps and once at the end (e.g. a hirl.tracking.frames.EpisodeFilm; the env must render);
     on_step(t, agent, obs, info) runs before each action (correctors hook in here);
     on_transition(t, agent, obs, action, reward, next_obs, terminated, truncated, info) runs after each env step
     (dataset writers hook in here; agent.trace[-1] holds the subgoal that produced the action)."""
@@ -193,7 +196,7 @@ def run_episode(
                 state_subgoals, state_goal = state_subgoals + 1, np.asarray(g.value)
         if frame_every and t % frame_every == 0:
             assert frame_fn is not None
-            frames.append(frame_fn(env, agent, command))
+            frames.append(frame_fn(env, agent, command, info))
         next_obs, reward, terminated, truncated, info = env.step(action)
         if on_transition is not None:
             on_transition(t, agent, obs, action, float(reward), next_obs, bool(terminated), bool(truncated), info)
@@ -209,7 +212,7 @@ def run_episode(
                 subgoals_reached, segment_reached = subgoals_reached + 1, True
     if frame_every:
         assert frame_fn is not None
-        frames.append(frame_fn(env, agent, command))
+        frames.append(frame_fn(env, agent, command, info))
     return EpisodeResult(
         seed=seed,
         command=command.text,
@@ -227,5 +230,6 @@ def run_episode(
         state_subgoals_reached=state_reached,
         refusals=sum(len(getattr(e, "refused", ())) for e in getattr(agent, "trace", ())),
         physics_error=info.get("physics_error"),
+        timed_out=bool(truncated and not terminated),
         frames=frames,
     )

@@ -13,6 +13,7 @@ import copy
 from collections.abc import Sequence
 from typing import Any
 
+from hirl.encoders.text import TextEncoder
 from hirl.learn.components import ImitationComponent
 from hirl.learn.run_config import RunConfig
 from hirl.learn.trainer import TrainerConfig
@@ -36,20 +37,26 @@ class ComponentRollouts:
     The env (rendering only when videos are filmed or the agent sees images) and the text encoder are made once."""
 
     def __init__(self, cfg: RunConfig, run: RunDir, component: ImitationComponent, net: Any, budget: TrainerConfig,
-                 agent: str) -> None:
+                 agent: str, text_encoder: TextEncoder | None = None) -> None:
         self.cfg, self.run, self.name, self.net, self.budget, self.agent = cfg, run, component.name, net, budget, agent
         self.kind = run_kind("imitation")
         self.setup = self.kind.eval_setup(cfg)
         self._env: Any = None
-        self._encoder: Any = None
+        self._encoder = text_encoder  # the run's own (MiniLM takes seconds to load); None: made on open()
+
+    def open(self) -> None:
+        """Make the env and the text encoder (once); whatever stops them (an env whose package or data is missing)
+        raises here."""
+        if self._env is None:
+            spec, renders = self.budget.tracking, recipe(self.agent).renders()
+            self._env = self.kind.make_env(self.cfg, render=renders or spec.videos > 0,
+                                           size=self.setup.image_size if renders else spec.video_size)
+            if self._encoder is None:
+                self._encoder = self.kind.text_encoder(self.cfg)
 
     def __call__(self, step: int) -> RolloutResult:
         spec, setup = self.budget.tracking, self.setup
-        if self._env is None:
-            renders = recipe(self.agent).renders()
-            self._env = self.kind.make_env(self.cfg, render=renders or spec.videos > 0,
-                                           size=setup.image_size if renders else spec.video_size)
-            self._encoder = self.kind.text_encoder(self.cfg)
+        self.open()
         agent = load_agent(self.run, self.agent, self._env, cfg=self.cfg, text_encoder=self._encoder,
                            models={self.name: self._inference_model()})
         return rollouts(self._env, agent, setup.command, episodes=self.budget.rollout_episodes, seed=setup.seed,
@@ -70,13 +77,22 @@ class ComponentRollouts:
 
 
 def component_rollouts(cfg: RunConfig, run: RunDir, component: ImitationComponent, net: Any, budget: TrainerConfig,
-                       trained: Sequence[str]) -> ComponentRollouts | None:
-    """The rollout source of component's training, or None when budget.rollout_every is 0 or no agent can track it
-    yet (then one line says so)."""
-    if not budget.rollout_every:
+                       trained: Sequence[str], text_encoder: TextEncoder | None = None) -> ComponentRollouts | None:
+    """The rollout source of component's training, or None when no rollout is due in its budget (rollout_every 0, or
+    more than max_steps), no agent can track it yet, or the evaluation env cannot be made here (then one line says
+    why: the network trains without rollouts)."""
+    if not budget.rollout_every or budget.rollout_every > budget.max_steps:
         return None
     agent = tracking_agent(cfg, component.name, trained)
     if agent is None:
         print(f"rollouts: no agent uses {component.name} with components trained before it; it trains without rollouts")
         return None
-    return ComponentRollouts(cfg, run, component, net, budget, agent)
+    source = ComponentRollouts(cfg, run, component, net, budget, agent, text_encoder)
+    try:
+        source.open()
+    except Exception as exc:  # any reason the env cannot be made: said in one line, the network trains on
+        print(f"rollouts: cannot make {cfg.env} to track {component.name} ({type(exc).__name__}: {exc}); "
+              "it trains without rollouts")
+        source.close()
+        return None
+    return source

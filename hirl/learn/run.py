@@ -123,7 +123,7 @@ def train_run(cfg: RunConfig, run: str | Path | RunDir, progress: bool = True) -
         else:
             trainer_cfg = component.budget(cfg.train)
             result = train_component(component, net, train, val, trainer_cfg, run, paraphrase_p=cfg.paraphrase_augment,
-                                     rollouts=component_rollouts(cfg, run, component, net, trainer_cfg, trained),
+                                     rollouts=component_rollouts(cfg, run, component, net, trainer_cfg, trained, encoder),
                                      curriculum=cfg.curriculum)
         trained.append(component.name)
         result["seconds"] = round(time.perf_counter() - t0, 1)

@@ -42,9 +42,9 @@ class EvalSpec:
     episodes: int = 50  # evaluation chains
     chain_length: int = 5  # subtasks per evaluation chain
     seed: int = 100_000  # base seed of evaluation episodes (disjoint from collection seeds)
-    videos: int = 1  # episodes filmed per agent
+    videos: int = 1  # first episodes filmed per agent; > 0 also films the first failed episode (0: no videos)
     frame_every: int = 4  # control steps between video frames
-    video_size: int = 160  # camera size for videos (image agents render at the dataset's image size)
+    video_size: int = 320  # camera size for videos, rendered at display size (image agents: the dataset's image size)
 
     def __post_init__(self) -> None:
         in_range("chain_length", self.chain_length, 1, MAX_CHAIN_LENGTH)

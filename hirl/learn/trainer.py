@@ -17,9 +17,10 @@ What fit() gives you:
 - logs: metrics.csv (one row per logged step and split; truncated to the checkpoint on resume, so no step
   appears twice), TensorBoard events in tb/ (resumes with purge_step), W&B when tracking.wandb (hirl.tracking),
   a tqdm bar when stderr is a terminal;
-- rollout evaluations every `rollout_every` steps when given a rollout source (step -> hirl.tracking.RolloutResult;
-  `hirl train` gives one: episodes of the agent that uses the network): success, chain length, ... as split
-  "rollout" and videos, with the model in eval mode and every RNG restored afterwards (training is unchanged).
+- rollout evaluations every `rollout_every` steps (TrainerConfig.rollout_due) when given a rollout source (step ->
+  hirl.tracking.RolloutResult; `hirl train` gives one: episodes of the agent that uses the network): success, chain
+  length, ..., and the evaluation's wall time `seconds` as split "rollout" and videos, with the model in eval mode and
+  every RNG restored afterwards (training is unchanged).
 """
 from __future__ import annotations
 
@@ -85,8 +86,10 @@ class TrainerConfig:
     device: str = "auto"  # auto | cpu | cuda | cuda:N (hirl.devices): the model and its batches; auto = a GPU if any
     progress: bool = True  # show a tqdm bar (only when stderr is a terminal)
     tensorboard: bool = True  # write TensorBoard event files under run_dir/tb
-    rollout_every: int = 0  # steps between rollout evaluations (success, chain length) of the network's agent; 0 = off
-    rollout_episodes: int = 5  # episodes per rollout evaluation (seeds: the run's eval seeds)
+    # rollout_every: an evaluation also follows the last step of a run at least that long. 10 Tabletop 5-subtask chains:
+    # 3-6 s per evaluation, about 40-60 s added to `hirl demo` on 2 CPU cores (docs/tutorials/outputs.md)
+    rollout_every: int = 5000  # steps between rollout evaluations of the network's agent (TensorBoard rollout/*); 0 = off
+    rollout_episodes: int = 10  # episodes per rollout evaluation (seeds: the run's eval seeds)
     tracking: TrackingConfig = field(default_factory=TrackingConfig)  # W&B and rollout videos (hirl.tracking)
     torch_threads: int | None = None  # if set, call configure_torch_threads(n) before training; None = leave torch as is
     compile: bool = False  # torch.compile the model's loss (fuses elementwise ops; tens of seconds to compile at start)
@@ -114,6 +117,14 @@ class TrainerConfig:
             raise ValueError(f"TrainerConfig.rollout_every must be >= 0 (0 = off), got {self.rollout_every}")
         if self.lr_schedule not in ("constant", "cosine"):
             raise ValueError(f"TrainerConfig.lr_schedule must be 'constant' or 'cosine', got {self.lr_schedule!r}")
+
+    def rollout_due(self, step: int, stopped_early: bool = False) -> bool:
+        """Whether a rollout evaluation follows optimizer step `step`: every rollout_every steps, and at the run's
+        last step (max_steps, or an early stop) once the run has reached rollout_every steps (a shorter run, e.g. a
+        smoke test, has none)."""
+        if not self.rollout_every or step < self.rollout_every:
+            return False
+        return step % self.rollout_every == 0 or step == self.max_steps or stopped_early
 
     def lr_at(self, step: int) -> float:
         """Learning rate used for optimizer step `step` (1-based)."""
@@ -462,10 +473,10 @@ class Trainer:
                     window, window_n = {}, 0
                 if self.val_batches is not None and (step % cfg.eval_every == 0 or step == cfg.max_steps):
                     log(step, "val", self._validate(step, st))
-                if self.rollouts is not None and cfg.rollout_every and (step % cfg.rollout_every == 0
-                                                                        or step == cfg.max_steps or st.stopped_early):
+                if self.rollouts is not None and cfg.rollout_due(step, st.stopped_early):
+                    t0 = time.perf_counter()
                     result = self._rollout(step)
-                    log(step, "rollout", result.metrics)
+                    log(step, "rollout", {**result.metrics, "seconds": time.perf_counter() - t0})
                     for i, clip in enumerate(result.videos):
                         tracker.video(f"rollout/video_{i}", clip, step, result.fps)
                 done = st.stopped_early or step >= cfg.max_steps

@@ -41,7 +41,8 @@ class EvalSetup:
 
     episodes       default number of evaluation episodes per agent
     chain_length   subtasks per evaluation chain (1 where the env has no chains)
-    videos         episodes filmed per agent; frame_every control steps between frames; video_size camera px
+    videos         first episodes filmed per agent (> 0: the first failed one too); frame_every control steps between
+                   frames; video_size camera px
     image_size     camera size of agents that see images (the dataset's frame size)
     command        reset info -> the episode's Command; options: chain_length -> reset options"""
 
@@ -52,7 +53,7 @@ class EvalSetup:
     options: Callable[[int], dict[str, Any] | None]
     videos: int = 0
     frame_every: int = 4
-    video_size: int = 160
+    video_size: int = 320
     image_size: int = 64
 
 

@@ -8,15 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 
 from hirl.hierarchy.metrics import chain_metrics
-from hirl.hierarchy.rollout import CommandFn, EpisodeResult, FrameFn, run_episode
-from hirl.tracking.frames import annotated_frame, pad_frames
+from hirl.hierarchy.rollout import CommandFn, EpisodeResult, run_episode
+from hirl.tracking.frames import EpisodeFilm
 from hirl.tracking.trackers import Tracker
 
 # chain_metrics entries logged as scalars (when not None); the rest stay in RolloutResult.full
@@ -42,24 +41,23 @@ class RolloutResult:
 
 
 def rollouts(env: gym.Env, agent: Any, command_fn: CommandFn, *, episodes: int, seed: int,
-             options: dict[str, Any] | None = None, videos: int = 0, frame_every: int = 4,
-             frame_fn: FrameFn | None = None) -> RolloutResult:
+             options: dict[str, Any] | None = None, videos: int = 0, frame_every: int = 4) -> RolloutResult:
     """`episodes` episodes of agent in env (seeds seed + i, reset options `options`); the first `videos` are filmed
-    (env must render) with frame_fn (default annotated_frame at 2x: command, subgoal, counts)."""
+    (env must render) with hirl.tracking.frames.EpisodeFilm (command, subtasks ticked off, subgoal, outcome)."""
     if episodes < 1:
         raise ValueError(f"rollouts: episodes must be >= 1, got {episodes}")
-    frame_fn = frame_fn or partial(annotated_frame, scale=2)
+    fps = CONTROL_HZ / frame_every
     results, clips = [], []
     for i in range(episodes):
-        film = i < videos
+        film = EpisodeFilm(fps) if i < videos else None
         r = run_episode(env, agent, command_fn, seed=seed + i, options=options,
-                        frame_every=frame_every if film else 0, frame_fn=frame_fn if film else None)
-        if film and r.frames:
-            clips.append(np.stack(pad_frames(r.frames)))
+                        frame_every=frame_every if film else 0, frame_fn=film)
+        if film is not None and r.frames:
+            clips.append(np.stack(film.finish(r)))
             r.frames = []
         results.append(r)
     full = chain_metrics(results)
-    return RolloutResult(scalar_metrics(full), full, clips, CONTROL_HZ / frame_every, results)
+    return RolloutResult(scalar_metrics(full), full, clips, fps, results)
 
 
 def log_rollouts(tracker: Tracker, result: RolloutResult, step: int, prefix: str = "rollout") -> None:

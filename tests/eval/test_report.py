@@ -44,3 +44,14 @@ def test_no_per_subtask_table_without_chains_or_in_old_reports():
     flat = {**chain_metrics([result([], [])]), "per_subtask": {}, "latency": {}}
     old = {k: v for k, v in metrics(RESULTS).items() if k != "per_subtask"}  # a report.json from before per_subtask
     assert per_subtask_markdown({"env": "maze", "episodes": 1, "chain_length": 1, "policies": {"a": flat, "b": old}}) == ""
+
+
+def test_summary_shows_warm_up_apart_from_latency_percentiles():
+    warm = {**metrics(RESULTS), "latency": {"control_step_ms": {"p50": 0.4, "p99": 1.2},
+                                            "high_level_query_ms": {"p50": 0.3, "p99": 0.9},
+                                            "warmup_ms": {"control_step": 512.4, "high_level_query": 500.2}}}
+    cold = {**metrics(RESULTS), "latency": {"control_step_ms": {"p50": 0.4, "p99": 1.2}, "warmup_ms": {"control_step": 3.0}}}
+    summary = summary_markdown({"env": "toy", "episodes": 4, "chain_length": 2, "policies": {"hier": warm, "flat": cold}})
+    assert "| warm-up ms |" in summary
+    assert "| 0.40 / 1.20 | - | 0.30 / 0.90 | 512 (HL 500) |" in summary
+    assert "| 0.40 / 1.20 | - | - | 3 |" in summary

@@ -1,6 +1,7 @@
 """Rollout evaluation while `hirl train` trains an imitation run (train.<budget>.rollout_every): each network is
 tracked by the agent that uses it (the language low level with the expert's high level, the high level with the
-freshly trained low level), on the run's own eval protocol, with a video in TensorBoard; off by default."""
+freshly trained low level), on the run's own eval protocol, with a video in TensorBoard; on by default in runs at
+least rollout_every steps long; skipped, in one line, when the env cannot be made."""
 from __future__ import annotations
 
 import csv
@@ -74,9 +75,28 @@ def test_train_run_logs_rollouts_of_each_network(tabletop: Path, tmp_path: Path)
     assert [e.step for e in acc.Scalars("rollout/success_rate")] == [6, 12]
 
 
-def test_rollouts_are_off_by_default(tabletop: Path, tmp_path: Path) -> None:
-    assert TrainerConfig().rollout_every == 0 and TrainerConfig().tracking == TrackingConfig()
+def test_rollouts_are_on_by_default_but_not_in_runs_shorter_than_their_interval(tabletop: Path, tmp_path: Path) -> None:
+    assert TrainerConfig().rollout_every > 0 and TrainerConfig().tracking == TrackingConfig()
     tiny = TrainerConfig(max_steps=4, batch_size=16, eval_every=4, checkpoint_every=4, progress=False, tensorboard=False)
     run = tmp_path / "run"
     train_run(config(tabletop, tiny, tiny), RunDir(run), progress=False)
     assert rollout_rows(run, "low_language") == []
+
+
+def test_a_network_whose_env_cannot_be_made_trains_without_rollouts(tabletop: Path, tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    from hirl.learn.kind import ImitationKind
+
+    def missing(*args: object, **kwargs: object) -> None:
+        raise ImportError("the env's package is not installed")
+
+    monkeypatch.setattr(ImitationKind, "make_env", missing)
+    base = TrainerConfig(batch_size=16, eval_every=4, checkpoint_every=4, progress=False, tensorboard=False)
+    every = replace(base, max_steps=4, rollout_every=4, rollout_episodes=1)
+    run = tmp_path / "run"
+    train_run(config(tabletop, every, every), RunDir(run), progress=False)
+    assert rollout_rows(run, "low_language") == [] and (run / "models" / "low_language").is_dir()
+    out = capsys.readouterr().out
+    assert "rollouts: cannot make hirl/Tabletop-v0 to track low_language (ImportError: the env's package is not " \
+           "installed); it trains without rollouts" in out
