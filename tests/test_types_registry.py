@@ -66,3 +66,32 @@ def test_subgoal_label_is_its_language_form():
     assert g.with_source("human").label == "go to the north room"
     assert Subgoal("language", "open the drawer").text == "open the drawer"
     assert Subgoal("state", [1.0]).text.startswith("state [")
+
+
+def test_a_lazily_declared_entry_is_imported_on_its_first_lookup_only():
+    import sys
+
+    from hirl.errors import InputError
+    from hirl.registry import Registry
+
+    reg = Registry("widget", lazy={"json_dump": "json:dumps", "gone": "no_such_module_xyz:f"})
+    assert reg.names() == ["gone", "json_dump"] and "json_dump" in reg and reg.target("json_dump") == "json:dumps"
+    assert reg.get("json_dump") is sys.modules["json"].dumps and reg.target("json_dump") is None
+    with pytest.raises(InputError, match="widget 'gone' needs no_such_module_xyz, which cannot be imported"):
+        reg.get("gone")
+    with pytest.raises(ValueError, match="already declared"):
+        reg.register("gone")(lambda: None)
+    with pytest.raises(ValueError, match="expected 'module:attr'"):
+        reg.declare("bad", "json.dumps")
+
+
+def test_an_imitation_config_and_its_validation_import_no_rl_code():
+    """Building and validating a RunConfig imports only the named agents' modules: no SB3, no hirl.rl."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom hirl.learn.run_config import RunConfig\nfrom hirl.learn.validate import validate\n"
+            "validate(RunConfig(text_encoder='hash'))\n"
+            "print(sorted(m for m in sys.modules if m.startswith(('stable_baselines3', 'hirl.rl'))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True)
+    assert out.stdout.strip() == "[]"
