@@ -1,20 +1,22 @@
-"""What hirl needs to know about each environment it ships with: how to make it, the command for an episode,
-and its scripted expert as a (high level, low level) pair. This is the default-config layer, the one place
-in the library that imports hirl_envs."""
+"""What hirl needs to know about an environment (EnvAdapter: how to make it, the command for an episode, its
+scripted expert as a (high level, low level) pair, ...), the ENVIRONMENTS registry of adapters and its lookup.
+
+The adapters themselves live in hirl.adapters, one module per env family, each registering its ids when imported;
+ENVIRONMENTS declares the built-in ids by module (BUILT_IN_ADAPTERS), so a family's module is imported the first
+time one of its ids is looked up and nothing here imports hirl_envs, ogbench or gymnasium-robotics."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
-from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
+from collections.abc import Callable, Mapping
 
 import gymnasium as gym
 import numpy as np
 
 from hirl.errors import InputError
 from hirl.policies.base import HighLevelPolicy, LowLevelPolicy
-from hirl.policies.scripted import ScriptedHighLevel, ScriptedLowLevel
 from hirl.registry import Registry
-from hirl.types import Command, Subgoal
+from hirl.types import Command
 
 
 @dataclass(frozen=True)
@@ -60,7 +62,29 @@ class EnvAdapter:
         return gym.make(self.env_id, **kwargs)
 
 
-ENVIRONMENTS: Registry[EnvAdapter] = Registry("environment")
+# The state-based goal-conditioned envs of ogbench 1.2.2 hirl can run, as ogbench/<name> (tests/ogbench checks the
+# list against the installed package's registry); ant / humanoid mazes and antsoccer need downloaded experts, visual-*
+# pixels.
+OGBENCH_ENVS = (
+    "cube-single-v0", "cube-double-v0", "cube-triple-v0", "cube-quadruple-v0", "cube-octuple-v0",
+    "scene-v0", "puzzle-3x3-v0", "puzzle-4x4-v0", "puzzle-4x5-v0", "puzzle-4x6-v0",
+    "pointmaze-medium-v0", "pointmaze-large-v0", "pointmaze-giant-v0", "pointmaze-teleport-v0",
+)
+OGBENCH_PREFIX = "ogbench/"  # hirl id = OGBENCH_PREFIX + OGBench env name
+# gymnasium-robotics mazes of the robotics extra, under their Gymnasium ids
+ROBOTICS_ENVS = ("PointMaze_UMaze-v3", "PointMaze_Medium-v3", "PointMaze_Large-v3",
+                 "AntMaze_UMaze-v5", "AntMaze_Medium-v5", "AntMaze_Large-v5")
+
+# built-in env id -> the hirl.adapters module that registers its adapter when imported
+BUILT_IN_ADAPTERS: dict[str, str] = {
+    "hirl/Tabletop-v0": "hirl.adapters.tabletop",
+    "hirl/TabletopGoal-v0": "hirl.adapters.tabletop",
+    "hirl/Maze-v0": "hirl.adapters.maze",
+    **{OGBENCH_PREFIX + name: "hirl.adapters.ogbench.adapter" for name in OGBENCH_ENVS},
+    **{env_id: "hirl.adapters.robotics" for env_id in ROBOTICS_ENVS},
+}
+
+ENVIRONMENTS: Registry[EnvAdapter] = Registry("environment", lazy=BUILT_IN_ADAPTERS)
 
 
 def adapter(env_id: str) -> EnvAdapter:
@@ -75,20 +99,8 @@ def adapter(env_id: str) -> EnvAdapter:
         raise InputError(f"unknown environment {env_id!r} (adapters: {known}); for an env of your own, {how}")
     return ENVIRONMENTS.get(env_id)()
 
+
 E = TypeVar("E")  # an unwrapped env class
-
-if TYPE_CHECKING:
-    from hirl_envs.maze.env import MazeEnv
-    from hirl_envs.mujoco_base import OffscreenRenderer
-    from hirl_envs.tabletop.env import TabletopEnv
-
-
-def offscreen_renderer(model: Any, width: int, height: int) -> OffscreenRenderer:
-    """A lazy MuJoCo renderer of ``model`` at width x height, the envs' own kind: freed by its close(), or at
-    interpreter exit while the GL context is still valid, and closable from any thread (hirl_envs.mujoco_base)."""
-    from hirl_envs.mujoco_base import OffscreenRenderer
-
-    return OffscreenRenderer(model, width, height)
 
 
 def unwrapped_as(env: gym.Env, cls: type[E], expected: str) -> E:
@@ -97,157 +109,3 @@ def unwrapped_as(env: gym.Env, cls: type[E], expected: str) -> E:
     if not isinstance(base, cls):
         raise InputError(f"expected {expected}, got {type(base).__name__}")
     return base
-
-
-def _tabletop_base(env: gym.Env) -> TabletopEnv:
-    """env's unwrapped TabletopEnv."""
-    from hirl_envs.tabletop.env import TabletopEnv
-
-    return unwrapped_as(env, TabletopEnv, "a hirl/Tabletop-v0 env")
-
-
-def _maze_base(env: gym.Env) -> MazeEnv:
-    """env's unwrapped MazeEnv."""
-    from hirl_envs.maze.env import MazeEnv
-
-    return unwrapped_as(env, MazeEnv, "a hirl/Maze-v0 env")
-
-
-def _tabletop_command(info: Mapping[str, Any]) -> Command:
-    task = list(info["task"])
-    return Command(", then ".join(task), tuple(task))
-
-
-def _tabletop_canonical_instruction(env: gym.Env) -> Callable[[str], str | None]:
-    """Instruction, paraphrase or subtask name -> the canonical instruction info["subtask_success"] is keyed by."""
-    base = _tabletop_base(env)
-
-    def canonical(text: str) -> str | None:
-        name = base.canonical(text)
-        return None if name is None else base.instruction(name)
-
-    return canonical
-
-
-def _tabletop_paraphrases(text: str) -> list[str]:
-    from hirl_envs.tabletop import tasks
-
-    name = tasks.canonical(text)
-    return [] if name is None else list(tasks.SUBTASKS[name].paraphrases)
-
-
-def _tabletop_expert(env: gym.Env, noise: float, seed: int) -> tuple[HighLevelPolicy, LowLevelPolicy]:
-    from hirl_envs.tabletop.expert import TabletopExpert
-
-    base = _tabletop_base(env)
-    expert = TabletopExpert(base, noise=noise, seed=seed)
-
-    def propose(obs: Any, command: Command) -> Subgoal:
-        current = base.current_subtask
-        if current is None:  # chain complete: keep the last instruction (the episode is ending)
-            current = command.subtasks[-1]
-        return Subgoal("language", current, "expert")
-
-    return ScriptedHighLevel(propose), ScriptedLowLevel(lambda obs, g: expert.act(obs, str(g.value)), expert.reset)
-
-
-def _maze_expert(env: gym.Env, noise: float, seed: int) -> tuple[HighLevelPolicy, LowLevelPolicy]:
-    from hirl_envs.maze.expert import MazeExpert
-
-    expert = MazeExpert(env.unwrapped, noise=noise, seed=seed)
-
-    def propose(obs: Any, command: Command) -> Subgoal:
-        waypoint, label = expert.next_subgoal(obs)
-        return Subgoal("state", waypoint, "expert", label)
-
-    def act(obs: Any, subgoal: Subgoal) -> np.ndarray:
-        action = expert.reach(obs, np.asarray(subgoal.value)).astype(np.float64)  # a state subgoal: value (2,)
-        if noise > 0:
-            action += expert.rng.normal(0.0, noise, size=action.shape)
-        return np.clip(action, -1.0, 1.0)
-
-    return ScriptedHighLevel(propose, expert.reset), ScriptedLowLevel(act)
-
-
-def _grid(lo: Sequence[float], hi: Sequence[float], n: Sequence[int]) -> np.ndarray:
-    """(prod(n), len(n)) points of the box [lo, hi] on a regular n[0] x n[1] x ... grid (ends included)."""
-    axes = [np.linspace(a, b, k) for a, b, k in zip(lo, hi, n, strict=True)]
-    return np.stack(np.meshgrid(*axes, indexing="ij"), -1).reshape(-1, len(n))
-
-
-def _tabletop_goal_points(env: gym.Env) -> np.ndarray:
-    """(N, 14) goals for RL curricula: the gripper over a grid of its workspace, paired with the red block over a grid
-    of the table where blocks are spawned; the other components keep their values after reset(seed=0). Restrict
-    them with goal_indices ([0, 1, 2] gripper, [3, 4, 5] red block)."""
-    from hirl_envs.tabletop import env as tt, tasks
-
-    base = env.unwrapped
-    obs, _ = base.reset(seed=0)
-    margin = np.array([0.05, 0.05, 0.02])  # (3,) keep the gripper grid inside its workspace
-    gripper = _grid(tt.WORK_LO + margin, tt.WORK_HI - margin, (7, 9, 5))  # (315, 3)
-    block = _grid((0.25, -0.25, tasks.BLOCK_HALF), (0.55, 0.10, tasks.BLOCK_HALF), (15, 21, 1))  # (315, 3)
-    points = np.repeat(np.asarray(obs["achieved_goal"], dtype=np.float64)[None], len(gripper), axis=0)
-    points[:, 0:3], points[:, 3:6] = gripper, block
-    return points
-
-
-def _tabletop_skills() -> dict[str, str]:
-    """Every Tabletop subtask as a skill: name -> canonical instruction."""
-    from hirl_envs.tabletop import tasks
-
-    return {name: sub.instruction for name, sub in tasks.SUBTASKS.items()}
-
-
-def _tabletop_can_start(name: str, obs: Any) -> str | None:
-    """A Tabletop skill's initiation set, read off one Dict observation (its "observation" and "touch" entries): the
-    symbolic state of hirl_envs.tabletop.tasks.symbolic and the physical preconditions of tasks.can_start."""
-    from hirl_envs.tabletop import tasks
-    from hirl_envs.tabletop.expert import View
-
-    return tasks.can_start(name, tasks.symbolic(View(obs).p))
-
-
-def _tabletop_facts(obs: Any) -> dict[str, Any]:
-    """One Dict observation -> {"drawer": "open"|"closed"|"mid", "light": 0|1, "held": colour|None,
-    "loc": {colour: "table"|"held"|"drawer"|"on_<colour>"|"air"}} (hirl_envs.tabletop.tasks.SymState)."""
-    from hirl_envs.tabletop import tasks
-    from hirl_envs.tabletop.expert import View
-
-    s = tasks.symbolic(View(obs).p)
-    return {"drawer": s.drawer, "light": s.light, "held": s.held, "loc": dict(s.loc)}
-
-
-# What Tabletop's objects look like (assets/tabletop.xml): the button's cap is a red disc, the light a bulb on a post.
-TABLETOP_SCENE_ATTRIBUTES: dict[str, tuple[str, ...]] = {"button": ("red", "round", "big"), "light": ("bulb",),
-                                                         "drawer": ("wooden", "big")}
-
-
-def _tabletop_adapter(env_id: str) -> EnvAdapter:
-    """Tabletop under either registered id (hirl/Tabletop-v0: chain reward; hirl/TabletopGoal-v0: goal reward, HER)."""
-    return EnvAdapter(
-        env_id, "language", _tabletop_command, _tabletop_expert,
-        lambda env: {"canonicalize": _tabletop_canonical_instruction(env)},
-        lambda chain_length: {"chain_length": chain_length},
-        _tabletop_paraphrases,
-        goal_points=_tabletop_goal_points, skills=_tabletop_skills, can_start=_tabletop_can_start,
-        facts=_tabletop_facts, scene_attributes=TABLETOP_SCENE_ATTRIBUTES,
-    )
-
-
-ENVIRONMENTS.register("hirl/Tabletop-v0")(lambda: _tabletop_adapter("hirl/Tabletop-v0"))
-ENVIRONMENTS.register("hirl/TabletopGoal-v0")(lambda: _tabletop_adapter("hirl/TabletopGoal-v0"))
-
-
-def _maze_goal_points(env: gym.Env) -> np.ndarray:
-    """(n_free, 2) centres of the maze's free cells: the goals of RL curricula."""
-    base = _maze_base(env)
-    return np.array([base.cell_to_xy(c) for c in base.free_cells()])
-
-
-ENVIRONMENTS.register("hirl/Maze-v0")(
-    lambda: EnvAdapter(
-        "hirl/Maze-v0", "state", lambda info: Command("reach the goal"), _maze_expert,
-        lambda env: {}, lambda chain_length: None,
-        goal_points=_maze_goal_points,
-    )
-)

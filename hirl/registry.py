@@ -5,8 +5,9 @@
 
     rule = REPLAN_RULES.build("fixed_interval", n=10)
 
-An entry may also be declared lazily, by name, as "module:attr" (Registry(kind, lazy={...}) or declare()): the
-module is imported the first time the name is looked up, so a registry can list entries that live in modules above
+An entry may also be declared lazily, by name, as "module:attr" (Registry(kind, lazy={...}) or declare()), or as
+"module" alone for a module that registers the name itself when imported: the module is imported the first time
+the name is looked up, so a registry can list entries that live in modules above
 it in the dependency order without importing them (hirl.runs.catalog). names() and `in` do not import anything.
 A registry that misses a name first loads the installed plugins (hirl.plugins.load_entry_point_plugins).
 """
@@ -43,8 +44,9 @@ class Registry(Generic[T]):
         """Decorator: register a factory under name; registering a name twice (or a lazily declared one) is an error."""
 
         def decorate(factory: Callable[..., T]) -> Callable[..., T]:
-            if name in self._lazy:
+            if ":" in self._lazy.get(name, ""):
                 raise ValueError(f"{self.kind} {name!r} is already declared as {self._lazy[name]!r}")
+            self._lazy.pop(name, None)  # a module declared to register name is doing so
             if name in self._entries and self._entries[name] is not factory:
                 raise ValueError(f"{self.kind} {name!r} is already registered to {self._entries[name]!r}")
             self._entries[name] = factory
@@ -53,10 +55,11 @@ class Registry(Generic[T]):
         return decorate
 
     def declare(self, name: str, target: str) -> None:
-        """Register name lazily: target "package.module:attr" (attr may be dotted) is imported on the first get."""
+        """Register name lazily: target "package.module:attr" (attr may be dotted) is imported on the first get, or
+        target "package.module" is imported then and registers name itself (with register())."""
         module, sep, attr = target.partition(":")
-        if not sep or not module or not attr:
-            raise ValueError(f"{self.kind} {name!r}: expected 'module:attr', got {target!r}")
+        if not module or bool(sep) != bool(attr):
+            raise ValueError(f"{self.kind} {name!r}: expected 'module:attr' or 'module', got {target!r}")
         if name in self._entries or self._lazy.get(name, target) != target:
             raise ValueError(f"{self.kind} {name!r} is already registered")
         self._lazy[name] = target
@@ -84,6 +87,10 @@ class Registry(Generic[T]):
         except ImportError as exc:  # an optional dependency of that module (e.g. an extra) is not installed
             raise InputError(f"{self.kind} {name!r} needs {module}, which cannot be imported "
                              f"({type(exc).__name__}: {' '.join(str(exc).split())[:200]})") from exc
+        if not attr:  # the module registers name itself when imported
+            if name not in self._entries:
+                raise ValueError(f"{self.kind} {name!r}: importing {module} did not register it")
+            return
         for part in attr.split("."):
             obj = getattr(obj, part)  # AttributeError: the declaration names nothing (tests resolve every entry)
         self._entries[name] = obj

@@ -22,12 +22,13 @@ LAYERS: dict[str, int] = {
     "hierarchy": 4,
     "wrappers": 5, "tracking": 5,
     "integrations": 6,
-    "runs": 7,
-    "data": 8,
-    "learn": 9, "rl": 9, "eval": 9,
-    "teleop": 10, "skills": 10, "export": 10,
-    "configs": 11, "commands": 11, "cli": 11, "benchmarks": 11,
-    "__init__": 12,
+    "adapters": 7,
+    "runs": 8,
+    "data": 9,
+    "learn": 10, "rl": 10, "eval": 10,
+    "teleop": 11, "skills": 11, "export": 11,
+    "configs": 12, "commands": 12, "cli": 12, "benchmarks": 12,
+    "__init__": 13,
 }
 APART = {frozenset({"learn", "eval"}), frozenset({"rl", "eval"})}  # same layer, never importing each other
 
@@ -221,3 +222,20 @@ def test_every_lazy_registry_entry_names_an_existing_attribute():
 def test_no_module_over_500_lines(path):
     lines = (ROOT / path).read_text(encoding="utf-8").count("\n")
     assert lines <= 500, f"hirl/{path}: {lines} lines (split it: one job per module)"
+
+
+def test_every_built_in_env_id_is_registered_by_its_declared_adapter_module():
+    """hirl.integrations declares each built-in env id by the hirl.adapters module that registers it; importing the
+    package hirl.adapters, or looking up an id, imports no optional extra (ogbench, gymnasium-robotics)."""
+    import subprocess
+    import sys
+
+    from hirl.integrations import BUILT_IN_ADAPTERS
+
+    assert {m.split(".")[1] for m in BUILT_IN_ADAPTERS.values()} == {"adapters"}
+    probe = ("import sys, hirl.adapters\nfrom hirl.integrations import BUILT_IN_ADAPTERS, adapter\n"
+             "for env_id in BUILT_IN_ADAPTERS:\n    assert adapter(env_id).env_id == env_id, env_id\n"
+             "print(sorted(m for m in ('ogbench', 'gymnasium_robotics') if m in sys.modules))\n")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+                         cwd=ROOT.parent).stdout
+    assert out.strip() == "[]"

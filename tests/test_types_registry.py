@@ -1,3 +1,5 @@
+import sys
+
 import numpy as np
 import pytest
 
@@ -81,8 +83,24 @@ def test_a_lazily_declared_entry_is_imported_on_its_first_lookup_only():
         reg.get("gone")
     with pytest.raises(ValueError, match="already declared"):
         reg.register("gone")(lambda: None)
-    with pytest.raises(ValueError, match="expected 'module:attr'"):
-        reg.declare("bad", "json.dumps")
+    with pytest.raises(ValueError, match="expected 'module:attr' or 'module'"):
+        reg.declare("bad", "json:")
+
+
+def test_a_name_declared_by_module_is_registered_by_importing_that_module(tmp_path, monkeypatch):
+    """declare(name, "module"): the first lookup imports the module, which registers the name itself; a module that
+    does not is an error naming both."""
+    from hirl.registry import Registry
+
+    reg = Registry("widget", lazy={"w": "widget_mod_xyz", "x": "json"})
+    (tmp_path / "widget_mod_xyz.py").write_text("import sys\nREG = sys.modules['__reg__']\nREG.register('w')(dict)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setitem(sys.modules, "__reg__", reg)  # the module reaches this registry as a plugin reaches its own
+    assert reg.names() == ["w", "x"] and "w" not in reg._entries
+    assert reg.get("w") is dict and reg.target("w") is None
+    with pytest.raises(ValueError, match="widget 'x': importing json did not register it"):
+        reg.get("x")
+    monkeypatch.delitem(sys.modules, "widget_mod_xyz")
 
 
 def test_an_imitation_config_and_its_validation_import_no_rl_code():

@@ -8,7 +8,6 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-import hirl.rl.robotics  # noqa: F401  (registers the optional gymnasium-robotics adapters)
 from hirl.errors import InputError
 from hirl.hierarchy.metrics import chain_metrics
 from hirl.hierarchy.rollout import run_episode

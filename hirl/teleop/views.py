@@ -43,7 +43,7 @@ class Views:
         if self.model is not None:
             import mujoco
 
-            from hirl.integrations import offscreen_renderer
+            from hirl.adapters.render import offscreen_renderer
 
             self._new_renderer = offscreen_renderer
             if getattr(self.model, "vis", None) is not None:  # the offscreen buffer must hold the largest view

@@ -95,6 +95,7 @@ def reacher_plugin(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.syspath_prepend(str(ROOT / "examples"))
     for registry in (ENVIRONMENTS, COMPLETION_DETECTORS, REPLAN_RULES):
         monkeypatch.setattr(registry, "_entries", dict(registry._entries))
+        monkeypatch.setattr(registry, "_lazy", dict(registry._lazy))
     monkeypatch.setattr(hirl.plugins, "_imported", list(hirl.plugins._imported))
     yield
     for name in [m for m in sys.modules if m == "reacher_plugin" or m.startswith("reacher_plugin.")]:

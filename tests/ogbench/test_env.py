@@ -6,8 +6,8 @@ import pytest
 
 pytest.importorskip("ogbench")
 
-from hirl.data.ogbench.adapter import OGBENCH_ENVS, PREFIX, command
-from hirl.data.ogbench.env import OgbenchEnv, maze_cells, ogbench_names
+from hirl.adapters.ogbench.adapter import OGBENCH_ENVS, PREFIX, command
+from hirl.adapters.ogbench.env import OgbenchEnv, maze_cells, ogbench_names
 from hirl.errors import InputError
 from hirl.integrations import adapter
 

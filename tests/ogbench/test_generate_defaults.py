@@ -52,7 +52,7 @@ def test_noisy_generation_passes_the_random_actions_to_the_env(tmp_path: Path) -
     pytest.importorskip("ogbench")
     from hirl.data import load_dataset
     from hirl.data.metadata import read_metadata
-    from hirl.data.ogbench.env import OgbenchEnv
+    from hirl.adapters.ogbench.env import OgbenchEnv
     from hirl.data.ogbench.generate import generate
 
     generate("cube-single-v0", 1, tmp_path / "d", style="noisy", max_episode_steps=25, progress=False)

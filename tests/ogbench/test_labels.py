@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from hirl.data.ogbench.labels import cell_label, target_label
+from hirl.adapters.ogbench.labels import cell_label, target_label
 
 BOUNDS = np.array([[0.3, -0.3], [0.55, 0.3]])  # cube / puzzle target sampling range [[x_lo, y_lo], [x_hi, y_hi]]
 

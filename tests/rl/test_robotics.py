@@ -7,7 +7,7 @@ from hirl.errors import InputError
 from hirl.integrations import adapter
 from hirl.rl.config import RLRunConfig
 
-import hirl.rl.robotics  # noqa: F401  (registers the gymnasium-robotics adapters)
+import hirl.adapters.robotics  # noqa: F401  (registers the gymnasium-robotics adapters)
 
 
 def test_adapters_register_without_the_extra():
@@ -34,7 +34,7 @@ def test_pointmaze_low_and_high_stages_run(tmp_path):
     from stable_baselines3.common.env_checker import check_env
 
     from hirl.rl.envs import GoalCurriculum, low_env
-    from hirl.rl.robotics import maze_goal_points
+    from hirl.adapters.robotics import maze_goal_points
     from hirl.rl.stages import train_rl
 
     task = adapter("PointMaze_UMaze-v3").make(max_episode_steps=60)

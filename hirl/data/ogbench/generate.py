@@ -26,7 +26,7 @@ from typing import Any
 
 from hirl.errors import InputError
 
-ADAPTERS = "hirl.data.ogbench.adapter"  # the module registering the ogbench/... env adapters
+ADAPTERS = "hirl.adapters.ogbench.adapter"  # the module registering the ogbench/... env adapters
 STYLES = ("navigate", "noisy", "play")  # the dataset styles hirl generates (OGBench's dataset types)
 DEFAULT_NOISE = {"play": 0.1, "noisy": 0.1, "navigate": 0.5}  # OGBench's published noise per dataset style
 STEPS = 1001  # steps per episode of every published dataset but pointmaze-giant's

@@ -74,8 +74,8 @@ def import_npz(path: str | Path, env: str, out: str | Path) -> dict[str, Any]:
     """Write the OGBench file at path as the hirl dataset at out, for OGBench env `env` (e.g. 'scene-v0': its
     spaces, control rate and id ogbench/<env>); returns {episodes, steps, path}."""
     from hirl.data.imported import imported_meta, write_imported
-    from hirl.data.ogbench.adapter import PREFIX, command, register
-    from hirl.data.ogbench.env import OgbenchEnv
+    from hirl.adapters.ogbench.adapter import PREFIX, command, register
+    from hirl.adapters.ogbench.env import OgbenchEnv
 
     arrays = read_npz(path)
     register(env)

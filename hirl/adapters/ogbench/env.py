@@ -23,7 +23,7 @@ from typing import Any, SupportsFloat
 import gymnasium as gym
 import numpy as np
 
-from hirl.data.ogbench.labels import cell_label, target_label
+from hirl.adapters.ogbench.labels import cell_label, target_label
 from hirl.errors import InputError
 
 COLLECTIONS = ("play", "noisy", "navigate")  # dataset styles (OGBench's dataset types)

@@ -1,12 +1,13 @@
 """hirl EnvAdapters for OGBench: `ogbench/<name>` for every state-based OGBench manipulation env and point maze
-(OGBENCH_ENVS), so `hirl collect`, `hirl train` and `hirl eval` run on them like on hirl's own envs.
+(hirl.integrations.OGBENCH_ENVS,
+registered when this module is imported), so `hirl collect`, `hirl train` and `hirl eval` run on them like on hirl's own envs.
 
     hirl collect --env ogbench/scene-v0 --env-kwargs '{"collection": "play"}' --noise 0.1 --episodes 100 --out D
     hirl train experiments/ogbench/scene.yaml --out RUN          # env: ogbench/scene-v0 (evaluation mode)
     hirl eval RUN                                                 # episode i runs evaluation task (seed + i) % 5 + 1
 
 The scripted expert is OGBench's own: the data-collection oracles (manipulation) or the maze's BFS subgoal
-direction (mazes); its high level names the oracle's target (a language label, hirl.data.ogbench.labels), its
+direction (mazes); its high level names the oracle's target (a language label, hirl.adapters.ogbench.labels), its
 low level is the oracle's action. Registering needs nothing; making an env without ogbench is one InputError."""
 from __future__ import annotations
 
@@ -18,24 +19,17 @@ import gymnasium as gym
 import numpy as np
 
 from hirl.errors import InputError
-from hirl.integrations import ENVIRONMENTS, EnvAdapter, unwrapped_as
+from hirl.integrations import ENVIRONMENTS, OGBENCH_ENVS, OGBENCH_PREFIX, EnvAdapter, unwrapped_as
 from hirl.policies.base import HighLevelPolicy, LowLevelPolicy
 from hirl.policies.scripted import ScriptedHighLevel, ScriptedLowLevel
 from hirl.types import Command, Subgoal
 
-PREFIX = "ogbench/"  # hirl id = PREFIX + OGBench env name
-# The state-based goal-conditioned envs of ogbench 1.2.2 hirl can run (tests/ogbench checks the list against the
-# installed package's registry); ant / humanoid mazes and antsoccer need downloaded experts, visual-* pixels.
-OGBENCH_ENVS = (
-    "cube-single-v0", "cube-double-v0", "cube-triple-v0", "cube-quadruple-v0", "cube-octuple-v0",
-    "scene-v0", "puzzle-3x3-v0", "puzzle-4x4-v0", "puzzle-4x5-v0", "puzzle-4x6-v0",
-    "pointmaze-medium-v0", "pointmaze-large-v0", "pointmaze-giant-v0", "pointmaze-teleport-v0",
-)
+PREFIX = OGBENCH_PREFIX  # hirl id = PREFIX + OGBench env name
 
 
 def ogbench_base(env: gym.Env) -> Any:
     """env's unwrapped OgbenchEnv (InputError for another env)."""
-    from hirl.data.ogbench.env import OgbenchEnv
+    from hirl.adapters.ogbench.env import OgbenchEnv
 
     return unwrapped_as(env, OgbenchEnv, "an ogbench/... env")
 
@@ -64,10 +58,10 @@ def expert(env: gym.Env, noise: float, seed: int) -> tuple[HighLevelPolicy, LowL
 @dataclass(frozen=True)
 class OgbenchAdapter(EnvAdapter):
     """An OGBench env as an EnvAdapter; make() takes collection (None | play | noisy | navigate),
-    max_episode_steps and p_random_action as env_kwargs (hirl.data.ogbench.env.OgbenchEnv)."""
+    max_episode_steps and p_random_action as env_kwargs (hirl.adapters.ogbench.env.OgbenchEnv)."""
 
     def make(self, render: bool = False, width: int = 128, height: int = 128, **kwargs: Any) -> gym.Env:
-        from hirl.data.ogbench.env import OgbenchEnv
+        from hirl.adapters.ogbench.env import OgbenchEnv
 
         unknown = sorted(set(kwargs) - {"collection", "max_episode_steps", "p_random_action"})
         if unknown:

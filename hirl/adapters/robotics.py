@@ -4,7 +4,8 @@
     pip install -e ".[robotics]"
     hirl train experiments/maze/rl_low.yaml env=PointMaze_UMaze-v3 env_kwargs={} --out runs/pointmaze
 
-Registering the adapters needs nothing; making an env without gymnasium-robotics installed is one InputError line.
+Importing this module registers them (hirl.integrations.ROBOTICS_ENVS) and needs
+nothing; making an env without gymnasium-robotics installed is one InputError line.
 Their mazes keep running after success unless continuing_task=False (set by default here), report
 info["success"] (mirrored to info["is_success"]) and use a 0/1 sparse reward (used as is: HER recomputes it)."""
 from __future__ import annotations
@@ -16,11 +17,9 @@ import gymnasium as gym
 import numpy as np
 
 from hirl.errors import InputError
-from hirl.integrations import ENVIRONMENTS, EnvAdapter
+from hirl.integrations import ENVIRONMENTS, ROBOTICS_ENVS, EnvAdapter
 from hirl.types import Command
 
-ROBOTICS_ENVS = ("PointMaze_UMaze-v3", "PointMaze_Medium-v3", "PointMaze_Large-v3",
-                 "AntMaze_UMaze-v5", "AntMaze_Medium-v5", "AntMaze_Large-v5")
 
 
 class SuccessInfo(gym.Wrapper):
@@ -62,7 +61,7 @@ class RoboticsAdapter(EnvAdapter):
 
 
 for _id in ROBOTICS_ENVS:
-    if _id not in ENVIRONMENTS:
+    if _id not in ENVIRONMENTS._entries:  # exact check: no plugin loading while plugins load
         ENVIRONMENTS.register(_id)(lambda _id=_id: RoboticsAdapter(
             _id, "state", lambda info: Command("reach the goal"), _no_expert, lambda env: {}, lambda chain_length: None,
             goal_points=maze_goal_points))
