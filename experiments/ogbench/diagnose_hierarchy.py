@@ -17,8 +17,8 @@ import torch
 from hirl.config import load_config
 from hirl.data import load_dataset
 from hirl.data.tables import build_tables
-from hirl.learn.gc_data import GoalSampler, GoalSampling
-from hirl.learn.gc_nets import GCBC, GCHierState
+from hirl.learn.offline_gc.sampling import GoalSampler, GoalSampling
+from hirl.learn.offline_gc.gcbc import GCBC, GCHierState
 from hirl.learn.run_config import RunConfig
 from hirl.plugins import import_plugins
 

@@ -1,4 +1,4 @@
 """The `hirl.plugins` entry point of hirl's goal-conditioned offline methods: importing it registers the gcbc /
-gc_hier_* / hiql / gcivl / gciql / qrl / crl components and agents (hirl.learn.gc_components). The ogbench/...
+gc_hier_* / hiql / gcivl / gciql / qrl / crl components and agents (hirl.learn.offline_gc.components). The ogbench/...
 EnvAdapters need no plugin: hirl.integrations declares them (hirl.adapters.ogbench)."""
-import hirl.learn.gc_components  # noqa: F401
+import hirl.learn.offline_gc.components  # noqa: F401

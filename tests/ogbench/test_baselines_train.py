@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 import torch
 
-from hirl.learn.gc_components import CPU_HIDDEN, GC_COMPONENTS, GCAgent
-from hirl.learn.gc_data import GoalSampler, GoalSampling, sampling_of
-from hirl.learn.gc_hyperparameters import OGBENCH_HYPERPARAMETERS, PRESET_SUFFIX, preset_of
-from hirl.learn.gciql import GCIQL, GCIQLConfig
-from hirl.learn.gcivl import GCIVL, GCIVLConfig
-from hirl.learn.qrl import QRL, QRLConfig
+from hirl.learn.offline_gc.components import CPU_HIDDEN, GC_COMPONENTS, GCAgent
+from hirl.learn.offline_gc.sampling import GoalSampler, GoalSampling, sampling_of
+from hirl.learn.offline_gc.hyperparameters import OGBENCH_HYPERPARAMETERS, PRESET_SUFFIX, preset_of
+from hirl.learn.offline_gc.gciql import GCIQL, GCIQLConfig
+from hirl.learn.offline_gc.gcivl import GCIVL, GCIVLConfig
+from hirl.learn.offline_gc.qrl import QRL, QRLConfig
 from hirl.learn.trainer import Trainer, TrainerConfig
 from hirl.runs import AGENTS, RunDir
 from hirl.runs.agents import component

@@ -10,9 +10,9 @@ import pytest
 import torch
 
 from hirl.data.tables import StepTables, tables_from_state_episodes
-from hirl.learn.gc_data import GoalSampler, GoalSampling
-from hirl.learn.gc_nets import GCBC, GCBCConfig
-from hirl.learn.hiql import HIQL, MAX_AWR_WEIGHT, HIQLConfig, awr_weights, expectile_loss
+from hirl.learn.offline_gc.sampling import GoalSampler, GoalSampling
+from hirl.learn.offline_gc.gcbc import GCBC, GCBCConfig
+from hirl.learn.offline_gc.hiql import HIQL, MAX_AWR_WEIGHT, HIQLConfig, awr_weights, expectile_loss
 from hirl.learn.trainer import Trainer, TrainerConfig
 
 

@@ -1,5 +1,5 @@
 """GCIVL (OGBench's goal-conditioned implicit V-learning, impls/agents/gcivl.py): GCIQL without a Q function. One
-module holding an ensemble value, its EMA target and an actor, trained by one loss on hirl.learn.gc_data batches;
+module holding an ensemble value, its EMA target and an actor, trained by one loss on hirl.learn.offline_gc.sampling batches;
 after_step() moves the target.
 
     V_j(s, g)        two MLPs (LayerNorm) on [s; g] (OGBench's GCValue, ensemble); V'_j: EMA copies (rate tau)
@@ -11,7 +11,7 @@ after_step() moves the target.
     inference        a = clip(mean of pi(s, g), -1, 1) (OGBench evaluates at temperature 0)
 
 Defaults are OGBench's get_config() (expectile 0.9, alpha 10, discount 0.99, tau 0.005, goal sampling 0.2 / 0.5 / 0.3
-for value goals, future-state actor goals). Per-env settings (hirl.learn.gc_hyperparameters): alpha 10 everywhere;
+for value goals, future-state actor goals). Per-env settings (hirl.learn.offline_gc.hyperparameters): alpha 10 everywhere;
 pointmaze-large-navigate, puzzle-3x3-play, cube-single-play and scene-play all use discount 0.99 (0.995 for giant
 mazes). Deliberate differences from OGBench: states and goals are normalised by the data's mean / std inside the
 module (OGBench feeds them raw), and an episode's last transition uses its own state as the next state.
@@ -24,9 +24,9 @@ from dataclasses import dataclass
 import torch
 
 from hirl.config import at_least
-from hirl.learn.gc_blocks import GCActor, GCValue, awr_loss, check_expectile_tau, ema_, expectile_loss
-from hirl.learn.gc_data import GoalSamplingConfig, sampling_of
-from hirl.learn.gc_nets import HIDDEN, StateGoalModule
+from hirl.learn.offline_gc.blocks import GCActor, GCValue, awr_loss, check_expectile_tau, ema_, expectile_loss
+from hirl.learn.offline_gc.sampling import GoalSamplingConfig, sampling_of
+from hirl.learn.offline_gc.gcbc import HIDDEN, StateGoalModule
 
 
 @dataclass

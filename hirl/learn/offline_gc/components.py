@@ -5,20 +5,20 @@ in COMPONENTS / AGENTS and trained by the imitation run kind with the one Traine
     gcbc                     flat goal-conditioned BC (hirl's ReLU MLP; actor: ogbench for OGBench's)  GCBC
     gc_hier_state[_k10]      state-subgoal hierarchy (high: state k ahead, BC)     k = 25 (mazes) / 10 (manipulation)
     gc_hier_language         language-subgoal hierarchy on the oracle's labels     (labels: information OGBench lacks)
-    hiql[_k10|_giant]        HIQL (hirl.learn.hiql)                                k 25 / 10, alphas 3; giant: discount 0.995
-    gcivl[_giant|_play|_noisy]   GCIVL (hirl.learn.gcivl)                          hyperparameters.sh per dataset
-    gciql, qrl, crl [same]   GCIQL / QRL / CRL (hirl.learn.gciql, .qrl, .crl)      (hirl.learn.gc_hyperparameters)
+    hiql[_k10|_giant]        HIQL (offline_gc.hiql)                                k 25 / 10, alphas 3; giant: discount 0.995
+    gcivl[_giant|_play|_noisy]   GCIVL (offline_gc.gcivl)                          hyperparameters.sh per dataset
+    gciql, qrl, crl [same]   GCIQL / QRL / CRL (offline_gc.gciql, .qrl, .crl)      (offline_gc.hyperparameters)
     <any of these>_cpu       the same with 256-wide MLPs instead of OGBench's 512 (a CPU budget: ~4x fewer FLOPs)
 
 The four flat value-based methods without a suffix carry OGBench's point-maze navigate settings (pointmaze-medium /
 large / teleport), _giant pointmaze-giant's, _play and _noisy the manipulation datasets'. A component's network
 config is its class defaults (OGBench's get_config()), then its width and k, then its `overrides`; its GoalSampler
-draws goals as that config says (hirl.learn.gc_data.sampling_of). A run config's `networks: {<component>: {field:
+draws goals as that config says (offline_gc.sampling.sampling_of). A run config's `networks: {<component>: {field:
 value}}` sets further fields (e.g. normalize: false, OGBench's raw inputs; GCBC's actor: ogbench).
 
 The hierarchical agents are HierarchicalAgents under the run's replan rule (OGBench re-plans every step:
 replan: {on_completion: false, interval: 1}); every agent reads the goal from obs["desired_goal"] (the evaluation
-task's goal observation) and its state from the model's obs_keys (hirl.learn.gc_data)."""
+task's goal observation) and its state from the model's obs_keys (hirl.learn.offline_gc.sampling)."""
 from __future__ import annotations
 
 import dataclasses
@@ -31,14 +31,14 @@ from hirl.config import FieldError
 from hirl.data.tables import StepTables, TextTables
 from hirl.hierarchy import HierarchicalAgent
 from hirl.learn.components import ImitationComponent
-from hirl.learn.crl import CRL
-from hirl.learn.gc_data import SAMPLING_FIELDS, GoalSampler, GoalSampling, check_state_tables
-from hirl.learn.gc_hyperparameters import GIANT_DISCOUNT, OGBENCH_HYPERPARAMETERS, PRESET_SUFFIX
-from hirl.learn.gc_nets import GCBC, HIDDEN, GCHierLanguage, GCHierLanguageConfig, GCHierState, StateGoalModule
-from hirl.learn.gciql import GCIQL
-from hirl.learn.gcivl import GCIVL
-from hirl.learn.hiql import HIQL
-from hirl.learn.qrl import QRL
+from hirl.learn.offline_gc.crl import CRL
+from hirl.learn.offline_gc.sampling import SAMPLING_FIELDS, GoalSampler, GoalSampling, check_state_tables
+from hirl.learn.offline_gc.hyperparameters import GIANT_DISCOUNT, OGBENCH_HYPERPARAMETERS, PRESET_SUFFIX
+from hirl.learn.offline_gc.gcbc import GCBC, HIDDEN, GCHierLanguage, GCHierLanguageConfig, GCHierState, StateGoalModule
+from hirl.learn.offline_gc.gciql import GCIQL
+from hirl.learn.offline_gc.gcivl import GCIVL
+from hirl.learn.offline_gc.hiql import HIQL
+from hirl.learn.offline_gc.qrl import QRL
 from hirl.policies.base import HighLevelPolicy, LowLevelPolicy
 from hirl.policies.heads import HeadConfig
 from hirl.policies.inference import SubgoalCache, fast_inference, to_tensor
@@ -135,7 +135,7 @@ class GCComponent(ImitationComponent):
     budget_field = "baseline"  # one budget for every goal-conditioned method: same data, same gradient steps
     subgoal_steps = 25  # k: the sampler's and the hierarchies' subgoal horizon
     hidden: tuple[int, ...] = HIDDEN  # MLP widths of every network of the component
-    overrides: dict[str, Any] = {}  # network config fields over its defaults (hirl.learn.gc_hyperparameters)
+    overrides: dict[str, Any] = {}  # network config fields over its defaults (hirl.learn.offline_gc.hyperparameters)
 
     def config_values(self, **generic: Any) -> dict[str, Any]:
         """The keyword arguments of the network config: generic run settings (obs_keys, text_encoder, ...) and the

@@ -1,6 +1,6 @@
 """QRL (quasimetric RL, Wang et al. 2023, as OGBench implements it in impls/agents/qrl.py). One module holding a
 quasimetric value, a learnable Lagrange multiplier, a latent dynamics model (DDPG+BC only) and an actor, trained by
-one loss on hirl.learn.gc_data batches; no target network.
+one loss on hirl.learn.offline_gc.sampling batches; no target network.
 
     phi(x) in R^L          an MLP (LayerNorm) on a goal-space point x (G,): both the state's achieved goal and the goal
     d(s, g)                quasimetric between phi(s) and phi(g): IQE (default; L / 8 components of 8: per component
@@ -26,7 +26,7 @@ phi reads goal-space points: the state's achieved goal (batch obs_goal / next_ob
 the observation itself, so the value is OGBench's there, and the goal; both through the goal normaliser (one phi
 needs one normalisation). The actor reads [s; g] like every other method. Defaults are OGBench's get_config() (IQE, latent
 512, eps 0.05, ddpgbc, alpha 0.003; value goals random only; discount 0.99 only sets the geometric goal offset).
-Per env (hirl.learn.gc_hyperparameters): alpha 0.0003 for pointmaze-large-navigate (giant: discount 0.995), 0.3 for
+Per env (hirl.learn.offline_gc.hyperparameters): alpha 0.0003 for pointmaze-large-navigate (giant: discount 0.995), 0.3 for
 puzzle-3x3-play, cube-single-play and scene-play, 0.03 for noisy datasets. Deliberate differences: inputs are
 normalised by the data's mean / std (OGBench feeds them raw). Shapes: S state, G goal, A action, L latent, B batch."""
 from __future__ import annotations
@@ -38,9 +38,9 @@ import torch
 from torch import nn
 
 from hirl.config import FieldError
-from hirl.learn.gc_blocks import GCActor, awr_loss, check_actor_loss, ddpgbc_loss, frozen, ogbench_mlp
-from hirl.learn.gc_data import GoalSamplingConfig, sampling_of
-from hirl.learn.gc_nets import HIDDEN, StateGoalModule
+from hirl.learn.offline_gc.blocks import GCActor, awr_loss, check_actor_loss, ddpgbc_loss, frozen, ogbench_mlp
+from hirl.learn.offline_gc.sampling import GoalSamplingConfig, sampling_of
+from hirl.learn.offline_gc.gcbc import HIDDEN, StateGoalModule
 
 
 @dataclass
@@ -56,7 +56,7 @@ class QRLConfig(GoalSamplingConfig):
     dim_per_component: int = 8  # IQE's intervals per component (OGBench's); latent_dim must be a multiple
     eps: float = 0.05  # margin of the one-step constraint (OGBench's)
     actor_loss: Literal["ddpgbc", "awr"] = "ddpgbc"  # DDPG+BC through the latent dynamics, or AWR (OGBench: ddpgbc)
-    alpha: float = 0.003  # BC coefficient (ddpgbc) or AWR inverse temperature (OGBench's default; per env: gc_hyperparameters)
+    alpha: float = 0.003  # BC coefficient (ddpgbc) or AWR inverse temperature (OGBench's default; per env: hyperparameters.py)
     value_p_cur: float = field(default=0.0, kw_only=True)  # P(value goal = current state) (OGBench's)
     value_p_traj: float = field(default=0.0, kw_only=True)  # P(value goal = future state) (OGBench's)
     value_p_random: float = field(default=1.0, kw_only=True)  # P(value goal = random state) (OGBench's: random pairs)

@@ -1,6 +1,6 @@
 """CRL (contrastive RL, Eysenbach et al. 2022, as OGBench implements it in impls/agents/crl.py). One module holding a
-bilinear contrastive critic (and, for AWR, a bilinear value) and an actor, trained by one loss on hirl.learn.gc_data
-batches; no target network.
+bilinear contrastive critic (and, for AWR, a bilinear value) and an actor, trained by one loss on
+hirl.learn.offline_gc.sampling batches; no target network.
 
     Q_j(s, a, g)        phi_j([s; a]) . psi_j(g) / sqrt(L), j = 1, 2 (OGBench's GCBilinearValue, ensemble): phi_j and
                         psi_j MLPs (LayerNorm) to R^L; V(s, g) = phi(s) . psi(g) / sqrt(L) the same without actions or
@@ -15,7 +15,7 @@ batches; no target network.
     inference           a = clip(mu(s, g), -1, 1)
 
 Defaults are OGBench's get_config() (latent 512, ddpgbc, alpha 0.1, discount 0.99 as the geometric offset of the
-value goals, which are all future states). Per env (hirl.learn.gc_hyperparameters): alpha 0.03 for
+value goals, which are all future states). Per env (hirl.learn.offline_gc.hyperparameters): alpha 0.03 for
 pointmaze-large-navigate (giant: discount 0.995), 3.0 for puzzle-3x3-play, cube-single-play and scene-play, 0.1 for
 noisy datasets. Deliberate differences: states and goals are normalised inside the module (OGBench feeds them raw).
 Shapes: S state, G goal, A action, L latent, B batch."""
@@ -28,9 +28,9 @@ from typing import Literal
 import torch
 from torch import nn
 
-from hirl.learn.gc_blocks import Ensemble, GCActor, awr_loss, check_actor_loss, ddpgbc_loss, frozen
-from hirl.learn.gc_data import GoalSamplingConfig, sampling_of
-from hirl.learn.gc_nets import HIDDEN, StateGoalModule
+from hirl.learn.offline_gc.blocks import Ensemble, GCActor, awr_loss, check_actor_loss, ddpgbc_loss, frozen
+from hirl.learn.offline_gc.sampling import GoalSamplingConfig, sampling_of
+from hirl.learn.offline_gc.gcbc import HIDDEN, StateGoalModule
 
 
 @dataclass
@@ -43,7 +43,7 @@ class CRLConfig(GoalSamplingConfig):
     layer_norm: bool = True  # LayerNorm in phi and psi (OGBench's)
     latent_dim: int = 512  # L: phi / psi output size (OGBench's)
     actor_loss: Literal["ddpgbc", "awr"] = "ddpgbc"  # DDPG+BC or AWR actor (OGBench's default: ddpgbc)
-    alpha: float = 0.1  # BC coefficient (ddpgbc) or AWR inverse temperature (OGBench's default; per env: gc_hyperparameters)
+    alpha: float = 0.1  # BC coefficient (ddpgbc) or AWR inverse temperature (OGBench's default; per env: hyperparameters.py)
     value_p_cur: float = field(default=0.0, kw_only=True)  # P(value goal = current state) (OGBench's)
     value_p_traj: float = field(default=1.0, kw_only=True)  # P(value goal = future state) (OGBench's: positives)
     value_p_random: float = field(default=0.0, kw_only=True)  # P(value goal = random state) (OGBench's)

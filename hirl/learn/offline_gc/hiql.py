@@ -1,6 +1,6 @@
 """HIQL (Park et al. 2023, "HIQL: Offline Goal-Conditioned RL with Latent States as Actions"), written for hirl's
 one Trainer: one module holding a goal-conditioned value, a learned subgoal representation and two actors, all
-trained by one loss on hirl.learn.gc_data batches, with an EMA target value updated in after_step().
+trained by one loss on hirl.learn.offline_gc.sampling batches, with an EMA target value updated in after_step().
 
     phi(s, g) in R^d            subgoal representation: MLP on [s; g] (g a goal: an achieved goal), length sqrt(d)
     V(s, g) = f(s, phi(s, g))   two value heads (an ensemble of 2); targets V' are EMA copies (rate tau)
@@ -27,11 +27,11 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from hirl.learn.gc_blocks import MAX_AWR_WEIGHT, awr_weights, expectile_loss
-from hirl.learn.gc_nets import HIDDEN, StateGoalModule, gaussian_nll
+from hirl.learn.offline_gc.blocks import MAX_AWR_WEIGHT, awr_weights, expectile_loss
+from hirl.learn.offline_gc.gcbc import HIDDEN, StateGoalModule, gaussian_nll
 from hirl.policies.nets import mlp
 
-__all__ = ["HIQL", "MAX_AWR_WEIGHT", "HIQLConfig", "awr_weights", "expectile_loss"]  # the loss pieces: hirl.learn.gc_blocks
+__all__ = ["HIQL", "MAX_AWR_WEIGHT", "HIQLConfig", "awr_weights", "expectile_loss"]  # loss pieces: offline_gc.blocks
 
 
 @dataclass

@@ -1,5 +1,5 @@
 """GCIQL (OGBench's goal-conditioned implicit Q-learning, impls/agents/gciql.py). One module holding a value, an
-ensemble critic with its EMA target and an actor, trained by one loss on hirl.learn.gc_data batches; after_step()
+ensemble critic with its EMA target and an actor, trained by one loss on hirl.learn.offline_gc.sampling batches; after_step()
 moves the target critic.
 
     V(s, g)             one MLP (LayerNorm) on [s; g] (GCValue, no ensemble); no target copy
@@ -14,7 +14,7 @@ moves the target critic.
 
 Defaults are OGBench's get_config() (expectile 0.9, actor_loss ddpgbc, alpha 0.3, discount 0.99, tau 0.005, value
 goals 0.2 / 0.5 / 0.3). hyperparameters.sh keeps ddpgbc on every state-based env and sets alpha per dataset
-(hirl.learn.gc_hyperparameters): 0.003 for pointmaze-large-navigate (and every point-maze navigate dataset; giant
+(hirl.learn.offline_gc.hyperparameters): 0.003 for pointmaze-large-navigate (and every point-maze navigate dataset; giant
 also discount 0.995), 1.0 for puzzle-3x3-play, cube-single-play and scene-play, 0.03 for the noisy datasets.
 Deliberate differences: states and goals are normalised inside the module (OGBench feeds them raw); an episode's last
 transition uses its own state as the next state. Shapes: S state, G goal, A action, B batch."""
@@ -26,10 +26,10 @@ from typing import Literal
 
 import torch
 
-from hirl.learn.gc_blocks import (GCActor, GCValue, awr_loss, check_actor_loss, check_expectile_tau, ddpgbc_loss, ema_,
+from hirl.learn.offline_gc.blocks import (GCActor, GCValue, awr_loss, check_actor_loss, check_expectile_tau, ddpgbc_loss, ema_,
                                   expectile_loss, frozen)
-from hirl.learn.gc_data import GoalSamplingConfig, sampling_of
-from hirl.learn.gc_nets import HIDDEN, StateGoalModule
+from hirl.learn.offline_gc.sampling import GoalSamplingConfig, sampling_of
+from hirl.learn.offline_gc.gcbc import HIDDEN, StateGoalModule
 
 
 @dataclass
@@ -42,7 +42,7 @@ class GCIQLConfig(GoalSamplingConfig):
     layer_norm: bool = True  # LayerNorm in the value and critic MLPs (OGBench's)
     expectile: float = 0.9  # value expectile (OGBench's)
     actor_loss: Literal["ddpgbc", "awr"] = "ddpgbc"  # DDPG+BC or AWR actor (OGBench's default: ddpgbc)
-    alpha: float = 0.3  # BC coefficient (ddpgbc) or AWR inverse temperature (OGBench's default; per env: gc_hyperparameters)
+    alpha: float = 0.3  # BC coefficient (ddpgbc) or AWR inverse temperature (OGBench's default; per env: hyperparameters.py)
     tau: float = 0.005  # EMA rate of the target critic (OGBench's)
     text_encoder: str = "text"  # the run's text encoder name (unused: no language input)
     normalize: bool = True  # states and goals by the data's mean / std (hirl's); False: raw inputs (OGBench's)
