@@ -1,7 +1,7 @@
 """Dataset benchmark: collection throughput with 1 vs 2 workers (side by side, same run), dataset size per 1000 steps
 with and without images, load time of a 200-episode dataset and the time to flatten it into training tables.
 
-    python -m hirl.data.bench --env hirl/Tabletop-v0 [--episodes 40] [--load-episodes 200] [--out FILE]
+    python -m hirl.benchmarks.data --env hirl/Tabletop-v0 [--episodes 40] [--load-episodes 200] [--out FILE]
 """
 from __future__ import annotations
 
@@ -94,7 +94,7 @@ def to_markdown(r: dict[str, Any], command: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m hirl.data.bench", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m hirl.benchmarks.data", description=__doc__.splitlines()[0])
     p.add_argument("--env", default="hirl/Tabletop-v0")
     p.add_argument("--episodes", type=int, default=40, help="episodes per throughput measurement")
     p.add_argument("--load-episodes", type=int, default=200)
@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     a = p.parse_args(argv)
     r = collection_benchmark(a.env, a.episodes, a.load_episodes,
                              env_kwargs=json.loads(a.env_kwargs) if a.env_kwargs else None)
-    cmd = "python -m hirl.data.bench --env " + a.env + (f" --env-kwargs '{a.env_kwargs}'" if a.env_kwargs else "") + \
+    cmd = "python -m hirl.benchmarks.data --env " + a.env + (f" --env-kwargs '{a.env_kwargs}'" if a.env_kwargs else "") + \
         f" --episodes {a.episodes} --load-episodes {a.load_episodes}"
     md = to_markdown(r, cmd)
     print(json.dumps(r, indent=2))
