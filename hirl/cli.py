@@ -1,7 +1,7 @@
 """The `hirl` command: parse arguments, check them (hirl.commands.arguments), hand them to the subcommand's module.
 
 Subcommand modules are imported only when run, so `hirl --help` stays fast. Bad input ends in one
-line on stderr and exit code 2 (argparse's own errors too); a capability that has not landed says so and exits 2.
+line on stderr and exit code 2 (argparse's own errors too).
 """
 from __future__ import annotations
 
@@ -21,29 +21,29 @@ import typing
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from hirl.errors import InputError, NotLandedError
+from hirl.errors import InputError
 
-# name -> (help line, "module:function" that runs it or None when it has not landed, what it lands with)
-SUBCOMMANDS: dict[str, tuple[str, str | None, str]] = {
+# name -> (help line, "module:function" that runs it)
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "collect": ("collect demonstrations with the scripted expert into a Minari-compatible dataset",
-                "hirl.commands.collect:run", ""),
+                "hirl.commands.collect:run"),
     "data": ("inspect a dataset (hirl data info PATH) or import your own demonstrations (hirl data import FILE)",
-             "hirl.commands.data:run", ""),
+             "hirl.commands.data:run"),
     "train": ("train a hierarchical agent or a baseline from a YAML config (imitation, or an RL stage: kind: rl)",
-              "hirl.commands.train:run", ""),
+              "hirl.commands.train:run"),
     "eval": ("evaluate a trained run (imitation or RL) on chained tasks: report.json, plots, videos",
-             "hirl.commands.evaluate:run", ""),
-    "correct": ("language-correction session on a trained agent (web page or terminal)", "hirl.commands.correct:run", ""),
-    "teleop": ("drive the robot from the keyboard and label segments with language", "hirl.commands.teleop:run", ""),
-    "bench": ("run a benchmark and print what it measured", "hirl.commands.bench:run", ""),
+             "hirl.commands.evaluate:run"),
+    "correct": ("language-correction session on a trained agent (web page or terminal)", "hirl.commands.correct:run"),
+    "teleop": ("drive the robot from the keyboard and label segments with language", "hirl.commands.teleop:run"),
+    "bench": ("run a benchmark and print what it measured", "hirl.commands.bench:run"),
     "demo": ("the main job: collect Tabletop demos, train hierarchical + flat, evaluate, write report + videos",
-             "hirl.commands.demo:run", ""),
+             "hirl.commands.demo:run"),
     "migrate": ("move an RL run directory written before hirl 0.2 (stages/) into the current layout, in place",
-                "hirl.commands.migrate:run", ""),
+                "hirl.commands.migrate:run"),
     "compare": ("compare evaluation reports of runs, demos or benchmark seed folders: one table and one plot "
-                "(mean +- std over seeds, and each seed)", "hirl.commands.compare:run", ""),
+                "(mean +- std over seeds, and each seed)", "hirl.commands.compare:run"),
     "export": ("export a trained agent as TorchScript + a standalone loader (torch and numpy only) for deployment",
-               "hirl.commands.export:run", ""),
+               "hirl.commands.export:run"),
 }
 
 
@@ -251,16 +251,13 @@ def build_parser() -> argparse.ArgumentParser:
         prog="hirl", description="Hierarchical imitation and reinforcement learning for robot control in MuJoCo.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__import__('hirl').__version__}")
     subs = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name, (help_line, _, _) in SUBCOMMANDS.items():
+    for name, (help_line, _) in SUBCOMMANDS.items():
         _ARGUMENTS[name](subs.add_parser(name, help=help_line, description=help_line))
     return parser
 
 
 def _runner(name: str) -> Callable[[argparse.Namespace], int]:
-    _, target, lands_with = SUBCOMMANDS[name]
-    if target is None:
-        raise NotLandedError(f"'hirl {name}' is not available yet: it lands with {lands_with}")
-    module, func = target.split(":")
+    module, func = SUBCOMMANDS[name][1].split(":")
     return getattr(importlib.import_module(module), func)
 
 

@@ -6,6 +6,3 @@ from __future__ import annotations
 class InputError(ValueError):
     """Bad user input; str(err) is one line naming the file/key/field and what is wrong."""
 
-
-class NotLandedError(InputError):
-    """A CLI capability whose implementation has not landed yet."""

@@ -27,15 +27,6 @@ def test_each_subcommand_has_help(name, capsys):
     assert "usage: hirl " + name in capsys.readouterr().out
 
 
-def test_a_capability_that_has_not_landed_says_so_and_exits_2(capsys, monkeypatch):
-    # every subcommand has landed; the mechanism stays for the next one, checked on a patched table
-    help_line, _, _ = SUBCOMMANDS["bench"]
-    monkeypatch.setitem(SUBCOMMANDS, "bench", (help_line, None, "a later release (a future benchmark)"))
-    assert main(["bench", "envs"]) == 2
-    err = capsys.readouterr().err.strip()
-    assert err == "hirl bench: error: 'hirl bench' is not available yet: it lands with a later release (a future benchmark)"
-
-
 def test_train_and_eval_reject_a_missing_config_in_one_line(tmp_path, capsys):
     assert main(["train", str(tmp_path / "missing.yaml")]) == 2
     assert main(["eval", str(tmp_path)]) == 2

@@ -15,10 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from hirl.data import relabel as rl
 from hirl.data import schema
 from hirl.data.episode import Episode, read_episode, space_shapes
 from hirl.data.metadata import read_minari_metadata, resolve
+from hirl.data.relabel import hindsight_language
 from hirl.data.segments import Segment, episode_segments
 from hirl.errors import InputError
 
@@ -75,7 +75,7 @@ class Dataset:
     def language_relabel(self, ambiguous: str = "skip") -> tuple[list[str], np.ndarray]:
         """Hindsight language labels per segment (S,) and the relabelled mask (S,), from the stored predicates."""
         cmd, start, end = self.segment_predicates()
-        r = rl.hindsight_language(cmd, start, end, ambiguous)
+        r = hindsight_language(cmd, start, end, ambiguous)
         names = list(self.meta["predicate_names"])
         texts = [str(t) for e in self.episodes for t in e.subgoal_text[e.seg_start]]
         return [names[int(r.label[s])] if r.relabelled[s] else texts[s] for s in range(len(cmd))], r.relabelled

@@ -82,11 +82,6 @@ def frame_rows(frame_steps: np.ndarray, rows: np.ndarray) -> np.ndarray:
     return np.minimum(np.searchsorted(steps, np.asarray(rows, dtype=np.int64), side="left"), len(steps) - 1)
 
 
-def goal_reached(achieved: np.ndarray, goal: np.ndarray, epsilon: float) -> np.ndarray:
-    """(B,) bool: ||achieved - goal|| <= epsilon, row-wise."""
-    return np.linalg.norm(np.asarray(achieved, float) - np.asarray(goal, float), axis=-1) <= epsilon
-
-
 # ------------------------------------------------------------------- language
 class LanguageRelabel(NamedTuple):
     """label (S,) int64 index into the names the segment is labelled with (its command unless relabelled);

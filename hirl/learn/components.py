@@ -21,7 +21,7 @@ import numpy as np
 
 from hirl.config import FieldError
 from hirl.data.tables import NO_INDEX, StepTables, TextTables, achieved_now, goal_state_ahead, segment_index
-from hirl.learn.imitation_data import GatherSampler, ParaphraseSampler, action_samples, command_lookups, two_families
+from hirl.learn.imitation_data import GatherSampler, ParaphraseSampler, action_samples, command_lookups, prev_subgoal_pairs
 from hirl.learn.run_config import RunConfig, TrainingBudgets
 from hirl.learn.trainer import TrainerConfig
 from hirl.policies.flat import ChainOfThoughtAgent, ChainOfThoughtPolicy, CoTConfig, FlatAgent, FlatConfig, FlatPolicy
@@ -97,7 +97,7 @@ def run_head(ctx: AgentContext) -> HeadConfig | None:
     return head if isinstance(head, HeadConfig) else None
 
 
-def need_frames(t: StepTables, name: str) -> np.ndarray:
+def dataset_frames(t: StepTables, name: str) -> np.ndarray:
     """t.frames (F, H, W, 3) uint8; ValueError when the dataset has no images."""
     if t.frames is None or not len(t.frame_row):
         raise ValueError(f"{name}: the dataset has no images; collect it with --image-every K")
@@ -179,7 +179,7 @@ class LowImage(LowLevelBC):
     def sampler(self, t: StepTables, tt: TextTables, batch_size: int, paraphrase_p: float = 0.0,
                 head: HeadConfig | None = None) -> GatherSampler:
         ok = t.end_frame != NO_INDEX
-        frames = need_frames(t, "low_image")
+        frames = dataset_frames(t, "low_image")
         samples, lookups = action_samples(t, head, keep=ok)
         samples["end"], lookups["goal_image"] = t.end_frame[ok], (frames, "end")
         return GatherSampler(samples, lookups, batch_size, labels=t.label[ok])
@@ -199,7 +199,7 @@ class HighLanguage(ImitationComponent):
 
     def sampler(self, t: StepTables, tt: TextTables, batch_size: int, paraphrase_p: float = 0.0,
                 head: HeadConfig | None = None) -> GatherSampler:
-        return GatherSampler(two_families(t), {**command_lookups(tt), "prev_emb": (tt.vocab_emb, "prev")}, batch_size)
+        return GatherSampler(prev_subgoal_pairs(t), {**command_lookups(tt), "prev_emb": (tt.vocab_emb, "prev")}, batch_size)
 
     def policy(self, model: Any, ctx: AgentContext) -> LanguageHighLevel:
         return LanguageHighLevel(model, ctx.encoder())
@@ -330,7 +330,7 @@ class HighImage(ImitationComponent):
 
     def sampler(self, t: StepTables, tt: TextTables, batch_size: int, paraphrase_p: float = 0.0,
                 head: HeadConfig | None = None) -> GatherSampler:
-        frames = need_frames(t, "high_image")
+        frames = dataset_frames(t, "high_image")
         s = {"row": t.frame_row, "end": t.frame_end, "command": t.frame_command, "prev": t.frame_prev_label}
         return GatherSampler(s, {**command_lookups(tt), "image": (frames, "row"), "target_image": (frames, "end"),
                                  "prev_emb": (tt.vocab_emb, "prev")}, batch_size)
@@ -382,11 +382,11 @@ class ChainOfThought(ImitationComponent):
     def sampler(self, t: StepTables, tt: TextTables, batch_size: int, paraphrase_p: float = 0.0,
                 head: HeadConfig | None = None) -> GatherSampler:
         samples, lookups = action_samples(t, head)
-        if "obs" in samples:  # single-step observations: two_families doubles t.obs itself (as before heads existed)
+        if "obs" in samples:  # single-step observations: prev_subgoal_pairs doubles t.obs itself
             del samples["obs"]
-            families = two_families(t, samples)
+            families = prev_subgoal_pairs(t, samples)
         else:  # history: the doubled rows gather obs (B, k, S)
-            families = {k: v for k, v in two_families(t, samples).items() if k != "obs"}
+            families = {k: v for k, v in prev_subgoal_pairs(t, samples).items() if k != "obs"}
         return GatherSampler(families, {**lookups, **command_lookups(tt), "prev_emb": (tt.vocab_emb, "prev")}, batch_size)
 
     def policy(self, model: Any, ctx: AgentContext) -> ChainOfThoughtAgent:

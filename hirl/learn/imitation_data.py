@@ -115,8 +115,9 @@ class ParaphraseSampler(GatherSampler):
         return batch
 
 
-def two_families(t: StepTables, extra: Mapping[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
-    """The (prev = g_{j-1}) and (prev = g_j) copies of every step, see the module docstring."""
+def prev_subgoal_pairs(t: StepTables, extra: Mapping[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+    """Every step twice, as the two high-level pairs of the module docstring: (2N, ...) arrays whose first N rows have
+    prev = g_{j-1} and last N rows prev = g_j (extra: more (N, ...) arrays doubled the same way)."""
 
     def both(a: np.ndarray) -> np.ndarray:  # (N, ...) -> (2N, ...)
         return np.concatenate([a, a])

@@ -58,8 +58,9 @@ class Hierarchical(AgentRecipe):
         return HierarchicalAgent(ctx.policy(high), ctx.policy(low), replan_rule(ctx))
 
 
-class Whole(AgentRecipe):
-    """A component that is a whole agent by itself (flat and chain-of-thought baselines)."""
+class SingleComponent(AgentRecipe):
+    """An agent that is one component's policy by itself (flat and chain-of-thought baselines, the goal-conditioned
+    offline methods)."""
 
     def __init__(self, component: str) -> None:
         self.components = (component,)
@@ -133,8 +134,8 @@ class OracleLookahead(AgentRecipe):
 oracle_state = partial(OracleLookahead, "low_state", "state", ahead=False)
 oracle_image = partial(OracleLookahead, "low_image", "image", ahead=False)
 oracle_state_ahead = partial(OracleLookahead, "low_state_ahead", "state", ahead=True)
-flat = partial(Whole, "flat")
-cot = partial(Whole, "cot")
+flat = partial(SingleComponent, "flat")
+cot = partial(SingleComponent, "cot")
 
 
 class Expert(AgentRecipe):

@@ -44,8 +44,9 @@ from hirl.policies.heads import HeadConfig
 from hirl.policies.inference import SubgoalCache, fast_inference, to_tensor
 from hirl.policies.module import PolicyModule
 from hirl.policies.obs import obs_vector
-from hirl.runs.agents import AGENTS, AgentContext, AgentRecipe
+from hirl.runs.agents import AGENTS, AgentContext
 from hirl.runs.components import COMPONENTS
+from hirl.runs.recipes import SingleComponent
 from hirl.types import Command, Observation, Subgoal
 
 GOAL_KEY = "desired_goal"  # the observation entry holding the episode's goal state
@@ -258,18 +259,12 @@ for _base, (_cls, _k, _overrides) in GC_COMPONENTS.items():
                                                                  "overrides": dict(_overrides)}))
 
 
-class GCWhole(AgentRecipe):
+class SingleGCComponent(SingleComponent):
     """An agent made of one goal-conditioned component (its policy() builds the whole agent)."""
 
     adaptable = False  # no DAgger stage for goal-conditioned components (the oracle has no goal-directed expert)
 
-    def __init__(self, component: str) -> None:
-        self.components = (component,)
-
-    def build(self, ctx: AgentContext) -> Any:
-        return ctx.policy(self.components[0])
-
 
 for _name in [n + v for n in GC_COMPONENTS for v in ("", "_cpu")]:
-    AGENTS.register(_name)(lambda n=_name: GCWhole(n))
+    AGENTS.register(_name)(lambda n=_name: SingleGCComponent(n))
 
