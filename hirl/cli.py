@@ -38,7 +38,8 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "bench": ("run a benchmark and print what it measured", "hirl.commands.bench:run"),
     "demo": ("the main job: collect Tabletop demos, train hierarchical + flat, evaluate, write report + videos",
              "hirl.commands.demo:run"),
-    "migrate": ("move an RL run directory written before hirl 0.2 (stages/) into the current layout, in place",
+    "migrate": ("bring a run or run config written by an older hirl into the current layout, in place (RL runs "
+                "before hirl 0.2; imitation configs with a flat head section)",
                 "hirl.commands.migrate:run"),
     "compare": ("compare evaluation reports of runs, demos or benchmark seed folders: one table and one plot "
                 "(mean +- std over seeds, and each seed)", "hirl.commands.compare:run"),
@@ -190,7 +191,8 @@ def _add_bench(p: argparse.ArgumentParser) -> None:
 
 
 def _add_migrate(p: argparse.ArgumentParser) -> None:
-    p.add_argument("run", help="RL run directory in the layout before hirl 0.2 (RUN/stages/, RUN/models/low, ...)")
+    p.add_argument("run", metavar="PATH", help="an RL run directory in the layout before hirl 0.2 (RUN/stages/, "
+                   "RUN/models/low, ...), or an imitation run directory or run config with a flat head section")
 
 
 def _add_export(p: argparse.ArgumentParser) -> None:

@@ -255,7 +255,7 @@ CASES: list[Case] = [
     Case("cli", "bench envs --out under a file", ("bench", "envs", "--episodes", "1", "--out", "{file}/b.md"),
          "--out {file}/b.md"),
     Case("cli", "demo --out is a file", ("demo", "--out", "{file}"), "--out {file}"),
-    Case("cli", "migrate an imitation run", ("migrate", "{run}"), "run kind 'imitation'; hirl migrate only moves RL runs"),
+    Case("cli", "migrate a dataset folder", ("migrate", "{ds}"), "{ds}: not a run directory (no config.yaml)"),
     Case("cli", "train --out a dataset", ("train", "{cfg}", "--out", "{ds}"), "--out {ds}: is a dataset folder", ""),
     Case("cli", "collect --out a run", ("collect", *TT, "--out", "{run}"), "--out {run}: is a run folder"),
     Case("cli", "collect --out inside a dataset", ("collect", *TT, "--out", "{ds}/data/sub"), "inside the dataset folder"),

@@ -44,7 +44,6 @@ OUTPUTS: dict[str, tuple[str, str, str | None]] = {
     "eval": ("out", "dir", "evaluation"),
     "bench": ("out", "file", "benchmark"),
     "demo": ("out", "dir", "demo"),
-    "migrate": ("run", "dir", "run migration"),
     "correct": ("out", "dir", None),
     "teleop": ("out", "dir", None),
     "compare": ("out", "dir", "comparison"),

@@ -102,6 +102,14 @@ def head_config_class(kind: str) -> type[HeadConfig]:
     return getattr(ACTION_HEADS.get(kind), "config_cls", HeadConfig)
 
 
+def foreign_fields(raw: Mapping[str, Any]) -> list[str]:
+    """The keys of a raw `head:` section that are fields of another head kind's config but not of its own kind's
+    (what a flat head config of an older hirl carries); the kind defaults to mlp."""
+    own = {f.name for f in dataclasses.fields(head_config_class(str(raw.get("kind", "mlp"))))}
+    every = {f.name for c in _head_config_classes() for f in dataclasses.fields(c)}
+    return [k for k in raw if k in every and k not in own]
+
+
 def _head_config_classes() -> list[type[HeadConfig]]:
     """The config classes of every registered head (HeadConfig first)."""
     return list(dict.fromkeys([HeadConfig, *(head_config_class(k) for k in ACTION_HEADS.names())]))
