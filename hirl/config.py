@@ -136,6 +136,8 @@ class _Builder:
             if key not in fields:
                 close = difflib.get_close_matches(str(key), list(fields), n=1)
                 hint = f" (did you mean '{close[0]}'?)" if close else ""
+                explain = getattr(cls, "config_unknown_hint", None)  # the class may know why an older file has key
+                hint = (explain(str(key)) if explain is not None else None) or hint
                 self.fail(f"{prefix}{key}", f"unknown key{hint}; known keys: {', '.join(fields)}")
         if not prefix and PLUGINS_KEY in fields and PLUGINS_KEY in raw:  # plugins first: they register names used below
             self._import_plugins(self.value(hints[PLUGINS_KEY], raw[PLUGINS_KEY], PLUGINS_KEY))

@@ -27,7 +27,8 @@ head:
 def test_a_flat_head_config_is_rewritten_in_place_with_a_backup(tmp_path: Path) -> None:
     path = tmp_path / "old.yaml"
     path.write_text(OLD)
-    with pytest.raises(InputError, match="diffusion_steps"):
+    with pytest.raises(InputError, match=r"'head.diffusion_steps': unknown key \(a field of another head kind, no effect on "
+                                         r"this one; `hirl migrate CONFIG` drops it\)"):
         load_config(RunConfig, path)
     lines = migrate_config(path)
     assert lines == ["head.diffusion_steps: dropped (50; not a field of a chunk head, it had no effect)"]

@@ -1,7 +1,7 @@
 """Deterministic regression heads: the single-step MLP (`mlp`) and the action-chunk MLP (`chunk`, ACT-style).
 
-    mlp    cond (B, C) -> MLP(hidden) -> (B, A): today's head, same layers, parameter names (head.0.weight, ...)
-           and numbers as before heads existed
+    mlp    cond (B, C) -> MLP(hidden) -> (B, A): the default head; a network saved without a head config loads
+           into it (same layers and parameter names: head.0.weight, ...)
     chunk  cond (B, C) -> MLP(hidden) -> (B, H * A) -> (B, H, A): H future actions at once
 
 Outputs pass through tanh (the action box is [-1, 1]). With head.grip binary the last action dimension is instead a

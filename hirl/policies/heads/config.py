@@ -10,10 +10,10 @@ loader builds when `kind:` names that head (config_variant).
       execute: 5
       history: 2             # the net sees the current and the previous observation
 
-The defaults are today's single-step MLP (one action, MSE, grip regressed like the other dimensions, no history):
-a network saved before heads existed loads as exactly that. A file written while every head shared one flat config
-(all fields of every kind) still loads: another kind's fields at their defaults are dropped (config_upgrade); one set
-to something else is an error naming the key (it never had an effect; remove it).
+The defaults are the single-step MLP (one action, MSE, grip regressed like the other dimensions, no history): a
+network saved without a head config loads as exactly that. A flat head section that carries every kind's fields
+loads: another kind's fields at their defaults are dropped (config_upgrade); one set to something else is an error
+naming the key (it has no effect on this kind; `hirl migrate CONFIG` drops it, hirl.learn.migrate).
 """
 from __future__ import annotations
 
@@ -67,6 +67,14 @@ class HeadConfig:
         own = {f.name for f in dataclasses.fields(cls)}
         defaults = {f.name: f.default for c in _head_config_classes() for f in dataclasses.fields(c)}
         return {k: v for k, v in raw.items() if k in own or k not in defaults or v != defaults[k]}
+
+    @classmethod
+    def config_unknown_hint(cls, key: str) -> str | None:
+        """Why a key unknown to this head's config may be in a file: another head kind's field (set to something
+        other than its default) from a flat head section; `hirl migrate` drops it."""
+        if key in {f.name for c in _head_config_classes() for f in dataclasses.fields(c)}:
+            return " (a field of another head kind, no effect on this one; `hirl migrate CONFIG` drops it)"
+        return None
 
     def __post_init__(self) -> None:
         if self.kind not in ACTION_HEADS:
