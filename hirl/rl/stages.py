@@ -14,11 +14,6 @@ from hirl.runs import RunDir
 from hirl.runs.rundir import as_run_dir
 
 
-def stage_names() -> list[str]:
-    """The names `stage:` may take in an RL config (every registered stage), sorted."""
-    return STAGES.names()
-
-
 def train_rl(cfg: RLRunConfig, run: str | Path | RunDir) -> dict[str, Any]:
     """Train the stage cfg.stage into the run directory (resumes an interrupted stage); returns the stage summary."""
     try:

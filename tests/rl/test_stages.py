@@ -158,9 +158,9 @@ def test_adapt_stage_continues_the_stage1_learner(run_dir, tmp_path):
 def test_every_stage_is_registered_and_names_the_config_values():
     from hirl.config import FieldError
     from hirl.rl.config import validate
-    from hirl.rl.stages import stage_names
+    from hirl.rl.stage import STAGES
 
-    assert stage_names() == ["adapt", "flat", "high", "language", "low", "plan"]
+    assert STAGES.names() == ["adapt", "flat", "high", "language", "low", "plan"]
     cfg = RLRunConfig(stage="lwo")  # the constructor looks nothing up
     with pytest.raises(FieldError, match="stage: must be one of adapt, flat, high, language, low, plan, got 'lwo'"):
         validate(cfg)
