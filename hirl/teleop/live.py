@@ -38,7 +38,8 @@ from hirl.integrations import EnvAdapter
 from hirl.teleop.config import SessionConfig
 from hirl.runs.rundir import FolderLock
 from hirl.teleop.store import EpisodeStore
-from hirl.teleop.narrate import SPEEDS, end_reason, next_speed, scene
+from hirl.teleop.corrector import mismatch
+from hirl.teleop.narrate import SPEEDS, end_reason, next_speed, scene, why_changed
 from hirl.teleop.views import VIEWS, Views
 from hirl.types import Observation
 
@@ -46,6 +47,7 @@ CONTROLS = ("start", "pause", "resume", "step", "slower", "faster", "success", "
 __all__ = ["CONTROLS", "SPEEDS", "LiveSession", "NotApplied", "end_reason", "scene"]
 ACK_TIMEOUT = 5.0  # seconds a UI request waits for the simulation thread to apply and journal it (or 3 control steps)
 SAVE_TIMEOUT = 10.0  # seconds a verdict waits for its episode to be written
+FIRST_FRAME_TIMEOUT = 5.0  # seconds the first frame of a view may take (the renderer starts; a loaded machine)
 
 
 class NotApplied(InputError):
@@ -108,7 +110,9 @@ class LiveSession:
         self.speed = float(cfg.speed)
         self.verdict: str | None = None  # the person's verdict on the current episode: "success" | "failure"
         self.phase = "starting"  # ready | running | paused | ended | finishing | finished
-        self.message = ""
+        self.message = ""  # the last event's outcome, in words (every UI shows this one line)
+        self.message_ok = True  # False when the last event was a refusal or an error
+        self.message_seq = 0  # bumped at every say(): a UI shows a new message once
         self.episode = store.next_index()
         self.episodes: list[dict[str, Any]] = []
         self.snapshot: dict[str, Any] = {}
@@ -131,6 +135,11 @@ class LiveSession:
         self._next = False
         self._requests: list[Request] = []
         self.folder_lock: FolderLock | None = None  # the exclusive lock on the session folder, released by close()
+        self.canonical = adapter.detector_extra(env).get("canonicalize")  # text -> canonical instruction (or None)
+        self.timeline: list[dict[str, Any]] = []  # this episode's subgoal segments, oldest first (see _snapshot)
+        self._trace_seen = 0  # trace entries already folded into the timeline
+        self.mismatch: dict[str, Any] | None = None  # the active subgoal vs the subtask due, while they differ
+        self._auto_paused: tuple[int, int] | None = None  # (episode, step the mismatch began) already paused on
 
     # ------------------------------------------------------------------ UI side (any thread)
     def start(self) -> None:
@@ -140,6 +149,22 @@ class LiveSession:
         """Release the session folder (after the last write; the OS releases it on exit anyway)."""
         if self.folder_lock is not None:
             self.folder_lock.release()
+
+    def say(self, text: str, ok: bool = True) -> str:
+        """Set the message every UI shows (lock held or not: the Condition is reentrant); returns text."""
+        with self.lock:
+            self.message, self.message_ok, self.message_seq = text, bool(ok), self.message_seq + 1
+        return text
+
+    @property
+    def dt(self) -> float:
+        """Simulated seconds per control step."""
+        return float(getattr(self.env.unwrapped, "dt", 0.02))
+
+    def live(self) -> bool:
+        """Lock held: an episode is running, paused or ready (a control step can still apply a request)."""
+        return (self.phase in ("starting", "ready", "running", "paused", "waiting") and not self.finishing
+                and not self.env.ending and self._thread.is_alive())
 
     def submit(self, kind: str, payload: Any, timeout: float | None = None) -> Any:
         """Queue a request for the simulation thread and wait until it is applied and journaled; returns what
@@ -170,15 +195,44 @@ class LiveSession:
         if action not in CONTROLS:
             raise ValueError(f"unknown control {action!r} (known: {', '.join(CONTROLS)})")
         with self.lock:
+            why = self._refusal(action)
+            if why is not None:
+                self.say(f"{action}: {why}", ok=False)
+                raise NotApplied(f"{action}: {why}")
             index = self.episode
             early = self._set_control(action, index)
             self.lock.notify_all()
             if early is not None:
-                return early
+                return self.say(early)
             if action in ("success", "failure", "next") and self._thread.is_alive():
-                return self._await_saved(action, index)
-        return {"step": "stepped one control step", "finish": "finishing the session", "start": "started",
-                "pause": "paused", "resume": "running"}.get(action, action)
+                return self.say(self._await_saved(action, index))
+        return self.say({"step": "stepped one control step", "finish": "finishing the session", "start": "started",
+                         "pause": "paused", "resume": "running"}.get(action, action))
+
+    def _refusal(self, action: str) -> str | None:
+        """Lock held: why `action` cannot work now (None: it can). The same rule enables the UIs' buttons."""
+        if action == "finish":
+            return None  # idempotent: finishing twice is finishing
+        if self.finishing or self.phase in ("finishing", "finished"):
+            return "the session is finished"
+        if action in ("start", "pause", "resume", "step") and self.phase == "ended":
+            return f"episode {self.episode} has ended; press n for the next episode"
+        if action == "start" and self.started:
+            return "the session has started already"
+        if action in ("success", "failure") and self.saved >= self.episode:
+            return f"episode {self.episode} is already saved; press n for the next episode"
+        return None
+
+    def actions(self) -> dict[str, bool]:
+        """Lock held: which controls can work now (the UIs enable exactly these)."""
+        can = {a: self._refusal(a) is None for a in CONTROLS}
+        can["pause"] = can["pause"] and not self.paused
+        can["resume"] = can["resume"] and self.paused and self.started
+        can["step"] = can["step"] and self.paused
+        can["slower"] = can["slower"] and self.speed > SPEEDS[0]
+        can["faster"] = can["faster"] and self.speed < SPEEDS[-1]
+        can["finish"] = not self.finishing and self.phase not in ("finishing", "finished")
+        return can
 
     def _set_control(self, action: str, index: int) -> str | None:
         """Apply a control (lock held); a message when it is answered at once."""
@@ -192,8 +246,6 @@ class LiveSession:
             self.speed = next_speed(self.speed, action == "faster")
             return f"speed {self.speed:g}x"
         elif action in ("success", "failure"):
-            if self.saved >= index:
-                return f"{action}: episode {index} is already saved; press next for the next episode"
             self.verdict = action
             self._end(action)
         elif action == "next":
@@ -234,7 +286,7 @@ class LiveSession:
                     or self._sizes.get(view) != (w, h)):
                 self._frame_wanted = (view, w, h)
                 self.lock.notify_all()
-                end = time.monotonic() + timeout
+                end = time.monotonic() + (timeout if have is not None else max(timeout, FIRST_FRAME_TIMEOUT))
                 while self._frame_wanted is not None and self.phase != "finished" and time.monotonic() < end:
                     self.lock.wait(timeout=0.05)
                 have = self._frames.get(view, have)
@@ -247,7 +299,8 @@ class LiveSession:
                      episode=self.episode, message=self.message, verdict=self.verdict, episodes=list(self.episodes),
                      error=self.error, frame_id=self._frame_id, end_reason=self.end_reason,
                      saved=self.saved >= self.episode, attention_seconds=round(self.attention_seconds, 1),
-                     views=list(VIEWS), report=self.report)
+                     views=list(VIEWS), report=self.report, message_ok=self.message_ok, message_seq=self.message_seq,
+                     mismatch=self.mismatch, timeline=self.timeline[::-1], actions=self.actions())
             s.update(self.extra_status())
             return s
 
@@ -330,6 +383,7 @@ class LiveSession:
         with self.lock:
             self.on_control_step(t, obs, info)
             self._serve(t, obs, info)
+            self._maybe_auto_pause(t)
             while ((self.paused and self.steps_allowed == 0) or self.hold()) and not self.env.ending and not self.finishing:
                 self.phase = "paused" if self.started else "ready"
                 if self.started and self.hold():
@@ -346,6 +400,22 @@ class LiveSession:
             self.phase = "running"
             self._service_frame()
         self._pace()
+
+    def auto_pause_steps(self) -> int:
+        """Steps a mismatch must last before the session pauses on it (0: never; correction sessions override)."""
+        return 0
+
+    def _maybe_auto_pause(self, t: int) -> None:
+        """Lock held: pause once per mismatch that has lasted auto_pause_steps (the person decides what to do)."""
+        m, n = self.mismatch, self.auto_pause_steps()
+        if not n or m is None or self.paused or self.env.ending or t - int(m["since"]) < n:
+            return
+        key = (self.episode, int(m["since"]))
+        if self._auto_paused == key:
+            return
+        self._auto_paused, self.paused = key, True
+        self.say(f"paused: the active subgoal {m['active']!r} is {m['kind']}; due now: {m['due']!r} "
+                 "(correct it, or press space to go on)", ok=False)
 
     def _serve(self, t: int, obs: Observation, info: Mapping[str, Any]) -> None:
         """Apply the queued requests at step t (lock held) and wake their submitters."""
@@ -381,20 +451,53 @@ class LiveSession:
                                              self._ended_by if self.env.ending else None, t + 1)
 
     def _snapshot(self, t: int, info: Mapping[str, Any]) -> None:
-        trace = self.agent.trace
-        entry = trace[-1] if trace else None
-        since = next((e.step for e in reversed(trace) if e.reason is not None), None) if trace else None
+        """Lock held: the state every UI renders, from the latest step's info (step t is the next to act)."""
         g = self.agent.subgoal
+        due = info.get("current_subtask")
+        self._fold_trace(info)
+        seg = self.timeline[-1] if self.timeline else None
+        self._judge(t, g.text if g is not None else None, due, info)
+        if seg is not None and self.mismatch is not None:
+            seg["mismatch"] = self.mismatch["kind"]
+        budget = getattr(self.env.unwrapped, "subtask_budget", None)
+        used = info.get("steps_in_subtask")
         self.snapshot = {
             "step": int(t), "command": self.agent.command.text if self.agent.command else "",
             "task": list(info.get("task", [])), "completed": list(info.get("completed_subtasks", [])),
-            "current": info.get("current_subtask"),
-            "subgoal": None if g is None else {"text": g.text, "source": g.source,
-                                               "reason": entry.reason if entry else None,
-                                               "age_steps": int(t) - int(since) if since is not None else 0},
+            "current": due,
+            "subgoal": None if g is None or seg is None else {
+                "text": g.text, "source": g.source, "reason": seg["reason"], "why": seg["why"],
+                "since": seg["step"], "age_steps": int(t) - int(seg["step"])},
+            "budget": None if due is None or not budget or used is None else {
+                "used": int(used), "total": int(budget), "seconds_left": round((int(budget) - int(used)) * self.dt, 2)},
             "queries": self.agent.num_queries,
             "scene": scene(getattr(self.recorder, "obs", None)),
         }
+
+    def _fold_trace(self, info: Mapping[str, Any]) -> None:
+        """Lock held: the agent's new trace entries -> the timeline of subgoal segments (why each began, the subtask
+        due then, how long it ran, whether it ever mismatched the subtask due)."""
+        trace = self.agent.trace
+        if len(trace) < self._trace_seen:  # a new episode
+            self.timeline, self._trace_seen = [], 0
+        for e in trace[self._trace_seen:]:
+            if e.reason is not None or not self.timeline:
+                self.timeline.append({"step": e.step, "text": e.subgoal.text, "source": e.subgoal.source,
+                                      "reason": e.reason or "start", "why": why_changed(e.reason or "start"),
+                                      "due": info.get("current_subtask"), "steps": 0, "mismatch": None})
+            self.timeline[-1]["steps"] += 1
+        self._trace_seen = len(trace)
+
+    def _judge(self, t: int, active: str | None, due: Any, info: Mapping[str, Any]) -> None:
+        """Lock held: self.mismatch = the active subgoal vs the subtask due now, with the step it began."""
+        kind = mismatch(active, info, self.canonical)
+        if kind is None:
+            self.mismatch = None
+            return
+        m = self.mismatch
+        if m is None or (m["active"], m["due"]) != (active, due):
+            m = {"kind": kind, "active": active, "due": due, "since": int(t)}
+        self.mismatch = {**m, "kind": kind, "steps": int(t) - int(m["since"])}
 
     def _pace(self) -> None:
         dt = float(getattr(self.env.unwrapped, "dt", 0.02)) / self.speed
@@ -427,12 +530,15 @@ class LiveSession:
         options = self.adapter.reset_options(self.cfg.chain_length)
         with self.lock:
             self.verdict, self._next, self._ended_by, self.end_reason = None, False, None, None
+            self.timeline, self._trace_seen, self.mismatch = [], 0, None
         self._deadline = 0.0
         self.before_episode()
         result = run_episode(self.env, self.agent, self.adapter.command, seed=seed, options=options,
                              on_step=self._on_step, on_transition=self._on_transition)
         with self.lock:  # wait for the person's verdict or "next" (unless the episode was already ended by one)
             self.phase = "ended"
+            self.mismatch = None
+            self.say(f"episode {self.episode} ended: {self.end_reason or 'stopped'}", ok=bool(result.success))
             self._fail_requests("the episode ended before it was applied")
             while not (self.verdict or self._next or self.finishing):
                 self._service_frame()

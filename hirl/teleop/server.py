@@ -7,6 +7,8 @@
     POST /api/undo              {"id": ...}                         (correction sessions: a correction / takeover
                                                                      leaves the training data; 200 once journaled)
     POST /api/takeover          {"on": true|false}                  (correction sessions: the keys drive)
+    POST /api/accept            {"accept": true}                    (correction sessions: correct to the suggestion)
+    POST /api/note              {"episode": N, "text": ...}         (correction sessions: a note on an episode)
     POST /api/label             {"text": ..., "new_skill": false}   (teleop: label the next segment; 200 once journaled)
     POST /api/keys              {"keys": ["ArrowUp", "g", ...]}     (teleop, takeovers: keys held now)
     POST /api/control           {"action": "start"|"pause"|"resume"|"step"|"slower"|"faster"|"success"|"failure"|
@@ -349,7 +351,24 @@ class Handler(BaseHTTPRequestHandler):
 
     def correct(self, query: dict[str, list[str]]) -> None:
         session = self._session_with("correct", "this is a teleop session: use /api/label")
-        a = session.correct(self._payload("text"))
+        self._applied(session.correct(self._payload("text")))
+
+    def accept(self, query: dict[str, list[str]]) -> None:
+        session = self._session_with("accept", "this is a teleop session: nothing to accept")
+        if self._payload("accept") is not True:
+            raise _ClientError(HTTPStatus.BAD_REQUEST, '"accept" must be true')
+        self._applied(session.accept())
+
+    def note(self, query: dict[str, list[str]]) -> None:
+        session = self._session_with("note", "this is a teleop session: no episode notes")
+        text, episode = self._payload("text"), self._last_body.get("episode")
+        if not isinstance(episode, int) or isinstance(episode, bool):
+            raise _ClientError(HTTPStatus.BAD_REQUEST, '"episode" must be an episode number')
+        if not isinstance(text, str):
+            raise _ClientError(HTTPStatus.BAD_REQUEST, '"text" must be a string')
+        self._json(HTTPStatus.OK, {"ok": True, "message": session.note(episode, text)})
+
+    def _applied(self, a: Any) -> None:
         r = a.resolution
         self._json(HTTPStatus.OK, {"ok": True, "message": a.message(), "id": a.id, "episode": a.episode, "step": a.step,
                                    "replaces": a.replaces, "pending": a.pending, "text": r.text, "skill": r.skill,
@@ -425,7 +444,7 @@ ROUTES: dict[str, dict[str, str]] = {
     "GET": {"/": "page", "/static/app.js": "asset", "/static/style.css": "asset", "/api/state": "state",
             "/api/frame.jpg": "frame"},
     "POST": {"/api/correct": "correct", "/api/label": "label", "/api/keys": "keys", "/api/control": "control",
-             "/api/undo": "undo", "/api/takeover": "takeover"},
+             "/api/undo": "undo", "/api/takeover": "takeover", "/api/accept": "accept", "/api/note": "note"},
 }
 _BUSY_BODY = json.dumps({"error": f"more than {MAX_CONNECTIONS} connections at once; retry"}).encode()
 _BUSY = (b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nConnection: close\r\n"

@@ -65,7 +65,7 @@ def test_page_state_and_frame(live):
     assert status == 200 and b'id="correction"' in page and b"/static/app.js" in page
     assert request(server, "/static/app.js")[0] == 200 and request(server, "/static/style.css")[0] == 200
     status, jpeg, headers = request(server, "/api/frame.jpg")
-    assert status == 200 and headers["Content-Type"] == "image/jpeg" and jpeg[:2] == b"\xff\xd8"
+    assert status == 200 and headers["Content-Type"] == "image/jpeg" and jpeg[:2] == b"\xff\xd8", (jpeg, session.status()["phase"], session.error)
     s = state(server)
     assert s["mode"] == "correct" and s["phase"] == "ready" and s["skills"] == session.resolver.skills  # not started
     assert s["started"] is False and s["step"] == 0  # opened paused: nothing ran before anyone looked
