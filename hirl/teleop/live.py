@@ -47,6 +47,10 @@ CONTROLS = ("start", "pause", "resume", "step", "slower", "faster", "success", "
 __all__ = ["CONTROLS", "SPEEDS", "LiveSession", "NotApplied", "end_reason", "scene"]
 ACK_TIMEOUT = 5.0  # seconds a UI request waits for the simulation thread to apply and journal it (or 3 control steps)
 SAVE_TIMEOUT = 10.0  # seconds a verdict waits for its episode to be written
+WATCH_SECONDS = 1.0  # a view is kept fresh this long after a UI last asked for it
+SCALES = (1.0, 0.75, 0.5, 0.35, 0.25)  # render scales tried, largest first
+SCALE_SECONDS = 2.0  # the render scale changes at most this often
+RENDER_SHARE = 0.5  # of the simulation thread's time that rendering may take, at max_fps for every view
 FIRST_FRAME_TIMEOUT = 5.0  # seconds the first frame of a view may take (the renderer starts; a loaded machine)
 
 
@@ -125,9 +129,12 @@ class LiveSession:
         self.views: Views | None = None  # made by the simulation thread
         self._frames: dict[str, tuple[bytes, float, int]] = {}  # view -> (jpeg, time, frame id)
         self._sizes: dict[str, tuple[int, int]] = {}  # view -> (width, height) asked last
-        self._frame: bytes | None = None
-        self._frame_time = 0.0
-        self._frame_wanted: tuple[str, int, int] | None = None
+        self._frame_wanted: dict[str, tuple[int, int]] = {}  # view -> (width, height) a UI waits for
+        self._watched: dict[str, tuple[int, int, float]] = {}  # view -> (width, height, when last asked for)
+        self.render_scale = 1.0  # rendered side / displayed side: below 1 when rendering at the displayed size would
+        # not leave max_fps frames per view in RENDER_SHARE of the simulation thread's time (the page scales it up)
+        self._pixel_seconds: float | None = None  # measured render + encode seconds per pixel (running average)
+        self._scale_changed = 0.0  # when render_scale last changed
         self._frame_id = 0
         self._deadline = 0.0
         self._thread = threading.Thread(target=self._run, name=f"hirl-{self.mode}-sim", daemon=True)
@@ -275,19 +282,22 @@ class LiveSession:
 
     def frame(self, timeout: float = 1.0, view: str = "front", width: int | None = None,
               height: int | None = None) -> tuple[bytes | None, int]:
-        """The latest frame of a view as JPEG, rendered at width x height (default image_size; see views.snap); a new
-        one is rendered when the last of that view is older than 1 / max_fps or of another size."""
+        """The latest frame of a view as JPEG, rendered for width x height (default image_size; see views.snap and
+        render_scale). A view asked for is watched: the simulation thread renders it again whenever its frame is older
+        than 1 / max_fps (for WATCH_SECONDS after the last ask), so an ask is answered at once with a fresh frame; it
+        waits only for a first frame, a new size, or a frame older than two periods."""
         if view not in VIEWS:
             raise InputError(f"view {view!r}: not one of {', '.join(VIEWS)}")
         w, h = int(width or self.cfg.image_size), int(height or self.cfg.image_size)
         with self.lock:
+            self._watched[view] = (w, h, time.monotonic())
             have = self._frames.get(view)
-            if (have is None or time.monotonic() - have[1] >= 1.0 / self.cfg.max_fps
+            if (have is None or time.monotonic() - have[1] >= 2.0 / self.cfg.max_fps
                     or self._sizes.get(view) != (w, h)):
-                self._frame_wanted = (view, w, h)
+                self._frame_wanted[view] = (w, h)
                 self.lock.notify_all()
                 end = time.monotonic() + (timeout if have is not None else max(timeout, FIRST_FRAME_TIMEOUT))
-                while self._frame_wanted is not None and self.phase != "finished" and time.monotonic() < end:
+                while view in self._frame_wanted and self.phase != "finished" and time.monotonic() < end:
                     self.lock.wait(timeout=0.05)
                 have = self._frames.get(view, have)
             return (have[0], have[2]) if have else (None, self._frame_id)
@@ -300,7 +310,8 @@ class LiveSession:
                      error=self.error, frame_id=self._frame_id, end_reason=self.end_reason,
                      saved=self.saved >= self.episode, attention_seconds=round(self.attention_seconds, 1),
                      views=list(VIEWS), report=self.report, message_ok=self.message_ok, message_seq=self.message_seq,
-                     mismatch=self.mismatch, timeline=self.timeline[::-1], actions=self.actions())
+                     mismatch=self.mismatch, timeline=self.timeline[::-1], actions=self.actions(),
+                     render_scale=round(self.render_scale, 3))
             s.update(self.extra_status())
             return s
 
@@ -346,30 +357,56 @@ class LiveSession:
 
     # ------------------------------------------------------------------ simulation thread
     def _service_frame(self) -> None:
+        """Render every view a UI waits for (simulation thread, lock held; released while rendering)."""
         self._tick()
-        if self._frame_wanted is None:
-            return
-        view, w, h = self._frame_wanted
+        for view, (w, h) in list(self._frame_wanted.items()):
+            self._render(view, w, h)
+        now = time.monotonic()
+        for view, (w, h, asked) in list(self._watched.items()):
+            have = self._frames.get(view)
+            if now - asked < WATCH_SECONDS and (have is None or now - have[1] >= 1.0 / self.cfg.max_fps
+                                                or self._sizes.get(view) != (w, h)):
+                self._render(view, w, h)
+
+    def _render(self, view: str, w: int, h: int) -> None:
         if self.views is None:
             self.views = Views(self.env)
+        scale = self.render_scale
         # render and encode without the lock: only this thread touches the env, and the page's state polls, undos
         # and corrections must not queue behind a frame (a large view takes tens of ms, more on a loaded machine)
         self.lock.release()
         try:
-            frame = self.views.render(view, w, h)
+            t0 = time.perf_counter()
+            frame = self.views.render(view, max(1, round(w * scale)), max(1, round(h * scale)))
             jpeg = encode_jpeg(frame) if isinstance(frame, np.ndarray) else None  # frame: (H, W, 3) uint8
+            took = time.perf_counter() - t0
         finally:
             self.lock.acquire()
         now = time.monotonic()
-        if jpeg is not None:
+        if jpeg is not None and isinstance(frame, np.ndarray):
             self._frame_id += 1
             self._frames[view] = (jpeg, now, self._frame_id)
             self._sizes[view] = (w, h)
-            if view == "front":
-                self._frame, self._frame_time = self._frames[view][0], now
-        if self._frame_wanted == (view, w, h):  # not replaced by another view's request while rendering
-            self._frame_wanted = None
+            self._adapt_scale(took / max(frame.shape[0] * frame.shape[1], 1))
+        if self._frame_wanted.get(view) == (w, h):  # not asked again at another size while rendering
+            del self._frame_wanted[view]
         self.lock.notify_all()
+
+    def _adapt_scale(self, pixel_seconds: float) -> None:
+        """Lock held: the render scale (one of SCALES) that fits max_fps frames of every view shown into RENDER_SHARE
+        of a second; it moves one step at most every SCALE_SECONDS (each size needs its own renderer)."""
+        p = pixel_seconds if self._pixel_seconds is None else 0.8 * self._pixel_seconds + 0.2 * pixel_seconds
+        self._pixel_seconds = p
+        now = time.monotonic()
+        if now - self._scale_changed < SCALE_SECONDS:
+            return
+        pixels = sum(w * h for w, h in self._sizes.values())  # displayed pixels of all views, per round of frames
+        fits = (RENDER_SHARE / (self.cfg.max_fps * p * max(pixels, 1))) ** 0.5
+        i = SCALES.index(self.render_scale)
+        if fits < 0.9 * self.render_scale and i + 1 < len(SCALES):
+            self.render_scale, self._scale_changed = SCALES[i + 1], now
+        elif i > 0 and fits > 1.1 * SCALES[i - 1]:
+            self.render_scale, self._scale_changed = SCALES[i - 1], now
 
     def _tick(self) -> None:
         """Count attention time (lock held): wall-clock time since the first start, until the session finishes."""
@@ -447,6 +484,7 @@ class LiveSession:
         with self.lock:
             self._snapshot(t + 1, info)
             if terminated or truncated:
+                self.mismatch = None  # nothing is due in an episode that is over
                 self.end_reason = end_reason(info, terminated, truncated and not self.env.ending,
                                              self._ended_by if self.env.ending else None, t + 1)
 

@@ -6,7 +6,7 @@
     POST /api/correct           {"text": ...}                       (correction sessions; 200 once journaled)
     POST /api/undo              {"id": ...}                         (correction sessions: a correction / takeover
                                                                      leaves the training data; 200 once journaled)
-    POST /api/takeover          {"on": true|false}                  (correction sessions: the keys drive)
+    POST /api/takeover          {"on": true|false|"toggle"}         (correction sessions: the keys drive)
     POST /api/accept            {"accept": true}                    (correction sessions: correct to the suggestion)
     POST /api/note              {"episode": N, "text": ...}         (correction sessions: a note on an episode)
     POST /api/label             {"text": ..., "new_skill": false}   (teleop: label the next segment; 200 once journaled)
@@ -385,9 +385,9 @@ class Handler(BaseHTTPRequestHandler):
     def takeover(self, query: dict[str, list[str]]) -> None:
         session = self._session_with("takeover", "this is a teleop session: you drive all the time")
         on = self._payload("on")
-        if not isinstance(on, bool):
-            raise _ClientError(HTTPStatus.BAD_REQUEST, '"on" must be true or false')
-        self._json(HTTPStatus.OK, {"ok": True, "message": session.takeover(on)})
+        if not isinstance(on, bool) and on != "toggle":
+            raise _ClientError(HTTPStatus.BAD_REQUEST, '"on" must be true, false or "toggle"')
+        self._json(HTTPStatus.OK, {"ok": True, "message": session.takeover(None if on == "toggle" else on)})
 
     def label(self, query: dict[str, list[str]]) -> None:
         session = self._session_with("label", "this is a correction session: use /api/correct")

@@ -206,12 +206,13 @@ class CorrectionSession(LiveSession):
                 what += " (withdrawn before it acted)"
             return self.say(f"undone: {what}; it will not be trained on")
 
-    def takeover(self, on: bool) -> str:
+    def takeover(self, on: bool | None) -> str:
         """Hand the controls to the keys (on) or back to the low level; applied at a control step (journaled when the
         segment ends). The segment is labelled with the active skill. The answer names no keys: each UI adds its own
-        from its key map."""
+        from its key map. on None: toggle, decided at the control step (keys pressed fast never act on a stale
+        state)."""
         try:
-            return self.say(str(self.submit("takeover", bool(on))))
+            return self.say(str(self.submit("takeover", None if on is None else bool(on))))
         except InputError as exc:
             self.say(str(exc), ok=False)
             raise
@@ -277,7 +278,7 @@ class CorrectionSession(LiveSession):
 
     def apply_request(self, kind: str, payload: Any, t: int, obs: Observation, info: Mapping[str, Any]) -> Any:
         if kind == "takeover":
-            return self._apply_takeover(bool(payload))
+            return self._apply_takeover(not self.driven.active if payload is None else bool(payload))
         if kind != "correction":
             return super().apply_request(kind, payload, t, obs, info)
         r: Resolution = payload

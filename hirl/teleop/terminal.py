@@ -147,15 +147,9 @@ class Terminal:
             return session.control("next")
         if text == "?":
             return "\n".join([*scene_text(s), help_text(), "skills: " + "; ".join(s.get("skills", []))])
-        if text == "u" and hasattr(session, "undo"):
-            return str(session.undo("last"))
-        if text == "t" and hasattr(session, "takeover"):
-            reply = str(session.takeover(not s.get("takeover_active")))
-            return reply + (f" ({drive_help()})" if not s.get("takeover_active") else "")
-        if text == "y" and hasattr(session, "accept"):
-            return str(session.accept().message())
-        if text.split(" ", 1)[0] == "note" and hasattr(session, "note"):
-            return str(session.note(int(s["episode"]), text[4:]))
+        reply = self._intervene(text, s)
+        if reply is not None:
+            return reply
         if driving and word is not None and hasattr(session, "keys"):
             unknown = sorted(set(word) - set(DRIVE))
             if unknown:
@@ -168,6 +162,21 @@ class Terminal:
             new = text.startswith("+ ")
             return f"labelled: {session.label(text[2:] if new else line, new_skill=new)!r}"
         raise InputError(f"this {type(session).__name__} takes neither corrections nor labels")
+
+
+    def _intervene(self, text: str, s: dict[str, Any]) -> str | None:
+        """The correction session's own commands (u, t, y, note); None when text is none of them."""
+        session: Any = self.session
+        if text == "u" and hasattr(session, "undo"):
+            return str(session.undo("last"))
+        if text == "t" and hasattr(session, "takeover"):
+            reply = str(session.takeover(not s.get("takeover_active")))
+            return reply + (f" ({drive_help()})" if not s.get("takeover_active") else "")
+        if text == "y" and hasattr(session, "accept"):
+            return str(session.accept().message())
+        if text.split(" ", 1)[0] == "note" and hasattr(session, "note"):
+            return str(session.note(int(s["episode"]), text[4:]))
+        return None
 
 
 def handle(session: LiveSession, line: str) -> str:

@@ -288,12 +288,17 @@ function refreshFrame(view, imgId) {
     (token ? "&token=" + encodeURIComponent(token) : "");
 }
 
+async function refresh() {  // the server's state at once after an action: the next key acts on what it did
+  try { render(await api("/api/state")); } catch (e) { /* the next poll says so */ }
+}
+
 async function send(path, body, after) {
-  try {
-    const r = await api(path, body);
-    say(r.message + (after ? after(r) : ""), true);
-    return r;
-  } catch (e) { say(e.message, false); return null; }
+  let r = null, error = null;
+  try { r = await api(path, body); } catch (e) { error = e.message; }
+  await refresh();
+  if (r) say(r.message + (after ? after(r) : ""), true);
+  else say(error, false);
+  return r;
 }
 
 const control = (action) => send("/api/control", { action });
@@ -302,8 +307,8 @@ const accept = () => send("/api/accept", { accept: true });
 
 async function toggleTakeover() {
   if (!state || teleop()) return;
-  const on = !state.takeover_active;
-  if (await send("/api/takeover", { on }, () => (on ? " \u2014 " + DRIVE_HELP : ""))) held.clear();
+  // the server toggles at its control step: two quick presses never both start a takeover
+  if (await send("/api/takeover", { on: "toggle" }, (r) => (r.message.startsWith("you drive") ? " \u2014 " + DRIVE_HELP : ""))) held.clear();
 }
 
 function ask(text, action) {
