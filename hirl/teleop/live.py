@@ -495,8 +495,8 @@ class LiveSession:
         self._fold_trace(info)
         seg = self.timeline[-1] if self.timeline else None
         self._judge(t, g.text if g is not None else None, due, info)
-        if seg is not None and self.mismatch is not None:
-            seg["mismatch"] = self.mismatch["kind"]
+        if seg is not None and self.mismatch is not None and self.mismatch["steps"] >= 1:  # not the one step between
+            seg["mismatch"] = self.mismatch["kind"]  # a subtask's completion and the replan that follows it
         budget = getattr(self.env.unwrapped, "subtask_budget", None)
         used = info.get("steps_in_subtask")
         self.snapshot = {
@@ -596,6 +596,7 @@ class LiveSession:
             while not (self._next or self.finishing):  # written; the next episode starts when the person says so
                 self._service_frame()
                 self.lock.wait(timeout=0.05)
-            self.episode += 1
+            if not self.finishing:  # finishing: the page keeps showing the last episode
+                self.episode += 1
             self.lock.notify_all()
 

@@ -102,7 +102,8 @@ def scene_text(s: Mapping[str, Any], width: int = 110) -> list[str]:
     m = s.get("mismatch")
     if m:
         lines.append(f"!! MISMATCH ({m['kind']}, {int(m.get('steps', 0)) * dt:.1f} s): the subgoal is not the subtask "
-                     f"due, {m['due']!r}" + (" -- y accepts it" if s.get("suggestion") else ""))
+                     f"due, {m['due']!r}" + (" -- y accepts it" if s.get("suggestion") else "")
+                     + (f" -- your correction {s['pending']!r} is pending (p or . applies it)" if s.get("pending") else ""))
     b = s.get("budget")
     if b:
         lines.append(f"budget {bar(b['used'], b['total'])} {b['used']}/{b['total']} steps, {b['seconds_left']:.1f} s "
@@ -117,7 +118,8 @@ def scene_text(s: Mapping[str, Any], width: int = 110) -> list[str]:
         lines.append("state: " + " ".join(f"{v:+.2f}" for v in sc.get("state", [])))
     counts = f"corrections {s.get('corrections', 0)}"
     if "takeovers" in s:
-        counts += f" | takeovers {s.get('takeovers', 0)} ({float(s.get('takeover_seconds', 0.0)):.1f} s simulated)"
+        counts += (f" | takeovers {s.get('takeovers', 0)}" + (" + 1 in progress" if s.get("takeover_active") else "")
+                   + f" ({float(s.get('takeover_seconds', 0.0)):.1f} s simulated)")
         counts += " | YOU DRIVE (t hands back)" if s.get("takeover_active") else ""
     if "labels" in s:
         counts = f"labels {s.get('labels', 0)}" + (" | waiting for the first label" if s.get("needs_label") else "")

@@ -187,6 +187,8 @@ class CorrectionSession(LiveSession):
         pending correction is also withdrawn. record_id "last": the newest live one. InputError when there is no such
         live record."""
         with self.lock:
+            if self.finishing or self.phase in ("finishing", "finished"):
+                raise InputError("undo: the session is finished (its data is already written)")
             if record_id == "last":  # the newest live entry, as the session (not a page's last poll) knows it
                 live = self.live_history()
                 if not live:
@@ -230,7 +232,7 @@ class CorrectionSession(LiveSession):
         can = self.actions()
         live = self.live()
         can.update(correct=live, accept=live and top is not None, takeover=live and (
-            self.agent.subgoal is not None or self._pending is not None), undo=bool(self.live_history()),
+            self.agent.subgoal is not None or self._pending is not None), undo=bool(self.live_history()) and can["finish"],
             note=True)
         episodes = [{**e, "note": self.episode_notes.get(e["episode"])} for e in self.episodes]
         return {"skills": self.resolver.skills, "corrections": len(self.live_history("correction")),

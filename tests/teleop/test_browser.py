@@ -304,7 +304,7 @@ def _take_over(page, session, events):
 def _check_tables(page, session):
     """After an hour: every entry, newest first, one line per row, scrollable, the episodes in view, the notes."""
     page.wait_for_timeout(400)
-    assert _dom(page, "document.querySelectorAll('#history tbody tr').length") == len(session.history) > 30
+    assert _dom(page, "document.querySelectorAll('#history tbody tr').length") == len(session.history) > 15
     newest = session.history[-1]
     assert _dom(page, "document.querySelector('#history tbody tr td').textContent") == f"{newest['episode']}.{newest['step']}"
     assert _dom(page, "(() => { const b = document.getElementById('history').parentElement; "
@@ -378,7 +378,7 @@ def test_an_hour_like_session_in_both_uis(tiny_run, tmp_path):
                 s = session.status()
                 if s["phase"] == "ended":
                     _next_episode(page, session, s, events)
-                elif s.get("mismatch") and s.get("suggestion"):
+                elif s["phase"] == "paused" and s.get("mismatch") and s.get("suggestion"):  # auto-paused on a cue
                     _on_cue(page, session, events, shot="accept" not in events)
                     if not took_over and session.status()["phase"] == "paused":
                         _take_over(page, session, events)

@@ -132,16 +132,16 @@ function renderHistory(s) {
     const tr = document.createElement("tr");
     tr.className = h.shown;
     cell(tr, h.episode + "." + h.step);
-    cell(tr, h.kind === "takeover" ? "takeover " + (h.seconds ?? 0).toFixed(2) + " s (simulated)" : "language");
-    cell(tr, h.kind === "takeover" ? "(driven)" : h.corrected);
-    cell(tr, h.skill);
-    cell(tr, h.kind === "takeover" ? "-" : (h.similarity ?? 1).toFixed(2) + " " + (h.how || ""));
+    cell(tr, h.kind === "takeover" ? "takeover of \u201c" + h.skill + "\u201d, " + (h.seconds ?? 0).toFixed(2) +
+      " s (simulated)" : "\u201c" + h.corrected + "\u201d \u2192 " + h.skill + " (" + (h.similarity ?? 1).toFixed(2) +
+      ", " + (h.how || "") + ")");
     cell(tr, h.shown);
     const td = document.createElement("td");
     if (h.status === "active") {
       const b = document.createElement("button");
       b.textContent = "undo";
       b.className = "undo";
+      b.disabled = !can("undo");
       b.addEventListener("click", () => undo(h.id));
       td.appendChild(b);
     }
@@ -253,8 +253,8 @@ function render(s) {
   const eps = s.episodes || [];
   const envOk = eps.filter((e) => e.env_success).length, youOk = eps.filter((e) => e.human_label === "success").length;
   const counts = teleop() ? (s.labels || 0) + " labels"
-    : (s.corrections ?? 0) + " corrections, " + (s.takeovers ?? 0) + " takeovers (" + (s.takeover_seconds ?? 0) +
-      " s simulated)";
+    : (s.corrections ?? 0) + " corrections, " + (s.takeovers ?? 0) + " takeovers" +
+      (s.takeover_active ? " + 1 in progress" : "") + " (" + (s.takeover_seconds ?? 0) + " s simulated)";
   $("summary").textContent = eps.length + " episodes finished, env success " + envOk + ", your success " + youOk + ", " +
     counts + (s.pending ? "; pending: " + s.pending : "");
   $("episodes").tBodies[0].replaceChildren(...eps.slice().reverse().map((e) => {
