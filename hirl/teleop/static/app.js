@@ -89,7 +89,8 @@ function renderTask(s) {
 }
 
 function renderCues(s) {
-  const m = s.mismatch, cue = $("cue");
+  const live = ["ready", "running", "paused", "waiting"].includes(s.phase);  // an ended episode has nothing due
+  const m = live ? s.mismatch : null, cue = $("cue");
   cue.hidden = !m;
   if (m) {
     cue.className = m.kind;
@@ -97,9 +98,9 @@ function renderCues(s) {
       ": \u201c" + m.active + "\u201d is not the subtask due now, \u201c" + m.due + "\u201d" +
       (s.pending ? " (your correction is pending: step or resume)" : "");
   }
-  $("accept").hidden = !s.suggestion;
+  $("accept").hidden = !live || !s.suggestion;
   if (s.suggestion) $("accept").textContent = "correct to \u201c" + s.suggestion + "\u201d (y)";
-  const b = s.budget;
+  const b = live ? s.budget : null;
   $("budget").hidden = !b;
   if (b) {
     const used = b.used / Math.max(b.total, 1);
@@ -108,7 +109,7 @@ function renderCues(s) {
     $("budget-text").textContent = "subtask budget: " + b.used + " / " + b.total + " steps, " +
       b.seconds_left.toFixed(1) + " s (simulated) left";
   }
-  $("preview").textContent = s.preview ? "next proposal of the high level (once this subgoal is done): \u201c" +
+  $("preview").textContent = live && s.preview ? "next proposal of the high level (once this subgoal is done): \u201c" +
     s.preview + "\u201d" : "";
 }
 
