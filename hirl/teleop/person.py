@@ -14,7 +14,8 @@ the pace the simulation actually achieved, so a machine that could not keep up i
 
 A cue is counted once (per episode and the step its mismatch began): "landed" when the correction was applied while
 its subtask still had budget left (budget_left: steps left then), "late" when the episode ended (the budget ran out)
-first or the correction was refused, "resolved" when the high level fixed the subgoal itself before the reaction."""
+first with that subtask not done (or the correction was refused), "resolved" when the cue went away otherwise before
+the reaction (the high level fixed the subgoal, or the subtask got done anyway)."""
 from __future__ import annotations
 
 import statistics
@@ -49,8 +50,9 @@ class ScriptedPerson:
             m = s.get("mismatch")
             key = (int(s["episode"]), int(m["since"])) if m else None
             if watching is not None and (watching["episode"], watching["since"]) != key:  # the cue has gone
-                if "outcome" not in watching:  # before the person acted: the budget ran out, or the high level fixed it
-                    over = s["episode"] == watching["episode"] and s.get("end_reason")
+                if "outcome" not in watching:  # before the person acted: the budget ran out, or it needed no one
+                    over = (s["episode"] == watching["episode"] and s.get("end_reason")
+                            and watching["due"] not in s.get("completed", ()))  # ended with its subtask not done
                     watching["outcome"] = "late" if over else "resolved"
                 watching = None
             if s["phase"] == "ended":

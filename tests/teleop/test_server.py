@@ -74,7 +74,8 @@ def test_page_state_and_frame(live):
     import io
     from hirl.teleop.views import snap
     k = session.render_scale  # 1 unless this machine cannot render the views shown at max_fps (then smaller)
-    assert status == 200 and Image.open(io.BytesIO(jpeg)).size == (snap(round(210 * k)), snap(round(120 * k)))  # the asked size (x16)
+    asked = (snap(round(210 * k)), snap(round(120 * k)))  # the asked size (x16)
+    assert status == 200 and Image.open(io.BytesIO(jpeg)).size == asked
     assert request(server, "/api/frame.jpg?view=side")[0] == 400 and request(server, "/api/frame.jpg?w=big")[0] == 400
 
 
