@@ -78,6 +78,9 @@ def test_a_whole_session_in_the_browser(tiny_run, tmp_path):
             page.wait_for_function("document.getElementById('speed-info').textContent.includes('0.25x')")
             page.keyboard.press(" ")
             _until(lambda: session.status()["phase"] == "paused")
+            if session.agent.subgoal is None:  # paused before the first control step ran: step once
+                page.keyboard.press(".")
+                _until(lambda: session.agent.subgoal is not None)
             # 3. a correction as a paraphrase: text -> matched skill -> similarity; the low level gets the skill
             active, due = session.agent.subgoal.text, session.status()["current"]
             para = adapter("hirl/Tabletop-v0").paraphrases
@@ -127,8 +130,9 @@ def test_a_whole_session_in_the_browser(tiny_run, tmp_path):
             page.keyboard.press("]")
             page.keyboard.press("]")
             page.keyboard.press(" ")  # resume at 1x
+            step = session.status()["step"]
             page.keyboard.down("ArrowUp")
-            time.sleep(0.6)
+            _until(lambda: session.status()["step"] >= step + 20, 60)  # held for 20 control steps (0.4 s at 1x)
             _shot(page, "takeover")
             page.keyboard.up("ArrowUp")
             page.keyboard.press(" ")  # pause
