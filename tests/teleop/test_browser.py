@@ -227,7 +227,7 @@ def _dom(page, expr):
 
 
 def _front_fps(session, seconds=3.0):
-    """Distinct front frames rendered for the page per second (the page asks every 60 ms; a fresh one is rendered
+    """Distinct front frames rendered for the page per second (the page asks every 50 ms; a fresh one is rendered
     when the last is older than 1 / max_fps)."""
     seen, end = set(), time.time() + seconds
     while time.time() < end:

@@ -236,7 +236,7 @@ def test_an_hours_history_notes_and_the_suggestion(session):
 
 def test_both_views_get_at_least_ten_frames_a_second_at_1x(tiny_run, tmp_path, monkeypatch):
     """The frame pipeline (watched views kept fresh at max_fps, both views at once, no waiting on a render): with a
-    renderer that costs nothing, the page's asks every 60 ms get >= 10 new frames a second of each view at 1x. (The
+    renderer that costs nothing, the page's asks every 50 ms get >= 10 new frames a second of each view at 1x. (The
     real renderer's cost decides the render scale; docs/corrections.md says what a loaded 2-core machine gets.)"""
     import threading
 
@@ -251,10 +251,10 @@ def test_both_views_get_at_least_ten_frames_a_second_at_1x(tiny_run, tmp_path, m
     stop = threading.Event()
     got: dict[str, set] = {"front": set(), "top": set()}
 
-    def page(view, side):  # what app.js does: ask every FRAME_MS (60 ms) once the last answer came
+    def page(view, side):  # what app.js does: ask every FRAME_MS (50 ms) once the last answer came
         while not stop.is_set():
             got[view].add(s.frame(view=view, width=side, height=side)[1])
-            time.sleep(0.06)
+            time.sleep(0.05)
 
     try:
         _wait(lambda: "step" in s.status())

@@ -8,7 +8,7 @@ const token = new URLSearchParams(location.search).get("token") || "";
 const $ = (id) => document.getElementById(id);
 let state = null, held = new Set(), padHeld = new Set(), confirmAction = null, lastPadGrip = false;
 const busy = { front: false, top: false };
-const FRAME_MS = 60;  // camera refresh period asked of the server (it renders at most max_fps per view)
+const FRAME_MS = 50;  // camera refresh period asked of the server (it renders at most max_fps per view)
 const POLL_MS = 150;  // state refresh period
 // key -> what it does while you drive (the one drive key map: keys sent, the drive prompt, the help)
 const DRIVE = { ArrowUp: "up the screen", ArrowDown: "down the screen", ArrowLeft: "left", ArrowRight: "right",
