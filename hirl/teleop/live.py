@@ -19,7 +19,6 @@ rendered per view at the size the page displays them (hirl.teleop.views). Subcla
 request means (apply_request)."""
 from __future__ import annotations
 
-import io
 import threading
 import time
 from collections.abc import Mapping
@@ -38,20 +37,16 @@ from hirl.integrations import EnvAdapter
 from hirl.teleop.config import SessionConfig
 from hirl.runs.rundir import FolderLock
 from hirl.teleop.store import EpisodeStore
-from hirl.teleop.corrector import mismatch
-from hirl.teleop.narrate import SPEEDS, end_reason, next_speed, scene, why_changed
-from hirl.teleop.views import VIEWS, Views
+from hirl.teleop.cues import fold_trace, judge
+from hirl.teleop.narrate import SPEEDS, end_reason, next_speed, scene
+from hirl.teleop.frames import Frames
+from hirl.teleop.views import VIEWS
 from hirl.types import Observation
 
 CONTROLS = ("start", "pause", "resume", "step", "slower", "faster", "success", "failure", "next", "finish")  # UI asks
 __all__ = ["CONTROLS", "SPEEDS", "LiveSession", "NotApplied", "end_reason", "scene"]
 ACK_TIMEOUT = 5.0  # seconds a UI request waits for the simulation thread to apply and journal it (or 3 control steps)
 SAVE_TIMEOUT = 10.0  # seconds a verdict waits for its episode to be written
-WATCH_SECONDS = 1.0  # a view is kept fresh this long after a UI last asked for it
-SCALES = (1.0, 0.75, 0.5, 0.35, 0.25)  # render scales tried, largest first
-SCALE_SECONDS = 2.0  # the render scale changes at most this often
-RENDER_SHARE = 0.5  # of the simulation thread's time that rendering may take, at max_fps for every view
-FIRST_FRAME_TIMEOUT = 5.0  # seconds the first frame of a view may take (the renderer starts; a loaded machine)
 
 
 class NotApplied(InputError):
@@ -90,14 +85,6 @@ class EndableEnv(gym.Wrapper):
         return obs, reward, terminated, truncated or self.ending, info
 
 
-def encode_jpeg(frame: np.ndarray, quality: int = 80) -> bytes:
-    from PIL import Image
-
-    buf = io.BytesIO()
-    Image.fromarray(np.asarray(frame, dtype=np.uint8)).save(buf, format="JPEG", quality=quality)
-    return buf.getvalue()
-
-
 class LiveSession:
     """Base of CorrectionSession and TeleopSession. status() and frame() are safe from any thread."""
 
@@ -126,16 +113,7 @@ class LiveSession:
         self.report: dict[str, Any] | None = None  # the session's final report, once made (shown by the page)
         self._tick_time: float | None = None
         self._ended_by: str | None = None
-        self.views: Views | None = None  # made by the simulation thread
-        self._frames: dict[str, tuple[bytes, float, int]] = {}  # view -> (jpeg, time, frame id)
-        self._sizes: dict[str, tuple[int, int]] = {}  # view -> (width, height) asked last
-        self._frame_wanted: dict[str, tuple[int, int]] = {}  # view -> (width, height) a UI waits for
-        self._watched: dict[str, tuple[int, int, float]] = {}  # view -> (width, height, when last asked for)
-        self.render_scale = 1.0  # rendered side / displayed side: below 1 when rendering at the displayed size would
-        # not leave max_fps frames per view in RENDER_SHARE of the simulation thread's time (the page scales it up)
-        self._pixel_seconds: float | None = None  # measured render + encode seconds per pixel (running average)
-        self._scale_changed = 0.0  # when render_scale last changed
-        self._frame_id = 0
+        self.frames = Frames(self.env, self.lock, cfg)  # the camera views a UI asks for (hirl.teleop.frames)
         self._deadline = 0.0
         self._thread = threading.Thread(target=self._run, name=f"hirl-{self.mode}-sim", daemon=True)
         self.error: str | None = None
@@ -282,36 +260,22 @@ class LiveSession:
 
     def frame(self, timeout: float = 1.0, view: str = "front", width: int | None = None,
               height: int | None = None) -> tuple[bytes | None, int]:
-        """The latest frame of a view as JPEG, rendered for width x height (default image_size; see views.snap and
-        render_scale). A view asked for is watched: the simulation thread renders it again whenever its frame is older
-        than 1 / max_fps (for WATCH_SECONDS after the last ask), so an ask is answered at once with a fresh frame; it
-        waits only for a first frame, a new size, or a frame older than two periods."""
+        """The latest frame of a view as JPEG and its id, for width x height (default image_size); see Frames.get."""
         if view not in VIEWS:
             raise InputError(f"view {view!r}: not one of {', '.join(VIEWS)}")
         w, h = int(width or self.cfg.image_size), int(height or self.cfg.image_size)
-        with self.lock:
-            self._watched[view] = (w, h, time.monotonic())
-            have = self._frames.get(view)
-            if (have is None or time.monotonic() - have[1] >= 2.0 / self.cfg.max_fps
-                    or self._sizes.get(view) != (w, h)):
-                self._frame_wanted[view] = (w, h)
-                self.lock.notify_all()
-                end = time.monotonic() + (timeout if have is not None else max(timeout, FIRST_FRAME_TIMEOUT))
-                while view in self._frame_wanted and self.phase != "finished" and time.monotonic() < end:
-                    self.lock.wait(timeout=0.05)
-                have = self._frames.get(view, have)
-            return (have[0], have[2]) if have else (None, self._frame_id)
+        return self.frames.get(view, w, h, timeout, lambda: self.phase == "finished")
 
     def status(self) -> dict[str, Any]:
         with self.lock:
             s = dict(self.snapshot)
             s.update(mode=self.mode, phase=self.phase, paused=self.paused, started=self.started, speed=self.speed,
                      episode=self.episode, message=self.message, verdict=self.verdict, episodes=list(self.episodes),
-                     error=self.error, frame_id=self._frame_id, end_reason=self.end_reason,
+                     error=self.error, frame_id=self.frames.frame_id, end_reason=self.end_reason,
                      saved=self.saved >= self.episode, attention_seconds=round(self.attention_seconds, 1),
                      views=list(VIEWS), report=self.report, message_ok=self.message_ok, message_seq=self.message_seq,
                      mismatch=self.mismatch, timeline=self.timeline[::-1], actions=self.actions(),
-                     render_scale=round(self.render_scale, 3))
+                     render_scale=self.frames.scale)
             s.update(self.extra_status())
             return s
 
@@ -357,56 +321,9 @@ class LiveSession:
 
     # ------------------------------------------------------------------ simulation thread
     def _service_frame(self) -> None:
-        """Render every view a UI waits for (simulation thread, lock held; released while rendering)."""
+        """Simulation thread, lock held: count attention, render the views a UI asked for."""
         self._tick()
-        for view, (w, h) in list(self._frame_wanted.items()):
-            self._render(view, w, h)
-        now = time.monotonic()
-        for view, (w, h, asked) in list(self._watched.items()):
-            have = self._frames.get(view)
-            if now - asked < WATCH_SECONDS and (have is None or now - have[1] >= 1.0 / self.cfg.max_fps
-                                                or self._sizes.get(view) != (w, h)):
-                self._render(view, w, h)
-
-    def _render(self, view: str, w: int, h: int) -> None:
-        if self.views is None:
-            self.views = Views(self.env)
-        scale = self.render_scale
-        # render and encode without the lock: only this thread touches the env, and the page's state polls, undos
-        # and corrections must not queue behind a frame (a large view takes tens of ms, more on a loaded machine)
-        self.lock.release()
-        try:
-            t0 = time.perf_counter()
-            frame = self.views.render(view, max(1, round(w * scale)), max(1, round(h * scale)))
-            jpeg = encode_jpeg(frame) if isinstance(frame, np.ndarray) else None  # frame: (H, W, 3) uint8
-            took = time.perf_counter() - t0
-        finally:
-            self.lock.acquire()
-        now = time.monotonic()
-        if jpeg is not None and isinstance(frame, np.ndarray):
-            self._frame_id += 1
-            self._frames[view] = (jpeg, now, self._frame_id)
-            self._sizes[view] = (w, h)
-            self._adapt_scale(took / max(frame.shape[0] * frame.shape[1], 1))
-        if self._frame_wanted.get(view) == (w, h):  # not asked again at another size while rendering
-            del self._frame_wanted[view]
-        self.lock.notify_all()
-
-    def _adapt_scale(self, pixel_seconds: float) -> None:
-        """Lock held: the render scale (one of SCALES) that fits max_fps frames of every view shown into RENDER_SHARE
-        of a second; it moves one step at most every SCALE_SECONDS (each size needs its own renderer)."""
-        p = pixel_seconds if self._pixel_seconds is None else 0.8 * self._pixel_seconds + 0.2 * pixel_seconds
-        self._pixel_seconds = p
-        now = time.monotonic()
-        if now - self._scale_changed < SCALE_SECONDS:
-            return
-        pixels = sum(w * h for w, h in self._sizes.values())  # displayed pixels of all views, per round of frames
-        fits = (RENDER_SHARE / (self.cfg.max_fps * p * max(pixels, 1))) ** 0.5
-        i = SCALES.index(self.render_scale)
-        if fits < 0.9 * self.render_scale and i + 1 < len(SCALES):
-            self.render_scale, self._scale_changed = SCALES[i + 1], now
-        elif i > 0 and fits > 1.1 * SCALES[i - 1]:
-            self.render_scale, self._scale_changed = SCALES[i - 1], now
+        self.frames.service()
 
     def _tick(self) -> None:
         """Count attention time (lock held): wall-clock time since the first start, until the session finishes."""
@@ -492,9 +409,11 @@ class LiveSession:
         """Lock held: the state every UI renders, from the latest step's info (step t is the next to act)."""
         g = self.agent.subgoal
         due = info.get("current_subtask")
-        self._fold_trace(info)
+        if len(self.agent.trace) < self._trace_seen:  # a new episode
+            self.timeline, self._trace_seen = [], 0
+        self._trace_seen = fold_trace(self.timeline, self.agent.trace, self._trace_seen, info)
         seg = self.timeline[-1] if self.timeline else None
-        self._judge(t, g.text if g is not None else None, due, info)
+        self.mismatch = judge(self.mismatch, t, g.text if g is not None else None, info, self.canonical)
         if seg is not None and self.mismatch is not None and self.mismatch["steps"] >= 1:  # not the one step between
             seg["mismatch"] = self.mismatch["kind"]  # a subtask's completion and the replan that follows it
         budget = getattr(self.env.unwrapped, "subtask_budget", None)
@@ -511,31 +430,6 @@ class LiveSession:
             "queries": self.agent.num_queries,
             "scene": scene(getattr(self.recorder, "obs", None)),
         }
-
-    def _fold_trace(self, info: Mapping[str, Any]) -> None:
-        """Lock held: the agent's new trace entries -> the timeline of subgoal segments (why each began, the subtask
-        due then, how long it ran, whether it ever mismatched the subtask due)."""
-        trace = self.agent.trace
-        if len(trace) < self._trace_seen:  # a new episode
-            self.timeline, self._trace_seen = [], 0
-        for e in trace[self._trace_seen:]:
-            if e.reason is not None or not self.timeline:
-                self.timeline.append({"step": e.step, "text": e.subgoal.text, "source": e.subgoal.source,
-                                      "reason": e.reason or "start", "why": why_changed(e.reason or "start"),
-                                      "due": info.get("current_subtask"), "steps": 0, "mismatch": None})
-            self.timeline[-1]["steps"] += 1
-        self._trace_seen = len(trace)
-
-    def _judge(self, t: int, active: str | None, due: Any, info: Mapping[str, Any]) -> None:
-        """Lock held: self.mismatch = the active subgoal vs the subtask due now, with the step it began."""
-        kind = mismatch(active, info, self.canonical)
-        if kind is None:
-            self.mismatch = None
-            return
-        m = self.mismatch
-        if m is None or (m["active"], m["due"]) != (active, due):
-            m = {"kind": kind, "active": active, "due": due, "since": int(t)}
-        self.mismatch = {**m, "kind": kind, "steps": int(t) - int(m["since"])}
 
     def _pace(self) -> None:
         dt = float(getattr(self.env.unwrapped, "dt", 0.02)) / self.speed
@@ -555,8 +449,7 @@ class LiveSession:
                 self.on_finish()
             except Exception as exc:
                 self.error = f"{type(exc).__name__}: {exc}"
-            if self.views is not None:
-                self.views.close()
+            self.frames.close()
             self.env.close()  # frees the renderer in the thread whose GL context it is
             with self.lock:
                 self.phase = "finished"

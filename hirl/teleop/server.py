@@ -351,29 +351,18 @@ class Handler(BaseHTTPRequestHandler):
 
     def correct(self, query: dict[str, list[str]]) -> None:
         session = self._session_with("correct", "this is a teleop session: use /api/label")
-        self._applied(session.correct(self._payload("text")))
+        self._json(HTTPStatus.OK, session.correct(self._payload("text")).answer())
 
     def accept(self, query: dict[str, list[str]]) -> None:
         session = self._session_with("accept", "this is a teleop session: nothing to accept")
-        if self._payload("accept") is not True:
-            raise _ClientError(HTTPStatus.BAD_REQUEST, '"accept" must be true')
-        self._applied(session.accept())
+        self._payload("accept")  # the body: {"accept": true}
+        self._json(HTTPStatus.OK, session.accept().answer())
 
     def note(self, query: dict[str, list[str]]) -> None:
-        session = self._session_with("note", "this is a teleop session: no episode notes")
-        text, episode = self._payload("text"), self._last_body.get("episode")
-        if not isinstance(episode, int) or isinstance(episode, bool):
-            raise _ClientError(HTTPStatus.BAD_REQUEST, '"episode" must be an episode number')
-        if not isinstance(text, str):
-            raise _ClientError(HTTPStatus.BAD_REQUEST, '"text" must be a string')
+        session, text = self._session_with("note", "no episode notes in this session"), self._payload("text")
+        if type(episode := self._last_body.get("episode")) is not int or not isinstance(text, str):
+            raise _ClientError(HTTPStatus.BAD_REQUEST, '"episode" must be an episode number and "text" a string')
         self._json(HTTPStatus.OK, {"ok": True, "message": session.note(episode, text)})
-
-    def _applied(self, a: Any) -> None:
-        r = a.resolution
-        self._json(HTTPStatus.OK, {"ok": True, "message": a.message(), "id": a.id, "episode": a.episode, "step": a.step,
-                                   "replaces": a.replaces, "pending": a.pending, "text": r.text, "skill": r.skill,
-                                   "how": r.how,
-                                   "similarity": round(r.similarity, 3)})
 
     def undo(self, query: dict[str, list[str]]) -> None:
         session = self._session_with("undo", "this is a teleop session: nothing to undo")

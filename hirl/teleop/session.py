@@ -72,6 +72,13 @@ class Applied:
         extra = f" (replaces the pending {self.replaces!r})" if self.replaces else ""
         return self.resolution.message() + extra
 
+    def answer(self) -> dict[str, Any]:
+        """The JSON answer of /api/correct and /api/accept."""
+        r = self.resolution
+        return {"ok": True, "message": self.message(), "id": self.id, "episode": self.episode, "step": self.step,
+                "replaces": self.replaces, "pending": self.pending, "text": r.text, "skill": r.skill, "how": r.how,
+                "similarity": round(r.similarity, 3)}
+
 
 class CorrectionSession(LiveSession):
     mode = "correct"

@@ -231,7 +231,7 @@ def _front_fps(session, seconds=3.0):
     when the last is older than 1 / max_fps)."""
     seen, end = set(), time.time() + seconds
     while time.time() < end:
-        seen.add(session._frames["front"][2])
+        seen.add(session.frames.frames["front"][2])
         time.sleep(0.01)
     return len(seen) / seconds
 
@@ -370,8 +370,9 @@ def test_an_hour_like_session_in_both_uis(tiny_run, tmp_path):
             page.keyboard.press("Enter")
             _until(lambda: session.status()["phase"] in ("running", "paused"))
             fps = _front_fps(session)
-            frame_cost = session._pixel_seconds * sum(w * h for w, h in session._sizes.values()) * session.render_scale ** 2
-            print(f"front frames per second at 1x: {fps:.1f} (render scale {session.render_scale}, "
+            f = session.frames
+            frame_cost = f.pixel_seconds * sum(w * h for w, h in f.sizes.values()) * f.scale ** 2
+            print(f"front frames per second at 1x: {fps:.1f} (render scale {f.scale}, "
                   f"{1000 * frame_cost:.0f} ms to render both views)")
             if frame_cost < 0.04:  # a machine that renders both views in < 40 ms: the page gets >= 10 frames a second
                 assert fps >= 10, fps  # (test_session_ui checks the pipeline itself with a free renderer)

@@ -73,7 +73,7 @@ def test_page_state_and_frame(live):
     from PIL import Image
     import io
     from hirl.teleop.views import snap
-    k = session.render_scale  # 1 unless this machine cannot render the views shown at max_fps (then smaller)
+    k = session.frames.scale  # 1 unless this machine cannot render the views shown at max_fps (then smaller)
     asked = (snap(round(210 * k)), snap(round(120 * k)))  # the asked size (x16)
     assert status == 200 and Image.open(io.BytesIO(jpeg)).size == asked
     assert request(server, "/api/frame.jpg?view=side")[0] == 400 and request(server, "/api/frame.jpg?w=big")[0] == 400
