@@ -100,7 +100,8 @@ def test_a_whole_session_in_the_browser(tiny_run, tmp_path):
             page.keyboard.press("c")
             page.keyboard.type(other)
             page.keyboard.press("Enter")
-            page.wait_for_function("document.getElementById('message').textContent.includes('replaces the pending')")
+            page.wait_for_function("document.querySelector('#history tbody tr:nth-child(2)') && "
+                                   "document.querySelector('#history tbody tr:nth-child(2)').className === 'replaced'")
             assert [r["skill"] for r in session.journal.read()] == [other]
             # 5. a near-miss across colours is refused; focus leaves the box, so '.' steps instead of typing
             page.keyboard.press("c")
