@@ -162,8 +162,10 @@ def _add_correct(p: argparse.ArgumentParser) -> None:
     p.add_argument("--token", default=None, help="access token required from the browser")
     _add_session(p)
     p.add_argument("--out", default=None,
-                   help="session directory (default: RUN-corrections-<time> beside RUN); an existing one continues")
-    p.add_argument("--no-retrain", action="store_true", help="finish without fine-tuning the high level on the corrections")
+                   help="session directory (default: RUN-corrections-<time> beside RUN); an interrupted one continues")
+    p.add_argument("--reopen", action="store_true", help="continue a session that was finished (refused otherwise)")
+    p.add_argument("--no-retrain", action="store_true",
+                   help="finish by writing the dataset only: nothing is fine-tuned or evaluated")
 
 
 def _add_teleop(p: argparse.ArgumentParser) -> None:

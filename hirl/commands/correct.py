@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from hirl.config import load_config
 from hirl.errors import InputError
 from hirl.teleop.config import SessionConfig
+from hirl.teleop.store import REPORT_FILE
 
 LINGER_SECONDS = 600.0  # the page keeps showing the final report this long after a session finishes
 
@@ -97,44 +98,58 @@ def run(args: argparse.Namespace) -> int:
     cfg = session_config(args)
     run_dir = Path(args.run)
     out = Path(args.out) if args.out else run_dir.parent / f"{run_dir.name}-corrections-{time.strftime('%Y%m%d-%H%M%S')}"
+    retrain = not args.no_retrain
     server = bind(args, cfg)
     autostart = bool(getattr(args, "autostart", False))
     try:
-        session = CorrectionSession.open(run_dir, out, cfg, paused=not autostart)
+        session = CorrectionSession.open(run_dir, out, cfg, paused=not autostart, retrain=retrain,
+                                         reopen=bool(getattr(args, "reopen", False)))
     except BaseException:
         if server is not None:
             server.server_close()
         raise
     try:
-        print(f"session directory: {out}" + ("" if autostart else "  (waiting for start in the page)"), flush=True)
+        print(f"session directory: {out}" + ("" if autostart else "  (waiting for start in the page)")
+              + ("" if retrain else "  (--no-retrain: finishing writes the dataset only)"), flush=True)
         interrupted = serve(session, server, keep_open=True)
-        if interrupted:  # one Ctrl-C ends the command: save what was recorded, no fine-tune, no lingering page
-            print("interrupted: writing the dataset of what was recorded (no fine-tuning; continue this session with "
-                  f"`hirl correct {run_dir} --out {out}` to fine-tune) ...", flush=True)
-        else:
-            print("finishing: writing the dataset, fine-tuning on the corrections and takeovers, evaluating before / "
-                  "after ...", flush=True)
-        report = session.finish(retrain=not args.no_retrain and not interrupted)
+        print(finishing_line(interrupted, retrain, run_dir, out), flush=True)
+        report = session.finish(retrain=retrain and not interrupted, why_not="interrupted" if interrupted else "--no-retrain")
         from hirl.fileio import atomic_write_json
 
-        atomic_write_json(out / "session_report.json", report)
+        report.update(finished=not interrupted, finished_at=time.strftime("%Y-%m-%dT%H:%M:%S"))
+        atomic_write_json(out / REPORT_FILE, report)
+        print_summary(report, out)  # at once: before the page lingers
+        if session.error:
+            print(f"session error: {session.error}")
         linger(server, 0 if autostart or interrupted else LINGER_SECONDS)
     finally:
         close_server(server)  # idempotent: a second shutdown returns at once
         session.close()
+    return 0
+
+
+def finishing_line(interrupted: bool, retrain: bool, run_dir: Path, out: Path) -> str:
+    """What finishing will do, in one line (never promises a fine-tune that will not run)."""
+    if interrupted:  # one Ctrl-C ends the command: save what was recorded, no fine-tune, no lingering page
+        return ("interrupted: writing the dataset of what was recorded (no fine-tuning; continue this session with "
+                f"`hirl correct {run_dir} --out {out}` to fine-tune) ...")
+    if not retrain:
+        return "finishing (--no-retrain): writing the dataset; nothing is fine-tuned or evaluated ..."
+    return "finishing: writing the dataset, fine-tuning on the corrections and takeovers, evaluating before / after ..."
+
+
+def print_summary(report: dict, out: Path) -> None:
     s = report["summary"]
-    print(f"{s['episodes']} episodes, {s['corrections']} corrections ({s['corrections_per_episode']} per episode); "
-          f"dataset {s['dataset']}")
+    print(f"{s['episodes']} episodes, {s['corrections']} corrections ({s['corrections_per_episode']} per episode), "
+          f"{s['takeovers']} takeovers ({s['takeover_seconds']} s simulated); your time "
+          f"{s['attention_seconds'] / 60:.1f} min; dataset {s['dataset']}")
     if "before" in report:
         for name in ("before", "after"):
             m = report[name]
             print(f"{name:6s} success_rate {m['success_rate']:.3f}  avg_chain_length {m['avg_chain_length']:.2f}")
         e = report.get("effort", {})
-        print(f"your time {e.get('human_minutes', 0):.1f} min, {s['takeovers']} takeovers ({s['takeover_seconds']} s): "
-              f"{e.get('success_gain_per_human_minute', 0) * 100:.1f} points of full-chain success per minute")
-    elif not s["corrections"] and not s.get("takeovers"):
-        print("no corrections or takeovers were made: nothing was retrained")
-    print(f"report: {out / 'session_report.json'}")
-    if session.error:
-        print(f"session error: {session.error}")
-    return 0
+        print(f"{e.get('success_gain_per_human_minute', 0) * 100:.1f} points of full-chain success per minute of "
+              "your time")
+    if report.get("note"):
+        print(report["note"])
+    print(f"report: {out / REPORT_FILE}", flush=True)

@@ -78,7 +78,8 @@ class SessionConfig:
     """A live session (`hirl correct`, `hirl teleop`)."""
 
     speed: float = 1.0  # simulated seconds per wall-clock second (1.0: real time at 50 Hz)
-    max_fps: float = 5.0  # camera frames rendered per second at most (rendering costs ~20 ms on a CPU)
+    max_fps: float = 15.0  # camera frames rendered per second and view at most (checked per 20 ms step: >= 10 delivered)
+    auto_pause_steps: int = 10  # pause when the active subgoal has differed from the subtask due this many steps (0: never)
     image_size: int = 256  # camera width = height in pixels
     chain_length: int = 5  # subtasks per chain
     seed: int = 200_000  # base seed of session episodes
@@ -97,6 +98,7 @@ class SessionConfig:
             if not getattr(self, name) > 0:
                 raise FieldError(name, f"must be > 0, got {getattr(self, name)}")
         in_range("image_size", self.image_size, 16, MAX_IMAGE_SIZE)
+        at_least("auto_pause_steps", self.auto_pause_steps, 0)
         in_range("chain_length", self.chain_length, 1, MAX_CHAIN_LENGTH)
         at_least("max_text", self.max_text, 1)
         if not 0.0 < self.match_threshold <= 1.0:

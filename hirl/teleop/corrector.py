@@ -31,6 +31,19 @@ from hirl.teleop.takeover import TakeoverAgent
 from hirl.types import Observation, Subgoal
 
 
+def mismatch(active: str | None, info: Mapping[str, Any], canonical: Callable[[str], str | None] | None) -> str | None:
+    """The active subgoal's text vs the chain's subtask due now (info["current_subtask"]): "wrong" (another skill),
+    "stale" (a subtask already done) or None (it matches, or there is nothing to judge yet). The scripted corrector
+    and the session pages judge with this one rule."""
+    target = info.get("current_subtask")
+    if target is None or active is None:
+        return None
+    said = (canonical(active) if canonical is not None else None) or active
+    if said == target:
+        return None
+    return "stale" if said in info.get("completed_subtasks", ()) else "wrong"
+
+
 @dataclass
 class EffortLog:
     """One episode of the corrector's effort. dt: control period in seconds."""
@@ -82,14 +95,7 @@ class ScriptedCorrector:
 
     def judge(self, agent: HierarchicalAgent, info: Mapping[str, Any]) -> str | None:
         """"wrong", "stale" or None (right, or nothing to judge yet)."""
-        target = info.get("current_subtask")
-        active = agent.subgoal
-        if target is None or active is None:
-            return None
-        said = self.canonical(active.text) or active.text
-        if said == target:
-            return None
-        return "stale" if said in info.get("completed_subtasks", ()) else "wrong"
+        return mismatch(agent.subgoal.text if agent.subgoal is not None else None, info, self.canonical)
 
     def on_step(self, t: int, agent: HierarchicalAgent, obs: Observation, info: Mapping[str, Any]) -> None:
         self.log.steps += 1

@@ -19,7 +19,6 @@ rendered per view at the size the page displays them (hirl.teleop.views). Subcla
 request means (apply_request)."""
 from __future__ import annotations
 
-import io
 import threading
 import time
 from collections.abc import Mapping
@@ -38,8 +37,10 @@ from hirl.integrations import EnvAdapter
 from hirl.teleop.config import SessionConfig
 from hirl.runs.rundir import FolderLock
 from hirl.teleop.store import EpisodeStore
+from hirl.teleop.cues import fold_trace, judge
 from hirl.teleop.narrate import SPEEDS, end_reason, next_speed, scene
-from hirl.teleop.views import VIEWS, Views
+from hirl.teleop.frames import Frames
+from hirl.teleop.views import VIEWS
 from hirl.types import Observation
 
 CONTROLS = ("start", "pause", "resume", "step", "slower", "faster", "success", "failure", "next", "finish")  # UI asks
@@ -84,14 +85,6 @@ class EndableEnv(gym.Wrapper):
         return obs, reward, terminated, truncated or self.ending, info
 
 
-def encode_jpeg(frame: np.ndarray, quality: int = 80) -> bytes:
-    from PIL import Image
-
-    buf = io.BytesIO()
-    Image.fromarray(np.asarray(frame, dtype=np.uint8)).save(buf, format="JPEG", quality=quality)
-    return buf.getvalue()
-
-
 class LiveSession:
     """Base of CorrectionSession and TeleopSession. status() and frame() are safe from any thread."""
 
@@ -108,7 +101,9 @@ class LiveSession:
         self.speed = float(cfg.speed)
         self.verdict: str | None = None  # the person's verdict on the current episode: "success" | "failure"
         self.phase = "starting"  # ready | running | paused | ended | finishing | finished
-        self.message = ""
+        self.message = ""  # the last event's outcome, in words (every UI shows this one line)
+        self.message_ok = True  # False when the last event was a refusal or an error
+        self.message_seq = 0  # bumped at every say(): a UI shows a new message once
         self.episode = store.next_index()
         self.episodes: list[dict[str, Any]] = []
         self.snapshot: dict[str, Any] = {}
@@ -118,19 +113,18 @@ class LiveSession:
         self.report: dict[str, Any] | None = None  # the session's final report, once made (shown by the page)
         self._tick_time: float | None = None
         self._ended_by: str | None = None
-        self.views: Views | None = None  # made by the simulation thread
-        self._frames: dict[str, tuple[bytes, float, int]] = {}  # view -> (jpeg, time, frame id)
-        self._sizes: dict[str, tuple[int, int]] = {}  # view -> (width, height) asked last
-        self._frame: bytes | None = None
-        self._frame_time = 0.0
-        self._frame_wanted: tuple[str, int, int] | None = None
-        self._frame_id = 0
+        self.frames = Frames(self.env, self.lock, cfg)  # the camera views a UI asks for (hirl.teleop.frames)
         self._deadline = 0.0
         self._thread = threading.Thread(target=self._run, name=f"hirl-{self.mode}-sim", daemon=True)
         self.error: str | None = None
         self._next = False
         self._requests: list[Request] = []
         self.folder_lock: FolderLock | None = None  # the exclusive lock on the session folder, released by close()
+        self.canonical = adapter.detector_extra(env).get("canonicalize")  # text -> canonical instruction (or None)
+        self.timeline: list[dict[str, Any]] = []  # this episode's subgoal segments, oldest first (see _snapshot)
+        self._trace_seen = 0  # trace entries already folded into the timeline
+        self.mismatch: dict[str, Any] | None = None  # the active subgoal vs the subtask due, while they differ
+        self._auto_paused: tuple[int, int] | None = None  # (episode, step the mismatch began) already paused on
 
     # ------------------------------------------------------------------ UI side (any thread)
     def start(self) -> None:
@@ -140,6 +134,22 @@ class LiveSession:
         """Release the session folder (after the last write; the OS releases it on exit anyway)."""
         if self.folder_lock is not None:
             self.folder_lock.release()
+
+    def say(self, text: str, ok: bool = True) -> str:
+        """Set the message every UI shows (lock held or not: the Condition is reentrant); returns text."""
+        with self.lock:
+            self.message, self.message_ok, self.message_seq = text, bool(ok), self.message_seq + 1
+        return text
+
+    @property
+    def dt(self) -> float:
+        """Simulated seconds per control step."""
+        return float(getattr(self.env.unwrapped, "dt", 0.02))
+
+    def live(self) -> bool:
+        """Lock held: an episode is running, paused or ready (a control step can still apply a request)."""
+        return (self.phase in ("starting", "ready", "running", "paused", "waiting") and not self.finishing
+                and not self.env.ending and self._thread.is_alive())
 
     def submit(self, kind: str, payload: Any, timeout: float | None = None) -> Any:
         """Queue a request for the simulation thread and wait until it is applied and journaled; returns what
@@ -170,15 +180,44 @@ class LiveSession:
         if action not in CONTROLS:
             raise ValueError(f"unknown control {action!r} (known: {', '.join(CONTROLS)})")
         with self.lock:
+            why = self._refusal(action)
+            if why is not None:
+                self.say(f"{action}: {why}", ok=False)
+                raise NotApplied(f"{action}: {why}")
             index = self.episode
             early = self._set_control(action, index)
             self.lock.notify_all()
             if early is not None:
-                return early
+                return self.say(early)
             if action in ("success", "failure", "next") and self._thread.is_alive():
-                return self._await_saved(action, index)
-        return {"step": "stepped one control step", "finish": "finishing the session", "start": "started",
-                "pause": "paused", "resume": "running"}.get(action, action)
+                return self.say(self._await_saved(action, index))
+        return self.say({"step": "stepped one control step", "finish": "finishing the session", "start": "started",
+                         "pause": "paused", "resume": "running"}.get(action, action))
+
+    def _refusal(self, action: str) -> str | None:
+        """Lock held: why `action` cannot work now (None: it can). The same rule enables the UIs' buttons."""
+        if action == "finish":
+            return None  # idempotent: finishing twice is finishing
+        if self.finishing or self.phase in ("finishing", "finished"):
+            return "the session is finished"
+        if action in ("start", "pause", "resume", "step") and self.phase == "ended":
+            return f"episode {self.episode} has ended; press n for the next episode"
+        if action == "start" and self.started:
+            return "the session has started already"
+        if action in ("success", "failure") and self.saved >= self.episode:
+            return f"episode {self.episode} is already saved; press n for the next episode"
+        return None
+
+    def actions(self) -> dict[str, bool]:
+        """Lock held: which controls can work now (the UIs enable exactly these)."""
+        can = {a: self._refusal(a) is None for a in CONTROLS}
+        can["pause"] = can["pause"] and not self.paused
+        can["resume"] = can["resume"] and self.paused and self.started
+        can["step"] = can["step"] and self.paused
+        can["slower"] = can["slower"] and self.speed > SPEEDS[0]
+        can["faster"] = can["faster"] and self.speed < SPEEDS[-1]
+        can["finish"] = not self.finishing and self.phase not in ("finishing", "finished")
+        return can
 
     def _set_control(self, action: str, index: int) -> str | None:
         """Apply a control (lock held); a message when it is answered at once."""
@@ -192,8 +231,6 @@ class LiveSession:
             self.speed = next_speed(self.speed, action == "faster")
             return f"speed {self.speed:g}x"
         elif action in ("success", "failure"):
-            if self.saved >= index:
-                return f"{action}: episode {index} is already saved; press next for the next episode"
             self.verdict = action
             self._end(action)
         elif action == "next":
@@ -223,31 +260,22 @@ class LiveSession:
 
     def frame(self, timeout: float = 1.0, view: str = "front", width: int | None = None,
               height: int | None = None) -> tuple[bytes | None, int]:
-        """The latest frame of a view as JPEG, rendered at width x height (default image_size; see views.snap); a new
-        one is rendered when the last of that view is older than 1 / max_fps or of another size."""
+        """The latest frame of a view as JPEG and its id, for width x height (default image_size); see Frames.get."""
         if view not in VIEWS:
             raise InputError(f"view {view!r}: not one of {', '.join(VIEWS)}")
         w, h = int(width or self.cfg.image_size), int(height or self.cfg.image_size)
-        with self.lock:
-            have = self._frames.get(view)
-            if (have is None or time.monotonic() - have[1] >= 1.0 / self.cfg.max_fps
-                    or self._sizes.get(view) != (w, h)):
-                self._frame_wanted = (view, w, h)
-                self.lock.notify_all()
-                end = time.monotonic() + timeout
-                while self._frame_wanted is not None and self.phase != "finished" and time.monotonic() < end:
-                    self.lock.wait(timeout=0.05)
-                have = self._frames.get(view, have)
-            return (have[0], have[2]) if have else (None, self._frame_id)
+        return self.frames.get(view, w, h, timeout, lambda: self.phase == "finished")
 
     def status(self) -> dict[str, Any]:
         with self.lock:
             s = dict(self.snapshot)
             s.update(mode=self.mode, phase=self.phase, paused=self.paused, started=self.started, speed=self.speed,
                      episode=self.episode, message=self.message, verdict=self.verdict, episodes=list(self.episodes),
-                     error=self.error, frame_id=self._frame_id, end_reason=self.end_reason,
+                     error=self.error, frame_id=self.frames.frame_id, end_reason=self.end_reason,
                      saved=self.saved >= self.episode, attention_seconds=round(self.attention_seconds, 1),
-                     views=list(VIEWS), report=self.report)
+                     views=list(VIEWS), report=self.report, message_ok=self.message_ok, message_seq=self.message_seq,
+                     mismatch=self.mismatch, timeline=self.timeline[::-1], actions=self.actions(),
+                     render_scale=self.frames.scale)
             s.update(self.extra_status())
             return s
 
@@ -293,30 +321,9 @@ class LiveSession:
 
     # ------------------------------------------------------------------ simulation thread
     def _service_frame(self) -> None:
+        """Simulation thread, lock held: count attention, render the views a UI asked for."""
         self._tick()
-        if self._frame_wanted is None:
-            return
-        view, w, h = self._frame_wanted
-        if self.views is None:
-            self.views = Views(self.env)
-        # render and encode without the lock: only this thread touches the env, and the page's state polls, undos
-        # and corrections must not queue behind a frame (a large view takes tens of ms, more on a loaded machine)
-        self.lock.release()
-        try:
-            frame = self.views.render(view, w, h)
-            jpeg = encode_jpeg(frame) if isinstance(frame, np.ndarray) else None  # frame: (H, W, 3) uint8
-        finally:
-            self.lock.acquire()
-        now = time.monotonic()
-        if jpeg is not None:
-            self._frame_id += 1
-            self._frames[view] = (jpeg, now, self._frame_id)
-            self._sizes[view] = (w, h)
-            if view == "front":
-                self._frame, self._frame_time = self._frames[view][0], now
-        if self._frame_wanted == (view, w, h):  # not replaced by another view's request while rendering
-            self._frame_wanted = None
-        self.lock.notify_all()
+        self.frames.service()
 
     def _tick(self) -> None:
         """Count attention time (lock held): wall-clock time since the first start, until the session finishes."""
@@ -330,6 +337,7 @@ class LiveSession:
         with self.lock:
             self.on_control_step(t, obs, info)
             self._serve(t, obs, info)
+            self._maybe_auto_pause(t)
             while ((self.paused and self.steps_allowed == 0) or self.hold()) and not self.env.ending and not self.finishing:
                 self.phase = "paused" if self.started else "ready"
                 if self.started and self.hold():
@@ -346,6 +354,22 @@ class LiveSession:
             self.phase = "running"
             self._service_frame()
         self._pace()
+
+    def auto_pause_steps(self) -> int:
+        """Steps a mismatch must last before the session pauses on it (0: never; correction sessions override)."""
+        return 0
+
+    def _maybe_auto_pause(self, t: int) -> None:
+        """Lock held: pause once per mismatch that has lasted auto_pause_steps (the person decides what to do)."""
+        m, n = self.mismatch, self.auto_pause_steps()
+        if not n or m is None or self.paused or self.env.ending or t - int(m["since"]) < n:
+            return
+        key = (self.episode, int(m["since"]))
+        if self._auto_paused == key:
+            return
+        self._auto_paused, self.paused = key, True
+        self.say(f"paused: the active subgoal {m['active']!r} is {m['kind']}; due now: {m['due']!r} "
+                 "(correct it, or press space to go on)", ok=False)
 
     def _serve(self, t: int, obs: Observation, info: Mapping[str, Any]) -> None:
         """Apply the queued requests at step t (lock held) and wake their submitters."""
@@ -377,21 +401,32 @@ class LiveSession:
         with self.lock:
             self._snapshot(t + 1, info)
             if terminated or truncated:
+                self.mismatch = None  # nothing is due in an episode that is over
                 self.end_reason = end_reason(info, terminated, truncated and not self.env.ending,
                                              self._ended_by if self.env.ending else None, t + 1)
 
     def _snapshot(self, t: int, info: Mapping[str, Any]) -> None:
-        trace = self.agent.trace
-        entry = trace[-1] if trace else None
-        since = next((e.step for e in reversed(trace) if e.reason is not None), None) if trace else None
+        """Lock held: the state every UI renders, from the latest step's info (step t is the next to act)."""
         g = self.agent.subgoal
+        due = info.get("current_subtask")
+        if len(self.agent.trace) < self._trace_seen:  # a new episode
+            self.timeline, self._trace_seen = [], 0
+        self._trace_seen = fold_trace(self.timeline, self.agent.trace, self._trace_seen, info)
+        seg = self.timeline[-1] if self.timeline else None
+        self.mismatch = judge(self.mismatch, t, g.text if g is not None else None, info, self.canonical)
+        if seg is not None and self.mismatch is not None and self.mismatch["steps"] >= 1:  # not the one step between
+            seg["mismatch"] = self.mismatch["kind"]  # a subtask's completion and the replan that follows it
+        budget = getattr(self.env.unwrapped, "subtask_budget", None)
+        used = info.get("steps_in_subtask")
         self.snapshot = {
             "step": int(t), "command": self.agent.command.text if self.agent.command else "",
             "task": list(info.get("task", [])), "completed": list(info.get("completed_subtasks", [])),
-            "current": info.get("current_subtask"),
-            "subgoal": None if g is None else {"text": g.text, "source": g.source,
-                                               "reason": entry.reason if entry else None,
-                                               "age_steps": int(t) - int(since) if since is not None else 0},
+            "current": due,
+            "subgoal": None if g is None or seg is None else {
+                "text": g.text, "source": g.source, "reason": seg["reason"], "why": seg["why"],
+                "since": seg["step"], "age_steps": int(t) - int(seg["step"])},
+            "budget": None if due is None or not budget or used is None else {
+                "used": int(used), "total": int(budget), "seconds_left": round((int(budget) - int(used)) * self.dt, 2)},
             "queries": self.agent.num_queries,
             "scene": scene(getattr(self.recorder, "obs", None)),
         }
@@ -414,8 +449,7 @@ class LiveSession:
                 self.on_finish()
             except Exception as exc:
                 self.error = f"{type(exc).__name__}: {exc}"
-            if self.views is not None:
-                self.views.close()
+            self.frames.close()
             self.env.close()  # frees the renderer in the thread whose GL context it is
             with self.lock:
                 self.phase = "finished"
@@ -427,12 +461,15 @@ class LiveSession:
         options = self.adapter.reset_options(self.cfg.chain_length)
         with self.lock:
             self.verdict, self._next, self._ended_by, self.end_reason = None, False, None, None
+            self.timeline, self._trace_seen, self.mismatch = [], 0, None
         self._deadline = 0.0
         self.before_episode()
         result = run_episode(self.env, self.agent, self.adapter.command, seed=seed, options=options,
                              on_step=self._on_step, on_transition=self._on_transition)
         with self.lock:  # wait for the person's verdict or "next" (unless the episode was already ended by one)
             self.phase = "ended"
+            self.mismatch = None
+            self.say(f"episode {self.episode} ended: {self.end_reason or 'stopped'}", ok=bool(result.success))
             self._fail_requests("the episode ended before it was applied")
             while not (self.verdict or self._next or self.finishing):
                 self._service_frame()
@@ -452,6 +489,7 @@ class LiveSession:
             while not (self._next or self.finishing):  # written; the next episode starts when the person says so
                 self._service_frame()
                 self.lock.wait(timeout=0.05)
-            self.episode += 1
+            if not self.finishing:  # finishing: the page keeps showing the last episode
+                self.episode += 1
             self.lock.notify_all()
 

@@ -6,7 +6,9 @@
     POST /api/correct           {"text": ...}                       (correction sessions; 200 once journaled)
     POST /api/undo              {"id": ...}                         (correction sessions: a correction / takeover
                                                                      leaves the training data; 200 once journaled)
-    POST /api/takeover          {"on": true|false}                  (correction sessions: the keys drive)
+    POST /api/takeover          {"on": true|false|"toggle"}         (correction sessions: the keys drive)
+    POST /api/accept            {"accept": true}                    (correction sessions: correct to the suggestion)
+    POST /api/note              {"episode": N, "text": ...}         (correction sessions: a note on an episode)
     POST /api/label             {"text": ..., "new_skill": false}   (teleop: label the next segment; 200 once journaled)
     POST /api/keys              {"keys": ["ArrowUp", "g", ...]}     (teleop, takeovers: keys held now)
     POST /api/control           {"action": "start"|"pause"|"resume"|"step"|"slower"|"faster"|"success"|"failure"|
@@ -349,12 +351,18 @@ class Handler(BaseHTTPRequestHandler):
 
     def correct(self, query: dict[str, list[str]]) -> None:
         session = self._session_with("correct", "this is a teleop session: use /api/label")
-        a = session.correct(self._payload("text"))
-        r = a.resolution
-        self._json(HTTPStatus.OK, {"ok": True, "message": a.message(), "id": a.id, "episode": a.episode, "step": a.step,
-                                   "replaces": a.replaces, "pending": a.pending, "text": r.text, "skill": r.skill,
-                                   "how": r.how,
-                                   "similarity": round(r.similarity, 3)})
+        self._json(HTTPStatus.OK, session.correct(self._payload("text")).answer())
+
+    def accept(self, query: dict[str, list[str]]) -> None:
+        session = self._session_with("accept", "this is a teleop session: nothing to accept")
+        self._payload("accept")  # the body: {"accept": true}
+        self._json(HTTPStatus.OK, session.accept().answer())
+
+    def note(self, query: dict[str, list[str]]) -> None:
+        session, text = self._session_with("note", "no episode notes in this session"), self._payload("text")
+        if type(episode := self._last_body.get("episode")) is not int or not isinstance(text, str):
+            raise _ClientError(HTTPStatus.BAD_REQUEST, '"episode" must be an episode number and "text" a string')
+        self._json(HTTPStatus.OK, {"ok": True, "message": session.note(episode, text)})
 
     def undo(self, query: dict[str, list[str]]) -> None:
         session = self._session_with("undo", "this is a teleop session: nothing to undo")
@@ -366,9 +374,9 @@ class Handler(BaseHTTPRequestHandler):
     def takeover(self, query: dict[str, list[str]]) -> None:
         session = self._session_with("takeover", "this is a teleop session: you drive all the time")
         on = self._payload("on")
-        if not isinstance(on, bool):
-            raise _ClientError(HTTPStatus.BAD_REQUEST, '"on" must be true or false')
-        self._json(HTTPStatus.OK, {"ok": True, "message": session.takeover(on)})
+        if not isinstance(on, bool) and on != "toggle":
+            raise _ClientError(HTTPStatus.BAD_REQUEST, '"on" must be true, false or "toggle"')
+        self._json(HTTPStatus.OK, {"ok": True, "message": session.takeover(None if on == "toggle" else on)})
 
     def label(self, query: dict[str, list[str]]) -> None:
         session = self._session_with("label", "this is a correction session: use /api/correct")
@@ -425,7 +433,7 @@ ROUTES: dict[str, dict[str, str]] = {
     "GET": {"/": "page", "/static/app.js": "asset", "/static/style.css": "asset", "/api/state": "state",
             "/api/frame.jpg": "frame"},
     "POST": {"/api/correct": "correct", "/api/label": "label", "/api/keys": "keys", "/api/control": "control",
-             "/api/undo": "undo", "/api/takeover": "takeover"},
+             "/api/undo": "undo", "/api/takeover": "takeover", "/api/accept": "accept", "/api/note": "note"},
 }
 _BUSY_BODY = json.dumps({"error": f"more than {MAX_CONNECTIONS} connections at once; retry"}).encode()
 _BUSY = (b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nConnection: close\r\n"

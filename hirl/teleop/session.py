@@ -21,6 +21,7 @@ the per-step subgoal source and intervention flag. One process at a time per ses
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,12 +42,19 @@ from hirl.teleop.live import LiveSession
 from hirl.runs.rundir import FolderLock
 from hirl.teleop.loop import AFTER
 from hirl.teleop.recorder import CorrectionRecorder
-from hirl.teleop.skills import Resolution, SkillResolver
-from hirl.teleop.store import EpisodeStore, check_run, prepare_session
+from hirl.teleop.skills import Resolution, SkillResolver, decode_text
+from hirl.teleop.store import EpisodeStore, check_run, check_unfinished, prepare_session
 from hirl.teleop.takeover import TakeoverAgent, TakeoverRecorder, mark_takeovers
 from hirl.types import Observation, Subgoal
 
 TAKEOVERS = "takeovers.jsonl"  # OUT/: the session's takeover segments (the loop's name too)
+NOTES = "notes.jsonl"  # OUT/: the person's notes on episodes
+PREVIEW_EVERY = 10  # control steps between two previews of the high level's next proposal (0.2 s at 50 Hz)
+
+
+def shown(h: Mapping[str, Any]) -> dict[str, Any]:
+    """A history entry with "shown": what every UI prints as its state (pending | active | replaced | undone)."""
+    return {**h, "shown": "pending" if h.get("pending") and h["status"] == "active" else h["status"]}
 
 
 @dataclass(frozen=True)
@@ -64,12 +72,20 @@ class Applied:
         extra = f" (replaces the pending {self.replaces!r})" if self.replaces else ""
         return self.resolution.message() + extra
 
+    def answer(self) -> dict[str, Any]:
+        """The JSON answer of /api/correct and /api/accept."""
+        r = self.resolution
+        return {"ok": True, "message": self.message(), "id": self.id, "episode": self.episode, "step": self.step,
+                "replaces": self.replaces, "pending": self.pending, "text": r.text, "skill": r.skill, "how": r.how,
+                "similarity": round(r.similarity, 3)}
+
 
 class CorrectionSession(LiveSession):
     mode = "correct"
 
     def __init__(self, run_dir: Path, out: Path, run_cfg: RunConfig, agent: HierarchicalAgent, env: Any,
-                 resolver: SkillResolver, encoder: TextEncoder, cfg: SessionConfig, paused: bool = False) -> None:
+                 resolver: SkillResolver, encoder: TextEncoder, cfg: SessionConfig, paused: bool = False,
+                 retrain: bool = True) -> None:
         ad = env_adapter(run_cfg.env)
         store = EpisodeStore(out / "episodes", env, run_cfg.env, "hier_language+human_corrections",
                              {"run_dir": str(run_dir.resolve())})
@@ -87,16 +103,25 @@ class CorrectionSession(LiveSession):
         self.opened = time.time()
         self._seen: tuple[int, int] = (-1, -1)
         self._pending: Subgoal | None = None  # a correction journaled while paused, applied when the session steps on
-        self._takeover_wall = 0.0  # wall-clock seconds of takeovers (effort)
-        self._takeover_since: float | None = None
+        self.retrain = bool(retrain)  # False (--no-retrain): finish() writes the dataset only; every UI says so
+        self.notes = CorrectionJournal(out / NOTES)  # the person's per-episode notes
+        self.episode_notes: dict[int, str] = {}  # this process's latest note per episode
+        self.attempt: dict[str, Any] | None = None  # the last correction typed this episode: accepted (its history
+        # id) or refused (the text and why); the match box shows it, cleared when the episode changes
+        self.preview: str | None = None  # what the high level would propose once the active subgoal is judged done
+        self._preview_at = (-1, -1)  # (episode, step) of the last preview
 
     @classmethod
     def open(cls, run_dir: str | Path, out: str | Path, cfg: SessionConfig, paused: bool = False,
-             text_encoder: TextEncoder | None = None) -> CorrectionSession:
+             text_encoder: TextEncoder | None = None, retrain: bool = True, reopen: bool = True) -> CorrectionSession:
+        """reopen False: a session folder whose session was finished (SESSION/session_report.json says so) is refused
+        (InputError naming the file) instead of continued."""
         run_dir, out = Path(run_dir), Path(out)
         if run_dir.resolve() == out.resolve():
             raise InputError(f"--out {out}: must differ from the run directory")
         run_cfg = check_run(run_dir)  # read-only: a rejected run leaves --out as it was
+        if not reopen:
+            check_unfinished(out)
         lock = FolderLock(out, "correction session").acquire()
         try:
             prepare_session(run_dir, out, run_cfg)
@@ -109,7 +134,7 @@ class CorrectionSession(LiveSession):
                                              canonical=ad.detector_extra(env).get("canonicalize"),
                                              threshold=cfg.match_threshold, max_chars=cfg.max_text, margin=cfg.match_margin)
             encoder.encode(resolver.skills)  # load the encoder now, not on the first correction
-            session = cls(run_dir, out, run_cfg, agent, env, resolver, encoder, cfg, paused)
+            session = cls(run_dir, out, run_cfg, agent, env, resolver, encoder, cfg, paused, retrain)
         except BaseException:
             lock.release()
             raise
@@ -120,17 +145,57 @@ class CorrectionSession(LiveSession):
     def correct(self, raw: bytes | str) -> Applied:
         """Validate and match a correction, then wait until it replaces the active subgoal at a control step and is
         journaled. InputError (with the reason) when it is not accepted; NotApplied when it was not recorded."""
-        resolution = self.resolver.resolve(raw)
-        applied: Applied = self.submit("correction", resolution)
+        try:
+            resolution = self.resolver.resolve(raw)
+            applied: Applied = self.submit("correction", resolution)
+        except InputError as exc:
+            with self.lock:
+                typed = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+                self.attempt = {"episode": self.episode, "text": typed[:self.cfg.max_text], "refused": str(exc)}
+                self.say(str(exc), ok=False)
+            raise
         with self.lock:
-            self.message = applied.message()
+            self.attempt = {"episode": applied.episode, "id": applied.id}
+            self.say(applied.message())
         return applied
+
+    def top_suggestion(self) -> str | None:
+        """Lock held: the correction the page offers first: the subtask due now while the active subgoal differs from
+        it (and no correction to it is pending), else None."""
+        m = self.mismatch
+        if m is None or m["due"] not in self.resolver.skills or (self._pending and self._pending.text == m["due"]):
+            return None
+        return str(m["due"])
+
+    def accept(self) -> Applied:
+        """Send the top suggestion as a correction (the page's y key); InputError when there is none."""
+        with self.lock:
+            top = self.top_suggestion()
+        if top is None:
+            self.say("accept: no suggestion (the active subgoal matches the subtask due)", ok=False)
+            raise InputError("accept: no suggestion (the active subgoal matches the subtask due)")
+        return self.correct(top)
+
+    def note(self, episode: int, text: bytes | str) -> str:
+        """Attach a note to an episode of this session (the current one or a finished one); journaled (fsynced) to
+        SESSION/notes.jsonl; the latest note of an episode is the one shown."""
+        text = decode_text(text, self.cfg.max_text, "note")
+        with self.lock:
+            known = {e["episode"] for e in self.episodes} | {self.episode}
+            if episode not in known:
+                raise InputError(f"note: episode {episode} is not one of this session's ({min(known)}..{max(known)})")
+            self.notes.append({"id": f"note-{uuid.uuid4().hex[:12]}", "kind": "note", "episode": int(episode),
+                               "text": text, "time": time.time(), "session": str(self.out)})
+            self.episode_notes[int(episode)] = text
+            return self.say(f"note on episode {episode}: {text!r}")
 
     def undo(self, record_id: str) -> str:
         """Remove a correction or takeover of this session from training (an undo record is journaled, fsynced); a
         pending correction is also withdrawn. record_id "last": the newest live one. InputError when there is no such
         live record."""
         with self.lock:
+            if self.finishing or self.phase in ("finishing", "finished"):
+                raise InputError("undo: the session is finished (its data is already written)")
             if record_id == "last":  # the newest live entry, as the session (not a page's last poll) knows it
                 live = self.live_history()
                 if not live:
@@ -148,13 +213,18 @@ class CorrectionSession(LiveSession):
             if h.get("pending") and self._pending is not None:
                 self._pending = None
                 what += " (withdrawn before it acted)"
-            self.message = f"undone: {what}; it will not be trained on"
-            return self.message
+            return self.say(f"undone: {what}; it will not be trained on")
 
-    def takeover(self, on: bool) -> str:
+    def takeover(self, on: bool | None) -> str:
         """Hand the controls to the keys (on) or back to the low level; applied at a control step (journaled when the
-        segment ends). The segment is labelled with the active skill."""
-        return str(self.submit("takeover", bool(on)))
+        segment ends). The segment is labelled with the active skill. The answer names no keys: each UI adds its own
+        from its key map. on None: toggle, decided at the control step (keys pressed fast never act on a stale
+        state)."""
+        try:
+            return self.say(str(self.submit("takeover", None if on is None else bool(on))))
+        except InputError as exc:
+            self.say(str(exc), ok=False)
+            raise
 
     def keys(self, held: list[str]) -> str:
         """The keys held now (they drive only during a takeover)."""
@@ -165,15 +235,38 @@ class CorrectionSession(LiveSession):
         return [h for h in self.history if h["status"] == "active" and (kind is None or h["kind"] == kind)]
 
     def extra_status(self) -> dict[str, Any]:
+        top = self.top_suggestion()
+        can = self.actions()
+        live = self.live()
+        can.update(correct=live, accept=live and top is not None, takeover=live and (
+            self.agent.subgoal is not None or self._pending is not None), undo=bool(self.live_history()) and can["finish"],
+            note=True)
+        episodes = [{**e, "note": self.episode_notes.get(e["episode"])} for e in self.episodes]
         return {"skills": self.resolver.skills, "corrections": len(self.live_history("correction")),
                 "takeovers": len(self.live_history("takeover")), "takeover_active": self.driven.active,
-                "takeover_seconds": round(self._takeover_seconds(), 1), "history": self.history[-30:],
+                "takeover_seconds": round(self._takeover_seconds(), 2), "history": [shown(h) for h in self.history],
                 "pending": None if self._pending is None else self._pending.text, **self.driver.status(),
-                "threshold": self.resolver.threshold, "margin": self.resolver.margin}
+                "threshold": self.resolver.threshold, "margin": self.resolver.margin, "actions": can,
+                "episodes": episodes, "note": self.episode_notes.get(self.episode), "match": self._match(),
+                "suggestion": top, "preview": self.preview, "retrain": self.retrain}
+
+    def _match(self) -> dict[str, Any] | None:
+        """Lock held: the match box: the last correction typed in this episode and its state now (from the history,
+        so an undo, a replacement or the step that executes it shows at once), or the refusal."""
+        a = self.attempt
+        if a is None or a["episode"] != self.episode:
+            return None
+        if "refused" in a:
+            return dict(a)
+        h = next((h for h in self.history if h["id"] == a["id"]), None)
+        return None if h is None else {**shown(h), "episode": a["episode"]}
 
     def _takeover_seconds(self) -> float:
-        live = time.monotonic() - self._takeover_since if self._takeover_since is not None else 0.0
-        return self._takeover_wall + live
+        """Simulated seconds driven in the live takeovers, the one in progress included (the one clock of takeovers:
+        the history, the counts and the report all use it)."""
+        seg = self.driven.segment
+        running = len(seg.actions) * self.dt if seg is not None else 0.0
+        return sum(h["seconds"] for h in self.live_history("takeover")) + running
 
     # ------------------------------------------------------------------ simulation thread
     def on_control_step(self, t: int, obs: Observation, info: Mapping[str, Any]) -> None:
@@ -182,10 +275,19 @@ class CorrectionSession(LiveSession):
         if (self.episode, t) != self._seen:
             self._seen = (self.episode, t)
             self.corrections.on_step(t, self.agent, obs, info)
+        g = self.hierarchy.subgoal
+        at = (self.episode, t // PREVIEW_EVERY)
+        if g is not None and self.agent.command is not None and (at != self._preview_at or self.preview is None):
+            self._preview_at = at
+            peek = getattr(self.hierarchy.high, "peek", None)
+            self.preview = peek(obs, self.agent.command, done=g.text) if peek is not None else None
+
+    def auto_pause_steps(self) -> int:
+        return self.cfg.auto_pause_steps
 
     def apply_request(self, kind: str, payload: Any, t: int, obs: Observation, info: Mapping[str, Any]) -> Any:
         if kind == "takeover":
-            return self._apply_takeover(bool(payload))
+            return self._apply_takeover(not self.driven.active if payload is None else bool(payload))
         if kind != "correction":
             return super().apply_request(kind, payload, t, obs, info)
         r: Resolution = payload
@@ -219,11 +321,8 @@ class CorrectionSession(LiveSession):
                 raise InputError("takeover: no active skill yet; step once first (the takeover is labelled with it)")
             self.driver.release()
             self.driven.start_takeover(lambda obs, _g: self.driver.action(obs), g.text, source="human")
-            self._takeover_since = time.monotonic()
-            return f"you drive now, performing {g.text!r} (arrows, r / v, g); t hands back"
+            return f"you drive now, performing {g.text!r}"
         self._close_segment(self.driven.stop_takeover)
-        self._takeover_wall += time.monotonic() - (self._takeover_since or time.monotonic())
-        self._takeover_since = None
         return "the low level drives again"
 
     def _close_segment(self, close: Any, *args: Any) -> None:
@@ -233,10 +332,7 @@ class CorrectionSession(LiveSession):
         if record is not None and seg is not None:
             self.history.append({"id": record["id"], "kind": "takeover", "episode": seg.episode, "step": seg.start,
                                  "end": record["end"], "skill": seg.skill, "status": "active",
-                                 "seconds": round((record["end"] - record["start"]) * self._dt(), 2)})
-
-    def _dt(self) -> float:
-        return float(getattr(self.env.unwrapped, "dt", 0.02))
+                                 "seconds": round((record["end"] - record["start"]) * self.dt, 2)})
 
     def before_act(self, t: int, obs: Observation, info: Mapping[str, Any]) -> None:
         if self._pending is not None:  # the pending correction acts now
@@ -248,7 +344,7 @@ class CorrectionSession(LiveSession):
     def before_episode(self) -> None:
         with self.lock:
             self.driven.episode = self.episode
-            self._pending = None
+            self._pending, self.attempt, self.preview = None, None, None
             for h in self.history:
                 h["pending"] = False
 
@@ -283,8 +379,9 @@ class CorrectionSession(LiveSession):
                 "corrections_per_episode": round(n / max(len(eps), 1), 3),
                 "env_success": sum(e["env_success"] for e in eps),
                 "human_success": sum(e["human_label"] == "success" for e in eps),
-                "takeover_seconds": round(self._takeover_seconds(), 1),
-                "attention_seconds": round(self.attention_seconds, 1),
+                "takeover_seconds": round(self._takeover_seconds(), 2),  # simulated seconds driven
+                "attention_seconds": round(self.attention_seconds, 1),  # wall-clock: your time from the start
+                "notes": len(self.episode_notes),
                 "minutes": round((time.time() - self.opened) / 60, 2), "dataset": str(self.out / "episodes")}
 
     def _report(self, **update: Any) -> dict[str, Any]:
@@ -292,17 +389,25 @@ class CorrectionSession(LiveSession):
             self.report = {**(self.report or {}), **update}
             return self.report
 
-    def finish(self, retrain: bool = True, eval_episodes: int | None = None) -> dict[str, Any]:
-        """Stop the episodes, then fine-tune the high level on every correction of this session directory and the low
-        level on every takeover, and evaluate before vs after on the same chains. The report is also kept in
-        self.report (the page shows it, stage by stage)."""
+    def finish(self, retrain: bool | None = None, eval_episodes: int | None = None,
+               why_not: str = "--no-retrain") -> dict[str, Any]:
+        """Stop the episodes, then (retrain; default self.retrain) fine-tune the high level on every correction of
+        this session directory and the low level on every takeover, and evaluate before vs after on the same chains.
+        The report is also kept in self.report (the page shows it, stage by stage); its "retrained" says whether
+        anything was trained, and, when not, its "note" says why (why_not names the reason, e.g. an interrupt)."""
+        retrain = self.retrain if retrain is None else bool(retrain)
+        self.retrain = retrain
         self.control("finish")
         self.wait_finished()
         with self.lock:
             self.phase = "finishing"
-        report: dict[str, Any] = self._report(stage="writing the report", summary=self.summary())
+        report: dict[str, Any] = self._report(stage="writing the report", summary=self.summary(), retrained=False)
         records, drives = self.journal.read(), self.takeover_journal.read()
-        if retrain and (records or drives):
+        if not retrain:
+            report = self._report(note=f"{why_not}: the dataset was written; nothing was fine-tuned or evaluated "
+                                       f"({len(records)} corrections and {len(drives)} takeovers are kept for a later "
+                                       "session)")
+        elif records or drives:
             from hirl.learn.run import load_tables
             from hirl.teleop.loop import BEFORE, evaluate
             from hirl.teleop.rows import correction_tables, finetune_high, finetune_low, takeover_tables
@@ -320,7 +425,7 @@ class CorrectionSession(LiveSession):
                 rows = takeover_tables(drives, train[0], tuple(self.run_cfg.obs_keys))
                 fits["low"] = finetune_low(self.out, rows, train, self.encoder, self.cfg.finetune,
                                            self.run_cfg.train.low, stage + "-low")
-            report = self._report(finetune=fits)
+            report = self._report(finetune=fits, retrained=True)
             n = self.cfg.eval_episodes if eval_episodes is None else eval_episodes
             if n:
                 self._report(stage=f"evaluating before and after on {n} chains")
@@ -331,7 +436,7 @@ class CorrectionSession(LiveSession):
                     "human_minutes": round(self.attention_seconds / 60.0, 2),
                     "success_gain": round(after["success_rate"] - before["success_rate"], 4),
                     "success_gain_per_human_minute": round((after["success_rate"] - before["success_rate"]) / minutes, 4)})
-        elif not (records or drives):
+        else:
             report = self._report(note="no corrections or takeovers: nothing was retrained")
         report = self._report(stage="done")
         with self.lock:

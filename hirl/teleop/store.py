@@ -79,6 +79,7 @@ class EpisodeStore:
 
 
 SESSION_FILE = "session.json"  # in a session folder: the run it corrects
+REPORT_FILE = "session_report.json"  # in a session folder: the report of its last `hirl correct` (see check_unfinished)
 MODEL_FILES = ("config.json", "weights.safetensors")  # what a complete model folder holds
 
 
@@ -147,3 +148,20 @@ def prepare_session(run_dir: str | Path, out: str | Path, cfg: RunConfig | None 
         atomic_write_json(ident, {"run_dir": str(run_dir.resolve()), "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
                                   "hirl_version": __version__})
     return cfg
+
+
+def check_unfinished(out: str | Path) -> None:
+    """InputError when the session in `out` was finished (its session_report.json says "finished": true), so that a
+    finished session is not reopened by accident (`hirl correct --reopen` continues it on purpose). A session that
+    was interrupted (Ctrl-C) or killed is not finished: it continues."""
+    path = Path(out) / REPORT_FILE
+    if not path.is_file():
+        return
+    try:
+        report = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{path}: not a session report ({exc}); move it away or pass --reopen") from None
+    if isinstance(report, dict) and report.get("finished"):
+        when = report.get("finished_at", "earlier")
+        raise InputError(f"--out {out}: this session was finished ({path.name}, {when}); pass --reopen to add "
+                         "episodes to it, or choose another --out")

@@ -40,6 +40,9 @@ class StubResult:
     def message(self) -> str:
         return f"accepted: {self.text!r}"
 
+    def answer(self) -> dict[str, Any]:
+        return {"ok": True, "message": self.message(), "text": self.text, "skill": self.skill}
+
 
 class StubSession:
     mode = "correct"

@@ -41,10 +41,10 @@ class FakeSession:
     def start(self) -> None:
         pass
 
-    def finish(self, retrain: bool) -> dict[str, Any]:
+    def finish(self, retrain: bool, why_not: str = "") -> dict[str, Any]:
         self.finished_with.append(retrain)
         return {"summary": {"episodes": 1, "corrections": 2, "corrections_per_episode": 2.0, "dataset": "D",
-                            "takeovers": 0, "takeover_seconds": 0}}
+                            "takeovers": 0, "takeover_seconds": 0, "attention_seconds": 60.0}}
 
     def close(self) -> None:
         pass

@@ -136,7 +136,7 @@ def test_the_terminal_shows_the_scene(tiny_run, tmp_path):
         s = session.status()
         assert s["command"] in text and f"done 0/{len(s['task'])}" in text and s["subgoal"]["text"] in text
         assert "gripper (+0.45, +0.00, +0.20)" in text or "gripper (" in text
-        assert "blocks: red (" in text and "s old" in text
+        assert "blocks: red (" in text and "began: the episode started" in text
         tty = io.StringIO()
         tty.isatty = lambda: True  # an ANSI terminal: the panel is redrawn in place (cursor saved and restored)
         Panel(tty).show(s)

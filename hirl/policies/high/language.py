@@ -232,6 +232,17 @@ class LanguageHighLevel(HighLevelPolicy):
         with fast_inference():
             return self.model.scorer.logits(q, table, self.model.config.temperature)[0].numpy()
 
+    def peek(self, obs: Observation, command: Command, done: str | None = None) -> str:
+        """What propose() would return now if `done` (e.g. the active subgoal) were judged complete first; the memory
+        (prev_emb, the completed instruction, last_logits) is left unchanged (a UI's preview of the next proposal)."""
+        x, emb, mask = self.io.inputs(obs, command)
+        with fast_inference():
+            q = self.model.query(x, emb, mask, self.io.prev_emb)
+            logits = self.model.scorer.logits(q, self.table, self.model.config.temperature)[0].clone()
+            if done in self.candidates and len(self.candidates) > 1:
+                logits[self.candidates.index(done)] = -torch.inf
+            return self.candidates[int(torch.argmax(logits))]
+
     def propose(self, obs: Observation, command: Command) -> Subgoal:
         x, emb, mask = self.io.inputs(obs, command)
         with fast_inference():
