@@ -453,6 +453,8 @@ class LiveSession:
             self.env.close()  # frees the renderer in the thread whose GL context it is
             with self.lock:
                 self.phase = "finished"
+                self.say("the session is finished" if self.error is None else f"the session stopped: {self.error}",
+                         ok=self.error is None)  # not "finishing the session" under a "finished" badge
                 self._fail_requests("the session stopped before it was applied")
                 self.lock.notify_all()
 

@@ -142,6 +142,7 @@ def test_an_ended_episode_says_so_and_only_possible_actions_are_enabled(session)
     session.wait_finished(20)
     s = session.status()
     assert not any(v for k, v in s["actions"].items() if k != "note"), s["actions"]  # finished: nothing else works
+    assert s["message"] == "the session is finished"  # was: "finishing the session" under the "finished" badge
 
 
 def test_takeover_seconds_use_one_clock_and_leave_with_an_undo(session):
