@@ -28,8 +28,11 @@ import types
 import typing
 from pathlib import Path
 from typing import Any, Literal, TypeVar, Union, get_args, get_origin, get_type_hints
+from collections.abc import Callable, Mapping
 
 import yaml
+
+from hirl.registry import RegistryError
 
 from hirl.errors import InputError
 from hirl.fileio import atomic_write_text
@@ -61,6 +64,21 @@ class FieldError(InputError):
     def __init__(self, field: str, problem: str) -> None:
         super().__init__(f"{field}: {problem}")
         self.field, self.problem = field, problem
+
+
+def tagged_class(raw: Mapping[str, Any], key: str, lookup: Callable[[str], type], what: str,
+                 absent: str | type) -> type:
+    """The config class a tagged section names: lookup(raw[key]); without the key, absent (a name to look up, or the
+    class itself). FieldError(key) for a name that is not a str or that no registry holds ("what" says which kind)."""
+    if key not in raw and isinstance(absent, type):
+        return absent
+    name = raw.get(key, absent)
+    if not isinstance(name, str):
+        raise FieldError(key, f"expected {what}, got {type(name).__name__} {name!r}")
+    try:
+        return lookup(name)
+    except RegistryError as exc:
+        raise FieldError(key, str(exc)) from None
 
 
 def at_least(name: str, value: float, minimum: float) -> None:

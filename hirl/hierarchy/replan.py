@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
-from hirl.config import FieldError
+from hirl.config import FieldError, tagged_class
 from hirl.hierarchy.completion import CompletionDetector
-from hirl.registry import COMPLETION_DETECTORS, REPLAN_RULES, RegistryError
+from hirl.registry import COMPLETION_DETECTORS, REPLAN_RULES
 from hirl.types import Observation, Subgoal
 
 DEFAULT_TIMEOUT = 300  # control steps: the shorthand's timeout default (6 s at 50 Hz)
@@ -43,15 +43,7 @@ class ReplanSpec:
         FieldError("rule") for a name no registry holds."""
         if cls is not ReplanSpec:
             return cls
-        if "rule" not in raw:
-            return ReplanConfig
-        name = raw["rule"]
-        if not isinstance(name, str):
-            raise FieldError("rule", f"expected a replan rule name, got {type(name).__name__} {name!r}")
-        try:
-            return rule_config_class(name)
-        except RegistryError as exc:
-            raise FieldError("rule", str(exc)) from None
+        return tagged_class(raw, "rule", rule_config_class, "a replan rule name", ReplanConfig)
 
     def build(self, detector_extra: Mapping[str, Any] | None = None, seed: int = 0) -> ReplanRule:
         """The rule. detector_extra: non-config detector arguments supplied by the caller (e.g. the env's

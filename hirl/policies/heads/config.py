@@ -22,8 +22,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from hirl.config import FieldError
-from hirl.registry import ACTION_HEADS, RegistryError
+from hirl.config import tagged_class
+from hirl.registry import ACTION_HEADS
 
 # fields that only change how a trained head is run (an eval may override them; the weights do not depend on them)
 INFERENCE_FIELDS = ("execution", "execute", "ensemble_decay", "diffusion_steps", "diffusion_sampler")
@@ -52,13 +52,7 @@ class HeadConfig:
         """The config class of the head raw's `kind:` names (its head class's config_cls; HeadConfig by default)."""
         if cls is not HeadConfig:
             return cls
-        kind = raw.get("kind", "mlp")
-        if not isinstance(kind, str):
-            raise FieldError("kind", f"expected an action head name, got {type(kind).__name__} {kind!r}")
-        try:
-            return head_config_class(kind)
-        except RegistryError as exc:
-            raise FieldError("kind", str(exc)) from None
+        return tagged_class(raw, "kind", head_config_class, "an action head name", "mlp")
 
     @classmethod
     def config_upgrade(cls, raw: Mapping[str, Any]) -> dict[str, Any]:
