@@ -85,6 +85,16 @@ class ImitationComponent(Component):
 MAX_INDEX_ROWS = 65_536  # dataset steps a GoalIndex keeps at most (an even subsample; a model size's upper bound)
 
 
+def checked_fields(name: str, fields: dict[str, Any], config_cls: type, fixed: set[str]) -> dict[str, Any]:
+    """The run config's `networks.<name>` fields, each checked to be a field of config_cls not in `fixed` (those
+    taken from the data and the run); FieldError naming the first that is not."""
+    allowed = {f.name for f in dataclasses.fields(config_cls)} - fixed
+    for field_name in fields:
+        if field_name not in allowed:
+            raise FieldError(f"networks.{name}.{field_name}", f"not a field of this network ({', '.join(sorted(allowed))})")
+    return dict(fields)
+
+
 def head_of(net: PolicyModule) -> HeadConfig | None:
     """The action head a network was built with (None for networks without one: the high levels)."""
     head = getattr(net.config, "head", None)
@@ -105,19 +115,34 @@ def dataset_frames(t: StepTables, name: str) -> np.ndarray:
 
 
 class LowLevelBC(ImitationComponent):
-    """Goal-conditioned BC low level for one subgoal kind (GoalConditionedBC, BCLowLevel at inference)."""
+    """Goal-conditioned BC low level for one subgoal kind (GoalConditionedBC, BCLowLevel at inference). Network
+    fields from the run config (`networks: {low_state: {goal_residual: true}}`): any BCConfig field but those taken
+    from the data, the run and its `head:`."""
 
     role = "low"
     network = GoalConditionedBC
 
+    def __init__(self) -> None:
+        self.fields: dict[str, Any] = {}  # BCConfig fields from the run config
+
+    def set_network_fields(self, fields: dict[str, Any]) -> None:
+        self.fields = checked_fields(self.name, fields, BCConfig, {"goal_kind", "obs_dim", "action_dim", "goal_dim",
+                                                                   "text_dim", "text_encoder", "obs_keys", "head"})
+
+    def is_residual(self) -> bool:
+        return bool(self.fields.get("goal_residual", False))
+
     def build(self, t: StepTables, tt: TextTables, text_encoder: str, obs_keys: tuple[str, ...],
               head: HeadConfig | None = None) -> PolicyModule:
         S, A, G, E = t.obs.shape[1], t.action.shape[1], t.goal_state.shape[1], tt.vocab_emb.shape[1]
-        net = GoalConditionedBC(BCConfig(goal_kind=self.subgoal, obs_dim=S, action_dim=A, goal_dim=G, text_dim=E,
-                                         text_encoder=text_encoder, obs_keys=obs_keys, head=head or HeadConfig()))
+        try:
+            cfg = BCConfig(goal_kind=self.subgoal, obs_dim=S, action_dim=A, goal_dim=G, text_dim=E,
+                           text_encoder=text_encoder, obs_keys=obs_keys, head=head or HeadConfig(), **self.fields)
+        except (TypeError, ValueError) as exc:
+            raise FieldError(f"networks.{self.name}", str(exc)) from None
         texts = (tt.vocab_emb if tt.paraphrase_emb is None or not len(tt.paraphrase_emb)
                  else np.concatenate([tt.vocab_emb, tt.paraphrase_emb]))
-        return net.fit(t.obs, t.goal_state, texts)
+        return GoalConditionedBC(cfg).fit(t.obs, t.goal_state, texts, achieved_now(t) if cfg.goal_residual else None)
 
     def policy(self, model: Any, ctx: AgentContext) -> BCLowLevel:
         return BCLowLevel(model, ctx.encoder() if self.subgoal == "language" else None, head=run_head(ctx))
@@ -143,6 +168,8 @@ class LowState(LowLevelBC):
                 head: HeadConfig | None = None) -> GatherSampler:
         samples, lookups = action_samples(t, head)
         samples["goal_state"] = t.goal_state
+        if self.is_residual():
+            samples["achieved"] = achieved_now(t)
         return GatherSampler(samples, lookups, batch_size, labels=t.label)
 
 
@@ -220,12 +247,8 @@ class HighState(ImitationComponent):
         self.fields: dict[str, Any] = {}  # StateHLConfig fields from the run config
 
     def set_network_fields(self, fields: dict[str, Any]) -> None:
-        fixed = {"obs_dim", "goal_dim", "text_dim", "obs_keys", "text_encoder"}
-        allowed = {f.name for f in dataclasses.fields(StateHLConfig)} - fixed
-        for name in fields:
-            if name not in allowed:
-                raise FieldError(f"networks.{self.name}.{name}", f"not a field of this network ({', '.join(sorted(allowed))})")
-        self.fields = dict(fields)
+        self.fields = checked_fields(self.name, fields, StateHLConfig, {"obs_dim", "goal_dim", "text_dim", "obs_keys",
+                                                                         "text_encoder"})
 
     def is_residual(self) -> bool:
         return bool(self.fields.get("residual", self.residual))

@@ -1,6 +1,7 @@
 """Observation flattening: the one way an observation becomes a model's state vector.
 
     x = obs_vector(obs, config.obs_keys)     # Dict obs / array -> (S,) float32
+    g = achieved_of(obs, "achieved_goal")    # Dict obs entry -> (G,) float32 (the residual state models' input)
 
 Must match how training data was flattened (hirl.data: load_dataset(path, obs_keys=keys)).
 """
@@ -27,3 +28,10 @@ def obs_vector(obs: Observation, keys: Sequence[str] = DEFAULT_OBS_KEYS) -> np.n
                            f"(keys: {sorted(obs)}; model wants {list(keys)})") from None
         return parts[0] if len(parts) == 1 else np.concatenate(parts)
     return np.asarray(obs, dtype=np.float32).ravel()
+
+
+def achieved_of(obs: Observation, key: str) -> np.ndarray:
+    """obs[key] as float32 (G,); ValueError naming the key when the observation has no such entry."""
+    if not isinstance(obs, Mapping) or key not in obs:
+        raise ValueError(f"a residual state model reads the observation's {key!r} entry, which it does not have")
+    return np.asarray(obs[key], dtype=np.float32)

@@ -174,9 +174,14 @@ def test_train_and_eval_hier_state_ahead_and_oracles(tabletop, tmp_path):
         subgoals=SubgoalSpec(horizon=5),
         train=TrainingBudgets(low=tiny, high=tiny, baseline=tiny, image=tiny, low_image=tiny),
         eval=EvalSpec(episodes=1, chain_length=1, videos=0),
+        networks={"low_state": {"goal_residual": True}},  # the state low level reads the achieved goal every step
     )
     run = tmp_path / "run"
     summary = train_run(cfg, RunDir(run), progress=False)
+    from hirl.policies.low.bc import GoalConditionedBC
+
+    assert GoalConditionedBC.load(run / "models" / "low_state").config.goal_residual
+    assert not GoalConditionedBC.load(run / "models" / "low_state_ahead").config.goal_residual
     assert {"low_state_ahead", "high_state_ahead", "goal_index", "goal_index_ahead"} <= set(summary["components"])
     assert summary["components"]["goal_index"]["steps"] == 0  # fitted, not trained
     agents = ["hier_state_ahead", "hier_state_snap", "hier_state_ahead_snap", "oracle_state", "oracle_image",

@@ -113,3 +113,38 @@ def test_bc_act_latency(kind):
         low.act(obs, goal)
     mean_ms = (time.perf_counter() - t0) / 200 * 1e3
     assert mean_ms < 5.0, f"{kind}: {mean_ms:.2f} ms per act()"
+
+
+def test_bc_goal_residual_reads_the_achieved_goal(tmp_path):
+    """goal_residual: the state goal encoder sees [goal, goal - achieved] (2G); training batches need `achieved`,
+    inference reads obs["achieved_goal"] every step, so the same goal from two achieved goals acts differently."""
+    data = chain_data(512)
+    achieved = np.roll(data["goal_state"], 7, axis=0)  # some other achieved goal per row
+    cfg = BCConfig(goal_kind="state", obs_dim=S, action_dim=A, goal_dim=G, text_dim=E, text_encoder="hash",
+                   obs_feat=64, goal_feat=32, encoder_hidden=(64,), hidden=(128, 128), goal_residual=True)
+    net = GoalConditionedBC(cfg).fit(data["obs"], data["goal_state"], achieved=achieved)
+    assert net.goal_encoder.norm_mean.shape[-1] == 2 * G  # normaliser fitted on [goal, goal - achieved]
+    batch = to_batch({"obs": data["obs"][:8], "action": data["action"][:8], "goal_state": data["goal_state"][:8]})
+    with pytest.raises(KeyError, match="achieved"):
+        net.loss(batch)
+    batch["achieved"] = torch.from_numpy(achieved[:8])
+    loss, _ = net.loss(batch)
+    assert torch.isfinite(loss)
+    first, last = train(net, {"obs": data["obs"], "action": data["action"], "goal_state": data["goal_state"],
+                              "achieved": achieved}, steps=300)
+    assert last < 0.5 * first, (first, last)
+    loaded = GoalConditionedBC.load(net.save(tmp_path / "m"))
+    assert loaded.config.goal_residual
+    low = BCLowLevel(loaded)
+    goal = Subgoal("state", data["goal_state"][0])
+    obs = {"observation": data["obs"][0]}
+    with pytest.raises(ValueError, match="'achieved_goal'"):
+        low.act(obs, goal)
+    a = low.act({**obs, "achieved_goal": achieved[0]}, goal)
+    with torch.no_grad():
+        direct = net(batch["obs"][:1], batch["goal_state"][:1], batch["achieved"][:1])[0, 0].numpy()
+    np.testing.assert_allclose(a, direct, atol=1e-5)
+    b = low.act({**obs, "achieved_goal": data["goal_state"][0]}, goal)  # goal reached: residual zero
+    assert np.abs(a - b).max() > 1e-4
+    with pytest.raises(ValueError, match="goal_residual needs state goals"):
+        BCConfig(goal_kind="language", goal_residual=True)

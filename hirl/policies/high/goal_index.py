@@ -22,10 +22,10 @@ import numpy as np
 import torch
 
 from hirl.policies.base import HighLevelWrapper
-from hirl.policies.high.state import StateHighLevel, achieved_of
+from hirl.policies.high.state import StateHighLevel
 from hirl.policies.inference import fast_inference, to_tensor
 from hirl.policies.module import PolicyModule
-from hirl.policies.obs import DEFAULT_OBS_KEYS, obs_vector
+from hirl.policies.obs import DEFAULT_OBS_KEYS, achieved_of, obs_vector
 from hirl.types import Command, Observation, Subgoal
 
 

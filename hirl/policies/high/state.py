@@ -21,7 +21,6 @@ regression of it; the previous subgoal is given relative to now as well.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,7 +34,7 @@ from hirl.encoders.text_factory import check_text_encoder, make_text_encoder
 from hirl.policies.inference import fast_inference, require_keys, to_tensor
 from hirl.policies.module import PolicyModule
 from hirl.policies.nets import CommandTrunk, mlp
-from hirl.policies.obs import DEFAULT_OBS_KEYS, obs_vector
+from hirl.policies.obs import DEFAULT_OBS_KEYS, achieved_of, obs_vector
 from hirl.types import Command, Observation, Subgoal
 
 
@@ -166,13 +165,6 @@ class StateGoalNet(PolicyModule):
         with torch.no_grad():
             dist = ((pred - target) * self.goal_std).norm(dim=-1).mean()
         return loss, {"goal_dist": float(dist)}
-
-
-def achieved_of(obs: Observation, key: str) -> np.ndarray:
-    """obs[key] as float32 (G,); ValueError naming the key when the observation has no such entry."""
-    if not isinstance(obs, Mapping) or key not in obs:
-        raise ValueError(f"a residual state high level reads the observation's {key!r} entry, which it does not have")
-    return np.asarray(obs[key], dtype=np.float32)
 
 
 class StateHighLevel(HighLevelPolicy):

@@ -10,6 +10,7 @@
 Batch keys read by loss(): obs (B, S) -- (B, k, S) oldest first with head.history k > 1 --, action (B, A) -- (B, H, A)
 with head.horizon H > 1 -- , optional action_mask (B, H) (0 where a chunk ran past the segment end), and by goal kind
     language: goal_emb (B, E)   state: goal_state (B, G)   image: goal_image (B, H, W, 3) uint8
+and, with goal_residual (state goals), achieved (B, G): the achieved goal at the observation.
 Each goal kind is a GoalEncoding strategy (hirl.policies.low.goals, registry GOAL_ENCODERS) looked up by
 BCConfig.goal_kind: it builds the goal encoder, fits it, names the batch key and turns a Subgoal into its input.
 The action head (hirl.policies.heads, registry ACTION_HEADS, BCConfig.head) sees only the conditioning features
@@ -34,10 +35,10 @@ from hirl.encoders.text import TextEncoder
 from hirl.encoders.text_factory import check_text_encoder, make_text_encoder
 from hirl.policies.base import LowLevelPolicy
 from hirl.policies.heads import ActionHead, HeadConfig, HeadRunner, build_head
-from hirl.policies.inference import SubgoalCache, fast_inference, require_keys
+from hirl.policies.inference import SubgoalCache, fast_inference, require_keys, to_tensor
 from hirl.policies.low.goals import GoalEncoding
 from hirl.policies.module import PolicyModule
-from hirl.policies.obs import DEFAULT_OBS_KEYS, obs_vector
+from hirl.policies.obs import DEFAULT_OBS_KEYS, achieved_of, obs_vector
 from hirl.registry import GOAL_ENCODERS
 from hirl.types import Observation, Subgoal
 
@@ -60,10 +61,16 @@ class BCConfig:
     # conv widths of the goal-image CNN (trained with the policy on CPU: kept small)
     image_channels: tuple[int, int, int, int] = (16, 32, 32, 32)
     head: HeadConfig = field(default_factory=HeadConfig)  # action head and observation history (default: one-step MLP)
+    # state goals only: the goal encoder also sees goal - achieved goal now (the change still to make), read from the
+    # observation's achieved_key entry every step (HIQL's low level likewise sees the goal relative to the state)
+    goal_residual: bool = False
+    achieved_key: str = "achieved_goal"  # Dict obs entry holding the achieved goal (G,) (used with goal_residual)
 
     def __post_init__(self) -> None:
         if self.goal_kind not in GOAL_ENCODERS:
             raise ValueError(f"BCConfig.goal_kind must be one of {GOAL_ENCODERS.names()}, got {self.goal_kind!r}")
+        if self.goal_residual and self.goal_kind != "state":
+            raise ValueError(f"BCConfig.goal_residual needs state goals, got goal_kind {self.goal_kind!r}")
         for name in ("obs_dim", "action_dim", "goal_dim", "text_dim", "obs_feat", "goal_feat"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"BCConfig.{name} must be >= 1, got {getattr(self, name)}")
@@ -93,20 +100,34 @@ class GoalConditionedBC(PolicyModule):
         return self.goal_encoding.batch_key
 
     def fit(self, obs: np.ndarray, goal_state: np.ndarray | None = None,
-            text_emb: np.ndarray | None = None) -> GoalConditionedBC:
+            text_emb: np.ndarray | None = None, achieved: np.ndarray | None = None) -> GoalConditionedBC:
         """Fit input normalisers from data: obs (N, S); goal_state (N, G) for state goals; text_emb (V, E) the
-        embeddings of the training instructions for language goals (TextCentering; identity when None)."""
+        embeddings of the training instructions for language goals (TextCentering; identity when None); achieved
+        (N, G) the achieved goal at each row (needed with goal_residual)."""
         self.obs_encoder.fit_normalizer(obs)
+        if self.config.goal_residual:
+            if goal_state is None or achieved is None:
+                raise ValueError("GoalConditionedBC.fit: goal_residual needs goal_state and achieved (N, G)")
+            goal_state = np.concatenate([goal_state, goal_state - achieved], axis=1)
         self.goal_encoding.fit(self.goal_encoder, goal_state, text_emb)
         return self
 
-    def goal_input(self, goal: torch.Tensor) -> torch.Tensor:
-        """Batch goal tensor as stored (goal_emb / goal_state float, goal_image uint8 (B, H, W, 3)) -> encoder input."""
-        return self.goal_encoding.batch_input(goal)
+    def goal_input(self, goal: torch.Tensor, achieved: torch.Tensor | None = None) -> torch.Tensor:
+        """Batch goal tensor as stored (goal_emb / goal_state float, goal_image uint8 (B, H, W, 3)) -> encoder input;
+        with goal_residual, [goal, goal - achieved] (B, 2G) from achieved (B, G)."""
+        return self.with_achieved(self.goal_encoding.batch_input(goal), achieved)
 
-    def encode_goal(self, goal: torch.Tensor) -> torch.Tensor:
-        """goal as stored in a batch -> (B, goal_feat)."""
-        return self.goal_encoder(self.goal_input(goal))
+    def with_achieved(self, goal: torch.Tensor, achieved: torch.Tensor | None) -> torch.Tensor:
+        """Goal encoder input (B, ...) -> itself, or with goal_residual [goal, goal - achieved] (B, 2G)."""
+        if not self.config.goal_residual:
+            return goal
+        if achieved is None:
+            raise ValueError("GoalConditionedBC: goal_residual needs the achieved goal (batch key 'achieved')")
+        return torch.cat([goal, goal - achieved.float()], dim=-1)
+
+    def encode_goal(self, goal: torch.Tensor, achieved: torch.Tensor | None = None) -> torch.Tensor:
+        """goal as stored in a batch (and achieved (B, G) with goal_residual) -> (B, goal_feat)."""
+        return self.goal_encoder(self.goal_input(goal, achieved))
 
     def condition(self, obs: torch.Tensor, goal_feat: torch.Tensor) -> torch.Tensor:
         """obs (B, S) or (B, k, S), goal_feat (B, goal_feat) -> the head's input (B, k * obs_feat + goal_feat)."""
@@ -123,13 +144,15 @@ class GoalConditionedBC(PolicyModule):
         other than the trained ones, e.g. fewer denoising steps)."""
         return self.head.predict(self.condition(obs, goal_feat), generator, run)
 
-    def forward(self, obs: torch.Tensor, goal: torch.Tensor) -> torch.Tensor:
-        """obs (B, S) | (B, k, S), goal (B, E) | (B, G) | uint8 (B, H, W, 3) -> actions (B, H, A) (H = 1: mlp)."""
-        return self.predict(obs, self.encode_goal(goal))
+    def forward(self, obs: torch.Tensor, goal: torch.Tensor, achieved: torch.Tensor | None = None) -> torch.Tensor:
+        """obs (B, S) | (B, k, S), goal (B, E) | (B, G) | uint8 (B, H, W, 3) (achieved (B, G) with goal_residual)
+        -> actions (B, H, A) (H = 1: mlp)."""
+        return self.predict(obs, self.encode_goal(goal, achieved))
 
     def loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
-        require_keys(batch, ("obs", "action", self.goal_key), type(self).__name__)
-        cond = self.condition(batch["obs"], self.encode_goal(batch[self.goal_key]))
+        keys = ("obs", "action", self.goal_key) + (("achieved",) if self.config.goal_residual else ())
+        require_keys(batch, keys, type(self).__name__)
+        cond = self.condition(batch["obs"], self.encode_goal(batch[self.goal_key], batch.get("achieved")))
         return self.head.loss(cond, batch["action"], batch.get("action_mask"))
 
 
@@ -142,7 +165,8 @@ class BCLowLevel(LowLevelPolicy):
     head          run the trained head with these inference settings (execution, execute, ensemble_decay, diffusion
                   steps / sampler; HeadConfig.run_as), e.g. a run config's head changed at eval; None: as trained
     The goal encoding (text embedding -> Linear, state MLP, image CNN) is computed once per Subgoal object and
-    reused every step it stays active; a step is then one state-encoder + head pass (~0.2-0.5 ms on CPU for the
+    reused every step it stays active (with goal_residual it reads the achieved goal: computed every step); a step
+    is then one state-encoder + head pass (~0.2-0.5 ms on CPU for the
     mlp), or, for chunked heads, one pass every `execute` steps (receding) and a queue pop in between.
     The observation history (head.history) spans the episode; pending actions are dropped on reset() and when the
     subgoal changes (a different goal, not merely a new Subgoal object). `predicted`: the last act() ran the net.
@@ -170,16 +194,21 @@ class BCLowLevel(LowLevelPolicy):
         self.runner.reset()
         self._active = None
 
-    def _goal_feat(self, subgoal: Subgoal) -> torch.Tensor:
-        """subgoal -> (1, goal_feat): encoder input from the goal-kind strategy, then the goal encoder."""
+    def _goal_feat(self, subgoal: Subgoal, achieved: np.ndarray | None = None) -> torch.Tensor:
+        """subgoal (and the achieved goal (G,) with goal_residual) -> (1, goal_feat): encoder input from the goal-kind
+        strategy, then the goal encoder."""
         goal = self.model.goal_encoding.subgoal_input(subgoal, self.model.config, self.text_encoder)
         with fast_inference():
-            return self.model.goal_encoder(goal)
+            return self.model.goal_encoder(self.model.with_achieved(goal, None if achieved is None else to_tensor(achieved)))
 
     def act(self, obs: Observation, subgoal: Subgoal) -> np.ndarray:
         if subgoal.kind != self.kind:
             raise TypeError(f"BCLowLevel was trained on {self.kind} subgoals, got a {subgoal.kind} subgoal")
-        goal_feat = self._goals.get(subgoal, self._goal_feat)
+        cfg = self.model.config
+        if cfg.goal_residual:
+            goal_feat = self._goal_feat(subgoal, achieved_of(obs, cfg.achieved_key))
+        else:
+            goal_feat = self._goals.get(subgoal, self._goal_feat)
         if subgoal is not self._active and not subgoal.same_goal(self._active):
             self.runner.new_goal()
         self._active = subgoal

@@ -10,7 +10,8 @@ Registered in hirl.registry.GOAL_ENCODERS under the subgoal kind and looked up b
     enc.subgoal_input(subgoal, config, text_enc)    # one Subgoal -> encoder input with a batch axis of 1
 
     "language"  goal_emb (B, E) float32 text embedding -> TextCentering -> Linear        (needs a text encoder)
-    "state"     goal_state (B, G) float32 -> StateEncoder (normalised MLP)
+    "state"     goal_state (B, G) float32 -> StateEncoder (normalised MLP); with goal_residual the net feeds it
+                [goal, goal - achieved goal now] (B, 2G)
     "image"     goal_image (B, H, W, 3) uint8 -> float (B, 3, H, W) in [0, 1] -> ImageEncoder CNN
 
 Adding a subgoal kind: one decorated GoalEncoding subclass here.
@@ -51,6 +52,9 @@ class BCConfig(Protocol):
 
     @property
     def image_channels(self) -> tuple[int, int, int, int]: ...  # conv widths of the goal-image CNN
+
+    @property
+    def goal_residual(self) -> bool: ...  # state goals: the encoder input is [goal, goal - achieved] (2G)
 
 
 class GoalEncoding(abc.ABC):
@@ -103,7 +107,8 @@ class StateGoal(GoalEncoding):
     batch_key = "goal_state"
 
     def build(self, config: BCConfig) -> nn.Module:
-        return StateEncoder(config.goal_dim, config.goal_feat, config.encoder_hidden)
+        width = 2 * config.goal_dim if config.goal_residual else config.goal_dim
+        return StateEncoder(width, config.goal_feat, config.encoder_hidden)
 
     def fit(self, encoder: nn.Module, goal_state: np.ndarray | None, text_emb: np.ndarray | None) -> None:
         if goal_state is None:
