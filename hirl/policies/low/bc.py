@@ -65,12 +65,18 @@ class BCConfig:
     # observation's achieved_key entry every step (HIQL's low level likewise sees the goal relative to the state)
     goal_residual: bool = False
     achieved_key: str = "achieved_goal"  # Dict obs entry holding the achieved goal (G,) (used with goal_residual)
+    # state goals only: Gaussian noise added to training goals, in units of each goal dim's std over the data (0: none),
+    # so the low level acts on a generated goal that is close but not exact (a high level's regression error)
+    goal_noise: float = 0.0
 
     def __post_init__(self) -> None:
         if self.goal_kind not in GOAL_ENCODERS:
             raise ValueError(f"BCConfig.goal_kind must be one of {GOAL_ENCODERS.names()}, got {self.goal_kind!r}")
         if self.goal_residual and self.goal_kind != "state":
             raise ValueError(f"BCConfig.goal_residual needs state goals, got goal_kind {self.goal_kind!r}")
+        if self.goal_noise < 0 or (self.goal_noise > 0 and self.goal_kind != "state"):
+            raise ValueError(f"BCConfig.goal_noise must be >= 0 and needs state goals, got {self.goal_noise} "
+                             f"with goal_kind {self.goal_kind!r}")
         for name in ("obs_dim", "action_dim", "goal_dim", "text_dim", "obs_feat", "goal_feat"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"BCConfig.{name} must be >= 1, got {getattr(self, name)}")
@@ -117,6 +123,11 @@ class GoalConditionedBC(PolicyModule):
         with goal_residual, [goal, goal - achieved] (B, 2G) from achieved (B, G)."""
         return self.with_achieved(self.goal_encoding.batch_input(goal), achieved)
 
+    def goal_std(self) -> torch.Tensor:
+        """(G,) the std of each state-goal dim over the training data (from the goal encoder's fitted normaliser)."""
+        assert isinstance(self.goal_encoder, StateEncoder)  # state goals (BCConfig checks goal_noise's kind)
+        return self.goal_encoder.norm_std[: self.config.goal_dim]
+
     def with_achieved(self, goal: torch.Tensor, achieved: torch.Tensor | None) -> torch.Tensor:
         """Goal encoder input (B, ...) -> itself, or with goal_residual [goal, goal - achieved] (B, 2G)."""
         if not self.config.goal_residual:
@@ -152,7 +163,10 @@ class GoalConditionedBC(PolicyModule):
     def loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
         keys = ("obs", "action", self.goal_key) + (("achieved",) if self.config.goal_residual else ())
         require_keys(batch, keys, type(self).__name__)
-        cond = self.condition(batch["obs"], self.encode_goal(batch[self.goal_key], batch.get("achieved")))
+        goal = batch[self.goal_key]
+        if self.config.goal_noise > 0 and self.training:
+            goal = goal.float() + self.config.goal_noise * self.goal_std() * torch.randn_like(goal, dtype=torch.float32)
+        cond = self.condition(batch["obs"], self.encode_goal(goal, batch.get("achieved")))
         return self.head.loss(cond, batch["action"], batch.get("action_mask"))
 
 
