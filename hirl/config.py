@@ -1,6 +1,10 @@
-"""Typed configs: YAML -> frozen-schema dataclasses, with dotted `key=value` overrides.
+"""Typed configs: YAML -> frozen-schema dataclasses, with `base:` includes and dotted `key=value` overrides.
 
     cfg = load_config(DemoConfig, "experiments/tabletop/demo.yaml", ["replan.interval=10"])
+
+A config file may name base files (`base: common.yaml`, or a list applied in order; paths relative to the file): its
+own keys are deep-merged over theirs (mappings merged key by key, lists and scalars replaced), bases may have bases,
+and the command-line overrides win over all of them (read_config_file, merge_over).
 
 Unknown keys, missing required keys, wrong types and out-of-range values raise ConfigError with one line
 naming the file (or the command-line override), the dotted key and the expected value.
@@ -14,7 +18,7 @@ A config class with an `imports: list[str]` field (the run configs) imports thos
 rest, so names they register (env adapters, components, replan rules, detectors) are valid in the same file.
 
 Limits every config file is read under (so a hostile file fails at once instead of exhausting memory or time):
-MAX_CONFIG_BYTES, MAX_DEPTH nesting levels and MAX_NODES values after YAML alias expansion. Range rules applied to
+MAX_CONFIG_BYTES, and hirl.safeyaml's nesting and alias-expansion limits (MAX_DEPTH, MAX_NODES). Range rules applied to
 every config dataclass by field name (GENERIC_MINIMUM, seeds, finite floats, 64-bit ints) sit beside the ones a
 dataclass's __post_init__ checks; a __post_init__ raising FieldError(field, problem) is reported under that key.
 """
@@ -24,6 +28,7 @@ import dataclasses
 import difflib
 import json
 import math
+import re
 import types
 import typing
 from pathlib import Path
@@ -37,16 +42,17 @@ from hirl.registry import RegistryError
 from hirl.errors import InputError
 from hirl.fileio import atomic_write_text
 from hirl.plugins import import_plugin
+from hirl.safeyaml import MAX_DEPTH, LimitError, load_yaml_text
 
 C = TypeVar("C")
 _MISSING = object()
 
 MAX_CONFIG_BYTES = 1 << 20  # a YAML config larger than this (1 MiB) is refused unread; real ones are a few KB
 MAX_RECORD_BYTES = 64 << 20  # a JSON record (model config.json, checkpoint.json, metadata.json) larger than 64 MiB
-MAX_DEPTH = 32  # nesting levels of a config or record, after YAML alias expansion
-MAX_NODES = 100_000  # values in a YAML config after alias expansion (an 8-level alias bomb expands to 10^8)
 INT_LIMIT = 2**63  # |int| in a config: beyond it numpy and torch overflow
 SEED_MAX = 2**32 - 1  # fields named seed / *_seed must be in 0..SEED_MAX (numpy, torch and gymnasium all take it)
+BASE_KEY = "base"  # a config file's key naming the file(s) its own keys are merged over (read_config_file)
+MAX_BASE_FILES = 64  # base files one config reads in all (a deep chain or a wide diamond of includes stops here)
 PLUGINS_KEY = "imports"  # a config field of this name lists plugin modules, imported before the rest is built
 GENERIC_MINIMUM = {"episodes": 1, "final_episodes": 1, "workers": 1, "batch_size": 1, "max_steps": 1}  # counts by name
 MAX_EPISODES = 1_000_000  # most episodes a config or flag may ask for (per-episode records are allocated up front)
@@ -113,22 +119,25 @@ def _type_name(tp: Any) -> str:
     return getattr(tp, "__name__", str(tp))
 
 
-def located_error(key: str, message: str, source: str, override_keys: typing.Iterable[str] = ()) -> ConfigError:
+Source = str | Callable[[str], str]  # where a config came from: a name, or dotted key -> where it was set
+
+
+def located_error(key: str, message: str, source: Source, override_keys: typing.Iterable[str] = ()) -> ConfigError:
     """ConfigError naming where the key came from: the override that set it (or set a key inside it, or the section
-    holding it), else the source (a file path)."""
+    holding it), else the source (a file path, or a function of the key: key_source)."""
     keys = set(override_keys)
     if key in keys:
         where = "command-line override"
     else:
         near = sorted(k for k in keys if k.startswith(key + ".") or key.startswith(k + "."))
-        where = f"command-line override '{near[0]}'" if near else source
+        where = f"command-line override '{near[0]}'" if near else source(key) if callable(source) else source
     return ConfigError(f"{where}: key '{key}': {message}")
 
 
 class _Builder:
     """Walks a dataclass schema and a raw mapping together, reporting the first mismatch."""
 
-    def __init__(self, source: str, override_keys: set[str]) -> None:
+    def __init__(self, source: Source, override_keys: set[str]) -> None:
         self.source, self.override_keys = source, override_keys
 
     def fail(self, key: str, message: str) -> typing.NoReturn:
@@ -281,8 +290,8 @@ def parse_overrides(overrides: typing.Sequence[str]) -> dict[str, Any]:
             raise ConfigError(f"command-line override {_short(item)}: expected key=value (dotted keys for nesting)")
         try:
             parsed[key.strip()] = load_yaml_text(text) if text.strip() else ""
-        except (yaml.YAMLError, _LimitError) as exc:
-            why = str(exc) if isinstance(exc, _LimitError) else f"value is not valid YAML ({exc.__class__.__name__})"
+        except (yaml.YAMLError, LimitError) as exc:
+            why = str(exc) if isinstance(exc, LimitError) else f"value is not valid YAML ({exc.__class__.__name__})"
             raise ConfigError(f"command-line override {_short(item)}: {why}") from None
     return parsed
 
@@ -297,90 +306,6 @@ def _apply(raw: dict[str, Any], dotted: str, value: Any) -> None:
                 f"command-line override: key '{'.'.join(parts[: i + 1])}' is not a section, cannot set '{dotted}'")
         node = child
     node[parts[-1]] = value
-
-
-class _LimitError(ValueError):
-    """A config beyond MAX_DEPTH / MAX_NODES (str: what, and where when known)."""
-
-
-class _BoundedLoader(yaml.SafeLoader):
-    """yaml.SafeLoader that stops composing past MAX_DEPTH nesting levels (PyYAML composes recursively: deeper
-    input would end in RecursionError)."""
-
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
-        self._depth = 0
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        """PyYAML's mapping, refusing a key that appears twice in one mapping (YAML 1.2 requires unique keys; PyYAML
-        would keep the last one silently)."""
-        seen: set[Any] = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=True)
-            if isinstance(key, typing.Hashable) and key in seen:
-                raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
-            if isinstance(key, typing.Hashable):
-                seen.add(key)
-        return super().construct_mapping(node, deep=deep)
-
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        self._depth += 1
-        try:
-            if self._depth > MAX_DEPTH:
-                mark = self.peek_event().start_mark
-                raise _LimitError(f"nested deeper than {MAX_DEPTH} levels at line {mark.line + 1}")
-            return super().compose_node(parent, index)
-        finally:
-            self._depth -= 1
-
-
-def _check_expansion(root: yaml.Node) -> None:
-    """_LimitError if the node graph (aliases make it a DAG, or a cycle) expands past MAX_NODES values or
-    MAX_DEPTH levels; linear in the number of distinct nodes."""
-    done: dict[int, tuple[int, int]] = {}  # id(node) -> (expanded values, height)
-    active: set[int] = set()
-
-    def walk(node: yaml.Node, depth: int) -> tuple[int, int]:
-        key = id(node)
-        if key in done:
-            size, height = done[key]
-        elif key in active:
-            raise _LimitError(f"recursive alias at line {node.start_mark.line + 1}")
-        else:
-            active.add(key)
-            if isinstance(node, yaml.SequenceNode):
-                children = list(node.value)
-            elif isinstance(node, yaml.MappingNode):
-                children = [n for pair in node.value for n in pair]
-            else:
-                children = []
-            size, height = 1, 0
-            for child in children:
-                child_size, child_height = walk(child, depth + 1)
-                size, height = size + child_size, max(height, child_height + 1)
-                if size > MAX_NODES:
-                    raise _LimitError(f"more than {MAX_NODES} values after alias expansion (line {node.start_mark.line + 1})")
-            active.discard(key)
-            done[key] = size, height
-        if depth + height > MAX_DEPTH:
-            raise _LimitError(f"nested deeper than {MAX_DEPTH} levels after alias expansion "
-                              f"(line {node.start_mark.line + 1})")
-        return size, height
-
-    walk(root, 0)
-
-
-def load_yaml_text(text: str) -> Any:
-    """yaml.safe_load(text) within MAX_DEPTH / MAX_NODES (_LimitError beyond, yaml.YAMLError on bad YAML)."""
-    loader = _BoundedLoader(text)
-    try:
-        node = loader.get_single_node()
-        if node is None:
-            return None
-        _check_expansion(node)
-        return loader.construct_document(node)
-    finally:
-        loader.dispose()
 
 
 def _read_capped(path: Path, limit: int, what: str) -> bytes:
@@ -408,7 +333,7 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: cannot read config (not UTF-8 text: {exc.reason} at byte {exc.start})") from None
     try:
         data = load_yaml_text(text)
-    except _LimitError as exc:
+    except LimitError as exc:
         raise ConfigError(f"{path}: config refused: {exc}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
@@ -420,6 +345,99 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: top level must be a mapping, got {type(data).__name__}")
     return data
+
+
+def merge_over(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    """A new mapping: base with over's keys deep-merged over it (where both hold a mapping under a key the two are
+    merged the same way; anything else in over, a list, a scalar or null, replaces base's value). Neither is changed."""
+    merged = dict(base)
+    for key, value in over.items():
+        old = merged.get(key)
+        merged[key] = merge_over(old, value) if isinstance(old, dict) and isinstance(value, dict) else value
+    return merged
+
+
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    """The mapping of the YAML config file at path with its `base:` files resolved (resolve_bases); any problem is
+    one ConfigError line naming the file (and the key `base` when a base file is the problem)."""
+    path = Path(path)
+    return resolve_bases(path, read_yaml(path))
+
+
+def resolve_bases(path: Path, raw: dict[str, Any]) -> dict[str, Any]:
+    """raw (the mapping read from the file at path) merged over its `base:` files, in order, each resolved the same
+    way first; the result has no `base` key. ConfigError naming path and key `base` (`base[i]` in a list) for a value
+    that is not a path or a list of paths, a base file that is missing or not a mapping, a cycle of base files, or
+    more than MAX_BASE_FILES base files in all."""
+    reads = [0]  # base files read so far, over the whole tree of includes
+
+    def resolve(file: Path, own: dict[str, Any], chain: tuple[Path, ...]) -> dict[str, Any]:
+        if BASE_KEY not in own:
+            return own
+        names = own[BASE_KEY]
+        listed = isinstance(names, list)
+        names = names if listed else [names]
+        merged: dict[str, Any] = {}
+        for i, name in enumerate(names):
+            key = f"{BASE_KEY}[{i}]" if listed else BASE_KEY
+            if not isinstance(name, str) or not name.strip():
+                raise ConfigError(f"{file}: key '{key}': expected a config file path (relative to this file) or a list "
+                                  f"of them, got {type(name).__name__} {_short(name)}")
+            target = file.parent / name
+            cycle = [p for p in chain if p.resolve() == target.resolve()]
+            if cycle:
+                loop = [*chain[chain.index(cycle[0]):], target]
+                raise ConfigError(f"{file}: key '{key}': base files form a cycle: {' -> '.join(map(str, loop))}")
+            reads[0] += 1
+            if reads[0] > MAX_BASE_FILES:
+                raise ConfigError(f"{file}: key '{key}': more than {MAX_BASE_FILES} base files in all (MAX_BASE_FILES)")
+            try:
+                base = read_yaml(target)
+            except ConfigError as exc:
+                raise ConfigError(f"{file}: key '{key}': base {exc}") from None
+            merged = merge_over(merged, resolve(target, base, (*chain, target)))
+        return merge_over(merged, {k: v for k, v in own.items() if k != BASE_KEY})
+
+    return resolve(path, raw, (path,))
+
+
+def key_source(path: str | Path) -> Callable[[str], str]:
+    """dotted key -> where the config file at path (read_config_file) sets it: path itself, or 'BASE (a base of
+    path)' for the base file it comes from (the last to set it, as merged); path for a key no file sets (a missing
+    required key). Called for an error message only: it reads the files again."""
+
+    def sets(raw: Any, parts: list[str]) -> bool:
+        for part in parts:
+            if not isinstance(raw, dict):
+                return True  # the file sets a value above the key (a list, a scalar): the key comes from it
+            if part not in raw:
+                return False
+            raw = raw[part]
+        return True
+
+    def origin(file: Path, parts: list[str], depth: int) -> Path | None:
+        if depth > MAX_BASE_FILES:  # the files changed into a cycle since they were merged
+            return None
+        try:
+            own = read_yaml(file)
+        except ConfigError:
+            return None
+        if sets({k: v for k, v in own.items() if k != BASE_KEY}, parts):
+            return file
+        names = own.get(BASE_KEY, [])
+        names = names if isinstance(names, list) else [names]
+        for name in reversed(names):
+            found = origin(file.parent / name, parts, depth + 1) if isinstance(name, str) else None
+            if found is not None:
+                return found
+        return None
+
+    def where(key: str) -> str:
+        parts = re.sub(r"\[\d+\]", "", key).split(".")  # 'tags[0]' is set where 'tags' is
+        found = origin(Path(path), parts, 0)
+        return str(path) if found is None or found == Path(path) else f"{found} (a base of {path})"
+
+    return where
 
 
 def read_json(path: str | Path, what: str = "record", limit: int = MAX_RECORD_BYTES) -> Any:
@@ -441,7 +459,7 @@ def read_json(path: str | Path, what: str = "record", limit: int = MAX_RECORD_BY
     return value
 
 
-def from_dict(cls: type[C], raw: dict[str, Any], source: str = "<dict>", override_keys: typing.Iterable[str] = ()) -> C:
+def from_dict(cls: type[C], raw: dict[str, Any], source: Source = "<dict>", override_keys: typing.Iterable[str] = ()) -> C:
     """Build the config dataclass cls from a plain mapping (YAML, a saved model's config.json, ...); the one way a
     dict becomes a config. Lists become tuples where the schema says tuple; any mismatch is one ConfigError
     (an InputError) line naming source and the dotted key."""
@@ -449,12 +467,13 @@ def from_dict(cls: type[C], raw: dict[str, Any], source: str = "<dict>", overrid
 
 
 def load_config(cls: type[C], path: str | Path | None = None, overrides: typing.Sequence[str] = ()) -> C:
-    """Build cls from an optional YAML file plus dotted overrides (overrides win)."""
-    raw = read_yaml(path) if path is not None else {}
+    """Build cls from an optional YAML file (with its `base:` files, read_config_file) plus dotted overrides (overrides
+    win over the file and its bases)."""
+    raw = read_config_file(path) if path is not None else {}
     parsed = parse_overrides(overrides)
     for key, value in parsed.items():
         _apply(raw, key, value)
-    return from_dict(cls, raw, str(path) if path is not None else "<defaults>", parsed.keys())
+    return from_dict(cls, raw, key_source(path) if path is not None else "<defaults>", parsed.keys())
 
 
 def to_dict(cfg: Any) -> dict[str, Any]:
@@ -473,5 +492,6 @@ def to_dict(cfg: Any) -> dict[str, Any]:
 
 
 def save_config(cfg: Any, path: str | Path) -> Path:
-    """Write the resolved config as YAML (atomically); load_config(type(cfg), path) gives it back."""
+    """Write the resolved config as YAML (atomically): every field, its base files' and overrides' values included, no
+    `base:` key (the file stands alone); load_config(type(cfg), path) gives it back."""
     return atomic_write_text(path, yaml.safe_dump(to_dict(cfg), sort_keys=False))

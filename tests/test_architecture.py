@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[1] / "hirl"
 
 # subpackage / top-level module -> layer; imports may only go to the same unit or a lower layer
 LAYERS: dict[str, int] = {
-    "types": 0, "errors": 0, "fileio": 0, "registry": 0, "config": 0, "version": 0, "devices": 0, "plugins": 0,
+    "types": 0, "errors": 0, "fileio": 0, "registry": 0, "safeyaml": 0, "config": 0, "version": 0, "devices": 0, "plugins": 0,
     "weights": 1, "curriculum": 1,
     "encoders": 2,
     "policies": 3,

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import gymnasium as gym
 
-from hirl.config import FieldError, load_config, located_error, parse_overrides
+from hirl.config import FieldError, key_source, load_config, located_error, parse_overrides
 from hirl.errors import InputError
 from hirl.integrations import EnvAdapter
 from hirl.integrations import adapter as env_adapter
@@ -69,7 +69,7 @@ class RunKind(abc.ABC):
         try:
             self.validate(cfg)
         except FieldError as exc:
-            raise located_error(exc.field, exc.problem, str(path), parse_overrides(overrides).keys()) from None
+            raise located_error(exc.field, exc.problem, key_source(path), parse_overrides(overrides).keys()) from None
         return cfg
 
     def load_config(self, run: RunDir, overrides: Sequence[str] = ()) -> Any:

@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from hirl.config import read_yaml
+from hirl.config import read_config_file
 from hirl.errors import InputError
 from hirl.plugins import import_plugins
 
@@ -107,9 +107,10 @@ def as_run_dir(run: str | Path | RunDir) -> RunDir:
 
 
 def config_kind(path: str | Path) -> str:
-    """The `kind:` of the YAML config at path (DEFAULT_KIND when absent); InputError naming the file if unreadable.
+    """The `kind:` of the YAML config at path, its base files included (DEFAULT_KIND when absent); InputError naming
+    the file if unreadable.
     The config's `imports:` plugins are imported first (a plugin may register the run kind itself)."""
-    raw = read_yaml(path)
+    raw = read_config_file(path)
     if isinstance(raw.get("imports"), list):
         import_plugins(raw["imports"], f"{path}: key 'imports'")
     kind = raw.get("kind", DEFAULT_KIND)

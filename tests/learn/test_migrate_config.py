@@ -58,3 +58,13 @@ def test_a_config_still_wrong_after_migration_is_left_untouched(tmp_path: Path) 
     with pytest.raises(InputError, match="no_such_key"):
         migrate_config(path)
     assert path.read_text() == OLD + "no_such_key: 1\n" and not (tmp_path / "old.yaml.bak").exists()
+
+
+def test_a_config_with_a_base_has_its_own_head_migrated_and_keeps_its_base(tmp_path: Path) -> None:
+    (tmp_path / "common.yaml").write_text("kind: imitation\nagents: [flat]\nhead: {kind: chunk, horizon: 4}\n")
+    path = tmp_path / "run.yaml"
+    path.write_text("base: common.yaml\nhead:\n  execute: 2\n  diffusion_steps: 50\n")  # a chunk head by its base
+    assert migrate_config(path) == ["head.diffusion_steps: dropped (50; not a field of a chunk head, it had no effect)"]
+    assert path.read_text() == "base: common.yaml\nhead:\n  execute: 2\n"
+    cfg = load_config(RunConfig, path)
+    assert (cfg.head.kind, cfg.head.horizon, cfg.head.execute) == ("chunk", 4, 2)
