@@ -24,6 +24,11 @@ BEFORE_RESIDUAL = " (code before the residual option)"  # which version of the c
 BEFORE_PROGRESS = " (code before the progress option)"
 BENCH = ("python experiments/benchmark.py experiments/tabletop/hierarchical.yaml --seeds 0 --replan-agent none "
          "'agents=[hier_state,hier_image,hier_state_ahead,hier_state_snap,hier_state_ahead_snap]'")
+LOWRES = ("hirl train runs/bench/tabletop-subgoals/seed0/config.yaml --out runs/bench/tabletop-lowres-s0 "
+          "'agents=[hier_state]' networks.low_state.goal_residual=true && hirl eval runs/bench/tabletop-lowres-s0 "
+          "--agents oracle_state hier_state --episodes 100 --out runs/bench/tabletop-lowres-s0/eval eval.videos=0")
+LOWRES_NOISE = ("as the goal_residual row with --out runs/bench/tabletop-lowres-noise{n}-s0 and "
+                "networks.low_state.goal_noise={n} (high_state copied from runs/bench/tabletop-lowres-s0)")
 
 # (group, agent, what changed, report under --runs, how it was made)
 ROWS: tuple[tuple[str, str, str, str, str], ...] = (
@@ -33,6 +38,12 @@ ROWS: tuple[tuple[str, str, str, str, str], ...] = (
      "tabletop-subgoals/seed0/report-v1-absolute.json", f"{BENCH} --out runs/bench/tabletop-subgoals" + BEFORE_RESIDUAL),
     ("low level alone", "oracle_image", "expert's camera frame at its subtask's end -> low_image (32x32)",
      "tabletop-subgoals/seed0/report-v1-absolute.json", f"{BENCH} --out runs/bench/tabletop-subgoals" + BEFORE_RESIDUAL),
+    ("low level alone", "oracle_state", "low_state reading [goal, goal - achieved goal now] (goal_residual)",
+     "tabletop-lowres-s0/eval/report.json", LOWRES),
+    ("low level alone", "oracle_state", "+ goal noise 0.1 std in training (goal_noise)",
+     "tabletop-lowres-noise0.1-s0/eval/report.json", LOWRES_NOISE.format(n=0.1)),
+    ("low level alone", "oracle_state", "+ goal noise 0.3 std in training (goal_noise)",
+     "tabletop-lowres-noise0.3-s0/eval/report.json", LOWRES_NOISE.format(n=0.3)),
     ("segment-end goal", "hier_state", "regression of the goal (as committed)",
      "tabletop-subgoals/seed0/report-v1-absolute.json", f"{BENCH} --out runs/bench/tabletop-subgoals" + BEFORE_RESIDUAL),
     ("segment-end goal", "hier_state", "+ residual (goal - achieved goal now)",
@@ -42,6 +53,12 @@ ROWS: tuple[tuple[str, str, str, str, str], ...] = (
     ("segment-end goal", "hier_state", "+ residual + progress (the command's current subtask)",
      "tabletop-subgoals-res/seed0/report.json",
      "same, + networks.high_state.progress=true"),
+    ("segment-end goal", "hier_state", "residual + progress high level, goal_residual low level",
+     "tabletop-lowres-s0/eval/report.json", LOWRES),
+    ("segment-end goal", "hier_state", "+ goal noise 0.1 std in the low level's training",
+     "tabletop-lowres-noise0.1-s0/eval/report.json", LOWRES_NOISE.format(n=0.1)),
+    ("segment-end goal", "hier_state", "+ goal noise 0.3 std in the low level's training",
+     "tabletop-lowres-noise0.3-s0/eval/report.json", LOWRES_NOISE.format(n=0.3)),
     ("segment-end goal", "hier_state_snap", "regression snapped to dataset futures (absolute)",
      "tabletop-subgoals/seed0/report-v1-absolute.json", f"{BENCH} --out runs/bench/tabletop-subgoals" + BEFORE_RESIDUAL),
     ("segment-end goal", "hier_state_snap", "residual + progress, snapped to residual dataset futures",
