@@ -125,6 +125,7 @@ class TabletopDisturbance(gym.Wrapper):
         self.plan: dict[str, Any] | None = None  # the chain's disturbance still to happen (None: none / done / lapsed)
         self.records: list[dict[str, Any]] = []
         self._steps = 0
+        self._chain: list[str] = []  # the chain's subtask names (info["task_names"])
         self._eligible: set[int] = set()  # chain indices a disturbance may undo
         self._done = 0  # the chain's completed subtasks after the previous step
         self._completed_at: int | None = None  # env step at which the subtask to undo completed (None: none yet)
@@ -141,7 +142,7 @@ class TabletopDisturbance(gym.Wrapper):
         self.records, self._steps, self._done, self._completed_at = [], 0, 0, None
         chain = list(info.get("task_names", ())) if info.get("goal_task") is None else []
         eligible = [j for j, n in enumerate(chain[:-1]) if _kind_of(n) in self.cfg.kinds]
-        self._eligible = set(eligible)
+        self._chain, self._eligible = chain, set(eligible)
         # three draws every reset, whatever is used: a chain's disturbance does not depend on the previous chain's
         fire, pick = self.rng.random() < self.cfg.probability, self.rng.random()
         delay = int(self.rng.integers(self.cfg.delay[0], self.cfg.delay[1] + 1))
@@ -179,7 +180,7 @@ class TabletopDisturbance(gym.Wrapper):
         if self._completed_at is None or self._steps - self._completed_at < int(self.plan["delay"]):
             return None
         j = index - 1
-        name = self.base._chain[j]  # noqa: SLF001 (the chain's subtask names; info["task_names"] is the same list)
+        name = self._chain[j]
         what = self._undo(name)
         if what is None:  # the world does not allow it yet: try again at the next step
             return None
@@ -214,8 +215,8 @@ class TabletopDisturbance(gym.Wrapper):
             target = {"turn_on_light": 1, "turn_off_light": 0}.get(kind)
             if target is not None and s.light != target:
                 return None
-            self.base._set_light(1 - self.base._light)  # noqa: SLF001 (the light is a Python attribute of the env)
-            return f"the light went {'on' if self.base._light else 'off'}"  # noqa: SLF001
+            self.base._set_light(1 - self.base._light)  # the light is a Python attribute of the env
+            return f"the light went {'on' if self.base._light else 'off'}"
         opened = kind == "open_drawer"
         if s.drawer != ("open" if opened else "closed") or not self._clear_of_drawer(p.grip):
             return None
@@ -259,6 +260,6 @@ class TabletopDisturbance(gym.Wrapper):
         """The chain back at subtask `index` (undone: due again, with a fresh budget); the step's info with the chain
         fields of the env's info now, the rest (chain_reward, ...) kept."""
         base = self.base
-        base._index = index  # noqa: SLF001 (the env has no public rewind; its chain state lives in these fields)
-        base._begin_subtask()  # noqa: SLF001
-        return {**info, **base._info()}  # noqa: SLF001
+        base._index = index  # no public rewind: the chain state lives here
+        base._begin_subtask()
+        return {**info, **base._info()}

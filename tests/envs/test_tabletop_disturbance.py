@@ -219,7 +219,8 @@ def test_the_scripted_corrector_types_the_undone_instruction_again(tmp_path: Any
     assert r.success and [d["undid"] for d in r.disturbances] == ["open the drawer"]
     records = journal.read()
     redo = [c for c in records if c["kind"] == "redo"]
-    assert redo and redo[0]["corrected"] == redo[0]["skill"] == "open the drawer" and redo[0]["step"] > r.disturbances[0]["step"]
+    assert redo and redo[0]["corrected"] == redo[0]["skill"] == "open the drawer"
+    assert redo[0]["step"] > r.disturbances[0]["step"]
     assert redo[0]["proposed"] == _light_task(light)  # the robot had moved on
     assert corrector.log.summary(0.02)["redo"] == len(redo)
     env.close()
