@@ -6,7 +6,7 @@ ENVIRONMENTS declares the built-in ids by module (BUILT_IN_ADAPTERS), so a famil
 time one of its ids is looked up and nothing here imports hirl_envs, ogbench or gymnasium-robotics."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from collections.abc import Callable, Mapping
 
@@ -33,7 +33,10 @@ class EnvAdapter:
     can_start          (skill name, obs) -> None when the skill may start from obs, else the reason it may not
     facts              obs -> the env's symbolic state as a dict (what code policies over skills read)
     scene_attributes   object word -> attribute words the scene's object has ({"button": ("red",)}): typed text
-                       that names them ("press the red button") grounds to the object's skill (hirl.hierarchy.grounding)"""
+                       that names them ("press the red button") grounds to the object's skill (hirl.hierarchy.grounding)
+    wrappers           env kwargs the adapter takes itself, not the env's constructor: key -> wrap(env, value), the
+                       wrapped env (make() applies them, in this order, around gym.make's env; e.g. Tabletop's
+                       disturbance); a bad value raises hirl.config.FieldError naming the key"""
 
     env_id: str
     subgoal_kind: str
@@ -47,6 +50,7 @@ class EnvAdapter:
     can_start: Callable[[str, Any], str | None] | None = None
     facts: Callable[[Any], dict[str, Any]] | None = None
     scene_attributes: Mapping[str, tuple[str, ...]] | None = None
+    wrappers: Mapping[str, Callable[[gym.Env, Any], gym.Env]] = field(default_factory=dict)
 
     def paraphrase_split(self, text: str) -> tuple[list[str], list[str]]:
         """(training, held-out) paraphrases of an instruction: the last shipped one is held out, never trained on,
@@ -55,11 +59,21 @@ class EnvAdapter:
         return shipped[:-1], shipped[-1:]
 
     def make(self, render: bool = False, width: int = 128, height: int = 128, **kwargs: Any) -> gym.Env:
+        """gym.make(env_id, **kwargs) (render: an rgb_array env of width x height), inside the wrappers that kwargs
+        with a key of `wrappers` turn on."""
         import hirl_envs  # noqa: F401  (registers the envs)
 
         if render:
             kwargs.update(render_mode="rgb_array", width=width, height=height)
-        return gym.make(self.env_id, **kwargs)
+        own = {key: kwargs.pop(key) for key in self.wrappers if key in kwargs}
+        env = gym.make(self.env_id, **kwargs)
+        try:
+            for key, value in own.items():
+                env = self.wrappers[key](env, value)
+        except BaseException:
+            env.close()
+            raise
+        return env
 
 
 # The state-based goal-conditioned envs of ogbench 1.2.2 hirl can run, as ogbench/<name> (tests/ogbench checks the

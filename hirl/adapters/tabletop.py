@@ -115,6 +115,13 @@ SCENE_ATTRIBUTES: dict[str, tuple[str, ...]] = {"button": ("red", "round", "big"
                                                 "drawer": ("wooden", "big")}
 
 
+def disturbed(env: gym.Env, raw: Any) -> gym.Env:
+    """env inside TabletopDisturbance (the `disturbance` env kwarg, hirl.adapters.tabletop_disturbance)."""
+    from hirl.adapters.tabletop_disturbance import TabletopDisturbance, disturbance_config
+
+    return TabletopDisturbance(env, disturbance_config(raw))
+
+
 def tabletop_adapter(env_id: str) -> EnvAdapter:
     """Tabletop under either registered id (hirl/Tabletop-v0: chain reward; hirl/TabletopGoal-v0: goal reward, HER)."""
     return EnvAdapter(
@@ -123,7 +130,7 @@ def tabletop_adapter(env_id: str) -> EnvAdapter:
         lambda chain_length: {"chain_length": chain_length},
         paraphrases,
         goal_points=goal_points, skills=skills, can_start=can_start,
-        facts=facts, scene_attributes=SCENE_ATTRIBUTES,
+        facts=facts, scene_attributes=SCENE_ATTRIBUTES, wrappers={"disturbance": disturbed},
     )
 
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from collections.abc import Sequence
 from typing import Any
@@ -40,6 +40,7 @@ class Episode:
     command: str
     success: bool
     task: list[str]
+    disturbances: list[dict[str, Any]] = field(default_factory=list)  # what the world undid (attrs "disturbances")
 
     @property
     def T(self) -> int:
@@ -180,6 +181,7 @@ def read_episode(grp: Any, name: str, where: Path, meta: dict[str, Any],
         frames=None, frame_steps=None, command=str(grp.attrs.get("command", "")),
         success=bool(grp.attrs.get("success", False)),
         task=json.loads(grp.attrs.get("task", "[]")) if isinstance(grp.attrs.get("task", "[]"), str) else [],
+        disturbances=_json_list(grp.attrs.get(schema.DISTURBANCES_ATTR, "[]"), where, name),
     )
     if "segments" not in inf:
         raise schema.dataset_failure(where, f"schema mismatch: {name} has no infos/segments")
@@ -190,6 +192,17 @@ def read_episode(grp: Any, name: str, where: Path, meta: dict[str, Any],
         ep.frames, ep.frame_steps = arr(inf["images"], "frames"), arr(inf["images"], "steps").astype(np.int64)
     _check_episode(ep, name, where, meta)
     return ep
+
+
+def _json_list(raw: Any, where: Path, name: str) -> list[Any]:
+    """A JSON list stored as a string attr; a dataset error naming the episode when it is not one."""
+    try:
+        value = json.loads(raw) if isinstance(raw, (str, bytes)) else None
+    except json.JSONDecodeError:
+        value = None
+    if not isinstance(value, list):
+        raise schema.dataset_failure(where, f"{name}: attrs {schema.DISTURBANCES_ATTR!r} is not a JSON list: {str(raw)[:80]}")
+    return value
 
 
 def _check_episode(ep: Episode, name: str, where: Path, meta: dict[str, Any]) -> None:

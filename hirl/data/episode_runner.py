@@ -48,18 +48,24 @@ def unknown_env_kwargs(env_id: str, kwargs: Mapping[str, Any]) -> list[str]:
 
 
 def make_env(ad: EnvAdapter, env_kwargs: Mapping[str, Any], render: bool = False, size: int = 128) -> gym.Env:
-    """ad.make(**env_kwargs) with the kwargs checked against the env constructor's signature first: an unknown key
-    or a value the constructor rejects is FieldError("env_kwargs") (the caller names the file key or flag)."""
-    unknown = unknown_env_kwargs(ad.env_id, env_kwargs)
+    """ad.make(**env_kwargs) with the kwargs checked against the env constructor's signature first (keys of the
+    adapter's own wrappers aside): an unknown key or a value the constructor rejects is FieldError("env_kwargs"), a bad
+    value of a wrapper's key FieldError("env_kwargs.<its field>") (the caller names the file key or flag)."""
+    for_env = {k: v for k, v in env_kwargs.items() if k not in ad.wrappers}
+    unknown = unknown_env_kwargs(ad.env_id, for_env)
     if not unknown:
         try:
             return ad.make(render=render, width=size, height=size, **env_kwargs)
+        except FieldError as exc:
+            if exc.field.split(".")[0] not in ad.wrappers:
+                raise
+            raise FieldError(f"env_kwargs.{exc.field}", exc.problem) from None
         except (TypeError, ValueError) as exc:
-            unknown = unknown_env_kwargs(ad.env_id, env_kwargs)  # registered now (make imported the env package)
+            unknown = unknown_env_kwargs(ad.env_id, for_env)  # registered now (make imported the env package)
             if not unknown:
                 why = (str(exc).splitlines() or [type(exc).__name__])[0][:200]
                 raise FieldError("env_kwargs", f"{ad.env_id} refused {schema.to_json_safe(dict(env_kwargs))}: {why}") from None
-    takes = ", ".join(_env_params(ad.env_id))
+    takes = ", ".join([*_env_params(ad.env_id), *ad.wrappers])
     raise FieldError("env_kwargs", f"unknown key {unknown[0]!r} for {ad.env_id} (it takes: {takes})")
 
 

@@ -19,6 +19,7 @@ from hirl.hierarchy.completion import achieved_state
 from hirl.types import Observation, Subgoal
 
 PREDICATE_INFO_KEY = "subtask_success"
+DISTURBANCE_INFO_KEY = "disturbance"  # the record of what the world undid in a step, or None (disturbed envs only)
 
 
 def subgoal_text(subgoal: Subgoal) -> str:
@@ -65,6 +66,7 @@ class EpisodeRecorder:
         self.state_goal: list[np.ndarray] = []
         self.success: list[bool] = []
         self.predicates: list[np.ndarray] = []
+        self.disturbance: list[str] = []  # per observation: what the world undid in the step before ("" nothing)
         self.frames: list[np.ndarray] = []
         self.frame_steps: list[int] = []
         self._last: tuple[Any, Mapping[str, Any]] | None = None
@@ -94,6 +96,9 @@ class EpisodeRecorder:
     def _observe(self, t: int, obs: Observation, info: Mapping[str, Any]) -> None:
         self.obs.append(_copy_obs(obs))
         self.success.append(bool(info.get("is_success", False)))
+        if DISTURBANCE_INFO_KEY in info:
+            record = info[DISTURBANCE_INFO_KEY]
+            self.disturbance.append(f"{record['undid']}: {record['what']}" if record else "")
         flags = info.get(PREDICATE_INFO_KEY)
         if isinstance(flags, Mapping):
             if self.predicate_names is None:
@@ -140,6 +145,8 @@ class EpisodeRecorder:
             infos["subgoal_state"] = np.stack(pad(self.state_goal))
         if self.predicates:
             infos["predicates"] = np.stack(self.predicates)
+        if self.disturbance:
+            infos["disturbance"] = list(self.disturbance)
         starts = np.flatnonzero(np.diff(segment[:T], prepend=-1))
         ends = np.append(starts[1:], T)
         achieved = np.stack([achieved_state(self.obs[e]) for e in ends])

@@ -21,6 +21,8 @@ Per episode `episode_<n>` (Minari layout; T = number of control steps):
         is_success      bool  the env's info["is_success"] after this row's action (row 0: at reset)
         subgoal_state   float64 (T+1, G)   only for state subgoals: the commanded goal vector
         predicates      bool (T+1, P)      only for envs with info["subtask_success"]; columns = hirl.predicate_names
+        disturbance     str (T+1,)         only for envs with info["disturbance"] (Tabletop's `disturbance` env kwarg):
+                        row t says what the world undid during the step before observation t ("" for nothing)
         segments/       per-segment (S rows): start (S,), end (S,) = first step of the segment and one past its
                         last step, goal_state (S, G) = achieved goal at observation `end`
         images/         only with --image-every K: frames (N, H, W, 3) uint8 at observations steps (N,)
@@ -73,6 +75,8 @@ EPISODE_ATTRS = (
     "task",  # JSON list[str], the chain's subtasks
     "physics_error",  # str, why the simulation broke ("" when it did not)
 )
+# written only for envs with disturbances: JSON list of the episode's disturbance records (step, kind, undid, index, what)
+DISTURBANCES_ATTR = "disturbances"
 
 
 class EpisodeOutcome(Protocol):
@@ -87,13 +91,19 @@ class EpisodeOutcome(Protocol):
     def task(self) -> Sequence[str]: ...
     @property
     def physics_error(self) -> str | None: ...
+    @property
+    def disturbances(self) -> Sequence[Mapping[str, Any]] | None: ...
 
 
 def episode_attrs(outcome: EpisodeOutcome, **extra: Any) -> dict[str, Any]:
     """The attrs of a journal record for a finished rollout (all of EPISODE_ATTRS except hirl_index, which the
-    writer adds from the record's index), plus caller-specific extras (e.g. a teleop round or human label)."""
-    return {"command": outcome.command, "success": bool(outcome.success), "task": list(outcome.task),
-            "physics_error": outcome.physics_error or "", **extra}
+    writer adds from the record's index) and, for an env with disturbances, DISTURBANCES_ATTR; plus caller-specific
+    extras (e.g. a teleop round or human label)."""
+    attrs = {"command": outcome.command, "success": bool(outcome.success), "task": list(outcome.task),
+             "physics_error": outcome.physics_error or ""}
+    if outcome.disturbances is not None:
+        attrs[DISTURBANCES_ATTR] = [dict(d) for d in outcome.disturbances]
+    return {**attrs, **extra}
 
 
 def stored_attrs(index: int, attrs: Mapping[str, Any]) -> dict[str, Any]:

@@ -18,8 +18,8 @@ class TraceEntry:
 
     step      control step index within the episode
     subgoal   the subgoal active for this step's action
-    reason    why the subgoal changed at this step: "start", "interval", "completion", "timeout", "override", "retry"
-              (after refusals); None if kept
+    reason    why the subgoal changed at this step: "start", "interval", "completion", "undone" (the env's chain went
+              back: a subtask was undone), "timeout", "override", "retry" (after refusals); None if kept
     queried   True when the high level was asked at this step (an override switches without asking it)
     proposed  what the high level proposed at this step (None when it was not asked)
     refused   proposals the initiation check refused at this step, each (subgoal text, why); the active subgoal is

@@ -102,7 +102,8 @@ class ChainProgress(CompletionDetector):
     Works for any subgoal kind (image and state subgoals have no instruction to look up), on envs that report
     completed subtasks (Tabletop's "completed_subtasks"). A subgoal's baseline is the count at the previous call (the
     step it was proposed at), so a subtask completed by the very first step of a new subgoal still counts (with a
-    replan every few steps, 1 in k completions would otherwise go unseen).
+    replan every few steps, 1 in k completions would otherwise go unseen); when the chain goes back (a disturbance
+    undid a subtask), the baseline follows it down, so redoing that subtask counts as progress.
     """
 
     def __init__(self, key: str = "completed_subtasks") -> None:
@@ -120,6 +121,7 @@ class ChainProgress(CompletionDetector):
         count = len(info[self.key])
         if subgoal is not self._subgoal:
             self._subgoal, self._start = subgoal, count if self._last is None else self._last
+        self._start = min(self._start, count)  # the chain went back (a subtask undone): progress counts from here
         self._last = count
         return count > self._start
 

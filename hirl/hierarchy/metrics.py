@@ -21,7 +21,8 @@ def chain_metrics(results: Sequence[EpisodeResult], max_length: int = 5) -> dict
                                (None for agents without subgoals)
     state_subgoal_reach_rate   fraction of state-subgoal segments during which the achieved goal came within the env's
                                goal tolerance of the subgoal (None without state subgoals)
-    replans / high_level_queries / interventions per episode, and physics errors."""
+    replans / high_level_queries / interventions per episode, and physics errors
+    disturbed_episodes         episodes in which the world undid a subtask (only for envs with disturbances)"""
     if not results:
         raise ValueError("chain_metrics: no episodes")
     attempted: dict[str, int] = defaultdict(int)
@@ -40,6 +41,8 @@ def chain_metrics(results: Sequence[EpisodeResult], max_length: int = 5) -> dict
     steps = [s for r in results for s in r.subtask_steps]
     segments = sum(r.subgoals for r in results)
     state_segments = sum(r.state_subgoals for r in results)
+    disturbed = ({"disturbed_episodes": sum(bool(r.disturbances) for r in results)}
+                 if any(r.disturbances is not None for r in results) else {})
     return {
         "episodes": len(results),
         "success_rate": float(np.mean([r.success for r in results])),
@@ -56,4 +59,5 @@ def chain_metrics(results: Sequence[EpisodeResult], max_length: int = 5) -> dict
         "high_level_queries_per_episode": float(np.mean([r.high_level_queries for r in results])),
         "interventions_per_episode": float(np.mean([r.interventions for r in results])),
         "physics_errors": sum(r.physics_error is not None for r in results),
+        **disturbed,
     }

@@ -1,7 +1,7 @@
 """Replan rules: when is the high level asked for a new subgoal?
 
 A rule is a pure decision on a ReplanContext: `decide(ctx)` returns the reason to replan
-("interval", "completion", "timeout", "override", or a plugin rule's own) or None to keep the current subgoal.
+("interval", "completion", "undone", "timeout", "override", or a plugin rule's own) or None to keep the current subgoal.
 Rules compose with AnyOf; the first rule that fires names the reason.
 
 A run config's `replan:` section (ReplanSpec) is either today's fields (ReplanConfig, the shorthand: a completion
@@ -30,6 +30,7 @@ from hirl.registry import COMPLETION_DETECTORS, REPLAN_RULES
 from hirl.types import Observation, Subgoal
 
 DEFAULT_TIMEOUT = 300  # control steps: the shorthand's timeout default (6 s at 50 Hz)
+CHAIN_DONE_KEY = "completed_subtasks"  # info key of an env's completed chain subtasks (Tabletop's); OnCompletion reads it
 
 
 @dataclass(frozen=True)
@@ -208,7 +209,10 @@ class OnCompletionConfig(RuleConfig):
 
 @REPLAN_RULES.register("on_completion")
 class OnCompletion(ReplanRule):
-    """Replan when the detector says the subgoal is complete, or after `timeout` steps without completion.
+    """Replan when the detector says the subgoal is complete, or after `timeout` steps without completion; and
+    ("undone") when the env's chain went back: fewer subtasks in info[CHAIN_DONE_KEY] than when the active subgoal
+    became active (a disturbance undid one, hirl.adapters.tabletop_disturbance), so it was chosen for a chain that no
+    longer holds. Envs without that key never go back.
 
     The timeout is mandatory: a detector that never fires must not stall the robot.
     """
@@ -219,14 +223,33 @@ class OnCompletion(ReplanRule):
         if not isinstance(timeout, int) or timeout < 1:
             raise ValueError(f"OnCompletion.timeout must be an int >= 1 (control steps), got {timeout!r}")
         self.detector, self.timeout = detector, timeout
+        self._last: tuple[int, int | None] | None = None  # (step, chain count) of the previous decision
+        self._began: int | None = None  # step at which the active subgoal became active
+        self._baseline: int | None = None  # the chain count when it did (None: unknown, or no chain)
 
     def reset(self) -> None:
         self.detector.reset()
+        self._last = self._began = self._baseline = None
 
     def decide(self, ctx: ReplanContext) -> str | None:
+        if self._undone(ctx):
+            return "undone"
         if self.detector.done(ctx.obs, ctx.subgoal, ctx.info):
             return "completion"
         return "timeout" if ctx.steps_since_replan >= self.timeout else None
+
+    def _undone(self, ctx: ReplanContext) -> bool:
+        """The chain count fell below its value when the active subgoal became active (that value is known when this
+        rule decided at that step, e.g. the completion that chose the subgoal; else the count at the subgoal's first
+        decision is taken: a correction typed after a disturbance is not replaced)."""
+        done = ctx.info.get(CHAIN_DONE_KEY)
+        count = None if done is None else len(done)
+        last, self._last = self._last, (ctx.step, count)
+        began = ctx.step - ctx.steps_since_replan
+        if began != self._began:
+            self._began = began
+            self._baseline = last[1] if last is not None and last[0] == began else count
+        return count is not None and self._baseline is not None and count < self._baseline
 
 
 @REPLAN_RULES.register("on_override")

@@ -113,7 +113,8 @@ class EpisodeResult:
     seed            the env reset seed (None: the env's RNG continued from the previous episode)
     task            the chain's subtask instructions, in order
     completed       the subtasks completed, in order
-    subtask_steps   control steps spent on each completed subtask
+    subtask_steps   control steps spent on each completed subtask (one undone and redone: from the completion
+                    before it to its redo)
     subgoals        subgoal segments the agent started (each start, replan or override); 0 for flat agents
     subgoals_reached  segments during which the chain advanced, i.e. the low level completed a subtask while
                     pursuing that subgoal (for image subgoals: how often a generated goal was reachable)
@@ -122,6 +123,8 @@ class EpisodeResult:
                     tolerance of the subgoal (goal_reward(achieved, subgoal) == 0: Tabletop's GOAL_TOL per component)
     refusals        proposals the agent refused as outside their skill's initiation set (TraceEntry.refused)
     timed_out       the episode ended by truncation (the env's time limit), not by its own termination
+    disturbances    what the world undid during the episode (info["disturbances"] at its end: one record per
+                    disturbance, hirl.adapters.tabletop_disturbance); None for an env without disturbances
     frames          video frames (only when frames were requested)
     """
 
@@ -142,6 +145,7 @@ class EpisodeResult:
     refusals: int = 0
     physics_error: str | None = None
     timed_out: bool = False
+    disturbances: list[dict[str, Any]] | None = None
     frames: list[np.ndarray] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
@@ -175,6 +179,7 @@ def run_episode(
     frames: list[np.ndarray] = []
     completed_before = 0
     subtask_steps: list[int] = []
+    completion_steps: list[int] = []  # the step at which each subtask counted in completed_before completed
     last_completion = 0
     subgoals = subgoals_reached = 0
     segment_reached = False
@@ -205,8 +210,12 @@ def run_episode(
         if state_goal is not None and goal_reward is not None and float(goal_reward(obs["achieved_goal"], state_goal)) >= 0:
             state_reached, state_goal = state_reached + 1, None
         completed_now = len(info.get("completed_subtasks", ()))
-        if completed_now > completed_before:
+        if completed_now < completed_before:  # a subtask undone (a disturbance): its steps count towards its redo
+            del subtask_steps[completed_now:], completion_steps[completed_now:]
+            completed_before, last_completion = completed_now, completion_steps[-1] if completion_steps else 0
+        elif completed_now > completed_before:
             subtask_steps.extend([t - last_completion] * (completed_now - completed_before))
+            completion_steps.extend([t] * (completed_now - completed_before))
             completed_before, last_completion = completed_now, t
             if subgoals and not segment_reached:
                 subgoals_reached, segment_reached = subgoals_reached + 1, True
@@ -231,5 +240,6 @@ def run_episode(
         refusals=sum(len(getattr(e, "refused", ())) for e in getattr(agent, "trace", ())),
         physics_error=info.get("physics_error"),
         timed_out=bool(truncated and not terminated),
+        disturbances=[dict(d) for d in info["disturbances"]] if "disturbances" in info else None,
         frames=frames,
     )

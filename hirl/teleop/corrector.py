@@ -4,6 +4,8 @@ At every control step (run_episode's on_step, before the agent acts) it compares
 chain's current subtask (info["current_subtask"]). A subgoal that is wrong (another skill) or stale (the subtask
 it names is already done) for `reaction_steps` steps is corrected, except with probability `miss_rate`; the
 correction is the canonical instruction or, with probability `paraphrase`, one of the env's shipped paraphrases.
+When the world undid a subtask (Tabletop's `disturbance` env kwarg) the chain's current subtask is that one again, so
+a robot that moves on is corrected by typing it again: such corrections are journalled and counted as kind "redo".
 
 Takeovers (cfg.mode "takeover" or "mixed"; the agent is then a hirl.teleop.takeover.TakeoverAgent): the corrector
 drives with the scripted expert's low level (standing in for a person's teleoperation), labelled with the chain's
@@ -44,6 +46,13 @@ def mismatch(active: str | None, info: Mapping[str, Any], canonical: Callable[[s
     return "stale" if said in info.get("completed_subtasks", ()) else "wrong"
 
 
+def redo_due(info: Mapping[str, Any]) -> bool:
+    """The subtask due now is one a disturbance undid (info["disturbances"], hirl.adapters.tabletop_disturbance):
+    a correction to it asks for a redo."""
+    index = info.get("subtask_index")
+    return index is not None and any(d.get("index") == index for d in info.get("disturbances") or ())
+
+
 @dataclass
 class EffortLog:
     """One episode of the corrector's effort. dt: control period in seconds."""
@@ -56,14 +65,14 @@ class EffortLog:
     misses: int = 0
     wrong_steps: int = 0  # steps during which the active subgoal was wrong or stale
     unknown_skill: int = 0  # due corrections to skills outside the high level's vocabulary (not made)
-    kinds: dict[str, int] = field(default_factory=lambda: {"wrong": 0, "stale": 0})
+    kinds: dict[str, int] = field(default_factory=lambda: {"wrong": 0, "stale": 0, "redo": 0})  # corrections by kind
 
     def summary(self, dt: float) -> dict[str, Any]:
         return {"steps": self.steps, "interventions": self.interventions, "corrections": self.corrections,
                 "takeovers": self.takeovers, "takeover_seconds": round(self.takeover_steps * dt, 3),
                 "misses": self.misses, "unknown_skill": self.unknown_skill,
                 "watched_seconds": round(self.steps * dt, 3), "wrong_subgoal_seconds": round(self.wrong_steps * dt, 3),
-                "wrong": self.kinds["wrong"], "stale": self.kinds["stale"]}
+                "wrong": self.kinds["wrong"], "stale": self.kinds["stale"], "redo": self.kinds["redo"]}
 
 
 class ScriptedCorrector:
@@ -140,6 +149,8 @@ class ScriptedCorrector:
         if (self.canonical(resolution.skill) or resolution.skill) != target:  # matched another skill: not sent
             self.log.unknown_skill += 1
             return
+        if verdict == "wrong" and redo_due(info):  # the robot moved on although the world undid this subtask
+            verdict = "redo"
         assert agent.command is not None
         self.recorder.correct(t, agent, obs, resolution, "scripted", agent.command.text, kind=verdict)
         self.log.interventions += 1

@@ -13,7 +13,8 @@ SPEEDS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0)  # simulated seconds per second t
 
 WHY = {"start": "the episode started", "completion": "the high level judged the last subgoal done",
        "timeout": "the last subgoal ran past the replan timeout", "interval": "the periodic replan",
-       "override": "a correction", "retry": "an earlier proposal was refused"}  # trace reason -> words
+       "override": "a correction", "retry": "an earlier proposal was refused",
+       "undone": "a subtask already done was undone (the world changed)"}  # trace reason -> words
 
 
 def why_changed(reason: str) -> str:

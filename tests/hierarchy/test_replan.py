@@ -125,6 +125,40 @@ def test_chain_progress_fires_when_the_chain_advances_under_this_subgoal():
         det.done({}, a, {})
 
 
+def test_chain_progress_counts_a_redo_after_the_chain_went_back():
+    from hirl.hierarchy import ChainProgress
+
+    det = ChainProgress()
+    a, b = Subgoal("language", "a"), Subgoal("language", "b")
+    assert not det.done({}, b, {"completed_subtasks": ["a"]})
+    assert not det.done({}, b, {"completed_subtasks": []})  # a undone while b was active
+    assert not det.done({}, a, {"completed_subtasks": []})  # a, due again
+    assert det.done({}, a, {"completed_subtasks": ["a"]})  # redone: progress from where the chain went back to
+
+
+def _chain(n):
+    return {"completed_subtasks": ["s"] * n}
+
+
+def test_on_completion_replans_when_the_chain_goes_back():
+    rule = OnCompletion(Never(), timeout=100)
+    a, b = Subgoal("language", "a"), Subgoal("language", "b")
+    # b became active at step 10 (the rule decided there: count 1); the count falls at step 14: "undone"
+    assert rule.decide(ctx(5, info=_chain(1), subgoal=a, step=10)) is None
+    assert [rule.decide(ctx(s, info=_chain(1), subgoal=b, step=10 + s)) for s in (1, 2, 3)] == [None] * 3
+    assert rule.decide(ctx(4, info=_chain(0), subgoal=b, step=14)) == "undone"
+    # the subgoal chosen at that step is judged from the count then: no second "undone"
+    assert rule.decide(ctx(1, info=_chain(0), subgoal=a, step=15)) is None
+    # progress never reads as undone, nor does a chain that went back before the subgoal's first decision that the
+    # rule did not see chosen (e.g. a correction typed after the disturbance)
+    assert rule.decide(ctx(2, info=_chain(1), subgoal=a, step=16)) is None
+    assert rule.decide(ctx(3, info=_chain(0), subgoal=b, step=40)) is None
+    assert rule.decide(ctx(4, info=_chain(0), subgoal=b, step=41)) is None
+    assert OnCompletion(Never(), timeout=100).decide(ctx(1, info={})) is None  # envs without a chain
+    rule.reset()
+    assert rule.decide(ctx(1, info=_chain(0), subgoal=a, step=1)) is None
+
+
 def test_detector_extra_reaches_only_detectors_that_take_it():
     from hirl.hierarchy import ReplanConfig, build_replan_rule
 
