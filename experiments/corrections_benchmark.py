@@ -9,9 +9,9 @@ Per seed S (everything under --out/seedS, each finished piece a JSON file, so a 
   corrections_<mode>/  run_correction_loop, 10, 20, 70 corrected episodes (cumulative 10, 30, 100) with the scripted
                corrector in mode language (typed corrections -> the high level), takeover (driving -> the low level,
                HG-DAgger) or mixed (both, each training its own level)
-  demos<N>.json the same high-level fine-tune on N extra expert demonstrations (episodes 50..50+N of the low run's
-               600) instead; N = 10, 30, 100 and N = the demonstrations that fit in the human minutes of 30 mixed
-               corrected episodes ("matched minutes")
+  demos<N>.json the same high-level fine-tune with N extra expert demonstrations (episodes 50..50+N of the low run's
+               600, joining the demonstrations) instead of corrections; N = 10, 30, 100 and N = the demonstrations
+               that fit in the human minutes of 30 mixed corrected episodes ("matched minutes")
 
 Human time: a corrected episode costs its whole duration (the person watches all of it; takeovers included), an
 expert demonstration its duration (the person drives all of it), both at real time (50 Hz).
@@ -38,11 +38,11 @@ from hirl.config import load_config
 from hirl.data import load_dataset
 from hirl.data.tables import build_tables, remap_vocab
 from hirl.fileio import atomic_write_json, atomic_write_text
+from hirl.learn.corrections import finetune_high
 from hirl.learn.run import load_tables
 from hirl.learn.run_config import RunConfig
 from hirl.teleop.config import CorrectionLoopConfig
-from hirl.teleop.loop import AFTER, evaluate, run_correction_loop
-from hirl.teleop.rows import finetune_high
+from hirl.teleop.loop import AFTER, BEFORE, evaluate, run_correction_loop
 from hirl.teleop.store import prepare_session
 
 LOOP = Path("experiments/tabletop/corrections_loop.yaml")
@@ -91,7 +91,7 @@ def demos_condition(run: Path, seed_dir: Path, low: Path, n: int, loop: Correcti
     train, _, encoder = load_tables(cfg, Path(cfg.dataset))
     big = load_dataset(low_dataset(low), obs_keys=tuple(cfg.obs_keys), images=False)
     extra = remap_vocab(build_tables(big.subset(range(BASE_DEMOS, BASE_DEMOS + n)), tuple(cfg.obs_keys)), train[0].vocab)
-    fit = finetune_high(session, extra, train, encoder, loop.finetune, cfg.train.high, stage="demos")
+    fit = finetune_high(session, cfg, BEFORE, None, train, encoder, loop.finetune, stage="demos", extra_demos=extra)
     record = {"demos": n, "human_seconds": demo_seconds(low, n), "finetune": fit,
               "eval": evaluate(session, cfg, AFTER, loop.eval_episodes, session / "eval"),
               "seconds": round(time.perf_counter() - t0, 1)}

@@ -15,6 +15,7 @@ from hirl.data.tables import StepTables, TextTables
 from hirl.learn.components import ImitationComponent, head_of, imitation_component
 from hirl.learn.imitation_data import GatherSampler
 from hirl.learn.trainer import Trainer, TrainerConfig
+from hirl.policies.heads import HeadConfig
 from hirl.policies.module import PolicyModule
 from hirl.runs import RunDir
 from hirl.runs.agents import recipe
@@ -29,6 +30,7 @@ def train_component(
     component: ImitationComponent, net: PolicyModule, train: tuple[StepTables, TextTables],
     val: tuple[StepTables, TextTables] | None, cfg: TrainerConfig, run: RunDir, stage: str | None = None,
     paraphrase_p: float = 0.0, rollouts: RolloutSource | None = None, curriculum: CurriculumSpec | None = None,
+    sampler: Callable[[int, np.random.Generator], dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Fit net with the one Trainer, keep its best-on-validation weights, save it. Returns the fit summary.
 
@@ -36,28 +38,40 @@ def train_component(
     a name (e.g. "adapt1"): a fine-tuning stage in RUN/train/<stage>/<component>, saved to
     RUN/models/adapted/<component>. paraphrase_p: goal-text paraphrase augmentation (components that train on
     paraphrases only). rollouts: the Trainer's rollout source (hirl.learn.rollouts), None = no rollouts.
-    curriculum: a staged schedule over the segments' skills (hirl.curriculum) for a low level; None / shuffled = off."""
+    curriculum: a staged schedule over the segments' skills (hirl.curriculum) for a low level; None / shuffled = off.
+    sampler: the training batch source instead of the component's own over `train` (e.g. hirl.learn.imitation_data's
+    MixedSampler of weighted row families); curriculum and paraphrase_p then do not apply."""
     head = head_of(net)  # chunks / histories are sampled as the network's action head needs them
-    train_sampler = component.sampler(*train, cfg.batch_size, paraphrase_p if component.paraphrases else 0.0, head)
-    if curriculum is not None and curriculum.staged and component.role == "low":
-        stage_curriculum(train_sampler, curriculum, train[0].vocab, cfg.max_steps, component.name)
-    val_batches: Callable[[], list[dict[str, Any]]] | None = None
-    if val is not None:
-        val_sampler = component.sampler(*val, cfg.batch_size, head=head)
-        rows = np.random.default_rng(0).integers(0, val_sampler.size, size=min(val_sampler.size, VAL_SUBSET))
-        fixed = val_sampler.gather(rows)
-
-        def fixed_batches() -> list[dict[str, Any]]:  # a fixed validation subset, evaluated in chunks
-            n = len(next(iter(fixed.values())))
-            return [{k: v[i:i + VAL_CHUNK] for k, v in fixed.items()} for i in range(0, n, VAL_CHUNK)]
-
-        val_batches = fixed_batches
+    train_sampler: Callable[[int, np.random.Generator], dict[str, Any]]
+    if sampler is None:
+        own = component.sampler(*train, cfg.batch_size, paraphrase_p if component.paraphrases else 0.0, head)
+        if curriculum is not None and curriculum.staged and component.role == "low":
+            stage_curriculum(own, curriculum, train[0].vocab, cfg.max_steps, component.name)
+        train_sampler = own
+    else:
+        train_sampler = sampler
+    val_batches = validation_batches(component, val, cfg.batch_size, head) if val is not None else None
     result = Trainer(net, cfg, run.train_dir(component.name, stage), train_sampler, val_batches, rollouts=rollouts).fit()
     if result.best_path is not None:
         load_weights(net, result.best_path)
     net.save(run.model_dir(component.name, adapted=stage is not None))
     return {"steps": result.steps_done, "best_val_loss": result.best_val_loss, "best_step": result.best_step,
             "last_train_loss": result.last_train_loss, "stopped_early": result.stopped_early}
+
+
+def validation_batches(component: ImitationComponent, val: tuple[StepTables, TextTables], batch_size: int,
+                       head: HeadConfig | None = None) -> Callable[[], list[dict[str, Any]]]:
+    """() -> the validation batches of component over val: a fixed random subset of VAL_SUBSET samples (drawn with
+    seed 0, so every call and every caller sees the same rows), in chunks of VAL_CHUNK."""
+    val_sampler = component.sampler(*val, batch_size, head=head)
+    rows = np.random.default_rng(0).integers(0, val_sampler.size, size=min(val_sampler.size, VAL_SUBSET))
+    fixed = val_sampler.gather(rows)
+
+    def fixed_batches() -> list[dict[str, Any]]:  # a fixed validation subset, evaluated in chunks
+        n = len(next(iter(fixed.values())))
+        return [{k: v[i:i + VAL_CHUNK] for k, v in fixed.items()} for i in range(0, n, VAL_CHUNK)]
+
+    return fixed_batches
 
 
 def stage_curriculum(sampler: GatherSampler, spec: CurriculumSpec, vocab: list[str], max_steps: int, name: str) -> None:

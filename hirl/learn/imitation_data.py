@@ -23,6 +23,7 @@ it is re-asked on completion, on a timeout, or every n steps (its memory is simp
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -112,6 +113,57 @@ class ParaphraseSampler(GatherSampler):
         if len(swap):
             pick = self.paraphrase_rows[label[swap], rng.integers(0, count[swap])]
             batch["goal_emb"][swap] = torch.from_numpy(self.paraphrase_emb[pick])
+        return batch
+
+
+@dataclass(frozen=True)
+class Family:
+    """One row family of a MixedSampler: its batch source, the weight of its rows in the loss, the pool it is in."""
+
+    name: str
+    sampler: GatherSampler
+    weight: float  # each of its rows' weight in the loss (batch entry "weight")
+    pool: int  # index into MixedSampler.shares
+
+
+class MixedSampler:
+    """Trainer batch source mixing row families (e.g. demonstrations, corrected states, approved decisions).
+
+    Each batch of batch_size rows takes round(shares[p] * batch_size) rows from pool p (at least one when
+    shares[p] > 0; the last pool takes what is left), spread over the pool's families in proportion to their sizes
+    (so the rows of a pool are drawn uniformly), and carries "weight" (B,) float32: each row's family weight.
+    Draws only from the trainer's rng (exact resume). Every family's batches must have the same keys.
+
+    families  the families (none empty: a GatherSampler has >= 1 sample)
+    shares    (P,) fraction of each batch from each pool, summing to 1; every pool with a share > 0 has a family"""
+
+    def __init__(self, families: list[Family], shares: list[float], batch_size: int) -> None:
+        if abs(sum(shares) - 1.0) > 1e-6 or min(shares) < 0:
+            raise ValueError(f"MixedSampler: shares must be >= 0 and sum to 1, got {shares}")
+        self.families, self.batch_size = list(families), int(batch_size)
+        self.pools = [[f for f in self.families if f.pool == p] for p in range(len(shares))]
+        for p, share in enumerate(shares):
+            if share > 0 and not self.pools[p]:
+                raise ValueError(f"MixedSampler: pool {p} has a share of {share} but no family")
+        counts = [max(1, round(s * self.batch_size)) if s > 0 else 0 for s in shares[:-1]]
+        self.counts = [*counts, self.batch_size - sum(counts)]  # rows of each pool per batch
+        if self.counts[-1] < 0 or (self.counts[-1] == 0 and shares[-1] > 0):
+            raise ValueError(f"MixedSampler: batch_size {batch_size} is too small for the shares {shares}")
+        self.size = sum(f.sampler.size for f in self.families)
+
+    def __call__(self, step: int, rng: np.random.Generator) -> dict[str, torch.Tensor]:
+        parts: list[dict[str, torch.Tensor]] = []
+        weights: list[np.ndarray] = []
+        for pool, n in zip(self.pools, self.counts, strict=True):
+            if not n:
+                continue
+            sizes = np.array([f.sampler.size for f in pool], np.float64)
+            for family, k in zip(pool, rng.multinomial(n, sizes / sizes.sum()), strict=True):
+                if k:
+                    parts.append(family.sampler.gather(rng.integers(0, family.sampler.size, size=int(k))))
+                    weights.append(np.full(int(k), family.weight, np.float32))
+        batch = {key: torch.cat([p[key] for p in parts]) for key in parts[0]}
+        batch["weight"] = torch.from_numpy(np.concatenate(weights))
         return batch
 
 

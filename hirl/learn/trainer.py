@@ -8,19 +8,17 @@
                      val_batches=array_batches(val_arrays, 256)).fit()       # () -> iterable of batches
 
 What fit() gives you:
-- checkpoints every `checkpoint_every` steps (model, optimizer, step, numpy/torch/python RNG states, best-val
-  bookkeeping; see checkpoint.py), crash-safe; calling fit() again on the same run_dir resumes from the last
-  one and, with a callable sampler that draws only from the rng it is given, ends with bit-identical weights
-  to an uninterrupted run;
+- checkpoints every `checkpoint_every` steps (model, optimizer, step, numpy/torch/python RNG states, best-val bookkeeping;
+  see checkpoint.py), crash-safe; calling fit() again on the same run_dir resumes from the last one and, with a callable
+  sampler that draws only from the rng it is given, ends with bit-identical weights to an uninterrupted run;
 - best.safetensors (weights at the best validation loss) and last.safetensors (weights at the last step);
 - early stopping when the validation loss has not improved by min_delta for `early_stopping_patience` evals;
-- logs: metrics.csv (one row per logged step and split; truncated to the checkpoint on resume, so no step
-  appears twice), TensorBoard events in tb/ (resumes with purge_step), W&B when tracking.wandb (hirl.tracking),
-  a tqdm bar when stderr is a terminal;
-- rollout evaluations every `rollout_every` steps (TrainerConfig.rollout_due) when given a rollout source (step ->
-  hirl.tracking.RolloutResult; `hirl train` gives one: episodes of the agent that uses the network): success, chain
-  length, ..., and the evaluation's wall time `seconds` as split "rollout" and videos, with the model in eval mode and
-  every RNG restored afterwards (training is unchanged).
+- logs: metrics.csv (one row per logged step and split; truncated to the checkpoint on resume, so no step appears twice),
+  TensorBoard events in tb/ (resumes with purge_step), W&B when tracking.wandb (hirl.tracking), a tqdm bar on a terminal;
+- rollout evaluations every `rollout_every` steps (TrainerConfig.rollout_due) when given a rollout source (step -> hirl.
+  tracking.RolloutResult; `hirl train` gives one: episodes of the agent that uses the network): success, chain length, ...,
+  and the evaluation's wall time `seconds` as split "rollout" and videos, with the model in eval mode and every RNG
+  restored afterwards (training is unchanged).
 """
 from __future__ import annotations
 
@@ -230,6 +228,23 @@ def to_device(batch: Any, device: str | torch.device) -> Any:
 
 
 # -- the trainer --------------------------------------------------------------------------------------------
+@torch.no_grad()
+def mean_metrics(model: torch.nn.Module, batches: Iterable[Any], loss: Callable[[Any], Any]) -> dict[str, float]:
+    """Mean of loss(batch) -> (scalar loss, metrics) over batches -> {"loss": .., name: ..}, model in eval mode."""
+    was_training = model.training
+    rows: list[dict[str, float]] = []
+    model.eval()
+    try:
+        for batch in batches:
+            value, metrics = loss(batch)
+            rows.append({"loss": float(value), **{k: float(v) for k, v in metrics.items()}})
+    finally:
+        model.train(was_training)
+    if not rows:
+        raise ValueError("val_batches() yielded no batches")
+    return {k: sum(r[k] for r in rows) / len(rows) for k in rows[0]}
+
+
 class Trainer:
     """Supervised training loop for a torch.nn.Module with `loss(batch) -> (loss, metrics)`.
 
@@ -310,25 +325,10 @@ class Trainer:
                 raise ValueError("train_batches is exhausted (an iterator can only be read once; pass a re-iterable "
                                  "or a callable sampler)") from None
 
-    @torch.no_grad()
     def evaluate(self) -> dict[str, float]:
         """Mean loss and metrics over all val batches -> {"loss": .., name: ..}; the model is in eval mode meanwhile."""
         assert self.val_batches is not None
-        was_training = self.model.training
-        self.model.eval()
-        sums: dict[str, float] = {}
-        count = 0
-        try:
-            for batch in self.val_batches():
-                loss, metrics = self._call_loss(batch)
-                for k, v in {"loss": loss.item(), **metrics}.items():
-                    sums[k] = sums.get(k, 0.0) + v
-                count += 1
-        finally:
-            self.model.train(was_training)
-        if count == 0:
-            raise ValueError("val_batches() yielded no batches")
-        return {k: v / count for k, v in sums.items()}
+        return mean_metrics(self.model, self.val_batches(), self._call_loss)
 
     def _seed_fresh(self) -> None:
         seed = self.config.seed

@@ -5,6 +5,9 @@ from dataclasses import dataclass, field
 
 from hirl.config import FieldError, at_least, in_range
 from hirl.data.collect_config import MAX_CHAIN_LENGTH, MAX_IMAGE_SIZE
+from hirl.learn.corrections_config import FinetuneSpec
+
+__all__ = ["CorrectionLoopConfig", "FinetuneSpec", "ScriptedCorrectorConfig", "SessionConfig"]
 
 
 MODES = ("language", "takeover", "mixed")  # what kinds of intervention the scripted corrector makes
@@ -30,28 +33,6 @@ class ScriptedCorrectorConfig:
         at_least("takeover_steps", self.takeover_steps, 1)
         for name in ("miss_rate", "paraphrase"):
             in_range(name, getattr(self, name), 0.0, 1.0)
-
-
-@dataclass(frozen=True)
-class FinetuneSpec:
-    """Fine-tuning the high level on corrections aggregated with the original demonstrations (low level frozen)."""
-
-    ratio: float = 0.3  # fraction of the fine-tuning rows that are correction rows (repeated to reach it)
-    context_steps: int = 10  # steps before a correction (same subgoal segment) also labelled with the corrected skill
-    steps: int = 400  # optimizer steps per fine-tune
-    lr: float = 3e-4  # learning rate (constant)
-    batch_size: int = 256  # rows per optimizer step
-    low_ratio: float = 0.2  # fraction of the low level's fine-tuning rows that are takeover rows
-    low_steps: int = 400  # optimizer steps per low-level fine-tune (only when there are takeovers)
-
-    def __post_init__(self) -> None:
-        for name in ("ratio", "low_ratio"):
-            if not 0.0 < getattr(self, name) < 1.0:
-                raise FieldError(name, f"must be in (0, 1), got {getattr(self, name)}")
-        for name, minimum in (("low_steps", 1), ("steps", 1), ("batch_size", 1), ("context_steps", 0)):
-            at_least(name, getattr(self, name), minimum)
-        if not self.lr > 0:
-            raise FieldError("lr", f"must be > 0, got {self.lr}")
 
 
 @dataclass(frozen=True)

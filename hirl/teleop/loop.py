@@ -34,6 +34,7 @@ from hirl.hierarchy.rollout import run_episode
 from hirl.fileio import atomic_write_json
 from hirl.hierarchy import HierarchicalAgent
 from hirl.integrations import adapter as env_adapter
+from hirl.learn.corrections import finetune_high, finetune_low, high_rows
 from hirl.learn.run import load_tables
 from hirl.learn.run_config import RunConfig
 from hirl.teleop.config import CorrectionLoopConfig
@@ -41,7 +42,6 @@ from hirl.teleop.corrector import ScriptedCorrector
 from hirl.teleop.journal import CorrectionJournal
 from hirl.runs.rundir import FolderLock
 from hirl.teleop.recorder import CorrectionRecorder
-from hirl.teleop.rows import correction_tables, finetune_high, finetune_low, takeover_tables
 from hirl.teleop.skills import SkillResolver
 from hirl.teleop.takeover import TakeoverAgent, TakeoverRecorder, mark_takeovers
 from hirl.teleop.store import EpisodeStore, check_run, prepare_session
@@ -189,12 +189,11 @@ def _rounds(run_dir: str | Path, session: Path, cfg: RunConfig, loop: Correction
                                   "takeovers": len(drives), "effort": _effort_summary(efforts),
                                   "human_totals": spent, "finetune": {}}
         if records:  # language corrections -> the high level
-            extra = correction_tables(records, train[0], tuple(cfg.obs_keys))
-            record["finetune"]["high"] = finetune_high(session, extra, train, encoder, loop.finetune, cfg.train.high,
+            rows = high_rows(records, store.dataset(tuple(cfg.obs_keys)), train[0], tuple(cfg.obs_keys), loop.finetune)
+            record["finetune"]["high"] = finetune_high(session, cfg, BEFORE, rows, train, encoder, loop.finetune,
                                                        stage=f"correct{r}")
         if drives:  # takeovers -> the low level (HG-DAgger)
-            rows = takeover_tables(drives, low_train[0], tuple(cfg.obs_keys))
-            record["finetune"]["low"] = finetune_low(session, rows, low_train, encoder, loop.finetune, cfg.train.low,
+            record["finetune"]["low"] = finetune_low(session, cfg, BEFORE, drives, low_train, encoder, loop.finetune,
                                                      stage=f"takeover{r}")
         if loop.eval_episodes:
             record["eval"] = evaluate(session, cfg, AFTER, loop.eval_episodes, session / "eval" / f"round{r}")

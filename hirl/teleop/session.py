@@ -410,21 +410,21 @@ class CorrectionSession(LiveSession):
         elif records or drives:
             from hirl.learn.run import load_tables
             from hirl.teleop.loop import BEFORE, evaluate
-            from hirl.teleop.rows import correction_tables, finetune_high, finetune_low, takeover_tables
+            from hirl.learn.corrections import finetune_high, finetune_low, high_rows
 
             train, _, _ = load_tables(self.run_cfg, Path(self.run_cfg.dataset))
             stage = f"session{int(time.time())}"
             fits: dict[str, Any] = {}
             if records:
                 self._report(stage=f"fine-tuning the high level on {len(records)} corrections")
-                extra = correction_tables(records, train[0], tuple(self.run_cfg.obs_keys))
-                fits["high"] = finetune_high(self.out, extra, train, self.encoder, self.cfg.finetune,
-                                             self.run_cfg.train.high, stage)
+                keys = tuple(self.run_cfg.obs_keys)
+                rows = high_rows(records, self.store.dataset(keys), train[0], keys, self.cfg.finetune)
+                fits["high"] = finetune_high(self.out, self.run_cfg, BEFORE, rows, train, self.encoder,
+                                             self.cfg.finetune, stage)
             if drives:
                 self._report(stage=f"fine-tuning the low level on {len(drives)} takeovers")
-                rows = takeover_tables(drives, train[0], tuple(self.run_cfg.obs_keys))
-                fits["low"] = finetune_low(self.out, rows, train, self.encoder, self.cfg.finetune,
-                                           self.run_cfg.train.low, stage + "-low")
+                fits["low"] = finetune_low(self.out, self.run_cfg, BEFORE, drives, train, self.encoder,
+                                           self.cfg.finetune, stage + "-low")
             report = self._report(finetune=fits, retrained=True)
             n = self.cfg.eval_episodes if eval_episodes is None else eval_episodes
             if n:

@@ -26,8 +26,9 @@ import gymnasium as gym
 
 from hirl.version import __version__
 from hirl.config import load_config, save_config
-from hirl.data import schema
+from hirl.data import load_dataset, schema
 from hirl.data.assemble import write_dataset
+from hirl.data.dataset import Dataset
 from hirl.data.journal import Journal
 from hirl.errors import InputError
 from hirl.fileio import atomic_write_json
@@ -60,6 +61,10 @@ class EpisodeStore:
 
     def __len__(self) -> int:
         return len(self.journal.done())
+
+    def dataset(self, obs_keys: tuple[str, ...]) -> Dataset | None:
+        """The assembled episodes (DIR/data, as of the last assemble()), None before the first."""
+        return load_dataset(self.root, obs_keys=obs_keys, images=False) if (self.root / "data").is_dir() else None
 
     def assemble(self) -> Path | None:
         """(Re)build DIR/data from every journaled episode; None when there is none yet. The journal stays."""

@@ -8,7 +8,8 @@ against candidate instructions.
     high.score(obs, command, ["pull the drawer open", ...]) # logits for ANY instructions
 
 Batch keys read by loss(): obs (B, S), command_emb (B, K, E), command_mask (B, K), prev_emb (B, E),
-target (B,) int64 index into the candidate table.
+target (B,) int64 index into the candidate table; optional weight (B,) float: each row's weight in the loss (the
+weighted mean of the rows' cross-entropies; all rows weighing the same gives the plain mean).
 
 prev_emb convention: the embedding of the subgoal that was active at the previous control step (zeros at
 t = 0). At a segment start that is the previous segment's subgoal; mid-segment it is the segment's own
@@ -148,7 +149,12 @@ class LanguageGoalNet(PolicyModule):
         require_keys(batch, ("obs", "command_emb", "command_mask", "prev_emb", "target"), type(self).__name__)
         logits = self(batch["obs"], batch["command_emb"], batch["command_mask"], batch["prev_emb"])
         target = batch["target"].long()
-        loss = nn.functional.cross_entropy(logits, target)
+        if "weight" in batch:  # per-row weights (B,): the weighted mean of the rows' cross-entropies
+            weight = batch["weight"].to(logits.dtype)
+            per_row = nn.functional.cross_entropy(logits, target, reduction="none")
+            loss = (weight * per_row).sum() / weight.sum().clamp_min(1e-12)
+        else:
+            loss = nn.functional.cross_entropy(logits, target)
         return loss, {"acc": float((logits.detach().argmax(-1) == target).float().mean())}
 
 
