@@ -26,6 +26,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from hirl.benchmarks.curriculum_report import plot_study, study_table
 from hirl.benchmarks.tune import add_backend_arguments, check_backend_arguments, run_trials, script_module
 from hirl.config import load_config
 from hirl.fileio import atomic_write_json
@@ -209,51 +210,6 @@ def summarise(mode: str, out: Path, seeds: list[int], command: str, final_episod
             "command": command, "schedules": table, "runs": runs}
 
 
-def markdown(res: Mapping[str, Any]) -> str:
-    """The curriculum table of a results page (rendered from summarise's dict)."""
-    ts = res["thresholds"]
-    head = (f"| variant | seeds | final {res['metric']} | best | " + " | ".join(f"{res['unit']} to {t}" for t in ts) + " |")
-    lines = [head, "|" + "---|" * (4 + len(ts))]
-    for name, s in res["schedules"].items():
-        cells = []
-        for t in ts:
-            d = s["steps_to"][str(t)]
-            cells.append(f"{d['mean']} ({d['reached']}/{d['of']})" if d["mean"] is not None else f"not reached (0/{d['of']})")
-        lines.append(f"| {name} | {len(s['seeds'])} | {s['final_mean']:.2f} | {s['best_mean']:.2f} | "
-                     + " | ".join(cells) + " |")
-    return "\n".join(lines)
-
-
-def plot(res: Mapping[str, Any], path: Path) -> Path:
-    """The learning curves: metric vs training steps, mean ± std over seeds per variant (the points all its runs have)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import numpy as np
-    from matplotlib.ticker import MaxNLocator
-
-    fig, ax = plt.subplots(figsize=(9, 4))
-    for label in res["schedules"]:
-        curves = [{p["step"]: p[res["metric"]] for p in r["curve"]} for r in res["runs"] if r["variant"] == label]
-        xs = sorted(set.intersection(*[set(c) for c in curves]))
-        ys = np.array([[c[x] for x in xs] for c in curves])
-        ax.plot(xs, ys.mean(0), marker="o", label=f"{label} (n={len(curves)})")
-        ax.fill_between(xs, ys.mean(0) - ys.std(0), ys.mean(0) + ys.std(0), alpha=0.2)
-    for t in res["thresholds"]:
-        ax.axhline(t, color="grey", ls=":", lw=0.8)
-    ax.set_xlabel(res["unit"])
-    ax.set_ylabel(res["metric"])
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # steps are counts
-    ax.set_title(f"Curriculum vs shuffled ({res['mode']}): {res['metric']} vs {res['unit']} (mean ± std over seeds)")
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
-
-
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("mode", choices=sorted(MODES))
@@ -305,8 +261,8 @@ def main(argv: list[str] | None = None) -> int:
     res = summarise(a.mode, out, a.seeds, command, a.final_episodes)
     atomic_write_json(out / "curriculum.json", res)
     if a.plot is not None and res["runs"]:
-        print(f"plot: {plot(res, a.plot)}")
-    print(markdown(res))
+        print(f"plot: {plot_study(res, a.plot)}")
+    print(study_table(res))
     return 0
 
 

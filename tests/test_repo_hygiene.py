@@ -60,7 +60,7 @@ def _unmask(text: str) -> str:
 
 
 @pytest.mark.parametrize("line", [
-    "python experiments/skills/affordance.py --runs /w@ork/bench/tt --out x",
+    "python experiments/tabletop/affordance.py --runs /w@ork/bench/tt --out x",
     '    p.add_argument("--out", default="/w@ork/runs_h14/aff")',
     "git show HEAD:server.py > /t@mp/old_server.py",
     "PYTHONPATH=/h@ome/alice/hirl:/r@oot/x python -m hirl",

@@ -1,6 +1,6 @@
 """Code policy: "put every block in the drawer and close it" (Tabletop goal task `all_in_drawer`; the drawer starts
 closed, so it takes five skills: open, three places, close). No training chain contains it (checked by
-experiments/skills/unseen_tasks.py: no chain opens the drawer, places all three blocks and closes it).
+experiments/tabletop/code_failures.py: no chain opens the drawer, places all three blocks and closes it).
 
     hirl eval RUN --agents code:examples/skills/all_in_drawer.py env_kwargs.goal_task=all_in_drawer --out OUT
 """

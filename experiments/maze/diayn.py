@@ -13,8 +13,8 @@ Per seed and skill count K:
     downstream    from cell (1, 1) to every other free cell (25 goals x 2 jitters), 400 steps: the skill planner
                   (depth 3) driving the skills through HierarchicalAgent vs the SAC+HER policy
 
-    python experiments/skills/diayn_maze.py --out runs/skills/diayn_maze [--seeds 0 1 2] [--skills 8]
-writes OUT/diayn_maze.json (rendered by experiments/skills/maze_results.py).
+    python experiments/maze/diayn.py --out runs/skills/diayn_maze [--seeds 0 1 2] [--skills 8]
+writes OUT/diayn_maze.json (rendered by experiments/maze/skills_results.py).
 """
 from __future__ import annotations
 

@@ -12,8 +12,8 @@ levels evaluated through hirl.eval.evaluate.evaluate_agent on
                   closed and the command never says to open it)
 Both high levels get the same command steps (hirl.skills.saycan.split_command) as Command.subtasks.
 
-    python experiments/skills/affordance.py --runs runs/bench/tabletop --out runs/skills/aff [--episodes 30] [--play 120]
-writes OUT/affordance.json (then experiments/skills/tabletop_results.py renders RESULTS-skills).
+    python experiments/tabletop/affordance.py --runs runs/bench/tabletop --out runs/skills/aff [--episodes 30] [--play 120]
+writes OUT/affordance.json (then `experiments/tabletop/skills_results.py gather` renders RESULTS-skills).
 """
 from __future__ import annotations
 

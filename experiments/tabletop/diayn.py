@@ -3,7 +3,7 @@ SAC + DIAYN reward in free play (goal task "play"), exported to a skill library;
 voxels of the gripper workspace visited by 20 rollouts x 200 steps from reset states (a random skill every `horizon`
 steps) vs a uniformly random policy with the same steps.
 
-    python experiments/skills/diayn_tabletop.py --out runs/skills/diayn_tt [--seeds 0 1 2] [--steps 20000]
+    python experiments/tabletop/diayn.py --out runs/skills/diayn_tt [--seeds 0 1 2] [--steps 20000]
 writes OUT/diayn_tabletop.json (rendered into experiments/tabletop/RESULTS-skills.md).
 
 --downstream: a high level over those skills (loaded from SKILLS_DIR/seedN, not retrained) solving goal tasks vs flat
@@ -22,7 +22,7 @@ SAC+HER at equal env steps, per seed:
                `tolerance` m in `episode_steps` control steps, reset seeds 200000 + 1000 * seed + i, in free play
                (goal_task play, as the skills were trained: no chain subtask ends an episode early); run_episode
 
-    python experiments/skills/diayn_tabletop.py --downstream --skills-dir runs/skills/diayn_tt \\
+    python experiments/tabletop/diayn.py --downstream --skills-dir runs/skills/diayn_tt \\
         --out runs/skills/diayn_tt_down [--seeds 0 1 2] [--outcome-steps 10000] [--goals 50] [--commit 50 10]
 writes OUT/diayn_tabletop_downstream.json (rendered into experiments/tabletop/RESULTS-skills.md).
 """
@@ -55,7 +55,7 @@ from hirl.types import Command, Observation, Subgoal
 
 VOXEL = 0.05  # voxel edge (m)
 WORKSPACE_VOXELS = 15 * 20 * 7  # voxels of the gripper target box WORK_LO..WORK_HI (0.75 x 1.0 x 0.325 m) at 5 cm
-GRIPPER_CONFIG = Path(__file__).resolve().parents[1] / "tabletop" / "rl_low_gripper.yaml"  # SAC+HER: stage low
+GRIPPER_CONFIG = Path(__file__).resolve().parent / "rl_low_gripper.yaml"  # SAC+HER: stage low
 GOAL_SEED = 200_000  # goal episode i of seed s resets with GOAL_SEED + 1000 * s + i (disjoint from eval.seed + i)
 
 
@@ -227,7 +227,7 @@ def downstream(argv: list[str]) -> None:
         row["seconds"]["total"] = round(time.perf_counter() - t0, 1)
         rows.append(row)
         atomic_write_json(out / "diayn_tabletop_downstream.json", {
-            "rows": rows, "command": "python experiments/skills/diayn_tabletop.py " + " ".join(argv)})
+            "rows": rows, "command": "python experiments/tabletop/diayn.py " + " ".join(argv)})
 
 
 def main() -> None:
@@ -262,7 +262,7 @@ def main() -> None:
         rows.append(row)
         print(row, flush=True)
         atomic_write_json(out / "diayn_tabletop.json", {"voxel_m": VOXEL, "rows": rows, "command":
-                          f"python experiments/skills/diayn_tabletop.py --out {a.out} --seeds {' '.join(map(str, a.seeds))} "
+                          f"python experiments/tabletop/diayn.py --out {a.out} --seeds {' '.join(map(str, a.seeds))} "
                           f"--skills {a.skills} --steps {a.steps} --horizon {a.horizon}"})
 
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The two example code policies (examples/skills/) on their unseen Tabletop goal tasks, over each benchmark seed's
 # trained language low level (code:FILE) and over the scripted expert's low level (code_expert:FILE), 50 episodes each.
-# Usage: bash experiments/skills/code_policies.sh [RUNS_ROOT=runs/bench/tabletop] [OUT=runs/skills/code] [EPISODES=50]
-# Then: python experiments/skills/code_results.py --out-root OUT   (writes experiments/tabletop/RESULTS-skills.{json,md})
+# Usage: bash experiments/tabletop/code_policies.sh [RUNS_ROOT=runs/bench/tabletop] [OUT=runs/skills/code] [EPISODES=50]
+# Then: code_failures.py, and `skills_results.py gather --code-root OUT` (writes experiments/tabletop/RESULTS-skills.{json,md})
 set -euo pipefail
 ROOT=${1:-runs/bench/tabletop}
 OUT=${2:-runs/skills/code}

@@ -2,7 +2,7 @@
 the agent's trace kept, counting each skill attempt that ran out of time (the low level failed a skill it was allowed
 to start) and each refused proposal; and how many training chains contain each task (none may).
 
-    python experiments/skills/code_failures.py --runs runs/bench/tabletop --out-root runs/skills/code
+    python experiments/tabletop/code_failures.py --runs runs/bench/tabletop --out-root runs/skills/code
 writes OUT_ROOT/failures.json.
 """
 from __future__ import annotations
@@ -88,7 +88,7 @@ def main() -> None:
             report = json.loads((out / f"seed{s}" / task / "report.json").read_text())
             result["failures"][f"seed{s}/{task}"] = failures(root / f"seed{s}", report, task)
             print(s, task, result["failures"][f"seed{s}/{task}"], flush=True)
-    result["command"] = f"python experiments/skills/code_failures.py --runs {a.runs} --out-root {a.out_root}"
+    result["command"] = f"python experiments/tabletop/code_failures.py --runs {a.runs} --out-root {a.out_root}"
     atomic_write_json(out / "failures.json", result)
 
 
