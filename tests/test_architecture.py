@@ -239,3 +239,36 @@ def test_every_built_in_env_id_is_registered_by_its_declared_adapter_module():
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
                          cwd=ROOT.parent).stdout
     assert out.strip() == "[]"
+
+
+DOC = ROOT.parent / "docs" / "architecture.md"
+DOC_PATH = re.compile(r"\b(?:hirl|tests|examples|experiments)/[\w./]*\w")  # a repo path the page names
+DOC_MODULE = re.compile(r"`(hirl(?:\.\w+)+)")  # a dotted name the page quotes: a module, or a module's attribute
+
+
+def test_every_path_docs_architecture_names_exists():
+    """docs/architecture.md is the map: each file or folder it names (hirl/..., tests/..., examples/..., experiments/...)
+    exists, so a moved or removed module fails here until the page is redrawn."""
+    text = DOC.read_text(encoding="utf-8")
+    named = {m.group(0) for m in DOC_PATH.finditer(text)} - {"hirl/Tabletop", "hirl/TabletopGoal", "hirl/Maze"}  # env ids
+    assert len(named) > 40  # the pattern still finds the page's paths
+    missing = sorted(p for p in named if not (ROOT.parent / p).exists())
+    assert missing == [], f"docs/architecture.md names paths that do not exist: {missing}"
+
+
+def test_every_module_docs_architecture_quotes_exists():
+    """Each `hirl.x.y` the page quotes is a module, or a name defined in (or imported into) the longest module prefix."""
+    missing = []
+    for name in sorted(set(DOC_MODULE.findall(DOC.read_text(encoding="utf-8")))):
+        parts = name.split(".")
+        k = max(k for k in range(1, len(parts) + 1) if ".".join(parts[:k]) in MODULES)
+        if k < len(parts) and not re.search(rf"\b{parts[k]}\b", MODULES[".".join(parts[:k])].read_text(encoding="utf-8")):
+            missing.append(name)
+    assert missing == [], f"docs/architecture.md quotes names hirl does not define: {missing}"
+
+
+def test_docs_architecture_draws_every_layer_unit():
+    """Every subpackage / top-level module of LAYERS appears in the page's layer diagram."""
+    diagram = DOC.read_text(encoding="utf-8").split("```text", 1)[1].split("```", 1)[0]
+    absent = sorted(u for u in LAYERS if u != "__init__" and not re.search(rf"\b{u}(/|\.py)", diagram))
+    assert absent == [], f"docs/architecture.md's layer diagram lacks {absent}"
