@@ -12,7 +12,7 @@ Every StepTables is built in this module; the learners' samplers (hirl.learn.imi
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -44,6 +44,7 @@ class StepTables:
     segment_window (N, 2) int64 [first, last] rows in achieved of the step's segment (its start .. the observation it
                                 ended in), NO_INDEX without an episode
     episode_window (N, 2) int64 [first, last] rows in achieved of the step's episode, NO_INDEX without an episode
+    frame_obs_row (R,) int64    row in achieved of each stored frame's observation (what the frame shows)
     """
 
     obs: np.ndarray
@@ -66,6 +67,7 @@ class StepTables:
     obs_row: np.ndarray
     segment_window: np.ndarray
     episode_window: np.ndarray
+    frame_obs_row: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
 
 def _no_frames() -> dict[str, Any]:
@@ -75,7 +77,7 @@ def _no_frames() -> dict[str, Any]:
         return np.zeros(0, np.int64)
 
     return dict(frames=None, frame_row=empty(), frame_label=empty(), frame_prev_label=empty(), frame_command=empty(),
-                frame_end=empty())
+                frame_end=empty(), frame_obs_row=empty())
 
 
 def build_tables(ds: Dataset, obs_keys: tuple[str, ...]) -> StepTables:
@@ -85,7 +87,7 @@ def build_tables(ds: Dataset, obs_keys: tuple[str, ...]) -> StepTables:
     v_index, c_index = {t: i for i, t in enumerate(vocab)}, {c: i for i, c in enumerate(commands)}
     step: dict[str, list[np.ndarray]] = {k: [] for k in ("obs", "action", "label", "prev", "cmd", "gs", "pgs", "end",
                                                          "row", "seg_win", "ep_win")}
-    frame: dict[str, list[np.ndarray]] = {k: [] for k in ("row", "label", "prev", "cmd", "end")}
+    frame: dict[str, list[np.ndarray]] = {k: [] for k in ("row", "label", "prev", "cmd", "end", "obs_row")}
     frames: list[np.ndarray] = []
     achieved: list[np.ndarray] = []
     offset = obs_offset = 0
@@ -107,6 +109,7 @@ def build_tables(ds: Dataset, obs_keys: tuple[str, ...]) -> StepTables:
             frame["prev"].append(prev[f_seg])
             frame["cmd"].append(np.full(len(inside), c_index[e.command], np.int64))
             frame["end"].append(seg_end_frame[f_seg])
+            frame["obs_row"].append(obs_offset + np.minimum(e.frame_steps, T))
             frames.append(e.frames)
             offset += len(e.frames)
         step["obs"].append(e.flat_obs(obs_keys)[:T].astype(np.float32))
@@ -129,7 +132,7 @@ def build_tables(ds: Dataset, obs_keys: tuple[str, ...]) -> StepTables:
         obs=s["obs"], action=s["action"], label=s["label"], prev_label=s["prev"], command=s["cmd"],
         goal_state=s["gs"], prev_goal_state=s["pgs"], end_frame=s["end"], vocab=vocab, commands=commands,
         frames=np.concatenate(frames) if frames else None, frame_row=f["row"], frame_label=f["label"],
-        frame_prev_label=f["prev"], frame_command=f["cmd"], frame_end=f["end"],
+        frame_prev_label=f["prev"], frame_command=f["cmd"], frame_end=f["end"], frame_obs_row=f["obs_row"],
         achieved=np.concatenate(achieved), obs_row=s["row"], segment_window=s["seg_win"], episode_window=s["ep_win"],
     )
 
@@ -202,7 +205,8 @@ def concat_tables(a: StepTables, b: StepTables) -> StepTables:
         goal_state=cat(a.goal_state, b.goal_state), prev_goal_state=cat(a.prev_goal_state, b.prev_goal_state),
         end_frame=cat(a.end_frame, np.full(len(b.obs), NO_INDEX, np.int64)), vocab=a.vocab, commands=commands,
         frames=a.frames, frame_row=a.frame_row, frame_label=a.frame_label, frame_prev_label=a.frame_prev_label,
-        frame_command=a.frame_command, frame_end=a.frame_end, achieved=cat(a.achieved, b.achieved),
+        frame_command=a.frame_command, frame_end=a.frame_end, frame_obs_row=a.frame_obs_row,
+        achieved=cat(a.achieved, b.achieved),
         obs_row=cat(a.obs_row, _shift(b.obs_row, o)), segment_window=cat(a.segment_window, _shift(b.segment_window, o)),
         episode_window=cat(a.episode_window, _shift(b.episode_window, o)),
     )

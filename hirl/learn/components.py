@@ -26,6 +26,7 @@ from hirl.learn.run_config import RunConfig, TrainingBudgets
 from hirl.learn.trainer import TrainerConfig
 from hirl.policies.flat import ChainOfThoughtAgent, ChainOfThoughtPolicy, CoTConfig, FlatAgent, FlatConfig, FlatPolicy
 from hirl.policies.high.image import ImageGenConfig, ImageGoalGenerator, ImageHighLevel
+from hirl.policies.high.image_state import FrameToState, FrameToStateConfig
 from hirl.policies.high.language import LanguageGoalNet, LanguageHighLevel, LanguageHLConfig
 from hirl.policies.heads import HeadConfig
 from hirl.policies.high.goal_index import GoalIndex, GoalIndexConfig
@@ -338,6 +339,32 @@ class GoalIndexComponent(ImitationComponent):
 class GoalIndexAhead(Ahead, GoalIndexComponent):
     def goals(self, t: StepTables) -> np.ndarray:
         return goal_state_ahead(t, self.horizon)
+
+
+class FrameState(ImitationComponent):
+    """FrameToState: reads the achieved goal (G,) a camera frame shows, trained on every stored dataset frame and the
+    achieved goal at its observation; the reader between an image high level and a state low level
+    (hier_image_state, oracle_image_state). Trained on the `low_image` budget."""
+
+    role = "part"
+    subgoal = "image"
+    network = FrameToState
+    budget_field = "low_image"
+    renders = True
+
+    def build(self, t: StepTables, tt: TextTables, text_encoder: str, obs_keys: tuple[str, ...],
+              head: HeadConfig | None = None) -> PolicyModule:
+        dataset_frames(t, "frame_state")
+        return FrameToState(FrameToStateConfig(goal_dim=t.goal_state.shape[1])).fit(t.achieved[t.frame_obs_row])
+
+    def sampler(self, t: StepTables, tt: TextTables, batch_size: int, paraphrase_p: float = 0.0,
+                head: HeadConfig | None = None) -> GatherSampler:
+        frames = dataset_frames(t, "frame_state")
+        s = {"row": np.arange(len(frames)), "target_state": t.achieved[t.frame_obs_row]}
+        return GatherSampler(s, {"image": (frames, "row")}, batch_size)
+
+    def policy(self, model: Any, ctx: AgentContext) -> FrameToState:
+        return model
 
 
 class HighImage(ImitationComponent):

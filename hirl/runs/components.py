@@ -19,7 +19,8 @@ from typing import Any, Literal
 from hirl.registry import Registry
 from hirl.runs import catalog
 
-Role = Literal["high", "low", "agent"]  # what policy() returns: HighLevelPolicy | LowLevelPolicy | a whole Agent
+# what policy() returns: HighLevelPolicy | LowLevelPolicy | a whole Agent | a model another level uses ("part")
+Role = Literal["high", "low", "agent", "part"]
 
 
 class Component(abc.ABC):

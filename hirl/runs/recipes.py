@@ -13,6 +13,8 @@
     hier_state_ahead        high_state_ahead + low_state_ahead: state subgoals subgoals.horizon steps ahead, asked
                             every subgoals.interval steps (and when the run's rule fires)
     oracle_state_ahead      the expert's achieved goal subgoals.horizon steps ahead driving low_state_ahead
+    hier_image_state        high_image's goal frame read into a state goal by frame_state (ImageAsStateGoal),
+                            driving low_state; oracle_image_state: the expert's frame at its subtask's end, read the same
     hier_state[_ahead]_snap  hier_state[_ahead] with each proposal snapped to the nearest goal that a demonstration
                             reached from a nearby state (goal_index[_ahead]: SnappedStateHighLevel)
     (OracleHighPhrasing)    the same, emitting a user's phrasings (hirl eval --instruction-map; not registered)
@@ -35,6 +37,7 @@ from hirl.integrations import EnvAdapter
 from hirl.encoders.commands import command_subtasks
 from hirl.policies.base import HighLevelPolicy, HighLevelWrapper
 from hirl.policies.high.goal_index import SnappedStateHighLevel
+from hirl.policies.high.image_state import ImageAsStateGoal
 from hirl.policies.high.lookahead import ExpertLookahead, LookaheadKind
 from hirl.runs.agents import AgentContext, AgentRecipe
 from hirl.types import Command, Subgoal
@@ -131,6 +134,27 @@ class OracleLookahead(AgentRecipe):
         return HierarchicalAgent(high, low, rule)
 
 
+class ImageReadAsState(AgentRecipe):
+    """An image high level (high_image, or the expert look-ahead's frame with `oracle`) whose goal frame frame_state
+    reads into a state goal for low_state, under the run's rule."""
+
+    def __init__(self, oracle: bool) -> None:
+        self.components = ("low_state", "frame_state") if oracle else ("low_state", "frame_state", "high_image")
+        self.trainable, self.adaptable = not oracle, False
+
+    def build(self, ctx: AgentContext) -> HierarchicalAgent:
+        low, reader = ctx.policy(self.components[0]), ctx.policy(self.components[1])
+        if len(self.components) == 3:
+            inner: HighLevelPolicy = ctx.policy(self.components[2])
+        else:
+            expert_high, expert_low = ctx.adapter.expert(ctx.env, 0.0, ctx.seed)
+            inner = ExpertLookahead(ctx.env, expert_high, expert_low, "image", None,
+                                    max_steps=ctx.cfg.replan.subgoal_steps() or DEFAULT_TIMEOUT)
+        return HierarchicalAgent(ImageAsStateGoal(inner, reader), low, replan_rule(ctx))
+
+
+hier_image_state = partial(ImageReadAsState, oracle=False)
+oracle_image_state = partial(ImageReadAsState, oracle=True)
 oracle_state = partial(OracleLookahead, "low_state", "state", ahead=False)
 oracle_image = partial(OracleLookahead, "low_image", "image", ahead=False)
 oracle_state_ahead = partial(OracleLookahead, "low_state_ahead", "state", ahead=True)
