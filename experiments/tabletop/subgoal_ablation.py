@@ -35,6 +35,11 @@ LOWRES_NOISE_V3 = ("hirl train runs/bench/tabletop-subgoals/seed{s}/config.yaml 
                    "(high_state copied from runs/bench/tabletop-subgoals-v3/seed{s}) && hirl eval "
                    "runs/bench/tabletop-lowres-noise{n}-s{s} --agents hier_state oracle_state --episodes 100 --out "
                    "runs/bench/tabletop-lowres-noise{n}-s{s}/eval eval.videos=0")
+AHEAD_LOWRES = ("hirl train runs/bench/tabletop-subgoals/seed0/config.yaml --out runs/bench/tabletop-ahead-lowres-s0 "
+                "'agents=[hier_state_ahead]' 'networks={}' networks.low_state_ahead.goal_residual=true "
+                "networks.low_state_ahead.goal_noise=0.3 (high_state_ahead copied from runs/bench/tabletop-subgoals-v3/seed0) "
+                "&& hirl eval runs/bench/tabletop-ahead-lowres-s0 --agents hier_state_ahead oracle_state_ahead "
+                "--episodes 100 --out runs/bench/tabletop-ahead-lowres-s0/eval eval.videos=0")
 
 # (group, agent, what changed, report under --runs, how it was made)
 ROWS: tuple[tuple[str, str, str, str, str], ...] = (
@@ -91,6 +96,10 @@ ROWS: tuple[tuple[str, str, str, str, str], ...] = (
      "--out runs/bench/tabletop-subgoals/seed0/eval-every1 eval.videos=0 subgoals.replan_every=1" + BEFORE_PROGRESS),
     ("10 steps ahead", "hier_state_ahead", "+ residual + progress",
      "tabletop-subgoals/seed0/report.json", "experiments/tabletop/RESULTS-subgoals.md's run, seed 0"),
+    ("10 steps ahead", "hier_state_ahead", "residual + progress; low_state_ahead with goal_residual + goal_noise 0.3",
+     "tabletop-ahead-lowres-s0/eval/report.json", AHEAD_LOWRES),
+    ("10 steps ahead", "oracle_state_ahead", "low_state_ahead with goal_residual + goal_noise 0.3",
+     "tabletop-ahead-lowres-s0/eval/report.json", AHEAD_LOWRES),
     ("10 steps ahead", "hier_state_ahead_snap", "residual + progress, snapped to residual dataset futures",
      "tabletop-subgoals/seed0/eval-snap/report.json",
      "hirl eval runs/bench/tabletop-subgoals/seed0 --agents hier_state_ahead_snap --episodes 100 "
