@@ -342,9 +342,10 @@ class GoalIndexAhead(Ahead, GoalIndexComponent):
 
 
 class FrameState(ImitationComponent):
-    """FrameToState: reads the achieved goal (G,) a camera frame shows, trained on every stored dataset frame and the
-    achieved goal at its observation; the reader between an image high level and a state low level
-    (hier_image_state, oracle_image_state). Trained on the `low_image` budget."""
+    """FrameToState: reads the achieved goal (G,) a camera frame shows; the reader between an image high level and a
+    state low level (hier_image_state, oracle_image_state). Trained on the `low_image` budget: on every stored
+    dataset frame and the achieved goal at its observation, or, with `networks: {frame_state: {residual: true}}`, on
+    each step's segment-end frame read against the achieved goal at the step (what it is given at inference)."""
 
     role = "part"
     subgoal = "image"
@@ -352,16 +353,33 @@ class FrameState(ImitationComponent):
     budget_field = "low_image"
     renders = True
 
+    def __init__(self) -> None:
+        self.fields: dict[str, Any] = {}  # FrameToStateConfig fields from the run config
+
+    def set_network_fields(self, fields: dict[str, Any]) -> None:
+        self.fields = checked_fields(self.name, fields, FrameToStateConfig, {"goal_dim"})
+
+    def samples(self, t: StepTables) -> dict[str, np.ndarray]:
+        """row (into frames) and target_state (M, G), with achieved (M, G) for a residual reader."""
+        frames = dataset_frames(t, "frame_state")
+        if not self.fields.get("residual", False):
+            return {"row": np.arange(len(frames)), "target_state": t.achieved[t.frame_obs_row]}
+        ok = t.end_frame != NO_INDEX
+        return {"row": t.end_frame[ok], "target_state": t.achieved[t.frame_obs_row[t.end_frame[ok]]],
+                "achieved": achieved_now(t)[ok]}
+
     def build(self, t: StepTables, tt: TextTables, text_encoder: str, obs_keys: tuple[str, ...],
               head: HeadConfig | None = None) -> PolicyModule:
-        dataset_frames(t, "frame_state")
-        return FrameToState(FrameToStateConfig(goal_dim=t.goal_state.shape[1])).fit(t.achieved[t.frame_obs_row])
+        try:
+            cfg = FrameToStateConfig(goal_dim=t.goal_state.shape[1], **self.fields)
+        except (TypeError, ValueError) as exc:
+            raise FieldError(f"networks.{self.name}", str(exc)) from None
+        s = self.samples(t)
+        return FrameToState(cfg).fit(s["target_state"], s.get("achieved"))
 
     def sampler(self, t: StepTables, tt: TextTables, batch_size: int, paraphrase_p: float = 0.0,
                 head: HeadConfig | None = None) -> GatherSampler:
-        frames = dataset_frames(t, "frame_state")
-        s = {"row": np.arange(len(frames)), "target_state": t.achieved[t.frame_obs_row]}
-        return GatherSampler(s, {"image": (frames, "row")}, batch_size)
+        return GatherSampler(self.samples(t), {"image": (dataset_frames(t, "frame_state"), "row")}, batch_size)
 
     def policy(self, model: Any, ctx: AgentContext) -> FrameToState:
         return model

@@ -77,3 +77,27 @@ def test_image_as_state_goal_reads_the_frame_and_tells_the_inner_level_its_image
     assert inner.seen[-1] is correction
     with pytest.raises(TypeError, match="image subgoals"):
         ImageAsStateGoal(FixedImage(frames[0], kind="language"), reader).propose({}, Command("x"))
+
+
+def test_residual_reader_reads_the_frame_against_the_achieved_goal_now():
+    """residual: predictions are achieved + a standardised change; the wrapper reads obs["achieved_goal"]."""
+    frames, goals = frames_and_goals(32)
+    now = goals[::-1].copy()
+    cfg = FrameToStateConfig(goal_dim=G, feat=16, channels=(4, 4, 4, 4), hidden=(8,), residual=True)
+    reader = FrameToState(cfg).fit(goals, now)
+    assert torch.allclose(reader.goal_mean, torch.from_numpy((goals - now).mean(0)), atol=1e-6)
+    batch = {"image": torch.from_numpy(frames), "target_state": torch.from_numpy(goals)}
+    with pytest.raises(KeyError, match="achieved"):
+        reader.loss(batch)
+    assert torch.isfinite(reader.loss({**batch, "achieved": torch.from_numpy(now)})[0])
+    with torch.no_grad():
+        a = reader.predict(batch["image"][:1], torch.from_numpy(now[:1]))
+        change = reader(batch["image"][:1], torch.from_numpy(now[:1])) * reader.goal_std + reader.goal_mean
+    torch.testing.assert_close(a, change + torch.from_numpy(now[:1]))  # the goal is now + the change it reads
+    high = ImageAsStateGoal(FixedImage(frames[0]), reader)
+    with pytest.raises(ValueError, match="'achieved_goal'"):
+        high.propose({}, Command("x"))
+    sub = high.propose({"achieved_goal": now[0]}, Command("x"))
+    np.testing.assert_allclose(sub.value, a[0].numpy(), rtol=1e-5)
+    with pytest.raises(ValueError, match="achieved goals now"):
+        FrameToState(cfg).fit(goals)

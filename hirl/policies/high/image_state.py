@@ -25,6 +25,7 @@ from hirl.policies.base import HighLevelPolicy, HighLevelWrapper
 from hirl.policies.inference import fast_inference, require_keys
 from hirl.policies.module import PolicyModule
 from hirl.policies.nets import mlp
+from hirl.policies.obs import achieved_of
 from hirl.types import Command, Observation, Subgoal
 
 
@@ -37,6 +38,10 @@ class FrameToStateConfig:
     channels: tuple[int, int, int, int] = (16, 32, 32, 32)  # conv widths of the CNN (small: trained on CPU)
     hidden: tuple[int, ...] = (256,)  # regression-head hidden widths
     eps: float = 1e-3  # floor on the target std (constant goal dims)
+    # read the frame relative to the achieved goal now: the head also sees it and predicts goal - achieved, so what the
+    # frame shows unchanged is the state now exactly (trained on segment-end frames from the steps of their segment)
+    residual: bool = False
+    achieved_key: str = "achieved_goal"  # observation entry holding the achieved goal now (G,) (residual only)
 
     def __post_init__(self) -> None:
         if self.goal_dim < 1 or self.feat < 1:
@@ -44,43 +49,74 @@ class FrameToStateConfig:
 
 
 class FrameToState(PolicyModule):
-    """uint8 frame (B, H, W, 3) -> ImageEncoder CNN -> MLP -> achieved goal (B, G) (MSE on standardised targets)."""
+    """uint8 frame (B, H, W, 3) -> ImageEncoder CNN [++ normalised achieved goal now] -> MLP -> achieved goal the frame
+    shows (B, G) (residual: predicted as goal - achieved). MSE on standardised targets."""
 
     config_cls = FrameToStateConfig
-    goal_mean: torch.Tensor  # buffers (G,), registered in __init__
+    goal_mean: torch.Tensor  # buffers (G,), registered in __init__: the targets' normaliser
     goal_std: torch.Tensor
+    now_mean: torch.Tensor  # the achieved-goal input's normaliser (residual)
+    now_std: torch.Tensor
 
     def __init__(self, config: FrameToStateConfig) -> None:
         super().__init__()
         self.config = c = config
         self.encoder = ImageEncoder(c.feat, c.channels)
-        self.head = mlp(c.feat, c.hidden, c.goal_dim)
-        self.register_buffer("goal_mean", torch.zeros(c.goal_dim))
-        self.register_buffer("goal_std", torch.ones(c.goal_dim))
+        self.head = mlp(c.feat + (c.goal_dim if c.residual else 0), c.hidden, c.goal_dim)
+        for name in ("goal_mean", "now_mean"):
+            self.register_buffer(name, torch.zeros(c.goal_dim))
+        for name in ("goal_std", "now_std"):
+            self.register_buffer(name, torch.ones(c.goal_dim))
 
     @torch.no_grad()
-    def fit(self, goal_states: np.ndarray) -> FrameToState:
-        """Fit the target normaliser from the achieved goals (N, G) the training frames show."""
+    def fit(self, goal_states: np.ndarray, achieved: np.ndarray | None = None) -> FrameToState:
+        """Fit the normalisers from the achieved goals (N, G) the training frames show and, residual, the achieved
+        goals now (N, G) they are read against."""
         g = np.asarray(goal_states, dtype=np.float64)
         if g.ndim != 2 or g.shape[1] != self.config.goal_dim or not len(g) or not np.all(np.isfinite(g)):
             raise ValueError(f"FrameToState.fit: goal_states must be a finite non-empty (N, {self.config.goal_dim}) "
                              f"array, got {g.shape}")
+        if self.config.residual:
+            if achieved is None or np.shape(achieved) != g.shape:
+                raise ValueError(f"FrameToState.fit: a residual reader fits on achieved goals now (N, G) beside the "
+                                 f"goals {g.shape}")
+            now = np.asarray(achieved, dtype=np.float64)
+            self.now_mean.copy_(torch.as_tensor(now.mean(0), dtype=torch.float32))
+            self.now_std.copy_(torch.as_tensor(np.maximum(now.std(0), self.config.eps), dtype=torch.float32))
+            g = g - now
         self.goal_mean.copy_(torch.as_tensor(g.mean(0), dtype=torch.float32))
         self.goal_std.copy_(torch.as_tensor(np.maximum(g.std(0), self.config.eps), dtype=torch.float32))
         return self
 
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
-        """uint8 (B, H, W, 3) -> standardised prediction (B, G); predict() gives state units."""
-        return self.head(torch.relu(self.encoder(images_to_float(images))))
+    def _now(self, achieved: torch.Tensor | None) -> torch.Tensor | None:
+        """achieved (B, G) for a residual reader (ValueError when missing), None otherwise."""
+        if not self.config.residual:
+            return None
+        if achieved is None:
+            raise ValueError("a residual FrameToState reads the frame against the achieved goal now (B, G)")
+        return achieved.float()
 
-    def predict(self, images: torch.Tensor) -> torch.Tensor:
-        """uint8 (B, H, W, 3) -> achieved goal (B, G) in the units of the data."""
-        return self(images) * self.goal_std + self.goal_mean
+    def forward(self, images: torch.Tensor, achieved: torch.Tensor | None = None) -> torch.Tensor:
+        """uint8 (B, H, W, 3) (and achieved (B, G), residual) -> standardised prediction (B, G); predict() gives
+        state units."""
+        feat = torch.relu(self.encoder(images_to_float(images)))
+        now = self._now(achieved)
+        if now is not None:
+            feat = torch.cat([feat, (now - self.now_mean) / self.now_std], dim=-1)
+        return self.head(feat)
+
+    def predict(self, images: torch.Tensor, achieved: torch.Tensor | None = None) -> torch.Tensor:
+        """uint8 (B, H, W, 3) (and achieved (B, G), residual) -> achieved goal the frames show (B, G), data units."""
+        goal = self(images, achieved) * self.goal_std + self.goal_mean
+        now = self._now(achieved)
+        return goal if now is None else goal + now
 
     def loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
-        require_keys(batch, ("image", "target_state"), type(self).__name__)
-        target = (batch["target_state"].float() - self.goal_mean) / self.goal_std
-        pred = self(batch["image"])
+        require_keys(batch, ("image", "target_state") + ("achieved",) * self.config.residual, type(self).__name__)
+        now = self._now(batch.get("achieved"))
+        target_state = batch["target_state"].float() if now is None else batch["target_state"].float() - now
+        target = (target_state - self.goal_mean) / self.goal_std
+        pred = self(batch["image"], batch.get("achieved"))
         with torch.no_grad():
             dist = ((pred - target) * self.goal_std).norm(dim=-1).mean()
         return ((pred - target) ** 2).mean(), {"goal_dist": float(dist)}
@@ -114,8 +150,10 @@ class ImageAsStateGoal(HighLevelWrapper):
         if image.kind != "image":
             raise TypeError(f"ImageAsStateGoal wraps a high level of image subgoals, got a {image.kind} subgoal")
         self.frame = np.asarray(image.value)
+        cfg = self.reader.config
+        now = torch.from_numpy(achieved_of(obs, cfg.achieved_key))[None] if cfg.residual else None
         with fast_inference():
-            goal = self.reader.predict(torch.from_numpy(self.frame[None].copy()))[0].numpy().astype(np.float64)
+            goal = self.reader.predict(torch.from_numpy(self.frame[None].copy()), now)[0].numpy().astype(np.float64)
         state = Subgoal("state", goal, image.source, image.label)
         self._made = {id(state): image}  # only the newest: older subgoals are no longer active
         return state
