@@ -40,6 +40,10 @@ AHEAD_LOWRES = ("hirl train runs/bench/tabletop-subgoals/seed0/config.yaml --out
                 "networks.low_state_ahead.goal_noise=0.3 (high_state_ahead copied from runs/bench/tabletop-subgoals-v3/seed0) "
                 "&& hirl eval runs/bench/tabletop-ahead-lowres-s0 --agents hier_state_ahead oracle_state_ahead "
                 "--episodes 100 --out runs/bench/tabletop-ahead-lowres-s0/eval eval.videos=0")
+IMGSTATE = ("hirl train runs/bench/tabletop-subgoals-v3/seed0/config.yaml --out runs/bench/{out} "
+            "'agents=[hier_image_state]' 'networks={{low_state: {{goal_residual: true, goal_noise: 0.3}}{extra}}}' "
+            "(low_state and high_image copied from runs/bench/tabletop-subgoals-v3/seed0) && hirl eval runs/bench/{out} "
+            "--agents hier_image_state oracle_image_state --episodes 100 --out runs/bench/{out}/eval eval.videos=0")
 
 # (group, agent, what changed, report under --runs, how it was made)
 ROWS: tuple[tuple[str, str, str, str, str], ...] = (
@@ -57,6 +61,16 @@ ROWS: tuple[tuple[str, str, str, str, str], ...] = (
      "tabletop-lowres-noise0.3-s0/eval/report.json", LOWRES_NOISE.format(n=0.3)),
     ("low level alone", "oracle_state", "goal noise 0.2 std instead of 0.3",
      "tabletop-lowres-noise0.2-s0/eval/report.json", LOWRES_NOISE_V3.format(n=0.2, s=0)),
+    ("image goal read as state", "oracle_image_state", "expert's frame -> frame_state (32x32 CNN) -> low_state",
+     "tabletop-imgstate-s0/eval/report.json", IMGSTATE.format(out="tabletop-imgstate-s0", extra="")),
+    ("image goal read as state", "oracle_image_state", "frame_state read against the achieved goal now (residual)",
+     "tabletop-imgstate-res-s0/eval/report.json",
+     IMGSTATE.format(out="tabletop-imgstate-res-s0", extra=", frame_state: {residual: true}")),
+    ("image goal read as state", "hier_image_state", "high_image's frame -> frame_state -> low_state",
+     "tabletop-imgstate-s0/eval/report.json", IMGSTATE.format(out="tabletop-imgstate-s0", extra="")),
+    ("image goal read as state", "hier_image_state", "frame_state read against the achieved goal now (residual)",
+     "tabletop-imgstate-res-s0/eval/report.json",
+     IMGSTATE.format(out="tabletop-imgstate-res-s0", extra=", frame_state: {residual: true}")),
     ("segment-end goal", "hier_state", "regression of the goal (as committed)",
      "tabletop-subgoals/seed0/report-v1-absolute.json", f"{BENCH} --out runs/bench/tabletop-subgoals" + BEFORE_RESIDUAL),
     ("segment-end goal", "hier_state", "+ residual (goal - achieved goal now)",
