@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from hirl.benchmarks.tune import add_backend_arguments, check_backend_arguments, run_trials, script_module
-from hirl.config import load_config
+from hirl.config import load_config, save_config
 from hirl.data import load_dataset
 from hirl.data.tables import build_tables, remap_vocab
 from hirl.fileio import atomic_write_json, atomic_write_text
@@ -58,14 +58,18 @@ def low_run(pattern: str, seed: int) -> Path:
     return Path(pattern.format(seed=seed))
 
 
-def composite(seed_dir: Path, low: Path) -> Path:
-    """base's high level + the low run's low level (copied; the low run is never written)."""
+def composite(seed_dir: Path, low: Path, deploy_env: dict[str, Any] | None = None) -> Path:
+    """base's high level + the low run's low level (copied; the low run is never written); deploy_env: env kwargs of
+    the world the composite is corrected and evaluated in (e.g. disturbances), the base having learned in a clean one."""
     out = seed_dir / "composite"
     if not (out / "config.yaml").is_file():
         (out / "models").mkdir(parents=True, exist_ok=True)
         shutil.copytree(seed_dir / "base" / "models" / "high_language", out / "models" / "high_language", dirs_exist_ok=True)
         shutil.copytree(low / "models" / "low_language", out / "models" / "low_language", dirs_exist_ok=True)
-        shutil.copy(seed_dir / "base" / "config.yaml", out / "config.yaml")
+        cfg = load_config(RunConfig, seed_dir / "base" / "config.yaml")
+        if deploy_env:
+            cfg = dataclasses.replace(cfg, env_kwargs={**cfg.env_kwargs, **deploy_env})
+        save_config(cfg, out / "config.yaml")
         atomic_write_json(out / "provenance.json", {"high_language": str((seed_dir / "base").resolve()),
                                                     "low_language": str(low.resolve())})
     return out
@@ -99,9 +103,10 @@ def demos_condition(run: Path, seed_dir: Path, low: Path, n: int, loop: Correcti
     return record
 
 
-def run_seed(seed: int, out: Path, low: Path, loop: CorrectionLoopConfig, modes: list[str]) -> None:
+def run_seed(seed: int, out: Path, low: Path, loop: CorrectionLoopConfig, modes: list[str],
+             deploy_env: dict[str, Any] | None = None) -> None:
     seed_dir = out / f"seed{seed}"
-    run = composite(seed_dir, low)
+    run = composite(seed_dir, low, deploy_env)
     oracle = seed_dir / "oracle_high.json"
     if not oracle.is_file():
         cfg = prepare_session(run, seed_dir / "reference")
@@ -293,6 +298,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--modes", nargs="+", default=list(MODES), choices=MODES)
     p.add_argument("--base-demos", type=int, default=BASE_DEMOS,
                    help="demonstrations the base high level was trained on (extra demos are drawn after them)")
+    p.add_argument("--deploy-env-kwargs", type=json.loads, default=None,
+                   help='JSON env kwargs of the corrected and evaluated world, e.g. \'{"disturbance": {"probability": 1.0}}\' '
+                        "(the base still learns from clean demonstrations)")
     p.add_argument("--report-only", action="store_true")
     p.add_argument("--results", type=Path, default=Path("experiments/tabletop/CORRECTIONS.json"))
     p.add_argument("--notes", type=Path, default=None, help="text file of the hand-written reading (kept in the JSON)")
@@ -335,7 +343,7 @@ def main(argv: list[str] | None = None) -> int:
 
         def trial(params: dict[str, Any]) -> None:
             s = int(params["seed"])
-            run_seed(s, out, low_run(args.low_run, s).resolve(), loop, args.modes)
+            run_seed(s, out, low_run(args.low_run, s).resolve(), loop, args.modes, args.deploy_env_kwargs)
             if args.backend == "local":
                 write()  # the tables grow seed by seed (Tune trials run at once: written once at the end)
 

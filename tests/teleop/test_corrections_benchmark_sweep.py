@@ -19,7 +19,7 @@ def test_each_ready_seed_is_one_trial_then_the_tables_are_written(tmp_path: Path
     for s in (0, 1, 2):
         (tmp_path / f"low{s}" / "models" / "low_language").mkdir(parents=True)
     ran: list[tuple[int, Path, Path, list[str]]] = []
-    monkeypatch.setattr(bench, "run_seed", lambda seed, o, lo, loop, modes: ran.append((seed, o, lo, modes)))
+    monkeypatch.setattr(bench, "run_seed", lambda seed, o, lo, loop, modes, deploy=None: ran.append((seed, o, lo, modes)))
     monkeypatch.setattr(bench, "collect", lambda o, seeds, *a: {"seeds": list(seeds), "rows": {}})
     monkeypatch.setattr(bench, "render", lambda res, name: f"# {len(ran)} trials\n")
     results = tmp_path / "CORRECTIONS.json"
