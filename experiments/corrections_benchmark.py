@@ -25,6 +25,7 @@ import argparse
 import dataclasses
 import functools
 import json
+import shlex
 import shutil
 import sys
 import time
@@ -320,7 +321,7 @@ def main(argv: list[str] | None = None) -> int:
             raw = raw[1:]
         elif a != "--report-only":
             given.append(a)
-    command = "python experiments/corrections_benchmark.py " + " ".join(given)
+    command = "python experiments/corrections_benchmark.py " + shlex.join(given)
 
     def write() -> None:
         res = collect(args.out, args.seeds, args.low_run, loop, command, args.reproduce)
