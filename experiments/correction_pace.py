@@ -1,7 +1,7 @@
 """Does a correction session's pace let a person's corrections land before the subtask budget runs out?
 
 A live `hirl correct` session (no page: the same CorrectionSession the page drives) is watched by the scripted
-person (hirl.teleop.person.ScriptedPerson): it reacts to the mismatch cue after --reaction seconds by accepting the
+person (hirl.teleop.sessions.person.ScriptedPerson): it reacts to the mismatch cue after --reaction seconds by accepting the
 suggestion. Each setting runs for --minutes of the person's time; --time-scale runs it that many times faster than
 real time (the session's speed and every wait of the person scaled alike; the achieved pace is reported).
 
@@ -20,9 +20,9 @@ import sys
 from pathlib import Path
 
 from hirl.fileio import atomic_write_json
-from hirl.teleop.config import SessionConfig
-from hirl.teleop.person import ScriptedPerson
-from hirl.teleop.session import CorrectionSession
+from hirl.teleop.sessions.config import SessionConfig
+from hirl.teleop.sessions.person import ScriptedPerson
+from hirl.teleop.sessions.session import CorrectionSession
 
 
 def parse_setting(text: str) -> tuple[float, bool]:

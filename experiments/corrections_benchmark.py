@@ -42,9 +42,9 @@ from hirl.fileio import atomic_write_json, atomic_write_text
 from hirl.learn.corrections import finetune_high
 from hirl.learn.run import load_tables
 from hirl.learn.run_config import RunConfig
-from hirl.teleop.config import CorrectionLoopConfig
-from hirl.teleop.loop import AFTER, BEFORE, evaluate, run_correction_loop
-from hirl.teleop.store import prepare_session
+from hirl.teleop.sessions.config import CorrectionLoopConfig
+from hirl.teleop.sessions.loop import AFTER, BEFORE, evaluate, run_correction_loop
+from hirl.teleop.sessions.store import prepare_session
 
 LOOP = Path("experiments/tabletop/corrections_loop.yaml")
 COUNTS = (10, 30, 100)  # corrected episodes / extra demonstrations compared

@@ -13,7 +13,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1] / "hirl"
 
-# subpackage / top-level module -> layer; imports may only go to the same unit or a lower layer
+# subpackage / top-level module (or a sub-subpackage, dotted) -> layer; imports may only go to the same unit or a lower
+# layer. A module's unit is the longest key its dotted name starts with ("hirl.teleop.ui.server" -> "teleop.ui").
 LAYERS: dict[str, int] = {
     "types": 0, "errors": 0, "fileio": 0, "registry": 0, "safeyaml": 0, "config": 0, "version": 0, "devices": 0, "plugins": 0,
     "weights": 1, "curriculum": 1,
@@ -26,17 +27,19 @@ LAYERS: dict[str, int] = {
     "runs": 8,
     "data": 9,
     "learn": 10, "rl": 10, "eval": 10,
-    "teleop": 11, "skills": 11, "export": 11,
-    "configs": 12, "commands": 12, "cli": 12, "benchmarks": 12,
-    "__init__": 13,
+    "teleop.sessions": 11, "skills": 11, "export": 11,
+    "teleop.ui": 12, "teleop": 12,  # the UI of the sessions above them; "teleop": the package's docstring-only __init__
+    "configs": 13, "commands": 13, "cli": 13, "benchmarks": 13,
+    "__init__": 14,
 }
 APART = {frozenset({"learn", "eval"}), frozenset({"rl", "eval"})}  # same layer, never importing each other
 
 
 def unit_of(module: str) -> str:
-    """'hirl.policies.low.bc' -> 'policies'; 'hirl' -> '__init__'."""
-    parts = module.split(".")
-    return parts[1] if len(parts) > 1 else "__init__"
+    """'hirl.policies.low.bc' -> 'policies'; 'hirl.teleop.ui.server' -> 'teleop.ui'; 'hirl' -> '__init__'."""
+    parts = module.split(".")[1:]
+    units = [".".join(parts[:k]) for k in range(len(parts), 0, -1) if ".".join(parts[:k]) in LAYERS]
+    return units[0] if units else parts[0] if parts else "__init__"
 
 
 LAZY_TARGET = re.compile(r"hirl(\.\w+)+:\w+(\.\w+)*")  # a registry entry declared by name ("module:attr")
@@ -89,7 +92,7 @@ def violations() -> list[str]:
     found = []
     for path in sorted(ROOT.rglob("*.py")):
         rel = path.relative_to(ROOT)
-        src = rel.parts[0].removesuffix(".py") if len(rel.parts) > 1 or rel.name != "__init__.py" else "__init__"
+        src = unit_of(module_of(path))
         assert src in LAYERS, f"{rel}: unit {src!r} has no layer in this test (add it to LAYERS and docs/architecture.md)"
         for line, target in imports_of(path):
             dst = unit_of(target)
@@ -103,8 +106,7 @@ def violations() -> list[str]:
 def unit_graph() -> dict[str, set[str]]:
     graph: dict[str, set[str]] = {}
     for path in ROOT.rglob("*.py"):
-        rel = path.relative_to(ROOT)
-        src = rel.parts[0].removesuffix(".py") if len(rel.parts) > 1 or rel.name != "__init__.py" else "__init__"
+        src = unit_of(module_of(path))
         graph.setdefault(src, set()).update(d for d in (unit_of(t) for _, t in imports_of(path)) if d != src)
     return graph
 
@@ -270,5 +272,15 @@ def test_every_module_docs_architecture_quotes_exists():
 def test_docs_architecture_draws_every_layer_unit():
     """Every subpackage / top-level module of LAYERS appears in the page's layer diagram."""
     diagram = DOC.read_text(encoding="utf-8").split("```text", 1)[1].split("```", 1)[0]
-    absent = sorted(u for u in LAYERS if u != "__init__" and not re.search(rf"\b{u}(/|\.py)", diagram))
+    absent = sorted(u for u in LAYERS
+                    if u != "__init__" and not re.search(rf"\b{re.escape(u.replace('.', '/'))}(/|\.py)", diagram))
     assert absent == [], f"docs/architecture.md's layer diagram lacks {absent}"
+
+
+def test_a_sub_subpackage_is_its_own_unit():
+    """hirl/teleop/ is two units: the sessions and their UI above them (the UI imports the sessions, never back)."""
+    assert [unit_of(m) for m in ("hirl.teleop.ui.server", "hirl.teleop.sessions.live", "hirl.teleop", "hirl.runs.agents")] \
+        == ["teleop.ui", "teleop.sessions", "teleop", "runs"]
+    assert LAYERS["teleop.ui"] > LAYERS["teleop.sessions"]
+    probe = "from hirl.teleop.ui.server import SessionServer\n"
+    assert [unit_of(t) for _, t in imports_of(ROOT / "teleop" / "sessions" / "probe.py", probe)] == ["teleop.ui"]

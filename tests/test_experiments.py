@@ -22,7 +22,7 @@ def test_script_help_runs(script):
 
 
 CONFIGS = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "experiments").rglob("*.yaml"))
-OTHER_CONFIGS = {"experiments/tabletop/corrections_loop.yaml": "hirl.teleop.config:CorrectionLoopConfig"}  # not runs
+OTHER_CONFIGS = {"experiments/tabletop/corrections_loop.yaml": "hirl.teleop.sessions.config:CorrectionLoopConfig"}  # not runs
 
 
 def test_every_experiment_config_loads():

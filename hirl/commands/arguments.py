@@ -156,7 +156,7 @@ def _config_keys(command: str) -> set[str]:
     import dataclasses
 
     if command in ("correct", "teleop"):
-        from hirl.teleop.config import SessionConfig
+        from hirl.teleop.sessions.config import SessionConfig
 
         return {f.name for f in dataclasses.fields(SessionConfig)}
     from hirl.runs.kinds import RUN_KINDS

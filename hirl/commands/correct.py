@@ -11,14 +11,14 @@ from typing import TYPE_CHECKING
 
 from hirl.config import load_config
 from hirl.errors import InputError
-from hirl.teleop.config import SessionConfig
-from hirl.teleop.store import REPORT_FILE
+from hirl.teleop.sessions.config import SessionConfig
+from hirl.teleop.sessions.store import REPORT_FILE
 
 LINGER_SECONDS = 600.0  # the page keeps showing the final report this long after a session finishes
 
 if TYPE_CHECKING:
-    from hirl.teleop.live import LiveSession
-    from hirl.teleop.server import SessionServer
+    from hirl.teleop.sessions.live import LiveSession
+    from hirl.teleop.ui.server import SessionServer
 
 
 def session_config(args: argparse.Namespace) -> SessionConfig:
@@ -27,7 +27,7 @@ def session_config(args: argparse.Namespace) -> SessionConfig:
 
 def bind(args: argparse.Namespace, cfg: SessionConfig) -> SessionServer | None:
     """The web server listening on --host/--port with no session yet (None for --ui terminal)."""
-    from hirl.teleop.server import SessionServer, check_bind
+    from hirl.teleop.ui.server import SessionServer, check_bind
 
     if args.ui == "terminal":
         return None
@@ -43,7 +43,7 @@ def serve(session: LiveSession, server: SessionServer | None, keep_open: bool = 
     ended by Ctrl-C (the server is then closed). keep_open: after a finish in the page the server stays up (the caller
     finishes the session while the page shows its progress and report, then calls close_server)."""
     if server is None:
-        from hirl.teleop.terminal import run_terminal
+        from hirl.teleop.ui.terminal import run_terminal
 
         session.start()
         try:
@@ -86,13 +86,13 @@ def linger(server: SessionServer | None, seconds: float) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from hirl.teleop.server import check_bind
+    from hirl.teleop.ui.server import check_bind
 
     if args.ui == "web":
         check_bind(args.host, args.token, args.port)  # before anything slow
     import torch
 
-    from hirl.teleop.session import CorrectionSession
+    from hirl.teleop.sessions.session import CorrectionSession
 
     torch.set_num_threads(1)
     cfg = session_config(args)

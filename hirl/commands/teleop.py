@@ -7,8 +7,8 @@ import argparse
 
 def run(args: argparse.Namespace) -> int:
     from hirl.commands.correct import bind, serve, session_config
-    from hirl.teleop.drive import TeleopSession
-    from hirl.teleop.server import check_bind
+    from hirl.teleop.sessions.drive import TeleopSession
+    from hirl.teleop.ui.server import check_bind
 
     if getattr(args, "ui", "web") == "web":
         check_bind(args.host, args.token, args.port)

@@ -17,6 +17,7 @@ from hirl.hierarchy.replan import (
     OnCompletion,
     OnCompletionConfig,
     OnOverride,
+    ProposedSubgoalRule,
     ReplanConfig,
     ReplanContext,
     ReplanRule,
@@ -28,6 +29,6 @@ from hirl.hierarchy.replan import (
 __all__ = [
     "AnyOf", "AnyOfConfig", "ChainProgress", "CompletionDetector", "EnvPredicate", "FixedInterval",
     "FixedIntervalConfig", "HierarchicalAgent", "LearnedCompletion", "NoisyDetector", "OnCompletion",
-    "OnCompletionConfig", "OnOverride", "ReplanConfig", "ReplanContext", "ReplanRule", "ReplanSpec", "RuleConfig",
-    "StateDistance", "SuccessClassifier", "TraceEntry", "build_replan_rule",
+    "OnCompletionConfig", "OnOverride", "ProposedSubgoalRule", "ReplanConfig", "ReplanContext", "ReplanRule",
+    "ReplanSpec", "RuleConfig", "StateDistance", "SuccessClassifier", "TraceEntry", "build_replan_rule",
 ]

@@ -22,7 +22,7 @@ import dataclasses
 import inspect
 from dataclasses import dataclass, field
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from hirl.config import FieldError, tagged_class
 from hirl.hierarchy.completion import CompletionDetector
@@ -259,6 +259,31 @@ class OnOverride(ReplanRule):
 
     def decide(self, ctx: ReplanContext) -> str | None:
         return "override" if ctx.override is not None else None
+
+
+class ProposalSource(Protocol):
+    """A high level that emits something other than what it proposed (hirl.policies.high.rewording.Rephrasing)."""
+
+    def proposed(self, subgoal: Subgoal) -> Subgoal:
+        """The proposal behind an emitted subgoal (the subgoal itself when this high level did not emit it)."""
+        ...
+
+
+class ProposedSubgoalRule(ReplanRule):
+    """A replan rule judging the instruction the high level proposed instead of its rewording: the env's completion
+    detector (env_predicate's canonicalize) knows the canonical text, not a user's phrasing of it. The same proposal
+    object is passed for the whole segment, so identity-keyed detectors (chain_progress) behave as without it.
+    Not registered: it wraps the run's rule around a high level object, so agents build it in code (a reworded
+    agent of hirl/runs/recipes.py), never a `replan:` section."""
+
+    def __init__(self, inner: ReplanRule, high: ProposalSource) -> None:
+        self.inner, self.high = inner, high
+
+    def reset(self) -> None:
+        self.inner.reset()
+
+    def decide(self, ctx: ReplanContext) -> str | None:
+        return self.inner.decide(dataclasses.replace(ctx, subgoal=self.high.proposed(ctx.subgoal)))
 
 
 @dataclass(frozen=True, kw_only=True)

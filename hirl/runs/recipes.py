@@ -20,29 +20,27 @@
     (OracleHighPhrasing)    the same, emitting a user's phrasings (hirl eval --instruction-map; not registered)
 
 Both rewordings are one mechanism: a Rephrasing high level over the expert's, with a wording map (canonical
-instruction -> text): the env's held-out paraphrases, or one variant of an instruction map.
+instruction -> text): the env's held-out paraphrases, or one variant of an instruction map. The wrappers live in
+hirl.policies.high.rewording, the rule that judges what was proposed in hirl.hierarchy.replan (ProposedSubgoalRule).
 """
 from __future__ import annotations
 
 import dataclasses
 from functools import partial
 from typing import Any
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 from hirl.errors import InputError
-from hirl.hierarchy import HierarchicalAgent, ReplanContext, ReplanRule
+from hirl.hierarchy import HierarchicalAgent, ProposedSubgoalRule, ReplanRule
 from hirl.hierarchy.grounding import SkillGrounder, question
 from hirl.hierarchy.replan import DEFAULT_TIMEOUT
 from hirl.integrations import EnvAdapter
-from hirl.encoders.commands import command_subtasks
-from hirl.policies.base import HighLevelPolicy, HighLevelWrapper
+from hirl.policies.base import HighLevelPolicy
 from hirl.policies.high.goal_index import SnappedStateHighLevel
 from hirl.policies.high.image_state import ImageAsStateGoal
 from hirl.policies.high.lookahead import ExpertLookahead, LookaheadKind
+from hirl.policies.high.rewording import CommandRewording, Rephrasing, Wording
 from hirl.runs.agents import AgentContext, AgentRecipe
-from hirl.types import Command, Subgoal
-
-Wording = Callable[[str], "str | None"]  # instruction the high level proposed -> the text to emit (None: unchanged)
 
 
 def replan_rule(ctx: AgentContext) -> ReplanRule:
@@ -229,23 +227,6 @@ hier_language_paraphrase = partial(HierLanguageParaphrase, grounded=False)
 hier_language_paraphrase_grounded = partial(HierLanguageParaphrase, grounded=True)
 
 
-class CommandRewording(HighLevelWrapper):
-    """A high level given each command as text only, every subtask reworded (wording None: unchanged) and joined
-    with ", then " — the command a person would type, without the env's decomposition."""
-
-    def __init__(self, inner: HighLevelPolicy, wording: Wording) -> None:
-        super().__init__(inner)
-        self.wording = wording
-        self._cache: dict[Command, Command] = {}
-
-    def propose(self, obs: Any, command: Command) -> Subgoal:
-        said = self._cache.get(command)
-        if said is None:
-            parts = [self.wording(t) or t for t in command_subtasks(command)]
-            said = self._cache[command] = Command(", then ".join(parts))
-        return self.inner.propose(obs, said)
-
-
 def skill_grounder(ctx: AgentContext) -> SkillGrounder:
     """A grounder over the env's known instructions, with the run's text encoder and what the env's adapter knows."""
     if ctx.adapter.skills is None:
@@ -296,52 +277,3 @@ def held_out_paraphrases(adapter: EnvAdapter) -> Wording:
         return options[0] if options else None
 
     return held_out
-
-
-class Rephrasing(HighLevelPolicy):
-    """A language high level whose every proposal is reworded: Subgoal(text) -> Subgoal(wording(text)) (same source
-    and label; wording None: the proposal itself). Remembers the last proposal behind the subgoal it emitted, so the
-    replan rule can judge that one (ProposedSubgoalRule)."""
-
-    def __init__(self, high: HighLevelPolicy, wording: Wording) -> None:
-        self.high, self.wording = high, wording
-        self._last: tuple[Subgoal, Subgoal] | None = None  # (emitted, proposed) of the last proposal
-
-    def reset(self) -> None:
-        self.high.reset()
-        self._last = None
-
-    def propose(self, obs: Any, command: Command) -> Subgoal:
-        g = self.high.propose(obs, command)
-        text = self.wording(str(g.value)) if g.kind == "language" else None
-        emitted = g if text is None else Subgoal("language", text, g.source, g.label)
-        self._last = (emitted, g)
-        return emitted
-
-    def observe(self, subgoal: Subgoal) -> None:
-        self.high.observe(subgoal)
-
-    def completed(self, subgoal: Subgoal) -> None:
-        self.high.completed(self.proposed(subgoal))
-
-    def refused(self, subgoal: Subgoal, why: str) -> None:
-        self.high.refused(self.proposed(subgoal), why)
-
-    def proposed(self, subgoal: Subgoal) -> Subgoal:
-        """The proposal behind an emitted subgoal (the subgoal itself when this high level did not emit it)."""
-        return self._last[1] if self._last is not None and self._last[0] is subgoal else subgoal
-
-
-class ProposedSubgoalRule(ReplanRule):
-    """A replan rule judging the instruction the high level proposed instead of its rewording: the env's completion
-    detector (env_predicate's canonicalize) knows the canonical text, not a user's phrasing of it. The same proposal
-    object is passed for the whole segment, so identity-keyed detectors (chain_progress) behave as without it."""
-
-    def __init__(self, inner: ReplanRule, high: Rephrasing) -> None:
-        self.inner, self.high = inner, high
-
-    def reset(self) -> None:
-        self.inner.reset()
-
-    def decide(self, ctx: ReplanContext) -> str | None:
-        return self.inner.decide(dataclasses.replace(ctx, subgoal=self.high.proposed(ctx.subgoal)))

@@ -189,11 +189,11 @@ class _MovesOn(HighLevelPolicy):
 
 def test_the_scripted_corrector_types_the_undone_instruction_again(tmp_path: Any) -> None:
     from hirl.encoders.text_factory import make_text_encoder
-    from hirl.teleop.config import ScriptedCorrectorConfig
-    from hirl.teleop.corrector import ScriptedCorrector
-    from hirl.teleop.journal import CorrectionJournal
-    from hirl.teleop.recorder import CorrectionRecorder
-    from hirl.teleop.skills import SkillResolver
+    from hirl.teleop.sessions.config import ScriptedCorrectorConfig
+    from hirl.teleop.sessions.corrector import ScriptedCorrector
+    from hirl.teleop.sessions.journal import CorrectionJournal
+    from hirl.teleop.sessions.recorder import CorrectionRecorder
+    from hirl.teleop.sessions.skills import SkillResolver
     from hirl_envs.tabletop import tasks
 
     ad = adapter(ENV)

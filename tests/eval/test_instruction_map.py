@@ -21,7 +21,9 @@ from hirl.runs import RunDir, load_agent, run_kind
 from hirl.runs.agents import AgentContext
 from hirl.encoders.text_factory import make_text_encoder
 from hirl.hierarchy.grounding import SkillGrounder
-from hirl.runs.recipes import CommandRewording, OracleHighPhrasing, ProposedSubgoalRule, Rephrasing, grounded
+from hirl.hierarchy.replan import ProposedSubgoalRule
+from hirl.policies.high.rewording import CommandRewording, Rephrasing
+from hirl.runs.recipes import OracleHighPhrasing, grounded
 from hirl.types import Command, Subgoal
 from hirl_envs.tabletop import tasks
 from tests.eval.conftest import write

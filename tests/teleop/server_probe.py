@@ -6,7 +6,7 @@
     python tests/teleop/server_probe.py probes [--server-file F]
     python tests/teleop/server_probe.py killweb --tree DIR --run RUN [--corrections 6]
 
---server-file: a server.py to load instead of hirl.teleop.server (e.g. the pre-fix one: `git show HEAD:hirl/teleop/
+--server-file: a server.py to load instead of hirl.teleop.ui.server (e.g. the pre-fix one: `git show HEAD:hirl/teleop/ui/
 server.py > "$OLD/server.py"`, OLD a scratch folder). The server runs in its own process on a stub session (every call
 it gets is counted), so only the HTTP layer is measured; clients are threads of this process, loopback only."""
 from __future__ import annotations
@@ -78,11 +78,16 @@ class StubSession:
         return action
 
 
+OLD_MODULES = {"hirl.teleop.live": "hirl.teleop.sessions.live", "hirl.teleop.slots": "hirl.teleop.ui.slots"}
+
+
 def load_server(path: str | None) -> Any:
     if not path:
-        from hirl.teleop import server
+        from hirl.teleop.ui import server
 
         return server
+    for old_name, module in OLD_MODULES.items():  # a server.py from before hirl/teleop/ was split imports these
+        sys.modules.setdefault(old_name, importlib.import_module(module))
     spec = importlib.util.spec_from_file_location("probe_server", path)
     assert spec and spec.loader
     mod = importlib.util.module_from_spec(spec)

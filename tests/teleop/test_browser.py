@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from hirl.integrations import adapter
-from hirl.teleop.config import FinetuneSpec, SessionConfig
-from hirl.teleop.server import SessionServer
-from hirl.teleop.session import CorrectionSession
+from hirl.teleop.sessions.config import FinetuneSpec, SessionConfig
+from hirl.teleop.ui.server import SessionServer
+from hirl.teleop.sessions.session import CorrectionSession
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed (.ci/run installs it)")
@@ -181,7 +181,7 @@ def test_a_whole_session_in_the_browser(tiny_run, tmp_path):
 
 
 def test_teleop_in_the_browser(tmp_path):
-    from hirl.teleop.drive import TeleopSession
+    from hirl.teleop.sessions.drive import TeleopSession
 
     session = TeleopSession("hirl/Tabletop-v0", tmp_path / "demos",
                             SessionConfig(speed=1.0, max_fps=8.0, image_size=96, chain_length=1, key_timeout=1.0),
@@ -323,8 +323,8 @@ def _check_tables(page, session):
 
 def _terminal_events(session, events, n=100):
     """The terminal on the same session: n lines, the panel at 120 columns after each."""
-    from hirl.teleop.narrate import scene_text
-    from hirl.teleop.terminal import Panel, Terminal
+    from hirl.teleop.ui.scene_text import scene_text
+    from hirl.teleop.ui.terminal import Panel, Terminal
 
     term = Terminal(session)
     tty = io.StringIO()

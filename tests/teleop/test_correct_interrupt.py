@@ -54,8 +54,8 @@ def test_one_ctrl_c_saves_without_fine_tuning_and_does_not_linger(tmp_path: Path
                                                                   capsys: pytest.CaptureFixture[str]) -> None:
     server, session = FakeServer(), FakeSession()
     monkeypatch.setattr(correct, "bind", lambda args, cfg: server)
-    monkeypatch.setattr("hirl.teleop.session.CorrectionSession.open", lambda *a, **k: session)
-    monkeypatch.setattr("hirl.teleop.server.check_bind", lambda *a: None)
+    monkeypatch.setattr("hirl.teleop.sessions.session.CorrectionSession.open", lambda *a, **k: session)
+    monkeypatch.setattr("hirl.teleop.ui.server.check_bind", lambda *a: None)
     slept: list[float] = []
     monkeypatch.setattr(correct.time, "sleep", lambda s: slept.append(s))
     args = argparse.Namespace(run=str(tmp_path / "run"), out=str(tmp_path / "session"), ui="web", host="127.0.0.1",

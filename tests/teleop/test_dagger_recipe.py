@@ -5,9 +5,9 @@ import hashlib
 
 import pytest
 
-from hirl.teleop.config import CorrectionLoopConfig, FinetuneSpec, ScriptedCorrectorConfig
-from hirl.teleop.journal import CorrectionJournal
-from hirl.teleop.loop import run_correction_loop
+from hirl.teleop.sessions.config import CorrectionLoopConfig, FinetuneSpec, ScriptedCorrectorConfig
+from hirl.teleop.sessions.journal import CorrectionJournal
+from hirl.teleop.sessions.loop import run_correction_loop
 
 
 def _digest(path):

@@ -13,15 +13,15 @@ import yaml
 
 from hirl.data import load_dataset
 from hirl.errors import InputError
-from hirl.teleop import live as live_mod
-from hirl.teleop import store as store_mod
-from hirl.teleop.config import CorrectionLoopConfig, FinetuneSpec, ScriptedCorrectorConfig, SessionConfig
-from hirl.teleop.drive import TeleopSession
-from hirl.teleop.journal import CorrectionJournal, live_records
-from hirl.teleop.live import NotApplied
+from hirl.teleop.sessions import live as live_mod
+from hirl.teleop.sessions import store as store_mod
+from hirl.teleop.sessions.config import CorrectionLoopConfig, FinetuneSpec, ScriptedCorrectorConfig, SessionConfig
+from hirl.teleop.sessions.drive import TeleopSession
+from hirl.teleop.sessions.journal import CorrectionJournal, live_records
+from hirl.teleop.sessions.live import NotApplied
 from hirl.runs.rundir import FolderLock
-from hirl.teleop.loop import run_correction_loop
-from hirl.teleop.session import CorrectionSession
+from hirl.teleop.sessions.loop import run_correction_loop
+from hirl.teleop.sessions.session import CorrectionSession
 
 CFG = SessionConfig(speed=20.0, max_fps=10.0, image_size=48, chain_length=2, eval_episodes=1,
                     finetune=FinetuneSpec(steps=3, batch_size=32))

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from hirl.data import load_dataset
-from hirl.teleop.journal import CorrectionJournal
+from hirl.teleop.sessions.journal import CorrectionJournal
 
 ENV = {**os.environ, "MUJOCO_GL": "egl", "HF_HUB_OFFLINE": "1"}
 SESSION_OVERRIDES = ["speed=4.0", "image_size=32", "chain_length=2", "eval_episodes=1", "finetune.steps=2",
@@ -139,8 +139,8 @@ def test_web_sessions_killed_at_random_times_then_finished(tiny_run, tmp_path):
 
 LOOP = r"""
 import sys
-from hirl.teleop.config import CorrectionLoopConfig, FinetuneSpec, ScriptedCorrectorConfig
-from hirl.teleop.loop import run_correction_loop
+from hirl.teleop.sessions.config import CorrectionLoopConfig, FinetuneSpec, ScriptedCorrectorConfig
+from hirl.teleop.sessions.loop import run_correction_loop
 loop = CorrectionLoopConfig(episodes=[3, 2], chain_length=2, eval_episodes=0,
                             corrector=ScriptedCorrectorConfig(reaction_steps=3), finetune=FinetuneSpec(steps=2, batch_size=32))
 run_correction_loop(sys.argv[1], sys.argv[2], loop, progress=lambda m: print(m, flush=True))

@@ -11,10 +11,10 @@ import time
 import pytest
 
 from hirl.errors import InputError
-from hirl.teleop import server as server_mod
-from hirl.teleop.server import SessionServer, check_bind, host_name
-from hirl.teleop.session import Applied
-from hirl.teleop.skills import Resolution
+from hirl.teleop.ui import server as server_mod
+from hirl.teleop.ui.server import SessionServer, check_bind, host_name
+from hirl.teleop.sessions.session import Applied
+from hirl.teleop.sessions.skills import Resolution
 
 STEP = b'{"action":"step"}'
 
@@ -370,7 +370,7 @@ def test_page_script_sends_json_with_the_token_header():
     """The page's fetch() calls are same-origin POSTs with application/json (the browser adds Origin itself)."""
     from importlib import resources
 
-    js = resources.files("hirl.teleop").joinpath("static", "app.js").read_text()
+    js = resources.files("hirl.teleop.ui").joinpath("static", "app.js").read_text()
     assert '"Content-Type"] = "application/json"' in js and "JSON.stringify(body)" in js and '"X-Hirl-Token"' in js
     assert "text/plain" not in js and "mode: \"no-cors\"" not in js
 

@@ -12,14 +12,14 @@ from hirl.hierarchy import FixedInterval, HierarchicalAgent
 from hirl.hierarchy.rollout import run_episode
 from hirl.integrations import adapter
 from hirl.policies.scripted import ScriptedHighLevel, ScriptedLowLevel
-from hirl.teleop.config import CorrectionLoopConfig, FinetuneSpec, ScriptedCorrectorConfig
-from hirl.teleop.corrector import ScriptedCorrector
-from hirl.teleop.journal import CorrectionJournal, live_records
-from hirl.teleop.loop import TAKEOVERS, run_correction_loop
-from hirl.teleop.recorder import CorrectionRecorder
+from hirl.teleop.sessions.config import CorrectionLoopConfig, FinetuneSpec, ScriptedCorrectorConfig
+from hirl.teleop.sessions.corrector import ScriptedCorrector
+from hirl.teleop.sessions.journal import CorrectionJournal, live_records
+from hirl.teleop.sessions.loop import TAKEOVERS, run_correction_loop
+from hirl.teleop.sessions.recorder import CorrectionRecorder
 from hirl.hierarchy.grounding import GroundingError
-from hirl.teleop.skills import SkillResolver
-from hirl.teleop.takeover import TakeoverAgent, TakeoverRecorder
+from hirl.teleop.sessions.skills import SkillResolver
+from hirl.teleop.sessions.takeover import TakeoverAgent, TakeoverRecorder
 from hirl.types import Subgoal
 
 

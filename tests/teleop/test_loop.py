@@ -10,12 +10,12 @@ from hirl.hierarchy import FixedInterval, HierarchicalAgent
 from hirl.integrations import adapter
 from hirl.encoders.text_factory import make_text_encoder
 from hirl.policies.scripted import ScriptedHighLevel
-from hirl.teleop.config import CorrectionLoopConfig, FinetuneSpec, ScriptedCorrectorConfig
-from hirl.teleop.corrector import ScriptedCorrector
-from hirl.teleop.journal import CorrectionJournal
-from hirl.teleop.loop import run_correction_loop
-from hirl.teleop.recorder import CorrectionRecorder
-from hirl.teleop.skills import SkillResolver
+from hirl.teleop.sessions.config import CorrectionLoopConfig, FinetuneSpec, ScriptedCorrectorConfig
+from hirl.teleop.sessions.corrector import ScriptedCorrector
+from hirl.teleop.sessions.journal import CorrectionJournal
+from hirl.teleop.sessions.loop import run_correction_loop
+from hirl.teleop.sessions.recorder import CorrectionRecorder
+from hirl.teleop.sessions.skills import SkillResolver
 from hirl.types import Subgoal
 
 

@@ -11,9 +11,9 @@ import urllib.request
 import pytest
 
 from hirl.errors import InputError
-from hirl.teleop.config import FinetuneSpec, SessionConfig
-from hirl.teleop.server import SessionServer, check_bind
-from hirl.teleop.session import CorrectionSession
+from hirl.teleop.sessions.config import FinetuneSpec, SessionConfig
+from hirl.teleop.ui.server import SessionServer, check_bind
+from hirl.teleop.sessions.session import CorrectionSession
 
 CFG = SessionConfig(speed=20.0, max_fps=10.0, image_size=64, chain_length=2, max_text=60, eval_episodes=1,
                     finetune=FinetuneSpec(steps=3, batch_size=32))
@@ -72,7 +72,7 @@ def test_page_state_and_frame(live):
     status, jpeg, _ = request(server, "/api/frame.jpg?view=top&w=210&h=120")
     from PIL import Image
     import io
-    from hirl.teleop.views import snap
+    from hirl.teleop.sessions.views import snap
     k = session.frames.scale  # 1 unless this machine cannot render the views shown at max_fps (then smaller)
     asked = (snap(round(210 * k)), snap(round(120 * k)))  # the asked size (x16)
     assert status == 200 and Image.open(io.BytesIO(jpeg)).size == asked

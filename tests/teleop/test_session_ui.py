@@ -13,12 +13,12 @@ import time
 import pytest
 
 from hirl.errors import InputError
-from hirl.teleop.config import SessionConfig
-from hirl.teleop.live import NotApplied
-from hirl.teleop.narrate import scene_text
-from hirl.teleop.person import ScriptedPerson
-from hirl.teleop.session import CorrectionSession
-from hirl.teleop.terminal import DRIVE, Panel, Terminal, help_text
+from hirl.teleop.sessions.config import SessionConfig
+from hirl.teleop.sessions.live import NotApplied
+from hirl.teleop.ui.scene_text import scene_text
+from hirl.teleop.sessions.person import ScriptedPerson
+from hirl.teleop.sessions.session import CorrectionSession
+from hirl.teleop.ui.terminal import DRIVE, Panel, Terminal, help_text
 
 CFG = SessionConfig(speed=5.0, image_size=48, chain_length=2, auto_pause_steps=0)
 
@@ -243,7 +243,7 @@ def test_both_views_get_at_least_ten_frames_a_second_at_1x(tiny_run, tmp_path, m
 
     import numpy as np
 
-    from hirl.teleop.views import Views
+    from hirl.teleop.sessions.views import Views
 
     monkeypatch.setattr(Views, "render", lambda self, view, w, h: np.zeros((h, w, 3), np.uint8))
     s = CorrectionSession.open(tiny_run, tmp_path / "s", SessionConfig(speed=1.0, image_size=48, chain_length=5,

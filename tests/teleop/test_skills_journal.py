@@ -10,8 +10,8 @@ import pytest
 
 from hirl.errors import InputError
 from hirl.encoders.text_factory import make_text_encoder
-from hirl.teleop.journal import CorrectionJournal
-from hirl.teleop.skills import SkillResolver, decode_text
+from hirl.teleop.sessions.journal import CorrectionJournal
+from hirl.teleop.sessions.skills import SkillResolver, decode_text
 
 SKILLS = ["open the drawer", "close the drawer", "push the button", "pick up the red block"]
 
@@ -75,11 +75,11 @@ from hirl.hierarchy import HierarchicalAgent, FixedInterval
 from hirl.integrations import adapter
 from hirl.encoders.text_factory import make_text_encoder
 from hirl.policies.scripted import ScriptedHighLevel
-from hirl.teleop.config import ScriptedCorrectorConfig
-from hirl.teleop.corrector import ScriptedCorrector
-from hirl.teleop.journal import CorrectionJournal
-from hirl.teleop.recorder import CorrectionRecorder
-from hirl.teleop.skills import SkillResolver
+from hirl.teleop.sessions.config import ScriptedCorrectorConfig
+from hirl.teleop.sessions.corrector import ScriptedCorrector
+from hirl.teleop.sessions.journal import CorrectionJournal
+from hirl.teleop.sessions.recorder import CorrectionRecorder
+from hirl.teleop.sessions.skills import SkillResolver
 from hirl.types import Subgoal
 
 ad = adapter("hirl/Tabletop-v0")

@@ -9,11 +9,11 @@ import pytest
 
 from hirl.data import load_dataset
 from hirl.errors import InputError
-from hirl.teleop.keyboard import VISIBLE_HI, VISIBLE_LO, KeyboardDriver
-from hirl.teleop.config import SessionConfig
-from hirl.teleop.drive import TeleopSession
-from hirl.teleop.narrate import scene_text
-from hirl.teleop.terminal import Panel, Terminal, handle
+from hirl.teleop.sessions.keyboard import VISIBLE_HI, VISIBLE_LO, KeyboardDriver
+from hirl.teleop.sessions.config import SessionConfig
+from hirl.teleop.sessions.drive import TeleopSession
+from hirl.teleop.ui.scene_text import scene_text
+from hirl.teleop.ui.terminal import Panel, Terminal, handle
 
 CFG = SessionConfig(speed=50.0, max_fps=10.0, image_size=48, chain_length=1, key_timeout=5.0, teleop_subtask_seconds=3.0)
 
@@ -96,7 +96,7 @@ def test_the_gripper_is_kept_in_the_visible_workspace():
 
 
 def test_terminal_commands_drive_a_correction_session(tiny_run, tmp_path):
-    from hirl.teleop.session import CorrectionSession
+    from hirl.teleop.sessions.session import CorrectionSession
 
     session = CorrectionSession.open(tiny_run, tmp_path / "s", SessionConfig(speed=2.0, image_size=48, chain_length=2),
                                      paused=True)
@@ -124,7 +124,7 @@ def test_terminal_commands_drive_a_correction_session(tiny_run, tmp_path):
 
 
 def test_the_terminal_shows_the_scene(tiny_run, tmp_path):
-    from hirl.teleop.session import CorrectionSession
+    from hirl.teleop.sessions.session import CorrectionSession
 
     session = CorrectionSession.open(tiny_run, tmp_path / "s", SessionConfig(speed=5.0, image_size=48, chain_length=2),
                                      paused=True)

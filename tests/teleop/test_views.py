@@ -4,7 +4,7 @@ import gymnasium as gym
 import numpy as np
 
 import hirl_envs  # noqa: F401  (registers hirl/Tabletop-v0)
-from hirl.teleop.views import Views
+from hirl.teleop.sessions.views import Views
 
 
 def _dark_top_rows(frame: np.ndarray) -> int:

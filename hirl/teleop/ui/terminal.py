@@ -19,8 +19,8 @@ from collections.abc import Callable
 from typing import Any, TextIO
 
 from hirl.errors import InputError
-from hirl.teleop.live import LiveSession
-from hirl.teleop.narrate import scene_text, wrap
+from hirl.teleop.sessions.live import LiveSession
+from hirl.teleop.ui.scene_text import scene_text, wrap
 
 # typed word -> (what it does, in the help); the one key map of the terminal
 COMMANDS: dict[str, str] = {
@@ -31,7 +31,7 @@ COMMANDS: dict[str, str] = {
     "?": "this help, the status and the known skills", "q": "finish the session (twice to confirm)",
 }
 CONTROLS = {".": "step", "ok": "success", "fail": "failure", "+": "faster", "-": "slower", "start": "start"}
-# while you drive: letter -> (key of hirl.teleop.keyboard, what it does); one line of letters = keys held for
+# while you drive: letter -> (key of hirl.teleop.sessions.keyboard, what it does); one line of letters = keys held for
 # key_timeout seconds
 DRIVE: dict[str, tuple[str, str]] = {
     "w": ("ArrowUp", "up the screen"), "s": ("ArrowDown", "down the screen"), "a": ("ArrowLeft", "left"),

@@ -23,7 +23,7 @@ import time
 from typing import Any
 
 from hirl.errors import InputError
-from hirl.teleop.session import CorrectionSession
+from hirl.teleop.sessions.session import CorrectionSession
 
 
 class ScriptedPerson:

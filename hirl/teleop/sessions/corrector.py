@@ -7,7 +7,7 @@ correction is the canonical instruction or, with probability `paraphrase`, one o
 When the world undid a subtask (Tabletop's `disturbance` env kwarg) the chain's current subtask is that one again, so
 a robot that moves on is corrected by typing it again: such corrections are journalled and counted as kind "redo".
 
-Takeovers (cfg.mode "takeover" or "mixed"; the agent is then a hirl.teleop.takeover.TakeoverAgent): the corrector
+Takeovers (cfg.mode "takeover" or "mixed"; the agent is then a hirl.teleop.sessions.takeover.TakeoverAgent): the corrector
 drives with the scripted expert's low level (standing in for a person's teleoperation), labelled with the chain's
 current subtask, until the chain advances or takeover_steps pass. "takeover" drives whenever the subgoal is wrong or
 stale (a person who never types); "mixed" types a correction when the subgoal is wrong and drives when the right
@@ -26,10 +26,10 @@ import numpy as np
 from hirl.errors import InputError
 from hirl.hierarchy.agent import HierarchicalAgent
 from hirl.policies.base import LowLevelPolicy
-from hirl.teleop.config import ScriptedCorrectorConfig
-from hirl.teleop.recorder import CorrectionRecorder
-from hirl.teleop.skills import SkillResolver
-from hirl.teleop.takeover import TakeoverAgent
+from hirl.teleop.sessions.config import ScriptedCorrectorConfig
+from hirl.teleop.sessions.recorder import CorrectionRecorder
+from hirl.teleop.sessions.skills import SkillResolver
+from hirl.teleop.sessions.takeover import TakeoverAgent
 from hirl.types import Observation, Subgoal
 
 
@@ -160,7 +160,7 @@ class ScriptedCorrector:
     def _start_takeover(self, t: int, agent: Any, skill: str, done: int) -> None:
         """Drive `skill` with the driver from this step's action on (the agent must be a TakeoverAgent)."""
         if not isinstance(agent, TakeoverAgent):
-            raise TypeError("a takeover needs the agent wrapped in hirl.teleop.takeover.TakeoverAgent")
+            raise TypeError("a takeover needs the agent wrapped in hirl.teleop.sessions.takeover.TakeoverAgent")
         try:
             known = self.resolver.resolve(skill).skill
         except InputError:

@@ -1,6 +1,6 @@
 """Held keys (from the page, a gamepad mapped to keys by the page, or terminal letters) -> the 4-d Tabletop action.
 
-Keys are aligned with the page's camera views (hirl.teleop.views: on the screen, up is +x, away from the robot's
+Keys are aligned with the page's camera views (hirl.teleop.sessions.views: on the screen, up is +x, away from the robot's
 base, and right is -y): ArrowUp moves the gripper up the screen, ArrowRight to the right; r / v raise / lower it;
 g toggles the gripper. A key set older than key_timeout seconds counts as released (a lost connection stops the
 robot). The gripper is kept inside VISIBLE_LO..visible_hi(z), the part of the workspace the front view shows: a key

@@ -26,7 +26,7 @@ import numpy as np
 
 from hirl.hierarchy.rollout import Agent, AgentWrapper
 from hirl.policies.obs import obs_vector
-from hirl.teleop.journal import CorrectionJournal
+from hirl.teleop.sessions.journal import CorrectionJournal
 from hirl.types import Command, Observation, Subgoal
 
 Driver = Callable[[Observation, Subgoal], np.ndarray]  # (obs, subgoal) -> (A,) action in the env's action space

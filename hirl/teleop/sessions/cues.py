@@ -1,14 +1,14 @@
 """The cues a live session shows a person, from the agent's trace and the env's info: the timeline of subgoal
 segments (why each began, the subtask due then, how long it ran, whether it mismatched) and the mismatch of the
-active subgoal with the subtask due now (hirl.teleop.corrector.mismatch, the scripted corrector's rule)."""
+active subgoal with the subtask due now (hirl.teleop.sessions.corrector.mismatch, the scripted corrector's rule)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from hirl.hierarchy.agent import TraceEntry
-from hirl.teleop.corrector import mismatch
-from hirl.teleop.narrate import why_changed
+from hirl.teleop.sessions.corrector import mismatch
+from hirl.teleop.sessions.narrate import why_changed
 
 
 def fold_trace(timeline: list[dict[str, Any]], trace: Sequence[TraceEntry], seen: int, info: Mapping[str, Any]) -> int:

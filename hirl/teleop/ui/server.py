@@ -24,7 +24,7 @@ Every error answers JSON {"error": ...} and closes the connection (an unread bod
 next request). Each connection has REQUEST_TIMEOUT seconds to deliver a whole request (slow or half-open clients
 are dropped) and at most MAX_CONNECTIONS are served at once: then a newcomer takes the place of the one that has
 waited longest for a request's headers, or, when every one has a request under way, gets 503 at once
-(hirl.teleop.slots). An HTTP/0.9 request line gets a 400 right away. A handler failure is a 500, never a crash."""
+(hirl.teleop.ui.slots). An HTTP/0.9 request line gets a 400 right away. A handler failure is a 500, never a crash."""
 from __future__ import annotations
 
 import hmac
@@ -43,8 +43,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from hirl.errors import InputError
-from hirl.teleop.live import LiveSession, NotApplied
-from hirl.teleop.slots import ConnectionSlots
+from hirl.teleop.sessions.live import LiveSession, NotApplied
+from hirl.teleop.ui.slots import ConnectionSlots
 
 MAX_BODY = 16 * 1024  # bytes: the largest request body accepted (a correction is capped far below this)
 MAX_CONNECTIONS = 64  # connections served at once; then a newcomer evicts the longest-waiting one, or gets 503
@@ -79,7 +79,7 @@ def check_bind(host: str, token: str | None, port: int = 0) -> None:
 
 
 def _static(name: str) -> bytes:
-    return resources.files("hirl.teleop").joinpath("static", name).read_bytes()
+    return resources.files("hirl.teleop.ui").joinpath("static", name).read_bytes()
 
 
 # name[:port], [v6][:port], or a bare v6 address (no port)

@@ -1,7 +1,7 @@
 """TeleopSession: a person drives the gripper from the keyboard and labels segments with language; every
 episode is written through the dataset writer as a demonstration (subgoal = the label, source "human").
 
-Keys held in the page map to the 4-d Tabletop action through hirl.teleop.keyboard (aligned with the page's camera,
+Keys held in the page map to the 4-d Tabletop action through hirl.teleop.sessions.keyboard (aligned with the page's camera,
 the gripper kept inside the visible workspace); a key set older than key_timeout seconds counts as released (a
 lost connection stops the robot). A key set is a command, not a record: the actions it causes are recorded with
 their episode, which is durable once written (a verdict waits for that).
@@ -29,13 +29,13 @@ from hirl.hierarchy import HierarchicalAgent
 from hirl.hierarchy.replan import OnOverride
 from hirl.integrations import adapter as env_adapter
 from hirl.policies.scripted import ScriptedHighLevel, ScriptedLowLevel
-from hirl.teleop.config import SessionConfig
-from hirl.teleop.journal import CorrectionJournal
-from hirl.teleop.keyboard import GRIP_KEY, KEYS, KeyboardDriver
-from hirl.teleop.live import LiveSession
+from hirl.teleop.sessions.config import SessionConfig
+from hirl.teleop.sessions.journal import CorrectionJournal
+from hirl.teleop.sessions.keyboard import GRIP_KEY, KEYS, KeyboardDriver
+from hirl.teleop.sessions.live import LiveSession
 from hirl.runs.rundir import FolderLock
-from hirl.teleop.skills import SkillResolver, decode_text
-from hirl.teleop.store import EpisodeStore
+from hirl.teleop.sessions.skills import SkillResolver, decode_text
+from hirl.teleop.sessions.store import EpisodeStore
 from hirl.types import Command, Observation, Subgoal
 
 __all__ = ["GRIP_KEY", "KEYS", "TeleopSession"]

@@ -37,14 +37,14 @@ from hirl.integrations import adapter as env_adapter
 from hirl.learn.corrections import finetune_high, finetune_low, high_rows
 from hirl.learn.run import load_tables
 from hirl.learn.run_config import RunConfig
-from hirl.teleop.config import CorrectionLoopConfig
-from hirl.teleop.corrector import ScriptedCorrector
-from hirl.teleop.journal import CorrectionJournal
+from hirl.teleop.sessions.config import CorrectionLoopConfig
+from hirl.teleop.sessions.corrector import ScriptedCorrector
+from hirl.teleop.sessions.journal import CorrectionJournal
 from hirl.runs.rundir import FolderLock
-from hirl.teleop.recorder import CorrectionRecorder
-from hirl.teleop.skills import SkillResolver
-from hirl.teleop.takeover import TakeoverAgent, TakeoverRecorder, mark_takeovers
-from hirl.teleop.store import EpisodeStore, check_run, prepare_session
+from hirl.teleop.sessions.recorder import CorrectionRecorder
+from hirl.teleop.sessions.skills import SkillResolver
+from hirl.teleop.sessions.takeover import TakeoverAgent, TakeoverRecorder, mark_takeovers
+from hirl.teleop.sessions.store import EpisodeStore, check_run, prepare_session
 from hirl.policies.high.language import LanguageHighLevel
 
 AFTER = "hier_language" + ADAPTED_SUFFIX  # the session's corrected agent

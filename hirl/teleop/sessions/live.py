@@ -15,7 +15,7 @@ or one step); speed is changed while running (SPEEDS, slow motion included); eve
 (end_reason); an ended episode is written at its verdict (success / failure) or at "next", and the next episode
 starts only at "next" (a verdict never starts one, so no key press can skip a whole episode); the seconds of
 attention (wall-clock time from the start to the finish) are counted for the effort report. Camera frames are
-rendered per view at the size the page displays them (hirl.teleop.views). Subclasses supply the agent and what a
+rendered per view at the size the page displays them (hirl.teleop.sessions.views). Subclasses supply the agent and what a
 request means (apply_request)."""
 from __future__ import annotations
 
@@ -34,13 +34,13 @@ from hirl.errors import InputError
 from hirl.hierarchy.rollout import run_episode
 from hirl.hierarchy.agent import HierarchicalAgent
 from hirl.integrations import EnvAdapter
-from hirl.teleop.config import SessionConfig
+from hirl.teleop.sessions.config import SessionConfig
 from hirl.runs.rundir import FolderLock
-from hirl.teleop.store import EpisodeStore
-from hirl.teleop.cues import fold_trace, judge
-from hirl.teleop.narrate import SPEEDS, end_reason, next_speed, scene
-from hirl.teleop.frames import Frames
-from hirl.teleop.views import VIEWS
+from hirl.teleop.sessions.store import EpisodeStore
+from hirl.teleop.sessions.cues import fold_trace, judge
+from hirl.teleop.sessions.narrate import SPEEDS, end_reason, next_speed, scene
+from hirl.teleop.sessions.frames import Frames
+from hirl.teleop.sessions.views import VIEWS
 from hirl.types import Observation
 
 CONTROLS = ("start", "pause", "resume", "step", "slower", "faster", "success", "failure", "next", "finish")  # UI asks
@@ -113,7 +113,7 @@ class LiveSession:
         self.report: dict[str, Any] | None = None  # the session's final report, once made (shown by the page)
         self._tick_time: float | None = None
         self._ended_by: str | None = None
-        self.frames = Frames(self.env, self.lock, cfg)  # the camera views a UI asks for (hirl.teleop.frames)
+        self.frames = Frames(self.env, self.lock, cfg)  # the camera views a UI asks for (hirl.teleop.sessions.frames)
         self._deadline = 0.0
         self._thread = threading.Thread(target=self._run, name=f"hirl-{self.mode}-sim", daemon=True)
         self.error: str | None = None

@@ -1,6 +1,6 @@
 """CorrectionSession: a person watches the trained hierarchy and corrects its high level in language.
 
-    session = CorrectionSession.open(run_dir, out, cfg)   # out: a session directory (see hirl.teleop.store)
+    session = CorrectionSession.open(run_dir, out, cfg)   # out: a session directory (see hirl.teleop.sessions.store)
     session.start()                                       # episodes run in a background thread
     session.correct("open the drawer")                    # -> Applied, once journaled; active at this control step
     report = session.finish()                             # dataset, fine-tuned high level, before/after report
@@ -35,16 +35,16 @@ from hirl.learn.run_config import RunConfig
 from hirl.encoders.text_factory import make_text_encoder
 from hirl.policies.high.language import LanguageHighLevel
 from hirl.runs import load_agent
-from hirl.teleop.config import SessionConfig
-from hirl.teleop.journal import CorrectionJournal
-from hirl.teleop.keyboard import KeyboardDriver
-from hirl.teleop.live import LiveSession
+from hirl.teleop.sessions.config import SessionConfig
+from hirl.teleop.sessions.journal import CorrectionJournal
+from hirl.teleop.sessions.keyboard import KeyboardDriver
+from hirl.teleop.sessions.live import LiveSession
 from hirl.runs.rundir import FolderLock
-from hirl.teleop.loop import AFTER
-from hirl.teleop.recorder import CorrectionRecorder
-from hirl.teleop.skills import Resolution, SkillResolver, decode_text
-from hirl.teleop.store import EpisodeStore, check_run, check_unfinished, prepare_session
-from hirl.teleop.takeover import TakeoverAgent, TakeoverRecorder, mark_takeovers
+from hirl.teleop.sessions.loop import AFTER
+from hirl.teleop.sessions.recorder import CorrectionRecorder
+from hirl.teleop.sessions.skills import Resolution, SkillResolver, decode_text
+from hirl.teleop.sessions.store import EpisodeStore, check_run, check_unfinished, prepare_session
+from hirl.teleop.sessions.takeover import TakeoverAgent, TakeoverRecorder, mark_takeovers
 from hirl.types import Observation, Subgoal
 
 TAKEOVERS = "takeovers.jsonl"  # OUT/: the session's takeover segments (the loop's name too)
@@ -409,7 +409,7 @@ class CorrectionSession(LiveSession):
                                        "session)")
         elif records or drives:
             from hirl.learn.run import load_tables
-            from hirl.teleop.loop import BEFORE, evaluate
+            from hirl.teleop.sessions.loop import BEFORE, evaluate
             from hirl.learn.corrections import finetune_high, finetune_low, high_rows
 
             train, _, _ = load_tables(self.run_cfg, Path(self.run_cfg.dataset))

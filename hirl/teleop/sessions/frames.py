@@ -22,8 +22,8 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from hirl.teleop.config import SessionConfig
-from hirl.teleop.views import Views
+from hirl.teleop.sessions.config import SessionConfig
+from hirl.teleop.sessions.views import Views
 
 WATCH_SECONDS = 1.0  # a view is kept fresh this long after a UI last asked for it
 SCALES = (1.0, 0.75, 0.5, 0.35, 0.25)  # render scales tried, largest first

@@ -16,8 +16,8 @@ import numpy as np
 
 from hirl.hierarchy.agent import HierarchicalAgent
 from hirl.policies.obs import obs_vector
-from hirl.teleop.journal import CorrectionJournal
-from hirl.teleop.skills import Resolution
+from hirl.teleop.sessions.journal import CorrectionJournal
+from hirl.teleop.sessions.skills import Resolution
 from hirl.types import Correction, Observation, Subgoal
 
 
