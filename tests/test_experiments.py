@@ -22,7 +22,10 @@ def test_script_help_runs(script):
 
 
 CONFIGS = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "experiments").rglob("*.yaml"))
-OTHER_CONFIGS = {"experiments/tabletop/corrections_loop.yaml": "hirl.teleop.sessions.config:CorrectionLoopConfig"}  # not runs
+OTHER_CONFIGS = {  # not runs
+    "experiments/tabletop/corrections_loop.yaml": "hirl.teleop.sessions.config:CorrectionLoopConfig",
+    "experiments/tabletop/corrections_loop_strong.yaml": "hirl.teleop.sessions.config:CorrectionLoopConfig",
+}
 
 
 def test_every_experiment_config_loads():
