@@ -112,6 +112,14 @@ hier_state_snap = partial(SnappedHierarchical, ahead=False)
 hier_state_ahead_snap = partial(SnappedHierarchical, ahead=True)
 
 
+def expert_lookahead(ctx: AgentContext, kind: LookaheadKind, horizon: int | None) -> ExpertLookahead:
+    """The noise-free scripted expert run ahead in ctx.env: its `kind` subgoal `horizon` steps ahead (None: at the end
+    of its current subtask, at most the run's subgoal timeout)."""
+    expert_high, expert_low = ctx.adapter.expert(ctx.env, 0.0, ctx.seed)
+    return ExpertLookahead(ctx.env, expert_high, expert_low, kind, horizon,
+                           max_steps=ctx.cfg.replan.subgoal_steps() or DEFAULT_TIMEOUT)
+
+
 class OracleLookahead(AgentRecipe):
     """The scripted expert run ahead in the env (ExpertLookahead) as the high level of the run's `low` component:
     subgoals of `kind` at `horizon` steps ahead (cfg.subgoals.horizon, under ahead_rule) or at the end of the expert's
@@ -126,9 +134,7 @@ class OracleLookahead(AgentRecipe):
     def build(self, ctx: AgentContext) -> HierarchicalAgent:
         low = ctx.policy(self.components[0])  # first: a run without the component is one InputError line
         rule = ahead_rule(ctx) if self.ahead else replan_rule(ctx)
-        expert_high, expert_low = ctx.adapter.expert(ctx.env, 0.0, ctx.seed)
-        horizon = ctx.cfg.subgoals.horizon if self.ahead else None
-        high = ExpertLookahead(ctx.env, expert_high, expert_low, self.kind, horizon, max_steps=ctx.cfg.replan.subgoal_steps() or DEFAULT_TIMEOUT)
+        high = expert_lookahead(ctx, self.kind, ctx.cfg.subgoals.horizon if self.ahead else None)
         return HierarchicalAgent(high, low, rule)
 
 
@@ -142,12 +148,7 @@ class ImageReadAsState(AgentRecipe):
 
     def build(self, ctx: AgentContext) -> HierarchicalAgent:
         low, reader = ctx.policy(self.components[0]), ctx.policy(self.components[1])
-        if len(self.components) == 3:
-            inner: HighLevelPolicy = ctx.policy(self.components[2])
-        else:
-            expert_high, expert_low = ctx.adapter.expert(ctx.env, 0.0, ctx.seed)
-            inner = ExpertLookahead(ctx.env, expert_high, expert_low, "image", None,
-                                    max_steps=ctx.cfg.replan.subgoal_steps() or DEFAULT_TIMEOUT)
+        inner = ctx.policy(self.components[2]) if len(self.components) == 3 else expert_lookahead(ctx, "image", None)
         return HierarchicalAgent(ImageAsStateGoal(inner, reader), low, replan_rule(ctx))
 
 

@@ -135,15 +135,16 @@ class ImageAsStateGoal(HighLevelWrapper):
         super().__init__(inner)
         self.reader = reader.eval()
         self.frame: np.ndarray | None = None
-        self._made: dict[int, Subgoal] = {}  # id of a state subgoal proposed here -> the image subgoal behind it
+        self._made: tuple[Subgoal, Subgoal] | None = None  # (the newest state subgoal proposed here, its image subgoal)
 
     def reset(self) -> None:
         super().reset()
         self.frame = None
-        self._made.clear()
+        self._made = None
 
     def observe(self, subgoal: Subgoal) -> None:
-        self.inner.observe(self._made.get(id(subgoal), subgoal))
+        made = self._made
+        self.inner.observe(made[1] if made is not None and subgoal is made[0] else subgoal)
 
     def propose(self, obs: Observation, command: Command) -> Subgoal:
         image = self.inner.propose(obs, command)
@@ -155,7 +156,7 @@ class ImageAsStateGoal(HighLevelWrapper):
         with fast_inference():
             goal = self.reader.predict(torch.from_numpy(self.frame[None].copy()), now)[0].numpy().astype(np.float64)
         state = Subgoal("state", goal, image.source, image.label)
-        self._made = {id(state): image}  # only the newest: older subgoals are no longer active
+        self._made = (state, image)  # only the newest: older subgoals are no longer active
         return state
 
     @classmethod

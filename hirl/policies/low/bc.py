@@ -208,19 +208,24 @@ class BCLowLevel(LowLevelPolicy):
         self.runner.reset()
         self._active = None
 
-    def _goal_feat(self, subgoal: Subgoal, achieved: np.ndarray | None = None) -> torch.Tensor:
-        """subgoal (and the achieved goal (G,) with goal_residual) -> (1, goal_feat): encoder input from the goal-kind
-        strategy, then the goal encoder."""
-        goal = self.model.goal_encoding.subgoal_input(subgoal, self.model.config, self.text_encoder)
+    def _goal_input(self, subgoal: Subgoal) -> torch.Tensor:
+        """subgoal -> the goal encoder's input with a batch axis of 1 (the goal-kind strategy's)."""
+        return self.model.goal_encoding.subgoal_input(subgoal, self.model.config, self.text_encoder)
+
+    def _goal_feat(self, subgoal: Subgoal) -> torch.Tensor:
+        """subgoal -> (1, goal_feat): the goal encoder on its input."""
         with fast_inference():
-            return self.model.goal_encoder(self.model.with_achieved(goal, None if achieved is None else to_tensor(achieved)))
+            return self.model.goal_encoder(self._goal_input(subgoal))
 
     def act(self, obs: Observation, subgoal: Subgoal) -> np.ndarray:
         if subgoal.kind != self.kind:
             raise TypeError(f"BCLowLevel was trained on {self.kind} subgoals, got a {subgoal.kind} subgoal")
         cfg = self.model.config
-        if cfg.goal_residual:
-            goal_feat = self._goal_feat(subgoal, achieved_of(obs, cfg.achieved_key))
+        if cfg.goal_residual:  # the encoder reads the achieved goal now: its input is cached per subgoal, not its output
+            goal = self._goals.get(subgoal, self._goal_input)
+            achieved = to_tensor(achieved_of(obs, cfg.achieved_key))
+            with fast_inference():
+                goal_feat = self.model.goal_encoder(self.model.with_achieved(goal, achieved))
         else:
             goal_feat = self._goals.get(subgoal, self._goal_feat)
         if subgoal is not self._active and not subgoal.same_goal(self._active):
