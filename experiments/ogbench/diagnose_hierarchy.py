@@ -17,8 +17,9 @@ import torch
 from hirl.config import load_config
 from hirl.data import load_dataset
 from hirl.data.tables import build_tables
-from hirl.learn.offline_gc.sampling import GoalSampler, GoalSampling
-from hirl.learn.offline_gc.gcbc import GCBC, GCHierState
+from hirl.learn.offline_gc.sampling import GoalSampler
+from hirl.policies.offline_gc.goal_sampling import GoalSampling
+from hirl.policies.offline_gc.gcbc import GCBC, GCHierState
 from hirl.learn.run_config import RunConfig
 from hirl.plugins import import_plugins
 

@@ -49,10 +49,10 @@ DEFAULTS = {"batch": 256, "hidden": 256, "episodes": 50}  # equal budget on both
 
 
 def _hyperparameters() -> Any:
-    """hirl/learn/offline_gc/hyperparameters.py loaded by path (it imports nothing of hirl): the one table of OGBench's
+    """hirl/policies/offline_gc/hyperparameters.py loaded by path (it imports nothing of hirl): the one table of OGBench's
     per-dataset settings, read by both sides."""
     spec = importlib.util.spec_from_file_location("gc_hyperparameters",
-                                                  ROOT / "hirl" / "learn" / "offline_gc" / "hyperparameters.py")
+                                                  ROOT / "hirl" / "policies" / "offline_gc" / "hyperparameters.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -236,7 +236,7 @@ def run_crosseval(args: argparse.Namespace) -> dict[str, Any]:
 
     from hirl.config import load_config
     from hirl.eval.evaluate import evaluate_run
-    from hirl.learn.offline_gc.gcbc import GCBC
+    from hirl.policies.offline_gc.gcbc import GCBC
     from hirl.learn.run import train_run
     from hirl.learn.run_config import RunConfig
     from hirl.plugins import import_plugins

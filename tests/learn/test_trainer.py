@@ -215,8 +215,9 @@ def test_second_trainer_on_same_run_dir_is_refused(tmp_path):
 def test_compiled_loss_trains_like_eager_and_logs_tensor_metrics(tmp_path):
     """compile: true runs torch.compile(model.loss): the same weights as eager (to float tolerance); a loss returning
     0-d tensor metrics (no .item() inside, so no graph break) logs them as numbers."""
-    from hirl.learn.offline_gc.gciql import GCIQL, GCIQLConfig
-    from hirl.learn.offline_gc.sampling import GoalSampler, sampling_of
+    from hirl.policies.offline_gc.gciql import GCIQL, GCIQLConfig
+    from hirl.learn.offline_gc.sampling import GoalSampler
+    from hirl.policies.offline_gc.goal_sampling import sampling_of
     from tests.ogbench.test_hiql import _tables
 
     t = _tables()

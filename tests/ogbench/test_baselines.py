@@ -1,4 +1,4 @@
-"""GCIVL, GCIQL, QRL and CRL (hirl.learn.offline_gc.gcivl / gciql / qrl / crl) checked by hand on a tiny batch: every loss
+"""GCIVL, GCIQL, QRL and CRL (hirl.policies.offline_gc.gcivl / gciql / qrl / crl) checked by hand on a tiny batch: every loss
 recomputed here with plain torch ops on the models' fixed weights (OGBench's MLP: Linear -> tanh-GELU -> LayerNorm,
 re-implemented below), plus the shared pieces on numbers worked out by hand. No ogbench needed."""
 from __future__ import annotations
@@ -11,11 +11,11 @@ import pytest
 import torch
 from torch import nn
 
-from hirl.learn.offline_gc.crl import CRL, CRLConfig, contrastive_loss
-from hirl.learn.offline_gc.blocks import GCActor, ddpgbc_loss, ogbench_mlp
-from hirl.learn.offline_gc.gciql import GCIQL, GCIQLConfig
-from hirl.learn.offline_gc.gcivl import GCIVL, GCIVLConfig
-from hirl.learn.offline_gc.qrl import QRL, Quasimetric, QRLConfig, iqe
+from hirl.policies.offline_gc.crl import CRL, CRLConfig, contrastive_loss
+from hirl.policies.offline_gc.blocks import GCActor, ddpgbc_loss, ogbench_mlp
+from hirl.policies.offline_gc.gciql import GCIQL, GCIQLConfig
+from hirl.policies.offline_gc.gcivl import GCIVL, GCIVLConfig
+from hirl.policies.offline_gc.qrl import QRL, Quasimetric, QRLConfig, iqe
 
 S, G, A, B, H = 3, 2, 2, 5, (4, 4)  # tiny sizes: state, goal, action, batch, hidden widths
 SUCCESS = torch.tensor([1.0, 0.0, 0.0, 1.0, 0.0])  # rows whose value goal is their own state
@@ -351,7 +351,7 @@ def test_gcbc_ogbench_actor_on_raw_inputs_is_ogbenchs_network() -> None:
     """GCBC with actor: ogbench and normalize: false (a run config's networks: {gcbc_cpu: {...}}) is OGBench's GCBC
     network on raw inputs; the defaults are hirl's ReLU MLP on normalised inputs."""
     from hirl.config import FieldError
-    from hirl.learn.offline_gc.gcbc import GCBC, GCBCConfig
+    from hirl.policies.offline_gc.gcbc import GCBC, GCBCConfig
     from hirl.runs.agents import component
     from tests.ogbench.test_hiql import _tables
 

@@ -61,7 +61,7 @@ def test_run_config_networks_sets_a_components_fields(tmp_path: Path, maze_data:
     network lacks, or a component the agents do not use, is one line naming the key."""
     from hirl.config import load_config
     from hirl.errors import InputError
-    from hirl.learn.offline_gc.gciql import GCIQL
+    from hirl.policies.offline_gc.gciql import GCIQL
     from hirl.learn.run import train_run
     from hirl.learn.run_config import RunConfig
     from hirl.runs.agents import component

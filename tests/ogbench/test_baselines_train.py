@@ -10,11 +10,12 @@ import pytest
 import torch
 
 from hirl.learn.offline_gc.components import CPU_HIDDEN, GC_COMPONENTS, GCAgent
-from hirl.learn.offline_gc.sampling import GoalSampler, GoalSampling, sampling_of
-from hirl.learn.offline_gc.hyperparameters import OGBENCH_HYPERPARAMETERS, PRESET_SUFFIX, preset_of
-from hirl.learn.offline_gc.gciql import GCIQL, GCIQLConfig
-from hirl.learn.offline_gc.gcivl import GCIVL, GCIVLConfig
-from hirl.learn.offline_gc.qrl import QRL, QRLConfig
+from hirl.learn.offline_gc.sampling import GoalSampler
+from hirl.policies.offline_gc.goal_sampling import GoalSampling, sampling_of
+from hirl.policies.offline_gc.hyperparameters import OGBENCH_HYPERPARAMETERS, PRESET_SUFFIX, preset_of
+from hirl.policies.offline_gc.gciql import GCIQL, GCIQLConfig
+from hirl.policies.offline_gc.gcivl import GCIVL, GCIVLConfig
+from hirl.policies.offline_gc.qrl import QRL, QRLConfig
 from hirl.learn.trainer import Trainer, TrainerConfig
 from hirl.runs import AGENTS, RunDir
 from hirl.runs.agents import component

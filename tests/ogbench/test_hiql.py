@@ -10,9 +10,10 @@ import pytest
 import torch
 
 from hirl.data.tables import StepTables, tables_from_state_episodes
-from hirl.learn.offline_gc.sampling import GoalSampler, GoalSampling
-from hirl.learn.offline_gc.gcbc import GCBC, GCBCConfig
-from hirl.learn.offline_gc.hiql import HIQL, MAX_AWR_WEIGHT, HIQLConfig, awr_weights, expectile_loss
+from hirl.learn.offline_gc.sampling import GoalSampler
+from hirl.policies.offline_gc.goal_sampling import GoalSampling
+from hirl.policies.offline_gc.gcbc import GCBC, GCBCConfig
+from hirl.policies.offline_gc.hiql import HIQL, MAX_AWR_WEIGHT, HIQLConfig, awr_weights, expectile_loss
 from hirl.learn.trainer import Trainer, TrainerConfig
 
 

@@ -13,7 +13,7 @@ in COMPONENTS / AGENTS and trained by the imitation run kind with the one Traine
 The four flat value-based methods without a suffix carry OGBench's point-maze navigate settings (pointmaze-medium /
 large / teleport), _giant pointmaze-giant's, _play and _noisy the manipulation datasets'. A component's network
 config is its class defaults (OGBench's get_config()), then its width and k, then its `overrides`; its GoalSampler
-draws goals as that config says (offline_gc.sampling.sampling_of). A run config's `networks: {<component>: {field:
+draws goals as that config says (hirl.policies.offline_gc.goal_sampling.sampling_of). A run config's `networks: {<component>: {field:
 value}}` sets further fields (e.g. normalize: false, OGBench's raw inputs; GCBC's actor: ogbench).
 
 The hierarchical agents are HierarchicalAgents under the run's replan rule (OGBench re-plans every step:
@@ -31,14 +31,15 @@ from hirl.config import FieldError
 from hirl.data.tables import StepTables, TextTables
 from hirl.hierarchy import HierarchicalAgent
 from hirl.learn.components import ImitationComponent
-from hirl.learn.offline_gc.crl import CRL
-from hirl.learn.offline_gc.sampling import SAMPLING_FIELDS, GoalSampler, GoalSampling, check_state_tables
-from hirl.learn.offline_gc.hyperparameters import GIANT_DISCOUNT, OGBENCH_HYPERPARAMETERS, PRESET_SUFFIX
-from hirl.learn.offline_gc.gcbc import GCBC, HIDDEN, GCHierLanguage, GCHierLanguageConfig, GCHierState, StateGoalModule
-from hirl.learn.offline_gc.gciql import GCIQL
-from hirl.learn.offline_gc.gcivl import GCIVL
-from hirl.learn.offline_gc.hiql import HIQL
-from hirl.learn.offline_gc.qrl import QRL
+from hirl.policies.offline_gc.crl import CRL
+from hirl.learn.offline_gc.sampling import GoalSampler, check_state_tables
+from hirl.policies.offline_gc.goal_sampling import SAMPLING_FIELDS, GoalSampling
+from hirl.policies.offline_gc.hyperparameters import GIANT_DISCOUNT, OGBENCH_HYPERPARAMETERS, PRESET_SUFFIX
+from hirl.policies.offline_gc.gcbc import GCBC, HIDDEN, GCHierLanguage, GCHierLanguageConfig, GCHierState, StateGoalModule
+from hirl.policies.offline_gc.gciql import GCIQL
+from hirl.policies.offline_gc.gcivl import GCIVL
+from hirl.policies.offline_gc.hiql import HIQL
+from hirl.policies.offline_gc.qrl import QRL
 from hirl.policies.base import HighLevelPolicy, LowLevelPolicy
 from hirl.policies.heads import HeadConfig
 from hirl.policies.inference import SubgoalCache, fast_inference, to_tensor
@@ -136,7 +137,7 @@ class GCComponent(ImitationComponent):
     budget_field = "baseline"  # one budget for every goal-conditioned method: same data, same gradient steps
     subgoal_steps = 25  # k: the sampler's and the hierarchies' subgoal horizon
     hidden: tuple[int, ...] = HIDDEN  # MLP widths of every network of the component
-    overrides: dict[str, Any] = {}  # network config fields over its defaults (hirl.learn.offline_gc.hyperparameters)
+    overrides: dict[str, Any] = {}  # network config fields over its defaults (hirl.policies.offline_gc.hyperparameters)
 
     def config_values(self, **generic: Any) -> dict[str, Any]:
         """The keyword arguments of the network config: generic run settings (obs_keys, text_encoder, ...) and the

@@ -14,7 +14,7 @@ moves the target critic.
 
 Defaults are OGBench's get_config() (expectile 0.9, actor_loss ddpgbc, alpha 0.3, discount 0.99, tau 0.005, value
 goals 0.2 / 0.5 / 0.3). hyperparameters.sh keeps ddpgbc on every state-based env and sets alpha per dataset
-(hirl.learn.offline_gc.hyperparameters): 0.003 for pointmaze-large-navigate (and every point-maze navigate dataset; giant
+(hirl.policies.offline_gc.hyperparameters): 0.003 for pointmaze-large-navigate (and every point-maze navigate dataset; giant
 also discount 0.995), 1.0 for puzzle-3x3-play, cube-single-play and scene-play, 0.03 for the noisy datasets.
 Deliberate differences: states and goals are normalised inside the module (OGBench feeds them raw); an episode's last
 transition uses its own state as the next state. Shapes: S state, G goal, A action, B batch."""
@@ -26,10 +26,10 @@ from typing import Literal
 
 import torch
 
-from hirl.learn.offline_gc.blocks import (GCActor, GCValue, awr_loss, check_actor_loss, check_expectile_tau, ddpgbc_loss, ema_,
-                                  expectile_loss, frozen)
-from hirl.learn.offline_gc.sampling import GoalSamplingConfig, sampling_of
-from hirl.learn.offline_gc.gcbc import HIDDEN, StateGoalModule
+from hirl.policies.offline_gc.blocks import (GCActor, GCValue, awr_loss, check_actor_loss, check_expectile_tau, ddpgbc_loss,
+                                             ema_, expectile_loss, frozen)
+from hirl.policies.offline_gc.goal_sampling import GoalSamplingConfig, sampling_of
+from hirl.policies.offline_gc.gcbc import HIDDEN, StateGoalModule
 
 
 @dataclass

@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from hirl.config import FieldError
-from hirl.learn.offline_gc.blocks import GCActor
+from hirl.policies.offline_gc.blocks import GCActor
 from hirl.policies.module import PolicyModule
 from hirl.policies.nets import mlp
 
@@ -90,7 +90,7 @@ class GCBCConfig:
 
 class GCBC(StateGoalModule):
     """pi(a | s, g): mean action (B, A) from state (B, S) and goal (B, G). With actor "ogbench" and normalize False it
-    is OGBench's GCBC network exactly (hirl.learn.offline_gc.blocks.GCActor on raw inputs)."""
+    is OGBench's GCBC network exactly (hirl.policies.offline_gc.blocks.GCActor on raw inputs)."""
 
     config_cls = GCBCConfig
     # the GoalSampler entries loss() reads (the sampler gathers only these)

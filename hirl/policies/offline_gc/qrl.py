@@ -26,7 +26,7 @@ phi reads goal-space points: the state's achieved goal (batch obs_goal / next_ob
 the observation itself, so the value is OGBench's there, and the goal; both through the goal normaliser (one phi
 needs one normalisation). The actor reads [s; g] like every other method. Defaults are OGBench's get_config() (IQE, latent
 512, eps 0.05, ddpgbc, alpha 0.003; value goals random only; discount 0.99 only sets the geometric goal offset).
-Per env (hirl.learn.offline_gc.hyperparameters): alpha 0.0003 for pointmaze-large-navigate (giant: discount 0.995), 0.3 for
+Per env (hirl.policies.offline_gc.hyperparameters): alpha 0.0003 for pointmaze-large-navigate (giant: discount 0.995), 0.3 for
 puzzle-3x3-play, cube-single-play and scene-play, 0.03 for noisy datasets. Deliberate differences: inputs are
 normalised by the data's mean / std (OGBench feeds them raw). Shapes: S state, G goal, A action, L latent, B batch."""
 from __future__ import annotations
@@ -38,9 +38,9 @@ import torch
 from torch import nn
 
 from hirl.config import FieldError
-from hirl.learn.offline_gc.blocks import GCActor, awr_loss, check_actor_loss, ddpgbc_loss, frozen, ogbench_mlp
-from hirl.learn.offline_gc.sampling import GoalSamplingConfig, sampling_of
-from hirl.learn.offline_gc.gcbc import HIDDEN, StateGoalModule
+from hirl.policies.offline_gc.blocks import GCActor, awr_loss, check_actor_loss, ddpgbc_loss, frozen, ogbench_mlp
+from hirl.policies.offline_gc.goal_sampling import GoalSamplingConfig, sampling_of
+from hirl.policies.offline_gc.gcbc import HIDDEN, StateGoalModule
 
 
 @dataclass

@@ -27,8 +27,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from hirl.learn.offline_gc.blocks import MAX_AWR_WEIGHT, awr_weights, expectile_loss
-from hirl.learn.offline_gc.gcbc import HIDDEN, StateGoalModule, gaussian_nll
+from hirl.policies.offline_gc.blocks import MAX_AWR_WEIGHT, awr_weights, expectile_loss
+from hirl.policies.offline_gc.gcbc import HIDDEN, StateGoalModule, gaussian_nll
 from hirl.policies.nets import mlp
 
 __all__ = ["HIQL", "MAX_AWR_WEIGHT", "HIQLConfig", "awr_weights", "expectile_loss"]  # loss pieces: offline_gc.blocks

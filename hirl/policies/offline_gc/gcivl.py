@@ -11,7 +11,7 @@ after_step() moves the target.
     inference        a = clip(mean of pi(s, g), -1, 1) (OGBench evaluates at temperature 0)
 
 Defaults are OGBench's get_config() (expectile 0.9, alpha 10, discount 0.99, tau 0.005, goal sampling 0.2 / 0.5 / 0.3
-for value goals, future-state actor goals). Per-env settings (hirl.learn.offline_gc.hyperparameters): alpha 10 everywhere;
+for value goals, future-state actor goals). Per-env settings (hirl.policies.offline_gc.hyperparameters): alpha 10 everywhere;
 pointmaze-large-navigate, puzzle-3x3-play, cube-single-play and scene-play all use discount 0.99 (0.995 for giant
 mazes). Deliberate differences from OGBench: states and goals are normalised by the data's mean / std inside the
 module (OGBench feeds them raw), and an episode's last transition uses its own state as the next state.
@@ -24,9 +24,9 @@ from dataclasses import dataclass
 import torch
 
 from hirl.config import at_least
-from hirl.learn.offline_gc.blocks import GCActor, GCValue, awr_loss, check_expectile_tau, ema_, expectile_loss
-from hirl.learn.offline_gc.sampling import GoalSamplingConfig, sampling_of
-from hirl.learn.offline_gc.gcbc import HIDDEN, StateGoalModule
+from hirl.policies.offline_gc.blocks import GCActor, GCValue, awr_loss, check_expectile_tau, ema_, expectile_loss
+from hirl.policies.offline_gc.goal_sampling import GoalSamplingConfig, sampling_of
+from hirl.policies.offline_gc.gcbc import HIDDEN, StateGoalModule
 
 
 @dataclass

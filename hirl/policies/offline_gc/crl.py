@@ -15,7 +15,7 @@ hirl.learn.offline_gc.sampling batches; no target network.
     inference           a = clip(mu(s, g), -1, 1)
 
 Defaults are OGBench's get_config() (latent 512, ddpgbc, alpha 0.1, discount 0.99 as the geometric offset of the
-value goals, which are all future states). Per env (hirl.learn.offline_gc.hyperparameters): alpha 0.03 for
+value goals, which are all future states). Per env (hirl.policies.offline_gc.hyperparameters): alpha 0.03 for
 pointmaze-large-navigate (giant: discount 0.995), 3.0 for puzzle-3x3-play, cube-single-play and scene-play, 0.1 for
 noisy datasets. Deliberate differences: states and goals are normalised inside the module (OGBench feeds them raw).
 Shapes: S state, G goal, A action, L latent, B batch."""
@@ -28,9 +28,9 @@ from typing import Literal
 import torch
 from torch import nn
 
-from hirl.learn.offline_gc.blocks import Ensemble, GCActor, awr_loss, check_actor_loss, ddpgbc_loss, frozen
-from hirl.learn.offline_gc.sampling import GoalSamplingConfig, sampling_of
-from hirl.learn.offline_gc.gcbc import HIDDEN, StateGoalModule
+from hirl.policies.offline_gc.blocks import Ensemble, GCActor, awr_loss, check_actor_loss, ddpgbc_loss, frozen
+from hirl.policies.offline_gc.goal_sampling import GoalSamplingConfig, sampling_of
+from hirl.policies.offline_gc.gcbc import HIDDEN, StateGoalModule
 
 
 @dataclass
