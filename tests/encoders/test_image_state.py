@@ -3,6 +3,7 @@ import pytest
 import torch
 
 from hirl.encoders import ImageEncoder, StateEncoder, image_to_tensor
+from hirl.encoders.image import SpatialSoftmax, random_shift
 from hirl.weights import load_weights, save_weights
 
 
@@ -35,6 +36,36 @@ def test_image_encoder_rejects_wrong_layout_and_trains():
     x = torch.rand(4, 3, 64, 64)
     enc(x).sum().backward()
     assert all(p.grad is not None for p in enc.parameters())
+
+
+def test_spatial_softmax_finds_the_bright_cell():
+    """A sharp peak in the projected map puts the keypoint there: (x, y) in [-1, 1], x along the width."""
+    sm = SpatialSoftmax(channels=1, keypoints=1)
+    with torch.no_grad():
+        sm.project.weight.fill_(1.0)
+        sm.project.bias.zero_()
+        sm.log_temperature.fill_(-3.0)  # temperature 0.05: nearly an argmax
+    features = torch.zeros(1, 1, 5, 9)
+    features[0, 0, 4, 0] = 10.0  # bottom-left cell
+    assert sm(features)[0, 0].tolist() == pytest.approx([-1.0, 1.0], abs=1e-3)
+    enc = ImageEncoder(out_dim=16, channels=(8, 8, 8, 8), keypoints=4)
+    enc(torch.rand(2, 3, 32, 32)).sum().backward()
+    assert all(p.grad is not None for p in enc.parameters())
+    with pytest.raises(ValueError, match="keypoints"):
+        ImageEncoder(out_dim=8, keypoints=-1)
+
+
+def test_random_shift_moves_each_image_within_pad_and_replicates_the_border():
+    images = torch.zeros(64, 8, 8, 3, dtype=torch.uint8)
+    images[:, 4, 4] = 255
+    out = random_shift(images, 2, torch.Generator().manual_seed(0))
+    assert out.shape == images.shape and out.dtype == torch.uint8
+    where = [(out[i, :, :, 0] == 255).nonzero().tolist() for i in range(64)]
+    assert all(len(w) == 1 and max(abs(w[0][0] - 4), abs(w[0][1] - 4)) <= 2 for w in where)
+    assert len({tuple(w[0]) for w in where}) > 10  # offsets differ per image
+    flat = torch.full((8, 6, 6, 3), 200, dtype=torch.uint8)  # the border is replicated, never zero-filled
+    assert (random_shift(flat, 3) == 200).all()
+    assert random_shift(images, 0) is images
 
 
 def test_state_encoder_normalizer_fit_update_and_save(tmp_path):

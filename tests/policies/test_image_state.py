@@ -23,10 +23,11 @@ def frames_and_goals(n: int = 256, size: int = 16) -> tuple[np.ndarray, np.ndarr
     return frames, goals
 
 
-def test_frame_to_state_learns_where_the_square_is_and_round_trips(tmp_path):
+@pytest.mark.parametrize("reader", [{}, {"keypoints": 8, "shift": 1}])
+def test_frame_to_state_learns_where_the_square_is_and_round_trips(tmp_path, reader):
     frames, goals = frames_and_goals()
     torch.manual_seed(0)
-    net = FrameToState(FrameToStateConfig(goal_dim=G, feat=32, channels=(8, 8, 8, 8), hidden=(32,))).fit(goals)
+    net = FrameToState(FrameToStateConfig(goal_dim=G, feat=32, channels=(8, 8, 8, 8), hidden=(32,), **reader)).fit(goals)
     assert torch.allclose(net.goal_mean, torch.from_numpy(goals.mean(0)), atol=1e-6)
     opt = torch.optim.Adam(net.parameters(), 3e-3)
     batch = {"image": torch.from_numpy(frames), "target_state": torch.from_numpy(goals)}
@@ -42,6 +43,8 @@ def test_frame_to_state_learns_where_the_square_is_and_round_trips(tmp_path):
         assert torch.equal(net.predict(batch["image"][:4]), loaded.predict(batch["image"][:4]))
     with pytest.raises(ValueError, match="goal_states"):
         net.fit(np.zeros((4, G + 1)))
+    with pytest.raises(ValueError, match="keypoints and shift"):
+        FrameToStateConfig(goal_dim=G, shift=0)
 
 
 class FixedImage(HighLevelPolicy):

@@ -13,8 +13,9 @@ in COMPONENTS / AGENTS and trained by the imitation run kind with the one Traine
 The four flat value-based methods without a suffix carry OGBench's point-maze navigate settings (pointmaze-medium /
 large / teleport), _giant pointmaze-giant's, _play and _noisy the manipulation datasets'. A component's network
 config is its class defaults (OGBench's get_config()), then its width and k, then its `overrides`; its GoalSampler
-draws goals as that config says (hirl.policies.offline_gc.goal_sampling.sampling_of). A run config's `networks: {<component>: {field:
-value}}` sets further fields (e.g. normalize: false, OGBench's raw inputs; GCBC's actor: ogbench).
+draws goals as that config says (hirl.policies.offline_gc.goal_sampling.sampling_of). A run config's
+`networks: {<component>: {field: value}}` sets further fields (e.g. normalize: false, OGBench's raw inputs; GCBC's
+actor: ogbench).
 
 The hierarchical agents are HierarchicalAgents under the run's replan rule (OGBench re-plans every step:
 replan: {on_completion: false, interval: 1}); every agent reads the goal from obs["desired_goal"] (the evaluation

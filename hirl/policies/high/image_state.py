@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from hirl.encoders.image import ImageEncoder, images_to_float
+from hirl.encoders.image import ImageEncoder, images_to_float, random_shift
 from hirl.policies.base import HighLevelPolicy, HighLevelWrapper
 from hirl.policies.inference import fast_inference, require_keys
 from hirl.policies.module import PolicyModule
@@ -37,6 +37,8 @@ class FrameToStateConfig:
     feat: int = 128  # CNN output size
     channels: tuple[int, int, int, int] = (16, 32, 32, 32)  # conv widths of the CNN (small: trained on CPU)
     hidden: tuple[int, ...] = (256,)  # regression-head hidden widths
+    keypoints: int | None = None  # K: the CNN ends in a spatial softmax of K keypoints (positions); None: a pooled 4x4 grid
+    shift: int | None = None  # training augmentation: frames shifted by up to +-shift pixels (DrQ); None: none
     eps: float = 1e-3  # floor on the target std (constant goal dims)
     # read the frame relative to the achieved goal now: the head also sees it and predicts goal - achieved, so what the
     # frame shows unchanged is the state now exactly (trained on segment-end frames from the steps of their segment)
@@ -46,10 +48,14 @@ class FrameToStateConfig:
     def __post_init__(self) -> None:
         if self.goal_dim < 1 or self.feat < 1:
             raise ValueError(f"FrameToStateConfig: goal_dim and feat must be >= 1, got {self.goal_dim}, {self.feat}")
+        if (self.keypoints is not None and self.keypoints < 1) or (self.shift is not None and self.shift < 1):
+            raise ValueError(f"FrameToStateConfig: keypoints and shift must be >= 1 or null, got {self.keypoints}, "
+                             f"{self.shift}")
 
 
 class FrameToState(PolicyModule):
-    """uint8 frame (B, H, W, 3) -> ImageEncoder CNN [++ normalised achieved goal now] -> MLP -> achieved goal the frame
+    """uint8 frame (B, H, W, 3) [-> random shift, training] -> ImageEncoder CNN (pooled grid or keypoints) [++ normalised
+    achieved goal now] -> MLP -> achieved goal the frame
     shows (B, G) (residual: predicted as goal - achieved). MSE on standardised targets."""
 
     config_cls = FrameToStateConfig
@@ -61,7 +67,7 @@ class FrameToState(PolicyModule):
     def __init__(self, config: FrameToStateConfig) -> None:
         super().__init__()
         self.config = c = config
-        self.encoder = ImageEncoder(c.feat, c.channels)
+        self.encoder = ImageEncoder(c.feat, c.channels, keypoints=c.keypoints or 0)
         self.head = mlp(c.feat + (c.goal_dim if c.residual else 0), c.hidden, c.goal_dim)
         for name in ("goal_mean", "now_mean"):
             self.register_buffer(name, torch.zeros(c.goal_dim))
@@ -116,7 +122,8 @@ class FrameToState(PolicyModule):
         now = self._now(batch.get("achieved"))
         target_state = batch["target_state"].float() if now is None else batch["target_state"].float() - now
         target = (target_state - self.goal_mean) / self.goal_std
-        pred = self(batch["image"], batch.get("achieved"))
+        images = random_shift(batch["image"], self.config.shift or 0) if self.training else batch["image"]
+        pred = self(images, batch.get("achieved"))
         with torch.no_grad():
             dist = ((pred - target) * self.goal_std).norm(dim=-1).mean()
         return ((pred - target) ** 2).mean(), {"goal_dist": float(dist)}
