@@ -130,4 +130,7 @@ def test_a_language_hierarchy_under_other_names_goes_through_the_language_recipe
     assert fit["high"]["correction_rows"] > 0 and fit["low"]["correction_rows"] > 0  # typed and driven
     for c in ("high_language_alt", "low_language"):
         assert digest(out / "models" / "adapted" / c) != digest(renamed_run / "models" / c)
-    assert "success_rate" in summary["1"]["eval"]  # hier_language_alt+adapt evaluated
+    rows = fit["high"]["rows"]
+    assert rows["window"] > 0 and rows["approved"] > 0 and rows["demos"] > 0  # every family of the language recipe
+    assert "success_rate" in summary["0"]["eval"] and "success_rate" in summary["1"]["eval"]  # before and after
+    assert json.loads((out / SESSION_FILE).read_text())["agent"] == "hier_language_alt"
