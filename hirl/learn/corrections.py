@@ -1,10 +1,10 @@
 """Fine-tuning a hierarchy on the interventions of a correction session (DAgger with a person as the expert), beside
-the adapt stage (hirl.learn.adapt: DAgger with the scripted expert). Language corrections train the high level only;
-teleoperated takeovers (HG-DAgger) train the low level only. Rows go through the adapt stage's row builder
-(labelled_tables, over the one table builder); training through the one trainer (train_component). The levels are
-the components of the corrected agent (hirl.learn.adapt.levels), not fixed names: any two-level learned hierarchy
-whose levels use language subgoals (this module's recipe) or state subgoals (its takeovers relabelled in hindsight:
-hirl.learn.corrections_state) can be corrected (correctable_levels).
+the adapt stage (hirl.learn.adapt: DAgger with the scripted expert). In a language hierarchy, language corrections
+train the high level only and teleoperated takeovers (HG-DAgger) the low level only. Rows go through the adapt
+stage's row builder (labelled_tables, over the one table builder); training through the one trainer
+(train_component). The levels are the components of the corrected agent (hirl.learn.adapt.levels), not fixed names:
+any two-level learned hierarchy whose levels use language subgoals (this module's recipe) or state subgoals (its
+takeovers relabelled in hindsight: hirl.learn.corrections_state) can be corrected (correctable_levels).
 
 The high level's recipe (FinetuneSpec). Row families, each with its own weight in the loss (batch entry "weight"):
     corrected  each journaled correction's state o_c, labelled with the corrected (matched) skill          w_corr
