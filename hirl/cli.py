@@ -163,6 +163,9 @@ def _add_correct(p: argparse.ArgumentParser) -> None:
     _add_session(p)
     p.add_argument("--out", default=None,
                    help="session directory (default: RUN-corrections-<time> beside RUN); an interrupted one continues")
+    p.add_argument("--agent", default="hier_language",
+                   help="the run's agent to correct: a two-level learned hierarchy with language or state subgoals "
+                        "(state: takeovers only); a session keeps its agent")
     p.add_argument("--reopen", action="store_true", help="continue a session that was finished (refused otherwise)")
     p.add_argument("--no-retrain", action="store_true",
                    help="finish by writing the dataset only: nothing is fine-tuned or evaluated")

@@ -1,4 +1,5 @@
-"""`hirl correct RUN --ui web|terminal`: a language-correction session on a trained run (see docs/corrections.md).
+"""`hirl correct RUN --ui web|terminal [--agent NAME]`: a correction session on a trained run's hierarchy (default
+hier_language; see docs/corrections.md).
 
 Order, so that a rejected command leaves --out as it was: the arguments are checked and the port is bound first,
 then the session folder is locked (a second session on it exits 2 naming the holder) and prepared."""
@@ -12,7 +13,7 @@ from typing import TYPE_CHECKING
 from hirl.config import load_config
 from hirl.errors import InputError
 from hirl.teleop.sessions.config import SessionConfig
-from hirl.teleop.sessions.store import REPORT_FILE
+from hirl.teleop.sessions.store import DEFAULT_AGENT, REPORT_FILE
 
 LINGER_SECONDS = 600.0  # the page keeps showing the final report this long after a session finishes
 
@@ -99,11 +100,12 @@ def run(args: argparse.Namespace) -> int:
     run_dir = Path(args.run)
     out = Path(args.out) if args.out else run_dir.parent / f"{run_dir.name}-corrections-{time.strftime('%Y%m%d-%H%M%S')}"
     retrain = not args.no_retrain
+    agent = getattr(args, "agent", None) or DEFAULT_AGENT
     server = bind(args, cfg)
     autostart = bool(getattr(args, "autostart", False))
     try:
         session = CorrectionSession.open(run_dir, out, cfg, paused=not autostart, retrain=retrain,
-                                         reopen=bool(getattr(args, "reopen", False)))
+                                         reopen=bool(getattr(args, "reopen", False)), agent=agent)
     except BaseException:
         if server is not None:
             server.server_close()
@@ -112,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"session directory: {out}" + ("" if autostart else "  (waiting for start in the page)")
               + ("" if retrain else "  (--no-retrain: finishing writes the dataset only)"), flush=True)
         interrupted = serve(session, server, keep_open=True)
-        print(finishing_line(interrupted, retrain, run_dir, out), flush=True)
+        print(finishing_line(interrupted, retrain, run_dir, out, agent), flush=True)
         report = session.finish(retrain=retrain and not interrupted, why_not="interrupted" if interrupted else "--no-retrain")
         from hirl.fileio import atomic_write_json
 
@@ -128,11 +130,12 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def finishing_line(interrupted: bool, retrain: bool, run_dir: Path, out: Path) -> str:
+def finishing_line(interrupted: bool, retrain: bool, run_dir: Path, out: Path, agent: str = DEFAULT_AGENT) -> str:
     """What finishing will do, in one line (never promises a fine-tune that will not run)."""
     if interrupted:  # one Ctrl-C ends the command: save what was recorded, no fine-tune, no lingering page
+        chosen = "" if agent == DEFAULT_AGENT else f" --agent {agent}"
         return ("interrupted: writing the dataset of what was recorded (no fine-tuning; continue this session with "
-                f"`hirl correct {run_dir} --out {out}` to fine-tune) ...")
+                f"`hirl correct {run_dir}{chosen} --out {out}` to fine-tune) ...")
     if not retrain:
         return "finishing (--no-retrain): writing the dataset; nothing is fine-tuned or evaluated ..."
     return "finishing: writing the dataset, fine-tuning on the corrections and takeovers, evaluating before / after ..."

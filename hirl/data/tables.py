@@ -138,16 +138,22 @@ def build_tables(ds: Dataset, obs_keys: tuple[str, ...]) -> StepTables:
 
 
 def tables_from_rows(obs: np.ndarray, action: np.ndarray, label: np.ndarray, prev_label: np.ndarray, command: np.ndarray,
-                     goal_state: np.ndarray, prev_goal_state: np.ndarray, vocab: list[str], commands: list[str]) -> StepTables:
+                     goal_state: np.ndarray, prev_goal_state: np.ndarray, vocab: list[str], commands: list[str],
+                     achieved: np.ndarray | None = None) -> StepTables:
     """StepTables of n rows that are not dataset episodes (learner rollouts labelled by an expert, corrections):
     obs (n, S), action (n, A), goal_state / prev_goal_state (n, G) float32; label / prev_label (n,) vocab indices
-    or NO_INDEX; command (n,) indices into commands. No images and no hindsight windows."""
+    or NO_INDEX; command (n,) indices into commands. No images. achieved (n, G): the achieved goal at each row's
+    observation (what residual state models read, achieved_now); each row is then its own one-observation window
+    (no hindsight or look-ahead past it). None: no achieved goals and no windows."""
     n, goal_dim = len(label), goal_state.shape[1]
+    rows = np.arange(n, dtype=np.int64) if achieved is not None else np.full(n, NO_INDEX, np.int64)
+    window = np.stack([rows, rows], axis=1)
     return StepTables(
         obs=obs, action=action, label=label, prev_label=prev_label, command=command, goal_state=goal_state,
         prev_goal_state=prev_goal_state, end_frame=np.full(n, NO_INDEX, np.int64), vocab=vocab, commands=commands,
-        **_no_frames(), achieved=np.zeros((0, goal_dim), np.float32), obs_row=np.full(n, NO_INDEX, np.int64),
-        segment_window=np.full((n, 2), NO_INDEX, np.int64), episode_window=np.full((n, 2), NO_INDEX, np.int64),
+        **_no_frames(), obs_row=rows, segment_window=window, episode_window=window.copy(),
+        achieved=(np.asarray(achieved, np.float32).reshape(n, goal_dim) if achieved is not None
+                  else np.zeros((0, goal_dim), np.float32)),
     )
 
 

@@ -55,6 +55,7 @@ class LabelledStep:
     previous: Subgoal | None  # the one active at the previous step (the high level's memory)
     expert_goal: Subgoal  # what the expert's high level emits in this state
     expert_action: np.ndarray  # (A,) the expert's action for `emitted`
+    achieved: np.ndarray | None = None  # (G,) the achieved goal at obs (state rows of residual models), None: unknown
 
 
 class ExpertLabeller(AgentWrapper):
@@ -90,7 +91,8 @@ class ExpertLabeller(AgentWrapper):
 def labelled_tables(steps: list[LabelledStep], vocab: list[str], goal_dim: int, kind: str) -> tuple[StepTables, StepTables]:
     """(low-level rows, high-level rows) over `vocab` from labelled steps.
 
-    low:  obs, action = expert action, label / goal_state = the emitted subgoal
+    low:  obs, action = expert action, label / goal_state = the emitted subgoal (both: achieved goals when every
+          step carries one)
     high: obs, command, prev_label / prev_goal_state = the learner's previous subgoal, label / goal_state = the
           expert's subgoal; language rows whose expert instruction is outside vocab are dropped (the closed-set
           high level cannot emit it)."""
@@ -107,6 +109,8 @@ def labelled_tables(steps: list[LabelledStep], vocab: list[str], goal_dim: int, 
 
     def table(rows: list[LabelledStep], target: str) -> StepTables:
         n = len(rows)
+        achieved = (np.stack([np.asarray(s.achieved, np.float32).ravel() for s in rows])
+                    if n and all(s.achieved is not None for s in rows) else None)
         goal_of = (lambda s: s.emitted) if target == "emitted" else (lambda s: s.expert_goal)
         return tables_from_rows(
             obs=np.stack([s.obs for s in rows]).astype(np.float32) if n else np.zeros((0, 0), np.float32),
@@ -116,7 +120,7 @@ def labelled_tables(steps: list[LabelledStep], vocab: list[str], goal_dim: int, 
             command=np.array([c_index[s.command] for s in rows], np.int64),
             goal_state=np.stack([state(goal_of(s)) for s in rows]) if n else np.zeros((0, goal_dim), np.float32),
             prev_goal_state=np.stack([state(s.previous) for s in rows]) if n else np.zeros((0, goal_dim), np.float32),
-            vocab=vocab, commands=commands,
+            vocab=vocab, commands=commands, achieved=achieved,
         )
 
     high_rows = [s for s in steps if kind != "language" or str(s.expert_goal.value) in index]

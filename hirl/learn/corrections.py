@@ -1,8 +1,10 @@
 """Fine-tuning a hierarchy on the interventions of a correction session (DAgger with a person as the expert), beside
-the adapt stage (hirl.learn.adapt: DAgger with the scripted expert). Language corrections train the high level only;
-teleoperated takeovers (HG-DAgger) train the low level only. Rows go through the adapt stage's row builder
-(labelled_tables, over the one table builder); training through the one trainer (train_component). The levels are
-the components of the corrected agent (hirl.learn.adapt.levels), not fixed names.
+the adapt stage (hirl.learn.adapt: DAgger with the scripted expert). In a language hierarchy, language corrections
+train the high level only and teleoperated takeovers (HG-DAgger) the low level only. Rows go through the adapt
+stage's row builder (labelled_tables, over the one table builder); training through the one trainer
+(train_component). The levels are the components of the corrected agent (hirl.learn.adapt.levels), not fixed names:
+any two-level learned hierarchy whose levels use language subgoals (this module's recipe) or state subgoals (its
+takeovers relabelled in hindsight: hirl.learn.corrections_state) can be corrected (correctable_levels).
 
 The high level's recipe (FinetuneSpec). Row families, each with its own weight in the loss (batch entry "weight"):
     corrected  each journaled correction's state o_c, labelled with the corrected (matched) skill          w_corr
@@ -42,7 +44,7 @@ from hirl.encoders.commands import MAX_SUBTASKS
 from hirl.encoders.text import TextEncoder
 from hirl.errors import InputError
 from hirl.learn.adapt import LabelledStep, labelled_tables, levels
-from hirl.learn.components import ImitationComponent, head_of
+from hirl.learn.components import Ahead, ImitationComponent, head_of
 from hirl.learn.corrections_config import FinetuneSpec
 from hirl.learn.imitation import train_component, validation_batches
 from hirl.learn.imitation_data import Family, MixedSampler
@@ -58,25 +60,42 @@ POLICY = "policy"  # the subgoal source of the high level's own proposals
 
 
 # ---------------------------------------------------------------------------------------------------- the levels
+KINDS = ("language", "state")  # the subgoal kinds whose hierarchies can learn from a session's interventions
+
+
 def hierarchy_levels(agent: str) -> tuple[ImitationComponent, ImitationComponent]:
     """(low level, high level) components of the corrected agent; InputError when it is not a learned hierarchy."""
-    pair = levels(agent)
+    try:
+        pair = levels(agent)
+    except (KeyError, ValueError):  # an unknown agent, or one with a component not trained by imitation (RL)
+        pair = None
     if pair is None:
         raise InputError(f"corrections: agent {agent!r} is not a two-level learned hierarchy; only such an agent's "
                          "levels can be fine-tuned on interventions")
     return pair
 
 
-def language_level(agent: str, role: str) -> ImitationComponent:
-    """The agent's level `role` ("high" | "low"); InputError (one line) unless it reads / emits language subgoals,
-    the only kind a correction (it names a skill) or a takeover (labelled with a skill) gives rows for yet."""
+def correctable_levels(agent: str, networks: Mapping[str, Mapping[str, Any]] | None = None
+                       ) -> tuple[ImitationComponent, ImitationComponent]:
+    """(low level, high level) of an agent a session can correct: a learned two-level hierarchy whose levels both
+    use language subgoals or both state subgoals, each trained on the goal its segment ends in (not one k steps
+    ahead, the *_ahead components, whose relabelled goal a takeover's end is not). networks: the run config's
+    `networks:` section (a state high level reading the chain's progress is refused: rows from a session carry no
+    progress). InputError (one line) otherwise."""
     low, high = hierarchy_levels(agent)
-    level = high if role == "high" else low
-    if level.subgoal != "language":
-        raise InputError(f"corrections: agent {agent!r}'s {role} level {level.name!r} uses {level.subgoal} subgoals; "
-                         f"fine-tuning it on interventions is not supported yet (they name skills, not "
-                         f"{level.subgoal} goals)")
-    return level
+    if low.subgoal != high.subgoal or high.subgoal not in KINDS:
+        raise InputError(f"corrections: agent {agent!r} uses {high.subgoal} subgoals ({high.name}, {low.name}); "
+                         f"a session's interventions can label only {' or '.join(KINDS)} subgoals")
+    for level in (low, high):
+        fields = dict((networks or {}).get(level.name, {}))
+        if isinstance(level, Ahead):
+            raise InputError(f"corrections: agent {agent!r}'s {level.role} level {level.name!r} aims "
+                             "subgoals.horizon steps ahead; a takeover relabels the goal at its end, which it is not "
+                             "trained on, so it cannot be fine-tuned on interventions")
+        if fields.get("progress", getattr(level, "progress", False)) is True:
+            raise InputError(f"corrections: agent {agent!r}'s {level.role} level {level.name!r} reads the chain's "
+                             f"progress (networks.{level.name}.progress), which rows from a session do not carry")
+    return low, high
 
 
 # ----------------------------------------------------------------------------------------------- correction rows
@@ -84,7 +103,8 @@ def _goal(text: str | None) -> Subgoal | None:
     return None if not text else Subgoal("language", text, "human")
 
 
-def _check_keys(record: Mapping[str, Any], obs_keys: tuple[str, ...], what: str) -> None:
+def check_keys(record: Mapping[str, Any], obs_keys: tuple[str, ...], what: str) -> None:
+    """InputError when a journal record was recorded with other obs_keys than the level reads."""
     if list(record.get("obs_keys", obs_keys)) != list(obs_keys):
         raise InputError(f"{what} {record.get('id', '?')}: recorded with obs_keys {record.get('obs_keys')}, "
                          f"the level reads {list(obs_keys)}")
@@ -105,7 +125,7 @@ def corrected_steps(records: Sequence[Mapping[str, Any]], obs_keys: tuple[str, .
     """The corrected state o_c of every record (S,), labelled with its corrected skill (two memories each)."""
     steps: list[LabelledStep] = []
     for r in records:
-        _check_keys(r, obs_keys, "correction")
+        check_keys(r, obs_keys, "correction")
         o = r["obs"]
         state = obs_vector({k: np.asarray(v) for k, v in o.items()} if isinstance(o, dict) else np.asarray(o), obs_keys)
         steps += _labelled(r, [np.asarray(state, np.float32)], action_dim)
@@ -119,7 +139,7 @@ def window_steps(records: Sequence[Mapping[str, Any]], obs_keys: tuple[str, ...]
     the corrected skill (two memories each). The corrected state itself is not in it."""
     steps: list[LabelledStep] = []
     for r in records:
-        _check_keys(r, obs_keys, "correction")
+        check_keys(r, obs_keys, "correction")
         context = list(r.get("context") or [])
         steps += _labelled(r, [np.asarray(v, np.float32) for v in (context[-k:] if k else [])], action_dim)
     return steps
@@ -246,7 +266,7 @@ def finetune_high(session: str | Path, cfg: RunConfig, agent: str, rows: HighRow
     families (extra_demos: more demonstrations, joining the run's own), weighted and mixed as the module docstring
     says, with the one trainer; keeps the held-out selection's weights there. Returns the fit summary: the trainer's,
     rows per family, the correction share and the held-out selection (base / selected loss and accuracy, step)."""
-    component = language_level(agent, "high")
+    component = correctable_levels(agent, cfg.networks)[1]
     run = RunDir(session)
     where = run.model_dir(component.name, adapted=True)
     base = component.load(where)
@@ -300,7 +320,7 @@ def takeover_steps(records: Sequence[Mapping[str, Any]], obs_keys: tuple[str, ..
     """Takeover journal records -> LabelledSteps (emitted = the segment's skill, expert_action = the person's action)."""
     steps: list[LabelledStep] = []
     for r in records:
-        _check_keys(r, obs_keys, "takeover")
+        check_keys(r, obs_keys, "takeover")
         skill = _goal(str(r["skill"]))
         assert skill is not None
         for o, a in zip(r["obs"], r["actions"], strict=True):
@@ -333,14 +353,14 @@ def aggregate(original: StepTables, extra: StepTables, ratio: float) -> StepTabl
     return concat_tables(original, repeated)
 
 
-def finetune_low(session: str | Path, cfg: RunConfig, agent: str, records: Sequence[Mapping[str, Any]],
+def finetune_low(session: str | Path, cfg: RunConfig, agent: str, extra: StepTables,
                  train: tuple[StepTables, TextTables], encoder: TextEncoder, spec: FinetuneSpec,
                  stage: str) -> dict[str, Any]:
     """Fine-tune SESSION/models/adapted/<agent's low level> from its weights on its demonstrations + the takeover
-    rows (about spec.low_ratio of the rows), spec.low_steps at constant spec.low_lr; saves it back. Returns the fit
+    rows `extra` (takeover_tables for a language hierarchy, hirl.learn.corrections_state.state_low_tables for a state
+    one; about spec.low_ratio of the rows), spec.low_steps at constant spec.low_lr; saves it back. Returns the fit
     summary plus row counts."""
-    component = language_level(agent, "low")
-    extra = takeover_tables(records, train[0], tuple(cfg.obs_keys))
+    component = correctable_levels(agent, cfg.networks)[0]
     merged = aggregate(train[0], extra, spec.low_ratio)
     budget = replace(component.budget(cfg.train), max_steps=spec.low_steps, lr=spec.low_lr, batch_size=spec.batch_size,
                      lr_schedule="constant", lr_warmup_steps=0, early_stopping_patience=None, rollout_every=0,

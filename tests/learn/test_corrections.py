@@ -16,7 +16,7 @@ from hirl.encoders.text_factory import make_text_encoder
 from hirl.errors import InputError
 from hirl.learn.components import imitation_component
 from hirl.learn.corrections import (FinetuneSpec, HighRows, approved_tables, correction_share, corrected_steps,
-                                    finetune_high, high_rows, language_level, split_holdout, window_steps)
+                                    correctable_levels, finetune_high, high_rows, split_holdout, window_steps)
 from hirl.learn.imitation import train_component
 from hirl.learn.imitation_data import Family, GatherSampler, MixedSampler
 from hirl.learn.run_config import RunConfig, TrainingBudgets
@@ -156,14 +156,17 @@ def test_held_out_episodes_are_every_kth_corrected_episode_and_stay_so():
     assert split_holdout(records, 0.0)[1] == [] and split_holdout(records[:1], 0.2)[1] == []
 
 
-def test_a_state_high_level_is_refused_in_one_line():
-    assert language_level("hier_language", "high").name == "high_language"
-    with pytest.raises(InputError, match="'high_state' uses state subgoals; fine-tuning it on interventions is not "
-                                         "supported yet") as err:
-        language_level("hier_state", "high")
-    assert "\n" not in str(err.value)
-    with pytest.raises(InputError, match="not a two-level learned hierarchy"):
-        language_level("flat", "high")
+def test_language_and_state_hierarchies_are_correctable_the_others_are_refused_in_one_line():
+    assert [c.name for c in correctable_levels("hier_language")] == ["low_language", "high_language"]
+    assert [c.name for c in correctable_levels("hier_state")] == ["low_state", "high_state"]
+    refusals = {"flat": "not a two-level learned hierarchy", "rl_hier": "not a two-level learned hierarchy",
+                "hier_image": "uses image subgoals", "hier_state_ahead": "aims subgoals.horizon steps ahead"}
+    for agent, why in refusals.items():
+        with pytest.raises(InputError, match=why) as err:
+            correctable_levels(agent)
+        assert "\n" not in str(err.value) and repr(agent) in str(err.value)
+    with pytest.raises(InputError, match=r"reads the chain's progress \(networks.high_state.progress\)"):
+        correctable_levels("hier_state", {"high_state": {"progress": True}})
 
 
 # ------------------------------------------------------------------------------------------ held-out selection

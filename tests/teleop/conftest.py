@@ -24,3 +24,17 @@ def tiny_run(tmp_path_factory):
     run = root / "run"
     train_run(cfg, run, progress=False)
     return run
+
+
+@pytest.fixture(scope="session")
+def two_agent_run(tiny_run, tmp_path_factory):
+    """tiny_run's data and budgets, trained for a language and a state hierarchy (hier_language, hier_state): the run
+    the tests of sessions of another agent than the default correct."""
+    import dataclasses
+
+    from hirl.config import load_config
+
+    cfg = dataclasses.replace(load_config(RunConfig, tiny_run / "config.yaml"), agents=["hier_language", "hier_state"])
+    run = tmp_path_factory.mktemp("teleop_state") / "run"
+    train_run(cfg, run, progress=False)
+    return run

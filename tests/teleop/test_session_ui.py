@@ -19,15 +19,9 @@ from hirl.teleop.ui.scene_text import scene_text
 from hirl.teleop.sessions.person import ScriptedPerson
 from hirl.teleop.sessions.session import CorrectionSession
 from hirl.teleop.ui.terminal import DRIVE, Panel, Terminal, help_text
+from tests.fixtures.live import step as _step, wait as _wait
 
 CFG = SessionConfig(speed=5.0, image_size=48, chain_length=2, auto_pause_steps=0)
-
-
-def _wait(cond, timeout=30.0):
-    end = time.time() + timeout
-    while not cond() and time.time() < end:
-        time.sleep(0.02)
-    assert cond()
 
 
 @pytest.fixture
@@ -43,14 +37,6 @@ def _wrong(s):
     """A skill other than the subtask due now (the test makes the subgoal wrong with it)."""
     due = s.status()["current"]
     return next(k for k in s.resolver.skills if k != due)
-
-
-def _step(s, n=1):
-    _wait(lambda: "step" in s.status())  # the simulation thread reached the first control step
-    for _ in range(n):
-        before = s.status()["step"]
-        s.control("step")
-        _wait(lambda b=before: s.status()["step"] > b)
 
 
 def test_the_cue_the_budget_the_preview_and_why_it_changed_stay_visible(session):

@@ -7,8 +7,9 @@
 
 Batch keys read by loss(): obs (B, S), command_emb (B, K, E), command_mask (B, K), prev_state (B, G) (the
 state subgoal active at the previous control step, zeros at t = 0 -- same convention as prev_emb),
-target_state (B, G), and with `residual` achieved (B, G) (the achieved goal now). Loss: MSE on targets standardised
-by a normaliser fitted from data (fit()).
+target_state (B, G), and with `residual` achieved (B, G) (the achieved goal now); optional weight (B,) float: each
+row's weight in the loss (the weighted mean of the rows' squared errors; all rows weighing the same gives the plain
+mean). Loss: MSE on targets standardised by a normaliser fitted from data (fit()).
 
 progress: the network also reads the command's current subtask (batch key progress (B,) int64: how many subtasks
 are done; at inference StateHighLevel counts the completions the replan rule tells it, completed()), as an input
@@ -161,7 +162,12 @@ class StateGoalNet(PolicyModule):
         if achieved is not None:
             target_state = target_state - achieved.float()
         target = (target_state - self.goal_mean) / self.goal_std
-        loss = ((pred - target) ** 2).mean()
+        if "weight" in batch:  # per-row weights (B,): the weighted mean of the rows' mean squared errors
+            weight = batch["weight"].to(pred.dtype)
+            per_row = ((pred - target) ** 2).mean(dim=-1)
+            loss = (weight * per_row).sum() / weight.sum().clamp_min(1e-12)
+        else:
+            loss = ((pred - target) ** 2).mean()
         with torch.no_grad():
             dist = ((pred - target) * self.goal_std).norm(dim=-1).mean()
         return loss, {"goal_dist": float(dist)}

@@ -46,6 +46,7 @@ class CorrectionLoopConfig:
     corrector: ScriptedCorrectorConfig = field(default_factory=ScriptedCorrectorConfig)  # who corrects
     finetune: FinetuneSpec = field(default_factory=FinetuneSpec)  # how the levels learn from interventions
     low_dataset: str = ""  # the low level's own demonstrations, mixed with takeover rows ("": the run's dataset)
+    agent: str = "hier_language"  # the run's agent the loop corrects: a two-level learned hierarchy (language or state)
 
     def __post_init__(self) -> None:
         if not self.episodes or min(self.episodes) < 1:

@@ -13,6 +13,10 @@ current subtask, until the chain advances or takeover_steps pass. "takeover" dri
 stale (a person who never types); "mixed" types a correction when the subgoal is wrong and drives when the right
 subgoal has run stall_steps steps without finishing its subtask (the low level is stuck).
 
+A state (or image) subgoal cannot be judged wrong by its text: with such a hierarchy (no resolver: nothing can be
+typed) the corrector drives whenever the chain has not advanced for stall_steps steps, in mode "takeover" as in
+"mixed", labelled with the chain's current subtask as it is.
+
 The per-episode log is the effort a person would have spent: interventions (corrections + takeovers), misses,
 seconds watched (attention: the whole episode), seconds driven, seconds of wrong subgoal."""
 from __future__ import annotations
@@ -80,14 +84,17 @@ class ScriptedCorrector:
 
     canonical   text -> canonical instruction or None (the env's wording map; compares subgoals to the task)
     paraphrases canonical instruction -> the env's shipped paraphrases
+    resolver    the high level's skills (typed corrections); None for a hierarchy whose subgoals are not language
     driver      the low level that stands in for a person's teleoperation (the scripted expert's); needed for the
                 "takeover" and "mixed" modes"""
 
-    def __init__(self, cfg: ScriptedCorrectorConfig, recorder: CorrectionRecorder, resolver: SkillResolver,
+    def __init__(self, cfg: ScriptedCorrectorConfig, recorder: CorrectionRecorder, resolver: SkillResolver | None,
                  canonical: Callable[[str], str | None], paraphrases: Callable[[str], list[str]],
                  driver: LowLevelPolicy | None = None) -> None:
         if cfg.mode != "language" and driver is None:
             raise ValueError(f"corrector mode {cfg.mode!r} needs a driver (the scripted expert's low level)")
+        if cfg.mode == "language" and resolver is None:
+            raise ValueError("corrector mode 'language' needs a resolver (the language high level's skills)")
         self.cfg, self.recorder, self.resolver = cfg, recorder, resolver
         self.canonical, self.paraphrases, self.driver = canonical, paraphrases, driver
         self.rng = np.random.default_rng(cfg.seed)
@@ -103,8 +110,9 @@ class ScriptedCorrector:
         self._done = 0
 
     def judge(self, agent: HierarchicalAgent, info: Mapping[str, Any]) -> str | None:
-        """"wrong", "stale" or None (right, or nothing to judge yet)."""
-        return mismatch(agent.subgoal.text if agent.subgoal is not None else None, info, self.canonical)
+        """"wrong", "stale" or None (right, nothing to judge yet, or a subgoal that is not language)."""
+        g = agent.subgoal
+        return mismatch(g.text if g is not None and g.kind == "language" else None, info, self.canonical)
 
     def on_step(self, t: int, agent: HierarchicalAgent, obs: Observation, info: Mapping[str, Any]) -> None:
         self.log.steps += 1
@@ -118,7 +126,8 @@ class ScriptedCorrector:
             self._wrong_since = None
             if self._right_since is None or progressed:
                 self._right_since = t
-            if (self.cfg.mode == "mixed" and info.get("current_subtask") is not None
+            stall_rule = self.cfg.mode == "mixed" or (self.cfg.mode == "takeover" and self.resolver is None)
+            if (stall_rule and info.get("current_subtask") is not None
                     and t - self._right_since >= self.cfg.stall_steps):
                 self._right_since = t
                 self._start_takeover(t, agent, str(info["current_subtask"]), done)
@@ -137,6 +146,7 @@ class ScriptedCorrector:
         if self.cfg.mode == "takeover":
             self._start_takeover(t, agent, target, done)
             return
+        assert self.resolver is not None  # judge() finds only language subgoals wrong: those have one
         text = target
         options = self.paraphrases(target)
         if options and self.rng.random() < self.cfg.paraphrase:
@@ -161,13 +171,15 @@ class ScriptedCorrector:
         """Drive `skill` with the driver from this step's action on (the agent must be a TakeoverAgent)."""
         if not isinstance(agent, TakeoverAgent):
             raise TypeError("a takeover needs the agent wrapped in hirl.teleop.sessions.takeover.TakeoverAgent")
-        try:
-            known = self.resolver.resolve(skill).skill
-        except InputError:
-            known = ""
-        if (self.canonical(known) or known) != skill:  # not a skill the level could be trained on
-            self.log.unknown_skill += 1
-            return
+        known = skill  # a state hierarchy learns the goal the takeover reaches: the label is only a name
+        if self.resolver is not None:
+            try:
+                known = self.resolver.resolve(skill).skill
+            except InputError:
+                known = ""
+            if (self.canonical(known) or known) != skill:  # not a skill the level could be trained on
+                self.log.unknown_skill += 1
+                return
         driver = self.driver
         assert driver is not None
         driver.reset()

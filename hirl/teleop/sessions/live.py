@@ -413,7 +413,8 @@ class LiveSession:
             self.timeline, self._trace_seen = [], 0
         self._trace_seen = fold_trace(self.timeline, self.agent.trace, self._trace_seen, info)
         seg = self.timeline[-1] if self.timeline else None
-        self.mismatch = judge(self.mismatch, t, g.text if g is not None else None, info, self.canonical)
+        said = g.text if g is not None and g.kind == "language" else None  # a goal state is not judged by its text
+        self.mismatch = judge(self.mismatch, t, said, info, self.canonical)
         if seg is not None and self.mismatch is not None and self.mismatch["steps"] >= 1:  # not the one step between
             seg["mismatch"] = self.mismatch["kind"]  # a subtask's completion and the replan that follows it
         budget = getattr(self.env.unwrapped, "subtask_budget", None)

@@ -1,11 +1,15 @@
 """The correction DAgger loop with the scripted corrector: language corrections, teleoperated takeovers, or both.
 
-    round r:  roll out the current hierarchy (SESSION hier_language+adapt) on fresh chains; the scripted corrector
-              overrides wrong / stale subgoals (SESSION/corrections.jsonl) and / or takes over the controls
-              (SESSION/takeovers.jsonl), per its mode; every episode is recorded through the dataset writer
+    round r:  roll out the current hierarchy (SESSION AGENT+adapt; AGENT: loop.agent, hier_language by default) on
+              fresh chains; the scripted corrector overrides wrong / stale subgoals (SESSION/corrections.jsonl) and /
+              or takes over the controls (SESSION/takeovers.jsonl), per its mode; every episode is recorded through
+              the dataset writer
               -> fine-tune the high level on ALL corrections so far + the original demonstrations (ratio), and the
                  low level on ALL takeovers so far + its demonstrations (low_ratio; HG-DAgger) -- each kind of
-                 intervention trains only its own level -> evaluate -> SESSION/rounds/round<r>.json
+                 intervention trains only its own level; a state hierarchy learns both levels from the takeovers
+                 (hirl.teleop.sessions.retrain) -> evaluate -> SESSION/rounds/round<r>.json
+A state hierarchy's subgoals cannot be judged wrong by their text: the corrector takes over when the chain stalls
+(corrector mode takeover or mixed; mode language is refused for it).
 
 Round 0 evaluates the agent before any correction. Every finished round is a JSON file and every correction a
 fsynced journal line, so a killed loop resumes: finished rounds are skipped, a round's finished episodes (and
@@ -34,7 +38,7 @@ from hirl.hierarchy.rollout import run_episode
 from hirl.fileio import atomic_write_json
 from hirl.hierarchy import HierarchicalAgent
 from hirl.integrations import adapter as env_adapter
-from hirl.learn.corrections import finetune_high, finetune_low, high_rows
+from hirl.errors import InputError
 from hirl.learn.run import load_tables
 from hirl.learn.run_config import RunConfig
 from hirl.teleop.sessions.config import CorrectionLoopConfig
@@ -42,13 +46,19 @@ from hirl.teleop.sessions.corrector import ScriptedCorrector
 from hirl.teleop.sessions.journal import CorrectionJournal
 from hirl.runs.rundir import FolderLock
 from hirl.teleop.sessions.recorder import CorrectionRecorder
+from hirl.teleop.sessions.retrain import finetune_levels, subgoal_kind, typed_refusal
 from hirl.teleop.sessions.skills import SkillResolver
 from hirl.teleop.sessions.takeover import TakeoverAgent, TakeoverRecorder, mark_takeovers
-from hirl.teleop.sessions.store import EpisodeStore, check_run, prepare_session
+from hirl.teleop.sessions.store import DEFAULT_AGENT, EpisodeStore, check_run, prepare_session
 from hirl.policies.high.language import LanguageHighLevel
 
-AFTER = "hier_language" + ADAPTED_SUFFIX  # the session's corrected agent
-BEFORE = "hier_language"  # the run's agent as trained
+BEFORE = DEFAULT_AGENT  # the run's agent as trained (the default corrected agent)
+AFTER = BEFORE + ADAPTED_SUFFIX  # the session's corrected agent (the default's)
+
+
+def adapted(agent: str) -> str:
+    """The session's corrected agent of `agent` (its adapted levels)."""
+    return agent + ADAPTED_SUFFIX
 
 
 def _hooks(*hooks: Callable[..., None]) -> Callable[..., None]:
@@ -65,10 +75,11 @@ def corrected_rollouts(session: Path, cfg: RunConfig, loop: CorrectionLoopConfig
     beside the episode). Episodes already in the store are skipped (resume)."""
     ad = env_adapter(cfg.env)
     env = store.env
-    agent = load_agent(session, AFTER, env, cfg=cfg, text_encoder=encoder, seed=cfg.seed)
-    assert isinstance(agent, HierarchicalAgent) and isinstance(agent.high, LanguageHighLevel)
+    agent = load_agent(session, adapted(loop.agent), env, cfg=cfg, text_encoder=encoder, seed=cfg.seed)
+    assert isinstance(agent, HierarchicalAgent)
     canonical = ad.detector_extra(env)["canonicalize"]
-    resolver = SkillResolver.for_env(ad, agent.high.candidates, encoder, canonical=canonical)
+    resolver = (SkillResolver.for_env(ad, agent.high.candidates, encoder, canonical=canonical)
+                if isinstance(agent.high, LanguageHighLevel) else None)  # a state high level: no typed corrections
     recorder = CorrectionRecorder(journal, tuple(cfg.obs_keys), loop.finetune.context_steps,
                                   {"round": r, "session": str(session), "corrector": "scripted"}, id_prefix=f"r{r}-")
     takeovers = takeovers or CorrectionJournal(session / TAKEOVERS)
@@ -144,21 +155,24 @@ def run_correction_loop(run_dir: str | Path, out: str | Path, loop: CorrectionLo
     """All rounds of loop on the run at run_dir, in the session directory out; returns {round: summary}.
     InputError when another process holds out (naming it)."""
     session = Path(out)
-    cfg = check_run(run_dir)
+    cfg = check_run(run_dir, loop.agent)
+    kind = subgoal_kind(loop.agent, cfg)
+    if kind != "language" and loop.corrector.mode == "language":
+        raise InputError(f"corrector.mode language: {typed_refusal(loop.agent, kind)} (corrector.mode takeover)")
     with FolderLock(session, "correction loop"):
         return _rounds(run_dir, session, cfg, loop, progress)
 
 
 def _rounds(run_dir: str | Path, session: Path, cfg: RunConfig, loop: CorrectionLoopConfig,
             progress: Callable[[str], None]) -> dict[str, Any]:
-    prepare_session(run_dir, session, cfg)
+    prepare_session(run_dir, session, cfg, loop.agent)
     cfg.eval = replace(cfg.eval, chain_length=loop.chain_length)
     rounds_dir = session / "rounds"
     summary: dict[str, Any] = {}
     first = rounds_dir / "round0.json"
     if loop.eval_episodes and not first.is_file():
         atomic_write_json(first, {"round": 0, "corrected_episodes": 0, "corrections": 0,
-                                  "eval": evaluate(session, cfg, BEFORE, loop.eval_episodes, session / "eval" / "round0")})
+                                  "eval": evaluate(session, cfg, loop.agent, loop.eval_episodes, session / "eval" / "round0")})
     if first.is_file():
         summary["0"] = json.loads(first.read_text())
     train, _, encoder = load_tables(cfg, Path(cfg.dataset))
@@ -167,8 +181,9 @@ def _rounds(run_dir: str | Path, session: Path, cfg: RunConfig, loop: Correction
     takeovers = CorrectionJournal(session / TAKEOVERS)
     ad = env_adapter(cfg.env)
     env = ad.make(**cfg.env_kwargs)
-    store = EpisodeStore(session / "episodes", env, cfg.env, "hier_language+scripted_corrector",
-                         {"run_dir": str(Path(run_dir).resolve())})
+    store = EpisodeStore(session / "episodes", env, cfg.env, f"{loop.agent}+scripted_corrector",
+                         {"run_dir": str(Path(run_dir).resolve()), "agent": loop.agent},
+                         subgoal_kind=subgoal_kind(loop.agent, cfg))
     total = 0
     spent: dict[str, float] = {}
     for r in range(1, len(loop.episodes) + 1):
@@ -188,15 +203,11 @@ def _rounds(run_dir: str | Path, session: Path, cfg: RunConfig, loop: Correction
         record: dict[str, Any] = {"round": r, "corrected_episodes": total, "corrections": len(records),
                                   "takeovers": len(drives), "effort": _effort_summary(efforts),
                                   "human_totals": spent, "finetune": {}}
-        if records:  # language corrections -> the high level
-            rows = high_rows(records, store.dataset(tuple(cfg.obs_keys)), train[0], tuple(cfg.obs_keys), loop.finetune)
-            record["finetune"]["high"] = finetune_high(session, cfg, BEFORE, rows, train, encoder, loop.finetune,
-                                                       stage=f"correct{r}")
-        if drives:  # takeovers -> the low level (HG-DAgger)
-            record["finetune"]["low"] = finetune_low(session, cfg, BEFORE, drives, low_train, encoder, loop.finetune,
-                                                     stage=f"takeover{r}")
+        record["finetune"] = finetune_levels(session, cfg, loop.agent, records, drives,
+                                             store.dataset(tuple(cfg.obs_keys)), train, low_train, encoder,
+                                             loop.finetune, stages=(f"correct{r}", f"takeover{r}"))
         if loop.eval_episodes:
-            record["eval"] = evaluate(session, cfg, AFTER, loop.eval_episodes, session / "eval" / f"round{r}")
+            record["eval"] = evaluate(session, cfg, adapted(loop.agent), loop.eval_episodes, session / "eval" / f"round{r}")
         record["seconds"] = round(time.perf_counter() - t0, 1)
         atomic_write_json(path, record)
         summary[str(r)] = record

@@ -1,6 +1,7 @@
 """CorrectionSession: a person watches the trained hierarchy and corrects its high level in language.
 
-    session = CorrectionSession.open(run_dir, out, cfg)   # out: a session directory (see hirl.teleop.sessions.store)
+    session = CorrectionSession.open(run_dir, out, cfg)   # out: a session directory (see hirl.teleop.sessions.store);
+                                                          # agent="hier_state": another of the run's hierarchies
     session.start()                                       # episodes run in a background thread
     session.correct("open the drawer")                    # -> Applied, once journaled; active at this control step
     report = session.finish()                             # dataset, fine-tuned high level, before/after report
@@ -17,7 +18,11 @@ Takeovers (HG-DAgger): takeover(True) hands the controls to the keys (keys(), th
 every step driven is recorded with the intervention flag and, per segment, journaled to OUT/takeovers.jsonl
 (labelled with the active, matched skill) -- apart from the language corrections; at finish the low level is
 fine-tuned on them, the high level on the corrections. Episodes go through the dataset writer (OUT/episodes) with
-the per-step subgoal source and intervention flag. One process at a time per session folder (FolderLock)."""
+the per-step subgoal source and intervention flag. One process at a time per session folder (FolderLock).
+
+A hierarchy with state subgoals (e.g. hier_state) cannot be corrected by typing (a skill does not label a goal
+state): correct() refuses in one line and points to a takeover, which teaches both its levels the goal it reached
+(hirl.teleop.sessions.retrain); its takeovers are labelled with the chain's subtask due, as a name only."""
 from __future__ import annotations
 
 import time
@@ -40,10 +45,11 @@ from hirl.teleop.sessions.journal import CorrectionJournal
 from hirl.teleop.sessions.keyboard import KeyboardDriver
 from hirl.teleop.sessions.live import LiveSession
 from hirl.runs.rundir import FolderLock
-from hirl.teleop.sessions.loop import AFTER
+from hirl.teleop.sessions.loop import adapted
 from hirl.teleop.sessions.recorder import CorrectionRecorder
+from hirl.teleop.sessions.retrain import subgoal_kind, typed_refusal
 from hirl.teleop.sessions.skills import Resolution, SkillResolver, decode_text
-from hirl.teleop.sessions.store import EpisodeStore, check_run, check_unfinished, prepare_session
+from hirl.teleop.sessions.store import DEFAULT_AGENT, EpisodeStore, check_run, check_unfinished, prepare_session
 from hirl.teleop.sessions.takeover import TakeoverAgent, TakeoverRecorder, mark_takeovers
 from hirl.types import Observation, Subgoal
 
@@ -84,11 +90,13 @@ class CorrectionSession(LiveSession):
     mode = "correct"
 
     def __init__(self, run_dir: Path, out: Path, run_cfg: RunConfig, agent: HierarchicalAgent, env: Any,
-                 resolver: SkillResolver, encoder: TextEncoder, cfg: SessionConfig, paused: bool = False,
-                 retrain: bool = True) -> None:
+                 resolver: SkillResolver | None, encoder: TextEncoder, cfg: SessionConfig, paused: bool = False,
+                 retrain: bool = True, agent_name: str = DEFAULT_AGENT) -> None:
         ad = env_adapter(run_cfg.env)
-        store = EpisodeStore(out / "episodes", env, run_cfg.env, "hier_language+human_corrections",
-                             {"run_dir": str(run_dir.resolve())})
+        self.agent_name = agent_name  # the run's agent corrected (its levels are fine-tuned; "after": AGENT+adapt)
+        self.kind = subgoal_kind(agent_name, run_cfg)  # its subgoal kind: "language" | "state" (no typing)
+        store = EpisodeStore(out / "episodes", env, run_cfg.env, f"{agent_name}+human_corrections",
+                             {"run_dir": str(run_dir.resolve()), "agent": agent_name}, subgoal_kind=self.kind)
         self.journal = CorrectionJournal(out / "corrections.jsonl")
         self.takeover_journal = CorrectionJournal(out / TAKEOVERS)
         provenance = {"session": str(out), "corrector": "human", "run_dir": str(run_dir)}
@@ -113,28 +121,33 @@ class CorrectionSession(LiveSession):
 
     @classmethod
     def open(cls, run_dir: str | Path, out: str | Path, cfg: SessionConfig, paused: bool = False,
-             text_encoder: TextEncoder | None = None, retrain: bool = True, reopen: bool = True) -> CorrectionSession:
-        """reopen False: a session folder whose session was finished (SESSION/session_report.json says so) is refused
-        (InputError naming the file) instead of continued."""
+             text_encoder: TextEncoder | None = None, retrain: bool = True, reopen: bool = True,
+             agent: str = DEFAULT_AGENT) -> CorrectionSession:
+        """agent: the run's hierarchy to correct (hirl.teleop.sessions.store). reopen False: a session folder whose
+        session was finished (SESSION/session_report.json says so) is refused (InputError naming the file) instead
+        of continued."""
         run_dir, out = Path(run_dir), Path(out)
         if run_dir.resolve() == out.resolve():
             raise InputError(f"--out {out}: must differ from the run directory")
-        run_cfg = check_run(run_dir)  # read-only: a rejected run leaves --out as it was
+        run_cfg = check_run(run_dir, agent)  # read-only: a rejected run leaves --out as it was
         if not reopen:
             check_unfinished(out)
         lock = FolderLock(out, "correction session").acquire()
         try:
-            prepare_session(run_dir, out, run_cfg)
+            prepare_session(run_dir, out, run_cfg, agent)
             ad = env_adapter(run_cfg.env)
             env = ad.make(render=True, width=cfg.image_size, height=cfg.image_size, **run_cfg.env_kwargs)
             encoder = text_encoder or make_text_encoder(run_cfg.text_encoder, TEXT_DIM)
-            agent = load_agent(out, AFTER, env, cfg=run_cfg, text_encoder=encoder, seed=run_cfg.seed)
-            assert isinstance(agent, HierarchicalAgent) and isinstance(agent.high, LanguageHighLevel)
-            resolver = SkillResolver.for_env(ad, agent.high.candidates, encoder,
-                                             canonical=ad.detector_extra(env).get("canonicalize"),
-                                             threshold=cfg.match_threshold, max_chars=cfg.max_text, margin=cfg.match_margin)
-            encoder.encode(resolver.skills)  # load the encoder now, not on the first correction
-            session = cls(run_dir, out, run_cfg, agent, env, resolver, encoder, cfg, paused, retrain)
+            hierarchy = load_agent(out, adapted(agent), env, cfg=run_cfg, text_encoder=encoder, seed=run_cfg.seed)
+            assert isinstance(hierarchy, HierarchicalAgent)
+            resolver = None  # a high level that does not propose language: nothing can be typed
+            if isinstance(hierarchy.high, LanguageHighLevel):
+                resolver = SkillResolver.for_env(ad, hierarchy.high.candidates, encoder,
+                                                 canonical=ad.detector_extra(env).get("canonicalize"),
+                                                 threshold=cfg.match_threshold, max_chars=cfg.max_text,
+                                                 margin=cfg.match_margin)
+                encoder.encode(resolver.skills)  # load the encoder now, not on the first correction
+            session = cls(run_dir, out, run_cfg, hierarchy, env, resolver, encoder, cfg, paused, retrain, agent)
         except BaseException:
             lock.release()
             raise
@@ -146,6 +159,8 @@ class CorrectionSession(LiveSession):
         """Validate and match a correction, then wait until it replaces the active subgoal at a control step and is
         journaled. InputError (with the reason) when it is not accepted; NotApplied when it was not recorded."""
         try:
+            if self.resolver is None:
+                raise InputError(typed_refusal(self.agent_name, self.kind))
             resolution = self.resolver.resolve(raw)
             applied: Applied = self.submit("correction", resolution)
         except InputError as exc:
@@ -163,7 +178,8 @@ class CorrectionSession(LiveSession):
         """Lock held: the correction the page offers first: the subtask due now while the active subgoal differs from
         it (and no correction to it is pending), else None."""
         m = self.mismatch
-        if m is None or m["due"] not in self.resolver.skills or (self._pending and self._pending.text == m["due"]):
+        if (m is None or self.resolver is None or m["due"] not in self.resolver.skills
+                or (self._pending and self._pending.text == m["due"])):
             return None
         return str(m["due"])
 
@@ -238,15 +254,18 @@ class CorrectionSession(LiveSession):
         top = self.top_suggestion()
         can = self.actions()
         live = self.live()
-        can.update(correct=live, accept=live and top is not None, takeover=live and (
+        typing = self.resolver is not None
+        can.update(correct=live and typing, accept=live and top is not None, takeover=live and (
             self.agent.subgoal is not None or self._pending is not None), undo=bool(self.live_history()) and can["finish"],
             note=True)
         episodes = [{**e, "note": self.episode_notes.get(e["episode"])} for e in self.episodes]
-        return {"skills": self.resolver.skills, "corrections": len(self.live_history("correction")),
+        return {"skills": self.resolver.skills if self.resolver else [], "agent": self.agent_name,
+                "typing": typing, "corrections": len(self.live_history("correction")),
                 "takeovers": len(self.live_history("takeover")), "takeover_active": self.driven.active,
                 "takeover_seconds": round(self._takeover_seconds(), 2), "history": [shown(h) for h in self.history],
                 "pending": None if self._pending is None else self._pending.text, **self.driver.status(),
-                "threshold": self.resolver.threshold, "margin": self.resolver.margin, "actions": can,
+                "threshold": self.resolver.threshold if self.resolver else self.cfg.match_threshold,
+                "margin": self.resolver.margin if self.resolver else self.cfg.match_margin, "actions": can,
                 "episodes": episodes, "note": self.episode_notes.get(self.episode), "match": self._match(),
                 "suggestion": top, "preview": self.preview, "retrain": self.retrain}
 
@@ -319,9 +338,10 @@ class CorrectionSession(LiveSession):
                 g = self._pending
             if g is None:
                 raise InputError("takeover: no active skill yet; step once first (the takeover is labelled with it)")
+            label = g.text if g.kind == "language" else str(self.snapshot.get("current") or g.text)
             self.driver.release()
-            self.driven.start_takeover(lambda obs, _g: self.driver.action(obs), g.text, source="human")
-            return f"you drive now, performing {g.text!r}"
+            self.driven.start_takeover(lambda obs, _g: self.driver.action(obs), label, source="human")
+            return f"you drive now, performing {label!r}"
         self._close_segment(self.driven.stop_takeover)
         return "the low level drives again"
 
@@ -409,28 +429,20 @@ class CorrectionSession(LiveSession):
                                        "session)")
         elif records or drives:
             from hirl.learn.run import load_tables
-            from hirl.teleop.sessions.loop import BEFORE, evaluate
-            from hirl.learn.corrections import finetune_high, finetune_low, high_rows
+            from hirl.teleop.sessions.loop import evaluate
+            from hirl.teleop.sessions.retrain import finetune_levels
 
             train, _, _ = load_tables(self.run_cfg, Path(self.run_cfg.dataset))
             stage = f"session{int(time.time())}"
-            fits: dict[str, Any] = {}
-            if records:
-                self._report(stage=f"fine-tuning the high level on {len(records)} corrections")
-                keys = tuple(self.run_cfg.obs_keys)
-                rows = high_rows(records, self.store.dataset(keys), train[0], keys, self.cfg.finetune)
-                fits["high"] = finetune_high(self.out, self.run_cfg, BEFORE, rows, train, self.encoder,
-                                             self.cfg.finetune, stage)
-            if drives:
-                self._report(stage=f"fine-tuning the low level on {len(drives)} takeovers")
-                fits["low"] = finetune_low(self.out, self.run_cfg, BEFORE, drives, train, self.encoder,
-                                           self.cfg.finetune, stage + "-low")
+            fits = finetune_levels(self.out, self.run_cfg, self.agent_name, records, drives,
+                                   self.store.dataset(tuple(self.run_cfg.obs_keys)), train, train, self.encoder,
+                                   self.cfg.finetune, (stage, stage + "-low"), say=lambda text: self._report(stage=text))
             report = self._report(finetune=fits, retrained=True)
             n = self.cfg.eval_episodes if eval_episodes is None else eval_episodes
             if n:
                 self._report(stage=f"evaluating before and after on {n} chains")
-                before = evaluate(self.out, self.run_cfg, BEFORE, n, self.out / "eval" / "before")
-                after = evaluate(self.out, self.run_cfg, AFTER, n, self.out / "eval" / "after")
+                before = evaluate(self.out, self.run_cfg, self.agent_name, n, self.out / "eval" / "before")
+                after = evaluate(self.out, self.run_cfg, adapted(self.agent_name), n, self.out / "eval" / "after")
                 minutes = max(self.attention_seconds / 60.0, 1e-9)
                 report = self._report(before=before, after=after, effort={
                     "human_minutes": round(self.attention_seconds / 60.0, 2),
