@@ -10,7 +10,8 @@ Per seed S (everything under --out/seedS, each finished piece a JSON file, so a 
                corrector in mode language (typed corrections -> the high level), takeover (driving -> the low level,
                HG-DAgger) or mixed (both, each training its own level)
   demos<N>.json the same high-level fine-tune with N extra expert demonstrations (episodes 50..50+N of the low run's
-               600, joining the demonstrations) instead of corrections; N = 10, 30, 100 and N = the demonstrations
+               600, joining the demonstrations; with --demos-dataset the first N of that dataset, e.g. demonstrations
+               collected in the disturbed world) instead of corrections; N = 10, 30, 100 and N = the demonstrations
                that fit in the human minutes of 30 mixed corrected episodes ("matched minutes")
 
 Human time: a corrected episode costs its whole duration (the person watches all of it; takeovers included), an
@@ -53,6 +54,7 @@ BASE_DEMOS = 50  # demonstrations of the base high level (the first ones of the 
 MATCH_AT = 30  # the corrected-episode count whose human minutes the "matched minutes" demonstrations get
 MATCHED = f"expert demos, minutes of mixed {MATCH_AT}"  # that row (N differs per seed: listed in its "demos" field)
 DT = 0.02  # control period (50 Hz): seconds of human time per step
+DEMOS_DATASET: Path | None = None  # --demos-dataset: where extra demonstrations come from (None: the low run's dataset)
 
 
 def low_run(pattern: str, seed: int) -> Path:
@@ -80,10 +82,17 @@ def low_dataset(low: Path) -> Path:
     return Path(load_config(RunConfig, low / "config.yaml").dataset)
 
 
+def demo_source(low: Path) -> tuple[Path, int]:
+    """(dataset, first episode) of the extra demonstrations: --demos-dataset from its start, else the low run's
+    dataset after the base's BASE_DEMOS."""
+    return (DEMOS_DATASET, 0) if DEMOS_DATASET is not None else (low_dataset(low), BASE_DEMOS)
+
+
 def demo_seconds(low: Path, n: int) -> float:
-    """Human seconds of the expert demonstrations 50..50+n (each driven for its whole duration)."""
-    ds = load_dataset(low_dataset(low), obs_keys=("observation",), images=False)
-    return round(sum(len(ep.actions) for ep in ds.subset(range(BASE_DEMOS, BASE_DEMOS + n)).episodes) * DT, 2)
+    """Human seconds of the first n extra expert demonstrations (each driven for its whole duration)."""
+    path, first = demo_source(low)
+    ds = load_dataset(path, obs_keys=("observation",), images=False)
+    return round(sum(len(ep.actions) for ep in ds.subset(range(first, first + n)).episodes) * DT, 2)
 
 
 def demos_condition(run: Path, seed_dir: Path, low: Path, n: int, loop: CorrectionLoopConfig) -> dict[str, Any]:
@@ -94,8 +103,11 @@ def demos_condition(run: Path, seed_dir: Path, low: Path, n: int, loop: Correcti
     session = seed_dir / f"demos{n}"
     cfg = prepare_session(run, session)
     train, _, encoder = load_tables(cfg, Path(cfg.dataset))
-    big = load_dataset(low_dataset(low), obs_keys=tuple(cfg.obs_keys), images=False)
-    extra = remap_vocab(build_tables(big.subset(range(BASE_DEMOS, BASE_DEMOS + n)), tuple(cfg.obs_keys)), train[0].vocab)
+    source, first = demo_source(low)
+    big = load_dataset(source, obs_keys=tuple(cfg.obs_keys), images=False)
+    if first + n > len(big):
+        raise SystemExit(f"{source}: {len(big)} episodes, {n} extra demonstrations asked from episode {first}")
+    extra = remap_vocab(build_tables(big.subset(range(first, first + n)), tuple(cfg.obs_keys)), train[0].vocab)
     fit = finetune_high(session, cfg, BEFORE, None, train, encoder, loop.finetune, stage="demos", extra_demos=extra)
     record = {"demos": n, "human_seconds": demo_seconds(low, n), "finetune": fit,
               "eval": evaluate(session, cfg, AFTER, loop.eval_episodes, session / "eval"),
@@ -136,14 +148,15 @@ def _progress(tag: str, message: str) -> None:
 
 
 def matched_demos(seed_dir: Path, low: Path) -> int | None:
-    """How many demonstrations (50, 51, ...) fit in the human seconds of MATCH_AT mixed corrected episodes."""
+    """How many extra demonstrations fit in the human seconds of MATCH_AT mixed corrected episodes."""
     rounds = _rounds(seed_dir / "corrections_mixed")
     at = [rec for rec in rounds.values() if rec.get("corrected_episodes") == MATCH_AT]
     if not at:
         return None
     budget = float(at[0]["human_totals"]["watched_seconds"])
-    ds = load_dataset(low_dataset(low), obs_keys=("observation",), images=False)
-    lengths = [len(ep.actions) * DT for ep in ds.subset(range(BASE_DEMOS, len(ds.episodes))).episodes]
+    path, first = demo_source(low)
+    ds = load_dataset(path, obs_keys=("observation",), images=False)
+    lengths = [len(ep.actions) * DT for ep in ds.subset(range(first, len(ds.episodes))).episodes]
     return max(1, int(np.searchsorted(np.cumsum(lengths), budget, side="right")))
 
 
@@ -206,6 +219,7 @@ def collect(out: Path, seeds: list[int], low_pattern: str, loop: CorrectionLoopC
             row["demos"] = [by_seed[s]["demos"] for s in seeds_here]
         rows[name] = row
     return {"benchmark": "corrections", "env": "hirl/Tabletop-v0", "command": command, "base_demos": BASE_DEMOS,
+            "demos_dataset": None if DEMOS_DATASET is None else str(DEMOS_DATASET),
             "reproduce": reproduce or (f"BASE_DEMOS={BASE_DEMOS} bash experiments/tabletop/corrections_benchmark.sh OUT "
                                        + " ".join(map(str, seeds))),
             "date": time.strftime("%Y-%m-%d"), "seeds": seeds, "low_run": low_pattern,
@@ -254,8 +268,9 @@ def render(res: dict[str, Any], json_name: str = "CORRECTIONS.json") -> str:
              "scripted expert). `language`: typed corrections only, they fine-tune the high level. `takeover`: the "
              "corrector never types, it drives whenever the subgoal is wrong; takeovers fine-tune the low level "
              "(HG-DAgger). `mixed`: types when the subgoal is wrong, drives when the low level stalls; each kind "
-             "trains its own level. `expert demos N`: the same high-level fine-tune on N further expert chains (the low "
-             "run's collection, after the base's). "
+             "trains its own level. `expert demos N`: the same high-level fine-tune on N further expert chains ("
+             + (f"the first of `{res['demos_dataset']}`" if res.get("demos_dataset") else
+                "the low run's collection, after the base's") + "). "
              f"Evaluation: {loop['eval_episodes']} chains of 5 subtasks (seeds 100000...), CALVIN-style.", "",
              "Human time: a corrected episode costs its whole duration (watched; takeovers are part of it), a "
              "demonstration its whole duration (driven), at real time. `gain / human min`: full-chain success gained "
@@ -289,7 +304,7 @@ def render(res: dict[str, Any], json_name: str = "CORRECTIONS.json") -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    global BASE_DEMOS
+    global BASE_DEMOS, DEMOS_DATASET
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--out", type=Path, default=Path("runs/bench/corrections"))
@@ -299,6 +314,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--modes", nargs="+", default=list(MODES), choices=MODES)
     p.add_argument("--base-demos", type=int, default=BASE_DEMOS,
                    help="demonstrations the base high level was trained on (extra demos are drawn after them)")
+    p.add_argument("--demos-dataset", type=Path, default=None,
+                   help="dataset the extra demonstrations come from, from its first episode (default: the low run's, "
+                        "after the base's); e.g. one collected in the disturbed world")
     p.add_argument("--deploy-env-kwargs", type=json.loads, default=None,
                    help='JSON env kwargs of the corrected and evaluated world, e.g. \'{"disturbance": {"probability": 1.0}}\' '
                         "(the base still learns from clean demonstrations)")
@@ -309,7 +327,7 @@ def main(argv: list[str] | None = None) -> int:
     add_backend_arguments(p)  # --backend local|ray, --address, --cpus-per-trial, --gpus-per-trial (one trial per seed)
     args = p.parse_args(argv)
     check_backend_arguments(p, args)
-    BASE_DEMOS = args.base_demos
+    BASE_DEMOS, DEMOS_DATASET = args.base_demos, args.demos_dataset
     import torch
 
     torch.set_num_threads(1)

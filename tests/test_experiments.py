@@ -26,6 +26,9 @@ OTHER_CONFIGS = {  # not runs
     "experiments/tabletop/corrections_loop.yaml": "hirl.teleop.sessions.config:CorrectionLoopConfig",
     "experiments/tabletop/corrections_loop_strong.yaml": "hirl.teleop.sessions.config:CorrectionLoopConfig",
 }
+SCRIPT_CONFIGS = {  # read by their script's own checker (a function of the script: path -> what it reads)
+    "experiments/tabletop/corrections_ablation.yaml": "experiments/tabletop/corrections_ablation.py:variants",
+}
 
 
 def test_every_experiment_config_loads():
@@ -36,11 +39,20 @@ def test_every_experiment_config_loads():
     from hirl.config import load_config, read_config_file
     from hirl.runs import config_kind, run_kind
 
-    assert "experiments/maze/large/rl_low.yaml" in CONFIGS and set(OTHER_CONFIGS) <= set(CONFIGS)
+    import importlib.util
+
+    assert "experiments/maze/large/rl_low.yaml" in CONFIGS and set(OTHER_CONFIGS) | set(SCRIPT_CONFIGS) <= set(CONFIGS)
     for name in CONFIGS:
         path = ROOT / name
         assert "base" not in read_config_file(path), name
-        if name in OTHER_CONFIGS:
+        if name in SCRIPT_CONFIGS:
+            script, func = SCRIPT_CONFIGS[name].split(":")
+            spec = importlib.util.spec_from_file_location(Path(script).stem, ROOT / script)
+            assert spec is not None and spec.loader is not None
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            assert getattr(module, func)(path), name
+        elif name in OTHER_CONFIGS:
             module, cls = OTHER_CONFIGS[name].split(":")
             load_config(getattr(importlib.import_module(module), cls), path)
         else:
