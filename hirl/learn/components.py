@@ -21,7 +21,8 @@ import numpy as np
 
 from hirl.config import FieldError
 from hirl.data.tables import NO_INDEX, StepTables, TextTables, achieved_now, goal_state_ahead, segment_index
-from hirl.learn.imitation_data import GatherSampler, ParaphraseSampler, action_samples, command_lookups, prev_subgoal_pairs
+from hirl.learn.imitation_data import (GatherSampler, ParaphraseSampler, action_samples, command_lookups, later_subtask_pairs,
+                                      prev_subgoal_pairs)
 from hirl.learn.run_config import RunConfig, TrainingBudgets
 from hirl.learn.trainer import TrainerConfig
 from hirl.policies.flat import ChainOfThoughtAgent, ChainOfThoughtPolicy, CoTConfig, FlatAgent, FlatConfig, FlatPolicy
@@ -214,20 +215,38 @@ class LowImage(LowLevelBC):
 
 
 class HighLanguage(ImitationComponent):
+    """The language high level; network fields from the run config (`networks: {high_language: {memory_ahead: 0.2}}`):
+    any LanguageHLConfig field but those taken from the data and the run."""
+
     role = "high"
     subgoal = "language"
     network = LanguageGoalNet
     budget_field = "high"
 
+    def __init__(self) -> None:
+        self.fields: dict[str, Any] = {}  # LanguageHLConfig fields from the run config
+
+    def set_network_fields(self, fields: dict[str, Any]) -> None:
+        self.fields = checked_fields(self.name, fields, LanguageHLConfig, {"obs_dim", "text_dim", "text_encoder",
+                                                                           "obs_keys"})
+
     def build(self, t: StepTables, tt: TextTables, text_encoder: str, obs_keys: tuple[str, ...],
               head: HeadConfig | None = None) -> PolicyModule:
-        cfg = LanguageHLConfig(obs_dim=t.obs.shape[1], text_dim=tt.vocab_emb.shape[1], text_encoder=text_encoder,
-                               obs_keys=obs_keys)
+        try:
+            cfg = LanguageHLConfig(obs_dim=t.obs.shape[1], text_dim=tt.vocab_emb.shape[1], text_encoder=text_encoder,
+                                   obs_keys=obs_keys, **self.fields)
+        except (TypeError, ValueError) as exc:
+            raise FieldError(f"networks.{self.name}", str(exc)) from None
         return LanguageGoalNet(cfg, t.vocab, tt.vocab_emb).fit(t.obs, tt.vocab_emb)
 
     def sampler(self, t: StepTables, tt: TextTables, batch_size: int, paraphrase_p: float = 0.0,
                 head: HeadConfig | None = None) -> GatherSampler:
-        return GatherSampler(prev_subgoal_pairs(t), {**command_lookups(tt), "prev_emb": (tt.vocab_emb, "prev")}, batch_size)
+        pairs = prev_subgoal_pairs(t)
+        share = float(self.fields.get("memory_ahead", 0.0))
+        if share > 0:
+            ahead = later_subtask_pairs(t, share)
+            pairs = {k: np.concatenate([v, ahead[k]]) for k, v in pairs.items()}
+        return GatherSampler(pairs, {**command_lookups(tt), "prev_emb": (tt.vocab_emb, "prev")}, batch_size)
 
     def policy(self, model: Any, ctx: AgentContext) -> LanguageHighLevel:
         return LanguageHighLevel(model, ctx.encoder())

@@ -19,6 +19,10 @@ High-level pairs use the previously active subgoal as the hierarchy's memory of 
 segment j two pairs are made: (o_t, c, prev = g_{j-1}) -> g_j and (o_t, c, prev = g_j) -> g_j. So the high
 level learns "after g_{j-1} comes g_j" and "keep g_j until the state shows it done", which is what it needs when
 it is re-asked on completion, on a timeout, or every n steps (its memory is simply its last proposal).
+later_subtask_pairs adds (o_t, c, prev = g_k, a later subtask of the same chain) -> g_j: the memory runs ahead of
+what the state shows, as after a disturbance undid a finished subtask, and the state decides (the first subtask not
+done); clean demonstrations never show that, so a high level trained on them alone re-proposes the subtask after
+its memory.
 """
 from __future__ import annotations
 
@@ -178,6 +182,22 @@ def prev_subgoal_pairs(t: StepTables, extra: Mapping[str, np.ndarray] | None = N
            "prev": np.concatenate([t.prev_label, t.label])}
     out.update({k: both(v) for k, v in (extra or {}).items()})
     return out
+
+
+def later_subtask_pairs(t: StepTables, share: float, seed: int = 0) -> dict[str, np.ndarray]:
+    """round(share * N') rows (N': the step rows from dataset episodes that have a later segment), drawn without
+    replacement with a fixed generator, each as (obs, command, prev = the label of a uniformly drawn step of a later
+    segment of its episode) -> its own label: obs / command / target / prev (M,) arrays (M may be 0)."""
+    steps = np.flatnonzero(t.obs_row >= 0)
+    inverse = np.full(len(t.achieved), NO_INDEX, np.int64)  # achieved row -> the step row observing it
+    inverse[t.obs_row[steps]] = steps
+    seg_last, ep_last = t.segment_window[steps, 1], t.episode_window[steps, 1]  # observation rows (the final one: T)
+    ok = steps[seg_last < ep_last]  # a later segment exists: its steps are achieved rows seg_last .. ep_last - 1
+    rng = np.random.default_rng(seed)
+    rows = np.sort(rng.choice(ok, size=min(len(ok), round(share * len(ok))), replace=False))
+    first, last = t.segment_window[rows, 1], t.episode_window[rows, 1]
+    later = inverse[first + np.floor(rng.random(len(rows)) * (last - first)).astype(np.int64)]
+    return {"obs": t.obs[rows], "command": t.command[rows], "target": t.label[rows], "prev": t.label[later]}
 
 
 def command_lookups(tt: TextTables) -> dict[str, tuple[np.ndarray, str]]:

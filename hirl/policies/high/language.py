@@ -55,10 +55,15 @@ class LanguageHLConfig:
     encoder_hidden: tuple[int, ...] = (256, 256)  # state-encoder hidden widths
     hidden: tuple[int, ...] = (256, 256)  # trunk widths (the last is the trunk output)
     temperature: float = 0.05  # softmax temperature on cosine similarities
+    # training data: rows added whose memory is a later subtask of the chain (label unchanged), as a share of the step
+    # rows that have one (hirl.learn.imitation_data.later_subtask_pairs: redo what the state shows undone); 0: none
+    memory_ahead: float = 0.0
 
     def __post_init__(self) -> None:
         if not self.temperature > 0:
             raise ValueError(f"temperature must be > 0, got {self.temperature}")
+        if not 0.0 <= self.memory_ahead <= 1.0:
+            raise ValueError(f"memory_ahead must be in [0, 1], got {self.memory_ahead}")
         if min(self.obs_dim, self.text_dim, self.max_subtasks) < 1:
             raise ValueError("obs_dim, text_dim and max_subtasks must be >= 1")
 
