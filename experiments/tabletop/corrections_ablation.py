@@ -2,7 +2,7 @@
 episodes), re-fine-tuned from the same "before" agent under recipe variants, each evaluated on the same chains.
 
     python experiments/tabletop/corrections_ablation.py run --session SESSION --run RUN --out runs/bench/corrections-ablation
-    python experiments/tabletop/corrections_ablation.py render --out runs/bench/corrections-ablation
+    python experiments/tabletop/corrections_ablation.py render [--notes FILE]
 
 SESSION: a correction-loop session folder (corrections.jsonl, episodes/), e.g. a round of
 `experiments/corrections_benchmark.py` (SEED/corrections_language); RUN: the run it corrected (SEED/composite).
@@ -12,7 +12,8 @@ prepare_session (the run's weights: every variant starts from the same agent), i
 corrections once (hirl.teleop.sessions.retrain.finetune_levels, the loop's own fine-tune) and evaluated on --episodes
 chains in the run's world (its env_kwargs: e.g. the disturbed one), seeds 100000... as every evaluation; the base
 (the run's agent, not fine-tuned) on the same chains. OUT/<name>.json per finished variant (a killed run resumes);
-`render` writes experiments/tabletop/CORRECTIONS-ablation.json + .md: per variant the success and average chain length,
+`run` ends by writing experiments/tabletop/CORRECTIONS-ablation.json + .md, `render` the .md again from the JSON
+(and --notes): per variant the success and average chain length,
 and the paired difference to the base per chain (mean, 95 % interval)."""
 from __future__ import annotations
 
@@ -41,9 +42,9 @@ from hirl.teleop.sessions.retrain import finetune_levels
 from hirl.teleop.sessions.store import DEFAULT_AGENT, prepare_session
 
 HERE = Path(__file__).resolve().parent
-VARIANTS = HERE / "corrections_ablation.yaml"  # name -> finetune overrides
+VARIANTS = Path("experiments/tabletop/corrections_ablation.yaml")  # name -> finetune overrides (run from the repo root)
 RESULTS = HERE / "CORRECTIONS-ablation.json"
-LOOP = HERE / "corrections_loop.yaml"
+LOOP = Path("experiments/tabletop/corrections_loop.yaml")
 BASE = "base (no fine-tune)"
 
 
@@ -185,14 +186,10 @@ def main(argv: list[str] | None = None) -> int:
         run(args)
         args.command = "python experiments/tabletop/corrections_ablation.py " + shlex.join(given)
         res = collect(args)
-    else:
+    else:  # from the JSON alone
         if not args.results.is_file():
             p.error(f"{args.results}: no results to render yet (run first)")
         res = json.loads(args.results.read_text())
-        args.session, args.run, args.agent, args.command = (Path(res["session"]), Path(res["run"]), res["agent"],
-                                                            res["command"])
-        args.episodes = res["episodes"]
-        res = collect(args)
     old = json.loads(args.results.read_text()) if args.results.is_file() else {}
     res["notes"] = args.notes.read_text().splitlines() if args.notes else old.get("notes", [])
     atomic_write_json(args.results, res)

@@ -44,6 +44,27 @@ IMGSTATE = ("hirl train runs/bench/tabletop-subgoals-v3/seed0/config.yaml --out 
             "'agents=[hier_image_state]' 'networks={{low_state: {{goal_residual: true, goal_noise: 0.3}}{extra}}}' "
             "(low_state and high_image copied from runs/bench/tabletop-subgoals-v3/seed0) && hirl eval runs/bench/{out} "
             "--agents hier_image_state oracle_image_state --episodes 100 --out runs/bench/{out}/eval eval.videos=0")
+READER = ("hirl train experiments/tabletop/hierarchical.yaml --out runs/bench/{out} dataset={data} "
+          "collect.image_size={px} 'agents=[hier_image_state]' networks.low_state.goal_residual=true "
+          "networks.low_state.goal_noise=0.3 {extra} ({copied} copied from runs/bench/tabletop-imgstate-res-s0) && "
+          "hirl eval runs/bench/{out} --agents {agents} --episodes 100")
+DATA32 = "runs/bench/tabletop-subgoals-v3/data/seed0"
+DATA64 = "runs/bench/tabletop-img64/data/seed0"  # the same 600 chains with 64x64 frames: see IMG64_DATA
+IMG64_DATA = ("hirl collect --env hirl/Tabletop-v0 --episodes 600 --seed 0 --workers 1 --image-every 5 --image-size 64 "
+              "--noise 0.05 --chain-length 5 --out runs/bench/tabletop-img64/data/seed0")
+KP_SHIFT = "networks.frame_state.keypoints=32 networks.frame_state.shift={s}"
+RES = "networks.frame_state.residual=true"
+ORACLE64 = ("train.image.max_steps=1 train.image.eval_every=1 train.image.checkpoint_every=1 (the generator is not "
+            "used by oracle_image_state)")
+
+
+def reader(out: str, px: int, extra: str, agents: str = "oracle_image_state") -> str:
+    """How a frame_state variant's row was made (the 64x64 rows first need IMG64_DATA's collection)."""
+    data = DATA64 if px == 64 else DATA32
+    copied = "low_state" if px == 64 else "low_state and high_image"
+    how = READER.format(out=out, data=data, px=px, extra=extra, copied=copied, agents=agents)
+    return how + (f"; data: {IMG64_DATA}" if px == 64 else "")
+
 
 # (group, agent, what changed, report under --runs, how it was made)
 ROWS: tuple[tuple[str, str, str, str, str], ...] = (
@@ -71,6 +92,38 @@ ROWS: tuple[tuple[str, str, str, str, str], ...] = (
     ("image goal read as state", "hier_image_state", "frame_state read against the achieved goal now (residual)",
      "tabletop-imgstate-res-s0/eval/report.json",
      IMGSTATE.format(out="tabletop-imgstate-res-s0", extra=", frame_state: {residual: true}")),
+    ("image goal read as state", "oracle_image_state", "residual reader trained on frames shifted by up to 2 px",
+     "reader32-shift2-s0/eval/report.json", reader("reader32-shift2-s0", 32, f"{RES} networks.frame_state.shift=2",
+                                                   "hier_image_state oracle_image_state")),
+    ("image goal read as state", "oracle_image_state", "+ a spatial softmax of 32 keypoints",
+     "reader32-kp32shift2-s0/eval/report.json", reader("reader32-kp32shift2-s0", 32, f"{RES} {KP_SHIFT.format(s=2)}",
+                                                       "hier_image_state oracle_image_state")),
+    ("image goal read as state", "oracle_image_state", "64x64 frames, residual, 32 keypoints, shift 4 px, 6k steps",
+     "img64o-kp32shift4-s0/eval/report.json",
+     reader("img64-kp32shift4-s0", 64, f"{RES} {KP_SHIFT.format(s=4)}") + " (evaluated from a copy with its "
+     "low_state and frame_state: runs/bench/img64o-kp32shift4-s0)"),
+    ("image goal read as state", "oracle_image_state", "64x64, absolute (not residual), keypoints, shift, 10k steps",
+     "img64o-abs-kp32shift4-10k-s0/eval/report.json",
+     reader("img64o-abs-kp32shift4-10k-s0", 64, f"{KP_SHIFT.format(s=4)} train.low_image.max_steps=10000 {ORACLE64}")),
+    ("image goal read as state", "oracle_image_state", "64x64, residual, keypoints, shift, 10k steps",
+     "img64o-res-kp32shift4-10k-s0/eval/report.json",
+     reader("img64o-res-kp32shift4-10k-s0", 64, f"{RES} {KP_SHIFT.format(s=4)} train.low_image.max_steps=10000 "
+            f"{ORACLE64}")),
+    ("image goal read as state", "oracle_image_state", "64x64, residual, keypoints, shift, 20k steps",
+     "img64o-res-kp32shift4-20k-s0/eval/report.json",
+     reader("img64o-res-kp32shift4-20k-s0", 64, f"{RES} {KP_SHIFT.format(s=4)} train.low_image.max_steps=20000 "
+            f"{ORACLE64}")),
+    ("image goal read as state", "hier_image_state", "residual reader trained on frames shifted by up to 2 px",
+     "reader32-shift2-s0/eval/report.json", reader("reader32-shift2-s0", 32, f"{RES} networks.frame_state.shift=2",
+                                                   "hier_image_state oracle_image_state")),
+    ("image goal read as state", "hier_image_state", "+ a spatial softmax of 32 keypoints",
+     "reader32-kp32shift2-s0/eval/report.json", reader("reader32-kp32shift2-s0", 32, f"{RES} {KP_SHIFT.format(s=2)}",
+                                                       "hier_image_state oracle_image_state")),
+    ("image goal read as state", "hier_image_state", "64x64: high_image at 64x64, the 64x64 residual keypoint reader",
+     "img64-kp32shift4-s0/eval-best-reader/report.json",
+     reader("img64-kp32shift4-s0", 64, f"{RES} {KP_SHIFT.format(s=4)}", "hier_image_state oracle_image_state")
+     + " --out runs/bench/img64-kp32shift4-s0/eval-best-reader, its frame_state replaced by the best 64x64 reader's "
+     "(runs/bench/img64o-res-kp32shift4-20k-s0)"),
     ("segment-end goal", "hier_state", "regression of the goal (as committed)",
      "tabletop-subgoals/seed0/report-v1-absolute.json", f"{BENCH} --out runs/bench/tabletop-subgoals" + BEFORE_RESIDUAL),
     ("segment-end goal", "hier_state", "+ residual (goal - achieved goal now)",
