@@ -263,3 +263,29 @@ def test_progress_net_reads_the_current_subtask_and_the_high_level_counts_comple
     assert high.done == 1 and not np.allclose(high.propose(obs, command).value, g0)
     high.reset()
     assert high.done == 0
+
+
+def test_train_and_eval_image_goals_read_as_state_goals(tabletop, tmp_path):
+    """hier_image_state and oracle_image_state end to end: frame_state (a residual keypoint reader trained on shifted
+    frames) reads the goal frame into the achieved-goal space and hands it to low_state."""
+    tiny = TrainerConfig(max_steps=4, batch_size=8, eval_every=2, checkpoint_every=2, progress=False, tensorboard=False)
+    cfg = RunConfig(
+        dataset=str(tabletop), collect=CollectSpec(episodes=3, chain_length=2, seed=5, image_every=5, image_size=16),
+        agents=["hier_image_state"], text_encoder="hash", val_fraction=0.0,
+        train=TrainingBudgets(low=tiny, high=tiny, baseline=tiny, image=tiny, low_image=tiny),
+        eval=EvalSpec(episodes=1, chain_length=1, videos=0),
+        networks={"low_state": {"goal_residual": True},
+                  "frame_state": {"residual": True, "keypoints": 4, "shift": 1, "channels": [8, 8, 8, 8], "feat": 16}},
+    )
+    run = tmp_path / "run"
+    summary = train_run(cfg, RunDir(run), progress=False)
+    assert {"low_state", "frame_state", "high_image"} <= set(summary["components"])
+    from hirl.policies.high.image_state import FrameToState
+
+    reader = FrameToState.load(run / "models" / "frame_state")
+    assert (reader.config.keypoints, reader.config.shift, reader.config.residual) == (4, 1, True)
+    agents = ["hier_image_state", "oracle_image_state"]
+    report = evaluate_run(run, agents, out=tmp_path / "eval", cfg=cfg)
+    assert set(report["policies"]) == set(agents)
+    for m in report["policies"].values():
+        assert m["episodes"] == 1 and m["high_level_queries_per_episode"] >= 1

@@ -55,9 +55,9 @@ def test_memory_ahead_adds_the_rows_to_the_high_levels_batches(tables):
         assert high.sampler(t, tt, 8).size == plain + len(later_subtask_pairs(t, 0.5)["target"])
         assert high.build(t, tt, "hash", DEFAULT_OBS_KEYS).config.memory_ahead == 0.5
         high.set_network_fields({"memory_ahead": 2.0})
-        with pytest.raises(FieldError, match="networks.high_language"):
+        with pytest.raises(FieldError, match=r"networks\.high_language"):
             high.build(t, tt, "hash", DEFAULT_OBS_KEYS)
-        with pytest.raises(FieldError, match="networks.high_language.nope"):
+        with pytest.raises(FieldError, match=r"networks\.high_language\.nope"):
             high.set_network_fields({"nope": 1})
     finally:
         high.set_network_fields({})
