@@ -91,5 +91,5 @@ train:
         train_run(load_config(RunConfig, config("{gciql_cpu: {width: 3}}")), tmp_path / "r2", progress=False)
     with pytest.raises(InputError, match=r"networks\.gcbc_cpu: not a component of the run's agents \(gciql_cpu\)"):
         train_run(load_config(RunConfig, config("{gcbc_cpu: {normalize: false}}")), tmp_path / "r3", progress=False)
-    with pytest.raises(InputError, match=r"networks\.high_language: this component's network takes no fields"):
-        component("high_language").set_network_fields({"hidden": [8]})
+    with pytest.raises(InputError, match=r"networks\.high_image: this component's network takes no fields"):
+        component("high_image").set_network_fields({"hidden": [8]})
