@@ -12,7 +12,7 @@ Every StepTables is built in this module; the learners' samplers (hirl.learn.imi
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -224,14 +224,27 @@ def remap_vocab(t: StepTables, vocab: list[str]) -> StepTables:
     demonstrations on the same high level."""
     index = np.array([vocab.index(v) if v in vocab else NO_INDEX for v in t.vocab] + [NO_INDEX], np.int64)
     label, prev = index[t.label], index[t.prev_label]  # NO_INDEX (-1) picks the trailing NO_INDEX entry
-    keep = label != NO_INDEX
+    return select_rows(replace(t, label=label, prev_label=prev, vocab=list(vocab)), label != NO_INDEX)
+
+
+def select_rows(t: StepTables, keep: np.ndarray) -> StepTables:
+    """The rows of t where keep (N,) bool holds; achieved goals and commands stay whole (the kept rows' windows and
+    command indices still point into them); image frames are dropped."""
     return StepTables(
-        obs=t.obs[keep], action=t.action[keep], label=label[keep], prev_label=prev[keep], command=t.command[keep],
-        goal_state=t.goal_state[keep], prev_goal_state=t.prev_goal_state[keep],
-        end_frame=np.full(int(keep.sum()), NO_INDEX, np.int64), vocab=list(vocab), commands=t.commands, **_no_frames(),
-        achieved=t.achieved, obs_row=t.obs_row[keep], segment_window=t.segment_window[keep],
+        obs=t.obs[keep], action=t.action[keep], label=t.label[keep], prev_label=t.prev_label[keep],
+        command=t.command[keep], goal_state=t.goal_state[keep], prev_goal_state=t.prev_goal_state[keep],
+        end_frame=np.full(int(keep.sum()), NO_INDEX, np.int64), vocab=list(t.vocab), commands=t.commands,
+        **_no_frames(), achieved=t.achieved, obs_row=t.obs_row[keep], segment_window=t.segment_window[keep],
         episode_window=t.episode_window[keep],
     )
+
+
+def held_out_episodes(t: StepTables, every: int) -> np.ndarray:
+    """(N,) bool: the rows of every `every`-th episode of t (episodes in the order they start in achieved; rows not
+    from an episode are never held out)."""
+    first = t.episode_window[:, 0]
+    order = np.unique(first, return_inverse=True)[1]
+    return (first >= 0) & (order % every == every - 1)
 
 
 def hindsight_goal_state(t: StepTables, cfg: HindsightConfig, rng: np.random.Generator,

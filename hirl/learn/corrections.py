@@ -39,7 +39,8 @@ import numpy as np
 
 from hirl.data.dataset import Dataset
 from hirl.data.episode import Episode
-from hirl.data.tables import StepTables, TextTables, build_tables, concat_tables, remap_vocab, tables_from_rows, text_tables
+from hirl.data.tables import (StepTables, TextTables, build_tables, concat_tables, held_out_episodes, remap_vocab,
+                              select_rows, tables_from_rows, text_tables)
 from hirl.encoders.commands import MAX_SUBTASKS
 from hirl.encoders.text import TextEncoder
 from hirl.errors import InputError
@@ -55,6 +56,7 @@ from hirl.policies.obs import obs_vector
 from hirl.runs import RunDir
 from hirl.types import Subgoal
 
+AGGREGATE_DEMO_HOLDOUT = 50  # mode aggregate: every 50th demonstration episode joins the held-out selection rows
 OVERRIDE = "override"  # the subgoal reason of a step where a correction switched the subgoal (HierarchicalAgent)
 POLICY = "policy"  # the subgoal source of the high level's own proposals
 
@@ -273,6 +275,14 @@ def finetune_high(session: str | Path, cfg: RunConfig, agent: str, rows: HighRow
     demos, demo_text = (train if extra_demos is None
                         else (merged := concat_tables(train[0], extra_demos), text_tables(merged, encoder, MAX_SUBTASKS)))
     rows = rows or HighRows(None, None, None, None, 0, [])
+    heldout = rows.heldout
+    if spec.mode == "aggregate" and heldout is not None:
+        # a fresh network must learn the demonstrations too: chosen on the held-out corrected states alone, an early
+        # checkpoint that has learned little wins (measured: step 150 of 4,000). Every AGGREGATE_DEMO_HOLDOUT-th
+        # demonstration episode is held out of training and joins the selection rows.
+        out = held_out_episodes(demos, AGGREGATE_DEMO_HOLDOUT)
+        if out.any():
+            heldout, demos = concat_tables(heldout, select_rows(demos, out)), select_rows(demos, ~out)
     tables = {"demos": (demos, spec.w_demo, 1), "approved": (rows.approved, spec.w_approved, 1),
               "corrected": (rows.corrected, spec.w_corr, 0), "window": (rows.window, spec.w_window, 0)}
     used = {name: (t, w, pool) for name, (t, w, pool) in tables.items() if t is not None and len(t.obs) and w > 0}
@@ -295,7 +305,7 @@ def finetune_high(session: str | Path, cfg: RunConfig, agent: str, rows: HighRow
                 for name, (t, w, pool) in used.items()]
     share = correction_share(rows.states, spec) if any(f.pool == 0 for f in families) else 0.0
     sampler = MixedSampler(families, [share, 1.0 - share], spec.batch_size)
-    held = None if rows.heldout is None else (rows.heldout, text_tables(rows.heldout, encoder, MAX_SUBTASKS))
+    held = None if heldout is None else (heldout, text_tables(heldout, encoder, MAX_SUBTASKS))
     budget = high_budget(component, cfg, spec)
     before = heldout_metrics(base, validation_batches(component, held, budget.batch_size, head)) if held else None
     fit = train_component(component, net, (demos, demo_text), held, budget, run, stage=stage, sampler=sampler)
@@ -308,7 +318,7 @@ def finetune_high(session: str | Path, cfg: RunConfig, agent: str, rows: HighRow
         keep_base = not after["loss"] < before["loss"]
         if keep_base:  # no checkpoint beats the weights before the fine-tune: they stay
             base.save(where)
-        fit["heldout"] = {"episodes": rows.heldout_episodes, "rows": _size(rows.heldout),
+        fit["heldout"] = {"episodes": rows.heldout_episodes, "rows": _size(heldout),
                           "base": {k: round(v, 6) for k, v in before.items()},
                           "selected": {k: round(v, 6) for k, v in (before if keep_base else after).items()},
                           "selected_step": 0 if keep_base else fit["best_step"]}
