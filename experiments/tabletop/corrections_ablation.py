@@ -176,7 +176,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--results", type=Path, default=RESULTS)
     p.add_argument("--notes", type=Path, default=None, help="a text file of the reading (kept in the JSON)")
     args = p.parse_args(argv)
-    given = list(sys.argv[1:] if argv is None else argv)
+    raw, given = list(sys.argv[1:] if argv is None else argv), []
+    while raw:  # the command that made the numbers: without the reading (--notes FILE)
+        a = raw.pop(0)
+        if a == "--notes":
+            raw = raw[1:]
+        else:
+            given.append(a)
     if args.what == "run":
         if args.session is None or args.run is None:
             p.error("run needs --session and --run")
