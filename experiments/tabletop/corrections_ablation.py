@@ -29,16 +29,22 @@ from typing import Any
 import numpy as np
 
 from hirl.config import load_config, read_yaml
+from hirl.data.tables import text_tables
+from hirl.encoders.commands import MAX_SUBTASKS
 from hirl.data import load_dataset
 from hirl.eval.evaluate import evaluate_run
 from hirl.fileio import atomic_write_json, atomic_write_text
+from hirl.learn.components import head_of
+from hirl.learn.corrections import correctable_levels, heldout_metrics, high_rows
 from hirl.learn.corrections_config import FinetuneSpec
+from hirl.learn.imitation import validation_batches
 from hirl.learn.run import load_tables
 from hirl.learn.run_config import RunConfig
 from hirl.teleop.sessions.config import CorrectionLoopConfig
 from hirl.teleop.sessions.journal import CorrectionJournal
 from hirl.teleop.sessions.loop import adapted
 from hirl.teleop.sessions.retrain import finetune_levels
+from hirl.runs import RunDir
 from hirl.teleop.sessions.store import DEFAULT_AGENT, prepare_session
 
 HERE = Path(__file__).resolve().parent
@@ -72,6 +78,25 @@ def _evaluate(folder: Path, agent: str, episodes: int) -> dict[str, Any]:
                        for e in m["episodes_detail"]]}
 
 
+def fit_check(folder: Path, session: Path, agent: str, records: list[Any], spec: FinetuneSpec) -> dict[str, Any]:
+    """How well the high level before and after the fine-tune predicts the corrected skill on the corrected states it
+    trained on and on the held-out ones (loss, accuracy): does the fine-tune fit the corrections, and generalise?"""
+    cfg = load_config(RunConfig, folder / "config.yaml")
+    train, _, encoder = load_tables(cfg, Path(cfg.dataset))
+    episodes = load_dataset(session / "episodes", obs_keys=tuple(cfg.obs_keys), images=False)
+    rows = high_rows(records, episodes, train[0], tuple(cfg.obs_keys), spec)
+    level = correctable_levels(agent, cfg.networks)[1]
+    out: dict[str, Any] = {}
+    for when, adapted_dir in (("before", False), ("after", True)):
+        net = level.load(RunDir(folder).model_dir(level.name, adapted_dir))
+        for family in ("corrected", "heldout"):
+            t = getattr(rows, family)
+            if t is not None and len(t.obs):
+                batches = validation_batches(level, (t, text_tables(t, encoder, MAX_SUBTASKS)), 256, head_of(net))
+                out[f"{family}_{when}"] = {k: round(v, 4) for k, v in heldout_metrics(net, batches).items()}
+    return out
+
+
 def run(args: argparse.Namespace) -> None:
     loop = load_config(CorrectionLoopConfig, args.loop)
     chosen = variants(args.variants)
@@ -86,6 +111,11 @@ def run(args: argparse.Namespace) -> None:
     for name, fields in chosen.items():
         path = args.out / f"{name}.json"
         if path.is_file():
+            rec = json.loads(path.read_text())
+            if "fit_check" not in rec:  # written before the fit check existed: add it
+                spec = dataclasses.replace(loop.finetune, **fields)
+                rec["fit_check"] = fit_check(args.out / name, args.session, args.agent, records, spec)
+                atomic_write_json(path, rec)
             continue
         t0 = time.perf_counter()
         folder = args.out / name
@@ -97,6 +127,7 @@ def run(args: argparse.Namespace) -> None:
                               stages=("ablation", "ablation_low"))
         result = _evaluate(folder, adapted(args.agent), args.episodes)
         atomic_write_json(path, {"variant": name, "finetune": fields, "fit": fit, **result,
+                                 "fit_check": fit_check(folder, args.session, args.agent, records, spec),
                                  "seconds": round(time.perf_counter() - t0, 1)})
         print(f"{name}: success {result['success_rate']:.3f}, avg chain {result['avg_chain_length']:.2f}", flush=True)
 
@@ -125,7 +156,8 @@ def collect(args: argparse.Namespace) -> dict[str, Any]:
             rows.append({"variant": name, "finetune": rec["finetune"], "success_rate": rec["success_rate"],
                          "avg_chain_length": rec["avg_chain_length"], "paired": _paired(base, rec),
                          "share": high.get("share"), "rows": high.get("rows"),
-                         "heldout": high.get("heldout"), "seconds": rec["seconds"]})
+                         "heldout": high.get("heldout"), "fit_check": rec.get("fit_check", {}),
+                         "seconds": rec["seconds"]})
     loop = load_config(CorrectionLoopConfig, args.loop)
     return {"command": args.command, "session": str(args.session), "run": str(args.run), "agent": args.agent,
             "episodes": args.episodes, "loop": str(args.loop), "recipe_defaults": dataclasses.asdict(loop.finetune),
@@ -145,19 +177,23 @@ def render(res: dict[str, Any], notes: list[str]) -> str:
              f"Base (no fine-tune): success {res['base']['success_rate']:.2f}, average chain "
              f"{res['base']['avg_chain_length']:.2f}.", "",
              "| variant | finetune fields | success | avg chain | paired chain diff [95 %] | paired success diff [95 %] "
-             "| share | rows (demos / approved / corrected / window) | held-out acc before -> chosen (step) |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "| share | rows (demos / approved / corrected / window) | held-out acc before -> chosen (step) "
+             "| corrected states trained on: acc before -> after |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for r in res["rows"]:
         p, rows, held = r["paired"], r["rows"] or {}, r["heldout"] or {}
         fields = ", ".join(f"{k}: {v}" for k, v in r["finetune"].items()) or "(the defaults)"
         acc = (f"{held['base']['acc']:.2f} -> {held['selected']['acc']:.2f} ({held.get('selected_step')})"
                if held.get("base") else "-")
+        fc = r.get("fit_check") or {}
+        fitted = (f"{fc['corrected_before']['acc']:.2f} -> {fc['corrected_after']['acc']:.2f}"
+                  if "corrected_after" in fc else "-")
         lines.append(
             f"| {r['variant']} | {fields} | {r['success_rate']:.2f} | {r['avg_chain_length']:.2f} | "
             f"{p['length']['mean']:+.2f} [{p['length']['ci95'][0]:+.2f}, {p['length']['ci95'][1]:+.2f}] | "
             f"{p['success']['mean']:+.2f} [{p['success']['ci95'][0]:+.2f}, {p['success']['ci95'][1]:+.2f}] | "
             f"{r['share']} | {' / '.join(str(rows.get(k, 0)) for k in ('demos', 'approved', 'corrected', 'window'))} "
-            f"| {acc} |")
+            f"| {acc} | {fitted} |")
     if notes:
         lines += ["", "## Reading", "", *notes]
     return "\n".join(lines) + "\n"
