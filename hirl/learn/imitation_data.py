@@ -197,6 +197,7 @@ def later_subtask_pairs(t: StepTables, share: float, seed: int = 0) -> dict[str,
     rows = np.sort(rng.choice(ok, size=min(len(ok), round(share * len(ok))), replace=False))
     first, last = t.segment_window[rows, 1], t.episode_window[rows, 1]
     later = inverse[first + np.floor(rng.random(len(rows)) * (last - first)).astype(np.int64)]
+    rows, later = rows[later >= 0], later[later >= 0]  # an observation whose step row was dropped (remap_vocab)
     return {"obs": t.obs[rows], "command": t.command[rows], "target": t.label[rows], "prev": t.label[later]}
 
 
