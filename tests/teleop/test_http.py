@@ -321,7 +321,9 @@ def test_slow_connections_cannot_lock_a_real_client_out(served):
             assert time.monotonic() - t0 < 1.0 < server_mod.REQUEST_TIMEOUT
         stop.set()
         flooding.join(5)
-        assert srv.slots.refused == 0 and srv.slots.evicted >= 3 and srv.slots.active <= 4
+        # nothing refused, and stalled connections were evicted to make room (how many depends on how the flood's
+        # connections and the real requests interleave: a place a stalled connection gave up needs no eviction)
+        assert srv.slots.refused == 0 and srv.slots.evicted >= 1 and srv.slots.active <= 4
         assert closed_by_server(held[0])  # evicted without an answer: nothing of its request was acted on
     finally:
         stop.set()
