@@ -96,14 +96,12 @@ def _write(path: Path, data: dict[str, Any]) -> None:
 
 
 # ---------------------------------------------------------------------------------------------------- reference side
-def run_reference(args: argparse.Namespace) -> dict[str, Any]:
-    """Train OGBench's agent with its own Dataset / GCDataset and update, evaluate with its evaluate() at each step."""
+def _reference_setup(args: argparse.Namespace) -> tuple[Any, Any, Any, Any]:
+    """(env, training GCDataset, config, agent) of OGBench's own code for (method, dataset, seed) at the equal budget."""
     sys.path.insert(0, str(Path(args.impls).resolve()))
-    import jax
     import ogbench
     from agents import agents  # type: ignore[import-not-found]  # OGBench's impls/, on sys.path above
     from utils.datasets import Dataset, GCDataset, HGCDataset  # type: ignore[import-not-found]
-    from utils.evaluation import evaluate  # type: ignore[import-not-found]
 
     config = importlib.import_module(f"agents.{args.method}").get_config()
     config["batch_size"] = args.batch
@@ -120,6 +118,16 @@ def run_reference(args: argparse.Namespace) -> dict[str, Any]:
     np.random.seed(args.seed)
     example = train.sample(1)
     agent = agents[config["agent_name"]].create(args.seed, example["observations"], example["actions"], config)
+    return env, train, config, agent
+
+
+def run_reference(args: argparse.Namespace) -> dict[str, Any]:
+    """Train OGBench's agent with its own Dataset / GCDataset and update, evaluate with its evaluate() at each step."""
+    import jax
+
+    env, train, config, agent = _reference_setup(args)
+    from utils.evaluation import evaluate  # type: ignore[import-not-found]  # OGBench's impls/ (on sys.path now)
+
     checkpoints, done, train_seconds, steady = [], 0, 0.0, None
     for target in sorted(args.steps):
         t0 = time.perf_counter()
@@ -184,23 +192,38 @@ def imported_dataset(data: Path, dataset: str) -> Path:
     return out
 
 
-def run_hirl(args: argparse.Namespace) -> dict[str, Any]:
-    """hirl's one training path (train_run, continued checkpoint to checkpoint) and one evaluation path
-    (evaluate_run: episode i runs task (seed + i) % 5 + 1, so 5 x episodes gives `episodes` per task)."""
-    from hirl.config import load_config
-    from hirl.eval.evaluate import evaluate_run
-    from hirl.learn.run import train_run
-    from hirl.learn.run_config import RunConfig
+def _hirl_agent_checked(args: argparse.Namespace) -> str:
+    """hirl's agent for args' (method, dataset), its plugin imported; SystemExit unless --hidden is 256."""
     from hirl.plugins import import_plugins
 
     if args.hidden != 256:
         raise SystemExit("hirl side: --hidden must be 256 (the _cpu agents); 512 is the agents without _cpu")
     import_plugins(["hirl.learn.gc_plugin"])
-    agent = hirl_agent(args.method, args.dataset)
+    return hirl_agent(args.method, args.dataset)
+
+
+def hirl_config(args: argparse.Namespace, agent: str, steps: int, extra: tuple[str, ...] = ()) -> Any:
+    """The RunConfig of hirl's side: side_by_side.yaml with the env, imported dataset, agent, seed, budget, episodes
+    and --network fields of args; extra: more overrides."""
+    from hirl.config import load_config
+    from hirl.learn.run_config import RunConfig
+
     fields = dict(kv.split("=", 1) for kv in args.network)  # the run config's networks: {agent: {field: value}}
     networks = "{" + ", ".join(f"{k}: {v}" for k, v in fields.items()) + "}"
-    env = preset(args.dataset)[0]
-    dataset = imported_dataset(Path(args.data), args.dataset)
+    return load_config(RunConfig, HERE / "side_by_side.yaml", [
+        f"env=ogbench/{preset(args.dataset)[0]}", f"dataset={imported_dataset(Path(args.data), args.dataset)}",
+        f"agents=[{agent}]", f"seed={args.seed}", f"train.baseline.max_steps={steps}",
+        f"train.baseline.batch_size={args.batch}", f"eval.episodes={args.episodes * len(TASKS)}",
+        f"networks={{{agent}: {networks}}}", *extra])
+
+
+def run_hirl(args: argparse.Namespace) -> dict[str, Any]:
+    """hirl's one training path (train_run, continued checkpoint to checkpoint) and one evaluation path
+    (evaluate_run: episode i runs task (seed + i) % 5 + 1, so 5 x episodes gives `episodes` per task)."""
+    from hirl.eval.evaluate import evaluate_run
+    from hirl.learn.run import train_run
+
+    agent = _hirl_agent_checked(args)
     run_dir = Path(args.runs) / f"{args.side}-runs" / args.dataset / f"{args.method}-seed{args.seed}"
     out = result_path(Path(args.runs), args.side, args.method, args.dataset, args.seed)
     done = next((json.loads(p.read_text()) for p in (partial_path(out), out) if p.is_file()), {"checkpoints": []})
@@ -211,10 +234,7 @@ def run_hirl(args: argparse.Namespace) -> dict[str, Any]:
     if todo and todo[0] < trained:  # the run's weights are past it: evaluating them would mislabel the checkpoint
         raise SystemExit(f"hirl side: {run_dir} is trained to {trained} steps; --steps {todo[0]} is below it")
     for target in todo:
-        cfg = load_config(RunConfig, HERE / "side_by_side.yaml", [
-            f"env=ogbench/{env}", f"dataset={dataset}", f"agents=[{agent}]", f"seed={args.seed}",
-            f"train.baseline.max_steps={target}", f"train.baseline.batch_size={args.batch}",
-            f"eval.episodes={args.episodes * len(TASKS)}", f"networks={{{agent}: {networks}}}"])
+        cfg = hirl_config(args, agent, target)
         summary = train_run(cfg, run_dir, progress=False)
         report = evaluate_run(run_dir, [agent], out=run_dir / f"eval-{target}", cfg=cfg)
         policy = report["policies"][agent]
@@ -225,7 +245,7 @@ def run_hirl(args: argparse.Namespace) -> dict[str, Any]:
         checkpoints.sort(key=lambda c: c["steps"])
         _write(partial_path(out), {"side": args.side, "agent": agent, "checkpoints": checkpoints})
     return {"side": args.side, "agent": agent, "checkpoints": checkpoints, "steady_steps_per_s": _hirl_rate(run_dir, agent),
-            "networks": fields}
+            "networks": dict(kv.split("=", 1) for kv in args.network)}
 
 
 def run_crosseval(args: argparse.Namespace) -> dict[str, Any]:
@@ -234,25 +254,19 @@ def run_crosseval(args: argparse.Namespace) -> dict[str, Any]:
     differs, this says whether the evaluation or the training differs."""
     import torch
 
-    from hirl.config import load_config
     from hirl.eval.evaluate import evaluate_run
     from hirl.policies.offline_gc.gcbc import GCBC
     from hirl.learn.run import train_run
-    from hirl.learn.run_config import RunConfig
-    from hirl.plugins import import_plugins
 
     if args.method != "gcbc":
         raise SystemExit("crosseval: only gcbc (one network whose layout both sides share)")
-    import_plugins(["hirl.learn.gc_plugin"])
-    agent, env = hirl_agent(args.method, args.dataset), preset(args.dataset)[0]
+    agent = _hirl_agent_checked(args)
+    args.network = ["actor=ogbench", "normalize=false"]  # OGBench's GCActor on raw inputs: the reference's layout
     run_dir = Path(args.runs) / "crosseval-runs" / args.dataset / f"{args.method}-seed{args.seed}"
     checkpoints = []
     for target in sorted(args.steps):
         flat = dict(np.load(params_path(Path(args.runs), args.method, args.dataset, args.seed, target), allow_pickle=False))
-        cfg = load_config(RunConfig, HERE / "side_by_side.yaml", [
-            f"env=ogbench/{env}", f"dataset={imported_dataset(Path(args.data), args.dataset)}", f"agents=[{agent}]",
-            f"seed={args.seed}", "train.baseline.max_steps=1", f"eval.episodes={args.episodes * len(TASKS)}",
-            f"networks={{{agent}: {{actor: ogbench, normalize: false}}}}"])
+        cfg = hirl_config(args, agent, 1)
         train_run(cfg, run_dir, progress=False)  # the run folder and its config; the weights are replaced below
         model = GCBC.load(run_dir / "models" / agent)
         dense = sorted({k.rsplit("/", 1)[0] for k in flat if "/actor_net/Dense_" in k}, key=lambda k: int(k.split("_")[-1]))
@@ -295,6 +309,75 @@ def _hirl_rate(run_dir: Path, agent: str) -> float | None:
     if first is last:
         return None
     return round((int(last["step"]) - int(first["step"])) / (float(last["time"]) - float(first["time"])), 1)
+
+
+# ------------------------------------------------------------------------------------------------------------- speed
+SPEED_STEPS = {"gcbc": 3000, "gcivl": 600, "gciql": 600, "qrl": 300, "crl": 600, "hiql": 600}  # timed steps per block
+SPEED_WARMUP = 50  # untimed gradient steps first (JAX's compilation, PyTorch's allocator)
+
+
+def reference_speed(args: argparse.Namespace) -> dict[str, Any]:
+    """Steps/s of OGBench's own update loop (sample + update) over args.speed_steps steps after SPEED_WARMUP."""
+    import jax
+
+    _, train, config, agent = _reference_setup(args)
+    for _ in range(SPEED_WARMUP):
+        agent, _ = agent.update(train.sample(config["batch_size"]))
+    jax.block_until_ready(agent)
+    t0 = time.perf_counter()
+    for _ in range(args.speed_steps):
+        agent, _ = agent.update(train.sample(config["batch_size"]))
+    jax.block_until_ready(agent)
+    return {"steps_per_s": round(args.speed_steps / (time.perf_counter() - t0), 1)}
+
+
+def hirl_speed(args: argparse.Namespace) -> dict[str, Any]:
+    """Steps/s of `hirl train`'s Trainer (sampling, update, logging every 10 steps; no checkpoint in the window) over
+    args.speed_steps steps after SPEED_WARMUP, read from the run's metrics.csv (step, time since the start)."""
+    import csv
+    import tempfile
+
+    from hirl.learn.run import train_run
+
+    total = SPEED_WARMUP + args.speed_steps
+    agent = _hirl_agent_checked(args)
+    with tempfile.TemporaryDirectory() as tmp:
+        train_run(hirl_config(args, agent, total, ("train.baseline.checkpoint_every=1000000",)), Path(tmp), progress=False)
+        path = next(Path(tmp).rglob("metrics.csv"))
+        with open(path) as f:
+            rows = {int(r["step"]): float(r["time"]) for r in csv.DictReader(f) if r["split"] == "train"}
+    first = min(step for step in rows if step >= SPEED_WARMUP)
+    return {"steps_per_s": round((total - first) / (rows[total] - rows[first]), 1)}
+
+
+def speed_path(runs: Path, method: str, dataset: str) -> Path:
+    return runs / "speed" / dataset / f"{method}.json"
+
+
+def run_speed(args: argparse.Namespace) -> None:
+    """Both sides' steps/s for each method, one after the other on one core (args.core), one thread each, in
+    alternating blocks (reference, hirl, reference, hirl, ...) so machine noise hits both alike; one JSON per method."""
+    single = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "MUJOCO_GL": "egl",
+              "XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"}
+    for method in args.methods:
+        steps = args.speed_steps or SPEED_STEPS[method]
+        rates: dict[str, list[float]] = {"reference": [], "hirl": []}
+        for _ in range(args.blocks):
+            for side, python in (("reference", args.ref_python), ("hirl", sys.executable)):
+                cmd = ["taskset", "-c", str(args.core), python, __file__, f"{side}-speed", "--method", method,
+                       "--dataset", args.dataset, "--data", args.data, "--batch", str(args.batch), "--hidden",
+                       str(args.hidden), "--speed-steps", str(steps),
+                       *(["--impls", args.impls] if side == "reference" else [])]
+                out = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **single})
+                if out.returncode:
+                    raise SystemExit(f"{side}-speed {method}: exit {out.returncode}\n{out.stderr[-2000:]}")
+                rates[side].append(json.loads(out.stdout.strip().splitlines()[-1])["steps_per_s"])
+                print(f"{args.dataset} {method} {side}: {rates[side][-1]} steps/s", flush=True)
+        ratios = [h / r for h, r in zip(rates["hirl"], rates["reference"], strict=True)]
+        _write(speed_path(Path(args.runs), method, args.dataset),
+               {"method": method, "dataset": args.dataset, "batch": args.batch, "hidden": args.hidden, "steps": steps,
+                "warmup": SPEED_WARMUP, "blocks": args.blocks, "steps_per_s": rates,
+                "ratio_per_block": [round(x, 3) for x in ratios], "ratio_median": round(float(np.median(ratios)), 3)})
 
 
 # ------------------------------------------------------------------------------------------------------- plan, render
@@ -349,6 +432,34 @@ def render(runs: Path) -> dict[str, Any]:
     return table
 
 
+def render_speed(runs: Path) -> dict[str, Any]:
+    """{dataset: {method: speed JSON}} from every `speed` result under runs (empty when none ran)."""
+    table: dict[str, Any] = {}
+    for path in sorted(runs.glob("speed/*/*.json")):
+        data = json.loads(path.read_text())
+        table.setdefault(data["dataset"], {})[data["method"]] = data
+    return table
+
+
+def speed_markdown(speed: dict[str, Any]) -> list[str]:
+    """The page's speed section: per (dataset, method) both sides' steps/s per block and the ratio."""
+    if not speed:
+        return []
+    lines = ["## Speed: gradient steps per second on one core", "",
+             "By `python experiments/ogbench/side_by_side.py speed --ref-python REF/bin/python --impls OGBENCH/impls "
+             "--methods gcbc gcivl gciql qrl crl hiql`: each side's training loop alone on one core (taskset, one "
+             "thread), the reference's sample + update and hirl's Trainer (what `hirl train` runs: sampling, update, "
+             "logging), timed after a warm-up, in alternating blocks (reference, hirl, reference, ...) so machine "
+             "noise hits both alike. Ratio = hirl / reference per block; the median is the row's.", "",
+             "| dataset | method | steps timed | reference steps/s per block | hirl steps/s per block | hirl / reference "
+             "(median) |", "|---|---|---|---|---|---|"]
+    for dataset, methods in speed.items():
+        for method, d in methods.items():
+            ref, hirl = (", ".join(f"{v:.1f}" for v in d["steps_per_s"][k]) for k in ("reference", "hirl"))
+            lines.append(f"| {dataset} | {method} | {d['steps']} | {ref} | {hirl} | **{d['ratio_median']:.2f}** |")
+    return [*lines, ""]
+
+
 def markdown(results: dict[str, Any]) -> str:
     """RESULTS-side-by-side.md from its JSON (every number comes from the JSON)."""
     b = results["budget"]
@@ -358,8 +469,9 @@ def markdown(results: dict[str, Any]) -> str:
              "own generator), "
              f"batch {b['batch']}, MLPs {'x'.join(map(str, b['hidden']))}, lr 3e-4, OGBench's per-dataset "
              f"hyperparameters, {b['episodes_per_task']} deterministic episodes per task on its 5 tasks. Success in %; "
-             "95 % interval = mean +- 1.96 s / sqrt(seeds). Steps/s: training only, the two sides of a seed at once on "
-             "cores 0 and 1, one thread each.", "",
+             "95 % interval = mean +- 1.96 s / sqrt(seeds). Steps/s per seed: training only, the two sides of a seed "
+             "at once on cores 0 and 1, one thread each, beside whatever else the machine ran (the speed section "
+             "below measures them alone).", "",
              "Sides: `reference` is OGBench's JAX code; `hirl` is hirl's registered agent; `hirl-<variant>` is hirl with "
              "network fields changed (`--network`, kept in each result's `networks`; `hirl-ogbench-net`: GCBC with "
              "OGBench's GCActor on raw inputs); `crosseval` is the reference's own weights of the same seed evaluated by "
@@ -377,7 +489,7 @@ def markdown(results: dict[str, Any]) -> str:
                     lines.append(f"| {method} | {steps} | {side} | {', '.join(f'{v:.1f}' for v in c['per_seed'].values())} "
                                  f"| {c['mean']:.1f} | {interval} | {task_means} | {rates} |")
         lines.append("")
-    return "\n".join(lines)
+    return "\n".join([*lines, *speed_markdown(results.get("speed", {}))])
 
 
 CURVES = "RESULTS-side-by-side-curves.png"  # the learning curves beside this file (rendered from the JSON's table)
@@ -414,7 +526,8 @@ def plot_curves(table: dict[str, Any], path: Path) -> bool:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("mode", choices=("reference", "hirl", "crosseval", "plan", "render"))
+    parser.add_argument("mode", choices=("reference", "hirl", "crosseval", "plan", "render", "speed", "reference-speed",
+                                         "hirl-speed"))
     parser.add_argument("--method", default="gcbc", help="gcbc | gcivl | gciql | qrl | crl | hiql (reference / hirl)")
     parser.add_argument("--methods", nargs="+", default=["gcbc"], help="plan: methods")
     parser.add_argument("--dataset", default="pointmaze-large-navigate-v0", help="OGBench dataset name")
@@ -435,17 +548,28 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data", default="runs/ogbench-data", help="folder of OGBench's <dataset>.npz / -val.npz")
     parser.add_argument("--runs", default="runs/side_by_side", help="results folder")
     parser.add_argument("--impls", default=None, help="reference / plan: a checkout's impls/ folder")
-    parser.add_argument("--ref-python", default=None, help="plan: the reference venv's python")
+    parser.add_argument("--ref-python", default=None, help="plan / speed: the reference venv's python")
+    parser.add_argument("--speed-steps", type=int, default=None,
+                        help="speed: timed steps per side and block (default per method: SPEED_STEPS)")
+    parser.add_argument("--blocks", type=int, default=3, help="speed: alternating blocks per method")
+    parser.add_argument("--core", type=int, default=0, help="speed: the CPU core both sides run on")
     args = parser.parse_args(argv)
-    if args.mode == "plan":
+    if args.mode in ("plan", "speed"):
         if not (args.impls and args.ref_python):
-            parser.error("plan needs --impls and --ref-python")
-        run_plan(args)
+            parser.error(f"{args.mode} needs --impls and --ref-python")
+        (run_plan if args.mode == "plan" else run_speed)(args)
+        return
+    if args.mode.endswith("-speed"):
+        args.seed, args.network = 0, []
+        args.speed_steps = args.speed_steps or SPEED_STEPS[args.method]
+        if args.mode == "reference-speed" and not args.impls:
+            parser.error("reference-speed needs --impls")
+        print(json.dumps((reference_speed if args.mode == "reference-speed" else hirl_speed)(args)))
         return
     if args.mode == "render":
         budget = {"batch": args.batch, "hidden": [args.hidden] * 3, "episodes_per_task": args.episodes}
         results = {"command": "python experiments/ogbench/side_by_side.py render", "budget": budget,
-                   "table": render(Path(args.runs))}
+                   "table": render(Path(args.runs)), "speed": render_speed(Path(args.runs))}
         page = markdown(results)
         if plot_curves(results["table"], HERE / CURVES):
             page += f"\nLearning curves (seed means as lines, seeds as dots): ![curves]({CURVES})\n"

@@ -1,5 +1,5 @@
 """GCIVL, GCIQL, QRL and CRL (hirl.policies.offline_gc.gcivl / gciql / qrl / crl) checked by hand on a tiny batch: every loss
-recomputed here with plain torch ops on the models' fixed weights (OGBench's MLP: Linear -> tanh-GELU -> LayerNorm,
+recomputed here with plain torch ops on the models' fixed weights (OGBench's MLP: Linear -> GELU -> LayerNorm,
 re-implemented below), plus the shared pieces on numbers worked out by hand. No ogbench needed."""
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ SUCCESS = torch.tensor([1.0, 0.0, 0.0, 1.0, 0.0])  # rows whose value goal is th
 
 # ---------------------------------------------------------------- plain-op re-implementations
 def gelu(x: torch.Tensor) -> torch.Tensor:
-    return 0.5 * x * (1 + torch.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x**3)))
+    return 0.5 * x * (1 + torch.erf(x / math.sqrt(2)))  # exact GELU (hirl's choice over flax's tanh approximation)
 
 
 def layer_norm(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:

@@ -58,3 +58,24 @@ def test_hirl_side_argument_checks(sbs) -> None:
         sbs.main(["hirl", "--network", "normalize", "--side", "hirl-raw"])  # FIELD=VALUE
     with pytest.raises(SystemExit):
         sbs.main(["reference", "--impls", "x", "--side", "hirl-raw"])  # the reference has no variants
+
+
+def test_speed_results_render_as_their_own_section(sbs, tmp_path: Path) -> None:
+    runs, ds = tmp_path / "runs", "pointmaze-large-navigate-v0"
+    assert sbs.render_speed(runs) == {} and sbs.speed_markdown({}) == []
+    sbs._write(sbs.speed_path(runs, "gcivl", ds), {
+        "method": "gcivl", "dataset": ds, "steps": 600, "steps_per_s": {"reference": [50.0, 60.0], "hirl": [45.0, 66.0]},
+        "ratio_per_block": [0.9, 1.1], "ratio_median": 1.0})
+    speed = sbs.render_speed(runs)
+    assert set(speed[ds]) == {"gcivl"}
+    assert sbs.render(runs) == {}  # speed files are not seed results
+    page = sbs.markdown({"command": "c", "table": {}, "budget": {"batch": 256, "hidden": [256] * 3,
+                                                                 "episodes_per_task": 50}, "speed": speed})
+    assert f"| {ds} | gcivl | 600 | 50.0, 60.0 | 45.0, 66.0 | **1.00** |" in page
+
+
+def test_speed_modes_need_the_reference(sbs) -> None:
+    with pytest.raises(SystemExit):
+        sbs.main(["speed", "--methods", "gcbc"])  # needs --impls and --ref-python
+    with pytest.raises(SystemExit):
+        sbs.main(["reference-speed", "--method", "gcbc"])  # needs --impls

@@ -73,11 +73,12 @@ class GCIVL(StateGoalModule):
         s, s2, a = self.norm(batch["obs"]), self.norm(batch["next_obs"]), batch["action"]
         g, ga = self.goal_norm(batch["value_goal"]), self.goal_norm(batch["actor_goal"])
         r, m = batch["reward"], batch["mask"]
-        with torch.no_grad():
-            next_t = self.target_value(s2, g)  # (2, B)
-            adv = r + c.discount * m * next_t.min(0).values - self.target_value(s, g).mean(0)
+        with torch.no_grad():  # the values the losses only read, in two batched calls (same numbers, fewer kernels)
+            next_t, cur_t = self.target_value(torch.cat([s2, s]), torch.cat([g, g])).chunk(2, -1)  # (2, B) each
+            adv = r + c.discount * m * next_t.min(0).values - cur_t.mean(0)
             q = r + c.discount * m * next_t  # (2, B)
-            adv_actor = self.value(s2, ga).mean(0) - self.value(s, ga).mean(0)
+            next_v, cur_v = self.value(torch.cat([s2, s]), torch.cat([ga, ga])).mean(0).chunk(2)
+            adv_actor = next_v - cur_v
         v = self.value(s, g)  # (2, B)
         value_loss = (expectile_loss(adv, q[0] - v[0], c.expectile).mean()
                       + expectile_loss(adv, q[1] - v[1], c.expectile).mean())

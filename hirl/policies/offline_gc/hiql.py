@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from hirl.policies.offline_gc.blocks import MAX_AWR_WEIGHT, awr_weights, expectile_loss
+from hirl.policies.offline_gc.blocks import MAX_AWR_WEIGHT, awr_weights, ema_, expectile_loss
 from hirl.policies.offline_gc.gcbc import HIDDEN, StateGoalModule, gaussian_nll
 from hirl.policies.nets import mlp
 
@@ -148,14 +148,9 @@ class HIQL(StateGoalModule):
                        "adv_low": adv_low.mean().detach(), "adv_high": adv_high.mean().detach(),
                        "w_low": w_low.mean().detach(), "w_high": w_high.mean().detach()}
 
-    @torch.no_grad()
     def after_step(self) -> None:
         """target <- (1 - tau) target + tau online (called by the Trainer after every optimizer step)."""
-        tau = self.config.tau
-        for t, p in zip(self.target_value.parameters(), self.value.parameters(), strict=True):
-            t.mul_(1.0 - tau).add_(p, alpha=tau)
-        for tb, b in zip(self.target_value.buffers(), self.value.buffers(), strict=True):
-            tb.copy_(b)
+        ema_(self.target_value, self.value, self.config.tau)
 
 
 def _mean(vs: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
