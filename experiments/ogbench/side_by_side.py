@@ -477,7 +477,13 @@ def markdown(results: dict[str, Any]) -> str:
              "OGBench's GCActor on raw inputs); `crosseval` is the reference's own weights of the same seed evaluated by "
              "hirl's evaluation path.", ""]
     for dataset, methods in results["table"].items():
-        lines += [f"## {dataset}", "", "| method | steps | side | per seed | mean | 95 % interval | per task (seed mean) "
+        published = results.get("published", {}).get(dataset, {})
+        if published:
+            lines += [f"## {dataset}", "", "Published (OGBench Table 2: 1M steps, batch 1024, 512-wide MLPs, 8 seeds): "
+                      + ", ".join(f"{m} {v['mean']:g} +- {v['std']:g}" for m, v in published.items()) + ".", ""]
+        else:
+            lines += [f"## {dataset}", ""]
+        lines += ["| method | steps | side | per seed | mean | 95 % interval | per task (seed mean) "
                   "| steps/s per seed |", "|---|---|---|---|---|---|---|---|"]
         for method, cells in methods.items():
             for steps, cell in sorted(cells.items(), key=lambda kv: int(kv[0])):
@@ -568,12 +574,18 @@ def main(argv: list[str] | None = None) -> None:
         return
     if args.mode == "render":
         budget = {"batch": args.batch, "hidden": [args.hidden] * 3, "episodes_per_task": args.episodes}
-        results = {"command": "python experiments/ogbench/side_by_side.py render", "budget": budget,
-                   "table": render(Path(args.runs)), "speed": render_speed(Path(args.runs))}
+        sys.path.insert(0, str(HERE.parent))
+        sys.path.insert(0, str(HERE))
+        from benchmark import PUBLISHED  # experiments/ogbench/benchmark.py: OGBench's Table 2 numbers, one copy
+
+        table = render(Path(args.runs))
+        results = {"command": "python experiments/ogbench/side_by_side.py render", "budget": budget, "table": table,
+                   "published": {d: {m: {"mean": v[0], "std": v[1]} for m, v in PUBLISHED.get(d, {}).items()}
+                                 for d in table},
+                   "speed": render_speed(Path(args.runs))}
         page = markdown(results)
         if plot_curves(results["table"], HERE / CURVES):
             page += f"\nLearning curves (seed means as lines, seeds as dots): ![curves]({CURVES})\n"
-        sys.path.insert(0, str(HERE.parent))
         from results_tables import markdown_tables  # experiments/results_tables.py: the page's cells, kept in its JSON
 
         _write(HERE / "RESULTS-side-by-side.json", {**results, "tables": markdown_tables(page)})
