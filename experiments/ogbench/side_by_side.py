@@ -448,9 +448,10 @@ def speed_markdown(speed: dict[str, Any]) -> list[str]:
     lines = ["## Speed: gradient steps per second on one core", "",
              "By `python experiments/ogbench/side_by_side.py speed --ref-python REF/bin/python --impls OGBENCH/impls "
              "--methods gcbc gcivl gciql qrl crl hiql` (`--dataset` for another dataset): each side's training loop "
-             "alone on one core (taskset, one thread), the reference's sample + update and hirl's Trainer (what `hirl train` runs: sampling, update, "
-             "logging), timed after a warm-up, in alternating blocks (reference, hirl, reference, ...) so machine "
-             "noise hits both alike. Ratio = hirl / reference per block; the median is the row's.", "",
+             "alone on one core (taskset, one thread), the reference's sample + update and hirl's Trainer (what "
+             "`hirl train` runs: sampling, update, logging), timed after a warm-up, in alternating blocks (reference, "
+             "hirl, reference, ...) so machine noise hits both alike. Ratio = hirl / reference per block; the median "
+             "is the row's.", "",
              "| dataset | method | steps timed | reference steps/s per block | hirl steps/s per block | hirl / reference "
              "(median) |", "|---|---|---|---|---|---|"]
     for dataset, methods in speed.items():
