@@ -78,12 +78,20 @@ def _evaluate(folder: Path, agent: str, episodes: int) -> dict[str, Any]:
                        for e in m["episodes_detail"]]}
 
 
-def fit_check(folder: Path, session: Path, agent: str, records: list[Any], spec: FinetuneSpec) -> dict[str, Any]:
-    """How well the high level before and after the fine-tune predicts the corrected skill on the corrected states it
-    trained on and on the held-out ones (loss, accuracy): does the fine-tune fit the corrections, and generalise?"""
-    cfg = load_config(RunConfig, folder / "config.yaml")
+def session_data(run: Path, session: Path) -> tuple[Any, Any, Any]:
+    """(training tables, text encoder, the session's episodes) of the base run: every variant copies its config, so
+    they are loaded once for all of them."""
+    cfg = load_config(RunConfig, run / "config.yaml")
     train, _, encoder = load_tables(cfg, Path(cfg.dataset))
-    episodes = load_dataset(session / "episodes", obs_keys=tuple(cfg.obs_keys), images=False)
+    return train, encoder, load_dataset(session / "episodes", obs_keys=tuple(cfg.obs_keys), images=False)
+
+
+def fit_check(folder: Path, data: tuple[Any, Any, Any], agent: str, records: list[Any], spec: FinetuneSpec) -> dict[str, Any]:
+    """How well the high level before and after the fine-tune predicts the corrected skill on the corrected states it
+    trained on and on the held-out ones (loss, accuracy): does the fine-tune fit the corrections, and generalise?
+    data: session_data(...)."""
+    cfg = load_config(RunConfig, folder / "config.yaml")
+    train, encoder, episodes = data
     rows = high_rows(records, episodes, train[0], tuple(cfg.obs_keys), spec)
     level = correctable_levels(agent, cfg.networks)[1]
     out: dict[str, Any] = {}
@@ -108,26 +116,28 @@ def run(args: argparse.Namespace) -> None:
     if not base_json.is_file():
         prepare_session(args.run, args.out / "base", agent=args.agent)
         atomic_write_json(base_json, {"variant": BASE, **_evaluate(args.out / "base", args.agent, args.episodes)})
+    data: tuple[Any, Any, Any] | None = None  # session_data, loaded when a variant first needs it
     for name, fields in chosen.items():
         path = args.out / f"{name}.json"
         if path.is_file():
             rec = json.loads(path.read_text())
             if "fit_check" not in rec:  # written before the fit check existed: add it
                 spec = dataclasses.replace(loop.finetune, **fields)
-                rec["fit_check"] = fit_check(args.out / name, args.session, args.agent, records, spec)
+                data = data or session_data(args.run, args.session)
+                rec["fit_check"] = fit_check(args.out / name, data, args.agent, records, spec)
                 atomic_write_json(path, rec)
             continue
         t0 = time.perf_counter()
         folder = args.out / name
         cfg = prepare_session(args.run, folder, agent=args.agent)
         spec = dataclasses.replace(loop.finetune, **fields)
-        train, _, encoder = load_tables(cfg, Path(cfg.dataset))
-        episodes = load_dataset(args.session / "episodes", obs_keys=tuple(cfg.obs_keys), images=False)
+        data = data or session_data(args.run, args.session)
+        train, encoder, episodes = data
         fit = finetune_levels(folder, cfg, args.agent, records, [], episodes, train, train, encoder, spec,
                               stages=("ablation", "ablation_low"))
         result = _evaluate(folder, adapted(args.agent), args.episodes)
         atomic_write_json(path, {"variant": name, "finetune": fields, "fit": fit, **result,
-                                 "fit_check": fit_check(folder, args.session, args.agent, records, spec),
+                                 "fit_check": fit_check(folder, data, args.agent, records, spec),
                                  "seconds": round(time.perf_counter() - t0, 1)})
         print(f"{name}: success {result['success_rate']:.3f}, avg chain {result['avg_chain_length']:.2f}", flush=True)
 

@@ -2,9 +2,7 @@
 and its checkpoints land in the side-by-side table as their own side. The dump half needs the reference's venv."""
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -17,17 +15,7 @@ from hirl.data.collect_config import CollectConfig
 from hirl.hierarchy.replan import ReplanConfig
 from hirl.policies.offline_gc.gcbc import GCBC
 
-SCRIPT = Path(__file__).resolve().parents[2] / "experiments" / "ogbench" / "sampler_swap.py"
 DATASET = "pointmaze-medium-navigate-v0"
-
-
-@pytest.fixture(scope="module")
-def swap():
-    spec = importlib.util.spec_from_file_location("sampler_swap", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["sampler_swap"] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.mark.slow  # ~12 s idle: a collection, a training run and two evaluations

@@ -2,23 +2,11 @@
 out of the table, the table's per-seed numbers and intervals, and the hirl side's argument checks."""
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[2] / "experiments" / "ogbench" / "side_by_side.py"
-
-
-@pytest.fixture(scope="module")
-def sbs():
-    spec = importlib.util.spec_from_file_location("side_by_side", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["side_by_side"] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def _result(path: Path, side: str, checkpoints: list[tuple[int, float]], rate: float = 100.0) -> None:
