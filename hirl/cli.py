@@ -152,6 +152,9 @@ def _add_eval(p: argparse.ArgumentParser) -> None:
     p.add_argument("--instruction-map", default=None, metavar="FILE",
                    help="TSV of 'canonical instruction<TAB>phrasing' lines: oracle_high is also evaluated emitting each "
                         "phrasing instead of the canonical text (per-phrasing table in the report)")
+    p.add_argument("--ground", action="store_true",
+                   help="with --instruction-map: also run each variant with every phrasing grounded to a known skill "
+                        "first (hirl.hierarchy.grounding), as the correction session grounds typed text")
 
 
 def _add_correct(p: argparse.ArgumentParser) -> None:

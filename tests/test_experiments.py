@@ -25,6 +25,7 @@ CONFIGS = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "experiments").rglob(
 OTHER_CONFIGS = {  # not runs
     "experiments/tabletop/corrections_loop.yaml": "hirl.teleop.sessions.config:CorrectionLoopConfig",
     "experiments/tabletop/corrections_loop_strong.yaml": "hirl.teleop.sessions.config:CorrectionLoopConfig",
+    "experiments/tabletop/corrections_loop_redo.yaml": "hirl.teleop.sessions.config:CorrectionLoopConfig",
 }
 SCRIPT_CONFIGS = {  # read by their script's own checker (a function of the script: path -> what it reads)
     "experiments/tabletop/corrections_ablation.yaml": "experiments/tabletop/corrections_ablation.py:variants",

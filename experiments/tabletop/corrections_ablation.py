@@ -187,7 +187,7 @@ def render(res: dict[str, Any], notes: list[str]) -> str:
              f"Base (no fine-tune): success {res['base']['success_rate']:.2f}, average chain "
              f"{res['base']['avg_chain_length']:.2f}.", "",
              "| variant | finetune fields | success | avg chain | paired chain diff [95 %] | paired success diff [95 %] "
-             "| share | rows (demos / approved / corrected / window) | held-out acc before -> chosen (step) "
+             "| share | rows (demos / approved / corrected / window / redo) | held-out acc before -> chosen (step) "
              "| corrected states trained on: acc before -> after |",
              "|---|---|---|---|---|---|---|---|---|---|"]
     for r in res["rows"]:
@@ -202,7 +202,7 @@ def render(res: dict[str, Any], notes: list[str]) -> str:
             f"| {r['variant']} | {fields} | {r['success_rate']:.2f} | {r['avg_chain_length']:.2f} | "
             f"{p['length']['mean']:+.2f} [{p['length']['ci95'][0]:+.2f}, {p['length']['ci95'][1]:+.2f}] | "
             f"{p['success']['mean']:+.2f} [{p['success']['ci95'][0]:+.2f}, {p['success']['ci95'][1]:+.2f}] | "
-            f"{r['share']} | {' / '.join(str(rows.get(k, 0)) for k in ('demos', 'approved', 'corrected', 'window'))} "
+            f"{r['share']} | {' / '.join(str(rows.get(k, 0)) for k in ('demos', 'approved', 'corrected', 'window', 'redo'))} "
             f"| {acc} | {fitted} |")
     if notes:
         lines += ["", "## Reading", "", *notes]

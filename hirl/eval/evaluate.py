@@ -72,7 +72,7 @@ def evaluate_agent(
 
 def evaluate_run(run: str | Path | RunDir, agents: Sequence[str] | None = None, episodes: int | None = None,
                  out: Path | None = None, overrides: Sequence[str] = (), cfg: Any = None,
-                 instruction_map: str | Path | None = None) -> dict[str, Any]:
+                 instruction_map: str | Path | None = None, ground_map: bool = False) -> dict[str, Any]:
     """Evaluate agents (default: the run kind's default agents) of a run, imitation or RL, on the same episodes
     (seeds eval seed + i); writes out/report.json, out/chain_success.png, out/subtask_success.png (when the env has
     subtask chains; report["plots"] lists the plots written) and out/videos/, and returns the report.
@@ -121,20 +121,24 @@ def evaluate_run(run: str | Path | RunDir, agents: Sequence[str] | None = None, 
         report["policies"][name] = metrics
         print(f"{name}: success_rate {metrics['success_rate']:.3f}  avg_chain_length {metrics['avg_chain_length']:.2f}")
     if imap is not None:
-        variants = []
-        for j in range(imap.variants):
-            phrased = OracleHighPhrasing(imap.variant(j))
+        passes: dict[bool, list[dict[str, Any]]] = {}
+        for ground in (False, True) if ground_map else (False,):
+            passes[ground] = []
+            for j in range(imap.variants):
+                phrased = OracleHighPhrasing(imap.variant(j), grounded=ground)
 
-            def build(env: Any, r: OracleHighPhrasing = phrased) -> Agent:
-                return r.build(AgentContext(run, cfg, kind, env, seed=cfg.seed, text_encoder=encoder))
+                def build(env: Any, r: OracleHighPhrasing = phrased) -> Agent:
+                    return r.build(AgentContext(run, cfg, kind, env, seed=cfg.seed, text_encoder=encoder))
 
-            metrics = evaluate(f"{MAPPED_AGENT}~{j}", build, False, 0)
-            metrics.pop("videos")
-            variants.append(metrics)
-            print(f"{MAPPED_AGENT}, instruction map variant {j}: success_rate {metrics['success_rate']:.3f}  "
-                  f"avg_chain_length {metrics['avg_chain_length']:.2f}")
-        report["instruction_map"] = instruction_map_section(imap, variants, report["policies"][MAPPED_AGENT]["per_subtask"],
-                                                            MAPPED_AGENT)
+                metrics = evaluate(f"{MAPPED_AGENT}~{j}{'+grounded' if ground else ''}", build, False, 0)
+                metrics.pop("videos")
+                passes[ground].append(metrics)
+                print(f"{MAPPED_AGENT}, instruction map variant {j}{', grounded' if ground else ''}: success_rate "
+                      f"{metrics['success_rate']:.3f}  avg_chain_length {metrics['avg_chain_length']:.2f}")
+        baseline = report["policies"][MAPPED_AGENT]["per_subtask"]
+        report["instruction_map"] = instruction_map_section(imap, passes[False], baseline, MAPPED_AGENT)
+        if ground_map:
+            report["instruction_map_grounded"] = instruction_map_section(imap, passes[True], baseline, MAPPED_AGENT)
     plots = [plot_chain_success([report], out / "chain_success.png"),
              plot_subtask_success([report], out / "subtask_success.png")]
     report["plots"] = [str(p) for p in plots if p is not None]

@@ -129,7 +129,8 @@ def _p50_p99(d: dict[str, float] | None) -> str:
 def summary_markdown(report: dict[str, Any]) -> str:
     """The Markdown summary of a report: the chain metrics of every agent, their per-subtask success and, when the
     report has one, the instruction-map table."""
-    parts = [chain_markdown(report), per_subtask_markdown(report), instruction_map_markdown(report)]
+    parts = [chain_markdown(report), per_subtask_markdown(report), instruction_map_markdown(report),
+             instruction_map_markdown(report, "instruction_map_grounded")]
     return "\n".join(p for p in parts if p)
 
 
@@ -185,14 +186,15 @@ def per_subtask_markdown(report: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def instruction_map_markdown(report: dict[str, Any]) -> str:
+def instruction_map_markdown(report: dict[str, Any], key: str = "instruction_map") -> str:
     """The variants' chain metrics beside the canonical baseline, and the per-phrasing success table ("" when the
-    report has no "instruction_map" section)."""
-    sec = report.get("instruction_map")
+    report has no such section; key "instruction_map_grounded": the phrasings grounded to known skills first)."""
+    sec = report.get(key)
     if not sec:
         return ""
     agent, base = sec["agent"], report["policies"][sec["agent"]]
-    lines = [f"## Instruction map `{sec['file']}` ({agent}, {len(sec['variants'])} variants)", "",
+    grounded = ", each phrasing grounded to a known skill first" if key == "instruction_map_grounded" else ""
+    lines = [f"## Instruction map `{sec['file']}` ({agent}, {len(sec['variants'])} variants{grounded})", "",
              f"Every variant runs the same chains as {agent}; {sec['cycling']}; unmapped instructions keep their "
              "canonical text.", "",
              "| variant | success rate | avg chain length | " + " | ".join(f"len>={k}" for k in range(1, 6)) + " |",

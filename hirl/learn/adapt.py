@@ -155,7 +155,7 @@ def adapt_run(cfg: RunConfig, run: RunDir, train: tuple[StepTables, TextTables],
     spec = cfg.adapt
     adapter = env_adapter(cfg.env)
     summary: dict[str, Any] = {}
-    paraphrases = (lambda text: adapter.paraphrase_split(text)[0]) if cfg.paraphrase_augment > 0 else None
+    paraphrases = cfg.training_phrasings(adapter.paraphrase_split)
     for name in adaptable_agents(cfg):
         low_level, high_level = levels(name) or (None, None)
         assert low_level is not None and high_level is not None

@@ -21,8 +21,9 @@ import numpy as np
 
 from hirl.config import FieldError
 from hirl.data.tables import NO_INDEX, StepTables, TextTables, achieved_now, goal_state_ahead, segment_index
-from hirl.learn.imitation_data import (GatherSampler, ParaphraseSampler, action_samples, command_lookups, later_subtask_pairs,
-                                      prev_subgoal_pairs)
+from hirl.encoders.commands import MAX_SUBTASKS
+from hirl.learn.imitation_data import (CommandParaphraseSampler, GatherSampler, ParaphraseSampler, action_samples,
+                                      command_labels, command_lookups, later_subtask_pairs, prev_subgoal_pairs)
 from hirl.learn.run_config import RunConfig, TrainingBudgets
 from hirl.learn.trainer import TrainerConfig
 from hirl.policies.flat import ChainOfThoughtAgent, ChainOfThoughtPolicy, CoTConfig, FlatAgent, FlatConfig, FlatPolicy
@@ -244,9 +245,14 @@ class HighLanguage(ImitationComponent):
         pairs = prev_subgoal_pairs(t)
         share = float(self.fields.get("memory_ahead", 0.0))
         if share > 0:
-            ahead = later_subtask_pairs(t, share)
+            only = bool(self.fields.get("memory_ahead_effect", False))
+            ahead = later_subtask_pairs(t, share, only_effect_holds=only)
             pairs = {k: np.concatenate([v, ahead[k]]) for k, v in pairs.items()}
-        return GatherSampler(pairs, {**command_lookups(tt), "prev_emb": (tt.vocab_emb, "prev")}, batch_size)
+        lookups = {**command_lookups(tt), "prev_emb": (tt.vocab_emb, "prev")}
+        augment = float(self.fields.get("command_augment", 0.0))
+        if augment > 0:  # RunConfig refuses it without paraphrase_augment (the training phrasings)
+            return CommandParaphraseSampler(pairs, lookups, batch_size, tt, augment, command_labels(t, MAX_SUBTASKS))
+        return GatherSampler(pairs, lookups, batch_size)
 
     def policy(self, model: Any, ctx: AgentContext) -> LanguageHighLevel:
         return LanguageHighLevel(model, ctx.encoder())

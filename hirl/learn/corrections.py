@@ -12,15 +12,19 @@ The high level's recipe (FinetuneSpec). Row families, each with its own weight i
                the corrected skill (OLAF: the robot was already heading wrong just before the person acted)
     approved   every step of a segment the high level proposed itself and the person let run without a   w_approved
                correction (its own proposal is the label; Sirius keeps the robot's approved segments)
+    redo       for every skill a correction redid (corrected to a subtask of the chain before the one the    w_redo
+               high level proposed): every demonstration state of that skill, its memory a later subtask of
+               the chain that left the skill's effect standing (hirl.learn.imitation_data.effect_holds), so
+               one "open the drawer" again teaches the redo in every chain, not in the corrected state alone
     demos      the run's demonstrations                                                                    w_demo
 Correction and window rows are made with two memories: the subgoal before the wrong segment (the memory the high
 level had when it made the mistake) and the one active when corrected; the high level's sampler adds the
 (prev = skill -> skill) "keep going" pair of every row itself (hirl.learn.imitation_data.prev_subgoal_pairs).
 
 Mixing: corrected + window rows make up share = min(max_share, distinct corrected states / share_states) of every
-batch (drawn uniformly from them), demos + approved rows the rest, so a few corrections are not repeated into a
-large fixed share. mode continue: fine-tune the current high level from its weights (steps, constant lr);
-mode aggregate: train a fresh network on all the rows with the run's own high-level budget.
+batch (drawn uniformly from them), demos + approved + redo rows the rest (redo rows are demonstration states), so a
+few corrections are not repeated into a large fixed share. mode continue: fine-tune the current high level from its
+weights (steps, constant lr); mode aggregate: train a fresh network on all the rows with the run's own high-level budget.
 Held-out selection: every round(1 / holdout)-th corrected episode (in episode order, so an episode stays held out
 as rounds add episodes) is kept out of every family; of the weights before the fine-tune (step 0) and the
 checkpoints evaluated every select_every steps, the ones with the lowest loss on the held-out corrected states are
@@ -41,14 +45,14 @@ from hirl.data.dataset import Dataset
 from hirl.data.episode import Episode
 from hirl.data.tables import (StepTables, TextTables, build_tables, concat_tables, held_out_episodes, remap_vocab,
                               select_rows, tables_from_rows, text_tables)
-from hirl.encoders.commands import MAX_SUBTASKS
+from hirl.encoders.commands import MAX_SUBTASKS, command_subtasks
 from hirl.encoders.text import TextEncoder
 from hirl.errors import InputError
 from hirl.learn.adapt import LabelledStep, labelled_tables, levels
 from hirl.learn.components import Ahead, ImitationComponent, head_of
 from hirl.learn.corrections_config import FinetuneSpec
 from hirl.learn.imitation import train_component, validation_batches
-from hirl.learn.imitation_data import Family, MixedSampler
+from hirl.learn.imitation_data import Family, MixedSampler, later_subtask_pairs
 from hirl.learn.run_config import RunConfig
 from hirl.learn.trainer import TrainerConfig, mean_metrics
 from hirl.policies.module import PolicyModule
@@ -214,6 +218,7 @@ class HighRows:
     heldout: StepTables | None  # the corrected states of the held-out episodes (checkpoint choice only)
     states: int  # distinct corrected states in training (they set the correction share)
     heldout_episodes: list[int]  # episode indices held out
+    redo: StepTables | None = None  # the demonstrations' states of the redone skills, memory ahead (redo_tables)
 
 
 def _rows(steps: list[LabelledStep], train: StepTables) -> StepTables | None:
@@ -237,7 +242,37 @@ def high_rows(records: Sequence[Mapping[str, Any]], episodes: Dataset | None, tr
     window = _rows(window_steps(fit, obs_keys, action_dim, spec.context_steps), train) if spec.w_window > 0 else None
     return HighRows(corrected=_rows(corrected_steps(fit, obs_keys, action_dim), train), window=window,
                     approved=approved, heldout=_rows(corrected_steps(held_records, obs_keys, action_dim), train),
-                    states=distinct_states(fit), heldout_episodes=held)
+                    states=distinct_states(fit), heldout_episodes=held,
+                    redo=redo_tables(train, redone_skills(fit)) if spec.w_redo > 0 else None)
+
+
+def redone_skills(records: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The skills the records corrected to a subtask of their command before the one the high level proposed (a
+    redo: the world undid it, or the high level skipped it), in first-seen order."""
+    out: list[str] = []
+    for r in records:
+        chain = list(command_subtasks(str(r["command"])))
+        skill, proposed = str(r["skill"]), str(r.get("proposed") or "")
+        if skill in chain and proposed in chain and chain.index(skill) < len(chain) - 1 - chain[::-1].index(proposed):
+            if skill not in out:
+                out.append(skill)
+    return out
+
+
+def redo_tables(train: StepTables, skills: Sequence[str]) -> StepTables | None:
+    """High-level rows of every demonstration state of the skills (train's episodes), each with the memory of a later
+    subtask of its chain that left the skill's effect standing, labelled with the skill (None: no such row)."""
+    labels = [train.vocab.index(s) for s in skills if s in train.vocab]
+    if not labels:
+        return None
+    pairs = later_subtask_pairs(train, 1.0, only_effect_holds=True, only_labels=labels)
+    n = len(pairs["target"])
+    if not n:
+        return None
+    goal = np.zeros((n, train.goal_state.shape[1]), np.float32)
+    return tables_from_rows(obs=pairs["obs"], action=np.zeros((n, train.action.shape[1]), np.float32),
+                            label=pairs["target"], prev_label=pairs["prev"], command=pairs["command"],
+                            goal_state=goal, prev_goal_state=goal.copy(), vocab=train.vocab, commands=train.commands)
 
 
 # ---------------------------------------------------------------------------------------- the high-level fine-tune
@@ -284,7 +319,8 @@ def finetune_high(session: str | Path, cfg: RunConfig, agent: str, rows: HighRow
         if out.any():
             heldout, demos = concat_tables(heldout, select_rows(demos, out)), select_rows(demos, ~out)
     tables = {"demos": (demos, spec.w_demo, 1), "approved": (rows.approved, spec.w_approved, 1),
-              "corrected": (rows.corrected, spec.w_corr, 0), "window": (rows.window, spec.w_window, 0)}
+              "corrected": (rows.corrected, spec.w_corr, 0), "window": (rows.window, spec.w_window, 0),
+              "redo": (rows.redo, spec.w_redo, 1)}
     used = {name: (t, w, pool) for name, (t, w, pool) in tables.items() if t is not None and len(t.obs) and w > 0}
     net: PolicyModule
     if spec.mode == "aggregate":

@@ -26,6 +26,9 @@ class FinetuneSpec:
     w_window: float = 0.5  # loss weight of the window rows (relabelled: less sure than the state corrected; 0: unused)
     w_approved: float = 0.5  # loss weight of the approved decisions' rows (0: unused)
     w_demo: float = 1.0  # loss weight of the demonstrations' rows
+    # loss weight of the redo rows: every demonstration state of a skill a correction redid, its memory a later
+    # subtask that left the skill's effect standing (the correction's lesson beyond its own state); 0: unused
+    w_redo: float = 0.0
     holdout: float = 0.2  # share of corrected episodes kept out to choose the checkpoint (0: none, the last is kept)
     select_every: int = 25  # steps between the checkpoints held-out selection compares (plus step 0, the weights before)
     low_ratio: float = 0.2  # fraction of the low level's fine-tuning rows that are takeover rows
@@ -44,6 +47,6 @@ class FinetuneSpec:
         for name in ("lr", "low_lr", "w_corr", "w_demo"):
             if not getattr(self, name) > 0:
                 raise FieldError(name, f"must be > 0, got {getattr(self, name)}")
-        for name in ("w_window", "w_approved"):
+        for name in ("w_window", "w_approved", "w_redo"):
             at_least(name, getattr(self, name), 0.0)
         in_range("holdout", self.holdout, 0.0, 0.5)

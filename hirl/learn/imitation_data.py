@@ -26,13 +26,14 @@ its memory.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from hirl.data.tables import NO_INDEX, StepTables, TextTables, episode_steps_behind, segment_steps_ahead
+from hirl.encoders.commands import command_subtasks
 from hirl.policies.heads import HeadConfig
 
 
@@ -101,23 +102,69 @@ class ParaphraseSampler(GatherSampler):
     def __init__(self, samples: Mapping[str, np.ndarray], lookups: Mapping[str, tuple[np.ndarray, str]], batch_size: int,
                  tt: TextTables, p: float, labels: np.ndarray | None = None) -> None:
         super().__init__(samples, lookups, batch_size, labels)
-        if tt.paraphrase_emb is None or tt.paraphrase_rows is None or tt.paraphrase_count is None:
-            raise ValueError("ParaphraseSampler needs text tables built with paraphrases")
+        self.phrasings = TrainingPhrasings(tt)
         self.p = float(p)
-        # (R, E) embeddings, (V, P) their rows per vocabulary entry, (V,) how many each entry has
-        self.paraphrase_emb, self.paraphrase_rows, self.paraphrase_count = (
-            tt.paraphrase_emb, tt.paraphrase_rows, tt.paraphrase_count)
 
     def __call__(self, step: int, rng: np.random.Generator) -> dict[str, torch.Tensor]:
         rows = self.draw(step, rng)
         batch = self.gather(rows)
-        label = self.samples["goal"][rows]
-        count = self.paraphrase_count[label]
-        swap = np.flatnonzero((rng.random(len(rows)) < self.p) & (count > 0))
-        if len(swap):
-            pick = self.paraphrase_rows[label[swap], rng.integers(0, count[swap])]
-            batch["goal_emb"][swap] = torch.from_numpy(self.paraphrase_emb[pick])
+        self.phrasings.swap(batch["goal_emb"], self.samples["goal"][rows], self.p, rng)
         return batch
+
+
+class CommandParaphraseSampler(GatherSampler):
+    """A high-level sampler whose command subtasks are, each with probability p per sample, replaced by one of that
+    instruction's training paraphrases, so the command encoder learns the skills, not one phrasing.
+    command_labels (C, K): the vocabulary index of each command's k-th subtask (NO_INDEX: padding or not in the
+    vocabulary: kept). Validation batches (gather) keep the commands as recorded."""
+
+    def __init__(self, samples: Mapping[str, np.ndarray], lookups: Mapping[str, tuple[np.ndarray, str]], batch_size: int,
+                 tt: TextTables, p: float, command_labels: np.ndarray) -> None:
+        super().__init__(samples, lookups, batch_size)
+        # None over tables without paraphrases (validation: gather only); training draws need them
+        self.phrasings = TrainingPhrasings(tt) if tt.paraphrase_emb is not None else None
+        self.p, self.command_labels = float(p), np.asarray(command_labels, np.int64)
+
+    def __call__(self, step: int, rng: np.random.Generator) -> dict[str, torch.Tensor]:
+        if self.phrasings is None:
+            raise ValueError("command augmentation needs text tables built with paraphrases (paraphrase_augment > 0)")
+        rows = self.draw(step, rng)
+        batch = self.gather(rows)
+        labels = self.command_labels[self.samples["command"][rows]]  # (B, K)
+        self.phrasings.swap(batch["command_emb"].view(-1, batch["command_emb"].shape[-1]), labels.reshape(-1),
+                            self.p, rng)
+        return batch
+
+
+class TrainingPhrasings:
+    """The text tables' training paraphrases of each vocabulary entry, drawn to replace embeddings in a batch."""
+
+    def __init__(self, tt: TextTables) -> None:
+        if tt.paraphrase_emb is None or tt.paraphrase_rows is None or tt.paraphrase_count is None:
+            raise ValueError("paraphrase augmentation needs text tables built with paraphrases")
+        # (R, E) embeddings, (V, P) their rows per vocabulary entry, (V,) how many each entry has
+        self.emb, self.rows, self.count = tt.paraphrase_emb, tt.paraphrase_rows, tt.paraphrase_count
+
+    def swap(self, emb: torch.Tensor, labels: np.ndarray, p: float, rng: np.random.Generator) -> None:
+        """In place: each row n of emb (N, E) whose label (N,) is a vocabulary entry with paraphrases becomes, with
+        probability p, one of them (uniformly); rows labelled NO_INDEX are kept."""
+        known = labels >= 0
+        count = np.where(known, self.count[np.where(known, labels, 0)], 0)
+        swap = np.flatnonzero((rng.random(len(labels)) < p) & (count > 0))
+        if len(swap):
+            pick = self.rows[labels[swap], rng.integers(0, count[swap])]
+            emb[swap] = torch.from_numpy(self.emb[pick])
+
+
+def command_labels(t: StepTables, max_subtasks: int) -> np.ndarray:
+    """(C, K) int64: the vocabulary index of each of t's commands' subtasks (NO_INDEX past the last or when the
+    subtask's text is not a vocabulary entry)."""
+    index = {v: i for i, v in enumerate(t.vocab)}
+    out = np.full((len(t.commands), int(max_subtasks)), NO_INDEX, np.int64)
+    for c, text in enumerate(t.commands):
+        for k, sub in enumerate(command_subtasks(text)[:max_subtasks]):
+            out[c, k] = index.get(sub, NO_INDEX)
+    return out
 
 
 @dataclass(frozen=True)
@@ -184,10 +231,52 @@ def prev_subgoal_pairs(t: StepTables, extra: Mapping[str, np.ndarray] | None = N
     return out
 
 
-def later_subtask_pairs(t: StepTables, share: float, seed: int = 0) -> dict[str, np.ndarray]:
+EFFECT_TOL = 0.02  # |change| of an achieved-goal dimension over a segment that counts as the segment's effect
+BACKGROUND_SHARE = 0.5  # a dimension that changes in more than this share of all segments (the gripper) is no effect
+
+
+def effect_holds(t: StepTables) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Which later segments leave a segment's effect standing, from the achieved goals alone (no env knowledge).
+
+    A segment's effect: the achieved-goal dimensions it changed by more than EFFECT_TOL, leaving out those that change
+    in most segments (the gripper's position). The effect of segment i still holds at the end of a later segment j of
+    its episode when every effect dimension is closer to its value at i's end than half of i's change (a block put
+    back, the drawer closed again or the light turned off again undo it). -> (windows (M, 2) int64 [first, last]
+    achieved rows of the M segments, labels (M,) int64, pairs (P, 2) int64 (i, j) into windows, sorted by i: j a later
+    segment of i's episode whose end still shows i's effect)."""
+    steps = np.flatnonzero(t.obs_row >= 0)
+    windows, first_step = np.unique(t.segment_window[steps], axis=0, return_index=True)  # sorted by first row
+    labels = t.label[steps[first_step]]
+    episode = t.episode_window[steps[first_step], 0]
+    start, end = t.achieved[windows[:, 0]], t.achieved[windows[:, 1]]
+    change = end - start
+    moved = np.abs(change) > EFFECT_TOL
+    effect = moved & ~(moved.mean(axis=0) > BACKGROUND_SHARE)[None]  # (M, G)
+    pairs = []
+    for i in np.flatnonzero(effect.any(axis=1)):
+        j = np.flatnonzero((episode == episode[i]) & (windows[:, 0] >= windows[i, 1]))  # starts after i ends
+        away = np.abs(end[j] - end[i])[:, effect[i]]
+        j = j[(away <= 0.5 * np.abs(change[i, effect[i]])).all(axis=1)]
+        pairs.append(np.stack([np.full(len(j), i), j], axis=1))
+    out = np.concatenate(pairs) if pairs else np.zeros((0, 2), np.int64)
+    return windows, labels, out.astype(np.int64)
+
+
+def later_subtask_pairs(t: StepTables, share: float, seed: int = 0, only_effect_holds: bool = False,
+                        only_labels: Sequence[int] | None = None) -> dict[str, np.ndarray]:
     """round(share * N') rows (N': the step rows from dataset episodes that have a later segment), drawn without
     replacement with a fixed generator, each as (obs, command, prev = the label of a uniformly drawn step of a later
-    segment of its episode) -> its own label: obs / command / target / prev (M,) arrays (M may be 0)."""
+    segment of its episode) -> its own label: obs / command / target / prev (M,) arrays (M may be 0).
+
+    only_effect_holds: the memory is only a later subtask at whose end the row's own subtask's effect still held
+    (effect_holds; drawn uniformly among those segments; N' counts the rows that have one). Without it a state
+    the chain itself returns to (the light off before "turn on" and after "turn off") is taught to redo the subtask,
+    which a clean chain then repeats. only_labels (with only_effect_holds): only rows whose own label is one of
+    these vocabulary indices."""
+    if only_effect_holds:
+        return _effect_holds_pairs(t, share, seed, only_labels)
+    if only_labels is not None:
+        raise ValueError("only_labels needs only_effect_holds")
     steps = np.flatnonzero(t.obs_row >= 0)
     inverse = np.full(len(t.achieved), NO_INDEX, np.int64)  # achieved row -> the step row observing it
     inverse[t.obs_row[steps]] = steps
@@ -199,6 +288,24 @@ def later_subtask_pairs(t: StepTables, share: float, seed: int = 0) -> dict[str,
     later = inverse[first + np.floor(rng.random(len(rows)) * (last - first)).astype(np.int64)]
     rows, later = rows[later >= 0], later[later >= 0]  # an observation whose step row was dropped (remap_vocab)
     return {"obs": t.obs[rows], "command": t.command[rows], "target": t.label[rows], "prev": t.label[later]}
+
+
+def _effect_holds_pairs(t: StepTables, share: float, seed: int, only_labels: Sequence[int] | None
+                        ) -> dict[str, np.ndarray]:
+    windows, labels, pairs = effect_holds(t)
+    steps = np.flatnonzero(t.obs_row >= 0)
+    segment = np.searchsorted(windows[:, 0], t.segment_window[steps, 0])  # each step row's segment in windows
+    count = np.bincount(pairs[:, 0], minlength=len(windows))
+    offset = np.concatenate([[0], np.cumsum(count)[:-1]])  # pairs is sorted by i: segment i's run starts here
+    ok = count[segment] > 0
+    if only_labels is not None:
+        ok &= np.isin(labels[segment], np.asarray(list(only_labels), np.int64))
+    rng = np.random.default_rng(seed)
+    chosen = np.sort(rng.choice(np.flatnonzero(ok), size=min(int(ok.sum()), round(share * int(ok.sum()))),
+                                replace=False))
+    rows, seg = steps[chosen], segment[chosen]
+    later = pairs[offset[seg] + np.floor(rng.random(len(rows)) * count[seg]).astype(np.int64), 1]
+    return {"obs": t.obs[rows], "command": t.command[rows], "target": t.label[rows], "prev": labels[later]}
 
 
 def command_lookups(tt: TextTables) -> dict[str, tuple[np.ndarray, str]]:

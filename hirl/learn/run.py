@@ -62,7 +62,7 @@ def load_tables(cfg: RunConfig, path: Path) -> tuple[tuple[StepTables, TextTable
     train_ds, val_ds = split_dataset(ds, cfg.val_fraction, cfg.seed)
     encoder = make_text_encoder(cfg.text_encoder, TEXT_DIM)
     env = env_adapter(cfg.env)
-    paraphrases = (lambda text: env.paraphrase_split(text)[0]) if cfg.paraphrase_augment > 0 else None
+    paraphrases = cfg.training_phrasings(env.paraphrase_split)
     keys = tuple(cfg.obs_keys)
     return (_tables(train_ds, keys, encoder, paraphrases),
             (_tables(val_ds, keys, encoder, None) if val_ds is not None else None), encoder)

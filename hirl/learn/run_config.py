@@ -10,6 +10,7 @@ from typing import Any
 from hirl.config import FieldError, at_least, in_range
 from hirl.curriculum import CurriculumSpec
 from hirl.data.collect_config import MAX_CHAIN_LENGTH, MAX_IMAGE_SIZE, CollectSettings
+from hirl.data.instruction_variants import with_variants
 from hirl.hierarchy.replan import ReplanConfig, ReplanSpec
 from hirl.learn.trainer import TrainerConfig
 from hirl.policies.heads import HeadConfig
@@ -106,6 +107,9 @@ class RunConfig:
     obs_keys: list[str] = field(default_factory=lambda: ["observation", "touch"])
     text_encoder: str = "text"  # goal/command text encoder: text (MiniLM) | hash (tests only)
     paraphrase_augment: float = 0.5  # P(low-level goal text -> a training paraphrase) per sample; 0 = instructions as recorded
+    # templated variants per instruction (verbs, word dropout, objects, politeness: hirl.data.instruction_variants)
+    # added to the env's training paraphrases that paraphrase_augment draws from; 0 = the shipped paraphrases only
+    instruction_variants: int = 0
     val_fraction: float = 0.1  # episodes held out for validation / early stopping
     seed: int = 0  # seed of splits and training
     train: TrainingBudgets = field(default_factory=TrainingBudgets)  # optimizer budgets per network kind
@@ -118,6 +122,14 @@ class RunConfig:
     replan: ReplanSpec = field(default_factory=lambda: ReplanConfig(detector="chain_progress", timeout=300))
     adapt: AdaptSpec = field(default_factory=AdaptSpec)  # separate only vs separate + adapt
     eval: EvalSpec = field(default_factory=EvalSpec)  # evaluation protocol
+
+    def training_phrasings(self, paraphrase_split: Callable[[str], tuple[list[str], list[str]]]
+                           ) -> Callable[[str], list[str]] | None:
+        """text -> the phrasings goal-text augmentation draws from (the env adapter's training paraphrases, plus
+        instruction_variants templated ones), or None when paraphrase_augment is off."""
+        if self.paraphrase_augment <= 0:
+            return None
+        return with_variants(lambda text: paraphrase_split(text)[0], self.instruction_variants, self.seed)
 
     def __post_init__(self) -> None:
         if self.kind != "imitation":
@@ -134,5 +146,11 @@ class RunConfig:
                 raise FieldError(name, f"{', '.join(map(repr, twice))} listed more than once")
         if not 0 <= self.paraphrase_augment <= 1:
             raise ValueError(f"paraphrase_augment must be in [0, 1], got {self.paraphrase_augment}")
+        for name, fields in self.networks.items():
+            if isinstance(fields, dict) and float(fields.get("command_augment", 0) or 0) > 0 and self.paraphrase_augment <= 0:
+                raise FieldError(f"networks.{name}.command_augment", "needs paraphrase_augment > 0 (the run builds the "
+                                 "training phrasings only then)")
+        if self.instruction_variants < 0:
+            raise FieldError("instruction_variants", f"must be >= 0, got {self.instruction_variants}")
         if not 0 <= self.val_fraction < 0.5:
             raise ValueError(f"val_fraction must be in [0, 0.5), got {self.val_fraction}")

@@ -257,14 +257,15 @@ def grounded(wording: Wording, grounder: SkillGrounder) -> Wording:
 
 class OracleHighPhrasing(OracleHigh):
     """oracle_high emitting a given phrasing of each canonical instruction (`hirl eval --instruction-map`: one
-    instance per variant of the map); instructions without a phrasing keep their canonical text. Not registered:
-    built by hirl.eval.evaluate from the map."""
+    instance per variant of the map); instructions without a phrasing keep their canonical text; grounded: each
+    phrasing grounded to a known skill first (`--ground`). Not registered: built by hirl.eval.evaluate from the map."""
 
-    def __init__(self, phrasings: Mapping[str, str]) -> None:
+    def __init__(self, phrasings: Mapping[str, str], grounded: bool = False) -> None:
         self.phrasings = dict(phrasings)  # canonical instruction -> the phrasing emitted instead
+        self.grounded = grounded
 
     def wording(self, ctx: AgentContext) -> Wording:
-        return self.phrasings.get
+        return grounded(self.phrasings.get, skill_grounder(ctx)) if self.grounded else self.phrasings.get
 
 
 def held_out_paraphrases(adapter: EnvAdapter) -> Wording:

@@ -175,6 +175,33 @@ def test_oracle_high_paraphrase_grounded_emits_known_skills(language_run: RunDir
     env.close()
 
 
+def test_a_grounded_phrasing_agent_emits_the_known_skill_its_phrasing_stands_for(language_run: RunDir):
+    kind = run_kind(language_run.kind())
+    cfg = kind.load_config(language_run)
+    setup = kind.eval_setup(cfg)
+    env = kind.make_env(cfg)
+    agent = OracleHighPhrasing({c: f"please {c}" for c in INSTRUCTIONS}, grounded=True).build(
+        AgentContext(language_run, cfg, kind, env))
+    r = run_episode(env, agent, setup.command, seed=setup.seed, options=setup.options(1))
+    assert {e.subgoal.value for e in agent.trace} == {r.task[0]}  # "please <c>" grounded back to <c>
+    env.close()
+
+
+def test_hirl_eval_ground_adds_the_grounded_pass_of_the_map_and_needs_a_map(language_run, tmp_path, capsys):
+    imap, out = two_phrasings(tmp_path / "map.tsv"), tmp_path / "eval"
+    assert main(["eval", str(language_run.path), "--agents", "oracle_high", "--instruction-map", str(imap),
+                 "--ground", "--out", str(out), "--episodes", "1"]) == 0
+    report = json.loads((out / "report.json").read_text())
+    plain, ground = report["instruction_map"], report["instruction_map_grounded"]
+    assert len(ground["variants"]) == len(plain["variants"]) == 2
+    assert [[e["task"] for e in v["episodes_detail"]] for v in ground["variants"]] == [
+        [e["task"] for e in v["episodes_detail"]] for v in plain["variants"]]  # the same chains
+    assert "each phrasing grounded to a known skill first" in (out / "summary.md").read_text()
+    capsys.readouterr()
+    with pytest.raises(SystemExit, match="--ground grounds an instruction map"):
+        main(["eval", str(language_run.path), "--ground", "--out", str(tmp_path / "e2")])
+
+
 def test_load_instruction_map_checks_the_run(language_run: RunDir, tmp_path):
     kind = run_kind(language_run.kind())
     m = load_instruction_map(two_phrasings(tmp_path / "map.tsv"), language_run, kind, kind.load_config(language_run))

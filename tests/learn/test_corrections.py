@@ -242,7 +242,7 @@ def test_aggregate_mode_retrains_a_fresh_high_level_with_the_run_budget(tmp_path
     fit = finetune_high(tmp_path, cfg, "hier_language", high_rows(records, None, train[0], KEYS, spec), train, encoder,
                         spec, stage="agg")
     assert fit["mode"] == "aggregate" and fit["steps"] == cfg.train.high.max_steps == 40 and "heldout" not in fit
-    assert fit["rows"] == {"demos": 64, "approved": 0, "corrected": 4, "window": 20}
+    assert fit["rows"] == {"demos": 64, "approved": 0, "corrected": 4, "window": 20, "redo": 0}
 
 
 def test_no_rows_but_extra_demonstrations_fine_tunes_on_the_demonstrations(tmp_path):

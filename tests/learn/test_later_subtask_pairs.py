@@ -2,27 +2,23 @@
 force, and the high_language component's memory_ahead field that adds them."""
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
 from hirl.config import FieldError
-from hirl.data import load_dataset
-from hirl.data.collect import collect
-from hirl.data.collect_config import CollectConfig
-from hirl.data.tables import build_tables, text_tables
+from hirl.data.tables import text_tables
 from hirl.encoders.commands import MAX_SUBTASKS
 from hirl.encoders.text_factory import make_text_encoder
-from hirl.learn.imitation_data import later_subtask_pairs
+from hirl.learn.imitation_data import effect_holds, later_subtask_pairs
 from hirl.policies.obs import DEFAULT_OBS_KEYS
 from hirl.runs.agents import component
 
 
-@pytest.fixture(scope="module")
-def tables(tmp_path_factory):
-    path = tmp_path_factory.mktemp("chains") / "data"
-    collect(CollectConfig(env="hirl/Tabletop-v0", episodes=3, workers=1, seed=11, chain_length=3), path, progress=False)
-    ds = load_dataset(path, obs_keys=DEFAULT_OBS_KEYS, images=False)
-    return ds, build_tables(ds, DEFAULT_OBS_KEYS)
+@pytest.fixture
+def tables(chain_dataset):
+    return chain_dataset
 
 
 def test_the_memory_is_a_later_subtask_of_the_same_chain_and_the_label_the_rows_own(tables):
@@ -59,5 +55,58 @@ def test_memory_ahead_adds_the_rows_to_the_high_levels_batches(tables):
             high.build(t, tt, "hash", DEFAULT_OBS_KEYS)
         with pytest.raises(FieldError, match=r"networks\.high_language\.nope"):
             high.set_network_fields({"nope": 1})
+    finally:
+        high.set_network_fields({})
+
+
+def test_effect_pairs_pair_each_segment_with_later_segments_of_its_episode_that_keep_its_effect(tables):
+    _, t = tables
+    windows, _, pairs = effect_holds(t)
+    assert len(pairs) > 0 and (np.diff(pairs[:, 0]) >= 0).all()  # sorted by the earlier segment
+    ep = {int(w[0]): int(e) for w, e in zip(t.segment_window, t.episode_window[:, 0], strict=True) if w[0] >= 0}
+    for i, j in pairs:
+        assert ep[int(windows[i, 0])] == ep[int(windows[j, 0])] and windows[j, 0] >= windows[i, 1]
+    # undo the first paired segment's effect at its partner's end: that pair goes; pairs not reading that row stay
+    i, j = pairs[0]
+    row = windows[j, 1]
+    undone = dataclasses.replace(t, achieved=t.achieved.copy())
+    undone.achieved[row] = t.achieved[windows[i, 0]]
+    again = {(int(a), int(b)) for a, b in effect_holds(undone)[2]}
+    assert (int(i), int(j)) not in again
+
+    def untouched(p: tuple[int, int]) -> bool:
+        return row not in (windows[p[0], 0], windows[p[0], 1], windows[p[1], 1])
+
+    before = {(int(a), int(b)) for a, b in pairs}
+    assert {p for p in before if untouched(p)} == {p for p in again if untouched(p)}
+
+
+def test_memory_ahead_effect_draws_the_memory_only_from_segments_that_keep_the_effect(tables):
+    _, t = tables
+    windows, labels, pairs = effect_holds(t)
+    allowed: dict[int, set[int]] = {}
+    for i, j in pairs:
+        allowed.setdefault(int(i), set()).add(int(labels[j]))
+    out = later_subtask_pairs(t, 1.0, only_effect_holds=True)
+    seg_of = {int(w[0]): k for k, w in enumerate(windows)}
+    steps = np.flatnonzero(t.obs_row >= 0)
+    eligible = [r for r in steps if seg_of[int(t.segment_window[r, 0])] in allowed]
+    assert len(out["target"]) == len(eligible) > 0
+    by_obs = {t.obs[r].tobytes(): r for r in eligible}
+    for o, target, prev in zip(out["obs"], out["target"], out["prev"], strict=True):
+        r = by_obs[o.tobytes()]
+        assert target == t.label[r] and prev in allowed[seg_of[int(t.segment_window[r, 0])]]
+    assert len(later_subtask_pairs(t, 1.0)["target"]) >= len(out["target"])  # the filter only removes rows
+
+
+def test_memory_ahead_effect_field_switches_the_filter_on(tables):
+    _, t = tables
+    tt = text_tables(t, make_text_encoder("hash", 32), MAX_SUBTASKS)
+    high = component("high_language")
+    plain = high.sampler(t, tt, 8).size
+    high.set_network_fields({"memory_ahead": 1.0, "memory_ahead_effect": True})
+    try:
+        assert high.sampler(t, tt, 8).size == plain + len(later_subtask_pairs(t, 1.0, only_effect_holds=True)["target"])
+        assert high.build(t, tt, "hash", DEFAULT_OBS_KEYS).config.memory_ahead_effect is True
     finally:
         high.set_network_fields({})

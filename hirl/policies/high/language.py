@@ -58,12 +58,19 @@ class LanguageHLConfig:
     # training data: rows added whose memory is a later subtask of the chain (label unchanged), as a share of the step
     # rows that have one (hirl.learn.imitation_data.later_subtask_pairs: redo what the state shows undone); 0: none
     memory_ahead: float = 0.0
+    # memory_ahead rows only with a later subtask at whose end the row's own subtask's effect still held
+    # (hirl.learn.imitation_data.effect_holds: a chain that itself undoes a subtask is not taught to redo it)
+    memory_ahead_effect: bool = False
+    # training data: P(a command's subtask -> one of its training phrasings) per subtask per sample (needs the run's
+    # paraphrase_augment > 0, which builds them; hirl.learn.imitation_data.CommandParaphraseSampler); 0: as recorded
+    command_augment: float = 0.0
 
     def __post_init__(self) -> None:
         if not self.temperature > 0:
             raise ValueError(f"temperature must be > 0, got {self.temperature}")
-        if not 0.0 <= self.memory_ahead <= 1.0:
-            raise ValueError(f"memory_ahead must be in [0, 1], got {self.memory_ahead}")
+        for name in ("memory_ahead", "command_augment"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
         if min(self.obs_dim, self.text_dim, self.max_subtasks) < 1:
             raise ValueError("obs_dim, text_dim and max_subtasks must be >= 1")
 
