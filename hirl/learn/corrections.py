@@ -243,7 +243,7 @@ def high_rows(records: Sequence[Mapping[str, Any]], episodes: Dataset | None, tr
     return HighRows(corrected=_rows(corrected_steps(fit, obs_keys, action_dim), train), window=window,
                     approved=approved, heldout=_rows(corrected_steps(held_records, obs_keys, action_dim), train),
                     states=distinct_states(fit), heldout_episodes=held,
-                    redo=redo_tables(train, redone_skills(fit)) if spec.w_redo > 0 else None)
+                    redo=redo_tables(train, redone_skills(fit), spec.redo_ahead) if spec.w_redo > 0 else None)
 
 
 def redone_skills(records: Sequence[Mapping[str, Any]]) -> list[str]:
@@ -259,13 +259,14 @@ def redone_skills(records: Sequence[Mapping[str, Any]]) -> list[str]:
     return out
 
 
-def redo_tables(train: StepTables, skills: Sequence[str]) -> StepTables | None:
+def redo_tables(train: StepTables, skills: Sequence[str], max_ahead: int = 0) -> StepTables | None:
     """High-level rows of every demonstration state of the skills (train's episodes), each with the memory of a later
-    subtask of its chain that left the skill's effect standing, labelled with the skill (None: no such row)."""
+    subtask of its chain (at most max_ahead later; 0: any) that left the skill's effect standing, labelled with the
+    skill (None: no such row)."""
     labels = [train.vocab.index(s) for s in skills if s in train.vocab]
     if not labels:
         return None
-    pairs = later_subtask_pairs(train, 1.0, only_effect_holds=True, only_labels=labels)
+    pairs = later_subtask_pairs(train, 1.0, only_effect_holds=True, only_labels=labels, max_ahead=max_ahead)
     n = len(pairs["target"])
     if not n:
         return None

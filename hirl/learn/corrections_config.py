@@ -29,6 +29,7 @@ class FinetuneSpec:
     # loss weight of the redo rows: every demonstration state of a skill a correction redid, its memory a later
     # subtask that left the skill's effect standing (the correction's lesson beyond its own state); 0: unused
     w_redo: float = 0.0
+    redo_ahead: int = 0  # a redo row's memory: a subtask at most this many after the redone one (0: any later one)
     holdout: float = 0.2  # share of corrected episodes kept out to choose the checkpoint (0: none, the last is kept)
     select_every: int = 25  # steps between the checkpoints held-out selection compares (plus step 0, the weights before)
     low_ratio: float = 0.2  # fraction of the low level's fine-tuning rows that are takeover rows
@@ -41,7 +42,7 @@ class FinetuneSpec:
         for name in ("max_share", "low_ratio"):
             if not 0.0 < getattr(self, name) < 1.0:
                 raise FieldError(name, f"must be in (0, 1), got {getattr(self, name)}")
-        for name, minimum in (("low_steps", 1), ("steps", 1), ("batch_size", 2), ("context_steps", 0),
+        for name, minimum in (("low_steps", 1), ("steps", 1), ("batch_size", 2), ("context_steps", 0), ("redo_ahead", 0),
                               ("share_states", 1), ("select_every", 1)):
             at_least(name, getattr(self, name), minimum)
         for name in ("lr", "low_lr", "w_corr", "w_demo"):

@@ -235,7 +235,7 @@ EFFECT_TOL = 0.02  # |change| of an achieved-goal dimension over a segment that 
 BACKGROUND_SHARE = 0.5  # a dimension that changes in more than this share of all segments (the gripper) is no effect
 
 
-def effect_holds(t: StepTables) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def effect_holds(t: StepTables, max_ahead: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Which later segments leave a segment's effect standing, from the achieved goals alone (no env knowledge).
 
     A segment's effect: the achieved-goal dimensions it changed by more than EFFECT_TOL, leaving out those that change
@@ -243,7 +243,7 @@ def effect_holds(t: StepTables) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     its episode when every effect dimension is closer to its value at i's end than half of i's change (a block put
     back, the drawer closed again or the light turned off again undo it). -> (windows (M, 2) int64 [first, last]
     achieved rows of the M segments, labels (M,) int64, pairs (P, 2) int64 (i, j) into windows, sorted by i: j a later
-    segment of i's episode whose end still shows i's effect)."""
+    segment of i's episode whose end still shows i's effect; max_ahead > 0: j at most that many segments after i)."""
     steps = np.flatnonzero(t.obs_row >= 0)
     windows, first_step = np.unique(t.segment_window[steps], axis=0, return_index=True)  # sorted by first row
     labels = t.label[steps[first_step]]
@@ -255,6 +255,8 @@ def effect_holds(t: StepTables) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     pairs = []
     for i in np.flatnonzero(effect.any(axis=1)):
         j = np.flatnonzero((episode == episode[i]) & (windows[:, 0] >= windows[i, 1]))  # starts after i ends
+        if max_ahead > 0:
+            j = j[j - i <= max_ahead]  # an episode's segments are consecutive in windows (sorted by first row)
         away = np.abs(end[j] - end[i])[:, effect[i]]
         j = j[(away <= 0.5 * np.abs(change[i, effect[i]])).all(axis=1)]
         pairs.append(np.stack([np.full(len(j), i), j], axis=1))
@@ -263,7 +265,7 @@ def effect_holds(t: StepTables) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def later_subtask_pairs(t: StepTables, share: float, seed: int = 0, only_effect_holds: bool = False,
-                        only_labels: Sequence[int] | None = None) -> dict[str, np.ndarray]:
+                        only_labels: Sequence[int] | None = None, max_ahead: int = 0) -> dict[str, np.ndarray]:
     """round(share * N') rows (N': the step rows from dataset episodes that have a later segment), drawn without
     replacement with a fixed generator, each as (obs, command, prev = the label of a uniformly drawn step of a later
     segment of its episode) -> its own label: obs / command / target / prev (M,) arrays (M may be 0).
@@ -271,12 +273,12 @@ def later_subtask_pairs(t: StepTables, share: float, seed: int = 0, only_effect_
     only_effect_holds: the memory is only a later subtask at whose end the row's own subtask's effect still held
     (effect_holds; drawn uniformly among those segments; N' counts the rows that have one). Without it a state
     the chain itself returns to (the light off before "turn on" and after "turn off") is taught to redo the subtask,
-    which a clean chain then repeats. only_labels (with only_effect_holds): only rows whose own label is one of
-    these vocabulary indices."""
+    which a clean chain then repeats. only_labels / max_ahead (with only_effect_holds): only rows whose own label is
+    one of these vocabulary indices / memories at most max_ahead subtasks later (0: any)."""
     if only_effect_holds:
-        return _effect_holds_pairs(t, share, seed, only_labels)
-    if only_labels is not None:
-        raise ValueError("only_labels needs only_effect_holds")
+        return _effect_holds_pairs(t, share, seed, only_labels, max_ahead)
+    if only_labels is not None or max_ahead:
+        raise ValueError("only_labels and max_ahead need only_effect_holds")
     steps = np.flatnonzero(t.obs_row >= 0)
     inverse = np.full(len(t.achieved), NO_INDEX, np.int64)  # achieved row -> the step row observing it
     inverse[t.obs_row[steps]] = steps
@@ -290,9 +292,9 @@ def later_subtask_pairs(t: StepTables, share: float, seed: int = 0, only_effect_
     return {"obs": t.obs[rows], "command": t.command[rows], "target": t.label[rows], "prev": t.label[later]}
 
 
-def _effect_holds_pairs(t: StepTables, share: float, seed: int, only_labels: Sequence[int] | None
-                        ) -> dict[str, np.ndarray]:
-    windows, labels, pairs = effect_holds(t)
+def _effect_holds_pairs(t: StepTables, share: float, seed: int, only_labels: Sequence[int] | None,
+                        max_ahead: int) -> dict[str, np.ndarray]:
+    windows, labels, pairs = effect_holds(t, max_ahead)
     steps = np.flatnonzero(t.obs_row >= 0)
     segment = np.searchsorted(windows[:, 0], t.segment_window[steps, 0])  # each step row's segment in windows
     count = np.bincount(pairs[:, 0], minlength=len(windows))

@@ -110,3 +110,14 @@ def test_memory_ahead_effect_field_switches_the_filter_on(tables):
         assert high.build(t, tt, "hash", DEFAULT_OBS_KEYS).config.memory_ahead_effect is True
     finally:
         high.set_network_fields({})
+
+
+def test_max_ahead_keeps_only_the_pairs_within_that_many_segments(tables):
+    _, t = tables
+    pairs = effect_holds(t)[2]
+    near = effect_holds(t, max_ahead=1)[2]
+    assert {tuple(p) for p in near} == {tuple(p) for p in pairs if p[1] - p[0] == 1} and len(near) > 0
+    out = later_subtask_pairs(t, 1.0, only_effect_holds=True, max_ahead=1)
+    assert len(out["target"]) <= len(later_subtask_pairs(t, 1.0, only_effect_holds=True)["target"])
+    with pytest.raises(ValueError, match="need only_effect_holds"):
+        later_subtask_pairs(t, 1.0, max_ahead=1)
