@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -235,15 +236,31 @@ EFFECT_TOL = 0.02  # |change| of an achieved-goal dimension over a segment that 
 BACKGROUND_SHARE = 0.5  # a dimension that changes in more than this share of all segments (the gripper) is no effect
 
 
-def effect_holds(t: StepTables, max_ahead: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+class SegmentEffects(NamedTuple):
+    """What each dataset segment did to the achieved goal, and which later segments left it standing (effect_holds)."""
+
+    windows: np.ndarray  # (M, 2) int64 [first, last] achieved rows of the M segments, sorted by first row
+    labels: np.ndarray  # (M,) int64 each segment's subgoal label
+    pairs: np.ndarray  # (P, 2) int64 (i, j) into windows, sorted by i: j a later segment that left i's effect standing
+    effect: np.ndarray  # (M, G) bool the achieved-goal dimensions that are each segment's effect
+    change: np.ndarray  # (M, G) float32 achieved goal at each segment's end minus at its start
+
+    def shows_undone(self, t: StepTables, rows: np.ndarray, segment: np.ndarray) -> np.ndarray:
+        """(R,) bool: step rows `rows` (of segments `segment`) whose observation does not show their segment's effect
+        yet (an effect dimension still more than half its change away from the segment's end)."""
+        end = t.achieved[self.windows[segment, 1]]
+        away = np.abs(t.achieved[t.obs_row[rows]] - end) > 0.5 * np.abs(self.change[segment])
+        return (away & self.effect[segment]).any(axis=1)
+
+
+def effect_holds(t: StepTables, max_ahead: int = 0) -> SegmentEffects:
     """Which later segments leave a segment's effect standing, from the achieved goals alone (no env knowledge).
 
     A segment's effect: the achieved-goal dimensions it changed by more than EFFECT_TOL, leaving out those that change
     in most segments (the gripper's position). The effect of segment i still holds at the end of a later segment j of
     its episode when every effect dimension is closer to its value at i's end than half of i's change (a block put
-    back, the drawer closed again or the light turned off again undo it). -> (windows (M, 2) int64 [first, last]
-    achieved rows of the M segments, labels (M,) int64, pairs (P, 2) int64 (i, j) into windows, sorted by i: j a later
-    segment of i's episode whose end still shows i's effect; max_ahead > 0: j at most that many segments after i)."""
+    back, the drawer closed again or the light turned off again undo it). max_ahead > 0: j at most that many segments
+    after i."""
     steps = np.flatnonzero(t.obs_row >= 0)
     windows, first_step = np.unique(t.segment_window[steps], axis=0, return_index=True)  # sorted by first row
     labels = t.label[steps[first_step]]
@@ -260,8 +277,8 @@ def effect_holds(t: StepTables, max_ahead: int = 0) -> tuple[np.ndarray, np.ndar
         away = np.abs(end[j] - end[i])[:, effect[i]]
         j = j[(away <= 0.5 * np.abs(change[i, effect[i]])).all(axis=1)]
         pairs.append(np.stack([np.full(len(j), i), j], axis=1))
-    out = np.concatenate(pairs) if pairs else np.zeros((0, 2), np.int64)
-    return windows, labels, out.astype(np.int64)
+    out = np.concatenate(pairs).astype(np.int64) if pairs else np.zeros((0, 2), np.int64)
+    return SegmentEffects(windows, labels, out, effect, change)
 
 
 def later_subtask_pairs(t: StepTables, share: float, seed: int = 0, only_effect_holds: bool = False,
@@ -270,11 +287,13 @@ def later_subtask_pairs(t: StepTables, share: float, seed: int = 0, only_effect_
     replacement with a fixed generator, each as (obs, command, prev = the label of a uniformly drawn step of a later
     segment of its episode) -> its own label: obs / command / target / prev (M,) arrays (M may be 0).
 
-    only_effect_holds: the memory is only a later subtask at whose end the row's own subtask's effect still held
-    (effect_holds; drawn uniformly among those segments; N' counts the rows that have one). Without it a state
-    the chain itself returns to (the light off before "turn on" and after "turn off") is taught to redo the subtask,
-    which a clean chain then repeats. only_labels / max_ahead (with only_effect_holds): only rows whose own label is
-    one of these vocabulary indices / memories at most max_ahead subtasks later (0: any)."""
+    only_effect_holds: only rows whose observation does not show their subtask's effect yet (the late steps of a
+    segment already look done: taught to redo there, the high level re-proposes a subtask it just finished), and the
+    memory only a later subtask at whose end the row's own subtask's effect still held (effect_holds; drawn uniformly
+    among those segments; N' counts the rows that qualify). Without it a state the chain itself returns to (the light
+    off before "turn on" and after "turn off") is taught to redo the subtask, which a clean chain then repeats.
+    only_labels / max_ahead (with only_effect_holds): only rows whose own label is one of these vocabulary indices /
+    memories at most max_ahead subtasks later (0: any)."""
     if only_effect_holds:
         return _effect_holds_pairs(t, share, seed, only_labels, max_ahead)
     if only_labels is not None or max_ahead:
@@ -294,12 +313,13 @@ def later_subtask_pairs(t: StepTables, share: float, seed: int = 0, only_effect_
 
 def _effect_holds_pairs(t: StepTables, share: float, seed: int, only_labels: Sequence[int] | None,
                         max_ahead: int) -> dict[str, np.ndarray]:
-    windows, labels, pairs = effect_holds(t, max_ahead)
+    eff = effect_holds(t, max_ahead)
+    windows, labels, pairs = eff.windows, eff.labels, eff.pairs
     steps = np.flatnonzero(t.obs_row >= 0)
     segment = np.searchsorted(windows[:, 0], t.segment_window[steps, 0])  # each step row's segment in windows
     count = np.bincount(pairs[:, 0], minlength=len(windows))
     offset = np.concatenate([[0], np.cumsum(count)[:-1]])  # pairs is sorted by i: segment i's run starts here
-    ok = count[segment] > 0
+    ok = (count[segment] > 0) & eff.shows_undone(t, steps, segment)
     if only_labels is not None:
         ok &= np.isin(labels[segment], np.asarray(list(only_labels), np.int64))
     rng = np.random.default_rng(seed)

@@ -29,7 +29,8 @@ def tables(chain_dataset):
 
 def test_redo_rows_are_the_effect_pairs_of_the_redone_skills_only(tables):
     t = tables
-    _, labels, pairs = effect_holds(t)
+    eff = effect_holds(t)
+    labels, pairs = eff.labels, eff.pairs
     skill = t.vocab[int(labels[pairs[0, 0]])]
     rows = redo_tables(t, [skill, "a skill the demonstrations lack"])
     assert rows is not None
@@ -44,7 +45,8 @@ def test_redo_rows_are_the_effect_pairs_of_the_redone_skills_only(tables):
 
 def test_high_rows_build_the_redo_family_only_when_it_weighs(tables):
     t = tables
-    _, labels, pairs = effect_holds(t)
+    eff = effect_holds(t)
+    labels, pairs = eff.labels, eff.pairs
     skill = t.vocab[int(labels[pairs[0, 0]])]
     later = t.vocab[int(labels[pairs[0, 1]])]
     command = f"{skill}, then {later}"

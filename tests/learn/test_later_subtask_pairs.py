@@ -61,7 +61,8 @@ def test_memory_ahead_adds_the_rows_to_the_high_levels_batches(tables):
 
 def test_effect_pairs_pair_each_segment_with_later_segments_of_its_episode_that_keep_its_effect(tables):
     _, t = tables
-    windows, _, pairs = effect_holds(t)
+    eff = effect_holds(t)
+    windows, pairs = eff.windows, eff.pairs
     assert len(pairs) > 0 and (np.diff(pairs[:, 0]) >= 0).all()  # sorted by the earlier segment
     ep = {int(w[0]): int(e) for w, e in zip(t.segment_window, t.episode_window[:, 0], strict=True) if w[0] >= 0}
     for i, j in pairs:
@@ -71,7 +72,7 @@ def test_effect_pairs_pair_each_segment_with_later_segments_of_its_episode_that_
     row = windows[j, 1]
     undone = dataclasses.replace(t, achieved=t.achieved.copy())
     undone.achieved[row] = t.achieved[windows[i, 0]]
-    again = {(int(a), int(b)) for a, b in effect_holds(undone)[2]}
+    again = {(int(a), int(b)) for a, b in effect_holds(undone).pairs}
     assert (int(i), int(j)) not in again
 
     def untouched(p: tuple[int, int]) -> bool:
@@ -83,15 +84,24 @@ def test_effect_pairs_pair_each_segment_with_later_segments_of_its_episode_that_
 
 def test_memory_ahead_effect_draws_the_memory_only_from_segments_that_keep_the_effect(tables):
     _, t = tables
-    windows, labels, pairs = effect_holds(t)
+    eff = effect_holds(t)
+    windows, labels, pairs = eff.windows, eff.labels, eff.pairs
     allowed: dict[int, set[int]] = {}
     for i, j in pairs:
         allowed.setdefault(int(i), set()).add(int(labels[j]))
     out = later_subtask_pairs(t, 1.0, only_effect_holds=True)
     seg_of = {int(w[0]): k for k, w in enumerate(windows)}
     steps = np.flatnonzero(t.obs_row >= 0)
-    eligible = [r for r in steps if seg_of[int(t.segment_window[r, 0])] in allowed]
+
+    def undone(r: int) -> bool:  # the row's observation does not show its segment's effect yet (brute force)
+        k = seg_of[int(t.segment_window[r, 0])]
+        now, end = t.achieved[t.obs_row[r]], t.achieved[windows[k, 1]]
+        return any(abs(now[g] - end[g]) > 0.5 * abs(eff.change[k, g]) for g in np.flatnonzero(eff.effect[k]))
+
+    eligible = [r for r in steps if seg_of[int(t.segment_window[r, 0])] in allowed and undone(r)]
     assert len(out["target"]) == len(eligible) > 0
+    shown = [r for r in steps if seg_of[int(t.segment_window[r, 0])] in allowed and not undone(r)]
+    assert shown  # the late steps of segments, where the effect already shows: left out
     by_obs = {t.obs[r].tobytes(): r for r in eligible}
     for o, target, prev in zip(out["obs"], out["target"], out["prev"], strict=True):
         r = by_obs[o.tobytes()]
@@ -114,8 +124,8 @@ def test_memory_ahead_effect_field_switches_the_filter_on(tables):
 
 def test_max_ahead_keeps_only_the_pairs_within_that_many_segments(tables):
     _, t = tables
-    pairs = effect_holds(t)[2]
-    near = effect_holds(t, max_ahead=1)[2]
+    pairs = effect_holds(t).pairs
+    near = effect_holds(t, max_ahead=1).pairs
     assert {tuple(p) for p in near} == {tuple(p) for p in pairs if p[1] - p[0] == 1} and len(near) > 0
     out = later_subtask_pairs(t, 1.0, only_effect_holds=True, max_ahead=1)
     assert len(out["target"]) <= len(later_subtask_pairs(t, 1.0, only_effect_holds=True)["target"])
