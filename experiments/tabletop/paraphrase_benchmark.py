@@ -78,7 +78,39 @@ def collect(reports: list[tuple[str, Path]]) -> dict[str, Any]:
                                      pol[MAP_AGENT]))
     return {"command": "python experiments/tabletop/paraphrase_benchmark.py collect "
                        + " ".join(f"{label}={p}" for label, p in reports), "goal_ratio": GOAL, "rows": rows,
-            "summary": summarize(rows)}
+            "summary": summarize(rows), "canonical": canonical_cost(reports)}
+
+
+CANONICAL = ("oracle_high", "hier_language")  # the agents on canonical text, compared across recipes
+
+
+def canonical_cost(reports: list[tuple[str, Path]]) -> list[dict[str, Any]]:
+    """Each later recipe against the first one on canonical text: the k-th report of a recipe is paired with the k-th
+    of the first (same seed; the same evaluation chains), per agent the mean chain lengths and the paired difference
+    pooled over all chains."""
+    by_label: dict[str, list[dict[str, Any]]] = {}
+    for label, path in reports:
+        by_label.setdefault(label, []).append(json.loads(path.read_text())["policies"])
+    labels = list(by_label)
+    out = []
+    for label in labels[1:]:
+        ref, runs = by_label[labels[0]], by_label[label]
+        if len(ref) != len(runs):
+            sys.exit(f"recipes {labels[0]} and {label}: give each the same seeds in the same order "
+                     f"({len(ref)} vs {len(runs)} reports)")
+        for agent in CANONICAL:
+            pairs = [(r[agent], b[agent]) for r, b in zip(runs, ref, strict=True) if agent in r and agent in b]
+            if not pairs:
+                continue
+            a = [c for r, _ in pairs for c in _chains(r)[0]]
+            b = [c for _, r in pairs for c in _chains(r)[0]]
+            if [x for r, _ in pairs for x in _chains(r)[1]] != [x for _, r in pairs for x in _chains(r)[1]]:
+                sys.exit(f"{label} vs {labels[0]}: {agent} ran different chains; paired comparison impossible")
+            diff, lo, hi = paired(a, b)
+            out.append({"label": label, "reference_label": labels[0], "agent": agent, "seeds": len(pairs),
+                        "avg_chain_length": float(np.mean(a)), "reference_avg_chain_length": float(np.mean(b)),
+                        "paired_difference": diff, "ci95": [lo, hi]})
+    return out
 
 
 def summarize(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -120,6 +152,17 @@ def render(res: dict[str, Any], notes: list[str] | None = None) -> str:
                      f"{s['avg_chain_length']:.2f} | {s['reference_avg_chain_length']:.2f} | "
                      f"{s['ratio_mean']:.2f} ± {s['ratio_std']:.2f} | {s['paired_difference']:+.2f} "
                      f"[{lo:+.2f}, {hi:+.2f}] | {', '.join(f'{x:.2f}' for x in s['ratio_per_seed'])} |")
+    if res.get("canonical"):
+        lines += ["", "## The recipes on canonical text", "",
+                  "The same agents given the canonical instructions, each recipe's run paired with the first recipe's "
+                  "of the same seed on the same chains: what the augmentation costs where nothing is reworded.", "",
+                  "| recipe | vs | agent | seeds | avg chain | vs | paired difference [95 % CI] |",
+                  "|---|---|---|---|---|---|---|"]
+        for c in res["canonical"]:
+            lo, hi = c["ci95"]
+            lines.append(f"| {c['label']} | {c['reference_label']} | {c['agent']} | {c['seeds']} | "
+                         f"{c['avg_chain_length']:.2f} | {c['reference_avg_chain_length']:.2f} | "
+                         f"{c['paired_difference']:+.2f} [{lo:+.2f}, {hi:+.2f}] |")
     lines += ["", "## Per report", "",
               "| recipe | report | agent (family) | chains | avg chain | reference | ratio | paired difference [95 % CI] "
               "| success | reference success |", "|---|---|---|---|---|---|---|---|---|---|"]
