@@ -13,7 +13,8 @@ MODES = ("continue", "aggregate")  # FinetuneSpec.mode
 @dataclass(frozen=True)
 class FinetuneSpec:
     """How the levels learn from a session's interventions: the high level from language corrections (the recipe of
-    the module docstring), the low level from takeovers. The defaults are unmeasured."""
+    the module docstring), the low level from takeovers. Measured: experiments/tabletop/CORRECTIONS-ablation.md and
+    CORRECTIONS-shift-redo.md (the redo rows); the rest follows the published recipes it draws on."""
 
     mode: str = "continue"  # continue: fine-tune the current high level | aggregate: retrain it from scratch on all rows
     steps: int = 200  # optimizer steps of a continue fine-tune (aggregate: the run's train.high.max_steps)
@@ -28,7 +29,7 @@ class FinetuneSpec:
     w_demo: float = 1.0  # loss weight of the demonstrations' rows
     # loss weight of the redo rows: every demonstration state of a skill a correction redid, its memory a later
     # subtask that left the skill's effect standing (the correction's lesson beyond its own state); 0: unused
-    w_redo: float = 0.0
+    w_redo: float = 1.0
     redo_ahead: int = 0  # a redo row's memory: a subtask at most this many after the redone one (0: any later one)
     holdout: float = 0.2  # share of corrected episodes kept out to choose the checkpoint (0: none, the last is kept)
     select_every: int = 25  # steps between the checkpoints held-out selection compares (plus step 0, the weights before)

@@ -53,7 +53,6 @@ def test_high_rows_build_the_redo_family_only_when_it_weighs(tables):
     obs = t.obs[0].tolist()
     record = {"id": "e0-s5", "episode": 0, "step": 5, "command": command, "skill": skill, "proposed": later,
               "previous": skill, "obs": obs, "obs_keys": list(DEFAULT_OBS_KEYS), "context": []}
-    spec = FinetuneSpec(holdout=0.0)
-    assert high_rows([record], None, t, DEFAULT_OBS_KEYS, spec).redo is None
-    rows = high_rows([record], None, t, DEFAULT_OBS_KEYS, FinetuneSpec(holdout=0.0, w_redo=1.0)).redo
+    assert high_rows([record], None, t, DEFAULT_OBS_KEYS, FinetuneSpec(holdout=0.0, w_redo=0.0)).redo is None
+    rows = high_rows([record], None, t, DEFAULT_OBS_KEYS, FinetuneSpec(holdout=0.0)).redo  # on by default
     assert rows is not None and len(rows.obs) == len(redo_tables(t, [skill]).obs)
