@@ -6,6 +6,7 @@
 # single-step MLP head, the runs the committed numbers used; read, never written).
 #   experiments/tabletop/corrections_benchmark.sh [OUT] [SEED ...]      (default: runs/bench/corrections 0 1 2)
 #   BASE_DEMOS=200 LOW_RUN=/path/seed{seed} MODES="language mixed" experiments/tabletop/corrections_benchmark.sh OUT 0
+#   LOOP=experiments/tabletop/corrections_loop_redo.yaml ... (the correction loop's config; default corrections_loop.yaml)
 # The base collection uses the low run's collection seed, so its chains are the first BASE_DEMOS of the low run's
 # dataset and the extra demonstrations come after them. Every step resumes (trainings from their checkpoints, the
 # benchmark from its per-run JSON files).
@@ -20,6 +21,7 @@ seeds=${*:-0 1 2}
 base_demos=${BASE_DEMOS:-50}
 low_run=${LOW_RUN:-runs/bench/tabletop/seed\{seed\}}
 modes=${MODES:-language takeover mixed}
+loop=${LOOP:-experiments/tabletop/corrections_loop.yaml}
 export MUJOCO_GL=${MUJOCO_GL:-egl} HF_HUB_OFFLINE=1 OMP_NUM_THREADS=1
 for s in $seeds; do
   low=${low_run//\{seed\}/$s}
@@ -29,8 +31,8 @@ for s in $seeds; do
     train.low.max_steps=1 train.low.eval_every=1 train.low.checkpoint_every=1 --out "$out/seed$s/base"
   # shellcheck disable=SC2086
   "$py" experiments/corrections_benchmark.py --seeds "$s" --out "$out" --low-run "$low_run" --base-demos "$base_demos" \
-    --modes $modes --results "${RESULTS:-experiments/tabletop/CORRECTIONS.json}"
+    --loop "$loop" --modes $modes --results "${RESULTS:-experiments/tabletop/CORRECTIONS.json}"
 done
 # shellcheck disable=SC2086
 "$py" experiments/corrections_benchmark.py --seeds $seeds --out "$out" --low-run "$low_run" --base-demos "$base_demos" \
-  --modes $modes --results "${RESULTS:-experiments/tabletop/CORRECTIONS.json}" --report-only
+  --loop "$loop" --modes $modes --results "${RESULTS:-experiments/tabletop/CORRECTIONS.json}" --report-only
