@@ -13,9 +13,10 @@ The high level's recipe (FinetuneSpec). Row families, each with its own weight i
     approved   every step of a segment the high level proposed itself and the person let run without a   w_approved
                correction (its own proposal is the label; Sirius keeps the robot's approved segments)
     redo       for every skill a correction redid (corrected to a subtask of the chain before the one the    w_redo
-               high level proposed): every demonstration state of that skill, its memory a later subtask of
-               the chain that left the skill's effect standing (hirl.learn.imitation_data.effect_holds), so
-               one "open the drawer" again teaches the redo in every chain, not in the corrected state alone
+               high level proposed): every demonstration state of that skill that does not show it done yet,
+               its memory a later subtask of the chain that left the skill's effect standing
+               (hirl.learn.imitation_data.effect_holds), so one "open the drawer" again teaches the redo in
+               every chain, not in the corrected state alone
     demos      the run's demonstrations                                                                    w_demo
 Correction and window rows are made with two memories: the subgoal before the wrong segment (the memory the high
 level had when it made the mistake) and the one active when corrected; the high level's sampler adds the
