@@ -76,9 +76,11 @@ def collect(reports: list[tuple[str, Path]]) -> dict[str, Any]:
                     family = MAP_FAMILIES[j] if j < len(MAP_FAMILIES) else f"map variant {j}"
                     rows.append(_row(label, path, f"{MAP_AGENT} ({family}{how})", family, MAP_AGENT, variant,
                                      pol[MAP_AGENT]))
+    summary = summarize(rows)  # pools the per-chain lengths, which the JSON then leaves out (the reports keep them)
+    kept = [{k: v for k, v in r.items() if k not in ("chains", "reference_chains")} for r in rows]
     return {"command": "python experiments/tabletop/paraphrase_benchmark.py collect "
-                       + " ".join(f"{label}={p}" for label, p in reports), "goal_ratio": GOAL, "rows": rows,
-            "summary": summarize(rows), "canonical": canonical_cost(reports)}
+                       + " ".join(f"{label}={p}" for label, p in reports), "goal_ratio": GOAL, "rows": kept,
+            "summary": summary, "canonical": canonical_cost(reports)}
 
 
 CANONICAL = ("oracle_high", "hier_language")  # the agents on canonical text, compared across recipes

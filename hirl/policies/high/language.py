@@ -58,8 +58,9 @@ class LanguageHLConfig:
     # training data: rows added whose memory is a later subtask of the chain (label unchanged), as a share of the step
     # rows that have one (hirl.learn.imitation_data.later_subtask_pairs: redo what the state shows undone); 0: none
     memory_ahead: float = 0.0
-    # memory_ahead rows only with a later subtask at whose end the row's own subtask's effect still held
-    # (hirl.learn.imitation_data.effect_holds: a chain that itself undoes a subtask is not taught to redo it)
+    # memory_ahead rows only from states that do not show their subtask done yet, with a later subtask at whose end
+    # its effect still held (hirl.learn.imitation_data.effect_holds: a chain that itself undoes a subtask is not
+    # taught to redo it)
     memory_ahead_effect: bool = False
     # training data: P(a command's subtask -> one of its training phrasings) per subtask per sample (needs the run's
     # paraphrase_augment > 0, which builds them; hirl.learn.imitation_data.CommandParaphraseSampler); 0: as recorded
