@@ -19,6 +19,7 @@ expert demonstration its duration (the person drives all of it), both at real ti
 
     python experiments/corrections_benchmark.py --seeds 0 1 2 --out runs/bench/corrections
     python experiments/corrections_benchmark.py --seeds 0 1 2 --out runs/bench/corrections --report-only
+    python experiments/corrections_benchmark.py --render experiments/tabletop/CORRECTIONS.json   (the page from its JSON)
 writes experiments/tabletop/CORRECTIONS.json and renders experiments/tabletop/CORRECTIONS.md from it."""
 from __future__ import annotations
 
@@ -36,9 +37,10 @@ from typing import Any
 import numpy as np
 
 from hirl.benchmarks.tune import add_backend_arguments, check_backend_arguments, run_trials, script_module
-from hirl.config import load_config, save_config
+from hirl.config import load_config, read_json, save_config
 from hirl.data import load_dataset
 from hirl.data.tables import build_tables, remap_vocab
+from hirl.eval.report import paired_difference
 from hirl.fileio import atomic_write_json, atomic_write_text
 from hirl.learn.corrections import finetune_high
 from hirl.learn.run import load_tables
@@ -160,6 +162,57 @@ def matched_demos(seed_dir: Path, low: Path) -> int | None:
     return max(1, int(np.searchsorted(np.cumsum(lengths), budget, side="right")))
 
 
+def condition_report(seed_dir: Path, name: str, rec: dict[str, Any]) -> Path | None:
+    """The evaluation report.json of one condition's row record (its per-chain results), None for the oracle row."""
+    if "demos" in rec:
+        return seed_dir / f"demos{rec['demos']}" / "eval" / "report.json"
+    if "round" not in rec:
+        return None
+    if rec["round"] == 0:  # every mode's round 0 is the same evaluation: the first mode that ran it holds the report
+        found = [p for m in MODES if (p := seed_dir / f"corrections_{m}" / "eval" / "round0" / "report.json").is_file()]
+        return found[0] if found else None
+    mode = name.split()[0]
+    return seed_dir / f"corrections_{mode}" / "eval" / f"round{rec['round']}" / "report.json"
+
+
+def chains(report: Path) -> dict[int, tuple[int, bool]]:
+    """{evaluation chain seed: (subtasks completed, success)} of a report of one agent."""
+    policies = json.loads(report.read_text())["policies"]
+    if len(policies) != 1:
+        raise SystemExit(f"{report}: {len(policies)} agents, expected the one the condition evaluated")
+    (metrics,) = policies.values()
+    return {int(e["seed"]): (len(e["completed"]), bool(e["success"])) for e in metrics["episodes_detail"]}
+
+
+def paired_vs_base(out: Path, per: dict[str, dict[int, dict[str, Any]]]) -> dict[str, dict[str, Any]]:
+    """Per condition: the per-chain difference from the base (full-chain success, subtasks completed) over every
+    seed's evaluation chains (the same chains for every condition of a seed), pooled and per seed."""
+    base: dict[int, dict[int, tuple[int, bool]]] = {}
+    for s, rec in per.get("base (no intervention)", {}).items():
+        path = condition_report(out / f"seed{s}", "base (no intervention)", rec)
+        if path is not None and path.is_file():
+            base[s] = chains(path)
+    result: dict[str, dict[str, Any]] = {}
+    for name, by_seed in per.items():
+        pooled: dict[str, tuple[list[float], list[float]]] = {"success": ([], []), "avg_chain_length": ([], [])}
+        seeds_success: dict[str, dict[str, Any]] = {}
+        for s, rec in sorted(by_seed.items()):
+            path = condition_report(out / f"seed{s}", name, rec)
+            if s not in base or path is None or not path.is_file():
+                continue
+            mine = chains(path)
+            common = sorted(set(mine) & set(base[s]))
+            for key, idx in (("success", 1), ("avg_chain_length", 0)):
+                pooled[key][0].extend(float(mine[c][idx]) for c in common)
+                pooled[key][1].extend(float(base[s][c][idx]) for c in common)
+            seeds_success[str(s)] = paired_difference([float(mine[c][1]) for c in common],
+                                                      [float(base[s][c][1]) for c in common])
+        if pooled["success"][0] and name != "base (no intervention)":
+            result[name] = {key: paired_difference(a, b) for key, (a, b) in pooled.items()}
+            result[name]["success_per_seed"] = seeds_success
+    return result
+
+
 def _rounds(session: Path) -> dict[int, dict[str, Any]]:
     return {int(p.stem.removeprefix("round")): json.loads(p.read_text()) for p in (session / "rounds").glob("round*.json")}
 
@@ -171,7 +224,7 @@ def _stat(values: list[float]) -> dict[str, Any]:
 
 
 def collect(out: Path, seeds: list[int], low_pattern: str, loop: CorrectionLoopConfig, command: str,
-            reproduce: str | None = None) -> dict[str, Any]:
+            reproduce: str | None = None, loop_file: str = str(LOOP)) -> dict[str, Any]:
     """Every finished number of the benchmark, per condition: mean, std and per-seed values."""
     per: dict[str, dict[int, dict[str, Any]]] = {}
     for s in seeds:
@@ -194,6 +247,7 @@ def collect(out: Path, seeds: list[int], low_pattern: str, loop: CorrectionLoopC
         if summary.is_file():
             high = json.loads(summary.read_text()).get("components", {}).get("high_language", {})
             base_fit[str(s)] = {k: high.get(k) for k in ("best_val_loss", "best_step", "steps", "last_train_loss")}
+    paired = paired_vs_base(out, per)
     rows: dict[str, Any] = {}
     for name, by_seed in per.items():
         seeds_here = sorted(by_seed)
@@ -217,13 +271,16 @@ def collect(out: Path, seeds: list[int], low_pattern: str, loop: CorrectionLoopC
             row["takeovers_journaled"] = _stat([float(by_seed[s].get("takeovers", 0)) for s in seeds_here])
         if name == MATCHED:
             row["demos"] = [by_seed[s]["demos"] for s in seeds_here]
+        if name in paired:
+            row["paired_vs_base"] = paired[name]
         rows[name] = row
     return {"benchmark": "corrections", "env": "hirl/Tabletop-v0", "command": command, "base_demos": BASE_DEMOS,
             "demos_dataset": None if DEMOS_DATASET is None else str(DEMOS_DATASET),
             "reproduce": reproduce or (f"BASE_DEMOS={BASE_DEMOS} bash experiments/tabletop/corrections_benchmark.sh OUT "
                                        + " ".join(map(str, seeds))),
             "date": time.strftime("%Y-%m-%d"), "seeds": seeds, "low_run": low_pattern,
-            "loop": dataclasses.asdict(loop), "base_high_level_training": base_fit, "rows": rows}
+            "loop_file": loop_file, "loop": dataclasses.asdict(loop), "base_high_level_training": base_fit,
+            "rows": rows}
 
 
 def _human_seconds(rec: dict[str, Any]) -> float | None:
@@ -241,6 +298,11 @@ def _ms(stat: dict[str, Any] | None, fmt: str = "{:.2f}") -> str:
     return "-" if not stat else (fmt + " ± " + fmt).format(stat["mean"], stat["std"])
 
 
+def _pd(diff: dict[str, Any] | None) -> str:
+    """A paired difference as '+0.05 [+0.01, +0.09]' ('-' when absent)."""
+    return "-" if not diff else "{:+.2f} [{:+.2f}, {:+.2f}]".format(diff["mean"], *diff["ci95"])
+
+
 def order(rows: dict[str, Any]) -> list[str]:
     names = ["base (no intervention)"]
     for n in COUNTS:
@@ -256,13 +318,14 @@ def render(res: dict[str, Any], json_name: str = "CORRECTIONS.json") -> str:
              f"Rendered from [{json_name}]({json_name}) by `experiments/corrections_benchmark.py` "
              f"(command: `{res['command']}`; end to end: `{res['reproduce']}`). Seeds: {res['seeds']}; "
              "mean ± std over the seeds in each row's `seeds` column.", "",
-             f"Setup per seed: the high level is trained on {res.get('base_demos', 50)} expert chains "
-             "(`experiments/tabletop/corrections.yaml`); "
+             f"Setup per seed: the base high level learned from {res.get('base_demos', 50)} expert chains "
+             "(`OUT/seedS/base`, made as the end-to-end command says); "
              "the low level is the imitation benchmark's trained language low level "
              f"(`{res['low_run']}`: 600 chains, 30k steps, single-step "
              "MLP head), copied and frozen except where takeovers fine-tune it. Rows `language N`, `takeover N`, "
              "`mixed N`: N episodes (cumulative, rounds of 10, 20, 70) rolled out with the scripted corrector "
-             f"(`experiments/tabletop/corrections_loop.yaml`: reaction {c['reaction_steps']} steps, miss rate "
+             f"(`{res.get('loop_file', 'experiments/tabletop/corrections_loop.yaml')}`: reaction "
+             f"{c['reaction_steps']} steps, miss rate "
              f"{c['miss_rate']}, paraphrased corrections {c['paraphrase']:.0%}; takeover after {c['stall_steps']} "
              f"steps of a right subgoal that does not finish, at most {c['takeover_steps']} steps, driven by the "
              "scripted expert). `language`: typed corrections only, they fine-tune the high level. `takeover`: the "
@@ -274,15 +337,18 @@ def render(res: dict[str, Any], json_name: str = "CORRECTIONS.json") -> str:
              f"Evaluation: {loop['eval_episodes']} chains of 5 subtasks (seeds 100000...), CALVIN-style.", "",
              "Human time: a corrected episode costs its whole duration (watched; takeovers are part of it), a "
              "demonstration its whole duration (driven), at real time. `gain / human min`: full-chain success gained "
-             "over the base, per minute of human time.", "",
-             "| condition | seeds | success (5/5) | gain over base | avg chain length | human seconds | gain / human min |",
-             "|---|---|---|---|---|---|---|"]
+             "over the base, per minute of human time. `paired`: the difference from the base chain by chain (the "
+             "same evaluation chains), pooled over the seeds, with its 95 % interval.", "",
+             "| condition | seeds | success (5/5) | gain over base | paired success diff [95 %] | avg chain length | "
+             "paired chain diff [95 %] | human seconds | gain / human min |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for name in order(rows):
         r = rows[name]
         label = f"{name} (N = {', '.join(map(str, r['demos']))})" if "demos" in r else name
+        pair = r.get("paired_vs_base", {})
         lines.append(f"| {label} | {len(r['seeds'])} | {_ms(r['success_rate'])} | {_ms(r.get('success_gain'))} | "
-                     f"{_ms(r['avg_chain_length'])} | {_ms(r.get('human_seconds'), '{:.0f}')} | "
-                     f"{_ms(r.get('gain_per_human_minute'), '{:.3f}')} |")
+                     f"{_pd(pair.get('success'))} | {_ms(r['avg_chain_length'])} | {_pd(pair.get('avg_chain_length'))} | "
+                     f"{_ms(r.get('human_seconds'), '{:.0f}')} | {_ms(r.get('gain_per_human_minute'), '{:.3f}')} |")
     lines += ["", "## Effort (scripted corrector's log, per corrected episode of the last round)", "",
               "| condition | interventions / ep | corrections / ep | takeovers / ep | takeover s / ep | watched s / ep | "
               "wrong subgoal s / ep | rollout success | journaled corrections | journaled takeovers |",
@@ -324,9 +390,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--results", type=Path, default=Path("experiments/tabletop/CORRECTIONS.json"))
     p.add_argument("--notes", type=Path, default=None, help="text file of the hand-written reading (kept in the JSON)")
     p.add_argument("--reproduce", default=None, help="the end-to-end commands, when they differ from the default")
+    p.add_argument("--render", type=Path, default=None, metavar="JSON",
+                   help="only render JSON's page (the .md beside it) from the numbers in it, no runs needed")
     add_backend_arguments(p)  # --backend local|ray, --address, --cpus-per-trial, --gpus-per-trial (one trial per seed)
     args = p.parse_args(argv)
     check_backend_arguments(p, args)
+    if args.render is not None:
+        atomic_write_text(args.render.with_suffix(".md"), render(read_json(args.render), args.render.name))
+        return 0
     BASE_DEMOS, DEMOS_DATASET = args.base_demos, args.demos_dataset
     import torch
 
@@ -342,7 +413,7 @@ def main(argv: list[str] | None = None) -> int:
     command = "python experiments/corrections_benchmark.py " + shlex.join(given)
 
     def write() -> None:
-        res = collect(args.out, args.seeds, args.low_run, loop, command, args.reproduce)
+        res = collect(args.out, args.seeds, args.low_run, loop, command, args.reproduce, str(args.loop))
         if args.notes is not None:
             res["notes"] = args.notes.read_text().splitlines()
         elif args.results.is_file():

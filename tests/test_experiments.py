@@ -29,6 +29,7 @@ OTHER_CONFIGS = {  # not runs
 }
 SCRIPT_CONFIGS = {  # read by their script's own checker (a function of the script: path -> what it reads)
     "experiments/tabletop/corrections_ablation.yaml": "experiments/tabletop/corrections_ablation.py:variants",
+    "experiments/tabletop/corrections_ablation_noshift.yaml": "experiments/tabletop/corrections_ablation.py:variants",
 }
 
 

@@ -26,13 +26,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from hirl.config import load_config, read_yaml
 from hirl.data.tables import text_tables
 from hirl.encoders.commands import MAX_SUBTASKS
 from hirl.data import load_dataset
 from hirl.eval.evaluate import evaluate_run
+from hirl.eval.report import paired_difference
 from hirl.fileio import atomic_write_json, atomic_write_text
 from hirl.learn.components import head_of
 from hirl.learn.corrections import correctable_levels, heldout_metrics, high_rows
@@ -148,10 +147,8 @@ def _paired(base: dict[str, Any], other: dict[str, Any]) -> dict[str, Any]:
     pairs = [(c, b[c["seed"]]) for c in other["chains"] if c["seed"] in b]
     out: dict[str, Any] = {"chains": len(pairs)}
     for key in ("length", "success"):
-        d = np.array([float(c[key]) - float(cb[key]) for c, cb in pairs])
-        half = 1.96 * d.std(ddof=1) / np.sqrt(len(d)) if len(d) > 1 else float("nan")
-        out[key] = {"mean": round(float(d.mean()), 4), "ci95": [round(float(d.mean() - half), 4),
-                                                                  round(float(d.mean() + half), 4)]}
+        diff = paired_difference([float(c[key]) for c, _ in pairs], [float(cb[key]) for _, cb in pairs])
+        out[key] = {"mean": diff["mean"], "ci95": diff["ci95"]}
     return out
 
 

@@ -17,6 +17,17 @@ def wilson(successes: int, trials: int, confidence: float = 0.95) -> tuple[float
     return float(ci.low), float(ci.high)
 
 
+def paired_difference(a: Sequence[float], b: Sequence[float]) -> dict[str, Any]:
+    """Mean of a - b over paired items (the same evaluation chains) and its 95 % normal interval: {"mean", "ci95":
+    [low, high], "n"}; a and b of equal length n (ci95 is [mean, mean] for n = 1)."""
+    if len(a) != len(b) or not len(a):
+        raise ValueError(f"paired_difference: {len(a)} vs {len(b)} items, need the same number (> 0)")
+    d = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
+    half = 1.96 * float(d.std(ddof=1)) / np.sqrt(len(d)) if len(d) > 1 else 0.0
+    mean = float(d.mean())
+    return {"mean": round(mean, 4), "ci95": [round(mean - half, 4), round(mean + half, 4)], "n": len(d)}
+
+
 def _pyplot() -> Any:
     """matplotlib.pyplot on the Agg backend (no display needed)."""
     import matplotlib
