@@ -12,8 +12,9 @@ The high level's recipe (FinetuneSpec). Row families, each with its own weight i
                the corrected skill (OLAF: the robot was already heading wrong just before the person acted)
     approved   every step of a segment the high level proposed itself and the person let run without a   w_approved
                correction (its own proposal is the label; Sirius keeps the robot's approved segments)
-    redo       for every skill a correction redid (corrected to a subtask of the chain before the one the    w_redo
-               high level proposed): every demonstration state of that skill that does not show it done yet,
+    redo       for every skill a redo correction asked for (journaled kind "redo": the subtask due was one   w_redo
+               the world undid, and the high level had moved on to a later one of the chain): every
+               demonstration state of that skill that does not show it done yet,
                its memory a later subtask of the chain that left the skill's effect standing
                (hirl.learn.imitation_data.effect_holds), so one "open the drawer" again teaches the redo in
                every chain, not in the corrected state alone
@@ -51,7 +52,7 @@ from hirl.encoders.text import TextEncoder
 from hirl.errors import InputError
 from hirl.learn.adapt import LabelledStep, labelled_tables, levels
 from hirl.learn.components import Ahead, ImitationComponent, head_of
-from hirl.learn.corrections_config import FinetuneSpec
+from hirl.learn.corrections_config import REDO_KIND, FinetuneSpec
 from hirl.learn.imitation import train_component, validation_batches
 from hirl.learn.imitation_data import Family, MixedSampler, later_subtask_pairs
 from hirl.learn.run_config import RunConfig
@@ -248,10 +249,14 @@ def high_rows(records: Sequence[Mapping[str, Any]], episodes: Dataset | None, tr
 
 
 def redone_skills(records: Sequence[Mapping[str, Any]]) -> list[str]:
-    """The skills the records corrected to a subtask of their command before the one the high level proposed (a
-    redo: the world undid it, or the high level skipped it), in first-seen order."""
+    """The skills the redo records (kind "redo": the world undid the subtask due, hirl.teleop.sessions.corrector.
+    redo_due) corrected to a subtask of their command before the one the high level proposed, in first-seen order.
+    A correction to a subtask the high level skipped in an undisturbed world is not a redo: its rows would teach a
+    memory it never has there (measured: CORRECTIONS-ablation-noshift.md)."""
     out: list[str] = []
     for r in records:
+        if r.get("kind") != REDO_KIND:
+            continue
         chain = list(command_subtasks(str(r["command"])))
         skill, proposed = str(r["skill"]), str(r.get("proposed") or "")
         if skill in chain and proposed in chain and chain.index(skill) < len(chain) - 1 - chain[::-1].index(proposed):

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from hirl.config import FieldError, at_least, in_range
 
 MODES = ("continue", "aggregate")  # FinetuneSpec.mode
+REDO_KIND = "redo"  # a journal record's kind when it corrected to a subtask the world undid (what makes redo rows)
 
 
 @dataclass(frozen=True)

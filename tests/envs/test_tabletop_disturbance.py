@@ -260,3 +260,21 @@ def test_bad_values_are_one_line_naming_the_field(value: Any, field: str, proble
     with pytest.raises(FieldError) as checked:  # what `hirl train` / `hirl collect` check a config's env_kwargs with
         make_env(adapter(ENV), {"disturbance": value})
     assert checked.value.field == f"env_kwargs.{field}" and "\n" not in str(checked.value)
+
+
+def test_a_typed_correction_to_the_undone_subtask_is_journaled_as_a_redo() -> None:
+    """The session page's corrections get the scripted corrector's kind rule (what makes the recipe's redo rows)."""
+    from types import SimpleNamespace
+
+    from hirl.teleop.sessions.session import CorrectionSession
+    from hirl.teleop.sessions.skills import Resolution
+
+    session = SimpleNamespace(resolver=SimpleNamespace(canonical=lambda text: {"open it": "open the drawer"}.get(text)))
+    undone = {"subtask_index": 0, "current_subtask": "open the drawer", "disturbances": [{"index": 0, "step": 40}]}
+    clean = {"subtask_index": 0, "current_subtask": "open the drawer", "disturbances": []}
+    typed = Resolution("open the drawer again", "open the drawer", "grounded", 0.9)
+    assert CorrectionSession._kind(session, typed, undone) == "redo"  # type: ignore[arg-type]
+    assert CorrectionSession._kind(session, Resolution("open it", "open it", "exact", 1.0), undone) == "redo"  # type: ignore[arg-type]
+    assert CorrectionSession._kind(session, typed, clean) == "human"  # type: ignore[arg-type]
+    other = Resolution("turn on the light", "turn on the light", "exact", 1.0)
+    assert CorrectionSession._kind(session, other, undone) == "human"  # type: ignore[arg-type]

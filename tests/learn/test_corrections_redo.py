@@ -12,14 +12,21 @@ from hirl.policies.obs import DEFAULT_OBS_KEYS
 CHAIN = "open the drawer, then turn on the light, then pick up the red block"
 
 
-def test_a_redo_is_a_correction_to_an_earlier_subtask_of_the_chain_than_the_proposal():
-    records = [{"command": CHAIN, "skill": "open the drawer", "proposed": "pick up the red block"},  # redo
-               {"command": CHAIN, "skill": "pick up the red block", "proposed": "open the drawer"},  # skipped ahead
-               {"command": CHAIN, "skill": "turn on the light", "proposed": "pick up the red block"},  # redo
-               {"command": CHAIN, "skill": "open the drawer", "proposed": "turn on the light"},  # the same skill again
-               {"command": CHAIN, "skill": "push the button", "proposed": "turn on the light"},  # not in the chain
-               {"command": CHAIN, "skill": "open the drawer", "proposed": None}]  # nothing proposed
+def test_a_redo_is_a_redo_correction_to_an_earlier_subtask_of_the_chain_than_the_proposal():
+    redo = {"command": CHAIN, "kind": "redo"}
+    records = [{**redo, "skill": "open the drawer", "proposed": "pick up the red block"},  # redo
+               {**redo, "skill": "pick up the red block", "proposed": "open the drawer"},  # skipped ahead
+               {**redo, "skill": "turn on the light", "proposed": "pick up the red block"},  # redo
+               {**redo, "skill": "open the drawer", "proposed": "turn on the light"},  # the same skill again
+               {**redo, "skill": "push the button", "proposed": "turn on the light"},  # not in the chain
+               {**redo, "skill": "open the drawer", "proposed": None}]  # nothing proposed
     assert redone_skills(records) == ["open the drawer", "turn on the light"]
+
+
+@pytest.mark.parametrize("kind", ["wrong", "human", "stale", None])
+def test_a_correction_back_to_a_skipped_subtask_in_an_undisturbed_world_is_not_a_redo(kind):
+    record = {"command": CHAIN, "skill": "open the drawer", "proposed": "pick up the red block", "kind": kind}
+    assert redone_skills([record]) == []
 
 
 @pytest.fixture
@@ -51,7 +58,7 @@ def test_high_rows_build_the_redo_family_only_when_it_weighs(tables):
     later = t.vocab[int(labels[pairs[0, 1]])]
     command = f"{skill}, then {later}"
     obs = t.obs[0].tolist()
-    record = {"id": "e0-s5", "episode": 0, "step": 5, "command": command, "skill": skill, "proposed": later,
+    record = {"id": "e0-s5", "episode": 0, "step": 5, "kind": "redo", "command": command, "skill": skill, "proposed": later,
               "previous": skill, "obs": obs, "obs_keys": list(DEFAULT_OBS_KEYS), "context": []}
     assert high_rows([record], None, t, DEFAULT_OBS_KEYS, FinetuneSpec(holdout=0.0, w_redo=0.0)).redo is None
     rows = high_rows([record], None, t, DEFAULT_OBS_KEYS, FinetuneSpec(holdout=0.0)).redo  # on by default

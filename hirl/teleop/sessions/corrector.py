@@ -28,6 +28,7 @@ from collections.abc import Callable, Mapping
 import numpy as np
 
 from hirl.errors import InputError
+from hirl.learn.corrections_config import REDO_KIND
 from hirl.hierarchy.agent import HierarchicalAgent
 from hirl.policies.base import LowLevelPolicy
 from hirl.teleop.sessions.config import ScriptedCorrectorConfig
@@ -160,7 +161,7 @@ class ScriptedCorrector:
             self.log.unknown_skill += 1
             return
         if verdict == "wrong" and redo_due(info):  # the robot moved on although the world undid this subtask
-            verdict = "redo"
+            verdict = REDO_KIND
         assert agent.command is not None
         self.recorder.correct(t, agent, obs, resolution, "scripted", agent.command.text, kind=verdict)
         self.log.interventions += 1

@@ -36,11 +36,13 @@ from hirl.encoders.text import TEXT_DIM, TextEncoder
 from hirl.errors import InputError
 from hirl.hierarchy import HierarchicalAgent
 from hirl.integrations import adapter as env_adapter
+from hirl.learn.corrections_config import REDO_KIND
 from hirl.learn.run_config import RunConfig
 from hirl.encoders.text_factory import make_text_encoder
 from hirl.policies.high.language import LanguageHighLevel
 from hirl.runs import load_agent
 from hirl.teleop.sessions.config import SessionConfig
+from hirl.teleop.sessions.corrector import redo_due
 from hirl.teleop.sessions.journal import CorrectionJournal
 from hirl.teleop.sessions.keyboard import KeyboardDriver
 from hirl.teleop.sessions.live import LiveSession
@@ -304,6 +306,13 @@ class CorrectionSession(LiveSession):
     def auto_pause_steps(self) -> int:
         return self.cfg.auto_pause_steps
 
+    def _kind(self, r: Resolution, info: Mapping[str, Any]) -> str:
+        """A typed correction's journal kind: "redo" when it asks again for the subtask due and the world undid that
+        subtask (the scripted corrector's rule: its redo rows, hirl.learn.corrections), else "human"."""
+        canonical = self.resolver.canonical if self.resolver is not None else None
+        skill = (canonical(r.skill) if canonical is not None else None) or r.skill
+        return REDO_KIND if redo_due(info) and skill == info.get("current_subtask") else "human"
+
     def apply_request(self, kind: str, payload: Any, t: int, obs: Observation, info: Mapping[str, Any]) -> Any:
         if kind == "takeover":
             return self._apply_takeover(not self.driven.active if payload is None else bool(payload))
@@ -315,7 +324,8 @@ class CorrectionSession(LiveSession):
         same = (last is not None and (last["episode"], last["step"]) == (self.episode, t) and last["status"] == "active"
                 and last.get("pending"))
         c = self.corrections.correct(t, self.hierarchy, obs, r, "human", self.agent.command.text,
-                                     replaces=last["id"] if same and last else None, apply=False)
+                                     kind=self._kind(r, info), replaces=last["id"] if same and last else None,
+                                     apply=False)
         record = self.corrections.records[-1]
         if same and last:
             last["status"], last["pending"] = "replaced", False
