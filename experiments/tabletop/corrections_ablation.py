@@ -53,11 +53,16 @@ LOOP = Path("experiments/tabletop/corrections_loop.yaml")
 BASE = "base (no fine-tune)"
 
 
-def variants(path: Path) -> dict[str, dict[str, Any]]:
-    """The variants file: {name: {finetune field: value}}; SystemExit naming the file and field when one is wrong."""
+def variants(path: Path, only: list[str] | None = None) -> dict[str, dict[str, Any]]:
+    """The variants file: {name: {finetune field: value}} (only: those names, in the file's order); SystemExit naming
+    the file and field or name when one is wrong."""
     raw = read_yaml(path)
     if not isinstance(raw, dict) or not raw:
         raise SystemExit(f"{path}: expected a mapping of variant name -> finetune fields")
+    missing = sorted(set(only or ()) - set(raw))
+    if missing:
+        raise SystemExit(f"{path}: no variant(s) {missing} (--only; the file has {sorted(raw)})")
+    raw = {k: v for k, v in raw.items() if only is None or k in only}
     known = {f.name for f in dataclasses.fields(FinetuneSpec)}
     for name, fields in raw.items():
         bad = sorted(set(fields or {}) - known)
@@ -106,7 +111,7 @@ def fit_check(folder: Path, data: tuple[Any, Any, Any], agent: str, records: lis
 
 def run(args: argparse.Namespace) -> None:
     loop = load_config(CorrectionLoopConfig, args.loop)
-    chosen = variants(args.variants)
+    chosen = variants(args.variants, args.only)
     records = CorrectionJournal(args.session / "corrections.jsonl").read()
     if not records:
         raise SystemExit(f"{args.session}: no corrections.jsonl records to fine-tune on")
@@ -155,7 +160,7 @@ def _paired(base: dict[str, Any], other: dict[str, Any]) -> dict[str, Any]:
 def collect(args: argparse.Namespace) -> dict[str, Any]:
     base = json.loads((args.out / "base.json").read_text())
     rows = []
-    for name in variants(args.variants):
+    for name in variants(args.variants, args.only):
         path = args.out / f"{name}.json"
         if path.is_file():
             rec = json.loads(path.read_text())
@@ -214,6 +219,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--agent", default=DEFAULT_AGENT, help="the corrected agent")
     p.add_argument("--out", type=Path, default=Path("runs/bench/corrections-ablation"))
     p.add_argument("--variants", type=Path, default=VARIANTS)
+    p.add_argument("--only", nargs="+", default=None, metavar="NAME", help="run / render only these variants")
     p.add_argument("--loop", type=Path, default=LOOP, help="the loop config whose finetune section the variants change")
     p.add_argument("--episodes", type=int, default=100, help="evaluation chains per variant")
     p.add_argument("--results", type=Path, default=RESULTS)

@@ -26,6 +26,9 @@ def test_variants_name_the_unknown_field(tmp_path):
     bad.write_text("oops: {stepz: 3}\n")
     with pytest.raises(SystemExit, match=r"bad.yaml: variant 'oops': unknown finetune field\(s\) \['stepz'\]"):
         ablation.variants(bad)
+    assert ablation.variants(good, ["strong"]) == {"strong": {"steps": 400, "lr": 0.0003}}
+    with pytest.raises(SystemExit, match=r"v.yaml: no variant\(s\) \['strnog'\] \(--only"):
+        ablation.variants(good, ["strnog"])
 
 
 def test_paired_difference_is_per_chain_on_shared_seeds():
