@@ -178,9 +178,19 @@ def collect(args: argparse.Namespace) -> dict[str, Any]:
             "date": time.strftime("%Y-%m-%d"), "rows": rows}
 
 
-def render(res: dict[str, Any], notes: list[str]) -> str:
+def _repo_relative(path: Path) -> str:
+    """path relative to the repository (HERE's grandparent) when inside it, else as given."""
+    try:
+        return str(path.resolve().relative_to(HERE.parents[1]))
+    except ValueError:
+        return str(path)
+
+
+def render(res: dict[str, Any], notes: list[str], results: Path = RESULTS) -> str:
+    again = "" if results.resolve() == RESULTS.resolve() else f" --results {_repo_relative(results)}"
     lines = ["# The correction recipe's ablation (Tabletop)", "",
-             f"Rendered from `{RESULTS.name}` by `python experiments/tabletop/corrections_ablation.py render`; runs by "
+             f"Rendered from `{results.name}` by `python experiments/tabletop/corrections_ablation.py render{again}`; "
+             "runs by "
              f"`{res['command']}`. One correction session ({res['corrections']} corrections of the scripted corrector, "
              f"`{res['session']}`) re-fine-tuned from the same agent (`{res['agent']}` of `{res['run']}`) under each "
              f"variant of the recipe (`finetune:` fields over `{res['loop']}`), each evaluated on the same "
@@ -248,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
     old = json.loads(args.results.read_text()) if args.results.is_file() else {}
     res["notes"] = args.notes.read_text().splitlines() if args.notes else old.get("notes", [])
     atomic_write_json(args.results, res)
-    atomic_write_text(args.results.with_suffix(".md"), render(res, res["notes"]))
+    atomic_write_text(args.results.with_suffix(".md"), render(res, res["notes"], args.results))
     print(args.results.with_suffix(".md").read_text())
     return 0
 
