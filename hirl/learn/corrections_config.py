@@ -28,9 +28,9 @@ class FinetuneSpec:
     w_window: float = 0.5  # loss weight of the window rows (relabelled: less sure than the state corrected; 0: unused)
     w_approved: float = 0.5  # loss weight of the approved decisions' rows (0: unused)
     w_demo: float = 1.0  # loss weight of the demonstrations' rows
-    # loss weight of the redo rows: every demonstration state of a skill a correction redid that does not show it
-    # done, its memory a later subtask that left the skill's effect standing (the lesson beyond the corrected
-    # state); 0: unused
+    # loss weight of the redo rows: every demonstration state of a skill a redo correction (kind "redo": the world
+    # undid the subtask due) asked for that does not show it done, its memory a later subtask that left the skill's
+    # effect standing (the lesson beyond the corrected state); 0: unused
     w_redo: float = 1.0
     redo_ahead: int = 0  # a redo row's memory: a subtask at most this many after the redone one (0: any later one)
     holdout: float = 0.2  # share of corrected episodes kept out to choose the checkpoint (0: none, the last is kept)
