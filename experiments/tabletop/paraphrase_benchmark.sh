@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Unseen phrasings over seeds and recipes (experiments/tabletop/RESULTS-paraphrase.md): per seed, the demo config's
-# language hierarchy on its seed's 600 demonstrations, trained as shipped (base) and with instruction augmentation
-# (aug: 32 templated variants per instruction for the low level, command augmentation 0.5 for the high level); each
+# language hierarchy on its seed's 600 demonstrations, trained without (base) and with instruction augmentation
+# (aug, the demo config's since: 32 templated variants per instruction for the low level, command augmentation 0.5
+# for the high level); each
 # evaluated on EPISODES chains with the held-out paraphrases and experiments/tabletop/instruction_map.tsv; then collected.
 #   bash experiments/tabletop/paraphrase_benchmark.sh [SEED ...]          (default: 0 1 2 3 4; EPISODES default 200)
 # Every step resumes: a finished training (train_summary.json) or evaluation (report.json) is kept.
@@ -17,8 +18,8 @@ reports=()
 for s in $seeds; do
   for recipe in base aug; do
     run=runs/bench/para-$recipe-s$s
-    extra=()
-    [ "$recipe" = aug ] && extra=(instruction_variants=32 networks.high_language.command_augment=0.5)
+    extra=(instruction_variants=0 networks.high_language.command_augment=0.0)  # base: no instruction augmentation
+    [ "$recipe" = aug ] && extra=(instruction_variants=32 networks.high_language.command_augment=0.5)  # the demo's
     [ -f "$run/train_summary.json" ] || "$hirl" train hirl/configs/demo.yaml --out "$run" seed="$s" collect.seed="$s" \
       dataset="runs/data/para-seed$s" 'agents=[hier_language]' train.low.rollout_every=0 train.high.rollout_every=0 \
       "${extra[@]}"
